@@ -1,0 +1,38 @@
+# Two entry points for a fresh Debian/Ubuntu machine with Python 3.11:
+#   make demo   - install hablo into .venv and run the demo salon on SQLite
+#   make test   - install hablo + test tools (and Chromium if missing), run the whole suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: demo test install lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/hablo demo
+
+test: install
+	bash scripts/ensure-test-services.sh
+	HABLO_TEST_DATABASE_URL=$${HABLO_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
+	HABLO_TEST_REDIS_URL=$${HABLO_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: install
+	$(BIN)/ruff check hablo tests
+	$(BIN)/mypy hablo
+
+bench: install
+	$(BIN)/hablo bench
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from hablo.cli import main
+
+raise SystemExit(main())

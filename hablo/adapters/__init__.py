@@ -1,0 +1,1 @@
+"""Channel adapters: provider traffic in, replies out."""

@@ -1,0 +1,39 @@
+"""The channel port. Each channel implements a sender; inbound goes through Engine.submit."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from hablo.engine.messages import OutboundEnvelope
+
+
+class SendError(Exception):
+    """A send failed."""
+
+
+class TransientSendError(SendError):
+    """Worth retrying (timeout, 5xx, 429, peer offline); `retry_after` honours the provider."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentSendError(SendError):
+    """Retrying cannot help (4xx other than 429, invalid recipient): fail fast."""
+
+
+@dataclass(frozen=True)
+class SendReceipt:
+    provider_message_id: str | None = None
+
+
+class ChannelSender(ABC):
+    """Delivers one reply. Called from the outbox dispatcher thread, never the event loop."""
+
+    channel: str
+
+    @abstractmethod
+    def send(self, envelope: OutboundEnvelope) -> SendReceipt:
+        """Send or raise TransientSendError / PermanentSendError."""

@@ -1,0 +1,1 @@
+"""The management API and the HTTP server (aiohttp)."""

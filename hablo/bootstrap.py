@@ -1,0 +1,53 @@
+"""Builds a hablo runtime from a Settings object: the one place things are wired."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from hablo.config import Settings
+from hablo.db import migrate
+from hablo.db.database import Database
+from hablo.engine.context import Clock, system_clock
+from hablo.engine.runtime import Engine
+from hablo.plugins.loader import SkillRegistry
+from hablo.plugins.sdk import Skill
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    registry: SkillRegistry
+    engine: Engine
+
+    def start(self) -> None:
+        self.engine.start()
+
+    def close(self) -> None:
+        self.engine.stop()
+        self.db.dispose()
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    upgrade_schema: bool = True,
+    extra_skills: Iterable[type[Skill]] = (),
+    clock: Clock = system_clock,
+) -> Runtime:
+    """Migrate (optionally), connect, discover plugins and build the engine (not started)."""
+    if upgrade_schema:
+        migrate.upgrade(settings.database_url)
+    db = Database(settings.database_url, pool_size=settings.db_pool_size)
+    registry = SkillRegistry.discover(extra=extra_skills)
+    engine = Engine(settings, db, registry, clock=clock)
+    return Runtime(settings=settings, db=db, registry=registry, engine=engine)

@@ -1,0 +1,115 @@
+"""Typed settings. Nothing here runs at import time: call `load_settings()`."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CONFIG_FILE_ENV = "HABLO_CONFIG_FILE"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line naming the key."""
+
+
+class Settings(BaseSettings):
+    """Every knob of a hablo process. Defaults run the embedded demo with no config."""
+
+    model_config = SettingsConfigDict(env_prefix="HABLO_", extra="forbid", frozen=True)
+
+    database_url: str = "sqlite:///hablo.db"
+    db_pool_size: int = Field(default=8, ge=1, le=200)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    router: Literal["inprocess"] = "inprocess"
+    nlu: Literal["local"] = "local"
+    channels: list[str] = Field(default_factory=lambda: ["console", "webchat"])
+
+    # Conversation actors: passivated after idle time, at most this many alive.
+    actor_idle_timeout_s: float = Field(default=600.0, gt=0)
+    actor_max_live: int = Field(default=2000, ge=1, le=20000)
+    # A turn that fails for infrastructure reasons is retried after this delay.
+    turn_retry_delay_s: float = Field(default=1.0, gt=0)
+    # Pending inbox rows older than this are redelivered by the recovery sweep.
+    recovery_sweep_s: float = Field(default=30.0, gt=0)
+
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+    outbox_backoff_base_s: float = Field(default=1.0, gt=0)
+    outbox_backoff_max_s: float = Field(default=300.0, gt=0)
+
+    nlu_threshold: float = Field(default=0.45, ge=0, le=1)
+    skill_time_budget_s: float = Field(default=5.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a SQLAlchemy URL for sqlite or postgresql")
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: list[str]) -> list[str]:
+        known = {"console", "webchat"}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown channel(s) {', '.join(unknown)}; known: {sorted(known)}")
+        return value
+
+    @property
+    def dialect(self) -> str:
+        return "postgresql" if self.database_url.startswith("postgresql") else "sqlite"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path}: not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: invalid TOML ({exc})") from exc
+    # Accept either a flat file or a [hablo] table.
+    section = data.get("hablo", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: [hablo] must be a table")
+    return section
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from (lowest first) the TOML file, the environment, then overrides.
+
+    Raises ConfigError with one line that names the offending key.
+    """
+    file_values: dict[str, Any] = {}
+    path = config_file or os.environ.get(CONFIG_FILE_ENV)
+    if path:
+        file_values = _read_toml(Path(path))
+    try:
+        env_settings = Settings()  # environment (and defaults)
+        explicit_env = {
+            name for name in Settings.model_fields if f"HABLO_{name.upper()}" in os.environ
+        }
+        merged = {**file_values}
+        merged.update({k: getattr(env_settings, k) for k in explicit_env})
+        merged.update(overrides)
+        return Settings.model_validate(merged) if merged else env_settings
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from exc
+
+
+def _one_line(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"]) or "settings"
+    if err["type"] == "extra_forbidden":
+        return f"config key '{key}' is not a known setting"
+    value = err.get("input")
+    shown = f" (got {value!r})" if isinstance(value, str | int | float) else ""
+    return f"config key '{key}' (HABLO_{key.upper()}): {err['msg']}{shown}"

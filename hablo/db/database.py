@@ -1,0 +1,80 @@
+"""The one Database object a runtime owns: engine, session factory, dialect quirks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+
+class Database:
+    """Owns the SQLAlchemy engine. Built by bootstrap; nothing connects at import."""
+
+    def __init__(self, url: str, *, pool_size: int = 8, echo: bool = False) -> None:
+        self.url = url
+        self.dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
+        self.engine = _make_engine(url, pool_size=pool_size, echo=echo)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one transaction: commit on success, roll back on any error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    @property
+    def supports_row_locks(self) -> bool:
+        """SQLite serialises writers with BEGIN IMMEDIATE instead of row locks."""
+        return self.dialect == "postgresql"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _make_engine(url: str, *, pool_size: int, echo: bool) -> Engine:
+    if url.startswith("postgresql"):
+        return create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            echo=echo,
+        )
+    kwargs: dict[str, Any] = {"echo": echo, "connect_args": {"check_same_thread": False}}
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        kwargs["poolclass"] = StaticPool
+    else:
+        kwargs["pool_size"] = pool_size
+        kwargs["max_overflow"] = pool_size
+        kwargs["connect_args"]["timeout"] = 30
+    engine = create_engine(url, **kwargs)
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL for concurrent readers; BEGIN IMMEDIATE so writers queue instead of deadlocking.
+
+    pysqlite's own transaction handling defers BEGIN and upgrades read locks to write
+    locks mid-transaction, which fails with "database is locked" under concurrency.
+    We take control of BEGIN as SQLAlchemy's docs recommend.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,34 @@
+"""All tables. Import from here so Alembic and the app see one metadata."""
+
+from hablo.db.models.audit import AuditLog
+from hablo.db.models.catalog import BusinessHours, Holiday, Service
+from hablo.db.models.commerce import Booking, Invoice, Payment
+from hablo.db.models.conversations import (
+    Contact,
+    ContactIdentity,
+    Conversation,
+    ConversationNote,
+    Message,
+)
+from hablo.db.models.delivery import InboxEvent, OutboxMessage
+from hablo.db.models.tenancy import Tenant, TenantSkill, User
+
+__all__ = [
+    "AuditLog",
+    "Booking",
+    "BusinessHours",
+    "Contact",
+    "ContactIdentity",
+    "Conversation",
+    "ConversationNote",
+    "Holiday",
+    "InboxEvent",
+    "Invoice",
+    "Message",
+    "OutboxMessage",
+    "Payment",
+    "Service",
+    "Tenant",
+    "TenantSkill",
+    "User",
+]

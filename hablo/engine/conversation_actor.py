@@ -1,0 +1,130 @@
+"""ConversationActor: one per active conversation; its turns run in arrival order, once."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import pykka
+
+from hablo.db.enums import ConversationStatus
+from hablo.engine.messages import (
+    ConversationKey,
+    InboxEvent,
+    OutboundEnvelope,
+    RetryPending,
+    TurnDone,
+)
+from hablo.engine.skillset import TenantRuntime
+from hablo.engine.store import ActiveConversation, ConversationStore, TurnRecord
+from hablo.engine.turns import run_turn
+
+log = logging.getLogger(__name__)
+
+RuntimeSource = Callable[[], TenantRuntime]
+Deliver = Callable[[list[OutboundEnvelope], tuple[int, ...]], None]
+
+
+class ConversationActor(pykka.ThreadingActor):
+    """Holds no state that matters beyond a cache: the DB is the source of truth, so a
+    passivated or crashed conversation resumes exactly where it was."""
+
+    def __init__(
+        self,
+        key: ConversationKey,
+        runtime: RuntimeSource,
+        store: ConversationStore,
+        deliver: Deliver,
+        tenant: pykka.ActorRef[Any],
+        retry_delay_s: float,
+    ) -> None:
+        super().__init__()
+        self.key = key
+        self._runtime = runtime
+        self._store = store
+        self._deliver = deliver
+        self._tenant = tenant
+        self._retry_delay_s = retry_delay_s
+        self._active: ActiveConversation | None = None
+        self._pending: deque[InboxEvent] = deque()
+        self._retry_timer: threading.Timer | None = None
+
+    def on_receive(self, message: Any) -> None:
+        match message:
+            case InboxEvent():
+                self._pending.append(message)
+                if self._retry_timer is None:  # while retrying, keep order: just queue
+                    self._drain()
+            case RetryPending():
+                self._retry_timer = None
+                self._drain()
+            case _:
+                log.warning("conversation %s ignored unexpected %r", self.key, message)
+
+    def on_stop(self) -> None:
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+
+    def _drain(self) -> None:
+        while self._pending:
+            event = self._pending[0]
+            try:
+                envelopes = self._process(event)
+            except Exception:
+                # Infrastructure failure (DB down, lock timeout...): nothing was committed.
+                # Keep this event first in line so later messages cannot overtake it.
+                log.exception("turn failed in %s; retrying in %.1fs", self.key, self._retry_delay_s)
+                self._active = None  # re-resolve the conversation on retry
+                self._schedule_retry()
+                return
+            self._pending.popleft()
+            self._deliver(envelopes, (event.inbox_id,))
+            self._tenant.tell(TurnDone(self.key, (event.inbox_id,)))
+
+    def _schedule_retry(self) -> None:
+        ref = self.actor_ref
+        timer = threading.Timer(self._retry_delay_s, lambda: ref.tell(RetryPending()))
+        timer.daemon = True
+        self._retry_timer = timer
+        timer.start()
+
+    def _process(self, event: InboxEvent) -> list[OutboundEnvelope]:
+        for _ in range(2):
+            if self._active is None:
+                self._active = self._store.activate(self.key, event.message.sender_name)
+            try:
+                return self._commit(event, self._active)
+            except _ConversationClosed:
+                self._active = None  # closed by an agent since we cached it: start anew
+        raise RuntimeError(f"conversation for {self.key} keeps closing")
+
+    def _commit(self, event: InboxEvent, active: ActiveConversation) -> list[OutboundEnvelope]:
+        runtime = self._runtime()
+        with self._store.db.transaction() as session:
+            conversation = self._store.lock_conversation(session, active.conversation_id)
+            if conversation.status == ConversationStatus.CLOSED:
+                raise _ConversationClosed
+            if not self._store.claim_inbox(session, (event.inbox_id,)):
+                return []  # already processed (redelivery after a crash or a sweep)
+            outcome = run_turn(runtime, conversation, active.contact_id, event.message.text)
+            record = TurnRecord(
+                inbox_ids=(event.inbox_id,),
+                inbound_text=event.message.text,
+                language=outcome.language,
+                intent=outcome.intent,
+                confidence=outcome.confidence,
+                skill=outcome.skill,
+                replies=outcome.replies,
+                new_state=outcome.new_state,
+                new_status=outcome.new_status,
+                error=outcome.error,
+                received_at=event.message.received_at,
+            )
+            return self._store.commit_turn(session, self.key, conversation, record)
+
+
+class _ConversationClosed(Exception):
+    pass

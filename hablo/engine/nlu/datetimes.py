@@ -1,0 +1,625 @@
+"""Find one date/time mention in a short chat message (es-AR/MX/ES and en) and resolve it.
+
+Hand-rolled on purpose: general date parsers cost milliseconds per call and guess on any
+number ("tengo 2 hijos" becomes 02:00). Here a clock time needs an explicit marker ("a las",
+"15:30", "17hs", "3pm", "de la tarde", "y media", "at"), so prices, counts and phone numbers
+never fire.
+
+Pipeline: fold case/accents keeping offsets -> relative offsets ("en 2 horas") -> clock time ->
+noon/midnight -> period words ("a la tarde") -> dates; each found span is blanked out so later
+passes cannot re-read it ("de la mañana" is not tomorrow). Then resolve against `now`.
+
+Decisions callers can rely on:
+- Numeric dates are D/M in Spanish and English; M/D only when D/M is impossible ("3/18").
+  Dates without a year that already passed this year roll to next year; today stays today.
+- Time-only mentions ("a las 5", "al mediodía", "at noon") resolve to today if that moment is
+  strictly after `now`, else tomorrow; has_date is False for them.
+- Weekdays: the nearest upcoming one; when it is today's weekday, today only if a time was
+  given and is still ahead ("el miércoles" said on a Wednesday means next week). "próximo",
+  "que viene" and "next" always skip today. "la semana que viene" alone is next Monday;
+  with a weekday ("el jueves de la semana que viene") it pins that weekday of next week.
+- Hours 1..12 without am/pm or period: if `opening_hours` admits exactly one of h / h+12 on
+  the resolved date, that one; else h+12 when the spoken hour is 1..7, else h as written.
+  Zero-padded ("09:00") and 0/13..24 hours are taken as 24h clock.
+- "12 de la noche", "medianoche", "midnight" are 00:00 at the end of the named day.
+- "en 2 horas" / "in 30 minutes" add real elapsed time (DST-safe); has_time True, has_date False.
+- Wall times that do not exist (DST spring gap) are normalised forward: 02:30 -> 03:30.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+OpeningHours = Callable[[date], Sequence[tuple[time, time]]]
+
+_Reading = tuple[int, int, int]  # (hour, minute, extra days) for one am/pm reading of a clock
+_Resolver = Callable[[tuple[int, int] | None], date]  # (hour, minute) or None -> local date
+
+
+@dataclass(frozen=True)
+class WhenMention:
+    start: datetime  # timezone-aware, in now's tzinfo; 00:00 when has_time is False
+    has_date: bool  # the text named a day ("mañana", "el viernes", "18/3")
+    has_time: bool  # the text named a time of day ("a las 5", "15:30", "al mediodía")
+    text: str  # the matched span of the original text
+
+
+# --------------------------------------------------------------------------- vocabulary
+
+_HOUR_WORDS: dict[str, int] = {
+    "una": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7,
+    "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12, "trece": 13, "catorce": 14,
+    "quince": 15, "dieciseis": 16, "diecisiete": 17, "dieciocho": 18, "diecinueve": 19,
+    "veinte": 20, "veintiuno": 21, "veintiuna": 21, "veintidos": 22, "veintitres": 23,
+    "veinticuatro": 24,
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}  # fmt: skip
+_MINUTE_WORDS: dict[str, int] = {
+    "cuarto": 15, "media": 30, "cinco": 5, "diez": 10, "quince": 15, "veinte": 20,
+    "veinticinco": 25, "treinta": 30, "cuarenta y cinco": 45, "cuarenta": 40, "cincuenta": 50,
+}  # fmt: skip
+_WEEKDAY_WORDS: dict[str, int] = {
+    "lunes": 0, "lun": 0, "monday": 0, "mon": 0,
+    "martes": 1, "mart": 1, "tuesday": 1, "tues": 1, "tue": 1,
+    "miercoles": 2, "miercole": 2, "mircoles": 2, "mier": 2, "mie": 2, "wednesday": 2, "wed": 2,
+    "jueves": 3, "jueve": 3, "jue": 3, "thursday": 3, "thurs": 3, "thur": 3, "thu": 3,
+    "viernes": 4, "vierne": 4, "biernes": 4, "vier": 4, "vie": 4, "friday": 4, "fri": 4,
+    "sabado": 5, "sabdo": 5, "savado": 5, "sab": 5, "saturday": 5, "sat": 5,
+    "domingo": 6, "domigo": 6, "dom": 6, "sunday": 6, "sun": 6,
+}  # fmt: skip
+# English abbreviations that are also everyday words: only a weekday after "on/next/this".
+_NEEDS_MODIFIER = frozenset({"sun", "sat", "wed"})
+_MONTH_WORDS: dict[str, int] = {
+    "enero": 1, "ene": 1, "january": 1, "jan": 1, "febrero": 2, "feb": 2, "february": 2,
+    "marzo": 3, "mar": 3, "march": 3, "abril": 4, "abr": 4, "april": 4, "apr": 4,
+    "mayo": 5, "may": 5, "junio": 6, "jun": 6, "june": 6, "julio": 7, "jul": 7, "july": 7,
+    "agosto": 8, "ago": 8, "august": 8, "aug": 8, "septiembre": 9, "setiembre": 9,
+    "september": 9, "sept": 9, "sep": 9, "octubre": 10, "october": 10, "oct": 10,
+    "noviembre": 11, "november": 11, "nov": 11, "diciembre": 12, "december": 12, "dic": 12,
+    "dec": 12,
+}  # fmt: skip
+_COUNT_WORDS: dict[str, int] = {
+    "un": 1, "una": 1, "an": 1, "a": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5,
+    "diez": 10, "quince": 15, "veinte": 20, "treinta": 30, "two": 2, "three": 3, "four": 4,
+    "five": 5, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30,
+}  # fmt: skip
+# Period words, plus the "a"/"p" of "am"/"pm" as captured by _TIME_RE.
+_PERIODS: dict[str, str] = {
+    "manana": "am", "madrugada": "am", "morning": "am", "a": "am",
+    "tarde": "pm", "tardecita": "pm", "afternoon": "pm", "evening": "pm", "p": "pm",
+    "noche": "night", "nochecita": "night", "night": "night", "tonight": "night",
+    "mediodia": "noon",
+}  # fmt: skip
+# Nouns that make a preceding number a count ("a las 3 chicas", "at 2 people"), not a time.
+# A closed list: a blocklist of "words ending in s" also ate "a las 5 gracias", "somos".
+_COUNT_NOUNS = frozenset({
+    "personas", "persona", "chicas", "chicos", "nenas", "nenes", "ninas", "ninos", "hijas",
+    "hijos", "senoras", "senores", "mujeres", "hombres", "clientes", "clientas", "amigas",
+    "amigos", "turnos", "cortes", "opciones", "lugares", "veces", "cosas", "servicios",
+    "productos", "people", "persons", "kids", "children", "men", "women", "girls", "boys",
+    "guys", "friends", "places", "seats", "spots", "appointments",
+})  # fmt: skip
+
+
+def _alt(words: Iterable[str]) -> str:
+    """Regex alternation, longest first so "lunes" wins over "lun"."""
+    return "|".join(w.replace(" ", r"\s+") for w in sorted(words, key=len, reverse=True))
+
+
+_HOUR = _alt(_HOUR_WORDS)
+_MIN = _alt(_MINUTE_WORDS)
+_WD = _alt(_WEEKDAY_WORDS)
+_MON = _alt(_MONTH_WORDS)
+_NUMBER_GLUE = "0123456789/.,:$+-"  # a number right after one of these is part of a bigger one
+_NO_NUM_BEFORE = r"(?<![\d/.,:$+\-])"  # not the tail of a price, phone, ratio or date
+_ORD = r"(?:ro|ero|°|st|nd|rd|th)?"
+
+# --------------------------------------------------------------------------- patterns
+
+_IN_RE = re.compile(
+    rf"""\b(?:en|in|dentro\s+de|within)\s+
+    (?P<n>\d{{1,3}}|media|half\s+an?|{_alt(_COUNT_WORDS)})\s+
+    (?P<unit>horas?|hours?|hs|hrs?|minutos?|mins?|minutes?|dias?|days?|semanas?|weeks?)\b
+    (?P<half>\s+y\s+media|\s+and\s+a\s+half)?""",
+    re.X,
+)
+_TIME_RE = re.compile(
+    rf"""(?:(?P<pre>\b(?:(?:a\s+eso\s+de|como\s+a|a\s+partir\s+de|antes\s+de|despues\s+de
+            |luego\s+de|a|para|desde|hasta|sobre|entre|tipo)\s+las?
+          |tipo|at|around|by|from|until|till|after|before)|@)\s*)?
+    (?:{_NO_NUM_BEFORE}(?P<hd>\d{{1,2}})(?!\d)|\b(?P<hw>{_HOUR})\b)
+    (?:(?P<sep>[:.h])(?P<md>\d{{2}})(?!\d)
+      |\s+y\s+(?P<my>\d{{1,2}}(?!\d)|(?:{_MIN})\b)
+      |\s+menos\s+(?P<mm>\d{{1,2}}(?!\d)|(?:{_MIN})\b))?
+    (?:\s*(?P<ampm>[ap])\.?\s?m\b\.?
+      |\s*(?P<hs>hs|hrs|hr|h|horas|hora)\b\.?
+      |\s+(?:de?\s+la|del|en\s+la|por\s+la|x\s+la|a\s+la)\s+
+          (?P<per>manana|tarde|noche|madrugada|mediodia)\b
+      |\s+in\s+the\s+(?P<pen>morning|afternoon|evening)\b
+      |\s+at\s+(?P<night>night)\b
+      |\s+(?P<oclock>en\s+punto|o'?clock)\b)?""",
+    re.X,
+)
+_PAST_RE = re.compile(
+    rf"\b(?:at\s+)?(?P<q>half|quarter)\s+(?P<rel>past|to)\s+(?P<h>\d{{1,2}}|{_HOUR})\b"
+)
+_NOON_RE = re.compile(
+    r"\b(?:(?:al|a|el|at|by|around|para\s+el|hasta\s+el|tipo)\s+)?"
+    r"(?P<w>medio\s*dia|mediodia|noon|midday|media\s*noche|midnight)\b"
+)
+# A date word just before "5hs" makes it a time, not a duration ("mañana 5hs" vs "dura 2hs").
+_DATEISH_TAIL = re.compile(
+    rf"\b(?:mani?ana|hoy|today|tomorrow|(?:{_WD})s?|\d{{1,2}}[/\-]\d{{1,2}})\W*$"
+)
+_PERIOD_RE = re.compile(
+    r"""\b(?:(?P<this>esta|this)\s+(?P<p1>manana|tarde|noche|morning|afternoon|evening|night)
+      |(?:a|por|en|de|x|durante|hacia)\s+la\s+(?P<p2>manana|tardecita|tarde|nochecita|noche|madrugada)
+      |de\s+(?P<p3>tarde|noche|madrugada)
+      |(?<!good\s)(?:in\s+the\s+)?(?P<p4>morning|afternoon|evening)
+      |(?P<p5>tonight)|at\s+(?P<p6>night))\b""",
+    re.X,
+)
+_REL_DAY_RE = re.compile(
+    r"\b(?:(?P<two>pasado\s*mani?ana|pasado\s+manna|day\s+after\s+tomorrow)"
+    r"|(?P<zero>hoy|today)"
+    r"|(?P<one>(?<!la\s)mani?ana|manna|mnn|tomorrow|tomorow|tommorow|tommorrow|tmrw?|2morrow))\b"
+)
+_NUM_DATE_RE = re.compile(
+    rf"(?:\b(?:el\s+dia|el|dia|on|the|for|del|para\s+el)\s+)?{_NO_NUM_BEFORE}"
+    r"(?P<d>\d{1,2})[/\-](?P<m>\d{1,2})(?:[/\-](?P<y>\d{4}|\d{2}))?(?![\d/\-]|[.,]\d)"
+)
+# Both start on a plain token (no optional prefix) so the regex engine can skip ahead fast;
+# the article before ("el", "on the") is added to the span by _extend_left.
+_DAY_MONTH_RE = re.compile(
+    rf"(?P<d>\d{{1,2}}|primero){_ORD}(?:\s+de|\s+of)?\s*(?P<mon>{_MON})\b\.?"
+    rf"(?:\s*(?:de|del|,)?\s*(?P<y>\d{{4}})\b)?"
+)
+_MONTH_DAY_RE = re.compile(
+    rf"\b(?P<mon>{_MON})\.?\s+(?:the\s+)?(?P<d>\d{{1,2}})(?!\d){_ORD}(?:,?\s*(?P<y>\d{{4}})\b)?"
+)
+_DATE_LEAD_RE = re.compile(r"(?:\b(?:el|on|the|for|para\s+el)\s+)?(?:\b(?:dia|day)\s+)?$")
+_DIGIT_RE = re.compile(r"\d")
+# "el día 18", "the 18th" name a day of the month; a bare "el 18" only counts before a time.
+_DOM_RE = re.compile(
+    rf"\b(?P<pre>el\s+dia|(?<!buen\s)dia|on\s+the|the|el)\s+{_NO_NUM_BEFORE}(?P<d>\d{{1,2}})(?!\d)"
+    rf"(?P<ord>ro|ero|°|st|nd|rd|th)?(?![/\-:]\d|[.,]\d)"
+)
+_WEEKDAY_RE = re.compile(
+    rf"""\b(?:(?P<mod>el\s+proximo|el\s+prox\.?|este\s+proximo|proximo|prox\.?|next|this
+          |coming|this\s+coming|este|el|los|on|for|para\s+el)\s+)?
+    (?P<wd>{_WD})(?P<plural>s?)\b
+    (?:\s+(?P<qv>que\s+viene|proximo|next))?
+    (?:\s+(?P<dom>\d{{1,2}})(?![\d/\-:.]))?""",
+    re.X,
+)
+_WEEK_RE = re.compile(
+    r"\b(?:(?:la|el)\s+)?(?:semana\s+(?:que\s+viene|proxima|siguiente)|proxima\s+semana"
+    r"|next\s+week|otra\s+semana)\b"
+)
+_WEEKEND_RE = re.compile(
+    r"\b(?:(?:el|este|this|on\s+the|the)\s+)?(?:finde|fin\s+de\s+semana|weekend)\b"
+)
+_NEXT_WORD_RE = re.compile(r"\s+([a-z]+)")
+
+
+# --------------------------------------------------------------------------- text helpers
+
+
+def _fold_table() -> dict[int, str]:
+    table: dict[int, str] = {0x2019: "'", 0x2018: "'", 0xBA: "°"}
+    for cp in range(0xC0, 0x250):
+        decomposed = unicodedata.normalize("NFD", chr(cp))
+        base = "".join(c for c in decomposed if not unicodedata.combining(c))
+        if len(base) == 1 and base.isascii():
+            table[cp] = base
+    return table
+
+
+_FOLD = _fold_table()
+
+
+def _fold(text: str) -> str:
+    """Lower-case, accent-free copy of the same length, so match offsets index `text`."""
+    if text.isascii():
+        return text.lower()
+    folded = text.translate(_FOLD).lower()
+    if len(folded) == len(text):
+        return folded
+    # lower() grew a char (e.g. "İ"): redo char by char keeping exactly one char each.
+    return "".join((ch.translate(_FOLD).lower() or " ")[0] for ch in text)
+
+
+def _extend_left(s: str, start: int, lead: re.Pattern[str]) -> int:
+    """Start of `lead` (anchored with $) ending right at `start`, e.g. "el " before "5 de mayo"."""
+    m = lead.search(s, max(0, start - 16), start)
+    return start if m is None else m.start()
+
+
+def _blank(s: str, start: int, end: int) -> str:
+    return s[:start] + " " * (end - start) + s[end:]
+
+
+def _count_follows(s: str, pos: int) -> bool:
+    """True when a count noun follows ("a las 3 chicas", "at 2 people"): not a clock time."""
+    m = _NEXT_WORD_RE.match(s, pos)
+    return m is not None and m[1] in _COUNT_NOUNS
+
+
+def _number(word: str, table: dict[str, int]) -> int:
+    return int(word) if word.isdigit() else table[re.sub(r"\s+", " ", word)]
+
+
+# --------------------------------------------------------------------------- clock times
+
+
+@dataclass(frozen=True, slots=True)
+class _Clock:
+    start: int
+    end: int
+    hour: int  # 0..24 after minute arithmetic ("4 menos cuarto" -> 3)
+    minute: int
+    spoken: int  # the hour as said ("4"): drives the 1..7 -> afternoon rule
+    fixed: bool  # unambiguous 24h clock: 0, 13..24 or zero-padded ("09:00")
+    period: str | None  # "am" | "pm" | "noon" | "night" from the time's own words
+
+
+def _clock_from(m: re.Match[str], s: str) -> _Clock | None:
+    hd = m["hd"]
+    spoken = int(hd) if hd is not None else _HOUR_WORDS[m["hw"]]
+    hour, minute = spoken, 0
+    if m["md"] is not None:
+        minute = int(m["md"])
+    elif m["my"] is not None:
+        minute = _number(m["my"], _MINUTE_WORDS)
+    elif m["mm"] is not None:
+        before = _number(m["mm"], _MINUTE_WORDS)
+        if not 0 < before < 60:
+            return None
+        hour, minute = (spoken - 1) % 24, 60 - before
+    if spoken > 24 or minute > 59:
+        return None
+    word = m["ampm"] or m["per"] or m["pen"] or m["night"]
+    period = _PERIODS[word] if word else None
+    strong = bool(period or m["oclock"] or m["my"] or m["mm"] or m["sep"] in (":", "h"))
+    if m["pre"] is None and not strong and not _hs_is_clock(m, s, spoken):
+        return None  # a bare number: a count, a price, part of a phone number
+    if not strong and m["hs"] is None and m["md"] is None and _count_follows(s, m.end()):
+        return None
+    fixed = spoken == 0 or spoken >= 13 or (hd is not None and len(hd) == 2 and hd[0] == "0")
+    return _Clock(m.start(), m.end(), hour, minute, spoken, fixed, period)
+
+
+def _hs_is_clock(m: re.Match[str], s: str, spoken: int) -> bool:
+    """Tell "17hs" (a time) from "tarda 2hs" (a duration): low hours need minutes or a date."""
+    unit = m["hs"]
+    if unit is None or m["hd"] is None:
+        return False
+    if m["md"] is not None or spoken >= (13 if unit.startswith("hora") else 7):
+        return True
+    return _DATEISH_TAIL.search(s, max(0, m.start() - 24), m.start()) is not None
+
+
+def _find_clock(s: str) -> _Clock | None:
+    for m in _TIME_RE.finditer(s):
+        if m["hd"] is None and m["hw"] is None:
+            continue
+        clock = _clock_from(m, s)
+        if clock is not None:
+            return clock
+    return _past_clock(s) or _noon_clock(s)
+
+
+def _past_clock(s: str) -> _Clock | None:
+    """English "half past 3", "quarter to 4"."""
+    m = _PAST_RE.search(s)
+    if m is None:
+        return None
+    h = _number(m["h"], _HOUR_WORDS)
+    if not 1 <= h <= 12:
+        return None
+    minute = 15 if m["q"] == "quarter" else 30
+    hour, minute = ((h - 1) % 24, 60 - minute) if m["rel"] == "to" else (h, minute)
+    return _Clock(m.start(), m.end(), hour, minute, h, False, None)
+
+
+def _noon_clock(s: str) -> _Clock | None:
+    m = _NOON_RE.search(s)
+    if m is None:
+        return None
+    hour = 12 if m["w"] in ("noon", "midday") or m["w"].startswith("medio") else 24
+    return _Clock(m.start(), m.end(), hour, 0, hour, True, None)
+
+
+def _readings(c: _Clock, period: str | None) -> list[_Reading]:
+    """Candidate (hour, minute, extra days), preferred first; two only when am/pm is open."""
+    h, mi = c.hour, c.minute
+    if h == 24:
+        return [(0, mi, 1)]
+    if c.fixed:
+        return [(h, mi, 0)]
+    p = c.period or period
+    pm = h + 12 if h < 12 else h
+    if p == "am":
+        return [(0 if h == 12 else h, mi, 0)]
+    if p == "pm":
+        return [(pm, mi, 0)]
+    if p == "noon":
+        return [(pm if h < 6 else h, mi, 0)]
+    if p == "night":  # "12 de la noche" / "1 de la noche" belong to the next calendar day
+        return [(h % 12, mi, 1)] if h % 12 < 5 else [(pm, mi, 0)]
+    if h == 12:
+        return [(12, mi, 0)]
+    # Nobody books a haircut at 4 am: small spoken hours default to the afternoon.
+    return [(pm, mi, 0), (h, mi, 0)] if 1 <= c.spoken <= 7 else [(h, mi, 0), (pm, mi, 0)]
+
+
+# --------------------------------------------------------------------------- dates
+
+
+@dataclass(frozen=True, slots=True)
+class _DateRef:
+    start: int
+    end: int
+    resolve: _Resolver
+    weekday: int | None = None  # bare weekday, so "la semana que viene" can pin it
+
+
+def _at(now: datetime, d: date, hour: int, minute: int) -> datetime:
+    local = datetime(d.year, d.month, d.day, hour, minute, tzinfo=now.tzinfo)
+    # Round-trip through UTC so a wall time inside a DST gap moves forward to a real instant.
+    return local.astimezone(UTC).astimezone(now.tzinfo)
+
+
+def _fixed(d: date) -> _Resolver:
+    return lambda _tod: d
+
+
+def _weekday_resolver(now: datetime, wd: int, skip_today: bool) -> _Resolver:
+    today = now.date()
+
+    def resolve(tod: tuple[int, int] | None) -> date:
+        ahead = (wd - today.weekday()) % 7
+        if ahead == 0 and (skip_today or tod is None or _at(now, today, *tod) <= now):
+            ahead = 7
+        return today + timedelta(days=ahead)
+
+    return resolve
+
+
+def _calendar_date(today: date, day: int, month: int, year: int | None) -> date | None:
+    """The named day; without a year the next one on or after today (29/2 may skip years)."""
+    if year is not None:
+        try:
+            return date(year, month, day)
+        except ValueError:
+            return None
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    for y in range(today.year, today.year + 9):
+        try:
+            d = date(y, month, day)
+        except ValueError:
+            if (month, day) != (2, 29):
+                return None
+            continue
+        if d >= today:
+            return d
+    return None
+
+
+def _numeric_date(today: date, m: re.Match[str]) -> date | None:
+    a, b = int(m["d"]), int(m["m"])
+    year = m["y"]
+    y = None if year is None else int(year) + (2000 if len(year) == 2 else 0)
+    if year is None and m.group(0)[0].isdigit() and (a, b) in {(1, 2), (1, 3), (1, 4), (3, 4)}:
+        return None  # "1/2 kilo": a fraction, not the 1st of February
+    if b > 12:  # D/M impossible, so it must be M/D ("3/18")
+        a, b = b, a
+    return _calendar_date(today, a, b, y)
+
+
+def _day_of_month(today: date, day: int) -> date | None:
+    y, mo = today.year, today.month
+    for _ in range(3):
+        if day >= today.day or (y, mo) != (today.year, today.month):
+            try:
+                return date(y, mo, day)
+            except ValueError:
+                pass
+        y, mo = (y + 1, 1) if mo == 12 else (y, mo + 1)
+    return None
+
+
+def _collect_dates(s: str, now: datetime, clock: _Clock | None) -> list[_DateRef]:
+    """Every date mention, strongest kinds first; overlapping weaker ones are dropped."""
+    today = now.date()
+    refs: list[_DateRef] = []
+
+    def add(start: int, end: int, resolve: _Resolver, weekday: int | None = None) -> None:
+        if all(end <= r.start or start >= r.end for r in refs):
+            refs.append(_DateRef(start, end, resolve, weekday))
+
+    if _DIGIT_RE.search(s) is not None or "primero" in s:  # skip number-led passes cheaply
+        for m in (*_DAY_MONTH_RE.finditer(s), *_MONTH_DAY_RE.finditer(s)):
+            start = m.start()
+            prev = s[start - 1] if start else " "
+            if prev.isalpha() or (prev in _NUMBER_GLUE and m["d"][0].isdigit()):
+                continue  # inside a word, or the tail of "$15", "3/15"
+            day = 1 if m["d"] == "primero" else int(m["d"])
+            year = None if m["y"] is None else int(m["y"])
+            d = _calendar_date(today, day, _MONTH_WORDS[m["mon"]], year)
+            if d is not None:
+                add(_extend_left(s, start, _DATE_LEAD_RE), m.end(), _fixed(d))
+        if "/" in s or "-" in s:
+            for m in _NUM_DATE_RE.finditer(s):
+                d = _numeric_date(today, m)
+                if d is not None:
+                    add(m.start(), m.end(), _fixed(d))
+        for m in _DOM_RE.finditer(s):
+            weak = m["pre"] in ("el", "the") and m["ord"] is None
+            before_clock = clock is not None and s[m.end() : clock.start].strip(" ,") == ""
+            d = _day_of_month(today, int(m["d"]))
+            if d is not None and (before_clock or not weak) and not _count_follows(s, m.end()):
+                add(m.start(), m.end(), _fixed(d))
+    for m in _WEEKDAY_RE.finditer(s):
+        ref = _weekday_ref(m, s, now)
+        if ref is not None:
+            add(ref.start, ref.end, ref.resolve, ref.weekday)
+    for m in _REL_DAY_RE.finditer(s):
+        days = 2 if m["two"] else 0 if m["zero"] else 1
+        add(m.start(), m.end(), _fixed(today + timedelta(days=days)))
+    for m in _WEEKEND_RE.finditer(s):
+        wd = today.weekday()
+        add(m.start(), m.end(), _fixed(today + timedelta(days=0 if wd >= 5 else 5 - wd)))
+    week = _WEEK_RE.search(s)
+    if week is not None:
+        refs = _pin_next_week(refs, week, today)
+    return refs
+
+
+def _weekday_ref(m: re.Match[str], s: str, now: datetime) -> _DateRef | None:
+    word, mod = m["wd"], m["mod"]
+    if word in _NEEDS_MODIFIER and mod is None:
+        return None
+    wd = _WEEKDAY_WORDS[word]
+    skip_today = m["qv"] is not None or (mod is not None and ("prox" in mod or mod == "next"))
+    resolve = _weekday_resolver(now, wd, skip_today)
+    if m["dom"] is not None and not _count_follows(s, m.end()):
+        # "el viernes 19": the 19th, if one of the next six such weekdays falls on it.
+        first = resolve(None if skip_today else (23, 59))
+        for k in range(6):
+            d = first + timedelta(weeks=k)
+            if d.day == int(m["dom"]):
+                return _DateRef(m.start(), m.end(), _fixed(d))
+    # Any unconfirmed number is left out of the span: it may be a count ("3 turnos").
+    end = m.end("qv") if m["qv"] else m.end("plural")
+    return _DateRef(m.start(), end, resolve, wd)
+
+
+def _pin_next_week(refs: list[_DateRef], week: re.Match[str], today: date) -> list[_DateRef]:
+    monday = today + timedelta(days=7 - today.weekday())
+    for i, r in enumerate(refs):
+        if r.weekday is not None:  # "el jueves de la semana que viene"
+            d = monday + timedelta(days=r.weekday)
+            pinned = _DateRef(min(r.start, week.start()), max(r.end, week.end()), _fixed(d))
+            return [*refs[:i], pinned, *refs[i + 1 :]]
+    if all(week.end() <= r.start or week.start() >= r.end for r in refs):
+        return [*refs, _DateRef(week.start(), week.end(), _fixed(monday))]
+    return refs
+
+
+def _closest(refs: list[_DateRef], clock: _Clock | None) -> _DateRef | None:
+    """The date nearest the clock time ("hoy no puedo, el viernes a las 10"), else the first."""
+    if not refs:
+        return None
+    if clock is None:
+        return min(refs, key=lambda r: r.start)
+    return min(refs, key=lambda r: (max(0, clock.start - r.end, r.start - clock.end), r.start))
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def _is_open(opening_hours: OpeningHours, dt: datetime) -> bool:
+    t = dt.time()
+    for open_, close in opening_hours(dt.date()):
+        if open_ < close:
+            if open_ <= t < close:
+                return True
+        elif t >= open_ or t < close:  # spans midnight (or closes at 00:00)
+            return True
+    return False
+
+
+def _place(now: datetime, ref: _DateRef | None, reading: _Reading) -> datetime:
+    hour, minute, extra = reading
+    if ref is None:  # time only: the next occurrence
+        today = now.date()
+        dt = _at(now, today, hour, minute)
+        return dt if dt > now else _at(now, today + timedelta(days=1), hour, minute)
+    d = ref.resolve((hour, minute)) + timedelta(days=extra)
+    return _at(now, d, hour, minute)
+
+
+def _offset(m: re.Match[str]) -> timedelta:
+    """Length of "en 2 horas", "in half an hour", "en una hora y media", "in 3 days"."""
+    n_word = m["n"]
+    half = n_word == "media" or n_word.startswith("half")
+    amount = (0.5 if half else _number(n_word, _COUNT_WORDS)) + (0.5 if m["half"] else 0)
+    unit = m["unit"][0]  # h(oras/ours/s/rs), m(inutos/ins), d(ias/ays), s(emanas)/w(eeks)
+    if unit == "h":
+        return timedelta(hours=amount)
+    if unit == "m":
+        return timedelta(minutes=amount)
+    return timedelta(days=amount) if unit == "d" else timedelta(weeks=amount)
+
+
+def extract_when(
+    text: str, now: datetime, *, opening_hours: OpeningHours | None = None
+) -> WhenMention | None:
+    """The first date and/or time mentioned in `text`, resolved relative to local `now`."""
+    s = _fold(text)
+    extra_refs: list[_DateRef] = []  # dates implied by "en 3 días" / "esta noche"
+    rel = _IN_RE.search(s)
+    if rel is not None:
+        delta = _offset(rel)
+        if rel["unit"][0] in "hm":  # a clock offset: add real elapsed time, DST-safe
+            start = (now.astimezone(UTC) + delta).astimezone(now.tzinfo)
+            start = start.replace(second=0, microsecond=0)
+            return WhenMention(start, False, True, text[rel.start() : rel.end()])
+        extra_refs.append(_DateRef(rel.start(), rel.end(), _fixed(now.date() + delta)))
+        s = _blank(s, rel.start(), rel.end())
+
+    clock = _find_clock(s)
+    if clock is not None:
+        s = _blank(s, clock.start, clock.end)
+    period_m = _PERIOD_RE.search(s)
+    period: str | None = None
+    if period_m is not None:
+        s = _blank(s, period_m.start(), period_m.end())
+        period = _PERIODS[next(g for g in period_m.groups()[1:] if g)]
+        if period_m["this"] or period_m["p5"]:  # "esta noche", "tonight" also name today
+            extra_refs.append(_DateRef(period_m.start(), period_m.end(), _fixed(now.date())))
+
+    ref = _closest(_collect_dates(s, now, clock) + extra_refs, clock)
+    if clock is None and ref is None:
+        return None
+    spans = [(x.start, x.end) for x in (clock, ref) if x is not None]
+    if period_m is not None and clock is not None:
+        spans.append(period_m.span())  # "hoy a la tarde a las 6": the period shaped the time
+    begin, end = min(a for a, _ in spans), max(b for _, b in spans)
+    if clock is None:
+        assert ref is not None
+        start = _at(now, ref.resolve(None), 0, 0)
+    else:
+        start = _pick_reading(now, clock, ref, period, opening_hours)
+    return WhenMention(start, ref is not None, clock is not None, text[begin:end])
+
+
+def _pick_reading(
+    now: datetime,
+    clock: _Clock,
+    ref: _DateRef | None,
+    period: str | None,
+    opening_hours: OpeningHours | None,
+) -> datetime:
+    """Place the clock time; between h and h+12 let opening hours decide when exactly one fits."""
+    options = [_place(now, ref, r) for r in _readings(clock, period)]
+    if opening_hours is not None and len(options) > 1:
+        fitting = [dt for dt in options if _is_open(opening_hours, dt)]
+        if len(fitting) == 1:
+            return fitting[0]
+    return options[0]
+
+
+def extract_weekday(text: str) -> int | None:
+    """Weekday named in `text` (0=Monday), e.g. "¿abren el sábado?" -> 5; None if none."""
+    for m in _WEEKDAY_RE.finditer(_fold(text)):
+        if m["wd"] not in _NEEDS_MODIFIER or m["mod"] is not None:
+            return _WEEKDAY_WORDS[m["wd"]]
+    return None

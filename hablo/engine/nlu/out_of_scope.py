@@ -1,0 +1,38 @@
+"""Background utterances that belong to no intent; they teach the classifier to say None."""
+
+OUT_OF_SCOPE_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "es": (
+        "jajaja",
+        "asdf",
+        "qué lindo día hace hoy",
+        "quién ganó el partido ayer",
+        "mi perro se comió la tarea",
+        "me gusta el helado de chocolate",
+        "el auto está en el taller",
+        "estoy aburrido",
+        "vieron las noticias",
+        "che y el clima",
+        "cuál es la capital de francia",
+        "hace frío",
+        "tengo hambre",
+        "ayer fui al cine",
+        "mandame un meme",
+        "xd",
+    ),
+    "en": (
+        "lol",
+        "qwerty",
+        "what a nice day",
+        "who won the game last night",
+        "my dog ate my homework",
+        "i like chocolate ice cream",
+        "the car is at the garage",
+        "i am bored",
+        "did you see the news",
+        "what is the capital of france",
+        "it is cold outside",
+        "i am hungry",
+        "tell me a joke",
+        "blue banana spaceship",
+    ),
+}

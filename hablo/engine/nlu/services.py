@@ -1,0 +1,100 @@
+"""Find which of a tenant's services a message talks about ("tintura" -> Coloración)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from hablo.engine.nlu.text import normalize
+from hablo.plugins.sdk import ServiceInfo
+
+# Below this a match is more likely noise than a service mention.
+MIN_SCORE = 82.0
+_STOP = frozenset(
+    [
+        "el",
+        "la",
+        "los",
+        "las",
+        "de",
+        "del",
+        "un",
+        "una",
+        "al",
+        "para",
+        "por",
+        "con",
+        "y",
+        "o",
+        "que",
+        "me",
+        "mi",
+        "quiero",
+        "cuanto",
+        "cuesta",
+        "sale",
+        "precio",
+        "a",
+        "the",
+        "an",
+        "of",
+        "for",
+        "my",
+        "how",
+        "much",
+        "is",
+        "price",
+        "cost",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class _Alias:
+    phrase: str
+    service: ServiceInfo
+
+
+class ServiceMatcher:
+    """Immutable index of a tenant's service names and synonyms."""
+
+    def __init__(self, services: Sequence[ServiceInfo]) -> None:
+        aliases: list[_Alias] = []
+        for service in services:
+            for phrase in (service.name, *service.synonyms):
+                norm = normalize(phrase)
+                if norm:
+                    aliases.append(_Alias(norm, service))
+        self._aliases = aliases
+        self._phrases = [a.phrase for a in aliases]
+
+    def find(self, text: str) -> ServiceInfo | None:
+        if not self._aliases:
+            return None
+        norm = normalize(text)
+        # Exact phrase containment wins outright (longest alias first).
+        contained = [a for a in self._aliases if f" {a.phrase} " in f" {norm} "]
+        if contained:
+            return max(contained, key=lambda a: len(a.phrase)).service
+        tokens = [t for t in norm.split() if t not in _STOP and len(t) > 2]
+        if not tokens:
+            return None
+        candidates = self._windows(tokens)
+        best: tuple[float, ServiceInfo] | None = None
+        for window in candidates:
+            match = process.extractOne(
+                window, self._phrases, scorer=fuzz.ratio, score_cutoff=MIN_SCORE
+            )
+            if match and (best is None or match[1] > best[0]):
+                best = (match[1], self._aliases[match[2]].service)
+        return best[1] if best else None
+
+    @staticmethod
+    def _windows(tokens: list[str]) -> list[str]:
+        """Word n-grams (1..3) so multi-word aliases like "arreglo de barba" can match."""
+        out: list[str] = []
+        for size in (1, 2, 3):
+            out.extend(" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1))
+        return out

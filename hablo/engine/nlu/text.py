@@ -1,0 +1,28 @@
+"""Text normalisation shared by the classifier, language detection and entity matchers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NON_WORD = re.compile(r"[^\w\s:/+@.]", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+# "holaaaa" -> "holaa": keeps emphasis from blowing up the n-gram space.
+_REPEATS = re.compile(r"(\w)\1{2,}")
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def normalize(text: str) -> str:
+    """Lowercase, accent-free, punctuation-light text (ñ becomes n, as people type it)."""
+    text = strip_accents(text.casefold())
+    text = _NON_WORD.sub(" ", text)
+    text = _REPEATS.sub(r"\1\1", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", normalize(text))

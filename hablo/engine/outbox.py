@@ -1,0 +1,225 @@
+"""The outbox dispatcher: sends committed replies through their channel, in order per
+conversation, retrying transient failures with exponential backoff and jitter, and
+dead-lettering after the last attempt. One thread; status updates are batched."""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import queue
+import random
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from hablo.adapters.base import (
+    ChannelSender,
+    PermanentSendError,
+    SendReceipt,
+    TransientSendError,
+)
+from hablo.engine.messages import OutboundEnvelope
+from hablo.engine.store import ConversationStore
+
+log = logging.getLogger(__name__)
+
+TurnListener = Callable[[tuple[int, ...]], None]
+
+
+@dataclass(frozen=True)
+class TurnMarker:
+    """Queued after a turn's replies: when reached, the turn is fully delivered."""
+
+    conversation_id: uuid.UUID | None
+    inbox_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    base_s: float
+    max_s: float
+
+    def delay(self, attempts: int, retry_after: float | None) -> float | None:
+        """Seconds until the next attempt after `attempts` failures; None = give up."""
+        if attempts >= self.max_attempts:
+            return None
+        backoff = min(self.max_s, self.base_s * 2 ** (attempts - 1))
+        jittered = backoff * random.uniform(0.5, 1.0)  # full-ish jitter spreads retries
+        return max(jittered, retry_after or 0.0)
+
+
+Item = OutboundEnvelope | TurnMarker
+
+
+class OutboxDispatcher:
+    def __init__(
+        self,
+        store: ConversationStore,
+        senders: Mapping[str, ChannelSender],
+        policy: RetryPolicy,
+        listeners: Sequence[TurnListener] = (),
+    ) -> None:
+        self._store = store
+        self._senders = dict(senders)
+        self._policy = policy
+        self._listeners = list(listeners)
+        self._queue: queue.SimpleQueue[Item | None] = queue.SimpleQueue()
+        self._retries: list[tuple[float, int, OutboundEnvelope]] = []
+        # Conversations with a reply waiting for retry: later items wait behind it.
+        self._blocked: dict[uuid.UUID | None, deque[Item]] = {}
+        self._thread: threading.Thread | None = None
+        self._sent_batch: list[tuple[int, str | None]] = []
+        self._markers_batch: list[TurnMarker] = []
+
+    def add_sender(self, sender: ChannelSender) -> None:
+        self._senders[sender.channel] = sender
+
+    def add_listener(self, listener: TurnListener) -> None:
+        self._listeners.append(listener)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="hablo-outbox", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def enqueue(self, envelopes: Sequence[OutboundEnvelope], inbox_ids: tuple[int, ...]) -> None:
+        """Called by conversation actors right after their turn committed."""
+        conversation_id = envelopes[0].conversation_id if envelopes else None
+        for envelope in envelopes:
+            self._queue.put(envelope)
+        self._queue.put(TurnMarker(conversation_id, inbox_ids))
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        running = True
+        while running:
+            timeout = self._seconds_to_next_retry()
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                item = None
+                if not self._retries:
+                    continue
+            else:
+                if item is None:
+                    running = False
+            batch: list[Item] = [item] if item is not None else []
+            while running:  # drain what is already queued: one status update per batch
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    running = False
+                else:
+                    batch.append(more)
+            for queued in batch:
+                self._handle(queued)
+            self._run_due_retries()
+            self._flush()
+
+    def _seconds_to_next_retry(self) -> float | None:
+        if not self._retries:
+            return None
+        return max(0.0, self._retries[0][0] - time.monotonic())
+
+    def _handle(self, item: Item) -> None:
+        key = item.conversation_id
+        if key in self._blocked:
+            self._blocked[key].append(item)
+            return
+        if isinstance(item, TurnMarker):
+            self._markers_batch.append(item)
+            return
+        if not self._attempt(item):
+            self._blocked[key] = deque()
+
+    def _run_due_retries(self) -> None:
+        now = time.monotonic()
+        while self._retries and self._retries[0][0] <= now:
+            _, _, envelope = heapq.heappop(self._retries)
+            key = envelope.conversation_id
+            if not self._attempt(envelope):
+                continue  # still blocked; rescheduled by _attempt
+            waiting = self._blocked.pop(key, deque())
+            while waiting:
+                item = waiting.popleft()
+                if isinstance(item, TurnMarker):
+                    self._markers_batch.append(item)
+                elif not self._attempt(item):
+                    self._blocked[key] = waiting
+                    break
+
+    def _attempt(self, envelope: OutboundEnvelope) -> bool:
+        """Try one send. True when done (sent or dead-lettered), False when retrying."""
+        attempts = envelope.attempts + 1
+        sender = self._senders.get(envelope.channel)
+        try:
+            if sender is None:
+                raise PermanentSendError(f"no sender for channel {envelope.channel!r}")
+            receipt: SendReceipt = sender.send(envelope)
+        except TransientSendError as exc:
+            delay = self._policy.delay(attempts, exc.retry_after)
+            self._record_failure(envelope, attempts, str(exc), delay)
+            if delay is None:
+                return True
+            retry = replace(envelope, attempts=attempts)
+            heapq.heappush(self._retries, (time.monotonic() + delay, envelope.outbox_id, retry))
+            return False
+        except Exception as exc:  # permanent, or a sender bug: dead-letter, never loop
+            self._record_failure(envelope, attempts, f"{type(exc).__name__}: {exc}", None)
+            return True
+        self._sent_batch.append((envelope.outbox_id, receipt.provider_message_id))
+        return True
+
+    def _record_failure(
+        self, envelope: OutboundEnvelope, attempts: int, error: str, delay: float | None
+    ) -> None:
+        level = logging.WARNING if delay is not None else logging.ERROR
+        log.log(
+            level,
+            "outbox %s attempt %d on %s failed: %s%s",
+            envelope.outbox_id,
+            attempts,
+            envelope.channel,
+            error,
+            "" if delay is not None else " (dead-lettered)",
+        )
+        self._flush()  # keep the DB in send order before writing this row's failure
+        try:
+            self._store.mark_failed_attempt(
+                envelope.outbox_id,
+                attempts,
+                error,
+                timedelta(seconds=delay) if delay is not None else None,
+            )
+        except Exception:
+            log.exception("could not record failure of outbox %s", envelope.outbox_id)
+
+    def _flush(self) -> None:
+        if self._sent_batch:
+            sent, self._sent_batch = self._sent_batch, []
+            try:
+                self._store.mark_sent(sent)
+            except Exception:
+                # The replies went out; a restart may re-send them (at-least-once window).
+                log.exception("could not mark %d outbox rows sent", len(sent))
+        if self._markers_batch:
+            markers, self._markers_batch = self._markers_batch, []
+            for marker in markers:
+                for listener in self._listeners:
+                    try:
+                        listener(marker.inbox_ids)
+                    except Exception:
+                        log.exception("turn listener failed")

@@ -1,0 +1,97 @@
+"""Delivers inbox events to tenant actors. The seam for scale-out: a Redis-backed router
+(several worker processes, one owner per conversation) implements the same interface."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+import pykka
+
+from hablo.engine.messages import InboxEvent, PassivationTick, ReloadTenant
+from hablo.engine.tenant_actor import LiveActorBudget, Shrink
+
+log = logging.getLogger(__name__)
+
+
+class Router(ABC):
+    @abstractmethod
+    def deliver(self, event: InboxEvent) -> None:
+        """Hand an accepted event to the actor that owns its conversation. Never blocks."""
+
+    @abstractmethod
+    def reload_tenant(self, tenant_id: uuid.UUID) -> None:
+        """The tenant's configuration changed."""
+
+    @abstractmethod
+    def tick(self) -> None:
+        """Periodic housekeeping (passivation of idle conversations)."""
+
+    @abstractmethod
+    def live_conversations(self) -> int: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+
+TenantActorFactory = Callable[[uuid.UUID, Callable[[uuid.UUID], None]], pykka.ActorRef[Any]]
+
+
+class InProcessRouter(Router):
+    def __init__(self, start_tenant: TenantActorFactory, budget: LiveActorBudget) -> None:
+        self._start_tenant = start_tenant
+        self.budget = budget
+        self._tenants: dict[uuid.UUID, pykka.ActorRef[Any]] = {}
+        self._lock = threading.Lock()
+
+    def _tenant(self, tenant_id: uuid.UUID) -> pykka.ActorRef[Any]:
+        ref = self._tenants.get(tenant_id)
+        if ref is not None and ref.is_alive():
+            return ref
+        with self._lock:
+            ref = self._tenants.get(tenant_id)
+            if ref is None or not ref.is_alive():
+                ref = self._start_tenant(tenant_id, self._shrink_others)
+                self._tenants[tenant_id] = ref
+            return ref
+
+    def deliver(self, event: InboxEvent) -> None:
+        try:
+            self._tenant(event.message.tenant_id).tell(event)
+        except pykka.ActorDeadError:
+            # The tenant actor died between lookup and tell: start a new one, once.
+            self._tenant(event.message.tenant_id).tell(event)
+
+    def reload_tenant(self, tenant_id: uuid.UUID) -> None:
+        ref = self._tenants.get(tenant_id)
+        if ref is not None and ref.is_alive():
+            ref.tell(ReloadTenant())
+
+    def tick(self) -> None:
+        for ref in list(self._tenants.values()):
+            if ref.is_alive():
+                ref.tell(PassivationTick())
+
+    def _shrink_others(self, asking: uuid.UUID) -> None:
+        for tenant_id, ref in list(self._tenants.items()):
+            if tenant_id != asking and ref.is_alive():
+                ref.tell(Shrink())
+
+    def live_conversations(self) -> int:
+        return self.budget.live
+
+    def stop(self) -> None:
+        # Stop tenants one by one with a timeout; ActorRegistry.stop_all() can hang when
+        # an actor's thread failed to start.
+        with self._lock:
+            refs = list(self._tenants.values())
+            self._tenants.clear()
+        for ref in refs:
+            try:
+                ref.stop(block=True, timeout=30)
+            except (pykka.ActorDeadError, pykka.Timeout):
+                log.warning("tenant actor did not stop in time")

@@ -1,0 +1,157 @@
+"""The Engine: the one object adapters talk to. Accepts inbound messages durably, routes
+them to actors, sends replies through the outbox, and recovers after a crash."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+import zlib
+from datetime import timedelta
+from typing import Any
+
+import pykka
+
+from hablo.adapters.base import ChannelSender
+from hablo.config import Settings
+from hablo.db.base import utcnow
+from hablo.db.database import Database
+from hablo.engine.context import Clock, system_clock
+from hablo.engine.messages import InboundMessage, InboxEvent, SubmitResult
+from hablo.engine.nlu.pipeline import ClassifierCache
+from hablo.engine.outbox import OutboxDispatcher, RetryPolicy, TurnListener
+from hablo.engine.router import InProcessRouter, Router
+from hablo.engine.skillset import TenantRuntime, build_tenant_runtime
+from hablo.engine.store import ConversationStore
+from hablo.engine.tenant_actor import LiveActorBudget, TenantActor
+from hablo.engine.tenant_profile import load_profile
+from hablo.plugins.loader import SkillRegistry
+
+log = logging.getLogger(__name__)
+_STRIPES = 64
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        registry: SkillRegistry,
+        clock: Clock = system_clock,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.registry = registry
+        self.clock = clock
+        self.store = ConversationStore(db)
+        self.classifiers = ClassifierCache(settings.nlu_threshold)
+        self.budget = LiveActorBudget(settings.actor_max_live)
+        self.dispatcher = OutboxDispatcher(
+            self.store,
+            {},
+            RetryPolicy(
+                settings.outbox_max_attempts,
+                settings.outbox_backoff_base_s,
+                settings.outbox_backoff_max_s,
+            ),
+        )
+        self.router: Router = InProcessRouter(self._start_tenant_actor, self.budget)
+        # Arrival order per conversation = inbox id order: insert and hand-off happen
+        # under the same lock stripe, so two threads cannot swap them.
+        self._stripes = [threading.Lock() for _ in range(_STRIPES)]
+        self._stop = threading.Event()
+        self._housekeeper: threading.Thread | None = None
+
+    # -- wiring --------------------------------------------------------------------------
+
+    def add_sender(self, sender: ChannelSender) -> None:
+        self.dispatcher.add_sender(sender)
+
+    def add_turn_listener(self, listener: TurnListener) -> None:
+        """Called with a turn's inbox ids once all its replies were handed to the channel."""
+        self.dispatcher.add_listener(listener)
+
+    def build_runtime(self, tenant_id: uuid.UUID) -> TenantRuntime:
+        with self.db.transaction() as session:
+            profile = load_profile(session, tenant_id)
+        return build_tenant_runtime(profile, self.registry, self.classifiers, self.clock)
+
+    def _start_tenant_actor(self, tenant_id: uuid.UUID, shrink_others: Any) -> pykka.ActorRef[Any]:
+        return TenantActor.start(
+            tenant_id,
+            self.build_runtime,
+            self.store,
+            self.dispatcher.enqueue,
+            self.budget,
+            shrink_others,
+            self.settings.actor_idle_timeout_s,
+            self.settings.turn_retry_delay_s,
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.dispatcher.start()
+        self.recover()
+        self._housekeeper = threading.Thread(
+            target=self._housekeeping, name="hablo-housekeeping", daemon=True
+        )
+        self._housekeeper.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._housekeeper is not None:
+            self._housekeeper.join(5)
+        self.router.stop()
+        self.dispatcher.stop()
+
+    def recover(self, older_than_s: float | None = None) -> int:
+        """Redeliver accepted-but-unprocessed messages and resend unsent replies.
+
+        Safe to repeat: a redelivered event that was processed meanwhile is skipped by
+        the inbox claim inside the turn transaction.
+        """
+        cutoff = utcnow() - timedelta(seconds=older_than_s) if older_than_s else None
+        if older_than_s is None:
+            envelopes = self.store.pending_outbox()
+            for envelope in envelopes:
+                self.dispatcher.enqueue([envelope], ())
+        pending = self.store.pending_inbox(older_than=cutoff)
+        for inbox_id, message in pending:
+            with self._stripe(message):
+                self.router.deliver(InboxEvent(inbox_id, message))
+        if pending:
+            log.info("recovery redelivered %d pending inbound messages", len(pending))
+        return len(pending)
+
+    def _housekeeping(self) -> None:
+        interval = min(30.0, self.settings.actor_idle_timeout_s / 2)
+        last_sweep = 0.0
+        elapsed = 0.0
+        while not self._stop.wait(interval):
+            elapsed += interval
+            self.router.tick()
+            if elapsed - last_sweep >= self.settings.recovery_sweep_s:
+                last_sweep = elapsed
+                try:
+                    self.recover(older_than_s=self.settings.recovery_sweep_s)
+                except Exception:
+                    log.exception("recovery sweep failed")
+
+    # -- the edge ------------------------------------------------------------------------
+
+    def _stripe(self, message: InboundMessage) -> threading.Lock:
+        digest = zlib.crc32(f"{message.tenant_id}|{message.channel}|{message.peer}".encode())
+        return self._stripes[digest % _STRIPES]
+
+    def submit(self, message: InboundMessage) -> SubmitResult:
+        """Accept an inbound message: durable first, then routed. Blocking (DB I/O): call
+        it from a thread, or from asyncio through the bridge."""
+        with self._stripe(message):
+            result = self.store.accept(message)
+            if not result.duplicate:
+                self.router.deliver(InboxEvent(result.inbox_id, message))
+        return result
+
+    def reload_tenant(self, tenant_id: uuid.UUID) -> None:
+        self.router.reload_tenant(tenant_id)

@@ -1,0 +1,90 @@
+"""A tenant's skills, ready to run: instances with validated config, NLU and templates."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from hablo.engine.context import Clock, EngineSkillContext
+from hablo.engine.nlu.pipeline import ClassifierCache, NluPipeline, training_set
+from hablo.engine.nlu.services import ServiceMatcher
+from hablo.engine.templates import TemplateRenderer, skill_templates
+from hablo.engine.tenant_profile import TenantProfile
+from hablo.plugins.loader import SkillRegistry
+from hablo.plugins.sdk import Skill
+
+FALLBACK_INTENT = "fallback"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TenantRuntime:
+    """Everything a ConversationActor needs about its tenant. Immutable, shared."""
+
+    profile: TenantProfile
+    skills: Mapping[str, Skill]
+    by_intent: Mapping[str, Skill]
+    nlu: NluPipeline
+    context: EngineSkillContext
+
+    def skill_for(self, intent: str | None) -> Skill | None:
+        return self.by_intent.get(intent or FALLBACK_INTENT) or self.by_intent.get(FALLBACK_INTENT)
+
+
+def enabled_skills(registry: SkillRegistry, profile: TenantProfile) -> dict[str, Skill]:
+    """Built-ins are on unless disabled; third-party skills run only where enabled.
+
+    A skill whose tenant config does not validate is skipped (and logged), not fatal.
+    """
+    builtins = set(registry.builtin_names())
+    out: dict[str, Skill] = {}
+    for name in registry.names():
+        setting = profile.skill_settings.get(name)
+        enabled = setting.enabled if setting else name in builtins
+        if not enabled:
+            continue
+        cls = registry.get(name)
+        assert cls is not None
+        try:
+            config = cls.config_model.model_validate(dict(setting.config) if setting else {})
+        except ValidationError as exc:
+            log.warning(
+                "tenant %s: skill %s config invalid, skipped: %s",
+                profile.info.slug,
+                name,
+                exc.errors()[0]["msg"],
+            )
+            continue
+        out[name] = cls(config)
+    return out
+
+
+def build_tenant_runtime(
+    profile: TenantProfile,
+    registry: SkillRegistry,
+    classifiers: ClassifierCache,
+    clock: Clock,
+    extra_skills: Callable[[TenantProfile], Mapping[str, Skill]] | None = None,
+) -> TenantRuntime:
+    skills = enabled_skills(registry, profile)
+    if extra_skills:
+        skills.update(extra_skills(profile))
+    by_intent: dict[str, Skill] = {}
+    examples: list[tuple[str, Mapping[str, tuple[str, ...]]]] = []
+    for skill in skills.values():
+        for spec in skill.intents:
+            by_intent.setdefault(spec.name, skill)
+            merged = {lang: tuple(v) for lang, v in spec.examples.items()}
+            for lang, extra in profile.intent_examples.get(spec.name, {}).items():
+                merged[lang] = merged.get(lang, ()) + tuple(extra)
+            examples.append((spec.name, merged))
+    matcher = ServiceMatcher(profile.services)
+    renderer = TemplateRenderer(
+        profile.template_overrides, skill_templates(type(s) for s in skills.values())
+    )
+    nlu = NluPipeline(classifiers.get(training_set(examples)), matcher, profile.info.language)
+    context = EngineSkillContext(profile, renderer, matcher, clock)
+    return TenantRuntime(profile, skills, by_intent, nlu, context)

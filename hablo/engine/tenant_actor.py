@@ -1,0 +1,200 @@
+"""TenantActor: one per tenant. Owns the tenant's runtime (profile, skills, NLU) and
+routes each inbound event to its conversation's actor, creating actors on demand and
+passivating them when idle or when the process-wide live-actor cap is reached."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pykka
+
+from hablo.engine.conversation_actor import ConversationActor, Deliver
+from hablo.engine.messages import (
+    ConversationKey,
+    InboxEvent,
+    PassivationTick,
+    ReloadTenant,
+    TurnDone,
+)
+from hablo.engine.skillset import TenantRuntime
+from hablo.engine.store import ConversationStore
+
+log = logging.getLogger(__name__)
+
+
+class LiveActorBudget:
+    """Process-wide count of live conversation actors (pykka gives each an OS thread)."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._live = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            self._live += 1
+            self.peak = max(self.peak, self._live)
+
+    def release(self) -> None:
+        with self._lock:
+            self._live -= 1
+
+    @property
+    def live(self) -> int:
+        return self._live
+
+    @property
+    def over(self) -> int:
+        return max(0, self._live - self.cap)
+
+
+@dataclass(frozen=True)
+class Shrink:
+    """Another tenant needs room: passivate idle actors while the budget is over cap."""
+
+
+@dataclass
+class _Live:
+    ref: pykka.ActorRef[Any]
+    in_flight: int = 0
+    last_used: float = 0.0
+
+
+class TenantActor(pykka.ThreadingActor):
+    def __init__(
+        self,
+        tenant_id: uuid.UUID,
+        build_runtime: Callable[[uuid.UUID], TenantRuntime],
+        store: ConversationStore,
+        deliver: Deliver,
+        budget: LiveActorBudget,
+        ask_others_to_shrink: Callable[[uuid.UUID], None],
+        idle_timeout_s: float,
+        retry_delay_s: float,
+    ) -> None:
+        super().__init__()
+        self.tenant_id = tenant_id
+        self._build_runtime = build_runtime
+        self._store = store
+        self._deliver = deliver
+        self._budget = budget
+        self._ask_others_to_shrink = ask_others_to_shrink
+        self._idle_timeout_s = idle_timeout_s
+        self._retry_delay_s = retry_delay_s
+        self._runtime: TenantRuntime | None = None
+        self._live: OrderedDict[ConversationKey, _Live] = OrderedDict()
+
+    # The runtime is read by conversation actors on their own threads; replacing the
+    # attribute is atomic, and the object itself is immutable.
+    def current_runtime(self) -> TenantRuntime:
+        runtime = self._runtime
+        if runtime is None:
+            raise RuntimeError(f"tenant {self.tenant_id} has no runtime yet")
+        return runtime
+
+    def on_start(self) -> None:
+        self._runtime = self._build_runtime(self.tenant_id)
+
+    def on_stop(self) -> None:
+        for entry in self._live.values():
+            entry.ref.stop(block=False)
+        for entry in self._live.values():
+            try:
+                entry.ref.actor_stopped.wait(5)
+            finally:
+                self._budget.release()
+        self._live.clear()
+
+    def on_receive(self, message: Any) -> Any:
+        match message:
+            case InboxEvent():
+                self._route(message)
+            case TurnDone(key=key, inbox_ids=ids):
+                entry = self._live.get(key)
+                if entry is not None:
+                    entry.in_flight -= len(ids)
+            case PassivationTick():
+                self._passivate_idle()
+            case Shrink():
+                self._evict_while_over_budget()
+            case ReloadTenant():
+                self._runtime = self._build_runtime(self.tenant_id)
+            case "live_count":
+                return len(self._live)
+            case _:
+                log.warning("tenant %s ignored unexpected %r", self.tenant_id, message)
+        return None
+
+    def _route(self, event: InboxEvent) -> None:
+        key = event.key
+        entry = self._live.get(key)
+        if entry is not None and not entry.ref.is_alive():
+            # Crashed actor: a new one resumes from the DB, first with whatever the old
+            # one had accepted but not committed, so order is kept.
+            self._forget(key)
+            entry = self._start_conversation(key)
+            for inbox_id, message in self._store.pending_inbox(key=key):
+                if inbox_id < event.inbox_id:
+                    entry.in_flight += 1
+                    entry.ref.tell(InboxEvent(inbox_id, message))
+        elif entry is None:
+            entry = self._start_conversation(key)
+        else:
+            self._live.move_to_end(key)
+        entry.in_flight += 1
+        entry.last_used = time.monotonic()
+        entry.ref.tell(event)
+
+    def _start_conversation(self, key: ConversationKey) -> _Live:
+        ref = ConversationActor.start(
+            key,
+            self.current_runtime,
+            self._store,
+            self._deliver,
+            self.actor_ref,
+            self._retry_delay_s,
+        )
+        self._budget.acquire()
+        entry = _Live(ref)
+        self._live[key] = entry
+        if self._budget.over:
+            self._evict_while_over_budget(protect=key)
+            if self._budget.over:
+                self._ask_others_to_shrink(self.tenant_id)
+        return entry
+
+    def _evict_while_over_budget(self, protect: ConversationKey | None = None) -> None:
+        """Passivate least recently used idle actors (never one with work queued)."""
+        for key in list(self._live):
+            if not self._budget.over:
+                return
+            entry = self._live[key]
+            if key != protect and entry.in_flight <= 0:
+                self._passivate(key)
+
+    def _passivate_idle(self) -> None:
+        deadline = time.monotonic() - self._idle_timeout_s
+        for key in list(self._live):
+            entry = self._live[key]
+            if entry.last_used > deadline:
+                break  # ordered by last use: the rest are more recent
+            if entry.in_flight <= 0:
+                self._passivate(key)
+
+    def _passivate(self, key: ConversationKey) -> None:
+        entry = self._live.pop(key)
+        # Its queue is empty (in_flight == 0), so stopping cannot drop or reorder work.
+        entry.ref.stop(block=False)
+        self._budget.release()
+
+    def _forget(self, key: ConversationKey) -> None:
+        self._live.pop(key)
+        self._budget.release()

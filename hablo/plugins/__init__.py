@@ -1,0 +1,21 @@
+"""The plugin SDK: what a skill author imports. Stable, documented in docs/writing-a-skill.md."""
+
+from hablo.plugins.sdk import (
+    EmptyConfig,
+    IntentSpec,
+    Reply,
+    Skill,
+    SkillContext,
+    SkillResult,
+    Turn,
+)
+
+__all__ = [
+    "EmptyConfig",
+    "IntentSpec",
+    "Reply",
+    "Skill",
+    "SkillContext",
+    "SkillResult",
+    "Turn",
+]

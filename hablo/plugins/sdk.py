@@ -1,0 +1,150 @@
+"""The skill SDK. Built-in skills use exactly this surface, and so do tenants' plugins.
+
+A skill declares the intents it answers (with example utterances per language, which
+train the local NLU), a pydantic config model, and a `handle` method that turns one
+`Turn` into a `SkillResult`. Everything it may read about the business comes through
+the `SkillContext`, which is built for one tenant and cannot reach another's data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class EmptyConfig(BaseModel):
+    """Config model for skills that take no settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class IntentSpec:
+    """An intent a skill answers, with example utterances keyed by language ("es", "en")."""
+
+    name: str
+    examples: Mapping[str, Sequence[str]]
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    id: uuid.UUID
+    slug: str
+    name: str
+    locale: str
+    timezone: str
+    currency: str
+    address: str | None
+    phone: str | None
+    persona: str | None
+
+    @property
+    def language(self) -> str:
+        return self.locale.split("-")[0].split("_")[0]
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    id: uuid.UUID
+    name: str
+    description: str
+    price_minor: int
+    duration_minutes: int
+    synonyms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One customer turn as a skill sees it."""
+
+    text: str
+    language: str
+    intent: str | None
+    confidence: float
+    entities: Mapping[str, Any]
+    # The conversation's dialogue state (read-only; return a new one in SkillResult.state).
+    state: Mapping[str, Any]
+    conversation_id: uuid.UUID
+    contact_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+
+
+@dataclass(frozen=True)
+class SkillResult:
+    replies: tuple[Reply, ...] = ()
+    # The new dialogue state; None keeps the current one.
+    state: Mapping[str, Any] | None = None
+    # True when the skill hands the conversation to a human agent.
+    handoff: bool = False
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def say(cls, *texts: str, state: Mapping[str, Any] | None = None) -> SkillResult:
+        return cls(replies=tuple(Reply(t) for t in texts if t), state=state)
+
+
+class SkillContext(ABC):
+    """What a skill may know and do, scoped to one tenant and one conversation."""
+
+    tenant: TenantInfo
+
+    @abstractmethod
+    def now(self) -> datetime:
+        """The current time in the tenant's time zone."""
+
+    @abstractmethod
+    def services(self) -> Sequence[ServiceInfo]:
+        """The tenant's active services."""
+
+    @abstractmethod
+    def find_service(self, text: str) -> ServiceInfo | None:
+        """The service a text mentions (fuzzy, synonyms included), or None."""
+
+    @abstractmethod
+    def opening_hours(self, day: date) -> Sequence[tuple[time, time]]:
+        """Opening intervals on a local date; empty when closed (including holidays)."""
+
+    @abstractmethod
+    def weekly_hours(self, weekday: int) -> Sequence[tuple[time, time]]:
+        """The regular opening intervals of a weekday (0 = Monday), ignoring holidays."""
+
+    @abstractmethod
+    def holiday(self, day: date) -> str | None:
+        """The holiday's name if the business is closed for one that day."""
+
+    @abstractmethod
+    def render(self, template: str, language: str, **values: Any) -> str:
+        """Render a localized reply template (tenant overrides win)."""
+
+    @abstractmethod
+    def format_money(self, amount_minor: int, language: str) -> str:
+        """Format an amount in the tenant's currency for a language ("$8.000")."""
+
+
+class Skill(ABC):
+    """Base class of every skill. Subclasses set the class attributes and `handle`."""
+
+    name: ClassVar[str]
+    intents: ClassVar[tuple[IntentSpec, ...]] = ()
+    config_model: ClassVar[type[BaseModel]] = EmptyConfig
+    # Slots the skill fills (used by dialogue flows and LLM tool schemas).
+    slots: ClassVar[tuple[str, ...]] = ()
+    # Templates (name -> {lang: jinja2 source}) the skill ships.
+    templates: ClassVar[Mapping[str, Mapping[str, str]]] = {}
+
+    def __init__(self, config: BaseModel | None = None) -> None:
+        self.config = config if config is not None else self.config_model()
+
+    @abstractmethod
+    def handle(self, turn: Turn, ctx: SkillContext) -> SkillResult:
+        """Answer one turn. Raising is contained by the engine (the customer gets an apology)."""

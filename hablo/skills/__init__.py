@@ -1,0 +1,1 @@
+"""Built-in skills, written against the public SDK in hablo.plugins."""

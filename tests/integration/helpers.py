@@ -1,0 +1,68 @@
+"""Helpers to drive an engine in tests and read back what it wrote."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+
+from hablo.bootstrap import Runtime
+from hablo.db.base import utcnow
+from hablo.db.models import InboxEvent, Message, OutboxMessage
+from hablo.engine.messages import InboundMessage, SubmitResult
+
+
+def inbound(
+    tenant_id: uuid.UUID,
+    text: str,
+    peer: str = "+5491155550000",
+    channel: str = "console",
+    provider_id: str | None = None,
+) -> InboundMessage:
+    return InboundMessage(
+        tenant_id=tenant_id,
+        channel=channel,
+        peer=peer,
+        text=text,
+        provider_message_id=provider_id or f"test-{uuid.uuid4()}",
+        received_at=utcnow(),
+    )
+
+
+class DeliveredTurns:
+    """Turn listener recording inbox ids in delivery order."""
+
+    def __init__(self) -> None:
+        self.order: list[int] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, inbox_ids: tuple[int, ...]) -> None:
+        with self._cond:
+            self.order.extend(inbox_ids)
+            self._cond.notify_all()
+
+    def wait_for(self, inbox_ids: Iterable[int], timeout: float = 15.0) -> None:
+        wanted = set(inbox_ids)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not wanted <= set(self.order):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    missing = sorted(wanted - set(self.order))
+                    raise AssertionError(f"turns never delivered: {missing[:10]}")
+                self._cond.wait(remaining)
+
+
+def submit_all(runtime: Runtime, messages: Iterable[InboundMessage]) -> list[SubmitResult]:
+    return [runtime.engine.submit(m) for m in messages]
+
+
+def count(runtime: Runtime, model: type, *where: object) -> int:
+    with runtime.db.transaction() as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+__all__ = ["InboxEvent", "Message", "OutboxMessage", "count"]
