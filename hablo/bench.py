@@ -86,7 +86,7 @@ class _Phase:
     accepted: int = 0
     answered: int = 0
     out_of_order: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Condition = field(default_factory=threading.Condition)
     all_done: threading.Event = field(default_factory=threading.Event)
 
     def record(self, inbox_id: int, entry: tuple[_Conversation, int, float], now: float) -> None:
@@ -99,6 +99,7 @@ class _Phase:
         self.last_seq[conversation.peer] = seq
         if conversation.remaining > 0:
             self.ready.append(conversation)
+            self.lock.notify()
         if self.answered == self.total:
             self.all_done.set()
 
@@ -178,6 +179,7 @@ def run_bench(
         "msgs_per_s": round(phase1["rate"], 1),
         "p50_ms": round(phase1["p50"], 2),
         "p99_ms": round(phase1["p99"], 2),
+        "cpu_ms_per_msg": round(phase1["cpu_ms_per_msg"], 2),
         "peak_rss_mb": round(peak_rss[0] / 2**20, 1),
         "live_actors_max": engine.budget.peak,
         "live_actor_cap": settings.actor_max_live,
@@ -250,21 +252,20 @@ def _run_phase(
         thread.start()
     issued = 0
     start = time.perf_counter()
+    cpu_start = time.process_time()
     while issued < phase.total:
-        if options.rate > 0:
-            due = int((time.perf_counter() - start) * options.rate) + 1
-            if issued >= due:
-                time.sleep(0.0005)
-                continue
+        if options.rate > 0:  # open loop: the next message is due at a fixed time
+            delay = start + issued / options.rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
         with phase.lock:
-            conversation = phase.ready.popleft() if phase.ready else None
-            if conversation is not None:
-                seq = conversation.seq
-                conversation.seq += 1
-                conversation.remaining -= 1
-        if conversation is None:
-            time.sleep(0.0005)  # every customer is waiting for a reply
-            continue
+            # Every customer may be waiting for a reply: wait for one (no busy polling,
+            # which would steal the CPU we are measuring).
+            phase.lock.wait_for(lambda: bool(phase.ready))
+            conversation = phase.ready.popleft()
+            seq = conversation.seq
+            conversation.seq += 1
+            conversation.remaining -= 1
         work.put((conversation, seq))
         issued += 1
     for _ in drivers:
@@ -273,6 +274,7 @@ def _run_phase(
         thread.join()
     phase.all_done.wait(timeout=60)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     with phase.lock:
         lost = phase.accepted - phase.answered
         return {
@@ -283,6 +285,7 @@ def _run_phase(
             "p99": _percentile(phase.latencies_ms, 99),
             "lost": lost,
             "out_of_order": phase.out_of_order,
+            "cpu_ms_per_msg": cpu * 1000 / max(1, phase.answered),
         }
 
 

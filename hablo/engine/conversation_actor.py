@@ -16,7 +16,6 @@ from hablo.engine.messages import (
     InboxEvent,
     OutboundEnvelope,
     RetryPending,
-    TurnDone,
 )
 from hablo.engine.skillset import TenantRuntime
 from hablo.engine.store import ActiveConversation, ConversationStore, TurnRecord
@@ -25,6 +24,26 @@ from hablo.engine.turns import run_turn
 log = logging.getLogger(__name__)
 
 RuntimeSource = Callable[[], TenantRuntime]
+
+
+class Progress:
+    """How many events the tenant routed to a conversation actor and how many it finished.
+
+    Each counter has a single writer (the tenant's thread, the conversation's thread), so
+    no lock is needed and no message per turn either; routed - done is the work in flight.
+    """
+
+    __slots__ = ("done", "routed")
+
+    def __init__(self) -> None:
+        self.routed = 0
+        self.done = 0
+
+    @property
+    def in_flight(self) -> int:
+        return self.routed - self.done
+
+
 Deliver = Callable[[list[OutboundEnvelope], tuple[int, ...]], None]
 
 
@@ -38,7 +57,7 @@ class ConversationActor(pykka.ThreadingActor):
         runtime: RuntimeSource,
         store: ConversationStore,
         deliver: Deliver,
-        tenant: pykka.ActorRef[Any],
+        progress: Progress,
         retry_delay_s: float,
     ) -> None:
         super().__init__()
@@ -46,7 +65,7 @@ class ConversationActor(pykka.ThreadingActor):
         self._runtime = runtime
         self._store = store
         self._deliver = deliver
-        self._tenant = tenant
+        self._progress = progress
         self._retry_delay_s = retry_delay_s
         self._active: ActiveConversation | None = None
         self._pending: deque[InboxEvent] = deque()
@@ -82,7 +101,7 @@ class ConversationActor(pykka.ThreadingActor):
                 return
             self._pending.popleft()
             self._deliver(envelopes, (event.inbox_id,))
-            self._tenant.tell(TurnDone(self.key, (event.inbox_id,)))
+            self._progress.done += 1
 
     def _schedule_retry(self) -> None:
         ref = self.actor_ref
@@ -103,11 +122,11 @@ class ConversationActor(pykka.ThreadingActor):
 
     def _commit(self, event: InboxEvent, active: ActiveConversation) -> list[OutboundEnvelope]:
         runtime = self._runtime()
-        with self._store.db.transaction() as session:
-            conversation = self._store.lock_conversation(session, active.conversation_id)
+        with self._store.db.begin() as conn:
+            conversation = self._store.lock_conversation(conn, active.conversation_id)
             if conversation.status == ConversationStatus.CLOSED:
                 raise _ConversationClosed
-            if not self._store.claim_inbox(session, (event.inbox_id,)):
+            if not self._store.claim_inbox(conn, (event.inbox_id,)):
                 return []  # already processed (redelivery after a crash or a sweep)
             outcome = run_turn(runtime, conversation, active.contact_id, event.message.text)
             record = TurnRecord(
@@ -123,7 +142,7 @@ class ConversationActor(pykka.ThreadingActor):
                 error=outcome.error,
                 received_at=event.message.received_at,
             )
-            return self._store.commit_turn(session, self.key, conversation, record)
+            return self._store.commit_turn(conn, self.key, conversation, record)
 
 
 class _ConversationClosed(Exception):

@@ -54,14 +54,6 @@ class SubmitResult:
 
 
 @dataclass(frozen=True, slots=True)
-class TurnDone:
-    """A conversation actor finished (committed) the turn for these inbox ids."""
-
-    key: ConversationKey
-    inbox_ids: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class ConversationIdle:
     key: ConversationKey
 

@@ -68,7 +68,8 @@ class OutboxDispatcher:
         self._senders = dict(senders)
         self._policy = policy
         self._listeners = list(listeners)
-        self._queue: queue.SimpleQueue[Item | None] = queue.SimpleQueue()
+        # One queue item per turn (its replies, then its marker): one wake-up per turn.
+        self._queue: queue.SimpleQueue[tuple[Item, ...] | None] = queue.SimpleQueue()
         self._retries: list[tuple[float, int, OutboundEnvelope]] = []
         # Conversations with a reply waiting for retry: later items wait behind it.
         self._blocked: dict[uuid.UUID | None, deque[Item]] = {}
@@ -95,9 +96,7 @@ class OutboxDispatcher:
     def enqueue(self, envelopes: Sequence[OutboundEnvelope], inbox_ids: tuple[int, ...]) -> None:
         """Called by conversation actors right after their turn committed."""
         conversation_id = envelopes[0].conversation_id if envelopes else None
-        for envelope in envelopes:
-            self._queue.put(envelope)
-        self._queue.put(TurnMarker(conversation_id, inbox_ids))
+        self._queue.put((*envelopes, TurnMarker(conversation_id, inbox_ids)))
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -114,7 +113,7 @@ class OutboxDispatcher:
             else:
                 if item is None:
                     running = False
-            batch: list[Item] = [item] if item is not None else []
+            batch: list[Item] = list(item) if item is not None else []
             while running:  # drain what is already queued: one status update per batch
                 try:
                     more = self._queue.get_nowait()
@@ -123,7 +122,7 @@ class OutboxDispatcher:
                 if more is None:
                     running = False
                 else:
-                    batch.append(more)
+                    batch.extend(more)
             for queued in batch:
                 self._handle(queued)
             self._run_due_retries()

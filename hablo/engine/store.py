@@ -11,33 +11,31 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import phonenumbers
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from hablo.db.base import new_id, utcnow
 from hablo.db.database import Database
 from hablo.db.enums import (
+    ContactKind,
     ConversationStatus,
     DeliveryStatus,
     InboxStatus,
     OutboxStatus,
     SenderKind,
-)
-from hablo.db.models import (
-    Contact,
-    ContactIdentity,
-    Conversation,
-    InboxEvent,
-    Message,
-    OutboxMessage,
+    Topic,
 )
 from hablo.engine.messages import ConversationKey, InboundMessage, OutboundEnvelope, SubmitResult
-
-INBOX = cast(Table, InboxEvent.__table__)
-OUTBOX = cast(Table, OutboxMessage.__table__)
-MESSAGES = cast(Table, Message.__table__)
-CONVERSATIONS = cast(Table, Conversation.__table__)
+from hablo.engine.statements import (
+    CONTACTS,
+    CONVERSATIONS,
+    IDENTITIES,
+    INBOX,
+    MESSAGES,
+    OUTBOX,
+    HotPathStatements,
+)
 
 # How each channel's peer address identifies a person (same person across channels).
 IDENTITY_KIND = {"console": "phone", "whatsapp": "phone", "sms": "phone", "webchat": "webchat"}
@@ -89,11 +87,16 @@ class TurnRecord:
 class ConversationStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._sql = HotPathStatements(db.dialect)
 
     # -- inbox ---------------------------------------------------------------------------
 
     def accept(self, msg: InboundMessage) -> SubmitResult:
-        """Store an inbound message durably. A duplicate provider id is reported, not stored."""
+        """Store an inbound message durably. A duplicate provider id is reported, not stored.
+
+        One autocommitted INSERT ... ON CONFLICT DO NOTHING: no BEGIN/COMMIT round trips,
+        and a provider retry never raises.
+        """
         row = {
             "tenant_id": msg.tenant_id,
             "channel": msg.channel,
@@ -103,20 +106,18 @@ class ConversationStore:
             "status": InboxStatus.PENDING,
             "received_at": msg.received_at,
         }
-        try:
-            with self.db.transaction() as session:
-                inbox_id = session.execute(insert(INBOX).returning(INBOX.c.id), row).scalar_one()
-            return SubmitResult(inbox_id=inbox_id, duplicate=False)
-        except IntegrityError:
-            with self.db.transaction() as session:
-                existing = session.execute(
-                    select(INBOX.c.id).where(
-                        INBOX.c.tenant_id == msg.tenant_id,
-                        INBOX.c.channel == msg.channel,
-                        INBOX.c.provider_message_id == msg.provider_message_id,
-                    )
-                ).scalar_one()
-            return SubmitResult(inbox_id=existing, duplicate=True)
+        with self.db.autocommit() as conn:
+            inbox_id = conn.execute(self._sql.insert_inbox, row).scalar_one_or_none()
+            if inbox_id is not None:
+                return SubmitResult(inbox_id=inbox_id, duplicate=False)
+            existing = conn.execute(
+                select(INBOX.c.id).where(
+                    INBOX.c.tenant_id == msg.tenant_id,
+                    INBOX.c.channel == msg.channel,
+                    INBOX.c.provider_message_id == msg.provider_message_id,
+                )
+            ).scalar_one()
+        return SubmitResult(inbox_id=existing, duplicate=True)
 
     def pending_inbox(
         self, older_than: datetime | None = None, key: ConversationKey | None = None
@@ -131,66 +132,77 @@ class ConversationStore:
                 INBOX.c.channel == key.channel,
                 INBOX.c.peer == key.peer,
             )
-        with self.db.transaction() as session:
-            rows = session.execute(query).mappings().all()
+        with self.db.begin() as conn:
+            rows = conn.execute(query).mappings().all()
         return [(row["id"], _inbound_from_row(row)) for row in rows]
 
     # -- activation ----------------------------------------------------------------------
 
     def activate(self, key: ConversationKey, sender_name: str = "") -> ActiveConversation:
-        """Find or create the contact and the live conversation for a key (races are safe)."""
+        """Find or create the contact and the live conversation for a key (races are safe:
+        unique keys reject the loser, who then reads the winner's rows)."""
         for _ in range(3):
             try:
-                with self.db.transaction() as session:
-                    contact_id = self._contact_for(session, key, sender_name)
-                    conversation_id = self._live_conversation(session, key, contact_id)
+                with self.db.begin() as conn:
+                    contact_id = self._contact_for(conn, key, sender_name)
+                    conversation_id = self._live_conversation(conn, key, contact_id)
                     return ActiveConversation(contact_id, conversation_id)
             except IntegrityError:
-                continue  # another process created it first; read theirs
+                continue
         raise RuntimeError(f"could not activate conversation for {key}")
 
-    def _contact_for(self, session: Session, key: ConversationKey, name: str) -> uuid.UUID:
+    def _contact_for(self, conn: Connection, key: ConversationKey, name: str) -> uuid.UUID:
         kind = IDENTITY_KIND.get(key.channel, key.channel)
-        found = session.execute(
-            select(ContactIdentity.contact_id).where(
-                ContactIdentity.tenant_id == key.tenant_id,
-                ContactIdentity.kind == kind,
-                ContactIdentity.value == key.peer,
+        found = conn.execute(
+            select(IDENTITIES.c.contact_id).where(
+                IDENTITIES.c.tenant_id == key.tenant_id,
+                IDENTITIES.c.kind == kind,
+                IDENTITIES.c.value == key.peer,
             )
         ).scalar_one_or_none()
         if found is not None:
-            return found
-        contact = Contact(
-            id=new_id(),
-            tenant_id=key.tenant_id,
-            name=name,
-            phone=key.peer if kind == "phone" else None,
-        )
-        session.add(contact)
-        session.flush()
-        session.add(
-            ContactIdentity(
-                tenant_id=key.tenant_id, contact_id=contact.id, kind=kind, value=key.peer
+            return cast(uuid.UUID, found)
+        contact_id, now = new_id(), utcnow()
+        conn.execute(
+            insert(CONTACTS).values(
+                id=contact_id,
+                tenant_id=key.tenant_id,
+                name=name,
+                phone=key.peer if kind == "phone" else None,
+                kind=ContactKind.PROSPECT,
+                total_conversations=0,
+                total_spent_minor=0,
+                created_at=now,
+                updated_at=now,
             )
         )
-        session.flush()
-        return contact.id
+        conn.execute(
+            insert(IDENTITIES).values(
+                id=new_id(),
+                tenant_id=key.tenant_id,
+                contact_id=contact_id,
+                kind=kind,
+                value=key.peer,
+                created_at=now,
+            )
+        )
+        return contact_id
 
     def _live_conversation(
-        self, session: Session, key: ConversationKey, contact_id: uuid.UUID
+        self, conn: Connection, key: ConversationKey, contact_id: uuid.UUID
     ) -> uuid.UUID:
-        found = session.execute(
-            select(Conversation.id).where(
-                Conversation.tenant_id == key.tenant_id,
-                Conversation.channel == key.channel,
-                Conversation.peer == key.peer,
-                Conversation.status != ConversationStatus.CLOSED,
+        found = conn.execute(
+            select(CONVERSATIONS.c.id).where(
+                CONVERSATIONS.c.tenant_id == key.tenant_id,
+                CONVERSATIONS.c.channel == key.channel,
+                CONVERSATIONS.c.peer == key.peer,
+                CONVERSATIONS.c.status != ConversationStatus.CLOSED,
             )
         ).scalar_one_or_none()
         if found is not None:
-            return found
-        conversation_id = new_id()
-        session.execute(
+            return cast(uuid.UUID, found)
+        conversation_id, now = new_id(), utcnow()
+        conn.execute(
             insert(CONVERSATIONS).values(
                 id=conversation_id,
                 tenant_id=key.tenant_id,
@@ -198,35 +210,26 @@ class ConversationStore:
                 channel=key.channel,
                 peer=key.peer,
                 status=ConversationStatus.OPEN,
-                topic="inquiry",
+                topic=Topic.INQUIRY,
                 message_count=0,
                 purchase_made=False,
                 state={},
-                created_at=utcnow(),
-                updated_at=utcnow(),
+                created_at=now,
+                updated_at=now,
             )
         )
-        session.execute(
-            update(Contact)
-            .where(Contact.id == contact_id)
-            .values(total_conversations=Contact.total_conversations + 1)
+        conn.execute(
+            update(CONTACTS)
+            .where(CONTACTS.c.id == contact_id)
+            .values(total_conversations=CONTACTS.c.total_conversations + 1)
         )
         return conversation_id
 
     # -- the turn ------------------------------------------------------------------------
 
-    def lock_conversation(self, session: Session, conversation_id: uuid.UUID) -> LockedConversation:
+    def lock_conversation(self, conn: Connection, conversation_id: uuid.UUID) -> LockedConversation:
         """Lock the conversation row FIRST: inserting before locking deadlocks under load."""
-        query = select(
-            CONVERSATIONS.c.id,
-            CONVERSATIONS.c.status,
-            CONVERSATIONS.c.state,
-            CONVERSATIONS.c.language,
-            CONVERSATIONS.c.message_count,
-        ).where(CONVERSATIONS.c.id == conversation_id)
-        if self.db.supports_row_locks:
-            query = query.with_for_update()
-        row = session.execute(query).one()
+        row = conn.execute(self._sql.lock_conversation, {"conversation_id": conversation_id}).one()
         return LockedConversation(
             row.id,
             ConversationStatus(row.status),
@@ -235,23 +238,18 @@ class ConversationStore:
             row.message_count,
         )
 
-    def claim_inbox(self, session: Session, inbox_ids: Sequence[int]) -> list[int]:
+    def claim_inbox(self, conn: Connection, inbox_ids: Sequence[int]) -> list[int]:
         """Mark inbox rows processed; returns the ids this transaction claimed (dedupe)."""
-        claimed = []
         now = utcnow()
-        for inbox_id in inbox_ids:
-            result = session.execute(
-                update(INBOX)
-                .where(INBOX.c.id == inbox_id, INBOX.c.status == InboxStatus.PENDING)
-                .values(status=InboxStatus.PROCESSED, processed_at=now)
-            )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                claimed.append(inbox_id)
-        return claimed
+        return [
+            inbox_id
+            for inbox_id in inbox_ids
+            if conn.execute(self._sql.claim_inbox, {"inbox_id": inbox_id, "now": now}).first()
+        ]
 
     def commit_turn(
         self,
-        session: Session,
+        conn: Connection,
         key: ConversationKey,
         conversation: LockedConversation,
         turn: TurnRecord,
@@ -294,12 +292,12 @@ class ConversationStore:
             }
             for reply_id, text in zip(reply_ids, turn.replies, strict=True)
         )
-        session.execute(insert(MESSAGES), rows)
+        conn.execute(self._sql.insert_messages, rows)
         envelopes = []
         for index, (reply_id, text) in enumerate(zip(reply_ids, turn.replies, strict=True)):
             last = index == len(turn.replies) - 1
-            outbox_id = session.execute(
-                insert(OUTBOX).returning(OUTBOX.c.id),
+            outbox_id = conn.execute(
+                self._sql.insert_outbox,
                 {
                     "tenant_id": key.tenant_id,
                     "message_id": reply_id,
@@ -325,27 +323,25 @@ class ConversationStore:
                     inbox_ids=turn.inbox_ids if last else (),
                 )
             )
-        values: dict[str, Any] = {
-            "message_count": conversation.message_count + len(rows),
-            "last_message_at": now,
-            "updated_at": now,
-            "language": turn.language,
-        }
-        if turn.new_state is not None:
-            values["state"] = turn.new_state
-        if turn.new_status is not None:
-            values["status"] = turn.new_status
-        session.execute(
-            update(CONVERSATIONS).where(CONVERSATIONS.c.id == conversation.id).values(**values)
+        conn.execute(
+            self._sql.update_conversation,
+            {
+                "conversation_id": conversation.id,
+                "message_count": conversation.message_count + len(rows),
+                "now": now,
+                "language": turn.language,
+                "state": conversation.state if turn.new_state is None else turn.new_state,
+                "status": turn.new_status or conversation.status,
+            },
         )
         return envelopes
 
     # -- outbox --------------------------------------------------------------------------
 
     def pending_outbox(self) -> list[OutboundEnvelope]:
-        with self.db.transaction() as session:
+        with self.db.begin() as conn:
             rows = (
-                session.execute(
+                conn.execute(
                     select(OUTBOX)
                     .where(OUTBOX.c.status == OutboxStatus.PENDING)
                     .order_by(OUTBOX.c.id)
@@ -368,33 +364,24 @@ class ConversationStore:
         ]
 
     def mark_sent(self, sent: Sequence[tuple[int, str | None]]) -> None:
-        """Record successful sends in one transaction: (outbox id, provider message id)."""
+        """Record successful sends, (outbox id, provider message id), outbox and messages
+        together: one statement on PostgreSQL, one transaction on SQLite."""
         if not sent:
             return
         now = utcnow()
-        ids = [outbox_id for outbox_id, _ in sent]
-        with self.db.transaction() as session:
-            session.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.id.in_(ids))
-                .values(status=OutboxStatus.SENT, sent_at=now, attempts=OUTBOX.c.attempts + 1)
-            )
-            session.execute(
-                update(MESSAGES)
-                .where(
-                    MESSAGES.c.id.in_(
-                        select(OUTBOX.c.message_id).where(OUTBOX.c.id.in_(ids)).scalar_subquery()
-                    )
+        if self._sql.postgres:
+            with self.db.autocommit() as conn:
+                conn.execute(
+                    self._sql.mark_sent_pg,
+                    {"ids": [i for i, _ in sent], "pids": [p for _, p in sent], "now": now},
                 )
-                .values(status=DeliveryStatus.SENT)
+            return
+        with self.db.begin() as conn:
+            conn.execute(
+                self._sql.mark_outbox_sent,
+                [{"outbox_id": i, "provider_message_id": p, "now": now} for i, p in sent],
             )
-            with_provider_ids = [(i, p) for i, p in sent if p]
-            for outbox_id, provider_id in with_provider_ids:
-                session.execute(
-                    update(OUTBOX)
-                    .where(OUTBOX.c.id == outbox_id)
-                    .values(provider_message_id=provider_id)
-                )
+            conn.execute(self._sql.mark_messages_sent, {"outbox_ids": [i for i, _ in sent]})
 
     def mark_failed_attempt(
         self, outbox_id: int, attempts: int, error: str, next_attempt_in: timedelta | None
@@ -405,10 +392,10 @@ class ConversationStore:
             values["status"] = OutboxStatus.DEAD
         else:
             values["next_attempt_at"] = utcnow() + next_attempt_in
-        with self.db.transaction() as session:
-            session.execute(update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(**values))
+        with self.db.begin() as conn:
+            conn.execute(update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(**values))
             if next_attempt_in is None:
-                session.execute(
+                conn.execute(
                     update(MESSAGES)
                     .where(
                         MESSAGES.c.id

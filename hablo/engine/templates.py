@@ -43,6 +43,7 @@ class TemplateRenderer:
                 ]
             ),
             autoescape=False,
+            auto_reload=False,  # shipped files do not change under a running process
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,

@@ -15,13 +15,12 @@ from typing import Any
 
 import pykka
 
-from hablo.engine.conversation_actor import ConversationActor, Deliver
+from hablo.engine.conversation_actor import ConversationActor, Deliver, Progress
 from hablo.engine.messages import (
     ConversationKey,
     InboxEvent,
     PassivationTick,
     ReloadTenant,
-    TurnDone,
 )
 from hablo.engine.skillset import TenantRuntime
 from hablo.engine.store import ConversationStore
@@ -64,7 +63,7 @@ class Shrink:
 @dataclass
 class _Live:
     ref: pykka.ActorRef[Any]
-    in_flight: int = 0
+    progress: Progress
     last_used: float = 0.0
 
 
@@ -117,10 +116,6 @@ class TenantActor(pykka.ThreadingActor):
         match message:
             case InboxEvent():
                 self._route(message)
-            case TurnDone(key=key, inbox_ids=ids):
-                entry = self._live.get(key)
-                if entry is not None:
-                    entry.in_flight -= len(ids)
             case PassivationTick():
                 self._passivate_idle()
             case Shrink():
@@ -143,27 +138,28 @@ class TenantActor(pykka.ThreadingActor):
             entry = self._start_conversation(key)
             for inbox_id, message in self._store.pending_inbox(key=key):
                 if inbox_id < event.inbox_id:
-                    entry.in_flight += 1
+                    entry.progress.routed += 1
                     entry.ref.tell(InboxEvent(inbox_id, message))
         elif entry is None:
             entry = self._start_conversation(key)
         else:
             self._live.move_to_end(key)
-        entry.in_flight += 1
+        entry.progress.routed += 1
         entry.last_used = time.monotonic()
         entry.ref.tell(event)
 
     def _start_conversation(self, key: ConversationKey) -> _Live:
+        progress = Progress()
         ref = ConversationActor.start(
             key,
             self.current_runtime,
             self._store,
             self._deliver,
-            self.actor_ref,
+            progress,
             self._retry_delay_s,
         )
         self._budget.acquire()
-        entry = _Live(ref)
+        entry = _Live(ref, progress)
         self._live[key] = entry
         if self._budget.over:
             self._evict_while_over_budget(protect=key)
@@ -177,7 +173,7 @@ class TenantActor(pykka.ThreadingActor):
             if not self._budget.over:
                 return
             entry = self._live[key]
-            if key != protect and entry.in_flight <= 0:
+            if key != protect and entry.progress.in_flight <= 0:
                 self._passivate(key)
 
     def _passivate_idle(self) -> None:
@@ -186,12 +182,12 @@ class TenantActor(pykka.ThreadingActor):
             entry = self._live[key]
             if entry.last_used > deadline:
                 break  # ordered by last use: the rest are more recent
-            if entry.in_flight <= 0:
+            if entry.progress.in_flight <= 0:
                 self._passivate(key)
 
     def _passivate(self, key: ConversationKey) -> None:
         entry = self._live.pop(key)
-        # Its queue is empty (in_flight == 0), so stopping cannot drop or reorder work.
+        # Nothing in flight, so stopping cannot drop or reorder work.
         entry.ref.stop(block=False)
         self._budget.release()
 
