@@ -100,6 +100,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from hablo.engine.store import normalize_phone
 
     settings = _settings(args)
+    if "console" not in settings.channels:
+        raise CliError("the console channel is disabled (HABLO_CHANNELS)", code=2)
     try:
         peer = normalize_phone(args.sender)
     except ValueError as exc:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from hablo.bootstrap import Runtime, bootstrap
 from hablo.config import Settings
@@ -33,17 +33,22 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    url = os.environ.get(PG_ENV)
-    if not url:
+def postgres_url() -> Iterator[str]:
+    """A private database per test session on the server named by HABLO_TEST_DATABASE_URL,
+    so several test runs (or xdist workers) on one server never see each other's rows."""
+    base = os.environ.get(PG_ENV)
+    if not base:
         pytest.skip(f"{PG_ENV} not set: PostgreSQL tests skipped")
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+    name = f"hablo_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
     migrate.upgrade(url)
-    return url
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _truncate_postgres(url: str) -> None:

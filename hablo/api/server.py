@@ -42,13 +42,16 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
     app[RUNTIME] = runtime
     hub = WebChatHub()
     webchat = WebChat(runtime.engine, hub)
-    app.router.add_routes(webchat.routes())
+    serve_webchat = "webchat" in runtime.settings.channels
+    if serve_webchat:
+        app.router.add_routes(webchat.routes())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         bridge = LoopBridge(asyncio.get_running_loop())
         app[BRIDGE] = bridge
         webchat.attach(bridge)
-        runtime.engine.add_sender(WebChatSender(hub, bridge))
+        if serve_webchat:
+            runtime.engine.add_sender(WebChatSender(hub, bridge))
         if manage_engine:
             await bridge.call(runtime.engine.start)
         yield

@@ -23,13 +23,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HABLO_", extra="forbid", frozen=True)
 
     database_url: str = "sqlite:///hablo.db"
-    db_pool_size: int = Field(default=8, ge=1, le=200)
+    db_pool_size: int = Field(default=4, ge=1, le=200)
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     router: Literal["inprocess"] = "inprocess"
     nlu: Literal["local"] = "local"
+    # Channels this process serves: "webchat" mounts /chat/{slug}; "console" allows `hablo chat`.
     channels: list[str] = Field(default_factory=lambda: ["console", "webchat"])
 
     # Conversation actors: passivated after idle time, at most this many alive.
@@ -45,7 +46,6 @@ class Settings(BaseSettings):
     outbox_backoff_max_s: float = Field(default=300.0, gt=0)
 
     nlu_threshold: float = Field(default=0.45, ge=0, le=1)
-    skill_time_budget_s: float = Field(default=5.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pykka
+from sqlalchemy.engine import Connection
 
-from hablo.db.enums import ConversationStatus
 from hablo.engine.messages import (
     ConversationKey,
     InboxEvent,
@@ -18,7 +18,11 @@ from hablo.engine.messages import (
     RetryPending,
 )
 from hablo.engine.skillset import TenantRuntime
-from hablo.engine.store import ActiveConversation, ConversationStore, TurnRecord
+from hablo.engine.store import (
+    ConversationStore,
+    LockedConversation,
+    TurnRecord,
+)
 from hablo.engine.turns import run_turn
 
 log = logging.getLogger(__name__)
@@ -67,7 +71,6 @@ class ConversationActor(pykka.ThreadingActor):
         self._deliver = deliver
         self._progress = progress
         self._retry_delay_s = retry_delay_s
-        self._active: ActiveConversation | None = None
         self._pending: deque[InboxEvent] = deque()
         self._retry_timer: threading.Timer | None = None
 
@@ -96,7 +99,6 @@ class ConversationActor(pykka.ThreadingActor):
                 # Infrastructure failure (DB down, lock timeout...): nothing was committed.
                 # Keep this event first in line so later messages cannot overtake it.
                 log.exception("turn failed in %s; retrying in %.1fs", self.key, self._retry_delay_s)
-                self._active = None  # re-resolve the conversation on retry
                 self._schedule_retry()
                 return
             self._pending.popleft()
@@ -111,27 +113,14 @@ class ConversationActor(pykka.ThreadingActor):
         timer.start()
 
     def _process(self, event: InboxEvent) -> list[OutboundEnvelope]:
-        for _ in range(2):
-            if self._active is None:
-                self._active = self._store.activate(self.key, event.message.sender_name)
-            try:
-                return self._commit(event, self._active)
-            except _ConversationClosed:
-                self._active = None  # closed by an agent since we cached it: start anew
-        raise RuntimeError(f"conversation for {self.key} keeps closing")
-
-    def _commit(self, event: InboxEvent, active: ActiveConversation) -> list[OutboundEnvelope]:
         runtime = self._runtime()
-        with self._store.db.begin() as conn:
-            conversation = self._store.lock_conversation(conn, active.conversation_id)
-            if conversation.status == ConversationStatus.CLOSED:
-                raise _ConversationClosed
-            if not self._store.claim_inbox(conn, (event.inbox_id,)):
-                return []  # already processed (redelivery after a crash or a sweep)
-            outcome = run_turn(runtime, conversation, active.contact_id, event.message.text)
-            record = TurnRecord(
+        message = event.message
+
+        def compute(conversation: LockedConversation, _conn: Connection) -> TurnRecord:
+            outcome = run_turn(runtime, conversation, message.text)
+            return TurnRecord(
                 inbox_ids=(event.inbox_id,),
-                inbound_text=event.message.text,
+                inbound_text=message.text,
                 language=outcome.language,
                 intent=outcome.intent,
                 confidence=outcome.confidence,
@@ -140,10 +129,9 @@ class ConversationActor(pykka.ThreadingActor):
                 new_state=outcome.new_state,
                 new_status=outcome.new_status,
                 error=outcome.error,
-                received_at=event.message.received_at,
+                received_at=message.received_at,
             )
-            return self._store.commit_turn(conn, self.key, conversation, record)
 
-
-class _ConversationClosed(Exception):
-    pass
+        return self._store.process_turn(
+            self.key, (event.inbox_id,), compute, message.sender_name
+        )

@@ -20,9 +20,9 @@ from hablo.engine.context import Clock, system_clock
 from hablo.engine.messages import InboundMessage, InboxEvent, SubmitResult
 from hablo.engine.nlu.pipeline import ClassifierCache
 from hablo.engine.outbox import OutboxDispatcher, RetryPolicy, TurnListener
+from hablo.engine.pg_store import make_store
 from hablo.engine.router import InProcessRouter, Router
 from hablo.engine.skillset import TenantRuntime, build_tenant_runtime
-from hablo.engine.store import ConversationStore
 from hablo.engine.tenant_actor import LiveActorBudget, TenantActor
 from hablo.engine.tenant_profile import load_profile
 from hablo.plugins.loader import SkillRegistry
@@ -43,7 +43,7 @@ class Engine:
         self.db = db
         self.registry = registry
         self.clock = clock
-        self.store = ConversationStore(db)
+        self.store = make_store(db)
         self.classifiers = ClassifierCache(settings.nlu_threshold)
         self.budget = LiveActorBudget(settings.actor_max_live)
         self.dispatcher = OutboxDispatcher(

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Executable
 
-from hablo.db.enums import DeliveryStatus, InboxStatus, OutboxStatus
+from hablo.db.enums import ConversationStatus, DeliveryStatus, InboxStatus, OutboxStatus
 from hablo.db.models import (
     Contact,
     ContactIdentity,
@@ -57,15 +57,19 @@ class HotPathStatements:
         )
         lock = select(
             CONVERSATIONS.c.id,
+            CONVERSATIONS.c.contact_id,
             CONVERSATIONS.c.status,
             CONVERSATIONS.c.state,
             CONVERSATIONS.c.language,
             CONVERSATIONS.c.message_count,
-        ).where(CONVERSATIONS.c.id == bindparam("conversation_id"))
-        # SQLite has no row locks: BEGIN IMMEDIATE already serialises writers.
-        self.lock_conversation: Executable = (
-            lock.with_for_update() if dialect == "postgresql" else lock
+        ).where(
+            CONVERSATIONS.c.tenant_id == bindparam("tenant_id"),
+            CONVERSATIONS.c.channel == bindparam("channel"),
+            CONVERSATIONS.c.peer == bindparam("peer"),
+            CONVERSATIONS.c.status != ConversationStatus.CLOSED,
         )
+        # SQLite has no row locks: BEGIN IMMEDIATE already serialises writers.
+        self.lock_live: Executable = lock.with_for_update() if dialect == "postgresql" else lock
         self.claim_inbox: Executable = (
             update(INBOX)
             .where(INBOX.c.id == bindparam("inbox_id"), INBOX.c.status == InboxStatus.PENDING)

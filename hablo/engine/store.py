@@ -5,7 +5,7 @@ work costs more CPU per turn than the rest of the turn together)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -13,7 +13,6 @@ from typing import Any, cast
 import phonenumbers
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from hablo.db.base import new_id, utcnow
 from hablo.db.database import Database
@@ -53,14 +52,9 @@ def normalize_phone(raw: str, default_region: str | None = None) -> str:
 
 
 @dataclass(frozen=True)
-class ActiveConversation:
-    contact_id: uuid.UUID
-    conversation_id: uuid.UUID
-
-
-@dataclass(frozen=True)
 class LockedConversation:
     id: uuid.UUID
+    contact_id: uuid.UUID
     status: ConversationStatus
     state: dict[str, Any]
     language: str | None
@@ -82,6 +76,9 @@ class TurnRecord:
     new_status: ConversationStatus | None = None
     error: str | None = None
     received_at: datetime = field(default_factory=utcnow)
+
+
+TurnComputer = Callable[[LockedConversation, Connection], TurnRecord]
 
 
 class ConversationStore:
@@ -138,19 +135,6 @@ class ConversationStore:
 
     # -- activation ----------------------------------------------------------------------
 
-    def activate(self, key: ConversationKey, sender_name: str = "") -> ActiveConversation:
-        """Find or create the contact and the live conversation for a key (races are safe:
-        unique keys reject the loser, who then reads the winner's rows)."""
-        for _ in range(3):
-            try:
-                with self.db.begin() as conn:
-                    contact_id = self._contact_for(conn, key, sender_name)
-                    conversation_id = self._live_conversation(conn, key, contact_id)
-                    return ActiveConversation(contact_id, conversation_id)
-            except IntegrityError:
-                continue
-        raise RuntimeError(f"could not activate conversation for {key}")
-
     def _contact_for(self, conn: Connection, key: ConversationKey, name: str) -> uuid.UUID:
         kind = IDENTITY_KIND.get(key.channel, key.channel)
         found = conn.execute(
@@ -188,19 +172,12 @@ class ConversationStore:
         )
         return contact_id
 
-    def _live_conversation(
-        self, conn: Connection, key: ConversationKey, contact_id: uuid.UUID
-    ) -> uuid.UUID:
-        found = conn.execute(
-            select(CONVERSATIONS.c.id).where(
-                CONVERSATIONS.c.tenant_id == key.tenant_id,
-                CONVERSATIONS.c.channel == key.channel,
-                CONVERSATIONS.c.peer == key.peer,
-                CONVERSATIONS.c.status != ConversationStatus.CLOSED,
-            )
-        ).scalar_one_or_none()
-        if found is not None:
-            return cast(uuid.UUID, found)
+    def _create_live(
+        self, conn: Connection, key: ConversationKey, sender_name: str
+    ) -> LockedConversation:
+        """A new conversation (and contact, when the address is new), inside the turn's
+        transaction: the unique live-conversation index rejects a concurrent twin."""
+        contact_id = self._contact_for(conn, key, sender_name)
         conversation_id, now = new_id(), utcnow()
         conn.execute(
             insert(CONVERSATIONS).values(
@@ -223,15 +200,43 @@ class ConversationStore:
             .where(CONTACTS.c.id == contact_id)
             .values(total_conversations=CONTACTS.c.total_conversations + 1)
         )
-        return conversation_id
+        return LockedConversation(
+            conversation_id, contact_id, ConversationStatus.OPEN, {}, None, 0
+        )
 
     # -- the turn ------------------------------------------------------------------------
 
-    def lock_conversation(self, conn: Connection, conversation_id: uuid.UUID) -> LockedConversation:
+    def process_turn(
+        self,
+        key: ConversationKey,
+        inbox_ids: Sequence[int],
+        compute: TurnComputer,
+        sender_name: str = "",
+    ) -> list[OutboundEnvelope]:
+        """The turn transaction: lock the customer's live conversation (creating it when
+        there is none — a closed one is never reused), claim the inbox rows, let `compute`
+        decide the turn (NLU, skill; it may write through `conn`), then write it all.
+
+        Returns [] when another delivery already processed these inbox rows.
+        """
+        with self.db.begin() as conn:
+            conversation = self.lock_live(conn, key) or self._create_live(conn, key, sender_name)
+            if not self.claim_inbox(conn, inbox_ids):
+                return []
+            record = compute(conversation, conn)
+            return self.commit_turn(conn, key, conversation, record)
+
+    def lock_live(self, conn: Connection, key: ConversationKey) -> LockedConversation | None:
         """Lock the conversation row FIRST: inserting before locking deadlocks under load."""
-        row = conn.execute(self._sql.lock_conversation, {"conversation_id": conversation_id}).one()
+        row = conn.execute(
+            self._sql.lock_live,
+            {"tenant_id": key.tenant_id, "channel": key.channel, "peer": key.peer},
+        ).first()
+        if row is None:
+            return None
         return LockedConversation(
             row.id,
+            row.contact_id,
             ConversationStatus(row.status),
             dict(row.state or {}),
             row.language,

@@ -7,7 +7,6 @@ wraps it in the per-conversation order and the one-transaction commit.
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +33,6 @@ class TurnOutcome:
 def run_turn(
     runtime: TenantRuntime,
     conversation: LockedConversation,
-    contact_id: uuid.UUID,
     text: str,
 ) -> TurnOutcome:
     ctx = runtime.context
@@ -63,7 +61,7 @@ def run_turn(
         entities=understanding.entities,
         state=conversation.state,
         conversation_id=conversation.id,
-        contact_id=contact_id,
+        contact_id=conversation.contact_id,
     )
     error = None
     if skill is None:
