@@ -24,7 +24,6 @@ demo: install
 test: install
 	bash scripts/ensure-test-services.sh
 	HABLO_TEST_DATABASE_URL=$${HABLO_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
-	HABLO_TEST_REDIS_URL=$${HABLO_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: install
