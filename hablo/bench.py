@@ -53,6 +53,12 @@ class BenchOptions:
     rate: float = 600.0
     drivers: int = 4
 
+    def __post_init__(self) -> None:
+        if self.conversations < 1 or self.messages < 1 or self.drivers < 1:
+            raise ValueError("--conversations, --messages and --drivers must be at least 1")
+        if self.wide_conversations < 0 or self.rate < 0:
+            raise ValueError("--wide-conversations and --rate cannot be negative")
+
 
 class NullSender(ChannelSender):
     """The collecting channel: accepts every reply (the turn listener does the counting)."""
@@ -151,30 +157,20 @@ def run_bench(
     try:
         engine.build_runtime(tenant_id)  # train the NLU before the clock starts
         phase1 = _run_phase(
-            engine,
-            tenant_id,
-            phase_box,
-            "p1",
-            options.conversations,
-            options.messages,
-            options,
+            engine, tenant_id, phase_box, "p1", options.conversations, options.messages, options
         )
         progress(_describe("phase 1", phase1, options))
         phase2 = None
         if options.wide_conversations > 0:
             phase2 = _run_phase(
-                engine,
-                tenant_id,
-                phase_box,
-                "p2",
-                options.wide_conversations,
-                1,
-                options,
+                engine, tenant_id, phase_box, "p2", options.wide_conversations, 1, options
             )
             progress(_describe("phase 2", phase2, options))
     finally:
         sampling.set()
         engine.stop()
+        _cleanup(runtime, tenant_id)  # also after a failure or Ctrl+C
+        runtime.db.dispose()
     report = {
         "msgs_per_s": round(phase1["rate"], 1),
         "p50_ms": round(phase1["p50"], 2),
@@ -196,8 +192,6 @@ def run_bench(
             wide_p50_ms=round(phase2["p50"], 2),
             wide_p99_ms=round(phase2["p99"], 2),
         )
-    _cleanup(runtime, tenant_id)
-    runtime.db.dispose()
     return report
 
 

@@ -151,13 +151,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from hablo.bench import BenchOptions, run_bench
 
     settings = _settings(args)
-    options = BenchOptions(
-        conversations=args.conversations,
-        messages=args.messages,
-        wide_conversations=args.wide_conversations,
-        rate=args.rate,
-        drivers=args.drivers,
-    )
+    try:
+        options = BenchOptions(
+            conversations=args.conversations,
+            messages=args.messages,
+            wide_conversations=args.wide_conversations,
+            rate=args.rate,
+            drivers=args.drivers,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc), code=2) from exc
     report = run_bench(settings, options, progress=lambda line: print(line, flush=True))
     print(json.dumps(report, ensure_ascii=False))
     return 0 if report["lost"] == 0 and report["out_of_order"] == 0 else 1
@@ -245,3 +248,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        detail = _database_unavailable(exc)
+        if detail is None:
+            raise
+        print(f"hablo: database error: {detail} (check the database_url setting)", file=sys.stderr)
+        return 1
+
+
+def _database_unavailable(exc: Exception) -> str | None:
+    """First line of a database that cannot be opened or reached; None for anything else."""
+    if "sqlalchemy" not in sys.modules:  # not imported: cannot be a database error
+        return None
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(exc, OperationalError):
+        return None
+    lines = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 CONFIG_FILE_ENV = "HABLO_CONFIG_FILE"
 
@@ -63,6 +64,19 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown channel(s) {', '.join(unknown)}; known: {sorted(known)}")
         return value
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings() merges file, environment and flags itself (so a flag can
+        # override a bad env var, and every error names its key): validate what it passes.
+        return (init_settings,)
+
     @property
     def dialect(self) -> str:
         return "postgresql" if self.database_url.startswith("postgresql") else "sqlite"
@@ -76,6 +90,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path}: not found") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path}: invalid TOML ({exc})") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path}: cannot be read ({exc})") from exc
     # Accept either a flat file or a [hablo] table.
     section = data.get("hablo", data)
     if not isinstance(section, dict):
@@ -83,24 +99,40 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return section
 
 
+def _env_values() -> dict[str, Any]:
+    """HABLO_* variables (any case) as raw values; list settings are JSON in the env."""
+    env = {name.upper(): value for name, value in os.environ.items()}
+    values: dict[str, Any] = {}
+    for name, field in Settings.model_fields.items():
+        raw = env.get(f"HABLO_{name.upper()}")
+        if raw is None:
+            continue
+        if field.annotation == list[str]:
+            try:
+                raw = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(
+                    f"config key '{name}' (HABLO_{name.upper()}): must be a JSON list, "
+                    f'e.g. \'["console", "webchat"]\' (got {raw!r})'
+                ) from exc
+        values[name] = raw
+    return values
+
+
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
-    """Build settings from (lowest first) the TOML file, the environment, then overrides.
+    """Build settings from (lowest first) defaults, the TOML file, the environment, then
+    explicit overrides (command-line flags). Validation runs once, on the merged values.
 
     Raises ConfigError with one line that names the offending key.
     """
-    file_values: dict[str, Any] = {}
+    values: dict[str, Any] = {}
     path = config_file or os.environ.get(CONFIG_FILE_ENV)
     if path:
-        file_values = _read_toml(Path(path))
+        values.update(_read_toml(Path(path)))
+    values.update(_env_values())
+    values.update(overrides)
     try:
-        env_settings = Settings()  # environment (and defaults)
-        explicit_env = {
-            name for name in Settings.model_fields if f"HABLO_{name.upper()}" in os.environ
-        }
-        merged = {**file_values}
-        merged.update({k: getattr(env_settings, k) for k in explicit_env})
-        merged.update(overrides)
-        return Settings.model_validate(merged) if merged else env_settings
+        return Settings.model_validate(values)
     except ValidationError as exc:
         raise ConfigError(_one_line(exc)) from exc
 
@@ -112,4 +144,4 @@ def _one_line(exc: ValidationError) -> str:
         return f"config key '{key}' is not a known setting"
     value = err.get("input")
     shown = f" (got {value!r})" if isinstance(value, str | int | float) else ""
-    return f"config key '{key}' (HABLO_{key.upper()}): {err['msg']}{shown}"
+    return f"config key '{key}' (env HABLO_{key.upper()}): {err['msg']}{shown}"

@@ -193,6 +193,9 @@ class PostgresConversationStore(ConversationStore):
                 ),
                 prepare=True,
             )
+            # COMMIT rides in the same round trip; SQLAlchemy's own commit that follows
+            # finds the connection idle and sends nothing.
+            raw.commit()
         return [
             OutboundEnvelope(
                 outbox_id=cursor.fetchone()[0],

@@ -118,6 +118,8 @@ class TenantActor(pykka.ThreadingActor):
                 self._route(message)
             case PassivationTick():
                 self._passivate_idle()
+                # A burst of busy actors may have pushed the count over the cap.
+                self._evict_while_over_budget()
             case Shrink():
                 self._evict_while_over_budget()
             case ReloadTenant():

@@ -180,9 +180,7 @@ def test_invalid_environment_value_is_reported_even_with_a_file(
         ('channels = ["fax"]\n', "channels"),
     ],
 )
-def test_invalid_file_value_is_one_line_naming_the_key(
-    tmp_path: Path, text: str, key: str
-) -> None:
+def test_invalid_file_value_is_one_line_naming_the_key(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(write(tmp_path, text))
     assert_one_line_naming(info.value, f"'{key}'")
@@ -235,11 +233,6 @@ def test_hablo_key_that_is_not_a_table(tmp_path: Path) -> None:
 # -- known bugs ---------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG settings.py load_settings: pydantic_settings.SettingsError (non-JSON value for "
-    "a list field) is not caught, so a traceback escapes instead of a ConfigError",
-)
 def test_non_json_list_in_environment_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HABLO_CHANNELS", "console,webchat")
     with pytest.raises(ConfigError) as info:
@@ -247,22 +240,12 @@ def test_non_json_list_in_environment_is_a_config_error(monkeypatch: pytest.Monk
     assert_one_line_naming(info.value, "channels")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG settings.py _read_toml: only FileNotFoundError is caught; a directory "
-    "(IsADirectoryError) or an unreadable file escapes as a traceback",
-)
 def test_config_path_that_is_a_directory_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(tmp_path)
     assert_one_line_naming(info.value, str(tmp_path))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG settings.py _read_toml: a file that is not UTF-8 raises UnicodeDecodeError, "
-    "not ConfigError",
-)
 def test_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "latin1.toml"
     path.write_bytes('host = "peluquería"\n'.encode("latin-1"))

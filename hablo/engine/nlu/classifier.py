@@ -83,9 +83,11 @@ class IntentClassifier:
         model.fit(features, labels)
         weights = model.coef_
         bias = model.intercept_
-        if len(model.classes_) == 2:  # binary LR stores one row; expand to two classes
-            weights = np.vstack([-weights[0], weights[0]])
-            bias = np.array([-bias[0], bias[0]])
+        if len(model.classes_) == 2:
+            # Binary LR stores one row z for the second class: P = sigmoid(z), which is
+            # softmax over logits (0, z).
+            weights = np.vstack([np.zeros_like(weights[0]), weights[0]])
+            bias = np.array([0.0, bias[0]])
         vocabulary = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
         return cls(
             [str(c) for c in model.classes_],

@@ -64,7 +64,7 @@ class ServiceMatcher:
         aliases: list[_Alias] = []
         for service in services:
             for phrase in (service.name, *service.synonyms):
-                norm = normalize(phrase)
+                norm = normalize(phrase, keep_enye=True)
                 if norm:
                     aliases.append(_Alias(norm, service))
         self._aliases = aliases
@@ -73,7 +73,7 @@ class ServiceMatcher:
     def find(self, text: str) -> ServiceInfo | None:
         if not self._aliases:
             return None
-        norm = normalize(text)
+        norm = normalize(text, keep_enye=True)
         # Exact phrase containment wins outright (longest alias first).
         contained = [a for a in self._aliases if f" {a.phrase} " in f" {norm} "]
         if contained:

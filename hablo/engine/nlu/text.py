@@ -11,14 +11,18 @@ _SPACES = re.compile(r"\s+")
 _REPEATS = re.compile(r"(\w)\1{2,}")
 
 
-def strip_accents(text: str) -> str:
+def strip_accents(text: str, keep_enye: bool = False) -> str:
+    if keep_enye:
+        text = text.replace("ñ", "\0")
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.replace("\0", "ñ") if keep_enye else stripped
 
 
-def normalize(text: str) -> str:
-    """Lowercase, accent-free, punctuation-light text (ñ becomes n, as people type it)."""
-    text = strip_accents(text.casefold())
+def normalize(text: str, keep_enye: bool = False) -> str:
+    """Lowercase, accent-free, punctuation-light text. ñ becomes n, as people type it,
+    unless `keep_enye`: catalog matching needs "uñas" (nails) apart from "unas" (some)."""
+    text = strip_accents(text.casefold(), keep_enye)
     text = _NON_WORD.sub(" ", text)
     text = _REPEATS.sub(r"\1\1", text)
     return _SPACES.sub(" ", text).strip()
