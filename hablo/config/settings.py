@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     outbox_backoff_max_s: float = Field(default=300.0, gt=0)
 
     nlu_threshold: float = Field(default=0.45, ge=0, le=1)
+    # How often the booking reminder job looks for reminders that are due.
+    reminder_interval_s: float = Field(default=60.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

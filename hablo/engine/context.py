@@ -1,28 +1,42 @@
-"""The engine's SkillContext: everything a skill may read, for one tenant."""
+"""The engine's SkillContext: everything a skill may read or write, for one tenant.
+
+`TenantServices` is built once per tenant (immutable, shared by its actors);
+`EngineSkillContext` is built per turn on top of it, bound to the turn's transaction.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_currency, get_currency_precision
+from sqlalchemy.engine import Connection, NestedTransaction
 
 from hablo.engine.nlu.services import ServiceMatcher
 from hablo.engine.templates import TemplateRenderer
 from hablo.engine.tenant_profile import TenantProfile
 from hablo.plugins.sdk import ServiceInfo, SkillContext
 
+if TYPE_CHECKING:
+    from hablo.skills.booking.repository import BookingRepository
+
 Clock = Callable[[], datetime]
+
+_DATETIME_PATTERNS = {"es": "EEEE d/M 'a las' HH:mm", "en": "EEEE MMMM d 'at' h:mm a"}
 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+@functools.lru_cache(maxsize=4096)
 def format_money(amount_minor: int, currency: str, locale: str) -> str:
-    """ "$8.000" in es-AR; decimals only when the amount has them."""
+    """ "$8.000" in es-AR; decimals only when the amount has them. Cached: prices repeat."""
     digits = get_currency_precision(currency)
     amount = Decimal(amount_minor).scaleb(-digits)
     babel_locale = locale.replace("-", "_")
@@ -33,28 +47,41 @@ def format_money(amount_minor: int, currency: str, locale: str) -> str:
     return format_currency(amount, currency, locale=babel_locale)
 
 
-class EngineSkillContext(SkillContext):
-    def __init__(
-        self,
-        profile: TenantProfile,
-        renderer: TemplateRenderer,
-        matcher: ServiceMatcher,
-        clock: Clock = system_clock,
-    ) -> None:
-        self.tenant = profile.info
-        self._profile = profile
-        self._renderer = renderer
-        self._matcher = matcher
-        self._clock = clock
+@dataclass(frozen=True)
+class TenantServices:
+    """The per-tenant, immutable half of the skill context."""
+
+    profile: TenantProfile
+    renderer: TemplateRenderer
+    matcher: ServiceMatcher
+    clock: Clock
 
     def now(self) -> datetime:
-        return self._clock().astimezone(self._profile.zone)
+        return self.clock().astimezone(self.profile.zone)
+
+    def for_turn(self, conn: Connection | None) -> EngineSkillContext:
+        return EngineSkillContext(self, conn)
+
+
+class EngineSkillContext(SkillContext):
+    def __init__(self, services: TenantServices, conn: Connection | None) -> None:
+        self.tenant = services.profile.info
+        self._services = services
+        self._profile = services.profile
+        self._conn = conn
+        # Created on the first data access: a skill's writes live in a savepoint, so a
+        # skill that fails or overruns is rolled back alone, not the whole turn.
+        self._savepoint: NestedTransaction | None = None
+        self._bookings: BookingRepository | None = None
+
+    def now(self) -> datetime:
+        return self._services.now()
 
     def services(self) -> Sequence[ServiceInfo]:
         return self._profile.services
 
     def find_service(self, text: str) -> ServiceInfo | None:
-        return self._matcher.find(text)
+        return self._services.matcher.find(text)
 
     def opening_hours(self, day: date) -> Sequence[tuple[time, time]]:
         return self._profile.opening_hours(day)
@@ -66,8 +93,43 @@ class EngineSkillContext(SkillContext):
         return self._profile.holiday(day)
 
     def render(self, template: str, language: str, **values: Any) -> str:
-        return self._renderer.render(template, language, tenant=self.tenant, **values)
+        return self._services.renderer.render(template, language, tenant=self.tenant, **values)
 
     def format_money(self, amount_minor: int, language: str) -> str:
         locale = self.tenant.locale if self.tenant.language == language else language
         return format_money(amount_minor, self.tenant.currency, locale)
+
+    def format_datetime(self, moment: datetime, language: str) -> str:
+        locale = self.tenant.locale if self.tenant.language == language else language
+        pattern = _DATETIME_PATTERNS.get(language, _DATETIME_PATTERNS["es"])
+        local = moment.astimezone(self._profile.zone)
+        return babel_format_datetime(local, pattern, locale=locale.replace("-", "_"))
+
+    def tenant_setting(self, key: str, default: Any = None) -> Any:
+        return self._profile.settings.get(key, default)
+
+    def bookings(self) -> BookingRepository:
+        if self._bookings is None:
+            from hablo.skills.booking.policy import BookingPolicy
+            from hablo.skills.booking.repository import BookingRepository
+
+            if self._conn is None:
+                raise RuntimeError("no transaction: bookings are only available inside a turn")
+            self._savepoint = self._conn.begin_nested()
+            self._bookings = BookingRepository(
+                self._conn,
+                self.tenant.id,
+                BookingPolicy.from_settings(self._profile.settings),
+                self._profile.zone,
+            )
+        return self._bookings
+
+    def finish(self, keep: bool) -> None:
+        """After the skill: keep its writes (release the savepoint) or undo them."""
+        if self._savepoint is not None and self._savepoint.is_active:
+            if keep:
+                self._savepoint.commit()
+            else:
+                self._savepoint.rollback()
+        self._savepoint = None
+        self._bookings = None

@@ -64,6 +64,13 @@ class PassivationTick:
 
 
 @dataclass(frozen=True, slots=True)
+class FlushBurst:
+    """The debounce window of a conversation's burst closed (stale generations ignored)."""
+
+    generation: int
+
+
+@dataclass(frozen=True, slots=True)
 class RetryPending:
     """Nudge to a ConversationActor to retry turns that failed for infrastructure reasons."""
 
@@ -85,3 +92,7 @@ class OutboundEnvelope:
     conversation_id: uuid.UUID | None
     inbox_ids: tuple[int, ...] = field(default=())
     attempts: int = 0
+
+    @property
+    def key(self) -> ConversationKey:
+        return ConversationKey(self.tenant_id, self.channel, self.peer)

@@ -10,7 +10,6 @@ import queue
 import random
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -22,7 +21,7 @@ from hablo.adapters.base import (
     SendReceipt,
     TransientSendError,
 )
-from hablo.engine.messages import OutboundEnvelope
+from hablo.engine.messages import ConversationKey, OutboundEnvelope
 from hablo.engine.store import ConversationStore
 
 log = logging.getLogger(__name__)
@@ -34,7 +33,7 @@ TurnListener = Callable[[tuple[int, ...]], None]
 class TurnMarker:
     """Queued after a turn's replies: when reached, the turn is fully delivered."""
 
-    conversation_id: uuid.UUID | None
+    key: ConversationKey
     inbox_ids: tuple[int, ...]
 
 
@@ -72,7 +71,7 @@ class OutboxDispatcher:
         self._queue: queue.SimpleQueue[tuple[Item, ...] | None] = queue.SimpleQueue()
         self._retries: list[tuple[float, int, OutboundEnvelope]] = []
         # Conversations with a reply waiting for retry: later items wait behind it.
-        self._blocked: dict[uuid.UUID | None, deque[Item]] = {}
+        self._blocked: dict[ConversationKey, deque[Item]] = {}
         self._thread: threading.Thread | None = None
         self._sent_batch: list[tuple[int, str | None]] = []
         self._markers_batch: list[TurnMarker] = []
@@ -93,10 +92,15 @@ class OutboxDispatcher:
             self._thread.join(timeout)
             self._thread = None
 
-    def enqueue(self, envelopes: Sequence[OutboundEnvelope], inbox_ids: tuple[int, ...]) -> None:
-        """Called by conversation actors right after their turn committed."""
-        conversation_id = envelopes[0].conversation_id if envelopes else None
-        self._queue.put((*envelopes, TurnMarker(conversation_id, inbox_ids)))
+    def enqueue(
+        self,
+        key: ConversationKey,
+        envelopes: Sequence[OutboundEnvelope],
+        inbox_ids: tuple[int, ...],
+    ) -> None:
+        """Called right after a turn committed: its replies, then its marker, which waits
+        behind the conversation's earlier replies even when this turn has none."""
+        self._queue.put((*envelopes, TurnMarker(key, inbox_ids)))
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -134,7 +138,7 @@ class OutboxDispatcher:
         return max(0.0, self._retries[0][0] - time.monotonic())
 
     def _handle(self, item: Item) -> None:
-        key = item.conversation_id
+        key = item.key
         if key in self._blocked:
             self._blocked[key].append(item)
             return
@@ -148,7 +152,7 @@ class OutboxDispatcher:
         now = time.monotonic()
         while self._retries and self._retries[0][0] <= now:
             _, _, envelope = heapq.heappop(self._retries)
-            key = envelope.conversation_id
+            key = envelope.key
             if not self._attempt(envelope):
                 continue  # still blocked; rescheduled by _attempt
             waiting = self._blocked.pop(key, deque())

@@ -117,7 +117,7 @@ class PostgresConversationStore(ConversationStore):
         inbox_ids: Sequence[int],
         compute: TurnComputer,
         sender_name: str = "",
-    ) -> list[OutboundEnvelope]:
+    ) -> tuple[tuple[int, ...], list[OutboundEnvelope]]:
         with self.db.begin() as conn:
             raw = _raw(conn)
             with raw.pipeline():  # BEGIN + lock + claim: one round trip
@@ -135,16 +135,17 @@ class PostgresConversationStore(ConversationStore):
                     prepare=True,
                 )
             row = locked.fetchone()
-            if not claim.fetchall():
-                return []
+            claimed = tuple(sorted(r[0] for r in claim.fetchall()))
+            if not claimed:
+                return (), []
             if row is None:
-                conversation = self._create_live(conn, key, sender_name)
+                conversation = self.open_live(conn, key, sender_name)
             else:
                 conversation = LockedConversation(
                     row[0], row[1], ConversationStatus(row[2]), dict(row[3] or {}), row[4], row[5]
                 )
-            record = compute(conversation, conn)
-            return self._write_turn(raw, key, conversation, record)
+            record = compute(conversation, conn, claimed)
+            return claimed, self._write_turn(raw, key, conversation, record)
 
     def _write_turn(
         self, raw: Any, key: ConversationKey, conversation: LockedConversation, turn: TurnRecord
@@ -153,15 +154,35 @@ class PostgresConversationStore(ConversationStore):
         reply_ids = [new_id() for _ in turn.replies]
         messages: list[tuple[Any, ...]] = [
             (
-                new_id(), key.tenant_id, conversation.id, SenderKind.CUSTOMER.value,
-                turn.inbound_text, turn.language, turn.intent, turn.confidence, turn.skill,
-                DeliveryStatus.RECEIVED.value, turn.error, turn.received_at,
+                new_id(),
+                key.tenant_id,
+                conversation.id,
+                SenderKind.CUSTOMER.value,
+                text,
+                turn.language,
+                turn.intent,
+                turn.confidence,
+                turn.skill,
+                DeliveryStatus.RECEIVED.value,
+                turn.error,
+                received_at,
             )
+            for text, received_at in turn.inbound
         ]
         messages.extend(
             (
-                reply_id, key.tenant_id, conversation.id, SenderKind.BOT.value, text,
-                turn.language, None, None, turn.skill, DeliveryStatus.PENDING.value, None, now,
+                reply_id,
+                key.tenant_id,
+                conversation.id,
+                SenderKind.BOT.value,
+                text,
+                turn.language,
+                None,
+                None,
+                turn.skill,
+                DeliveryStatus.PENDING.value,
+                None,
+                now,
             )
             for reply_id, text in zip(reply_ids, turn.replies, strict=True)
         )
@@ -176,9 +197,16 @@ class PostgresConversationStore(ConversationStore):
                 raw.execute(
                     _INSERT_OUTBOX,
                     (
-                        key.tenant_id, reply_id, conversation.id, turn.inbox_ids[-1],
-                        key.channel, key.peer,
-                        payload, OutboxStatus.PENDING.value, now, now,
+                        key.tenant_id,
+                        reply_id,
+                        conversation.id,
+                        turn.inbox_ids[-1],
+                        key.channel,
+                        key.peer,
+                        payload,
+                        OutboxStatus.PENDING.value,
+                        now,
+                        now,
                     ),
                     prepare=True,
                 )
@@ -187,9 +215,13 @@ class PostgresConversationStore(ConversationStore):
             raw.execute(
                 _UPDATE_CONVERSATION,
                 (
-                    conversation.message_count + len(messages), now, now, turn.language,
+                    conversation.message_count + len(messages),
+                    now,
+                    now,
+                    turn.language,
                     Json(conversation.state if turn.new_state is None else turn.new_state),
-                    (turn.new_status or conversation.status).value, conversation.id,
+                    (turn.new_status or conversation.status).value,
+                    conversation.id,
                 ),
                 prepare=True,
             )

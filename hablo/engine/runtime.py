@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -16,19 +19,32 @@ from hablo.adapters.base import ChannelSender
 from hablo.config import Settings
 from hablo.db.base import utcnow
 from hablo.db.database import Database
-from hablo.engine.context import Clock, system_clock
+from hablo.engine.context import Clock, TenantServices, system_clock
 from hablo.engine.messages import InboundMessage, InboxEvent, SubmitResult
 from hablo.engine.nlu.pipeline import ClassifierCache
 from hablo.engine.outbox import OutboxDispatcher, RetryPolicy, TurnListener
 from hablo.engine.pg_store import make_store
 from hablo.engine.router import InProcessRouter, Router
-from hablo.engine.skillset import TenantRuntime, build_tenant_runtime
+from hablo.engine.skillset import (
+    TenantRuntime,
+    build_tenant_runtime,
+    build_tenant_services,
+    enabled_skills,
+)
 from hablo.engine.tenant_actor import LiveActorBudget, TenantActor
 from hablo.engine.tenant_profile import load_profile
 from hablo.plugins.loader import SkillRegistry
 
 log = logging.getLogger(__name__)
 _STRIPES = 64
+
+
+@dataclass
+class _Job:
+    name: str
+    interval_s: float
+    run: Callable[[], object]
+    due: float = 0.0
 
 
 class Engine:
@@ -61,6 +77,7 @@ class Engine:
         self._stripes = [threading.Lock() for _ in range(_STRIPES)]
         self._stop = threading.Event()
         self._housekeeper: threading.Thread | None = None
+        self._jobs: list[_Job] = []
 
     # -- wiring --------------------------------------------------------------------------
 
@@ -75,6 +92,15 @@ class Engine:
         with self.db.transaction() as session:
             profile = load_profile(session, tenant_id)
         return build_tenant_runtime(profile, self.registry, self.classifiers, self.clock)
+
+    def tenant_services(self, tenant_id: uuid.UUID) -> TenantServices:
+        with self.db.transaction() as session:
+            profile = load_profile(session, tenant_id)
+        return build_tenant_services(profile, enabled_skills(self.registry, profile), self.clock)
+
+    def add_job(self, name: str, interval_s: float, job: Callable[[], object]) -> None:
+        """Run `job` every `interval_s` seconds on the housekeeping thread."""
+        self._jobs.append(_Job(name, interval_s, job))
 
     def _start_tenant_actor(self, tenant_id: uuid.UUID, shrink_others: Any) -> pykka.ActorRef[Any]:
         return TenantActor.start(
@@ -115,7 +141,7 @@ class Engine:
         if older_than_s is None:
             envelopes = self.store.pending_outbox()
             for envelope in envelopes:
-                self.dispatcher.enqueue([envelope], ())
+                self.dispatcher.enqueue(envelope.key, [envelope], envelope.inbox_ids)
         pending = self.store.pending_inbox(older_than=cutoff)
         for inbox_id, message in pending:
             with self._stripe(message):
@@ -125,18 +151,25 @@ class Engine:
         return len(pending)
 
     def _housekeeping(self) -> None:
-        interval = min(30.0, self.settings.actor_idle_timeout_s / 2)
-        last_sweep = 0.0
-        elapsed = 0.0
+        interval = min(5.0, self.settings.actor_idle_timeout_s / 2)
+        self._jobs.insert(
+            0,
+            _Job(
+                "recovery sweep",
+                self.settings.recovery_sweep_s,
+                lambda: self.recover(older_than_s=self.settings.recovery_sweep_s),
+            ),
+        )
         while not self._stop.wait(interval):
-            elapsed += interval
             self.router.tick()
-            if elapsed - last_sweep >= self.settings.recovery_sweep_s:
-                last_sweep = elapsed
-                try:
-                    self.recover(older_than_s=self.settings.recovery_sweep_s)
-                except Exception:
-                    log.exception("recovery sweep failed")
+            now = time.monotonic()
+            for job in self._jobs:
+                if now >= job.due:
+                    job.due = now + job.interval_s
+                    try:
+                        job.run()
+                    except Exception:
+                        log.exception("job %s failed", job.name)
 
     # -- the edge ------------------------------------------------------------------------
 

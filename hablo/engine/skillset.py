@@ -8,13 +8,15 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from hablo.engine.context import Clock, EngineSkillContext
+from hablo.engine.context import Clock, TenantServices
+from hablo.engine.dialogue import DIALOGUE_ACTS
 from hablo.engine.nlu.pipeline import ClassifierCache, NluPipeline, training_set
 from hablo.engine.nlu.services import ServiceMatcher
 from hablo.engine.templates import TemplateRenderer, skill_templates
 from hablo.engine.tenant_profile import TenantProfile
 from hablo.plugins.loader import SkillRegistry
 from hablo.plugins.sdk import Skill
+from hablo.skills.examples import load_examples
 
 FALLBACK_INTENT = "fallback"
 log = logging.getLogger(__name__)
@@ -28,10 +30,7 @@ class TenantRuntime:
     skills: Mapping[str, Skill]
     by_intent: Mapping[str, Skill]
     nlu: NluPipeline
-    context: EngineSkillContext
-
-    def skill_for(self, intent: str | None) -> Skill | None:
-        return self.by_intent.get(intent or FALLBACK_INTENT) or self.by_intent.get(FALLBACK_INTENT)
+    services: TenantServices
 
 
 def enabled_skills(registry: SkillRegistry, profile: TenantProfile) -> dict[str, Skill]:
@@ -81,10 +80,22 @@ def build_tenant_runtime(
             for lang, extra in profile.intent_examples.get(spec.name, {}).items():
                 merged[lang] = merged.get(lang, ()) + tuple(extra)
             examples.append((spec.name, merged))
-    matcher = ServiceMatcher(profile.services)
+    # Dialogue acts ("sí", "no") are the engine's own: flows and the human offer use them.
+    for act in DIALOGUE_ACTS:
+        if act not in by_intent:
+            examples.append((act, load_examples(act)))
+    services = build_tenant_services(profile, skills, clock)
+    nlu = NluPipeline(
+        classifiers.get(training_set(examples)), services.matcher, profile.info.language
+    )
+    return TenantRuntime(profile, skills, by_intent, nlu, services)
+
+
+def build_tenant_services(
+    profile: TenantProfile, skills: Mapping[str, Skill], clock: Clock
+) -> TenantServices:
+    """The per-tenant context without the NLU (for jobs that render and write, not read)."""
     renderer = TemplateRenderer(
         profile.template_overrides, skill_templates(type(s) for s in skills.values())
     )
-    nlu = NluPipeline(classifiers.get(training_set(examples)), matcher, profile.info.language)
-    context = EngineSkillContext(profile, renderer, matcher, clock)
-    return TenantRuntime(profile, skills, by_intent, nlu, context)
+    return TenantServices(profile, renderer, ServiceMatcher(profile.services), clock)

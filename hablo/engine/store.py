@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -66,7 +66,8 @@ class TurnRecord:
     """Everything one turn writes, committed together by `ConversationStore.commit_turn`."""
 
     inbox_ids: tuple[int, ...]
-    inbound_text: str
+    # The customer's messages of this turn, (text, received at): one, or a debounced burst.
+    inbound: tuple[tuple[str, datetime], ...]
     language: str
     intent: str | None
     confidence: float
@@ -75,10 +76,10 @@ class TurnRecord:
     new_state: dict[str, Any] | None
     new_status: ConversationStatus | None = None
     error: str | None = None
-    received_at: datetime = field(default_factory=utcnow)
 
 
-TurnComputer = Callable[[LockedConversation, Connection], TurnRecord]
+# compute(conversation, connection, the inbox ids this transaction claimed) -> TurnRecord
+TurnComputer = Callable[[LockedConversation, Connection, tuple[int, ...]], TurnRecord]
 
 
 class ConversationStore:
@@ -172,7 +173,7 @@ class ConversationStore:
         )
         return contact_id
 
-    def _create_live(
+    def open_live(
         self, conn: Connection, key: ConversationKey, sender_name: str
     ) -> LockedConversation:
         """A new conversation (and contact, when the address is new), inside the turn's
@@ -200,9 +201,7 @@ class ConversationStore:
             .where(CONTACTS.c.id == contact_id)
             .values(total_conversations=CONTACTS.c.total_conversations + 1)
         )
-        return LockedConversation(
-            conversation_id, contact_id, ConversationStatus.OPEN, {}, None, 0
-        )
+        return LockedConversation(conversation_id, contact_id, ConversationStatus.OPEN, {}, None, 0)
 
     # -- the turn ------------------------------------------------------------------------
 
@@ -212,19 +211,21 @@ class ConversationStore:
         inbox_ids: Sequence[int],
         compute: TurnComputer,
         sender_name: str = "",
-    ) -> list[OutboundEnvelope]:
+    ) -> tuple[tuple[int, ...], list[OutboundEnvelope]]:
         """The turn transaction: lock the customer's live conversation (creating it when
         there is none — a closed one is never reused), claim the inbox rows, let `compute`
         decide the turn (NLU, skill; it may write through `conn`), then write it all.
 
-        Returns [] when another delivery already processed these inbox rows.
+        Returns the inbox ids this transaction claimed and the replies to send; nothing
+        claimed means another delivery already processed these rows.
         """
         with self.db.begin() as conn:
-            conversation = self.lock_live(conn, key) or self._create_live(conn, key, sender_name)
-            if not self.claim_inbox(conn, inbox_ids):
-                return []
-            record = compute(conversation, conn)
-            return self.commit_turn(conn, key, conversation, record)
+            conversation = self.lock_live(conn, key) or self.open_live(conn, key, sender_name)
+            claimed = tuple(self.claim_inbox(conn, inbox_ids))
+            if not claimed:
+                return (), []
+            record = compute(conversation, conn, claimed)
+            return claimed, self.commit_turn(conn, key, conversation, record)
 
     def lock_live(self, conn: Connection, key: ConversationKey) -> LockedConversation | None:
         """Lock the conversation row FIRST: inserting before locking deadlocks under load."""
@@ -267,7 +268,7 @@ class ConversationStore:
                 "tenant_id": key.tenant_id,
                 "conversation_id": conversation.id,
                 "sender_kind": SenderKind.CUSTOMER,
-                "body": turn.inbound_text,
+                "body": text,
                 "language": turn.language,
                 "intent": turn.intent,
                 "confidence": turn.confidence,
@@ -275,8 +276,9 @@ class ConversationStore:
                 "tokens": 0,
                 "status": DeliveryStatus.RECEIVED,
                 "error": turn.error,
-                "created_at": turn.received_at,
+                "created_at": received_at,
             }
+            for text, received_at in turn.inbound
         ]
         reply_ids = [new_id() for _ in turn.replies]
         rows.extend(
@@ -307,7 +309,7 @@ class ConversationStore:
                     "tenant_id": key.tenant_id,
                     "message_id": reply_id,
                     "conversation_id": conversation.id,
-                    "inbox_id": turn.inbox_ids[-1],
+                    "inbox_id": turn.inbox_ids[-1] if turn.inbox_ids else None,
                     "channel": key.channel,
                     "peer": key.peer,
                     "payload": {"text": text, "inbox_ids": list(turn.inbox_ids) if last else []},

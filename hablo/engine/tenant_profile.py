@@ -33,6 +33,8 @@ class TenantProfile:
     weekly_hours: Mapping[int, tuple[tuple[time, time], ...]]
     holidays: Mapping[date, str]
     template_overrides: Mapping[str, str] = field(default_factory=dict)
+    # The tenant's free-form settings (booking policy, debounce, handoff timeout, ...).
+    settings: Mapping[str, Any] = field(default_factory=dict)
     skill_settings: Mapping[str, SkillSetting] = field(default_factory=dict)
     intent_examples: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
 
@@ -100,6 +102,7 @@ def load_profile(session: Session, tenant_id: uuid.UUID) -> TenantProfile:
         weekly_hours={k: tuple(v) for k, v in hours.items()},
         holidays=holidays,
         template_overrides=dict(settings.get("templates", {})),
+        settings=dict(settings),
         skill_settings=skills,
         intent_examples={
             intent: {lang: tuple(v) for lang, v in by_lang.items()}

@@ -1,21 +1,38 @@
-"""One turn's logic: understand the message, run the skill, contain its failures.
-
-Pure of actors and threads, so tests can drive it directly; the ConversationActor
-wraps it in the per-conversation order and the one-transaction commit.
-"""
+"""One turn's logic: understand the message, pick the skill (dialogue policy), run it
+contained, and say what to write. Pure of actors and threads, so tests can drive it
+directly; the ConversationActor wraps it in the per-conversation order and the
+one-transaction commit."""
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from hablo.db.enums import ConversationStatus
+from hablo.engine.context import EngineSkillContext
+from hablo.engine.dialogue import (
+    AFFIRM,
+    DENY,
+    HUMAN,
+    MISUNDERSTANDINGS_BEFORE_HUMAN,
+    DialogueState,
+    is_exit,
+    is_short_answer,
+    route,
+)
+from hablo.engine.nlu.pipeline import Understanding
 from hablo.engine.skillset import TenantRuntime
 from hablo.engine.store import LockedConversation
-from hablo.plugins.sdk import SkillResult, Turn
+from hablo.plugins.sdk import Skill, SkillResult, Turn
 
 log = logging.getLogger(__name__)
+DEFAULT_SKILL_BUDGET_S = 5.0
+DEFAULT_HANDOFF_TIMEOUT_MIN = 60
 
 
 @dataclass(frozen=True)
@@ -30,58 +47,179 @@ class TurnOutcome:
     error: str | None
 
 
+class _Turn:
+    """Mutable scratchpad of one turn; becomes a TurnOutcome."""
+
+    def __init__(self, understanding: Understanding, state: DialogueState) -> None:
+        self.understanding = understanding
+        self.state = state
+        self.replies: list[str] = []
+        self.skill: str | None = None
+        self.status: ConversationStatus | None = None
+        self.error: str | None = None
+
+    def outcome(self) -> TurnOutcome:
+        u = self.understanding
+        return TurnOutcome(
+            u.language,
+            u.intent,
+            u.confidence,
+            self.skill,
+            tuple(self.replies),
+            self.state.dump(),
+            self.status,
+            self.error,
+        )
+
+
 def run_turn(
     runtime: TenantRuntime,
     conversation: LockedConversation,
     text: str,
+    conn: Connection | None = None,
 ) -> TurnOutcome:
-    ctx = runtime.context
+    ctx = runtime.services.for_turn(conn)
     now = ctx.now()
     understanding = runtime.nlu.understand(
         text, now, runtime.profile.opening_hours, conversation.language
     )
+    turn = _Turn(understanding, DialogueState.load(conversation.state))
+    lang = understanding.language
     if conversation.status == ConversationStatus.WAITING_HUMAN:
-        # A human owns this conversation: record the message, the bot stays silent.
-        return TurnOutcome(
-            understanding.language,
-            understanding.intent,
-            understanding.confidence,
-            None,
-            (),
-            None,
-            None,
-            None,
-        )
-    skill = runtime.skill_for(understanding.intent)
-    turn = Turn(
+        if not _handoff_expired(turn.state, ctx, now):
+            return turn.outcome()  # a human owns this conversation: the bot stays silent
+        turn.status = ConversationStatus.OPEN
+        turn.state.handoff_at = None
+        turn.replies.append(ctx.render("handoff_back", lang))
+
+    if turn.state.flow and is_exit(text):
+        turn.state.flow = None
+        turn.state.misunderstood = 0
+        turn.replies.append(ctx.render("flow_exit", lang))
+        return turn.outcome()
+
+    if turn.state.offered_human and understanding.intent in (AFFIRM, DENY):
+        turn.state.offered_human = False
+        turn.state.misunderstood = 0
+        if understanding.intent == DENY:
+            turn.replies.append(ctx.render("human_declined", lang))
+            return turn.outcome()
+        handoff = runtime.by_intent.get(HUMAN)
+        if handoff is not None:
+            _run_skill(runtime, handoff, turn, text, conversation, ctx, now)
+        return turn.outcome()
+
+    unknown = understanding.intent is None and not turn.state.flow
+    chosen = route(
+        understanding.intent,
+        understanding.confidence,
+        is_short_answer(text, understanding.entities),
+        turn.state,
+        runtime.skills,
+        runtime.by_intent,
+    )
+    if chosen.skill is None:
+        turn.replies.append(ctx.render("fallback", lang))
+        result = SkillResult(misunderstood=True)
+    else:
+        result = _run_skill(runtime, chosen.skill, turn, text, conversation, ctx, now)
+    if chosen.resume is not None and turn.state.flow == chosen.resume.name:
+        prompt = _resume_prompt(chosen.resume, turn, ctx)
+        if prompt:
+            turn.replies.append(prompt)
+    _count_misunderstanding(turn, result, unknown)
+    if (
+        turn.state.misunderstood >= MISUNDERSTANDINGS_BEFORE_HUMAN
+        and not turn.state.offered_human
+        and HUMAN in runtime.by_intent
+    ):
+        turn.replies.append(ctx.render("offer_human", lang))
+        turn.state.offered_human = True
+    return turn.outcome()
+
+
+def _run_skill(
+    runtime: TenantRuntime,
+    skill: Skill,
+    turn: _Turn,
+    text: str,
+    conversation: LockedConversation,
+    ctx: EngineSkillContext,
+    now: datetime,
+) -> SkillResult:
+    """Run one skill, contained: an exception or an overrun rolls back what the skill
+    wrote (its savepoint), records the error and apologises; the turn goes on."""
+    u = turn.understanding
+    request = Turn(
         text=text,
-        language=understanding.language,
-        intent=understanding.intent,
-        confidence=understanding.confidence,
-        entities=understanding.entities,
-        state=conversation.state,
+        language=u.language,
+        intent=u.intent,
+        confidence=u.confidence,
+        entities=u.entities,
+        state=turn.state.skill_state(skill.name),
         conversation_id=conversation.id,
         contact_id=conversation.contact_id,
+        in_flow=turn.state.flow == skill.name,
     )
-    error = None
-    if skill is None:
-        result = SkillResult.say(ctx.render("fallback", turn.language))
+    budget = float(ctx.tenant_setting("skill_time_budget_s", DEFAULT_SKILL_BUDGET_S))
+    started = time.monotonic()
+    try:
+        result = skill.handle(request, ctx)
+        if not isinstance(result, SkillResult):
+            raise TypeError(f"handle() returned {type(result).__name__}, not SkillResult")
+        elapsed = time.monotonic() - started
+        if elapsed > budget:
+            raise TimeoutError(f"took {elapsed:.1f}s, budget {budget:.1f}s")
+    except Exception as exc:  # a skill error never kills a conversation
+        ctx.finish(keep=False)
+        log.error(
+            "skill %s failed in conversation %s: %s: %s",
+            skill.name,
+            conversation.id,
+            type(exc).__name__,
+            exc,
+            exc_info=not isinstance(exc, TimeoutError),
+        )
+        turn.error = f"skill {skill.name} failed: {type(exc).__name__}"
+        turn.skill = skill.name
+        turn.replies.append(ctx.render("skill_error", u.language))
+        return SkillResult()
+    ctx.finish(keep=True)
+    turn.skill = skill.name
+    turn.replies.extend(r.text for r in result.replies)
+    if result.state is not None:
+        turn.state.skills[skill.name] = dict(result.state)
+    if result.flow is True:
+        turn.state.flow = skill.name
+    elif result.flow is False and turn.state.flow == skill.name:
+        turn.state.flow = None
+    if result.handoff:
+        turn.status = ConversationStatus.WAITING_HUMAN
+        turn.state.handoff_at = now.isoformat()
+        turn.state.flow = None
+    return result
+
+
+def _resume_prompt(skill: Skill, turn: _Turn, ctx: EngineSkillContext) -> str:
+    try:
+        return skill.resume_prompt(
+            turn.state.skill_state(skill.name), ctx, turn.understanding.language
+        )
+    except Exception:
+        log.exception("resume_prompt of %s failed", skill.name)
+        return ""
+
+
+def _count_misunderstanding(turn: _Turn, result: SkillResult, unknown: bool) -> None:
+    if unknown or result.misunderstood:
+        turn.state.misunderstood += 1
     else:
-        try:
-            result = skill.handle(turn, ctx)
-            if not isinstance(result, SkillResult):
-                raise TypeError(f"handle() returned {type(result).__name__}, not SkillResult")
-        except Exception as exc:  # a skill error never kills a conversation
-            log.exception("skill %s failed in conversation %s", skill.name, conversation.id)
-            error = f"skill {skill.name} failed: {type(exc).__name__}"
-            result = SkillResult.say(ctx.render("skill_error", turn.language))
-    return TurnOutcome(
-        language=turn.language,
-        intent=turn.intent,
-        confidence=turn.confidence,
-        skill=skill.name if skill else None,
-        replies=tuple(r.text for r in result.replies),
-        new_state=dict(result.state) if result.state is not None else None,
-        new_status=ConversationStatus.WAITING_HUMAN if result.handoff else None,
-        error=error,
-    )
+        turn.state.misunderstood = 0
+        turn.state.offered_human = False
+
+
+def _handoff_expired(state: DialogueState, ctx: EngineSkillContext, now: datetime) -> bool:
+    if not state.handoff_at:
+        return False
+    minutes = float(ctx.tenant_setting("handoff_timeout_minutes", DEFAULT_HANDOFF_TIMEOUT_MIN))
+    return now - datetime.fromisoformat(state.handoff_at) > timedelta(minutes=minutes)

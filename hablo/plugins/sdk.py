@@ -13,9 +13,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from hablo.skills.booking.repository import BookingRepository
 
 
 class EmptyConfig(BaseModel):
@@ -68,10 +71,13 @@ class Turn:
     intent: str | None
     confidence: float
     entities: Mapping[str, Any]
-    # The conversation's dialogue state (read-only; return a new one in SkillResult.state).
+    # This skill's private state in the conversation (read-only; return a new one in
+    # SkillResult.state). It is stored in the database and survives restarts.
     state: Mapping[str, Any]
     conversation_id: uuid.UUID
     contact_id: uuid.UUID
+    # True when this skill's flow is the conversation's active flow.
+    in_flow: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,15 +88,24 @@ class Reply:
 @dataclass(frozen=True)
 class SkillResult:
     replies: tuple[Reply, ...] = ()
-    # The new dialogue state; None keeps the current one.
+    # The skill's new private state (Turn.state next time); None keeps the current one.
     state: Mapping[str, Any] | None = None
+    # True: this skill runs a flow (a multi-turn form): the next messages come to it
+    # first, other intents interrupt it and it is asked to resume. False: the flow ended.
+    # None: unchanged.
+    flow: bool | None = None
     # True when the skill hands the conversation to a human agent.
     handoff: bool = False
+    # True when the skill could not make sense of the message (counts towards offering
+    # a human after repeated misunderstandings).
+    misunderstood: bool = False
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def say(cls, *texts: str, state: Mapping[str, Any] | None = None) -> SkillResult:
-        return cls(replies=tuple(Reply(t) for t in texts if t), state=state)
+    def say(
+        cls, *texts: str, state: Mapping[str, Any] | None = None, flow: bool | None = None
+    ) -> SkillResult:
+        return cls(replies=tuple(Reply(t) for t in texts if t), state=state, flow=flow)
 
 
 class SkillContext(ABC):
@@ -130,6 +145,19 @@ class SkillContext(ABC):
     def format_money(self, amount_minor: int, language: str) -> str:
         """Format an amount in the tenant's currency for a language ("$8.000")."""
 
+    @abstractmethod
+    def format_datetime(self, moment: datetime, language: str) -> str:
+        """A moment in the tenant's zone, the way people say it ("viernes 12/3 a las 17:00")."""
+
+    @abstractmethod
+    def bookings(self) -> BookingRepository:
+        """The tenant's bookings, inside this turn's transaction (what a skill writes here
+        commits with its reply, or not at all)."""
+
+    @abstractmethod
+    def tenant_setting(self, key: str, default: Any = None) -> Any:
+        """A value from the tenant's settings (read-only)."""
+
 
 class Skill(ABC):
     """Base class of every skill. Subclasses set the class attributes and `handle`."""
@@ -148,3 +176,8 @@ class Skill(ABC):
     @abstractmethod
     def handle(self, turn: Turn, ctx: SkillContext) -> SkillResult:
         """Answer one turn. Raising is contained by the engine (the customer gets an apology)."""
+
+    def resume_prompt(self, state: Mapping[str, Any], ctx: SkillContext, language: str) -> str:
+        """For flow skills: what to say to pick the flow up after another skill answered an
+        interruption ("Sigamos con tu turno: ¿a qué hora?"). Empty: say nothing."""
+        return ""

@@ -1,26 +1,74 @@
-"""A character n-gram intent classifier: trained with scikit-learn, served with numpy.
+"""An intent classifier over character and word n-grams: trained with scikit-learn,
+served with numpy.
 
-Training uses TF-IDF over word-bounded character n-grams (robust to typos, missing
-accents and voseo) and a multinomial logistic regression. Inference re-implements the
-vectoriser and the linear layer by hand: scikit-learn's own `predict_proba` spends
-~1 ms validating a single input, which is most of a turn's budget.
+Features are two TF-IDF blocks, concatenated as scikit-learn's `FeatureUnion` does:
+word-bounded character n-grams (robust to typos, missing accents and voseo) and word
+unigrams + bigrams (so "reagendar" is not just "agendar" with a prefix, and "no gracias"
+is more than "gracias"). Each block is L2-normalised on its own. A multinomial logistic
+regression sits on top.
+
+Inference re-implements both vectorisers and the linear layer by hand: scikit-learn's own
+`predict_proba` spends ~1 ms validating a single input, which is most of a turn's budget.
+`make_vectorizer()` and `make_model()` build the exact scikit-learn objects training uses,
+so tests can check that `scores()` equals `predict_proba`.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion
 
 from hablo.engine.nlu.text import normalize
 
-NGRAM_RANGE = (2, 5)
+NGRAM_RANGE = (2, 5)  # character n-grams, within word boundaries
+WORD_NGRAM_RANGE = (1, 2)
+# Every run of word characters is a token, one-letter words included ("a", "y", "o").
+WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"
+REGULARIZATION_C = 20.0
 OUT_OF_SCOPE = "_out_of_scope"
+
+_WORD_TOKEN = re.compile(WORD_TOKEN_PATTERN)
+
+
+def make_vectorizer() -> FeatureUnion:
+    """The (unfitted) feature extractor training uses; inputs must be `normalize`d."""
+    return FeatureUnion(
+        [
+            (
+                "char",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=NGRAM_RANGE,
+                    sublinear_tf=True,
+                    lowercase=False,
+                ),
+            ),
+            (
+                "word",
+                TfidfVectorizer(
+                    analyzer="word",
+                    ngram_range=WORD_NGRAM_RANGE,
+                    token_pattern=WORD_TOKEN_PATTERN,
+                    sublinear_tf=True,
+                    lowercase=False,
+                ),
+            ),
+        ]
+    )
+
+
+def make_model() -> LogisticRegression:
+    """The (unfitted) linear model training uses."""
+    return LogisticRegression(C=REGULARIZATION_C, max_iter=3000)
 
 
 def _char_wb_ngrams(text: str, low: int = NGRAM_RANGE[0], high: int = NGRAM_RANGE[1]) -> list[str]:
@@ -38,6 +86,12 @@ def _char_wb_ngrams(text: str, low: int = NGRAM_RANGE[0], high: int = NGRAM_RANG
     return grams
 
 
+def _word_ngrams(text: str) -> list[str]:
+    """The same n-grams as scikit-learn's word analyzer with WORD_NGRAM_RANGE (1, 2)."""
+    tokens = _WORD_TOKEN.findall(text)
+    return tokens + [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+
+
 @dataclass(frozen=True)
 class Prediction:
     intent: str | None
@@ -46,24 +100,53 @@ class Prediction:
     best: str
 
 
+@dataclass(frozen=True)
+class _Block:
+    """One fitted TF-IDF vectoriser: n-gram -> column, idf, and where its columns start."""
+
+    vocabulary: Mapping[str, int]
+    idf: np.ndarray
+    offset: int
+
+    def values(self, grams: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        """(global columns, L2-normalised sublinear tf-idf values) of the known grams."""
+        vocabulary = self.vocabulary
+        counts = Counter(idx for gram in grams if (idx := vocabulary.get(gram)) is not None)
+        if not counts:
+            return None
+        columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        tf = np.fromiter(
+            (1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts)
+        )
+        values = tf * self.idf[columns]
+        values /= np.sqrt(values @ values)
+        return columns + self.offset, values
+
+
 class IntentClassifier:
     """Immutable after training; safe to share between actor threads."""
 
     def __init__(
         self,
         labels: Sequence[str],
-        vocabulary: dict[str, int],
-        idf: np.ndarray,
+        char_vocabulary: Mapping[str, int],
+        char_idf: np.ndarray,
+        word_vocabulary: Mapping[str, int],
+        word_idf: np.ndarray,
         weights: np.ndarray,
         bias: np.ndarray,
         threshold: float,
     ) -> None:
         self.labels = tuple(labels)
-        self._vocabulary = vocabulary
-        self._idf = idf
+        self._char = _Block(char_vocabulary, char_idf, 0)
+        self._word = _Block(word_vocabulary, word_idf, len(char_idf))
         self._weights_t = np.ascontiguousarray(weights.T)  # (features, classes)
         self._bias = bias
         self.threshold = threshold
+
+    @property
+    def n_features(self) -> int:
+        return int(self._weights_t.shape[0])
 
     @classmethod
     def train(
@@ -75,11 +158,9 @@ class IntentClassifier:
             labels.append(label)
         if len(set(labels)) < 2:
             raise ValueError("the classifier needs examples of at least two intents")
-        vectorizer = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=NGRAM_RANGE, sublinear_tf=True, lowercase=False
-        )
-        features = vectorizer.fit_transform(texts)
-        model = LogisticRegression(C=20.0, max_iter=2000)
+        union = make_vectorizer()
+        features = union.fit_transform(texts)
+        model = make_model()
         model.fit(features, labels)
         weights = model.coef_
         bias = model.intercept_
@@ -88,11 +169,13 @@ class IntentClassifier:
             # softmax over logits (0, z).
             weights = np.vstack([np.zeros_like(weights[0]), weights[0]])
             bias = np.array([0.0, bias[0]])
-        vocabulary = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
+        char, word = (vectorizer for _, vectorizer in union.transformer_list)
         return cls(
             [str(c) for c in model.classes_],
-            vocabulary,
-            vectorizer.idf_.astype(np.float64),
+            {str(k): int(v) for k, v in char.vocabulary_.items()},
+            char.idf_.astype(np.float64),
+            {str(k): int(v) for k, v in word.vocabulary_.items()},
+            word.idf_.astype(np.float64),
             weights.astype(np.float64),
             bias.astype(np.float64),
             threshold,
@@ -100,20 +183,16 @@ class IntentClassifier:
 
     def scores(self, text: str) -> np.ndarray:
         """Class probabilities for one text (softmax of the linear scores)."""
-        counts = Counter(
-            idx
-            for gram in _char_wb_ngrams(normalize(text))
-            if (idx := self._vocabulary.get(gram)) is not None
-        )
+        norm = normalize(text)
         logits = self._bias.copy()
-        if counts:
-            columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            tf = np.fromiter(
-                (1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts)
-            )
-            values = tf * self._idf[columns]
-            values /= np.sqrt(values @ values)
-            logits += values @ self._weights_t[columns]
+        for block, grams in (
+            (self._char, _char_wb_ngrams(norm)),
+            (self._word, _word_ngrams(norm)),
+        ):
+            found = block.values(grams)
+            if found is not None:
+                columns, values = found
+                logits += values @ self._weights_t[columns]
         logits -= logits.max()
         exp = np.exp(logits)
         probs: np.ndarray = exp / exp.sum()
@@ -121,12 +200,11 @@ class IntentClassifier:
 
     def predict(self, text: str) -> Prediction:
         probs = self.scores(text)
-        order = np.argsort(probs)[::-1]
-        best_idx = int(order[0])
+        best_idx = int(probs.argmax())
         best = self.labels[best_idx]
-        if best == OUT_OF_SCOPE:
-            runner = self.labels[int(order[1])]
-            return Prediction(None, float(probs[best_idx]), runner)
         confidence = float(probs[best_idx])
+        if best == OUT_OF_SCOPE:
+            runner = self.labels[int(np.argsort(probs)[-2])]
+            return Prediction(None, confidence, runner)
         intent = best if confidence >= self.threshold else None
         return Prediction(intent, confidence, best)

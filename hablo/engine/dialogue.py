@@ -1,0 +1,123 @@
+"""Dialogue policy: which skill answers a turn, flows (multi-turn forms) and their
+interruptions, leaving a flow, and offering a human after repeated misunderstandings.
+
+The conversation's state (a JSON column, so it survives passivation and restarts):
+    {"skills": {skill_name: {...private state...}},
+     "flow": skill_name | None,          # the skill whose flow is active
+     "misunderstood": int,               # misunderstandings in a row
+     "offered_human": bool,              # we asked "¿querés hablar con una persona?"
+     "handoff_at": iso-datetime | None}  # when the conversation went to a human
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hablo.engine.nlu.text import normalize
+from hablo.plugins.sdk import Skill
+
+AFFIRM = "affirm"
+DENY = "deny"
+HUMAN = "human"
+DIALOGUE_ACTS = (AFFIRM, DENY)
+MISUNDERSTANDINGS_BEFORE_HUMAN = 2
+# Inside a flow, free-text answers (a name, an age) often look a little like some intent:
+# only a confident prediction of another intent interrupts the flow.
+INTERRUPT_CONFIDENCE = 0.65
+# Said alone, these leave any flow ("cancelar" inside a booking flow is the booking
+# skill's own business: it is an intent it declares).
+EXIT_WORDS = frozenset(
+    {
+        "salir",
+        "sali",
+        "salgo",
+        "basta",
+        "olvidalo",
+        "olvidate",
+        "dejalo",
+        "deja",
+        "stop",
+        "exit",
+        "quit",
+        "nevermind",
+        "never mind",
+        "forget it",
+        "chau",
+    }
+)
+
+
+@dataclass
+class DialogueState:
+    skills: dict[str, dict[str, Any]] = field(default_factory=dict)
+    flow: str | None = None
+    misunderstood: int = 0
+    offered_human: bool = False
+    handoff_at: str | None = None
+
+    @classmethod
+    def load(cls, raw: Mapping[str, Any]) -> DialogueState:
+        return cls(
+            skills={k: dict(v) for k, v in dict(raw.get("skills") or {}).items()},
+            flow=raw.get("flow"),
+            misunderstood=int(raw.get("misunderstood") or 0),
+            offered_human=bool(raw.get("offered_human")),
+            handoff_at=raw.get("handoff_at"),
+        )
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "skills": self.skills,
+            "flow": self.flow,
+            "misunderstood": self.misunderstood,
+            "offered_human": self.offered_human,
+            "handoff_at": self.handoff_at,
+        }
+
+    def skill_state(self, name: str) -> dict[str, Any]:
+        return self.skills.get(name, {})
+
+
+def is_exit(text: str) -> bool:
+    return normalize(text).strip(" .!") in EXIT_WORDS
+
+
+def is_short_answer(text: str, entities: Mapping[str, Any]) -> bool:
+    """One or two words carrying an entity: an answer to the flow's question."""
+    return bool(entities) and len(normalize(text).split()) <= 2
+
+
+@dataclass(frozen=True)
+class Route:
+    skill: Skill | None
+    # The flow skill to resume after `skill` answered an interruption.
+    resume: Skill | None = None
+
+
+def route(
+    intent: str | None,
+    confidence: float,
+    short_answer: bool,
+    state: DialogueState,
+    skills: Mapping[str, Skill],
+    skill_for_intent: Mapping[str, Skill],
+) -> Route:
+    """An active flow gets the turn unless the message is clearly about something else
+    (an intent the flow's skill does not declare); then that skill answers and the flow
+    is resumed."""
+    flow_skill = skills.get(state.flow) if state.flow else None
+    if flow_skill is None:
+        return Route(skill_for_intent.get(intent or "fallback") or skill_for_intent.get("fallback"))
+    own = {spec.name for spec in flow_skill.intents}
+    if intent is None or intent in DIALOGUE_ACTS or intent in own:
+        return Route(flow_skill)
+    if confidence < INTERRUPT_CONFIDENCE or short_answer:
+        # "corte" answering "¿para qué servicio?" looks like a price question, but it is
+        # the answer the flow asked for.
+        return Route(flow_skill)
+    other = skill_for_intent.get(intent)
+    if other is None or other is flow_skill:
+        return Route(flow_skill)
+    return Route(other, resume=flow_skill)
