@@ -18,13 +18,20 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# The example third-party plugin (examples/hablo-faq) is installed and tested too.
+FAQ_STAMP = $(VENV)/.installed-hablo-faq
+$(FAQ_STAMP): examples/hablo-faq/pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e examples/hablo-faq
+	touch $(FAQ_STAMP)
+
 demo: install
 	$(BIN)/hablo demo
 
-test: install
+test: install $(FAQ_STAMP)
 	bash scripts/ensure-test-services.sh
 	HABLO_TEST_DATABASE_URL=$${HABLO_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
 	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider examples/hablo-faq/tests
 
 lint: install
 	$(BIN)/ruff check hablo tests

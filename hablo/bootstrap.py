@@ -50,4 +50,14 @@ def bootstrap(
     db = Database(settings.database_url, pool_size=settings.db_pool_size)
     registry = SkillRegistry.discover(extra=extra_skills)
     engine = Engine(settings, db, registry, clock=clock)
+    if registry.get("booking") is not None:
+        from hablo.skills.booking.reminders import send_due_reminders
+
+        engine.add_job(
+            "booking reminders",
+            settings.reminder_interval_s,
+            lambda: send_due_reminders(
+                engine.store, engine.dispatcher.enqueue, engine.tenant_services
+            ),
+        )
     return Runtime(settings=settings, db=db, registry=registry, engine=engine)

@@ -11,6 +11,7 @@ from typing import Any
 
 from hablo import __version__
 from hablo.config import ConfigError, Settings, load_settings
+from hablo.db.enums import BookingStatus
 
 
 class CliError(Exception):
@@ -147,6 +148,79 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bookings(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+    from sqlalchemy.exc import ProgrammingError
+
+    from hablo.db.database import Database
+    from hablo.db.models import Contact, Tenant
+    from hablo.skills.booking.policy import BookingPolicy
+    from hablo.skills.booking.repository import BookingRepository
+
+    db = Database(_settings(args).database_url, pool_size=1)
+    try:
+        with db.begin() as conn:
+            tenant = conn.execute(
+                select(Tenant.id, Tenant.timezone).where(Tenant.slug == args.tenant)
+            ).one_or_none()
+            if tenant is None:
+                raise CliError(f"no tenant with slug {args.tenant!r}")
+            zone = ZoneInfo(tenant.timezone)
+            # Listing needs no policy: the defaults stand in for the tenant's settings.
+            repo = BookingRepository(conn, tenant.id, BookingPolicy(), zone)
+            bookings = repo.list_all(args.status)
+            contacts = {
+                row.id: row
+                for row in conn.execute(
+                    select(Contact.id, Contact.name, Contact.phone).where(
+                        Contact.tenant_id == tenant.id,
+                        Contact.id.in_({b.contact_id for b in bookings}),
+                    )
+                )
+            }
+    except ProgrammingError as exc:
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise CliError(f"database error: {first} (run `hablo db upgrade`)") from exc
+    finally:
+        db.dispose()
+    rows = []
+    for b in bookings:
+        contact = contacts.get(b.contact_id)
+        rows.append(
+            {
+                "id": str(b.id),
+                "service": b.service_name,
+                "start": b.local_start(zone).isoformat(),
+                "end": b.local_end(zone).isoformat(),
+                "status": b.status.value,
+                "contact": {
+                    "id": str(b.contact_id),
+                    "name": contact.name if contact else "",
+                    "phone": contact.phone if contact else None,
+                },
+            }
+        )
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    if not rows:
+        print(f"no bookings for {args.tenant}")
+        return 0
+    print(f"{'start':<17} {'end':<5} {'status':<10} {'service':<20} {'contact':<24} id")
+    for row, b in zip(rows, bookings, strict=True):
+        person = contacts.get(b.contact_id)
+        who = " ".join(x for x in (person.name, person.phone or "") if x) if person else ""
+        start, end = b.local_start(zone), b.local_end(zone)
+        print(
+            f"{start:%Y-%m-%d %H:%M} {end:%H:%M} {row['status']:<10} "
+            f"{b.service_name[:20]:<20} {who[:24]:<24} {row['id']}"
+        )
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from hablo.bench import BenchOptions, run_bench
 
@@ -164,6 +238,43 @@ def cmd_bench(args: argparse.Namespace) -> int:
     report = run_bench(settings, options, progress=lambda line: print(line, flush=True))
     print(json.dumps(report, ensure_ascii=False))
     return 0 if report["lost"] == 0 and report["out_of_order"] == 0 else 1
+
+
+def cmd_nlu(args: argparse.Namespace) -> int:
+    from hablo.db.database import Database
+    from hablo.engine.nlu.evaluation import EvalInputError, load_cases, run_evaluation
+
+    try:
+        load_cases(args.file)  # a bad file fails before the database is touched
+    except EvalInputError as exc:
+        raise CliError(str(exc), code=2) from exc
+    settings = _settings(args)
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        if not _has_schema(db):
+            raise CliError(
+                f"no hablo schema in {_db_label(settings)} (run `hablo demo --seed-only`)"
+            )
+        report = run_evaluation(
+            db, args.tenant, args.file, args.now, threshold=settings.nlu_threshold
+        )
+    except EvalInputError as exc:
+        raise CliError(str(exc), code=2) from exc
+    except LookupError as exc:
+        raise CliError(f"{exc} (run `hablo demo --seed-only` for 'demo')") from exc
+    finally:
+        db.dispose()
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+def _has_schema(db: Any) -> bool:
+    from sqlalchemy import inspect
+
+    from hablo.db.models import Tenant
+
+    return bool(inspect(db.engine).has_table(Tenant.__tablename__))
 
 
 def _db_label(settings: Settings) -> str:
@@ -210,6 +321,28 @@ def build_parser() -> argparse.ArgumentParser:
     plugins = add("plugins", cmd_plugins, "List skill plugins and whether they loaded.")
     plugins.add_argument("action", choices=["list"])
     plugins.add_argument("--json", action="store_true", help="one JSON object per plugin")
+
+    bookings = add("bookings", cmd_bookings, "List a tenant's bookings (times in its zone).")
+    bookings.add_argument("action", choices=["list"])
+    bookings.add_argument("--tenant", required=True, help="tenant slug, e.g. demo")
+    bookings.add_argument("--status", choices=[s.value for s in BookingStatus], help="only these")
+    bookings.add_argument("--json", action="store_true", help="one JSON object per booking")
+
+    nlu = add(
+        "nlu",
+        cmd_nlu,
+        "Evaluate a tenant's NLU on a labelled JSONL file; prints per-intent figures and, "
+        "last, one JSON line.",
+    )
+    nlu.add_argument("action", choices=["eval"])
+    nlu.add_argument(
+        "file", help='JSONL: {"text", "lang", "intent", optional "service", "when"} per line'
+    )
+    nlu.add_argument("--tenant", default="demo", help="tenant slug (default demo)")
+    nlu.add_argument(
+        "--now",
+        help="the current local time in the tenant's zone, e.g. 2027-03-10T12:00 (default: now)",
+    )
 
     bench = add(
         "bench",

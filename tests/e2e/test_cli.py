@@ -491,10 +491,10 @@ def test_db_upgrade_then_current(tmp_path: Path) -> None:
     assert "empty" in before.stdout
     upgrade = hablo("db", "upgrade", cwd=tmp_path, db_url=url)
     assert upgrade.returncode == 0, upgrade.stderr
-    assert "0001" in upgrade.stdout
+    assert "0002" in upgrade.stdout
     current = hablo("db", "current", cwd=tmp_path, db_url=url)
     assert current.returncode == 0, current.stderr
-    assert current.stdout.strip() == "0001"
+    assert current.stdout.strip() == "0002"
     again = hablo("db", "upgrade", cwd=tmp_path, db_url=url)  # idempotent
     assert again.returncode == 0, again.stderr
 
