@@ -58,13 +58,15 @@ class InfoSkill(Skill):
 
 
 def _asked_day(turn: Turn, ctx: SkillContext) -> date | None:
-    when = turn.entities.get("when")
-    if when is not None and getattr(when, "has_date", False):
-        return when.start.date()
+    # "¿abren el sábado?" asked on a Saturday is about today: for opening hours a bare
+    # weekday means the nearest one, today included (bookings look forward instead).
     weekday = turn.entities.get("weekday")
     if isinstance(weekday, int):
         today = ctx.now().date()
         return today + timedelta(days=(weekday - today.weekday()) % 7)
+    when = turn.entities.get("when")
+    if when is not None and getattr(when, "has_date", False):
+        return when.start.date()
     return None
 
 
