@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Executable, exists, insert, select, update
 from sqlalchemy.engine import Connection, CursorResult
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from hablo.db.base import new_id
 from hablo.db.enums import BookingStatus
@@ -60,6 +60,9 @@ class BookingInfo:
 
     def local_end(self, zone: ZoneInfo) -> datetime:
         return self.ends_at.astimezone(zone)
+
+
+PG_DEADLOCK = "40P01"
 
 
 def is_overlap_violation(exc: IntegrityError) -> bool:
@@ -360,6 +363,13 @@ class BookingRepository:
                 return result
         except IntegrityError as exc:
             if is_overlap_violation(exc):
+                return None
+            raise
+        except OperationalError as exc:
+            # Two customers racing for the same slots on several resources can deadlock
+            # inside the exclusion check; PostgreSQL aborts one of them. Only this
+            # savepoint is lost: for that customer the slot counts as taken.
+            if getattr(exc.orig, "sqlstate", None) == PG_DEADLOCK:
                 return None
             raise
 
