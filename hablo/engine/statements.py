@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Executable
@@ -30,21 +30,6 @@ MESSAGES = cast(Table, Message.__table__)
 CONVERSATIONS = cast(Table, Conversation.__table__)
 CONTACTS = cast(Table, Contact.__table__)
 IDENTITIES = cast(Table, ContactIdentity.__table__)
-
-# PostgreSQL: mark a batch sent (outbox and messages) in one statement and one round trip.
-_MARK_SENT_PG = text(
-    """
-    WITH batch AS (
-        SELECT unnest(CAST(:ids AS bigint[])) AS id, unnest(CAST(:pids AS text[])) AS pid
-    ), sent AS (
-        UPDATE outbox SET status = :sent, sent_at = :now, attempts = outbox.attempts + 1,
-               provider_message_id = COALESCE(batch.pid, outbox.provider_message_id)
-        FROM batch WHERE outbox.id = batch.id
-        RETURNING outbox.message_id
-    )
-    UPDATE messages SET status = :delivered FROM sent WHERE messages.id = sent.message_id
-    """
-)
 
 
 class HotPathStatements:
@@ -89,10 +74,6 @@ class HotPathStatements:
                 state=bindparam("state"),
                 status=bindparam("status"),
             )
-        )
-        self.postgres = dialect == "postgresql"
-        self.mark_sent_pg = _MARK_SENT_PG.bindparams(
-            sent=OutboxStatus.SENT.value, delivered=DeliveryStatus.SENT.value
         )
         self.mark_outbox_sent: Executable = (
             update(OUTBOX)

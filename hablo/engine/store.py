@@ -372,17 +372,10 @@ class ConversationStore:
 
     def mark_sent(self, sent: Sequence[tuple[int, str | None]]) -> None:
         """Record successful sends, (outbox id, provider message id), outbox and messages
-        together: one statement on PostgreSQL, one transaction on SQLite."""
+        in one transaction (PostgresConversationStore does it in one statement)."""
         if not sent:
             return
         now = utcnow()
-        if self._sql.postgres:
-            with self.db.autocommit() as conn:
-                conn.execute(
-                    self._sql.mark_sent_pg,
-                    {"ids": [i for i, _ in sent], "pids": [p for _, p in sent], "now": now},
-                )
-            return
         with self.db.begin() as conn:
             conn.execute(
                 self._sql.mark_outbox_sent,

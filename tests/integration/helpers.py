@@ -56,6 +56,15 @@ class DeliveredTurns:
                 self._cond.wait(remaining)
 
 
+def start_collecting(runtime: Runtime, sender: object) -> DeliveredTurns:
+    """Start the runtime's engine with `sender` and a listener recording delivered turns."""
+    turns = DeliveredTurns()
+    runtime.engine.add_sender(sender)  # type: ignore[arg-type]
+    runtime.engine.add_turn_listener(turns)
+    runtime.start()
+    return turns
+
+
 def submit_all(runtime: Runtime, messages: Iterable[InboundMessage]) -> list[SubmitResult]:
     return [runtime.engine.submit(m) for m in messages]
 

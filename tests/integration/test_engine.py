@@ -19,20 +19,12 @@ from hablo.db.enums import (
 from hablo.db.models import Conversation, InboxEvent, Message, OutboxMessage
 from hablo.engine.runtime import Engine
 from tests.fakes import CollectingSender
-from tests.integration.helpers import DeliveredTurns, count, inbound
-
-
-def start(runtime: Runtime, sender: CollectingSender) -> DeliveredTurns:
-    turns = DeliveredTurns()
-    runtime.engine.add_sender(sender)
-    runtime.engine.add_turn_listener(turns)
-    runtime.start()
-    return turns
+from tests.integration.helpers import DeliveredTurns, count, inbound, start_collecting
 
 
 def test_three_turns_answered_and_persisted(runtime: Runtime, demo_tenant_id: uuid.UUID) -> None:
     sender = CollectingSender("console")
-    turns = start(runtime, sender)
+    turns = start_collecting(runtime, sender)
     texts = ["hola", "¿a qué hora abren el sábado?", "¿cuánto sale el corte?"]
     results = [runtime.engine.submit(inbound(demo_tenant_id, t)) for t in texts]
     turns.wait_for(r.inbox_id for r in results)
@@ -63,7 +55,7 @@ def test_three_turns_answered_and_persisted(runtime: Runtime, demo_tenant_id: uu
 
 def test_english_message_gets_english_reply(runtime: Runtime, demo_tenant_id: uuid.UUID) -> None:
     sender = CollectingSender("console")
-    turns = start(runtime, sender)
+    turns = start_collecting(runtime, sender)
     result = runtime.engine.submit(inbound(demo_tenant_id, "how much is a beard trim?"))
     turns.wait_for([result.inbox_id])
     assert sender.sent[0].text.startswith("Arreglo de barba")
@@ -76,7 +68,7 @@ def test_duplicate_provider_message_processed_once(
     runtime: Runtime, demo_tenant_id: uuid.UUID
 ) -> None:
     sender = CollectingSender("console")
-    turns = start(runtime, sender)
+    turns = start_collecting(runtime, sender)
     message = inbound(demo_tenant_id, "hola", provider_id="wamid.SAME")
     results = [runtime.engine.submit(message) for _ in range(5)]
     assert [r.duplicate for r in results] == [False, True, True, True, True]
@@ -92,7 +84,7 @@ def test_order_kept_per_conversation_under_concurrent_submitters(
     runtime: Runtime, demo_tenant_id: uuid.UUID
 ) -> None:
     sender = CollectingSender("console")
-    turns = start(runtime, sender)
+    turns = start_collecting(runtime, sender)
     peers = [f"+54911555500{i:02d}" for i in range(8)]
     results: dict[str, list[int]] = {p: [] for p in peers}
     lock = threading.Lock()
@@ -137,7 +129,7 @@ def test_failing_skill_gets_apology_and_conversation_goes_on(db_url: str) -> Non
 
             session.add(TenantSkill(tenant_id=tenant_id, skill_name="exploding", enabled=True))
         sender = CollectingSender("console")
-        turns = start(rt, sender)
+        turns = start_collecting(rt, sender)
         first = rt.engine.submit(inbound(tenant_id, "hacé boom"))
         second = rt.engine.submit(inbound(tenant_id, "hola"))
         turns.wait_for([first.inbox_id, second.inbox_id])
@@ -162,7 +154,7 @@ def test_accepted_but_unprocessed_messages_are_recovered_once(
         runtime.engine.store.accept(inbound(demo_tenant_id, t)) for t in ("hola", "precios")
     ]
     sender = CollectingSender("console")
-    turns = start(runtime, sender)  # start() runs recovery
+    turns = start_collecting(runtime, sender)  # start() runs recovery
     turns.wait_for(a.inbox_id for a in accepted)
     assert [e.inbox_ids for e in sender.sent] == [(accepted[0].inbox_id,), (accepted[1].inbox_id,)]
     # A second recovery finds nothing to do.
@@ -177,7 +169,7 @@ def test_unsent_replies_are_sent_after_restart_and_sent_ones_never_again(
     # Engine 1: the first reply goes out, the channel then goes down (retries pending).
     down = threading.Event()
     flaky = CollectingSender("console", fail=lambda env, n: transient() if down.is_set() else None)
-    turns = start(runtime, flaky)
+    turns = start_collecting(runtime, flaky)
     first = runtime.engine.submit(inbound(demo_tenant_id, "hola"))
     turns.wait_for([first.inbox_id])
     down.set()
@@ -213,7 +205,7 @@ def test_conversation_closed_by_agent_starts_a_new_one(
     runtime: Runtime, demo_tenant_id: uuid.UUID
 ) -> None:
     sender = CollectingSender("console")
-    turns = start(runtime, sender)
+    turns = start_collecting(runtime, sender)
     first = runtime.engine.submit(inbound(demo_tenant_id, "hola"))
     turns.wait_for([first.inbox_id])
     with runtime.db.transaction() as session:
@@ -230,7 +222,7 @@ def test_second_engine_resumes_where_the_first_stopped(
     runtime: Runtime, demo_tenant_id: uuid.UUID
 ) -> None:
     sender = CollectingSender("console")
-    turns = start(runtime, sender)
+    turns = start_collecting(runtime, sender)
     first = runtime.engine.submit(inbound(demo_tenant_id, "hola"))
     turns.wait_for([first.inbox_id])
     runtime.engine.stop()

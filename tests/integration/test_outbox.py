@@ -13,15 +13,7 @@ from hablo.db.enums import DeliveryStatus, OutboxStatus
 from hablo.db.models import Message, OutboxMessage
 from hablo.engine.outbox import RetryPolicy
 from tests.fakes import CollectingSender, permanent, transient
-from tests.integration.helpers import DeliveredTurns, inbound
-
-
-def _start(runtime: Runtime, sender: CollectingSender) -> DeliveredTurns:
-    turns = DeliveredTurns()
-    runtime.engine.add_sender(sender)
-    runtime.engine.add_turn_listener(turns)
-    runtime.start()
-    return turns
+from tests.integration.helpers import inbound, start_collecting
 
 
 def _outbox(runtime: Runtime) -> list[OutboxMessage]:
@@ -33,7 +25,7 @@ def test_transient_failures_are_retried_then_sent_once(
     runtime: Runtime, demo_tenant_id: uuid.UUID
 ) -> None:
     sender = CollectingSender("console", fail=lambda env, n: transient() if n <= 2 else None)
-    turns = _start(runtime, sender)
+    turns = start_collecting(runtime, sender)
     result = runtime.engine.submit(inbound(demo_tenant_id, "hola"))
     turns.wait_for([result.inbox_id])
     [row] = _outbox(runtime)
@@ -47,7 +39,7 @@ def test_permanent_failure_is_dead_lettered_without_retry(
     runtime: Runtime, demo_tenant_id: uuid.UUID
 ) -> None:
     sender = CollectingSender("console", fail=lambda env, n: permanent("400 invalid recipient"))
-    _start(runtime, sender)
+    start_collecting(runtime, sender)
     runtime.engine.submit(inbound(demo_tenant_id, "hola"))
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and _outbox(runtime)[:1] == []:
@@ -71,7 +63,7 @@ def test_exhausted_retries_dead_letter_and_later_replies_still_flow(
     sender = CollectingSender(
         "console", fail=lambda env, n: transient() if broken.is_set() else None
     )
-    turns = _start(runtime, sender)
+    turns = start_collecting(runtime, sender)
     first = runtime.engine.submit(inbound(demo_tenant_id, "hola"))
     turns.wait_for([first.inbox_id], timeout=20)  # turn marker passes once dead-lettered
     [row] = _outbox(runtime)
@@ -91,7 +83,7 @@ def test_a_retrying_reply_holds_back_its_conversation_only(
     sender = CollectingSender(
         "console", fail=lambda env, n: transient() if env.peer == slow_peer and n <= 3 else None
     )
-    turns = _start(runtime, sender)
+    turns = start_collecting(runtime, sender)
     a1 = runtime.engine.submit(inbound(demo_tenant_id, "hola", peer=slow_peer))
     a2 = runtime.engine.submit(inbound(demo_tenant_id, "precios", peer=slow_peer))
     b1 = runtime.engine.submit(inbound(demo_tenant_id, "hola", peer=fast_peer))
