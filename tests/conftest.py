@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,8 @@ from hablo.db.base import Base
 from hablo.demo import seed_demo
 
 PG_ENV = "HABLO_TEST_DATABASE_URL"
+# Generated keys (secrets at rest, token signing) for the whole test session, outside the repo.
+TEST_STATE_DIR = Path(tempfile.gettempdir()) / f"hablo-test-state-{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +80,7 @@ def make_settings(db_url: str, **overrides: object) -> Settings:
         "outbox_backoff_base_s": 0.05,
         "outbox_backoff_max_s": 0.2,
         "turn_retry_delay_s": 0.1,
+        "state_dir": TEST_STATE_DIR,
     }
     values.update(overrides)
     return Settings.model_validate(values)

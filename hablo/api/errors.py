@@ -8,6 +8,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from pydantic import ValidationError
+
+from hablo.api.problems import ApiError
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -25,6 +28,14 @@ def json_error(status: int, code: str, message: str, details: Any = None) -> web
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
+    except ApiError as exc:
+        response = json_error(exc.status, exc.code, exc.message, exc.details)
+        response.headers.update(exc.headers)
+        return response
+    except ValidationError as exc:
+        return json_error(
+            422, "validation_error", "the request is not valid", validation_details(exc)
+        )
     except web.HTTPException as exc:
         if exc.content_type == "application/json" or exc.status < 400:
             raise
@@ -35,3 +46,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return json_error(500, "internal_error", "something went wrong on our side")
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    """Where and why, never the rejected value (it may be a password)."""
+    return [
+        {"loc": [str(p) for p in err["loc"]], "msg": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]

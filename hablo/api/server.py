@@ -7,13 +7,21 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from hablo import __version__
 from hablo.adapters.webchat import WebChat, WebChatHub, WebChatSender
+from hablo.api.endpoints import DEADLINE, Endpoint, mount
 from hablo.api.errors import error_middleware
+from hablo.api.middleware import TOKENS, cors_middleware, identity, security_headers
+from hablo.api.openapi import build_document, docs_page
+from hablo.api.routes import all_routes
+from hablo.api.scope import ROW_SECURITY, RowSecurity
 from hablo.bootstrap import Runtime
 from hablo.engine.bridge import LoopBridge
+from hablo.security.tokens import SigningKeys, TokenService
 
 RUNTIME = web.AppKey("runtime", Runtime)
 BRIDGE = web.AppKey("bridge", LoopBridge)
+ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -38,8 +46,21 @@ async def healthz(request: web.Request) -> web.Response:
 
 def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Application:
     """Build the app. With `manage_engine`, the app starts and stops the engine."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
+    settings = runtime.settings
+    app = web.Application(
+        middlewares=[
+            security_headers,
+            error_middleware,
+            cors_middleware(settings.cors_origins),
+            identity,
+        ],
+        client_max_size=settings.max_body_bytes,
+    )
     app[RUNTIME] = runtime
+    app[TOKENS] = token_service(runtime)
+    app[DEADLINE] = settings.request_timeout_s
+    app[ROW_SECURITY] = RowSecurity()
+    app[ENDPOINTS] = mount(app, all_routes())
     hub = WebChatHub()
     webchat = WebChat(runtime.engine, hub)
     serve_webchat = "webchat" in runtime.settings.channels
@@ -66,7 +87,34 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
     # Open chat sockets would otherwise hold graceful shutdown for its full timeout.
     app.on_shutdown.append(close_chats)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/openapi.json", openapi_json)
+    app.router.add_get("/docs", docs)
+    app.router.add_get("/.well-known/jwks.json", jwks)
     return app
+
+
+def token_service(runtime: Runtime) -> TokenService:
+    settings = runtime.settings
+    folder = settings.jwt_keys_dir
+    keys = (
+        SigningKeys.load(folder)
+        if folder
+        else SigningKeys.load_or_create(settings.state_dir / "jwt")
+    )
+    return TokenService(keys, issuer=settings.jwt_issuer, access_ttl_s=settings.access_token_ttl_s)
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    document = build_document(request.app[ENDPOINTS], version=__version__)
+    return web.json_response(document)
+
+
+async def docs(request: web.Request) -> web.Response:
+    return web.Response(text=docs_page(), content_type="text/html")
+
+
+async def jwks(request: web.Request) -> web.Response:
+    return web.json_response(request.app[TOKENS].jwks())
 
 
 def run_server(runtime: Runtime) -> None:

@@ -46,6 +46,37 @@ class Settings(BaseSettings):
     outbox_backoff_base_s: float = Field(default=1.0, gt=0)
     outbox_backoff_max_s: float = Field(default=300.0, gt=0)
 
+    # Files hablo generates for itself when not configured (the demo's secret key and
+    # token signing keys). Production sets secret_keys / jwt_keys_dir explicitly.
+    state_dir: Path = Path(".hablo")
+    # AES-256-GCM keys for provider secrets at rest: JSON list of "<kid>:<base64 32 bytes>",
+    # current key first; older keys still open what they sealed (rotation).
+    secret_keys: list[str] = Field(default_factory=list, repr=False)
+
+    # Management API.
+    # RS256 signing keys: a folder of "<kid>.pem" RSA private keys; the file named in
+    # "current" signs, every key verifies (rotation without logging everyone out).
+    jwt_keys_dir: Path | None = None
+    jwt_issuer: str = "hablo"
+    access_token_ttl_s: int = Field(default=900, ge=30, le=86400)
+    refresh_token_ttl_s: int = Field(default=30 * 86400, ge=300)
+    # Origins allowed to call the API from a browser (CORS); empty = same origin only.
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    # Rate limits and lockouts are shared through Redis when set, in-process otherwise.
+    redis_url: str | None = None
+    # Outgoing e-mail (password resets, login codes, alerts). Without smtp_host, mails are
+    # written as .eml files under state_dir/mail so the demo works offline.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    mail_from: str = "hablo <no-reply@localhost>"
+    # Base URL people reach this server at (links in e-mails).
+    public_url: str = "http://127.0.0.1:8080"
+
     nlu_threshold: float = Field(default=0.45, ge=0, le=1)
     # How often the booking reminder job looks for reminders that are due.
     reminder_interval_s: float = Field(default=60.0, gt=0)
@@ -55,6 +86,15 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a SQLAlchemy URL for sqlite or postgresql")
+        return value
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _valid_secret_keys(cls, value: list[str]) -> list[str]:
+        from hablo.security.secrets import parse_key_spec
+
+        for spec in value:
+            parse_key_spec(spec)  # KeyRingError is a ValueError that never echoes the key
         return value
 
     @field_validator("channels")
@@ -82,6 +122,20 @@ class Settings(BaseSettings):
     @property
     def dialect(self) -> str:
         return "postgresql" if self.database_url.startswith("postgresql") else "sqlite"
+
+    # LLM mode: process-wide defaults; each tenant's own config is tenants.settings["llm"].
+    llm_default_model: str = "gpt-4o-mini"
+    llm_default_base_url: str = "https://api.openai.com/v1"
+    # One provider request, and the whole LLM part of a turn (retry included): past the
+    # deadline the turn is answered by the local NLU.
+    llm_timeout_s: float = Field(default=4.0, gt=0, le=120)
+    llm_turn_deadline_s: float = Field(default=8.0, gt=0, le=120)
+    # Circuit breaker per (tenant, base URL): opens after this many failed calls in a row,
+    # lets one trial call through after the cool-down.
+    llm_breaker_failures: int = Field(default=3, ge=1, le=100)
+    llm_breaker_cooldown_s: float = Field(default=60.0, gt=0)
+    # Conversation history sent to the model, trimmed to this many tokens.
+    llm_history_tokens: int = Field(default=1500, ge=0, le=100_000)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

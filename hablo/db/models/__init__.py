@@ -1,6 +1,7 @@
 """All tables. Import from here so Alembic and the app see one metadata."""
 
 from hablo.db.models.audit import AuditLog
+from hablo.db.models.auth import OneTimeCode, RefreshToken
 from hablo.db.models.catalog import BusinessHours, Holiday, Service
 from hablo.db.models.commerce import Booking, Invoice, Payment
 from hablo.db.models.conversations import (
@@ -11,6 +12,7 @@ from hablo.db.models.conversations import (
     Message,
 )
 from hablo.db.models.delivery import InboxEvent, OutboxMessage
+from hablo.db.models.llm import LlmMonthlyUsage, LlmUsage
 from hablo.db.models.tenancy import Tenant, TenantSkill, User
 
 __all__ = [
@@ -24,9 +26,13 @@ __all__ = [
     "Holiday",
     "InboxEvent",
     "Invoice",
+    "LlmMonthlyUsage",
+    "LlmUsage",
     "Message",
+    "OneTimeCode",
     "OutboxMessage",
     "Payment",
+    "RefreshToken",
     "Service",
     "Tenant",
     "TenantSkill",

@@ -54,6 +54,10 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     status: Mapped[UserStatus] = mapped_column(str_enum(UserStatus), default=UserStatus.ACTIVE)
     avatar_url: Mapped[str | None] = mapped_column(String(500))
     totp_secret_encrypted: Mapped[str | None] = mapped_column(String(500))
+    # Second factor in use: "totp" (an authenticator app) or "email" (a code by mail).
+    # Mandatory for super_admin, admin and owner: login asks for it or for its setup.
+    two_factor_method: Mapped[str | None] = mapped_column(String(8))
+    password_changed_at: Mapped[datetime | None]
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]

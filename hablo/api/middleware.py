@@ -1,0 +1,91 @@
+"""HTTP middlewares of the API: identity, security headers, CORS, request deadline."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from hablo.api.endpoints import PRINCIPAL_KEY
+from hablo.api.problems import ApiError, unauthorized
+from hablo.security.tokens import TokenError, TokenService
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+TOKENS = web.AppKey("tokens", TokenService)
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    # Pages we serve (docs, web chat) use inline script/style and only talk to us.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'"
+    ),
+}
+HSTS = "max-age=63072000; includeSubDomains"
+CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+CORS_HEADERS = "Authorization, Content-Type, If-Match, X-Requested-With"
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    if not response.prepared:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.secure:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        if request.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def cors_middleware(allowed_origins: list[str]) -> Middleware:
+    """Only listed origins get CORS headers; preflights from others are refused."""
+    allowed = frozenset(o.rstrip("/") for o in allowed_origins)
+
+    @web.middleware
+    async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        if origin is None or not request.path.startswith("/api/"):
+            return await handler(request)
+        permitted = origin.rstrip("/") in allowed
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            if not permitted:
+                raise ApiError(403, "cors_forbidden", "this origin may not call the API")
+            response: web.StreamResponse = web.Response(status=204)
+            response.headers.update(
+                {
+                    "Access-Control-Allow-Methods": CORS_METHODS,
+                    "Access-Control-Allow-Headers": CORS_HEADERS,
+                    "Access-Control-Max-Age": "600",
+                }
+            )
+        else:
+            response = await handler(request)
+        if permitted and not response.prepared:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Expose-Headers"] = "ETag, Retry-After"
+            response.headers["Vary"] = "Origin"
+        return response
+
+    return cors
+
+
+@web.middleware
+async def identity(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Verify a bearer token when one is sent; routes decide whether they need one."""
+    header = request.headers.get("Authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise unauthorized("use 'Authorization: Bearer <access token>'")
+        try:
+            request[PRINCIPAL_KEY] = request.app[TOKENS].verify_access(token.strip())
+        except TokenError as exc:
+            raise unauthorized(str(exc)) from exc
+    return await handler(request)

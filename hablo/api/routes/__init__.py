@@ -1,0 +1,31 @@
+"""The management API's operations, one module per resource."""
+
+from __future__ import annotations
+
+import importlib
+
+from hablo.api.endpoints import ApiRoutes
+
+# Each module defines `routes = ApiRoutes(<tag>)`. Order is the docs' order.
+ROUTE_MODULES = (
+    "auth",
+    "tenants",
+    "users",
+    "contacts",
+    "privacy",
+    "conversations",
+    "messages",
+    "services",
+    "hours",
+    "bookings",
+    "audit",
+    "admin",
+)
+
+
+def all_routes() -> list[ApiRoutes]:
+    groups: list[ApiRoutes] = []
+    for name in ROUTE_MODULES:
+        module = importlib.import_module(f"hablo.api.routes.{name}")
+        groups.append(module.routes)
+    return groups

@@ -1,0 +1,2 @@
+"""Security primitives shared by the API, the channels and the skills: secrets at rest,
+passwords, tokens."""
