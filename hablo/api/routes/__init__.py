@@ -10,6 +10,7 @@ from hablo.api.endpoints import ApiRoutes
 ROUTE_MODULES = (
     "auth",
     "tenants",
+    "settings",
     "users",
     "contacts",
     "privacy",
@@ -18,6 +19,7 @@ ROUTE_MODULES = (
     "services",
     "hours",
     "bookings",
+    "outbox",
     "audit",
     "admin",
 )
