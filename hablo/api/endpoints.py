@@ -283,16 +283,20 @@ async def _parse_body(endpoint: Endpoint, request: web.Request) -> Any:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     raw = await request.read()
     try:
-        data = json.loads(raw)
+        json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", "request body is not valid JSON") from exc
-    return _validate(endpoint.body, data, "body")
+    # Strict JSON validation: 0 is not false and "5" is not 5 (the schema says so too);
+    # ISO 8601 strings still become datetimes and UUIDs.
+    return _validate(endpoint.body, raw, "body", json_input=True)
 
 
-def _validate(model: type[BaseModel], data: Any, where: str) -> Any:
+def _validate(model: type[BaseModel], data: Any, where: str, *, json_input: bool = False) -> Any:
     from hablo.api.errors import validation_details
 
     try:
+        if json_input:
+            return model.model_validate_json(data, strict=True)
         return model.model_validate(data)
     except ValidationError as exc:
         details = validation_details(exc)

@@ -40,7 +40,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.content_type == "application/json" or exc.status < 400:
             raise
         code = exc.reason.lower().replace(" ", "_")
-        return json_error(exc.status, code, exc.text or exc.reason)
+        response = json_error(exc.status, code, exc.text or exc.reason)
+        if "Allow" in exc.headers:  # 405 must say which methods exist (RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except json.JSONDecodeError as exc:
         return json_error(400, "invalid_json", f"request body is not valid JSON: {exc.msg}")
     except Exception:

@@ -8,7 +8,7 @@ from importlib import resources
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from hablo.api.endpoints import Endpoint
 from hablo.api.permissions import PERMISSIONS
@@ -48,16 +48,13 @@ ERROR_TEXT = {
 def build_document(
     endpoints: list[Endpoint], *, version: str, server_url: str | None = None
 ) -> dict[str, Any]:
-    models = _models(endpoints)
-    _, defs = models_json_schema(
-        [(m, "validation" if _is_input(m, endpoints) else "serialization") for m in models],
-        ref_template=REF,
-    )
+    pairs = _model_modes(endpoints)
+    refs, defs = models_json_schema(pairs, ref_template=REF)
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
     schemas["Error"] = ERROR_SCHEMA
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
-        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, schemas)
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, refs)
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
@@ -85,31 +82,27 @@ def build_document(
     return doc
 
 
-def _models(endpoints: list[Endpoint]) -> list[type[BaseModel]]:
-    seen: dict[type[BaseModel], None] = {}
+Refs = dict[tuple[type[BaseModel], JsonSchemaMode], Any]
+
+
+def _model_modes(endpoints: list[Endpoint]) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
+    """Inputs are described as validated, outputs as serialized (they can differ)."""
+    seen: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {}
     for e in endpoints:
-        for model in (e.query, e.body, e.response):
+        for model in (e.query, e.body):
             if model is not None:
-                seen[model] = None
+                seen[(model, "validation")] = None
+        if e.response is not None:
+            seen[(e.response, "serialization")] = None
     return list(seen)
 
 
-def _is_input(model: type[BaseModel], endpoints: list[Endpoint]) -> bool:
-    return any(model in (e.query, e.body) for e in endpoints)
-
-
-def _ref(model: type[BaseModel]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template=REF)
-    title = schema.get("title", model.__name__)
-    return {"$ref": REF.format(model=title)}
-
-
-def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
+def _operation(endpoint: Endpoint, refs: Refs) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": endpoint.operation_id,
         "summary": endpoint.summary,
         "tags": [endpoint.tag],
-        "parameters": _parameters(endpoint, schemas),
+        "parameters": _parameters(endpoint),
     }
     if endpoint.description:
         op["description"] = endpoint.description
@@ -123,18 +116,18 @@ def _operation(endpoint: Endpoint, schemas: dict[str, Any]) -> dict[str, Any]:
     if endpoint.body is not None:
         op["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _ref(endpoint.body)}},
+            "content": {"application/json": {"schema": refs[(endpoint.body, "validation")]}},
         }
     elif endpoint.consumes:
         op["requestBody"] = {
             "required": True,
             "content": {endpoint.consumes: {"schema": {"type": "string"}}},
         }
-    op["responses"] = _responses(endpoint)
+    op["responses"] = _responses(endpoint, refs)
     return op
 
 
-def _parameters(endpoint: Endpoint, schemas: dict[str, Any]) -> list[dict[str, Any]]:
+def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     params: list[dict[str, Any]] = []
     for name in endpoint.path_params:
         kind = endpoint.path_types.get(name)
@@ -171,7 +164,7 @@ def _parameters(endpoint: Endpoint, schemas: dict[str, Any]) -> list[dict[str, A
     return params
 
 
-def _responses(endpoint: Endpoint) -> dict[str, Any]:
+def _responses(endpoint: Endpoint, refs: Refs) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     if endpoint.produces:
         responses[str(endpoint.status)] = {
@@ -181,7 +174,7 @@ def _responses(endpoint: Endpoint) -> dict[str, Any]:
     elif endpoint.response is not None:
         responses[str(endpoint.status)] = {
             "description": "OK",
-            "content": {"application/json": {"schema": _ref(endpoint.response)}},
+            "content": {"application/json": {"schema": refs[(endpoint.response, "serialization")]}},
         }
     else:
         responses["204"] = {"description": "Done"}

@@ -198,7 +198,7 @@ def etag_of(obj: Any) -> str:
 
 def check_if_match(if_match: str | None, obj: Any) -> None:
     """412 when the caller edited an older version than the one stored now."""
-    if if_match is None or if_match.strip() == "*":
+    if if_match is None or if_match.strip() in ("", "*"):
         return
     current = etag_of(obj)
     offered = [tag.strip() for tag in if_match.split(",")]
