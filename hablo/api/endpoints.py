@@ -205,8 +205,24 @@ def mount(app: web.Application, groups: Iterable[ApiRoutes]) -> list[Endpoint]:
         if key in seen:
             raise ValueError(f"{endpoint.method} {endpoint.path} declared twice")
         seen.add(key)
-        app.router.add_route(endpoint.method, endpoint.path, _aiohttp_handler(endpoint))
+        app.router.add_route(endpoint.method, _route_pattern(endpoint), _aiohttp_handler(endpoint))
     return endpoints
+
+
+# Path parameters only match what their type can parse, so a literal segment such as
+# /api/bookings/calendar is never taken for an id (and PUT on it is a 405, not a 404).
+_UUID_PATTERN = "[0-9a-fA-F-]{32,36}"
+_INT_PATTERN = "-?[0-9]{1,18}"
+
+
+def _route_pattern(endpoint: Endpoint) -> str:
+    def pattern(match: re.Match[str]) -> str:
+        name = match.group(1)
+        kind = endpoint.path_types.get(name, uuid.UUID)
+        regex = {uuid.UUID: _UUID_PATTERN, int: _INT_PATTERN}.get(kind)
+        return "{" + name + ":" + regex + "}" if regex else match.group(0)
+
+    return _PATH_PARAM.sub(pattern, endpoint.path)
 
 
 def _aiohttp_handler(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
