@@ -279,6 +279,8 @@ def _parse_query(endpoint: Endpoint, request: web.Request) -> Any:
             )
         return None
     data: dict[str, Any] = {}
+    if any("\x00" in key or "\x00" in value for key, value in request.query.items()):
+        raise _nul_error("query")
     for name in request.query:
         values = request.query.getall(name)
         data[name] = values if _is_list_field(endpoint.query, name) else values[-1]
@@ -299,12 +301,34 @@ async def _parse_body(endpoint: Endpoint, request: web.Request) -> Any:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     raw = await request.read()
     try:
-        json.loads(raw)
+        parsed = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", "request body is not valid JSON") from exc
+    if _has_nul(parsed):
+        raise _nul_error("body")
     # Strict JSON validation: 0 is not false and "5" is not 5 (the schema says so too);
     # ISO 8601 strings still become datetimes and UUIDs.
     return _validate(endpoint.body, raw, "body", json_input=True)
+
+
+def _has_nul(value: Any) -> bool:
+    """NUL characters: no text column can store them (PostgreSQL refuses them outright)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _nul_error(where: str) -> ApiError:
+    return ApiError(
+        422,
+        "validation_error",
+        f"the request {where} contains a NUL character",
+        [{"loc": [where], "msg": "NUL characters are not allowed", "type": "nul_character"}],
+    )
 
 
 def _validate(model: type[BaseModel], data: Any, where: str, *, json_input: bool = False) -> Any:
