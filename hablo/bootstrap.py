@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from hablo import llm
 from hablo.config import Settings
 from hablo.db import migrate
 from hablo.db.database import Database
@@ -13,6 +14,7 @@ from hablo.engine.context import Clock, system_clock
 from hablo.engine.runtime import Engine
 from hablo.plugins.loader import SkillRegistry
 from hablo.plugins.sdk import Skill
+from hablo.security import log_redaction
 
 
 @dataclass
@@ -35,6 +37,7 @@ def configure_logging(settings: Settings) -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    log_redaction.install()
 
 
 def bootstrap(
@@ -47,6 +50,7 @@ def bootstrap(
     """Migrate (optionally), connect, discover plugins and build the engine (not started)."""
     if upgrade_schema:
         migrate.upgrade(settings.database_url)
+    llm.configure(settings)
     db = Database(settings.database_url, pool_size=settings.db_pool_size)
     registry = SkillRegistry.discover(extra=extra_skills)
     engine = Engine(settings, db, registry, clock=clock)
@@ -60,4 +64,15 @@ def bootstrap(
                 engine.store, engine.dispatcher.enqueue, engine.tenant_services
             ),
         )
+    _add_usage_recount(engine, settings, db, clock)
     return Runtime(settings=settings, db=db, registry=registry, engine=engine)
+
+
+def _add_usage_recount(engine: Engine, settings: Settings, db: Database, clock: Clock) -> None:
+    """Plan limits: recount each tenant's usage, tell owners once when messages run out."""
+    from hablo.notify.mailer import build_mailer
+    from hablo.tenancy.mails import mail_limit_notices
+    from hablo.tenancy.usage import RECOUNT_INTERVAL_S, recount_usage
+
+    notify = mail_limit_notices(build_mailer(settings))
+    engine.add_job("usage recount", RECOUNT_INTERVAL_S, lambda: recount_usage(db, clock, notify))

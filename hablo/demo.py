@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import uuid
 from datetime import date, time
+from pathlib import Path
 
 import holidays as holiday_calendars
 from sqlalchemy import delete, select
@@ -78,3 +81,41 @@ def seed_salon(session: Session, slug: str, name: str, today: date | None = None
             session.add(Holiday(tenant_id=tenant.id, day=day, name=str(name)))
     session.flush()
     return tenant.id
+
+
+DEMO_OWNER_EMAIL = "owner@demo.hablo"
+DEMO_OWNER_PASSWORD_FILE = "demo-owner-password"
+
+
+def seed_demo_owner(session: Session, state_dir: Path) -> tuple[str, str | None]:
+    """The demo salon's owner, for trying the API: created once with a random password
+    kept in the state folder (readable by its owner only). Returns (e-mail, password;
+    None when the file is gone, e.g. after a password reset)."""
+    from hablo.db.enums import Role
+    from hablo.db.models import User
+    from hablo.security.passwords import hash_password
+
+    password_file = state_dir / DEMO_OWNER_PASSWORD_FILE
+    exists = session.scalars(select(User.id).where(User.email == DEMO_OWNER_EMAIL)).first()
+    if exists is None:
+        password = "Sol-" + secrets.token_urlsafe(12)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        password_file.unlink(missing_ok=True)
+        fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(password + "\n")
+        session.add(
+            User(
+                tenant_id=seed_demo(session),
+                email=DEMO_OWNER_EMAIL,
+                first_name="Sol",
+                last_name="Demo",
+                password_hash=hash_password(password),
+                role=Role.OWNER,
+            )
+        )
+        session.flush()
+        return DEMO_OWNER_EMAIL, password
+    if password_file.exists():
+        return DEMO_OWNER_EMAIL, password_file.read_text().strip()
+    return DEMO_OWNER_EMAIL, None

@@ -19,6 +19,7 @@ tenant.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import uuid
@@ -284,7 +285,47 @@ def _parse_query(endpoint: Endpoint, request: web.Request) -> Any:
     for name in request.query:
         values = request.query.getall(name)
         data[name] = values if _is_list_field(endpoint.query, name) else values[-1]
+    _refuse_numeric_datetimes(endpoint.query, data, "query")
     return _validate(endpoint.query, data, "query")
+
+
+_ISO_DATE_START = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+@functools.cache
+def _datetime_fields(model: type[BaseModel]) -> frozenset[str]:
+    """Fields documented as date-time (whatever the annotation: datetime, AwareDatetime,
+    Annotated aliases, optional or not)."""
+    properties = model.model_json_schema().get("properties", {})
+
+    def is_datetime(schema: dict[str, Any]) -> bool:
+        if schema.get("format") == "date-time":
+            return True
+        return any(is_datetime(option) for option in schema.get("anyOf", []))
+
+    return frozenset(name for name, schema in properties.items() if is_datetime(schema))
+
+
+def _refuse_numeric_datetimes(model: type[BaseModel], data: dict[str, Any], where: str) -> None:
+    """pydantic reads "0.5" as a Unix timestamp; the API documents ISO 8601 only."""
+    for name, value in data.items():
+        if (
+            isinstance(value, str)
+            and name in _datetime_fields(model)
+            and not _ISO_DATE_START.match(value)
+        ):
+            raise ApiError(
+                422,
+                "validation_error",
+                f"the request {where} is not valid",
+                [
+                    {
+                        "loc": [where, name],
+                        "msg": "must be an ISO 8601 date-time, e.g. 2026-12-01T10:00:00-03:00",
+                        "type": "datetime_format",
+                    }
+                ],
+            )
 
 
 def _is_list_field(model: type[BaseModel], name: str) -> bool:
@@ -306,6 +347,8 @@ async def _parse_body(endpoint: Endpoint, request: web.Request) -> Any:
         raise ApiError(400, "invalid_json", "request body is not valid JSON") from exc
     if _has_nul(parsed):
         raise _nul_error("body")
+    if isinstance(parsed, dict):
+        _refuse_numeric_datetimes(endpoint.body, parsed, "body")
     # Strict JSON validation: 0 is not false and "5" is not 5 (the schema says so too);
     # ISO 8601 strings still become datetimes and UUIDs.
     return _validate(endpoint.body, raw, "body", json_input=True)

@@ -9,10 +9,15 @@ from aiohttp.typedefs import Middleware
 
 from hablo.api.endpoints import PRINCIPAL_KEY
 from hablo.api.problems import ApiError, unauthorized
+from hablo.security.principal import Principal
 from hablo.security.tokens import TokenError, TokenService
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TOKENS = web.AppKey("tokens", TokenService)
+# Whether a verified token's user may still act and its session was not revoked
+# (logout, password reset, reuse of a refresh token, a blocked account).
+PrincipalCheck = Callable[[Principal], Awaitable[bool]]
+PRINCIPAL_CHECK: web.AppKey[PrincipalCheck] = web.AppKey("principal_check")
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -85,7 +90,11 @@ async def identity(request: web.Request, handler: Handler) -> web.StreamResponse
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthorized("use 'Authorization: Bearer <access token>'")
         try:
-            request[PRINCIPAL_KEY] = request.app[TOKENS].verify_access(token.strip())
+            principal = request.app[TOKENS].verify_access(token.strip())
         except TokenError as exc:
             raise unauthorized(str(exc)) from exc
+        check = request.app.get(PRINCIPAL_CHECK)
+        if check is not None and not await check(principal):
+            raise unauthorized("this session has ended or the account is disabled; log in again")
+        request[PRINCIPAL_KEY] = principal
     return await handler(request)

@@ -82,7 +82,7 @@ def build_document(
     return doc
 
 
-Refs = dict[tuple[type[BaseModel], JsonSchemaMode], Any]
+Refs = dict[tuple[Any, JsonSchemaMode], Any]
 
 
 def _model_modes(endpoints: list[Endpoint]) -> list[tuple[type[BaseModel], JsonSchemaMode]]:

@@ -54,6 +54,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "hours:write": _MANAGERS,
     "bookings:read": _STAFF,
     "bookings:write": _STAFF,
+    "bookings:override": _MANAGERS,  # book outside opening hours / booking rules (force)
     # Channels and delivery.
     "channels:read": _MANAGERS,
     "channels:write": _MANAGERS,

@@ -11,12 +11,24 @@ from hablo import __version__
 from hablo.adapters.webchat import WebChat, WebChatHub, WebChatSender
 from hablo.api.endpoints import DEADLINE, Endpoint, mount
 from hablo.api.errors import error_middleware
-from hablo.api.middleware import TOKENS, cors_middleware, identity, security_headers
+from hablo.api.middleware import (
+    PRINCIPAL_CHECK,
+    TOKENS,
+    PrincipalCheck,
+    cors_middleware,
+    identity,
+    security_headers,
+)
 from hablo.api.openapi import build_document, docs_page
+from hablo.api.ratelimit import RATE_LIMITER, build_rate_limiter, close_rate_limiter, rate_limit
 from hablo.api.routes import all_routes
+from hablo.api.routes.auth import MAILER
 from hablo.api.scope import ROW_SECURITY, RowSecurity
 from hablo.bootstrap import Runtime
 from hablo.engine.bridge import LoopBridge
+from hablo.notify import build_mailer
+from hablo.security.principal import Principal
+from hablo.security.sessions import principal_is_current
 from hablo.security.tokens import SigningKeys, TokenService
 
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -53,11 +65,20 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
             error_middleware,
             cors_middleware(settings.cors_origins),
             identity,
+            rate_limit,
         ],
         client_max_size=settings.max_body_bytes,
     )
     app[RUNTIME] = runtime
     app[TOKENS] = token_service(runtime)
+    app[PRINCIPAL_CHECK] = principal_check(app)
+    app[RATE_LIMITER] = build_rate_limiter(
+        settings.redis_url,
+        settings.redis_prefix,
+        ip_per_minute=settings.rate_limit_ip_per_minute,
+        user_per_minute=settings.rate_limit_user_per_minute,
+    )
+    app[MAILER] = build_mailer(settings)
     app[DEADLINE] = settings.request_timeout_s
     app[ROW_SECURITY] = RowSecurity()
     app[ENDPOINTS] = mount(app, all_routes())
@@ -84,6 +105,7 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
         await hub.close_all()
 
     app.cleanup_ctx.append(lifecycle)
+    app.on_cleanup.append(close_rate_limiter)
     # Open chat sockets would otherwise hold graceful shutdown for its full timeout.
     app.on_shutdown.append(close_chats)
     app.router.add_get("/healthz", healthz)
@@ -102,6 +124,21 @@ def token_service(runtime: Runtime) -> TokenService:
         else SigningKeys.load_or_create(settings.state_dir / "jwt")
     )
     return TokenService(keys, issuer=settings.jwt_issuer, access_ttl_s=settings.access_token_ttl_s)
+
+
+def principal_check(app: web.Application) -> PrincipalCheck:
+    """Refuse access tokens of revoked sessions and of users no longer active."""
+
+    async def check(principal: Principal) -> bool:
+        runtime = app[RUNTIME]
+
+        def probe() -> bool:
+            with runtime.db.autocommit() as conn:
+                return principal_is_current(conn, principal)
+
+        return await app[BRIDGE].call(probe)
+
+    return check
 
 
 async def openapi_json(request: web.Request) -> web.Response:

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(default=30.0, gt=0)
     # Rate limits and lockouts are shared through Redis when set, in-process otherwise.
     redis_url: str | None = None
+    # Requests per minute under /api/ per client IP and per signed-in user (the account
+    # endpoints have their own, stricter limits).
+    rate_limit_ip_per_minute: int = Field(default=1200, ge=1)
+    rate_limit_user_per_minute: int = Field(default=600, ge=1)
+    # Namespace of every Redis key hablo writes (several deployments may share one Redis).
+    redis_prefix: str = Field(default="hablo:", min_length=1, max_length=64)
     # Outgoing e-mail (password resets, login codes, alerts). Without smtp_host, mails are
     # written as .eml files under state_dir/mail so the demo works offline.
     smtp_host: str | None = None

@@ -19,13 +19,13 @@ from hablo.engine.messages import (
     OutboundEnvelope,
     RetryPending,
 )
+from hablo.engine.plan_limits import run_gated_turn
 from hablo.engine.skillset import TenantRuntime
 from hablo.engine.store import (
     ConversationStore,
     LockedConversation,
     TurnRecord,
 )
-from hablo.engine.turns import run_turn
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,8 @@ class ConversationActor(pykka.ThreadingActor):
         ) -> TurnRecord:
             messages = [by_id[i] for i in claimed]
             text = "\n".join(m.text for m in messages)
-            outcome = run_turn(runtime, conversation, text, conn)
+            # The plan gate: a suspended or out-of-messages tenant does not run skills.
+            outcome = run_gated_turn(runtime, conversation, text, conn)
             return TurnRecord(
                 inbox_ids=claimed,
                 inbound=tuple((m.text, m.received_at) for m in messages),

@@ -19,6 +19,7 @@ ROUTE_MODULES = (
     "services",
     "hours",
     "bookings",
+    "booking_calendar",
     "outbox",
     "audit",
     "admin",

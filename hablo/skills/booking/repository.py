@@ -94,9 +94,12 @@ class BookingRepository:
 
     # -- availability ----------------------------------------------------------------------
 
-    def busy_between(self, start: datetime, end: datetime) -> list[BusyRange]:
-        """Active bookings whose blocked range [starts_at, blocked_until) meets [start, end)."""
-        rows = self.conn.execute(
+    def busy_between(
+        self, start: datetime, end: datetime, exclude: uuid.UUID | None = None
+    ) -> list[BusyRange]:
+        """Active bookings whose blocked range [starts_at, blocked_until) meets [start, end)
+        (but `exclude`: a booking being moved does not block its own new slot)."""
+        query = (
             select(Booking.starts_at, Booking.ends_at, Booking.blocked_until, Booking.resource)
             .where(
                 Booking.tenant_id == self.tenant_id,
@@ -106,6 +109,9 @@ class BookingRepository:
             )
             .order_by(Booking.starts_at)
         )
+        if exclude is not None:
+            query = query.where(Booking.id != exclude)
+        rows = self.conn.execute(query)
         return [BusyRange(r.starts_at, r.ends_at, r.blocked_until, r.resource) for r in rows]
 
     def free_slots(
@@ -207,9 +213,14 @@ class BookingRepository:
         return result.rowcount == 1
 
     def reschedule(
-        self, booking_id: uuid.UUID, contact_id: uuid.UUID | None, new_start: datetime
+        self,
+        booking_id: uuid.UUID,
+        contact_id: uuid.UUID | None,
+        new_start: datetime,
+        service: ServiceInfo | None = None,
     ) -> BookingInfo | None:
-        """Move an active booking to `new_start` (same service and length), keeping its id.
+        """Move an active booking to `new_start` (same service and length, unless a new
+        `service` of this tenant is given: then its service and length), keeping its id.
 
         One UPDATE per resource tried, so the old slot is released only in the statement
         that takes the new one. None: not moved (every resource is taken at `new_start`,
@@ -220,7 +231,15 @@ class BookingRepository:
         if current is None or not current.active:
             return None
         starts_at = _utc(new_start, "new_start")
-        ends_at = starts_at + (current.ends_at - current.starts_at)
+        changed_service: dict[str, Any] = {}
+        if service is None:
+            ends_at = starts_at + (current.ends_at - current.starts_at)
+        else:
+            ends_at = starts_at + timedelta(minutes=service.duration_minutes)
+            changed_service = {
+                "service_id": service.id,
+                "duration_minutes": service.duration_minutes,
+            }
         blocked_until = ends_at + timedelta(minutes=self.policy.buffer_minutes)
         resources = self._free_resources(
             starts_at, blocked_until, exclude=booking_id, prefer=current.resource
@@ -235,6 +254,7 @@ class BookingRepository:
                     blocked_until=blocked_until,
                     resource=resource,
                     reminder_sent_at=None,
+                    **changed_service,
                 )
             )
             result = self._write(statement)
@@ -245,8 +265,8 @@ class BookingRepository:
             return BookingInfo(
                 id=current.id,
                 contact_id=current.contact_id,
-                service_id=current.service_id,
-                service_name=current.service_name,
+                service_id=service.id if service else current.service_id,
+                service_name=service.name if service else current.service_name,
                 starts_at=starts_at,
                 ends_at=ends_at,
                 status=current.status,

@@ -1,0 +1,88 @@
+"""E-mails about the tenant's account: user invitations and plan limit notices, in the
+tenant's language (Spanish first, English for English locales)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hablo.notify.mailer import Mailer, MailError
+from hablo.tenancy.usage import LimitNotice
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MailText:
+    subject: str
+    body: str
+
+
+_INVITATION = {
+    "es": MailText(
+        "Te invitaron a {tenant} en hablo",
+        "Hola {name}:\n\n{tenant} te dio acceso a hablo. Para elegir tu contraseña, abrí:\n\n"
+        "    {link}\n\no enviá este código a POST /api/auth/password/reset:\n\n    {token}\n\n"
+        "Sirve una sola vez y vence en {days} días.\n",
+    ),
+    "en": MailText(
+        "You were invited to {tenant} on hablo",
+        "Hi {name},\n\n{tenant} gave you access to hablo. To choose your password, open:\n\n"
+        "    {link}\n\nor send this token to POST /api/auth/password/reset:\n\n    {token}\n\n"
+        "It works once and expires in {days} days.\n",
+    ),
+}
+
+_LIMIT_REACHED = {
+    "es": MailText(
+        "{tenant}: se agotaron los mensajes de este mes",
+        "Hola:\n\n{tenant} llegó al límite de su plan: {used} de {limit} mensajes de clientes "
+        "este mes. Hasta el próximo mes (o hasta que cambies de plan) el bot responde a tus "
+        "clientes con un aviso amable en lugar de atenderlos; sus mensajes quedan guardados "
+        "para que los respondas vos.\n\nPodés cambiar de plan en PUT /api/tenants/me/plan.\n",
+    ),
+    "en": MailText(
+        "{tenant}: this month's messages ran out",
+        "Hello,\n\n{tenant} reached its plan's limit: {used} of {limit} customer messages "
+        "this month. Until next month (or a plan change) the bot answers your customers with "
+        "a polite notice instead of serving them; their messages are kept for you to answer."
+        "\n\nYou can change plans with PUT /api/tenants/me/plan.\n",
+    ),
+}
+
+
+def language_of(locale: str | None) -> str:
+    return "en" if (locale or "").lower().startswith("en") else "es"
+
+
+def invitation_mail(
+    locale: str | None, tenant: str, name: str, link: str, token: str, days: int
+) -> MailText:
+    text = _INVITATION[language_of(locale)]
+    values = {"tenant": tenant, "name": name, "link": link, "token": token, "days": days}
+    return MailText(text.subject.format(**values), text.body.format(**values))
+
+
+def limit_reached_mail(notice: LimitNotice) -> MailText:
+    text = _LIMIT_REACHED[language_of(notice.locale)]
+    values = {
+        "tenant": notice.tenant_name,
+        "used": notice.messages_used,
+        "limit": notice.message_limit,
+    }
+    return MailText(text.subject.format(**values), text.body.format(**values))
+
+
+def mail_limit_notices(mailer: Mailer) -> Callable[[LimitNotice], None]:
+    """A usage Notifier that e-mails every recipient (one failure does not stop the rest)."""
+
+    def notify(notice: LimitNotice) -> None:
+        mail = limit_reached_mail(notice)
+        for address in notice.recipients:
+            try:
+                mailer.send(address, mail.subject, mail.body)
+            except MailError as exc:
+                log.warning("plan limit mail to %s failed: %s", address, exc)
+
+    return notify

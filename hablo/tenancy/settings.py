@@ -1,0 +1,106 @@
+"""What a tenant may configure, validated: the shapes stored in `tenants.settings` and
+the checks shared by the tenant and settings APIs (time zone, locale, currency, e-mail)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import list_currencies
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+# Reply templates exist in these languages; a locale of another language would get
+# Spanish replies without anyone noticing, so it is refused.
+REPLY_LANGUAGES = ("es", "en")
+NOTIFICATIONS_KEY = "notifications"
+DEBOUNCE_KEY = "debounce_ms"
+HANDOFF_TIMEOUT_KEY = "handoff_timeout_minutes"
+DEFAULT_HANDOFF_TIMEOUT_MIN = 60  # the engine's default (engine/turns.py)
+_EMAIL = re.compile(
+    r"^[^@\s\"<>(),;:]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
+)
+
+
+def _timezone(value: str) -> str:
+    # ZoneInfo alone would also accept file paths such as "../etc"; the list is the truth.
+    if value not in _zones():
+        raise ValueError("unknown time zone; use an IANA name such as America/Mexico_City")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("unknown time zone") from exc
+    return value
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones() | {"UTC"})
+
+
+def _locale(value: str) -> str:
+    try:
+        parsed = Locale.parse(value.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError) as exc:
+        raise ValueError("unknown locale; use e.g. es-AR, es-MX or en-US") from exc
+    if parsed.language not in REPLY_LANGUAGES:
+        raise ValueError(f"replies exist in {', '.join(REPLY_LANGUAGES)} only")
+    return value.replace("_", "-")
+
+
+def _currency(value: str) -> str:
+    code = value.upper()
+    if code not in list_currencies():
+        raise ValueError("not an ISO 4217 currency code (e.g. ARS, MXN, USD, EUR)")
+    return code
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("not an e-mail address")
+    return value.lower()
+
+
+TimeZoneName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_timezone)]
+LocaleName = Annotated[
+    str,
+    Field(min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"),
+    AfterValidator(_locale),
+]
+CurrencyCode = Annotated[
+    str, Field(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$"), AfterValidator(_currency)
+]
+EmailAddress = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_email)]
+
+
+class NotificationEvents(BaseModel):
+    """Which events are e-mailed to the notification addresses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    handoff: bool = Field(default=True, description="A customer asked for a human")
+    plan_limit: bool = Field(default=True, description="The plan's monthly messages ran out")
+    session_lost: bool = Field(default=True, description="A channel session (WhatsApp) dropped")
+    new_booking: bool = Field(default=False, description="A customer booked")
+
+
+class NotificationSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    emails: list[EmailAddress] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Extra addresses; the tenant's owners and admins are always told",
+    )
+    events: NotificationEvents = Field(default_factory=NotificationEvents)
+
+    @classmethod
+    def of(cls, settings: Mapping[str, Any]) -> NotificationSettings:
+        """The stored preferences; a stored value that no longer validates gives defaults."""
+        try:
+            return cls.model_validate(settings.get(NOTIFICATIONS_KEY) or {})
+        except ValueError:
+            return cls()
