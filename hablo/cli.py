@@ -60,18 +60,52 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from hablo.bootstrap import bootstrap, configure_logging
-    from hablo.demo import seed_demo
+    from hablo.demo import seed_demo, seed_demo_owner
 
     settings = _settings(args)
     configure_logging(settings)
     runtime = bootstrap(settings)
     with runtime.db.transaction() as session:
         seed_demo(session)
+        owner_email, owner_password = seed_demo_owner(session, settings.state_dir)
     print(f"demo tenant 'Peluquería Sol' (slug demo) ready in {_db_label(settings)}")
+    _print_demo_owner(settings, owner_email, owner_password)
     if args.seed_only:
         runtime.db.dispose()
         return 0
     return _serve(runtime)
+
+
+def _print_demo_owner(settings: Settings, email: str, password: str | None) -> None:
+    shown = password or f"(changed; {settings.state_dir}/demo-owner-password is gone)"
+    print(f"API login: {email} / {shown}")
+    if settings.smtp_host:
+        print(f"           the second-factor code is mailed through {settings.smtp_host}")
+    else:
+        print(f"           the second-factor code lands in {settings.state_dir}/mail/:")
+        print("           read it with `hablo mail last` (see README, 'Calling the API')")
+
+
+def cmd_mail(args: argparse.Namespace) -> int:
+    from hablo.notify.mailer import FileMailer, mail_folder
+
+    settings = _settings(args)
+    folder = mail_folder(settings)
+    newest = FileMailer(settings.mail_from, folder).newest()
+    if newest is None:
+        raise CliError(f"no mail in {folder} yet (mails go there when smtp_host is not set)")
+    import email
+    from email.message import EmailMessage
+    from email.policy import default
+
+    message = email.message_from_bytes(newest.read_bytes(), policy=default)
+    print(f"# {newest}")
+    for header in ("From", "To", "Date", "Subject"):
+        print(f"{header}: {message.get(header, '')}")
+    body = message.get_body(("plain",)) if isinstance(message, EmailMessage) else None
+    print()
+    print(body.get_content() if body is not None else message.get_payload())
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -255,17 +289,138 @@ def cmd_nlu(args: argparse.Namespace) -> int:
             raise CliError(
                 f"no hablo schema in {_db_label(settings)} (run `hablo demo --seed-only`)"
             )
-        report = run_evaluation(
-            db, args.tenant, args.file, args.now, threshold=settings.nlu_threshold
-        )
+        llm_line = None
+        if args.llm_base_url or args.llm_model:
+            report, llm_line = _llm_evaluation(db, args, settings)
+        else:
+            report = run_evaluation(
+                db, args.tenant, args.file, args.now, threshold=settings.nlu_threshold
+            )
     except EvalInputError as exc:
         raise CliError(str(exc), code=2) from exc
     except LookupError as exc:
         raise CliError(f"{exc} (run `hablo demo --seed-only` for 'demo')") from exc
     finally:
         db.dispose()
-    for line in report.lines():
+    lines = report.lines()
+    if llm_line:  # before the JSON line, which stays last (scripts read the last line)
+        lines.insert(len(lines) - 1, llm_line)
+    for line in lines:
         print(line)
+    return 0
+
+
+def _llm_evaluation(db: Any, args: argparse.Namespace, settings: Settings) -> tuple[Any, str]:
+    """The same evaluation, understood through LLM mode against a configured server."""
+    from hablo.llm.evaluate import run_llm_evaluation
+
+    report, stats = run_llm_evaluation(
+        db,
+        args.tenant,
+        args.file,
+        args.now,
+        settings=settings,
+        base_url=args.llm_base_url or settings.llm_default_base_url,
+        model=args.llm_model or settings.llm_default_model,
+        api_key=_api_key(args.llm_api_key_env, stdin=False) or "",
+    )
+    return report, stats.line()
+
+
+def _api_key(env_var: str | None, *, stdin: bool) -> str | None:
+    """A key from a named environment variable or stdin, never from argv (argv is visible
+    to every user of the machine in `ps`)."""
+    import os
+
+    if env_var:
+        value = os.environ.get(env_var, "").strip()
+        if not value:
+            raise CliError(f"environment variable {env_var} is not set or empty", code=2)
+        return value
+    if stdin:
+        value = sys.stdin.readline().strip()
+        if not value:
+            raise CliError("no API key on stdin", code=2)
+        return value
+    return None
+
+
+def cmd_llm(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+    from sqlalchemy import select
+
+    from hablo.db.base import utcnow
+    from hablo.db.database import Database
+    from hablo.db.models import AuditLog, LlmMonthlyUsage, Tenant
+    from hablo.llm.budget import month_of
+    from hablo.llm.config import SETTINGS_KEY, TenantLlmConfig, updated_settings
+    from hablo.security.secrets import SecretBox
+
+    settings = _settings(args)
+    api_key = _api_key(args.api_key_env, stdin=args.api_key_stdin) if args.action == "set" else None
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        if not _has_schema(db):
+            raise CliError(f"no hablo schema in {_db_label(settings)} (run `hablo db upgrade`)")
+        with db.transaction() as session:
+            tenant = session.scalars(select(Tenant).where(Tenant.slug == args.tenant)).one_or_none()
+            if tenant is None:
+                raise CliError(f"no tenant with slug {args.tenant!r}")
+            if args.action == "set":
+                changes = {
+                    "base_url": args.base_url,
+                    "model": args.model,
+                    "temperature": args.temperature,
+                    "max_tokens": args.max_tokens,
+                    "timeout_s": args.timeout_s,
+                    "monthly_token_budget": args.monthly_token_budget,
+                    "history_tokens": args.history_tokens,
+                    "enabled": False if args.disable else (True if args.enable else None),
+                }
+                box = SecretBox.from_config(settings.secret_keys, settings.state_dir)
+                try:
+                    tenant.settings = updated_settings(
+                        tenant.settings or {}, tenant.id, box, changes, api_key
+                    )
+                except ValidationError as exc:
+                    error = exc.errors()[0]
+                    where = ".".join(str(p) for p in error["loc"]) or "llm"
+                    raise CliError(f"{where}: {error['msg']}", code=2) from None
+                config = TenantLlmConfig.from_settings(tenant.settings)
+                assert config is not None
+                public = config.public()
+                session.add(
+                    AuditLog(
+                        tenant_id=tenant.id,
+                        action="llm.config_set",
+                        entity="tenant",
+                        entity_id=str(tenant.id),
+                        changes={**public, "api_key": "changed" if api_key else "unchanged"},
+                    )
+                )
+            else:
+                config = TenantLlmConfig.from_settings(tenant.settings or {})
+                public = config.public() if config else {"configured": False}
+            usage = session.scalars(
+                select(LlmMonthlyUsage).where(
+                    LlmMonthlyUsage.tenant_id == tenant.id,
+                    LlmMonthlyUsage.month == month_of(utcnow()),
+                )
+            ).one_or_none()
+            public["month_tokens_used"] = (
+                usage.prompt_tokens + usage.completion_tokens if usage else 0
+            )
+            if config is not None:
+                public["month_token_budget"] = config.budget_for(tenant.plan)
+            public["defaults"] = {
+                "model": settings.llm_default_model,
+                "base_url": settings.llm_default_base_url,
+            }
+    finally:
+        db.dispose()
+    print(json.dumps({"tenant": args.tenant, SETTINGS_KEY: public}, ensure_ascii=False))
+    if args.action == "set":
+        print("a running server uses it once the tenant is reloaded (or restarted)")
     return 0
 
 
@@ -315,6 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--from", dest="sender", default="+5491100000000", help="customer phone (E.164)"
     )
 
+    mail = add("mail", cmd_mail, "Mail written to the state folder (no SMTP): show the newest.")
+    mail.add_argument("action", choices=["last"])
+
     db = add("db", cmd_db, "Database schema: upgrade to the latest migration, or show it.")
     db.add_argument("action", choices=["upgrade", "current"])
 
@@ -343,6 +501,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--now",
         help="the current local time in the tenant's zone, e.g. 2027-03-10T12:00 (default: now)",
     )
+
+    nlu.add_argument("--llm-base-url", help="evaluate through LLM mode at this server")
+    nlu.add_argument("--llm-model", help="LLM mode: the model name")
+    nlu.add_argument(
+        "--llm-api-key-env", metavar="VAR", help="LLM mode: environment variable with the key"
+    )
+
+    llm = add(
+        "llm",
+        cmd_llm,
+        "A tenant's LLM mode: set its server, model, limits and API key, or show them "
+        "(the key is stored sealed and never printed).",
+    )
+    llm.add_argument("action", choices=["set", "show"])
+    llm.add_argument("--tenant", required=True, help="tenant slug, e.g. demo")
+    llm.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. https://api.openai.com/v1")
+    llm.add_argument("--model", help="model name, e.g. gpt-4o-mini")
+    llm.add_argument("--temperature", type=float)
+    llm.add_argument("--max-tokens", type=int, help="completion tokens per call")
+    llm.add_argument("--timeout-s", type=float, help="one request's timeout")
+    llm.add_argument("--monthly-token-budget", type=int, help="overrides the plan's budget")
+    llm.add_argument("--history-tokens", type=int, help="conversation history sent, in tokens")
+    key = llm.add_mutually_exclusive_group()
+    key.add_argument("--api-key-env", metavar="VAR", help="read the API key from this env var")
+    key.add_argument("--api-key-stdin", action="store_true", help="read the API key from stdin")
+    switch = llm.add_mutually_exclusive_group()
+    switch.add_argument("--enable", action="store_true", help="turn LLM mode on (default)")
+    switch.add_argument("--disable", action="store_true", help="back to the local NLU only")
 
     bench = add(
         "bench",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -17,6 +18,9 @@ from hablo.engine.tenant_profile import TenantProfile
 from hablo.plugins.loader import SkillRegistry
 from hablo.plugins.sdk import Skill
 from hablo.skills.examples import load_examples
+
+if TYPE_CHECKING:
+    from hablo.engine.turns import TurnAssistant
 
 FALLBACK_INTENT = "fallback"
 log = logging.getLogger(__name__)
@@ -31,6 +35,8 @@ class TenantRuntime:
     by_intent: Mapping[str, Skill]
     nlu: NluPipeline
     services: TenantServices
+    # LLM mode when the tenant configured it (settings["llm"]); None: the local NLU alone.
+    assistant: TurnAssistant | None = None
 
 
 def enabled_skills(registry: SkillRegistry, profile: TenantProfile) -> dict[str, Skill]:
@@ -88,7 +94,13 @@ def build_tenant_runtime(
     nlu = NluPipeline(
         classifiers.get(training_set(examples)), services.matcher, profile.info.language
     )
-    return TenantRuntime(profile, skills, by_intent, nlu, services)
+    runtime = TenantRuntime(profile, skills, by_intent, nlu, services)
+    if profile.settings.get("llm"):
+        # Imported only for tenants in LLM mode: local tenants never load the openai SDK.
+        from hablo.llm.mode import attach_assistant
+
+        runtime = attach_assistant(runtime)
+    return runtime
 
 
 def build_tenant_services(

@@ -9,7 +9,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection
 
@@ -33,6 +33,31 @@ from hablo.plugins.sdk import Skill, SkillResult, Turn
 log = logging.getLogger(__name__)
 DEFAULT_SKILL_BUDGET_S = 5.0
 DEFAULT_HANDOFF_TIMEOUT_MIN = 60
+
+
+class AssistedTurn(Protocol):
+    """One turn helped by a model (LLM mode): what the customer wants, and at the end the
+    wording of what the skills answered."""
+
+    understanding: Understanding
+
+    def finish(self, replies: tuple[str, ...], skill: str | None, failed: bool) -> tuple[str, ...]:
+        """The replies to send (the model's phrasing, or `replies` unchanged)."""
+        ...
+
+
+class TurnAssistant(Protocol):
+    """Per-tenant seam: None on a TenantRuntime means the local NLU alone."""
+
+    def begin(
+        self,
+        text: str,
+        local: Understanding,
+        conversation: LockedConversation,
+        flow: str | None,
+        ctx: EngineSkillContext,
+        conn: Connection | None,
+    ) -> AssistedTurn: ...
 
 
 @dataclass(frozen=True)
@@ -83,11 +108,37 @@ def run_turn(
     understanding = runtime.nlu.understand(
         text, now, runtime.profile.opening_hours, conversation.language
     )
-    turn = _Turn(understanding, DialogueState.load(conversation.state))
+    state = DialogueState.load(conversation.state)
+    if conversation.status == ConversationStatus.WAITING_HUMAN and not _handoff_expired(
+        state, ctx, now
+    ):
+        # A human owns this conversation: the bot stays silent (and spends no tokens).
+        return _Turn(understanding, state).outcome()
+    assisted = None
+    if runtime.assistant is not None:
+        assisted = runtime.assistant.begin(text, understanding, conversation, state.flow, ctx, conn)
+        understanding = assisted.understanding
+    turn = _Turn(understanding, state)
+    _decide(runtime, turn, text, conversation, ctx, now)
+    if assisted is not None:
+        turn.replies = list(
+            assisted.finish(tuple(turn.replies), turn.skill, failed=turn.error is not None)
+        )
+    return turn.outcome()
+
+
+def _decide(
+    runtime: TenantRuntime,
+    turn: _Turn,
+    text: str,
+    conversation: LockedConversation,
+    ctx: EngineSkillContext,
+    now: datetime,
+) -> None:
+    """The dialogue policy: which skill answers, flows, exits and the human offer."""
+    understanding = turn.understanding
     lang = understanding.language
     if conversation.status == ConversationStatus.WAITING_HUMAN:
-        if not _handoff_expired(turn.state, ctx, now):
-            return turn.outcome()  # a human owns this conversation: the bot stays silent
         turn.status = ConversationStatus.OPEN
         turn.state.handoff_at = None
         turn.replies.append(ctx.render("handoff_back", lang))
@@ -96,18 +147,18 @@ def run_turn(
         turn.state.flow = None
         turn.state.misunderstood = 0
         turn.replies.append(ctx.render("flow_exit", lang))
-        return turn.outcome()
+        return
 
     if turn.state.offered_human and understanding.intent in (AFFIRM, DENY):
         turn.state.offered_human = False
         turn.state.misunderstood = 0
         if understanding.intent == DENY:
             turn.replies.append(ctx.render("human_declined", lang))
-            return turn.outcome()
+            return
         handoff = runtime.by_intent.get(HUMAN)
         if handoff is not None:
             _run_skill(runtime, handoff, turn, text, conversation, ctx, now)
-        return turn.outcome()
+        return
 
     unknown = understanding.intent is None and not turn.state.flow
     chosen = route(
@@ -135,7 +186,6 @@ def run_turn(
     ):
         turn.replies.append(ctx.render("offer_human", lang))
         turn.state.offered_human = True
-    return turn.outcome()
 
 
 def _run_skill(

@@ -1,0 +1,279 @@
+"""One LLM-assisted turn: understand (the model picks a skill as a tool), let the engine
+run the skill as always, then phrase (the model words the skill's answer, the guard
+checks it). Any fault, the breaker or the budget: the local NLU answers this turn."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from hablo.db.base import utcnow
+from hablo.db.enums import InboxStatus
+from hablo.db.models import Conversation, InboxEvent, Tenant
+from hablo.engine.context import EngineSkillContext
+from hablo.engine.nlu.pipeline import Understanding
+from hablo.engine.store import LockedConversation
+from hablo.llm import budget, guard, prompt, tools
+from hablo.llm.client import Completion, ProviderFault, ToolCall
+
+if TYPE_CHECKING:
+    from hablo.llm.mode import LlmAssistant
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+ATTEMPTS = 2  # the first call and one retry
+MIN_CALL_S = 0.05  # less time than this left: do not start a call
+
+
+class LlmTurn:
+    def __init__(
+        self,
+        assistant: LlmAssistant,
+        text: str,
+        local: Understanding,
+        conversation: LockedConversation | None,
+        flow: str | None,
+        ctx: EngineSkillContext,
+        conn: Connection | None,
+    ) -> None:
+        self.a = assistant
+        self.text = text
+        self.local = local
+        self.conversation = conversation
+        self.flow = flow
+        self.ctx = ctx
+        self.conn = conn
+        self.deadline = time.monotonic() + assistant.deadline_s
+        self.understanding = local
+        self.outcome = "assisted"
+        self.fallback: str | None = None  # why the local NLU answers this turn
+        self.calls = 0
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self._messages: list[dict[str, Any]] = []
+        self._system = ""
+        self._tools: list[dict[str, Any]] = []
+        self._call: ToolCall | None = None
+        self._call_message: Mapping[str, Any] = {}
+        self._direct: str | None = None
+
+    # -- understand ------------------------------------------------------------------------
+
+    def start(self) -> LlmTurn:
+        try:
+            self._understand()
+        except ProviderFault as fault:
+            self._fall_back(fault.kind)
+        except Exception as exc:  # LLM mode must never cost a turn: local NLU instead
+            log.exception("tenant %s: LLM turn failed: %s", self.a.slug, type(exc).__name__)
+            self._fall_back("error")
+        return self
+
+    def _fall_back(self, reason: str) -> None:
+        self.understanding, self.fallback, self.outcome = self.local, reason, reason
+        if reason not in ("budget",):
+            log.warning("tenant %s: LLM %s, local NLU answers this turn", self.a.slug, reason)
+
+    def _understand(self) -> None:
+        if self.conn is not None and self._over_budget(self.conn):
+            raise ProviderFault("budget")
+        language = self.local.language
+        facts = prompt.CustomerFacts()
+        history: list[Mapping[str, Any]] = []
+        if self.conn is not None and self.conversation is not None:
+            now = self.ctx.now()
+            facts = prompt.load_customer(
+                self.conn, self.ctx, self.conversation.contact_id, language, now
+            )
+            history = prompt.load_history(self.conn, self.conversation.id)
+        self._system = prompt.system_prompt(self.ctx, language, facts)
+        history = self.a.counter.trim_history(history, self.a.history_tokens)
+        self._messages = prompt.chat_messages(self._system, history, self.text)
+        self._tools = tools.skill_tools(self.a.skills, self.ctx.services(), language, self.flow)
+        self.understanding = self._request(self._messages, self._interpret)
+
+    def _interpret(self, completion: Completion) -> Understanding:
+        if not completion.tool_calls:
+            self._direct = (completion.content or "").strip()
+            self.outcome = "direct"
+            return self.local  # the engine decides; the model's words may stand in for "no entendí"
+        call = completion.tool_calls[0]  # one skill per turn: the dialogue state stays sane
+        skill = tools.skill_for_tool(self.a.skills, call.name)
+        if skill is None:
+            raise tools.ToolArgumentError(f"unknown tool {call.name!r}")
+        understanding = tools.understanding_from_call(
+            skill, call.arguments, self.local, self.ctx, self.flow
+        )
+        self._call = call
+        raw = dict(completion.raw_message)
+        raw["tool_calls"] = [c for c in raw.get("tool_calls", []) if c.get("id") == call.id]
+        raw.setdefault("content", None)
+        self._call_message = raw
+        return understanding
+
+    def _over_budget(self, conn: Connection) -> bool:
+        plan = conn.execute(select(Tenant.plan).where(Tenant.id == self.a.tenant_id)).scalar_one()
+        allowed = self.a.config.budget_for(plan)
+        now = utcnow()
+        used = budget.used_this_month(conn, self.a.tenant_id, now)
+        if used < allowed:
+            return False
+        budget.notify_budget_reached(conn, self.a.tenant_id, self.a.slug, used, allowed, now)
+        return True
+
+    # -- the provider, with one retry inside the deadline ------------------------------------
+
+    def _request(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        interpret: Callable[[Completion], T],
+        tools_: Sequence[Mapping[str, Any]] | None = None,
+    ) -> T:
+        breaker = self.a.breaker
+        last = ProviderFault("deadline")
+        for _attempt in range(ATTEMPTS):
+            remaining = self.deadline - time.monotonic()
+            if remaining < MIN_CALL_S:
+                raise ProviderFault("deadline")
+            if not breaker.allow():
+                raise ProviderFault("breaker_open")
+            self.calls += 1
+            try:
+                completion = self.a.loop.run(
+                    self.a.client.complete(
+                        model=self.a.model,
+                        messages=messages,
+                        tools=self._tools if tools_ is None else tools_,
+                        temperature=self.a.config.temperature,
+                        max_tokens=self.a.config.max_tokens,
+                        timeout_s=min(self.a.request_timeout_s, remaining),
+                    ),
+                    timeout=remaining,
+                )
+                self.prompt_tokens += completion.prompt_tokens
+                self.completion_tokens += completion.completion_tokens
+                try:
+                    result = interpret(completion)
+                except tools.ToolArgumentError as exc:
+                    raise ProviderFault("malformed", detail=str(exc)) from None
+            except ProviderFault as fault:
+                breaker.record_failure()
+                log.info("tenant %s: LLM call failed: %s", self.a.slug, fault.kind)
+                if not fault.retryable:
+                    raise
+                last = fault
+                wait = fault.retry_after_s or 0.0
+                if wait and wait >= self.deadline - time.monotonic() - MIN_CALL_S:
+                    raise  # the provider asks for longer than the customer may wait
+                if wait:
+                    time.sleep(wait)
+                continue
+            breaker.record_success()
+            return result
+        raise last
+
+    # -- phrase --------------------------------------------------------------------------------
+
+    def finish(self, replies: tuple[str, ...], skill: str | None, failed: bool) -> tuple[str, ...]:
+        try:
+            out = self._finish(replies, failed)
+        except Exception as exc:
+            log.exception("tenant %s: LLM phrasing failed: %s", self.a.slug, type(exc).__name__)
+            out = replies
+        self._record()
+        return out
+
+    def _finish(self, replies: tuple[str, ...], failed: bool) -> tuple[str, ...]:
+        if self.fallback is not None or not replies or failed:
+            return replies
+        if self._direct is not None:
+            # The model chose no tool: its words replace only the "no entendí" answer.
+            if self.local.intent is not None or self.flow or not self._direct:
+                return replies
+            return self._guarded(self._direct, (), replies, replace_first=True)
+        if self._call is None:
+            return replies
+        tool_result = json.dumps({"replies": list(replies)}, ensure_ascii=False)
+        messages = [
+            *self._messages,
+            self._call_message,
+            {"role": "tool", "tool_call_id": self._call.id, "content": tool_result},
+        ]
+        try:
+            text = self._request(messages, _text_only)
+        except ProviderFault as fault:
+            self.outcome = f"phrase_{fault.kind}"[:32]
+            return replies
+        return self._guarded(text, replies, replies) if text else replies
+
+    def _guarded(
+        self,
+        text: str,
+        tool_results: Sequence[str],
+        replies: tuple[str, ...],
+        replace_first: bool = False,
+    ) -> tuple[str, ...]:
+        verdict = guard.check(text, [*tool_results, self._system, self.text])
+        if not verdict.ok:
+            self.outcome = "guarded"
+            log.warning(
+                "tenant %s: model reply had numbers no tool gave (%s); sent the skill's reply",
+                self.a.slug,
+                ", ".join(verdict.unknown[:5]),
+            )
+            return replies
+        return (text, *replies[1:]) if replace_first else (text,)
+
+    # -- accounting ----------------------------------------------------------------------------
+
+    def _record(self) -> None:
+        if self.conn is None or self.calls == 0:
+            return
+        conversation_id = self.conversation.id if self.conversation else None
+        budget.record(
+            self.conn,
+            self.a.tenant_id,
+            conversation_id,
+            _inbox_id(self.conn, conversation_id),
+            budget.TurnUsage(
+                self.a.model, self.calls, self.prompt_tokens, self.completion_tokens, self.outcome
+            ),
+        )
+
+
+def _text_only(completion: Completion) -> str:
+    # A second tool call is not run (one skill per turn): "" keeps the skill's words.
+    return "" if completion.tool_calls else (completion.content or "").strip()
+
+
+def _inbox_id(conn: Connection, conversation_id: uuid.UUID | None) -> int | None:
+    """This turn's inbound message: the newest inbox row of the conversation's address
+    claimed (processed) by this very transaction, which holds the conversation's lock."""
+    if conversation_id is None:
+        return None
+    address = conn.execute(
+        select(Conversation.tenant_id, Conversation.channel, Conversation.peer).where(
+            Conversation.id == conversation_id
+        )
+    ).first()
+    if address is None:
+        return None
+    found = conn.execute(
+        select(InboxEvent.id)
+        .where(
+            InboxEvent.tenant_id == address.tenant_id,
+            InboxEvent.channel == address.channel,
+            InboxEvent.peer == address.peer,
+            InboxEvent.status == InboxStatus.PROCESSED,
+        )
+        .order_by(InboxEvent.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return None if found is None else int(found)
