@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -84,6 +85,41 @@ def _print_demo_owner(settings: Settings, email: str, password: str | None) -> N
     else:
         print(f"           the second-factor code lands in {settings.state_dir}/mail/:")
         print("           read it with `hablo mail last` (see README, 'Calling the API')")
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    from hablo.api.permissions import markdown_table
+
+    if args.action == "permissions":
+        print(markdown_table())
+        return 0
+    from hablo.api.openapi import build_document
+    from hablo.api.routes import all_routes
+
+    endpoints = [e for group in all_routes() for e in group.endpoints]
+    print(json.dumps(build_document(endpoints, version=__version__), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_secrets(args: argparse.Namespace) -> int:
+    from hablo.security.secrets import SecretBox, generate_key_spec
+
+    if args.action == "new-key":
+        print(generate_key_spec(args.key_id))
+        return 0
+    from hablo.db.database import Database
+    from hablo.security.rotation import reseal_all
+
+    settings = _settings(args)
+    box = SecretBox.from_config(settings.secret_keys, settings.state_dir)
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        with db.transaction() as session:
+            moved = reseal_all(session, box)
+    finally:
+        db.dispose()
+    print(json.dumps({"current_key": box.current_key_id, "resealed": dict(moved)}))
+    return 0
 
 
 def cmd_mail(args: argparse.Namespace) -> int:
@@ -473,6 +509,22 @@ def build_parser() -> argparse.ArgumentParser:
     mail = add("mail", cmd_mail, "Mail written to the state folder (no SMTP): show the newest.")
     mail.add_argument("action", choices=["last"])
 
+    api = add(
+        "api",
+        cmd_api,
+        "The management API's permission table (Markdown) or OpenAPI document (JSON).",
+    )
+    api.add_argument("action", choices=["permissions", "openapi"])
+
+    secrets = add(
+        "secrets",
+        cmd_secrets,
+        "Secrets at rest: print a new AES-256 key for HABLO_SECRET_KEYS, or reseal every "
+        "stored secret with the current (first) key after a rotation.",
+    )
+    secrets.add_argument("action", choices=["new-key", "reseal"])
+    secrets.add_argument("--key-id", help="new-key: the key id (default: random)")
+
     db = add("db", cmd_db, "Database schema: upgrade to the latest migration, or show it.")
     db.add_argument("action", choices=["upgrade", "current"])
 
@@ -516,7 +568,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     llm.add_argument("action", choices=["set", "show"])
     llm.add_argument("--tenant", required=True, help="tenant slug, e.g. demo")
-    llm.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. https://api.openai.com/v1")
+    llm.add_argument(
+        "--base-url", help="OpenAI-compatible base URL, e.g. https://api.openai.com/v1"
+    )
     llm.add_argument("--model", help="model name, e.g. gpt-4o-mini")
     llm.add_argument("--temperature", type=float)
     llm.add_argument("--max-tokens", type=int, help="completion tokens per call")
@@ -567,6 +621,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `hablo api openapi | head`: the reader left, not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the flush at exit
+        return 0
     except Exception as exc:
         detail = _database_unavailable(exc)
         if detail is None:
