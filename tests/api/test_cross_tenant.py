@@ -18,7 +18,7 @@ from sqlalchemy import select
 from hablo import __version__
 from hablo.api.openapi import build_document
 from hablo.db.base import Base
-from hablo.db.enums import DeliveryStatus, Role, SenderKind
+from hablo.db.enums import DeliveryStatus, OutboxStatus, Role, SenderKind
 from hablo.db.models import (
     Booking,
     Contact,
@@ -27,6 +27,7 @@ from hablo.db.models import (
     ConversationNote,
     Holiday,
     Message,
+    OutboxMessage,
     Service,
     User,
 )
@@ -38,7 +39,7 @@ NOT_TENANT_SCOPED = ("/api/admin/",)
 EXAMPLES_PER_ROUTE = 8
 
 
-def plant_foreign_objects(api: Api) -> dict[str, list[str]]:
+def plant_foreign_objects(api: Api) -> dict[str, list[Any]]:
     """Objects of every kind in the tenant 'victim', by the path parameter naming them."""
     tenant_id = api.tenant_id("victim")
     with api.runtime.db.transaction() as session:
@@ -88,6 +89,18 @@ def plant_foreign_objects(api: Api) -> dict[str, list[str]]:
         )
         session.add_all([message, note, booking, user])
         session.flush()
+        dead = OutboxMessage(
+            tenant_id=tenant_id,
+            message_id=message.id,
+            conversation_id=conversation.id,
+            channel="console",
+            peer="victim-peer",
+            payload={"text": "respuesta secreta"},
+            status=OutboxStatus.DEAD,
+            last_error="provider said no",
+        )
+        session.add(dead)
+        session.flush()
         ids = {
             "service_id": service.id,
             "holiday_id": holiday.id,
@@ -98,7 +111,14 @@ def plant_foreign_objects(api: Api) -> dict[str, list[str]]:
             "booking_id": booking.id,
             "user_id": user.id,
         }
-    return {name: [str(value)] for name, value in ids.items()}
+    foreign: dict[str, list[Any]] = {name: [str(value)] for name, value in ids.items()}
+    foreign["outbox_id"] = [dead.id]
+    return foreign
+
+
+def _names_an_object(endpoint: Any, param: str) -> bool:
+    """UUID ids, and integer ids of rows (outbox); not e.g. a weekday number."""
+    return endpoint.path_types.get(param) is None or param.endswith("_id")
 
 
 def snapshot(api: Api, tenant_id: uuid.UUID) -> dict[str, list[tuple[Any, ...]]]:
@@ -118,9 +138,13 @@ def snapshot(api: Api, tenant_id: uuid.UUID) -> dict[str, list[tuple[Any, ...]]]
 def test_no_route_reads_or_changes_another_tenants_objects(api: Api) -> None:
     foreign = plant_foreign_objects(api)
     victim = api.tenant_id("victim")
-    secrets = {"Víctima Secreta", "mensaje secreto", "nota secreta", "agent@victim.test"} | {
-        v for values in foreign.values() for v in values
-    }
+    secrets = {
+        "Víctima Secreta",
+        "mensaje secreto",
+        "nota secreta",
+        "respuesta secreta",
+        "agent@victim.test",
+    } | {v for values in foreign.values() for v in values if isinstance(v, str)}
     before = snapshot(api, victim)
 
     endpoints = [
