@@ -111,6 +111,14 @@ class Call(Generic[Q, B]):
         """Unscoped DB work: only for auth and super_admin operations."""
         return await run_global(self.request.app, work)
 
+    def tenant_changed(self, tenant_id: uuid.UUID | None = None) -> None:
+        """After a commit that changed what the bot knows (hours, services, settings,
+        plan): the running engine re-reads the tenant's profile before its next turn.
+        A pykka tell: it does not block."""
+        from hablo.api.server import RUNTIME
+
+        self.request.app[RUNTIME].engine.reload_tenant(tenant_id or self.tenant_id)
+
     def if_match(self) -> str | None:
         return self.request.headers.get("If-Match")
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+from hablo.adapters.console import ConsoleSender, run_console
 from hablo.db.enums import Role
 from tests.api.support import Api
 
@@ -92,3 +95,23 @@ def test_another_tenants_service_is_not_found(api: Api) -> None:
     ):
         assert response.status_code == 404
     assert other.get(f"/api/services/{theirs['id']}").json()["price_minor"] == theirs["price_minor"]
+
+
+def test_the_running_bot_quotes_the_new_price(api: Api) -> None:
+    tenant_id = api.tenant_id()
+    out = io.StringIO()
+    api.runtime.engine.add_sender(ConsoleSender(out, prefix=""))
+
+    def ask(text: str) -> str:
+        before = len(out.getvalue())
+        assert run_console(api.runtime.engine, tenant_id, "+5491155550078", [text]) == 1
+        return out.getvalue()[before:]
+
+    # The first question starts the tenant's actor, which caches the catalogue.
+    assert "$8.000" in ask("¿cuánto sale el corte de pelo?")
+    owner = api.as_role(Role.OWNER)
+    service = next(
+        s for s in owner.get("/api/services").json()["items"] if s["name"] == "Corte de pelo"
+    )
+    assert owner.put(f"/api/services/{service['id']}", json={"price_minor": 950_000}).ok
+    assert "$9.500" in ask("¿cuánto sale el corte de pelo?")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery, RequestModel
 from hablo.api.problems import not_found
-from hablo.api.routes.tenants import Meter, PlanIn, reload_engine
+from hablo.api.routes.tenants import Meter, PlanIn
 from hablo.api.scope import contains, redact, sort_order
 from hablo.db.base import utcnow
 from hablo.db.enums import ConversationStatus, Plan, SenderKind, TenantStatus
@@ -167,7 +167,7 @@ async def admin_set_status(call: Call[None, StatusIn]) -> AdminTenantOut:
         return AdminTenantOut.of(tenant)
 
     result = await call.db_global(work)
-    reload_engine(call, result.id)
+    call.tenant_changed(result.id)
     return result
 
 

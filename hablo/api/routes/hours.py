@@ -170,17 +170,6 @@ def engine_now(call: Call[Any, Any]) -> datetime:
     return call.request.app[RUNTIME].engine.clock()
 
 
-def reload_engine_profile(call: Call[Any, Any]) -> None:
-    """Make the running engine re-read the tenant's hours and holidays (call after commit).
-
-    A pykka `tell`: it does not block, and the tenant actor handles it before any message
-    that arrives after this call.
-    """
-    from hablo.api.server import RUNTIME
-
-    call.request.app[RUNTIME].engine.reload_tenant(call.tenant_id)
-
-
 def _week(scope: TenantScope) -> list[DayHoursOut]:
     rows = scope.session.scalars(
         scope.select(BusinessHours).order_by(BusinessHours.weekday, BusinessHours.opens_at)
@@ -254,7 +243,7 @@ async def put_day_hours(call: Call[None, DayHoursIn]) -> DayHoursOut:
         )
 
     result = await call.db(work)
-    reload_engine_profile(call)
+    call.tenant_changed()
     return result
 
 
@@ -327,7 +316,7 @@ async def create_holiday(call: Call[None, HolidayIn]) -> HolidayOut:
         return HolidayOut.of(holiday)
 
     result = await call.db(work)
-    reload_engine_profile(call)
+    call.tenant_changed()
     return result
 
 
@@ -343,4 +332,4 @@ async def delete_holiday(call: Call[None, None]) -> None:
         scope.audit("delete", "holiday", holiday.id, {"day": holiday.day.isoformat()})
 
     await call.db(work)
-    reload_engine_profile(call)
+    call.tenant_changed()

@@ -138,7 +138,9 @@ async def create_service(call: Call[None, ServiceIn]) -> ServiceOut:
         call.response_headers["ETag"] = etag_of(service)
         return ServiceOut.of(service)
 
-    return await call.db(work)
+    result = await call.db(work)
+    call.tenant_changed()  # prices and names the bot quotes
+    return result
 
 
 @routes.put(
@@ -164,7 +166,9 @@ async def update_service(call: Call[None, ServicePatch]) -> ServiceOut:
         call.response_headers["ETag"] = etag_of(service)
         return ServiceOut.of(service)
 
-    return await call.db(work)
+    result = await call.db(work)
+    call.tenant_changed()  # prices and names the bot quotes
+    return result
 
 
 @routes.put(
@@ -185,7 +189,9 @@ async def set_service_status(call: Call[None, ServiceStatusIn]) -> ServiceOut:
         call.response_headers["ETag"] = etag_of(service)
         return ServiceOut.of(service)
 
-    return await call.db(work)
+    result = await call.db(work)
+    call.tenant_changed()  # prices and names the bot quotes
+    return result
 
 
 @routes.delete(
@@ -214,6 +220,7 @@ async def delete_service(call: Call[None, None]) -> None:
         scope.audit("delete", "service", service.id, {"name": service.name})
 
     await call.db(work)
+    call.tenant_changed()
 
 
 def _refuse_duplicate_name(scope: TenantScope, name: str, own_id: uuid.UUID | None) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field, model_validator
 
 from hablo.api.endpoints import ApiRoutes, Call, RequestModel
-from hablo.api.routes.tenants import own_tenant, reload_engine
+from hablo.api.routes.tenants import own_tenant
 from hablo.api.scope import TenantScope, check_if_match, etag_of
 from hablo.db.models import Tenant
 from hablo.tenancy.settings import (
@@ -123,7 +123,7 @@ async def update_settings(call: Call[None, SettingsPatch]) -> SettingsOut:
         return SettingsOut.of(tenant)
 
     result = await call.db(work)
-    reload_engine(call, call.tenant_id)
+    call.tenant_changed()
     return result
 
 
@@ -148,5 +148,5 @@ async def update_notifications(call: Call[None, NotificationSettingsIn]) -> Noti
         return preferences
 
     result = await call.db(work)
-    reload_engine(call, call.tenant_id)
+    call.tenant_changed()
     return result

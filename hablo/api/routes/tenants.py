@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
@@ -113,14 +113,6 @@ class UsageOut(BaseModel):
     at_message_limit: bool
 
 
-def reload_engine(call: Call[Any, Any], tenant_id: uuid.UUID) -> None:
-    """Tell the engine the tenant's configuration changed (after the commit): the
-    tenant's next turn reads the new profile."""
-    from hablo.api.server import RUNTIME
-
-    call.request.app[RUNTIME].engine.reload_tenant(tenant_id)
-
-
 def own_tenant(scope: TenantScope, *, for_update: bool = False) -> Tenant:
     tenant = scope.session.get(Tenant, scope.tenant_id, with_for_update=for_update)
     if tenant is None:
@@ -178,7 +170,7 @@ async def update_my_tenant(call: Call[None, TenantPatch]) -> TenantOut:
         return TenantOut.of(tenant)
 
     result = await call.db(work)
-    reload_engine(call, result.id)
+    call.tenant_changed(result.id)
     return result
 
 
