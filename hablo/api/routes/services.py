@@ -50,10 +50,14 @@ class ServiceQuery(PageQuery):
     sort: Literal["name", "-name", "price", "-price", "created_at", "-created_at"] = "name"
 
 
+# services.price_minor is a 32-bit integer column: 2e9 cents is 20 million in any currency.
+MAX_PRICE_MINOR = 2_000_000_000
+
+
 class ServiceIn(RequestModel):
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=1000)
-    price_minor: int = Field(ge=0, le=10**12)
+    price_minor: int = Field(ge=0, le=MAX_PRICE_MINOR)
     duration_minutes: int = Field(gt=0, le=24 * 60)
     active: bool = True
     synonyms: list[str] = Field(default_factory=list, max_length=50)
@@ -62,7 +66,7 @@ class ServiceIn(RequestModel):
 class ServicePatch(RequestModel):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=1000)
-    price_minor: int | None = Field(default=None, ge=0, le=10**12)
+    price_minor: int | None = Field(default=None, ge=0, le=MAX_PRICE_MINOR)
     duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
     synonyms: list[str] | None = Field(default=None, max_length=50)
 
