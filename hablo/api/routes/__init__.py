@@ -21,6 +21,9 @@ ROUTE_MODULES = (
     "bookings",
     "booking_calendar",
     "outbox",
+    "payments",
+    "invoices",
+    "webhooks",
     "audit",
     "admin",
 )

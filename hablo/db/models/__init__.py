@@ -13,6 +13,7 @@ from hablo.db.models.conversations import (
 )
 from hablo.db.models.delivery import InboxEvent, OutboxMessage
 from hablo.db.models.llm import LlmMonthlyUsage, LlmUsage
+from hablo.db.models.payments_ledger import InvoiceCounter, WebhookEvent
 from hablo.db.models.tenancy import Tenant, TenantSkill, User
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Holiday",
     "InboxEvent",
     "Invoice",
+    "InvoiceCounter",
     "LlmMonthlyUsage",
     "LlmUsage",
     "Message",
@@ -37,4 +39,5 @@ __all__ = [
     "Tenant",
     "TenantSkill",
     "User",
+    "WebhookEvent",
 ]

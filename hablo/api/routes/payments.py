@@ -1,0 +1,5 @@
+"""(being written)"""
+
+from hablo.api.endpoints import ApiRoutes
+
+routes = ApiRoutes("payments")

@@ -1,0 +1,1 @@
+"""Payments: checkout links sent in the chat, provider webhooks, refunds, invoices."""
