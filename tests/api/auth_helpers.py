@@ -10,14 +10,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hablo.bootstrap import bootstrap
 from hablo.db.enums import Role
 from hablo.db.models import AuditLog, User
-from hablo.demo import seed_demo
 from hablo.security.passwords import hash_password
 from tests.api.support import Api, Client
-from tests.conftest import make_settings
-from tests.e2e.server import serve
+from tests.api.support import live_api as live_server
 from tests.providers.fake_smtp import Inbox, fake_smtp
 
 PASSWORD = "Gato-Azul-2024"
@@ -25,23 +22,17 @@ PASSWORD = "Gato-Azul-2024"
 
 @contextmanager
 def live_api(db_url: str, **overrides: Any) -> Iterator[tuple[Api, Inbox]]:
-    with fake_smtp() as (inbox, port):
-        settings = make_settings(
+    with (
+        fake_smtp() as (inbox, port),
+        live_server(
             db_url,
-            channels=["console"],
             smtp_host="127.0.0.1",
             smtp_port=port,
             smtp_security="none",
             **overrides,
-        )
-        runtime = bootstrap(settings, upgrade_schema=False)
-        with runtime.db.transaction() as session:
-            seed_demo(session)
-        try:
-            with serve(runtime) as server:
-                yield Api(server, runtime), inbox
-        finally:
-            runtime.db.dispose()
+        ) as api,
+    ):
+        yield api, inbox
 
 
 def make_user(

@@ -3,20 +3,25 @@ clients that carry their access token."""
 
 from __future__ import annotations
 
+import io
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 from sqlalchemy import select
 
+from hablo.adapters.console import ConsoleSender, run_console
 from hablo.api.server import token_service
-from hablo.bootstrap import Runtime
+from hablo.bootstrap import Runtime, bootstrap
 from hablo.db.enums import Role
 from hablo.db.models import Tenant, User
-from hablo.demo import seed_salon
+from hablo.demo import seed_demo, seed_salon
 from hablo.security.principal import Principal
-from tests.e2e.server import ServerThread
+from tests.conftest import make_settings
+from tests.e2e.server import ServerThread, serve
 
 # A bcrypt hash of nothing anyone can type: users made here log in by minted tokens only.
 UNUSABLE_HASH = "!"
@@ -97,3 +102,36 @@ class Api:
 
     def as_role(self, role: Role, tenant: str = "demo") -> Client:
         return Client(self.base_url, self.user(role, tenant)[1])
+
+
+@contextmanager
+def live_api(db_url: str, **overrides: Any) -> Iterator[Api]:
+    """The real server (console channel) on a real port, demo tenant seeded; settings
+    overrides for tests that need other limits."""
+    runtime = bootstrap(
+        make_settings(db_url, channels=["console"], **overrides), upgrade_schema=False
+    )
+    with runtime.db.transaction() as session:
+        seed_demo(session)
+    try:
+        with serve(runtime) as server:
+            yield Api(server, runtime)
+    finally:
+        runtime.db.dispose()
+
+
+class ConsoleCustomer:
+    """A customer writing to the running bot on the console channel; `ask` returns the
+    bot's answer to one message."""
+
+    def __init__(self, api: Api, phone: str) -> None:
+        self.api = api
+        self.phone = phone
+        self.tenant_id = api.tenant_id()
+        self.out = io.StringIO()
+        api.runtime.engine.add_sender(ConsoleSender(self.out, prefix=""))
+
+    def ask(self, text: str) -> str:
+        before = len(self.out.getvalue())
+        assert run_console(self.api.runtime.engine, self.tenant_id, self.phone, [text]) == 1
+        return self.out.getvalue()[before:]

@@ -3,14 +3,11 @@ the running engine answering with the new hours."""
 
 from __future__ import annotations
 
-import io
-
 from sqlalchemy import select
 
-from hablo.adapters.console import ConsoleSender, run_console
 from hablo.db.enums import Role
 from hablo.db.models import AuditLog
-from tests.api.support import Api
+from tests.api.support import Api, ConsoleCustomer
 
 
 def _intervals(day: dict) -> list[tuple[str, str]]:
@@ -141,14 +138,7 @@ def test_holidays_add_list_duplicate_delete(api: Api) -> None:
 
 
 def test_the_running_bot_answers_with_the_new_hours(api: Api) -> None:
-    tenant_id = api.tenant_id()
-    out = io.StringIO()
-    api.runtime.engine.add_sender(ConsoleSender(out, prefix=""))
-
-    def ask(text: str) -> str:
-        before = len(out.getvalue())
-        assert run_console(api.runtime.engine, tenant_id, "+5491155550077", [text]) == 1
-        return out.getvalue()[before:]
+    ask = ConsoleCustomer(api, "+5491155550077").ask
 
     # The first question starts the tenant's actor, which caches hours and holidays.
     assert "Sábado: 09:00 a 13:00" in ask("¿cuál es el horario?")

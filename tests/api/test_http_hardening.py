@@ -15,33 +15,21 @@ from aiohttp.test_utils import make_mocked_request
 
 from hablo.api.endpoints import DEADLINE, PRINCIPAL_KEY, ApiRoutes, Call, _aiohttp_handler
 from hablo.api.problems import ApiError
-from hablo.bootstrap import bootstrap
 from hablo.db.enums import Role
-from hablo.demo import seed_demo
 from hablo.security.principal import Principal
-from tests.api.support import Api, Client
-from tests.conftest import make_settings
-from tests.e2e.server import serve
+from tests.api.support import Api, Client, live_api
 
 
 @pytest.fixture
 def strict_api(db_url: str) -> Iterator[Api]:
     """A server with a small body limit, a short deadline and one allowed origin."""
-    settings = make_settings(
+    with live_api(
         db_url,
-        channels=["console"],
         max_body_bytes=2048,
         request_timeout_s=0.5,
         cors_origins=["https://console.example.com"],
-    )
-    runtime = bootstrap(settings, upgrade_schema=False)
-    with runtime.db.transaction() as session:
-        seed_demo(session)
-    try:
-        with serve(runtime) as server:
-            yield Api(server, runtime)
-    finally:
-        runtime.db.dispose()
+    ) as running:
+        yield running
 
 
 def test_security_headers_on_api_pages_and_errors(api: Api) -> None:

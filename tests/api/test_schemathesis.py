@@ -7,18 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
-
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from hablo.bootstrap import bootstrap
 from hablo.db.enums import Role
-from hablo.demo import seed_demo
-from tests.api.support import Api
-from tests.conftest import make_settings
-from tests.e2e.server import serve
+from tests.api.support import Api, live_api
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 MAX_EXAMPLES = os.environ.get("HABLO_FUZZ_EXAMPLES", "15")
@@ -58,20 +53,10 @@ def fuzz_api(db_url: str) -> Iterator[Api]:
     account endpoints keep their strict limits; 429 is documented on every route)."""
     if not db_url.startswith("postgresql"):
         pytest.skip("the fuzz run targets the production database, PostgreSQL")
-    settings = make_settings(
-        db_url,
-        channels=["console"],
-        rate_limit_ip_per_minute=1_000_000,
-        rate_limit_user_per_minute=1_000_000,
-    )
-    runtime = bootstrap(settings, upgrade_schema=False)
-    with runtime.db.transaction() as session:
-        seed_demo(session)
-    try:
-        with serve(runtime) as server:
-            yield Api(server, runtime)
-    finally:
-        runtime.db.dispose()
+    with live_api(
+        db_url, rate_limit_ip_per_minute=1_000_000, rate_limit_user_per_minute=1_000_000
+    ) as running:
+        yield running
 
 
 @pytest.mark.timeout(1900)

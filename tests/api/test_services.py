@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
-
-from hablo.adapters.console import ConsoleSender, run_console
 from hablo.db.enums import Role
-from tests.api.support import Api
+from tests.api.support import Api, ConsoleCustomer
 
 
 def test_list_services_of_the_demo_tenant(api: Api) -> None:
@@ -98,14 +95,7 @@ def test_another_tenants_service_is_not_found(api: Api) -> None:
 
 
 def test_the_running_bot_quotes_the_new_price(api: Api) -> None:
-    tenant_id = api.tenant_id()
-    out = io.StringIO()
-    api.runtime.engine.add_sender(ConsoleSender(out, prefix=""))
-
-    def ask(text: str) -> str:
-        before = len(out.getvalue())
-        assert run_console(api.runtime.engine, tenant_id, "+5491155550078", [text]) == 1
-        return out.getvalue()[before:]
+    ask = ConsoleCustomer(api, "+5491155550078").ask
 
     # The first question starts the tenant's actor, which caches the catalogue.
     assert "$8.000" in ask("¿cuánto sale el corte de pelo?")
