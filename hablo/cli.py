@@ -159,6 +159,7 @@ def _serve(runtime: Any) -> int:
     base = f"http://{settings.host}:{settings.port}"
     print(f"web chat:  {base}/chat/demo")
     print(f"health:    {base}/healthz")
+    print(f"API docs:  {base}/docs")
     print("press Ctrl+C to stop")
     sys.stdout.flush()
     run_server(runtime)
