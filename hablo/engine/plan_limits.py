@@ -2,13 +2,17 @@
 tenant out of monthly messages answers with a polite notice instead of running NLU and
 skills. Either way the customer's message is recorded (the turn still commits).
 
-It reads the tenant's cached usage (kept by the recount job, tenancy/usage.py) in the
-turn's own transaction: one primary-key read, and a plan change or a suspension made
-through the API counts from the very next turn.
+It reads the tenant's usage (kept by the recount job, tenancy/usage.py, every minute)
+at most once per GATE_TTL_S per tenant and process: a read per turn cost a fifth of the
+hot path's throughput. A plan change or a suspension made through the API still counts
+from the very next turn: the API tells the engine (`Engine.reload_tenant`), which calls
+`forget()`.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -24,6 +28,10 @@ from hablo.engine.turns import TurnOutcome, run_turn
 
 LIMIT_TEMPLATE = "plan_limit"
 LIMIT_SKILL = "plan_limit"
+GATE_TTL_S = 5.0
+
+_lock = threading.Lock()
+_decisions: dict[uuid.UUID, tuple[float, PlanBlock | None]] = {}
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,29 @@ def plan_block(conn: Connection, tenant_id: uuid.UUID) -> PlanBlock | None:
     return None
 
 
+def cached_plan_block(conn: Connection, tenant_id: uuid.UUID) -> PlanBlock | None:
+    now = time.monotonic()
+    with _lock:
+        found = _decisions.get(tenant_id)
+    if found is not None and found[0] > now:
+        return found[1]
+    block = plan_block(conn, tenant_id)
+    with _lock:
+        _decisions[tenant_id] = (now + GATE_TTL_S, block)
+    return block
+
+
+def forget(tenant_id: uuid.UUID) -> None:
+    """The tenant's plan or status changed: decide again on its next turn."""
+    with _lock:
+        _decisions.pop(tenant_id, None)
+
+
+def forget_all() -> None:
+    with _lock:
+        _decisions.clear()
+
+
 def run_gated_turn(
     runtime: TenantRuntime,
     conversation: LockedConversation,
@@ -54,7 +85,7 @@ def run_gated_turn(
     conn: Connection | None,
 ) -> TurnOutcome:
     """`run_turn` behind the plan gate."""
-    block = plan_block(conn, runtime.profile.info.id) if conn is not None else None
+    block = cached_plan_block(conn, runtime.profile.info.id) if conn is not None else None
     if block is None:
         return run_turn(runtime, conversation, text, conn)
     language = detect_language(text, conversation.language or runtime.profile.info.language)

@@ -19,6 +19,7 @@ from hablo.adapters.base import ChannelSender
 from hablo.config import Settings
 from hablo.db.base import utcnow
 from hablo.db.database import Database
+from hablo.engine import plan_limits
 from hablo.engine.context import Clock, TenantServices, system_clock
 from hablo.engine.messages import InboundMessage, InboxEvent, SubmitResult
 from hablo.engine.nlu.pipeline import ClassifierCache
@@ -187,4 +188,5 @@ class Engine:
         return result
 
     def reload_tenant(self, tenant_id: uuid.UUID) -> None:
+        plan_limits.forget(tenant_id)
         self.router.reload_tenant(tenant_id)

@@ -18,8 +18,10 @@ from tests.integration.helpers import inbound, start_collecting
 
 
 def _set(runtime: Runtime, tenant_id: uuid.UUID, **values: object) -> None:
+    """Change the tenant row and tell the engine, as the API and the recount job do."""
     with runtime.db.transaction() as session:
         session.execute(update(Tenant).where(Tenant.id == tenant_id).values(**values))
+    runtime.engine.reload_tenant(tenant_id)
 
 
 def _tenant(runtime: Runtime, tenant_id: uuid.UUID) -> Tenant:
