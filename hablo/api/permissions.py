@@ -60,10 +60,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "channels:write": _MANAGERS,
     "outbox:read": _MANAGERS,
     "outbox:write": _MANAGERS,
-    # Money (the payments issue builds on these).
+    # Money. Refunds and the provider keys move money: the owner only.
     "payments:read": _MANAGERS,
     "payments:write": _MANAGERS,
     "payments:refund": frozenset({OWNER}),
+    "payments:configure": frozenset({OWNER}),
     # The platform.
     "admin:tenants": frozenset({SUPER}),
     "admin:usage": frozenset({SUPER}),

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     nlu_threshold: float = Field(default=0.45, ge=0, le=1)
     # How often the booking reminder job looks for reminders that are due.
     reminder_interval_s: float = Field(default=60.0, gt=0)
+    # Stripe: the API base (tests point it at a fake on 127.0.0.1) and the signing secret
+    # of the platform-level webhook endpoint (tenants' own endpoints use their own secret).
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_webhook_secret: str | None = Field(default=None, repr=False)
 
     @field_validator("database_url")
     @classmethod

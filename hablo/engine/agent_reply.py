@@ -73,7 +73,10 @@ def release_bot(conversation: Conversation) -> None:
 
 
 def find_by_client_id(
-    session: Session, conversation: Conversation, client_message_id: str
+    session: Session,
+    conversation: Conversation,
+    client_message_id: str,
+    sender_kind: SenderKind = SenderKind.AGENT,
 ) -> Message | None:
     query = (
         select(Message)
@@ -81,7 +84,7 @@ def find_by_client_id(
         .where(
             Message.tenant_id == conversation.tenant_id,
             Message.conversation_id == conversation.id,
-            Message.sender_kind == SenderKind.AGENT,
+            Message.sender_kind == sender_kind,
             OutboxMessage.payload[CLIENT_ID_KEY].as_string() == client_message_id,
         )
     )
@@ -96,11 +99,16 @@ def record_agent_reply(
     text: str,
     client_message_id: str | None,
     now: datetime,
+    *,
+    sender_kind: SenderKind = SenderKind.AGENT,
 ) -> AgentReply:
     """Write the agent's message in the caller's transaction. `conversation` must have been
-    loaded FOR UPDATE in this transaction (the per-conversation lock)."""
+    loaded FOR UPDATE in this transaction (the per-conversation lock).
+
+    With `sender_kind=SenderKind.BOT` it is a system message on the bot's behalf (e.g. a
+    payment confirmation): same order and outbox, but the bot is not muted."""
     if client_message_id is not None:
-        earlier = find_by_client_id(session, conversation, client_message_id)
+        earlier = find_by_client_id(session, conversation, client_message_id, sender_kind)
         if earlier is not None:
             if earlier.body != text:
                 raise ClientIdReusedError(client_message_id)
@@ -110,7 +118,7 @@ def record_agent_reply(
     message = Message(
         tenant_id=conversation.tenant_id,
         conversation_id=conversation.id,
-        sender_kind=SenderKind.AGENT,
+        sender_kind=sender_kind,
         body=text,
         language=conversation.language,
         tokens=0,
@@ -138,7 +146,8 @@ def record_agent_reply(
     session.add(outbox)
     conversation.message_count = (conversation.message_count or 0) + 1
     conversation.last_message_at = now
-    mute_bot(conversation, now)
+    if sender_kind == SenderKind.AGENT:
+        mute_bot(conversation, now)
     session.flush()
     return AgentReply(message, envelope_of(outbox))
 

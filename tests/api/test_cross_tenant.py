@@ -18,7 +18,14 @@ from sqlalchemy import select
 from hablo import __version__
 from hablo.api.openapi import build_document
 from hablo.db.base import Base
-from hablo.db.enums import DeliveryStatus, OutboxStatus, Role, SenderKind
+from hablo.db.enums import (
+    DeliveryStatus,
+    OutboxStatus,
+    PaymentMethod,
+    PaymentStatus,
+    Role,
+    SenderKind,
+)
 from hablo.db.models import (
     Booking,
     Contact,
@@ -28,9 +35,11 @@ from hablo.db.models import (
     Holiday,
     Message,
     OutboxMessage,
+    Payment,
     Service,
     User,
 )
+from hablo.payments.invoices import issue_invoice
 from tests.api.support import UNUSABLE_HASH, Api
 from tests.api.test_rbac import declared_endpoints
 
@@ -99,8 +108,18 @@ def plant_foreign_objects(api: Api) -> dict[str, list[Any]]:
             status=OutboxStatus.DEAD,
             last_error="provider said no",
         )
-        session.add(dead)
+        payment = Payment(
+            tenant_id=tenant_id,
+            contact_id=contact.id,
+            booking_id=booking.id,
+            amount_minor=service.price_minor,
+            currency="ARS",
+            method=PaymentMethod.CASH,
+            status=PaymentStatus.COMPLETED,
+        )
+        session.add_all([dead, payment])
         session.flush()
+        invoice = issue_invoice(session, payment, now=datetime.now(UTC))
         ids = {
             "service_id": service.id,
             "holiday_id": holiday.id,
@@ -110,6 +129,8 @@ def plant_foreign_objects(api: Api) -> dict[str, list[Any]]:
             "note_id": note.id,
             "booking_id": booking.id,
             "user_id": user.id,
+            "payment_id": payment.id,
+            "invoice_id": invoice.id,
         }
     foreign: dict[str, list[Any]] = {name: [str(value)] for name, value in ids.items()}
     foreign["outbox_id"] = [dead.id]
