@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hablo import llm
+from hablo.adapters.accounts import AccountDirectory
 from hablo.config import Settings
 from hablo.db import migrate
 from hablo.db.database import Database
@@ -15,6 +16,7 @@ from hablo.engine.runtime import Engine
 from hablo.plugins.loader import SkillRegistry
 from hablo.plugins.sdk import Skill
 from hablo.security import log_redaction
+from hablo.security.secrets import SecretBox
 
 
 @dataclass
@@ -23,6 +25,8 @@ class Runtime:
     db: Database
     registry: SkillRegistry
     engine: Engine
+    # Channel accounts (provider numbers, mailboxes) with their secrets, for adapters.
+    accounts: AccountDirectory
 
     def start(self) -> None:
         self.engine.start()
@@ -65,7 +69,10 @@ def bootstrap(
             ),
         )
     _add_usage_recount(engine, settings, db, clock)
-    return Runtime(settings=settings, db=db, registry=registry, engine=engine)
+    accounts = AccountDirectory(
+        db.transaction, lambda: SecretBox.from_config(settings.secret_keys, settings.state_dir)
+    )
+    return Runtime(settings=settings, db=db, registry=registry, engine=engine, accounts=accounts)
 
 
 def _add_usage_recount(engine: Engine, settings: Settings, db: Database, clock: Clock) -> None:

@@ -406,6 +406,54 @@ class ConversationStore:
                     .values(status=DeliveryStatus.FAILED, error=error[:500])
                 )
 
+    def record_delivery(
+        self,
+        tenant_id: uuid.UUID,
+        channel: str,
+        provider_message_id: str,
+        status: DeliveryStatus,
+        error: str | None = None,
+    ) -> bool:
+        """A provider's status callback (delivered, read, failed) for a message we sent.
+        Statuses only move forward (callbacks arrive out of order): a late `delivered`
+        after `read` changes nothing. Returns whether the message changed."""
+        allowed_from = _EARLIER_STATUSES.get(status)
+        if not allowed_from:
+            return False
+        message_id = (
+            select(OUTBOX.c.message_id)
+            .where(
+                OUTBOX.c.tenant_id == tenant_id,
+                OUTBOX.c.channel == channel,
+                OUTBOX.c.provider_message_id == provider_message_id,
+            )
+            .limit(1)
+            .scalar_subquery()
+        )
+        values: dict[str, Any] = {"status": status}
+        if error is not None:
+            values["error"] = error[:500]
+        with self.db.begin() as conn:
+            changed = conn.execute(
+                update(MESSAGES)
+                .where(
+                    MESSAGES.c.tenant_id == tenant_id,
+                    MESSAGES.c.id == message_id,
+                    MESSAGES.c.status.in_(allowed_from),
+                )
+                .values(**values)
+            )
+        return bool(changed.rowcount)
+
+
+# Which statuses a callback may move a message from (forward only).
+_EARLIER_STATUSES: dict[DeliveryStatus, tuple[DeliveryStatus, ...]] = {
+    DeliveryStatus.SENT: (DeliveryStatus.PENDING,),
+    DeliveryStatus.DELIVERED: (DeliveryStatus.PENDING, DeliveryStatus.SENT),
+    DeliveryStatus.READ: (DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliveryStatus.DELIVERED),
+    DeliveryStatus.FAILED: (DeliveryStatus.PENDING, DeliveryStatus.SENT),
+}
+
 
 def _inbound_from_row(row: Any) -> InboundMessage:
     payload = dict(row["payload"] or {})

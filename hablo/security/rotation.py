@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hablo.db.models import Tenant, User
+from hablo.adapters.accounts import reseal as reseal_account
+from hablo.db.models import ChannelAccount, Tenant, User
 from hablo.llm.config import SETTINGS_KEY as LLM_SETTINGS_KEY
 from hablo.llm.config import key_context as llm_key_context
 from hablo.security.second_factor import totp_context
@@ -44,4 +45,31 @@ def reseal_all(session: Session, box: SecretBox) -> Counter[str]:
                     LLM_SETTINGS_KEY: {**llm, "api_key_sealed": fresh},
                 }
                 moved["tenants.llm_api_key"] += 1
+        moved.update(_reseal_stripe(tenant, box))
+    for account in session.scalars(select(ChannelAccount).with_for_update()):
+        count = reseal_account(account, box)
+        if count:
+            moved["channel_accounts.secrets"] += count
+    return moved
+
+
+def _reseal_stripe(tenant: Tenant, box: SecretBox) -> Counter[str]:
+    from hablo.payments.service import secret_key_context, stripe_settings, webhook_secret_context
+
+    moved: Counter[str] = Counter()
+    stripe = stripe_settings(tenant)
+    contexts = {
+        "secret_key_sealed": secret_key_context(tenant.id),
+        "webhook_secret_sealed": webhook_secret_context(tenant.id),
+    }
+    for name, context in contexts.items():
+        sealed = stripe.get(name)
+        if sealed:
+            fresh = box.reseal(sealed, context=context)
+            if fresh != sealed:
+                stripe[name] = fresh
+                moved[f"tenants.stripe_{name.removesuffix('_sealed')}"] += 1
+    if moved:
+        payments = dict((tenant.settings or {}).get("payments") or {})
+        tenant.settings = {**tenant.settings, "payments": {**payments, "stripe": stripe}}
     return moved

@@ -28,6 +28,7 @@ from hablo.db.enums import (
 )
 from hablo.db.models import (
     Booking,
+    ChannelAccount,
     Contact,
     ContactIdentity,
     Conversation,
@@ -117,7 +118,14 @@ def plant_foreign_objects(api: Api) -> dict[str, list[Any]]:
             method=PaymentMethod.CASH,
             status=PaymentStatus.COMPLETED,
         )
-        session.add_all([dead, payment])
+        account = ChannelAccount(
+            tenant_id=tenant_id,
+            channel="twilio_sms",
+            address="+15005550009",
+            display_name="Secreto",
+            secrets={},
+        )
+        session.add_all([dead, payment, account])
         session.flush()
         invoice = issue_invoice(session, payment, now=datetime.now(UTC))
         ids = {
@@ -131,6 +139,7 @@ def plant_foreign_objects(api: Api) -> dict[str, list[Any]]:
             "user_id": user.id,
             "payment_id": payment.id,
             "invoice_id": invoice.id,
+            "account_id": account.id,
         }
     foreign: dict[str, list[Any]] = {name: [str(value)] for name, value in ids.items()}
     foreign["outbox_id"] = [dead.id]

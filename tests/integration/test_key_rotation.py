@@ -7,10 +7,12 @@ import uuid
 
 from sqlalchemy import select
 
+from hablo.adapters.accounts import open_secrets, seal_secrets
 from hablo.bootstrap import Runtime
 from hablo.db.enums import Role
-from hablo.db.models import Tenant, User
+from hablo.db.models import ChannelAccount, Tenant, User
 from hablo.llm.config import key_context
+from hablo.payments.service import open_secret_key, with_stripe_keys
 from hablo.security.rotation import reseal_all
 from hablo.security.second_factor import totp_context
 from hablo.security.secrets import SecretBox, SecretError, generate_key_spec
@@ -39,11 +41,25 @@ def test_reseal_moves_every_secret_to_the_new_key(
             **tenant.settings,
             "llm": {"api_key_sealed": old_box.seal("sk-test-123", context=key_context(tenant.id))},
         }
+        tenant.settings = with_stripe_keys(tenant, old_box, "sk_test_stripe", "whsec_test")
+        account = ChannelAccount(
+            tenant_id=demo_tenant_id, channel="twilio_sms", address="+15005550006", secrets={}
+        )
+        session.add(account)
+        session.flush()
+        account_id = account.id
+        seal_secrets(account, old_box, {"auth_token": "twilio-token", "api_key": "k"})
 
     rotated = SecretBox.from_specs([new, old])
     with runtime.db.transaction() as session:
         moved = reseal_all(session, rotated)
-    assert moved == {"users.totp_secret": 1, "tenants.llm_api_key": 1}
+    assert moved == {
+        "users.totp_secret": 1,
+        "tenants.llm_api_key": 1,
+        "tenants.stripe_secret_key": 1,
+        "tenants.stripe_webhook_secret": 1,
+        "channel_accounts.secrets": 2,
+    }
     with runtime.db.transaction() as session:
         again = reseal_all(session, rotated)
     assert sum(again.values()) == 0
@@ -58,6 +74,10 @@ def test_reseal_moves_every_secret_to_the_new_key(
             "JBSWY3DPEHPK3PXP"
         )
         assert new_only.open(sealed_key, context=key_context(demo_tenant_id)) == "sk-test-123"
+        assert open_secret_key(tenant, new_only) == "sk_test_stripe"
+        account = session.get(ChannelAccount, account_id)
+        assert account is not None
+        assert open_secrets(account, new_only) == {"auth_token": "twilio-token", "api_key": "k"}
         try:
             old_box.open(sealed_key, context=key_context(demo_tenant_id))
         except SecretError:

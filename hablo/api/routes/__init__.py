@@ -21,6 +21,7 @@ ROUTE_MODULES = (
     "bookings",
     "booking_calendar",
     "outbox",
+    "channels",
     "payments",
     "invoices",
     "webhooks",

@@ -3,6 +3,7 @@
 from hablo.db.models.audit import AuditLog
 from hablo.db.models.auth import OneTimeCode, RefreshToken
 from hablo.db.models.catalog import BusinessHours, Holiday, Service
+from hablo.db.models.channels import ChannelAccount
 from hablo.db.models.commerce import Booking, Invoice, Payment
 from hablo.db.models.conversations import (
     Contact,
@@ -20,6 +21,7 @@ __all__ = [
     "AuditLog",
     "Booking",
     "BusinessHours",
+    "ChannelAccount",
     "Contact",
     "ContactIdentity",
     "Conversation",

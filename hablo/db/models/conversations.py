@@ -108,6 +108,8 @@ class Message(UUIDPrimaryKey, Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     error: Mapped[str | None] = mapped_column(String(500))
+    # Inbound media: [{"type", "mime", "size", "media_id" | "url", "caption", ...}].
+    attachments: Mapped[list[Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -41,7 +41,11 @@ class OutboxMessage(Base):
     """A reply waiting to be sent through its channel; retried with backoff, then dead."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # Delivery status callbacks find the sent reply by the provider's message id.
+        Index("ix_outbox_provider_message", "tenant_id", "channel", "provider_message_id"),
+    )
 
     id: Mapped[int] = mapped_column(SerialId, primary_key=True, autoincrement=True)
     tenant_id: Mapped[uuid.UUID] = tenant_fk()
