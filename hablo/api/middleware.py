@@ -81,6 +81,19 @@ def cors_middleware(allowed_origins: list[str]) -> Middleware:
     return cors
 
 
+# The longest URL we answer. The HTTP parser is given more room (HTTP_PARSER_LIMITS), so
+# a longer URL gets our JSON 414 instead of the parser's bare-text 400.
+MAX_URL_BYTES = 8192
+HTTP_PARSER_LIMITS = {"max_line_size": 4 * MAX_URL_BYTES, "max_field_size": 16384}
+
+
+@web.middleware
+async def url_length_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if len(request.raw_path) > MAX_URL_BYTES:
+        raise ApiError(414, "uri_too_long", f"the URL is longer than {MAX_URL_BYTES} bytes")
+    return await handler(request)
+
+
 @web.middleware
 async def identity(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Verify a bearer token when one is sent; routes decide whether they need one."""

@@ -37,6 +37,7 @@ ERROR_TEXT = {
     409: "Conflicts with the current state",
     412: "The record changed since you read it (If-Match)",
     413: "Request body too large",
+    414: "URL too long",
     415: "Unsupported body media type",
     422: "Validation failed",
     423: "Account locked",
@@ -189,6 +190,8 @@ def _responses(endpoint: Endpoint, refs: Refs) -> dict[str, Any]:
         codes |= {400, 413, 415}
     if not endpoint.query:
         codes.add(422)  # unknown query parameters are refused too
+    else:
+        codes.add(414)  # a query string can make the URL too long
     for code in sorted(codes):
         responses[str(code)] = {
             "description": ERROR_TEXT.get(code, "Error"),

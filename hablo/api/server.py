@@ -12,12 +12,14 @@ from hablo.adapters.webchat import WebChat, WebChatHub, WebChatSender
 from hablo.api.endpoints import DEADLINE, Endpoint, mount
 from hablo.api.errors import error_middleware
 from hablo.api.middleware import (
+    HTTP_PARSER_LIMITS,
     PRINCIPAL_CHECK,
     TOKENS,
     PrincipalCheck,
     cors_middleware,
     identity,
     security_headers,
+    url_length_limit,
 )
 from hablo.api.openapi import build_document, docs_page
 from hablo.api.ratelimit import RATE_LIMITER, build_rate_limiter, close_rate_limiter, rate_limit
@@ -63,6 +65,7 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
         middlewares=[
             security_headers,
             error_middleware,
+            url_length_limit,
             cors_middleware(settings.cors_origins),
             identity,
             rate_limit,
@@ -157,6 +160,12 @@ async def jwks(request: web.Request) -> web.Response:
 def run_server(runtime: Runtime) -> None:
     settings = runtime.settings
     try:
-        web.run_app(create_app(runtime), host=settings.host, port=settings.port, print=None)
+        web.run_app(
+            create_app(runtime),
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            handler_args=HTTP_PARSER_LIMITS,
+        )
     finally:
         runtime.db.dispose()

@@ -119,3 +119,12 @@ def test_unknown_query_parameters_and_bad_ids(api: Api) -> None:
     assert typo.status_code == 422
     assert typo.json()["error"]["details"][0]["loc"] == ["query", "sortt"]
     assert agent.get("/api/services/not-a-uuid").status_code == 404
+
+
+def test_an_overlong_url_gets_a_json_414(api: Api) -> None:
+    agent = api.as_role(Role.AGENT)
+    response = agent.get("/api/conversations", params={"status": "open", "q": "x" * 12_000})
+    assert response.status_code == 414
+    assert response.json()["error"]["code"] == "uri_too_long"
+    # Just under the limit is an ordinary request (refused on its merits, not its length).
+    assert agent.get("/api/services", params={"q": "x" * 100}).status_code == 200

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
+from hablo.api.middleware import HTTP_PARSER_LIMITS
 from hablo.api.server import create_app
 from hablo.bootstrap import Runtime
 
@@ -72,7 +73,11 @@ class ServerThread:
 
     async def _serve(self) -> None:
         self._stopping = asyncio.Event()
-        runner = web.AppRunner(create_app(self._runtime), shutdown_timeout=self._shutdown_timeout)
+        runner = web.AppRunner(
+            create_app(self._runtime),
+            shutdown_timeout=self._shutdown_timeout,
+            **HTTP_PARSER_LIMITS,
+        )
         await runner.setup()  # runs the app's cleanup_ctx: the engine starts here
         try:
             site = web.TCPSite(runner, "127.0.0.1", 0)
