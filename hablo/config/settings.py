@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     # of the platform-level webhook endpoint (tenants' own endpoints use their own secret).
     stripe_api_base: str = "https://api.stripe.com"
     stripe_webhook_secret: str | None = Field(default=None, repr=False)
+    # MercadoPago's API base (tests point it at a fake on 127.0.0.1); tenants' credentials
+    # are in their settings, set through PUT /api/payments/mercadopago-keys.
+    mercadopago_api_base: str = "https://api.mercadopago.com"
 
     @field_validator("database_url")
     @classmethod

@@ -23,6 +23,8 @@ from hablo.engine.tenant_profile import TenantProfile
 from hablo.plugins.sdk import ServiceInfo, SkillContext
 
 if TYPE_CHECKING:
+    from hablo.payments.checkout import CheckoutConfig
+    from hablo.payments.desk import PaymentDesk
     from hablo.skills.booking.repository import BookingRepository
 
 Clock = Callable[[], datetime]
@@ -55,6 +57,8 @@ class TenantServices:
     renderer: TemplateRenderer
     matcher: ServiceMatcher
     clock: Clock
+    # Platform settings for payment links; None (tests, tools): payments are offline.
+    checkout: CheckoutConfig | None = None
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.profile.zone)
@@ -108,21 +112,32 @@ class EngineSkillContext(SkillContext):
     def tenant_setting(self, key: str, default: Any = None) -> Any:
         return self._profile.settings.get(key, default)
 
+    def _begin(self, what: str) -> Connection:
+        if self._conn is None:
+            raise RuntimeError(f"no transaction: {what} are only available inside a turn")
+        if self._savepoint is None:
+            self._savepoint = self._conn.begin_nested()
+        return self._conn
+
     def bookings(self) -> BookingRepository:
         if self._bookings is None:
             from hablo.skills.booking.policy import BookingPolicy
             from hablo.skills.booking.repository import BookingRepository
 
-            if self._conn is None:
-                raise RuntimeError("no transaction: bookings are only available inside a turn")
-            self._savepoint = self._conn.begin_nested()
+            conn = self._begin("bookings")
             self._bookings = BookingRepository(
-                self._conn,
+                conn,
                 self.tenant.id,
                 BookingPolicy.from_settings(self._profile.settings),
                 self._profile.zone,
             )
         return self._bookings
+
+    def payments(self) -> PaymentDesk:
+        from hablo.payments.desk import PaymentDesk  # imported on first use, like bookings
+
+        conn = self._begin("payments")
+        return PaymentDesk(conn, self.tenant.id, self._services.checkout, self.now())
 
     def finish(self, keep: bool) -> None:
         """After the skill: keep its writes (release the savepoint) or undo them."""

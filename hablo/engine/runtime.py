@@ -62,6 +62,10 @@ class Engine:
         self.clock = clock
         self.store = make_store(db)
         self.classifiers = ClassifierCache(settings.nlu_threshold)
+        # Imported here: payments' bookkeeping imports the engine (agent replies).
+        from hablo.payments.checkout import CheckoutConfig
+
+        self.checkout = CheckoutConfig.from_settings(settings)
         self.budget = LiveActorBudget(settings.actor_max_live)
         self.dispatcher = OutboxDispatcher(
             self.store,
@@ -92,12 +96,15 @@ class Engine:
     def build_runtime(self, tenant_id: uuid.UUID) -> TenantRuntime:
         with self.db.transaction() as session:
             profile = load_profile(session, tenant_id)
-        return build_tenant_runtime(profile, self.registry, self.classifiers, self.clock)
+        return build_tenant_runtime(
+            profile, self.registry, self.classifiers, self.clock, checkout=self.checkout
+        )
 
     def tenant_services(self, tenant_id: uuid.UUID) -> TenantServices:
         with self.db.transaction() as session:
             profile = load_profile(session, tenant_id)
-        return build_tenant_services(profile, enabled_skills(self.registry, profile), self.clock)
+        skills = enabled_skills(self.registry, profile)
+        return build_tenant_services(profile, skills, self.clock, self.checkout)
 
     def add_job(self, name: str, interval_s: float, job: Callable[[], object]) -> None:
         """Run `job` every `interval_s` seconds on the housekeeping thread."""

@@ -21,6 +21,7 @@ from hablo.skills.examples import load_examples
 
 if TYPE_CHECKING:
     from hablo.engine.turns import TurnAssistant
+    from hablo.payments.checkout import CheckoutConfig
 
 FALLBACK_INTENT = "fallback"
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ def build_tenant_runtime(
     classifiers: ClassifierCache,
     clock: Clock,
     extra_skills: Callable[[TenantProfile], Mapping[str, Skill]] | None = None,
+    checkout: CheckoutConfig | None = None,
 ) -> TenantRuntime:
     skills = enabled_skills(registry, profile)
     if extra_skills:
@@ -90,7 +92,7 @@ def build_tenant_runtime(
     for act in DIALOGUE_ACTS:
         if act not in by_intent:
             examples.append((act, load_examples(act)))
-    services = build_tenant_services(profile, skills, clock)
+    services = build_tenant_services(profile, skills, clock, checkout)
     nlu = NluPipeline(
         classifiers.get(training_set(examples)), services.matcher, profile.info.language
     )
@@ -104,10 +106,13 @@ def build_tenant_runtime(
 
 
 def build_tenant_services(
-    profile: TenantProfile, skills: Mapping[str, Skill], clock: Clock
+    profile: TenantProfile,
+    skills: Mapping[str, Skill],
+    clock: Clock,
+    checkout: CheckoutConfig | None = None,
 ) -> TenantServices:
     """The per-tenant context without the NLU (for jobs that render and write, not read)."""
     renderer = TemplateRenderer(
         profile.template_overrides, skill_templates(type(s) for s in skills.values())
     )
-    return TenantServices(profile, renderer, ServiceMatcher(profile.services), clock)
+    return TenantServices(profile, renderer, ServiceMatcher(profile.services), clock, checkout)

@@ -28,7 +28,7 @@ from hablo.engine.dialogue import (
 from hablo.engine.nlu.pipeline import Understanding
 from hablo.engine.skillset import TenantRuntime
 from hablo.engine.store import LockedConversation
-from hablo.plugins.sdk import Skill, SkillResult, Turn
+from hablo.plugins.sdk import FollowUp, Skill, SkillResult, Turn
 
 log = logging.getLogger(__name__)
 DEFAULT_SKILL_BUDGET_S = 5.0
@@ -174,6 +174,14 @@ def _decide(
         result = SkillResult(misunderstood=True)
     else:
         result = _run_skill(runtime, chosen.skill, turn, text, conversation, ctx, now)
+        follow_up = result.follow_up
+        helper = runtime.by_intent.get(follow_up.intent) if follow_up else None
+        if helper is not None and helper is not chosen.skill:
+            # The skill asked another to add to this turn (a new booking → its payment link).
+            # Contained like any skill and not chained further, so skills cannot loop; the
+            # turn stays the first skill's.
+            _run_skill(runtime, helper, turn, text, conversation, ctx, now, follow_up)
+            turn.skill = chosen.skill.name
     if chosen.resume is not None and turn.state.flow == chosen.resume.name:
         prompt = _resume_prompt(chosen.resume, turn, ctx)
         if prompt:
@@ -196,6 +204,7 @@ def _run_skill(
     conversation: LockedConversation,
     ctx: EngineSkillContext,
     now: datetime,
+    follow_up: FollowUp | None = None,
 ) -> SkillResult:
     """Run one skill, contained: an exception or an overrun rolls back what the skill
     wrote (its savepoint), records the error and apologises; the turn goes on."""
@@ -203,13 +212,13 @@ def _run_skill(
     request = Turn(
         text=text,
         language=u.language,
-        intent=u.intent,
-        confidence=u.confidence,
-        entities=u.entities,
+        intent=follow_up.intent if follow_up else u.intent,
+        confidence=1.0 if follow_up else u.confidence,
+        entities=follow_up.entities if follow_up else u.entities,
         state=turn.state.skill_state(skill.name),
         conversation_id=conversation.id,
         contact_id=conversation.contact_id,
-        in_flow=turn.state.flow == skill.name,
+        in_flow=follow_up is None and turn.state.flow == skill.name,
     )
     budget = float(ctx.tenant_setting("skill_time_budget_s", DEFAULT_SKILL_BUDGET_S))
     started = time.monotonic()

@@ -106,15 +106,21 @@ def amount_due(tenant: Tenant, price_minor: int) -> int:
 # --- creating -----------------------------------------------------------------------
 
 
-def open_checkout(session: Session, booking: Booking, now: datetime) -> Payment | None:
-    """The booking's pending Stripe payment whose link still works, if any. A pending one
-    whose session has expired is marked failed on the way (a new link will be made)."""
+def open_checkout(
+    session: Session,
+    booking: Booking,
+    now: datetime,
+    method: PaymentMethod = PaymentMethod.STRIPE,
+) -> Payment | None:
+    """The booking's pending payment through `method` whose link still works, if any. A
+    pending one whose link has expired is marked failed on the way (a new link will be
+    made)."""
     rows = session.scalars(
         select(Payment)
         .where(
             Payment.tenant_id == booking.tenant_id,
             Payment.booking_id == booking.id,
-            Payment.method == PaymentMethod.STRIPE,
+            Payment.method == method,
             Payment.status == PaymentStatus.PENDING,
         )
         .order_by(Payment.created_at.desc())

@@ -2,6 +2,7 @@
 
 from hablo.plugins.sdk import (
     EmptyConfig,
+    FollowUp,
     IntentSpec,
     Reply,
     Skill,
@@ -12,6 +13,7 @@ from hablo.plugins.sdk import (
 
 __all__ = [
     "EmptyConfig",
+    "FollowUp",
     "IntentSpec",
     "Reply",
     "Skill",

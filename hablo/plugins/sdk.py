@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
+    from hablo.payments.desk import PaymentDesk
     from hablo.skills.booking.repository import BookingRepository
 
 
@@ -86,6 +87,16 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """Ask the skill answering `intent` to add its replies to this turn, with these
+    entities (a new booking → the payment skill sends the payment link). Skipped when no
+    enabled skill answers the intent."""
+
+    intent: str
+    entities: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SkillResult:
     replies: tuple[Reply, ...] = ()
     # The skill's new private state (Turn.state next time); None keeps the current one.
@@ -100,6 +111,7 @@ class SkillResult:
     # a human after repeated misunderstandings).
     misunderstood: bool = False
     meta: Mapping[str, Any] = field(default_factory=dict)
+    follow_up: FollowUp | None = None
 
     @classmethod
     def say(
@@ -153,6 +165,11 @@ class SkillContext(ABC):
     def bookings(self) -> BookingRepository:
         """The tenant's bookings, inside this turn's transaction (what a skill writes here
         commits with its reply, or not at all)."""
+
+    @abstractmethod
+    def payments(self) -> PaymentDesk:
+        """The tenant's online payments for this conversation's customer, inside this
+        turn's transaction (payment links; blocking calls to the provider)."""
 
     @abstractmethod
     def tenant_setting(self, key: str, default: Any = None) -> Any:

@@ -25,6 +25,7 @@ ROUTE_MODULES = (
     "payments",
     "invoices",
     "webhooks",
+    "mercadopago_webhook",
     "audit",
     "admin",
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -15,14 +15,14 @@ from hablo.api.problems import ApiError, conflict
 from hablo.api.scope import TenantScope
 from hablo.db.base import utcnow
 from hablo.db.enums import PaymentMethod, PaymentStatus
-from hablo.db.models import Booking, Contact, Payment, Tenant
+from hablo.db.models import Booking, Payment, Tenant
 from hablo.engine.agent_reply import hand_to_dispatcher
-from hablo.payments import service
-from hablo.payments.gateway import CheckoutRequest, GatewayError, LineItem, PaymentGateway
+from hablo.payments import mercadopago_settings, service
+from hablo.payments.checkout import CheckoutConfig, create_checkout
+from hablo.payments.gateway import GatewayError, PaymentGateway
 from hablo.payments.service import Effects, PaymentRefused
 from hablo.payments.state import REFUNDABLE
-from hablo.payments.stripe_gateway import StripeGateway
-from hablo.security.secrets import SecretBox, SecretError
+from hablo.security.secrets import SecretBox
 
 routes = ApiRoutes("payments")
 
@@ -77,6 +77,10 @@ class PaymentQuery(PageQuery):
 
 class CheckoutIn(RequestModel):
     booking_id: uuid.UUID
+    method: Literal["stripe", "mercadopago"] | None = Field(
+        default=None,
+        description="The provider; omitted: Stripe when its keys are set, else MercadoPago",
+    )
 
 
 class RefundIn(RequestModel):
@@ -88,6 +92,13 @@ class RefundIn(RequestModel):
 class CashIn(RequestModel):
     booking_id: uuid.UUID
     amount_minor: int = Field(ge=1, le=MAX_AMOUNT_MINOR)
+
+
+class MercadoPagoKeysIn(RequestModel):
+    # "APP_USR-..." (production) or "TEST-..." (sandbox) access tokens.
+    access_token: str = Field(pattern=r"^(APP_USR|TEST)-[A-Za-z0-9-]{16,240}$")
+    # The application's webhook "secret signature" (Your integrations > Webhooks).
+    webhook_secret: str = Field(pattern=r"^[A-Za-z0-9_-]{16,256}$")
 
 
 class StripeKeysIn(RequestModel):
@@ -106,11 +117,11 @@ def _box(settings: Any) -> SecretBox:
 
 
 def _refused(exc: PaymentRefused) -> ApiError:
-    return conflict(str(exc), exc.details)
+    return conflict(str(exc), exc.details or None)
 
 
 def _gateway_down(exc: GatewayError) -> ApiError:
-    return ApiError(502, "payment_provider_error", f"Stripe refused or failed: {exc}")
+    return ApiError(502, "payment_provider_error", f"the payment provider refused or failed: {exc}")
 
 
 def _tenant(scope: TenantScope) -> Tenant:
@@ -122,12 +133,16 @@ def _tenant(scope: TenantScope) -> Tenant:
 
 def _stripe(tenant: Tenant, settings: Any) -> PaymentGateway:
     try:
-        key = service.open_secret_key(tenant, _box(settings))
-    except SecretError as exc:
-        raise conflict("the stored Stripe key cannot be opened; set it again") from exc
-    if not key:
-        raise conflict("Stripe is not configured for this business", {"stripe": "not set"})
-    return StripeGateway(key, api_base=settings.stripe_api_base)
+        return CheckoutConfig.from_settings(settings).stripe(tenant)
+    except PaymentRefused as exc:
+        raise _refused(exc) from exc
+
+
+def _mercadopago(tenant: Tenant, settings: Any) -> PaymentGateway:
+    try:
+        return CheckoutConfig.from_settings(settings).mercadopago(tenant)
+    except PaymentRefused as exc:
+        raise _refused(exc) from exc
 
 
 @routes.get(
@@ -182,69 +197,38 @@ async def get_payment(call: Call[None, None]) -> PaymentOut:
     response=PaymentOut,
     status=201,
     errors=(404, 409, 502),
-    summary="A Stripe Checkout link for a booking (the open one if it still works)",
+    summary="A checkout link for a booking (the open one if it still works)",
     description="Amount: the service price, or the deposit share when the tenant's "
-    "`settings.payments.mode` is `deposit` (`deposit_percent`). While a link is open the "
+    "`settings.payments.mode` is `deposit` (`deposit_percent`). `method` picks Stripe "
+    "Checkout or MercadoPago Checkout Pro. While a link is open the "
     "same payment and link are returned; after it expired a new one is made.",
 )
 async def create_checkout_session(call: Call[None, CheckoutIn]) -> PaymentOut:
-    settings = _settings(call)
+    config = CheckoutConfig.from_settings(_settings(call))
 
     def work(scope: TenantScope) -> PaymentOut:
-        now = utcnow()
         booking = scope.get(Booking, call.body.booking_id, what="booking", for_update=True)
         try:
-            service.refuse_if_paid(scope.session, booking)
-            existing = service.open_checkout(scope.session, booking, now)
-            if existing is not None:
-                return PaymentOut.of(existing)
-            tenant = _tenant(scope)
-            name, price = service.service_name(scope.session, booking)
-            amount = service.amount_due(tenant, price)
+            made = create_checkout(
+                scope.session,
+                booking,
+                _tenant(scope),
+                config,
+                utcnow(),
+                PaymentMethod(call.body.method) if call.body.method else None,
+            )
         except PaymentRefused as exc:
             raise _refused(exc) from exc
-        if amount <= 0:
-            raise conflict("nothing to pay for this booking", {"amount_minor": 0})
-        gateway = _stripe(tenant, settings)
-        payment = scope.add(
-            Payment(
-                contact_id=booking.contact_id,
-                booking_id=booking.id,
-                amount_minor=amount,
-                currency=tenant.currency,
-                method=PaymentMethod.STRIPE,
-                status=PaymentStatus.PENDING,
-                details={},
-            )
-        )
-        scope.session.flush()
-        contact = scope.session.get(Contact, booking.contact_id)
-        base = settings.public_url.rstrip("/")
-        try:
-            link = gateway.create_checkout(
-                CheckoutRequest(
-                    tenant_id=scope.tenant_id,
-                    payment_id=payment.id,
-                    currency=tenant.currency.upper(),
-                    items=(LineItem(name, amount),),
-                    idempotency_key=f"checkout:{payment.id}",
-                    success_url=f"{base}/payments/thanks",
-                    cancel_url=f"{base}/payments/cancelled",
-                    customer_email=contact.email if contact else None,
-                    booking_id=booking.id,
-                    conversation_id=booking.conversation_id,
-                )
-            )
         except GatewayError as exc:
             raise _gateway_down(exc) from exc  # the pending payment rolls back
-        payment.provider_reference = link.provider_reference[:200]
-        payment.details = {
-            "checkout_url": link.url,
-            "expires_at": link.expires_at.isoformat() if link.expires_at else None,
-        }
-        scope.session.flush()
-        scope.audit("create", "payment", payment.id, {"booking_id": booking.id, "amount": amount})
-        return PaymentOut.of(payment)
+        if made.created:
+            scope.audit(
+                "create",
+                "payment",
+                made.payment.id,
+                {"booking_id": booking.id, "amount": made.payment.amount_minor},
+            )
+        return PaymentOut.of(made.payment)
 
     return await call.db(work)
 
@@ -258,8 +242,9 @@ async def create_checkout_session(call: Call[None, CheckoutIn]) -> PaymentOut:
     errors=(404, 409, 502),
     summary="Refund all or part of a payment",
     description="Stripe payments are refunded through Stripe; the payment's status and "
-    "`refunded_minor` follow Stripe's `charge.refunded` webhook. Cash refunds are recorded "
-    "at once.",
+    "`refunded_minor` follow Stripe's `charge.refunded` webhook. MercadoPago payments are "
+    "refunded through MercadoPago and follow its payment notifications. Cash refunds are "
+    "recorded at once.",
 )
 async def refund_payment(call: Call[None, RefundIn]) -> PaymentOut:
     settings = _settings(call)
@@ -278,10 +263,14 @@ async def refund_payment(call: Call[None, RefundIn]) -> PaymentOut:
         if payment.method == PaymentMethod.CASH:
             service.record_refunded_total(scope.session, payment, requested + amount)
         else:
-            intent = details.get("payment_intent")
-            if not intent:
-                raise conflict("this payment has no Stripe charge to refund")
-            gateway = _stripe(_tenant(scope), settings)
+            if payment.method == PaymentMethod.MERCADOPAGO:
+                intent = details.get("mercadopago_payment_id")
+                gateway = _mercadopago(_tenant(scope), settings) if intent else None
+            else:
+                intent = details.get("payment_intent")
+                gateway = _stripe(_tenant(scope), settings) if intent else None
+            if not intent or gateway is None:
+                raise conflict(f"this payment has no {payment.method.value} charge to refund")
             try:
                 result = gateway.refund(
                     str(intent), amount, idempotency_key=f"refund:{payment.id}:{requested}"
@@ -364,5 +353,26 @@ async def set_stripe_keys(call: Call[None, StripeKeysIn]) -> None:
             tenant, box, call.body.secret_key, call.body.webhook_secret
         )
         scope.audit("update", "tenant", tenant.id, {"stripe_keys": "set"})
+
+    await call.db(work)
+
+
+@routes.put(
+    "/api/payments/mercadopago-keys",
+    "payments:configure",
+    body=MercadoPagoKeysIn,
+    summary="Set the business's MercadoPago access token and webhook secret signature",
+    description="Both are stored encrypted and never returned. Checkout links tell "
+    "MercadoPago to notify `/api/webhooks/mercadopago/{tenant_slug}`.",
+)
+async def set_mercadopago_keys(call: Call[None, MercadoPagoKeysIn]) -> None:
+    box = _box(_settings(call))
+
+    def work(scope: TenantScope) -> None:
+        tenant = _tenant(scope)
+        tenant.settings = mercadopago_settings.with_mercadopago_keys(
+            tenant, box, call.body.access_token, call.body.webhook_secret
+        )
+        scope.audit("update", "tenant", tenant.id, {"mercadopago_keys": "set"})
 
     await call.db(work)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
+from hablo.plugins import FollowUp, IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking.availability import nearest_free
 from hablo.skills.booking.repository import BookingInfo, BookingRepository
@@ -314,11 +315,20 @@ class _Flow:
                     "booking_rescheduled", flow=False, state={}, service=service.name, when=when
                 )
         else:
-            booked = repo.book(self.turn.contact_id, service, start, self.turn.conversation_id)
+            # Paid online: the booking waits for the payment (its webhook confirms it).
+            online = service.price_minor > 0 and self.ctx.payments().online()
+            status = "pending" if online else "confirmed"
+            booked = repo.book(
+                self.turn.contact_id, service, start, self.turn.conversation_id, status
+            )
             if booked is not None:
-                return self._say(
+                done = self._say(
                     "booking_done", flow=False, state={}, service=service.name, when=when
                 )
+                if not online:
+                    return done
+                # The payment skill sends the link in this same turn.
+                return replace(done, follow_up=FollowUp("pay", {"booking_id": str(booked.id)}))
         # Someone else took it between the proposal and the "sí".
         return self._offer(start, service, "booking_taken")
 

@@ -1,0 +1,88 @@
+"""Payments in the chat: the checkout link for the customer's next unpaid booking, when
+they ask ("quiero pagar") and right after the booking skill made a booking (a follow-up
+with `booking_id`). The bookkeeping lives in `hablo.payments`; this is only the talk.
+
+The link is made with a blocking call to Stripe: fine here, skills run in the
+conversation actor's thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from hablo.payments.desk import OfferKind, PaymentOffer
+from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
+from hablo.skills.examples import load_examples
+
+TEMPLATES: dict[str, dict[str, str]] = {
+    "payment_link": {
+        "es": "Para confirmar tu turno de {{ service }} ({{ when }}), aboná "
+        "{% if deposit %}la seña de {{ amount }}{% else %}{{ amount }}{% endif %} acá: {{ url }}",
+        "en": "To confirm your {{ service }} booking ({{ when }}), pay "
+        "{% if deposit %}the {{ amount }} deposit{% else %}{{ amount }}{% endif %} here: {{ url }}",
+    },
+    "payment_already_paid": {
+        "es": "Tu turno de {{ service }} ({{ when }}) ya está pago. ¡Gracias!",
+        "en": "Your {{ service }} booking ({{ when }}) is already paid. Thank you!",
+    },
+    "payment_nothing_due": {
+        "es": "No tenés nada pendiente de pago. Cuando reserves un turno te mando el link "
+        "para pagarlo.",
+        "en": "You have nothing to pay right now. When you book, I'll send you a link to pay.",
+    },
+    "payment_offline": {
+        "es": "Por ahora no cobramos online: se paga en {{ tenant.name }} el día del turno.",
+        "en": "We don't take payments online yet: you pay at {{ tenant.name }} on the day.",
+    },
+    "payment_unavailable": {
+        "es": "No pude generar el link de pago en este momento. Escribime «quiero pagar» "
+        "en un ratito y te lo mando.",
+        "en": "I couldn't create the payment link just now. Write “pay” in a moment and "
+        "I'll send it.",
+    },
+}
+
+_TEMPLATE_FOR = {
+    OfferKind.LINK: "payment_link",
+    OfferKind.PAID: "payment_already_paid",
+    OfferKind.NOTHING: "payment_nothing_due",
+    OfferKind.OFFLINE: "payment_offline",
+    OfferKind.UNAVAILABLE: "payment_unavailable",
+}
+# After a booking only these are worth saying; the rest would be noise.
+_AFTER_BOOKING = (OfferKind.LINK, OfferKind.UNAVAILABLE)
+
+
+class PaymentSkill(Skill):
+    name = "payment"
+    intents = (IntentSpec("pay", load_examples("pay")),)
+    templates = TEMPLATES
+
+    def handle(self, turn: Turn, ctx: SkillContext) -> SkillResult:
+        booking_id = _booking_id(turn)
+        offer = ctx.payments().offer(turn.contact_id, booking_id)
+        if booking_id is not None and offer.kind not in _AFTER_BOOKING:
+            return SkillResult()
+        return SkillResult.say(_text(offer, ctx, turn.language))
+
+
+def _booking_id(turn: Turn) -> uuid.UUID | None:
+    """Set by the booking skill's follow-up; customers' messages never carry it."""
+    value = turn.entities.get("booking_id")
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _text(offer: PaymentOffer, ctx: SkillContext, lang: str) -> str:
+    when = ctx.format_datetime(offer.starts_at, lang) if offer.starts_at else ""
+    return ctx.render(
+        _TEMPLATE_FOR[offer.kind],
+        lang,
+        service=offer.service,
+        when=when,
+        amount=ctx.format_money(offer.amount_minor, lang),
+        deposit=offer.deposit,
+        url=offer.url,
+    )
