@@ -8,7 +8,15 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from hablo import __version__
+from hablo.adapters.twilio import TwilioSender, TwilioWebhook
 from hablo.adapters.webchat import WebChat, WebChatHub, WebChatSender
+from hablo.adapters.whatsapp_cloud import (
+    WhatsAppCloudSender,
+    WhatsAppCloudWebhook,
+    last_customer_message,
+)
+from hablo.adapters.whatsapp_web.registry import WhatsAppWebSessions
+from hablo.adapters.whatsapp_web.sender import WhatsAppWebSender
 from hablo.api.endpoints import DEADLINE, Endpoint, mount
 from hablo.api.errors import error_middleware
 from hablo.api.middleware import (
@@ -25,10 +33,12 @@ from hablo.api.openapi import build_document, docs_page
 from hablo.api.ratelimit import RATE_LIMITER, build_rate_limiter, close_rate_limiter, rate_limit
 from hablo.api.routes import all_routes
 from hablo.api.routes.auth import MAILER
+from hablo.api.routes.whatsapp_web import SESSIONS as WHATSAPP_WEB_SESSIONS
 from hablo.api.scope import ROW_SECURITY, RowSecurity
 from hablo.bootstrap import Runtime
 from hablo.engine.bridge import LoopBridge
 from hablo.notify import build_mailer
+from hablo.notify.mailer import Mailer
 from hablo.security.principal import Principal
 from hablo.security.sessions import principal_is_current
 from hablo.security.tokens import SigningKeys, TokenService
@@ -90,6 +100,20 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
     serve_webchat = "webchat" in runtime.settings.channels
     if serve_webchat:
         app.router.add_routes(webchat.routes())
+    whatsapp = WhatsAppCloudWebhook(
+        runtime.engine, runtime.accounts, runtime.settings.whatsapp_verify_token
+    )
+    serve_whatsapp = "whatsapp_cloud" in runtime.settings.channels
+    if serve_whatsapp:
+        app.router.add_routes(whatsapp.routes())
+    twilio_channels = [
+        c for c in ("twilio_sms", "twilio_whatsapp") if c in runtime.settings.channels
+    ]
+    twilio = TwilioWebhook(
+        runtime.engine, runtime.accounts, runtime.settings.public_url, twilio_channels
+    )
+    if twilio_channels:
+        app.router.add_routes(twilio.routes())
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         bridge = LoopBridge(asyncio.get_running_loop())
@@ -97,9 +121,25 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
         webchat.attach(bridge)
         if serve_webchat:
             runtime.engine.add_sender(WebChatSender(hub, bridge))
+        whatsapp.attach(bridge)
+        if serve_whatsapp:
+            runtime.engine.add_sender(
+                WhatsAppCloudSender(runtime.accounts, last_customer_message(runtime.engine))
+            )
+        twilio.attach(bridge)
+        for channel in twilio_channels:
+            runtime.engine.add_sender(
+                TwilioSender(channel, runtime.accounts, runtime.settings.public_url)
+            )
+        web_sessions = None
+        if "whatsapp_web" in runtime.settings.channels:
+            web_sessions = await bridge.call(lambda: start_whatsapp_web(runtime, app[MAILER]))
+            app[WHATSAPP_WEB_SESSIONS] = web_sessions
         if manage_engine:
             await bridge.call(runtime.engine.start)
         yield
+        if web_sessions is not None:
+            await bridge.call(web_sessions.stop)  # closes the browsers; profiles stay
         if manage_engine:
             await bridge.call(runtime.engine.stop)
         bridge.close()
@@ -116,6 +156,15 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
     app.router.add_get("/docs", docs)
     app.router.add_get("/.well-known/jwks.json", jwks)
     return app
+
+
+def start_whatsapp_web(runtime: Runtime, mailer: Mailer) -> WhatsAppWebSessions:
+    """Playwright on its own loop, a session per tenant with an enabled account, the sender."""
+    sessions = WhatsAppWebSessions(runtime, mailer)
+    sessions.start()
+    sessions.resume()
+    runtime.engine.add_sender(WhatsAppWebSender(sessions))
+    return sessions
 
 
 def token_service(runtime: Runtime) -> TokenService:

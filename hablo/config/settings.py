@@ -31,7 +31,10 @@ class Settings(BaseSettings):
 
     router: Literal["inprocess"] = "inprocess"
     nlu: Literal["local"] = "local"
-    # Channels this process serves: "webchat" mounts /chat/{slug}; "console" allows `hablo chat`.
+    # Channels this process serves: "webchat" mounts /chat/{slug}; "console" allows `hablo chat`;
+    # "whatsapp_cloud" mounts /webhooks/whatsapp and sends through the Graph API;
+    # "whatsapp_web" drives a Chromium per tenant linked by QR (/api/whatsapp/*);
+    # "twilio_sms"/"twilio_whatsapp" mount /webhooks/twilio/{sms,status} (Twilio REST API).
     channels: list[str] = Field(default_factory=lambda: ["console", "webchat"])
 
     # Conversation actors: passivated after idle time, at most this many alive.
@@ -93,6 +96,16 @@ class Settings(BaseSettings):
     # MercadoPago's API base (tests point it at a fake on 127.0.0.1); tenants' credentials
     # are in their settings, set through PUT /api/payments/mercadopago-keys.
     mercadopago_api_base: str = "https://api.mercadopago.com"
+    # WhatsApp Cloud API: an optional platform-level verify token for the GET handshake
+    # of /webhooks/whatsapp (otherwise any enabled account's config.verify_token matches).
+    whatsapp_verify_token: str | None = Field(default=None, repr=False)
+    # WhatsApp Web: Debian's Chromium (Playwright's own download is not used); profiles live
+    # in state_dir/whatsapp-web/<tenant>. Replies are paced a random min..max seconds apart.
+    whatsapp_web_chromium: Path = Path("/usr/bin/chromium")
+    whatsapp_web_headless: bool = True
+    whatsapp_web_min_gap_s: float = Field(default=1.0, ge=0)
+    whatsapp_web_max_gap_s: float = Field(default=3.0, ge=0)
+    whatsapp_web_backoff_max_s: float = Field(default=60.0, gt=0)
 
     @field_validator("database_url")
     @classmethod
@@ -113,7 +126,14 @@ class Settings(BaseSettings):
     @field_validator("channels")
     @classmethod
     def _known_channels(cls, value: list[str]) -> list[str]:
-        known = {"console", "webchat"}
+        known = {
+            "console",
+            "webchat",
+            "whatsapp_cloud",
+            "whatsapp_web",
+            "twilio_sms",
+            "twilio_whatsapp",
+        }
         unknown = sorted(set(value) - known)
         if unknown:
             raise ValueError(f"unknown channel(s) {', '.join(unknown)}; known: {sorted(known)}")

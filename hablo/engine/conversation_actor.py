@@ -25,6 +25,7 @@ from hablo.engine.store import (
     ConversationStore,
     LockedConversation,
     TurnRecord,
+    inbound_attachments,
 )
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,7 @@ class ConversationActor(pykka.ThreadingActor):
             return TurnRecord(
                 inbox_ids=claimed,
                 inbound=tuple((m.text, m.received_at) for m in messages),
+                inbound_attachments=tuple(inbound_attachments(m.extra) for m in messages),
                 language=outcome.language,
                 intent=outcome.intent,
                 confidence=outcome.confidence,

@@ -30,6 +30,7 @@ from hablo.engine.store import (
     LockedConversation,
     TurnComputer,
     TurnRecord,
+    aligned_attachments,
 )
 
 _INSERT_INBOX = """
@@ -53,8 +54,8 @@ RETURNING id
 """
 _INSERT_MESSAGE = """
 INSERT INTO messages (id, tenant_id, conversation_id, sender_kind, body, language, intent,
-                      confidence, skill, tokens, status, error, created_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s)
+                      confidence, skill, tokens, status, error, created_at, attachments)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s, %s)
 """
 _INSERT_OUTBOX = """
 INSERT INTO outbox (tenant_id, message_id, conversation_id, inbox_id, channel, peer, payload,
@@ -166,8 +167,13 @@ class PostgresConversationStore(ConversationStore):
                 DeliveryStatus.RECEIVED.value,
                 turn.error,
                 received_at,
+                None if attachments is None else Json(attachments),
             )
-            for text, received_at in turn.inbound
+            for (text, received_at), attachments in zip(
+                turn.inbound,
+                aligned_attachments(turn.inbound_attachments, len(turn.inbound)),
+                strict=True,
+            )
         ]
         messages.extend(
             (
@@ -183,6 +189,7 @@ class PostgresConversationStore(ConversationStore):
                 DeliveryStatus.PENDING.value,
                 None,
                 now,
+                None,
             )
             for reply_id, text in zip(reply_ids, turn.replies, strict=True)
         )

@@ -37,7 +37,15 @@ from hablo.engine.statements import (
 )
 
 # How each channel's peer address identifies a person (same person across channels).
-IDENTITY_KIND = {"console": "phone", "whatsapp": "phone", "sms": "phone", "webchat": "webchat"}
+IDENTITY_KIND = {
+    "console": "phone",
+    "whatsapp": "phone",
+    "sms": "phone",
+    "webchat": "webchat",
+    # Twilio peers are E.164: the same person over SMS and WhatsApp is one contact.
+    "twilio_sms": "phone",
+    "twilio_whatsapp": "phone",
+}
 
 
 def normalize_phone(raw: str, default_region: str | None = None) -> str:
@@ -76,6 +84,8 @@ class TurnRecord:
     new_state: dict[str, Any] | None
     new_status: ConversationStatus | None = None
     error: str | None = None
+    # Inbound media/location per customer message, aligned with `inbound` (None: none).
+    inbound_attachments: tuple[list[dict[str, Any]] | None, ...] = ()
 
 
 # compute(conversation, connection, the inbox ids this transaction claimed) -> TurnRecord
@@ -277,8 +287,13 @@ class ConversationStore:
                 "status": DeliveryStatus.RECEIVED,
                 "error": turn.error,
                 "created_at": received_at,
+                "attachments": attachments,
             }
-            for text, received_at in turn.inbound
+            for (text, received_at), attachments in zip(
+                turn.inbound,
+                aligned_attachments(turn.inbound_attachments, len(turn.inbound)),
+                strict=True,
+            )
         ]
         reply_ids = [new_id() for _ in turn.replies]
         rows.extend(
@@ -296,6 +311,7 @@ class ConversationStore:
                 "status": DeliveryStatus.PENDING,
                 "error": None,
                 "created_at": now,
+                "attachments": None,
             }
             for reply_id, text in zip(reply_ids, turn.replies, strict=True)
         )
@@ -453,6 +469,21 @@ _EARLIER_STATUSES: dict[DeliveryStatus, tuple[DeliveryStatus, ...]] = {
     DeliveryStatus.READ: (DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliveryStatus.DELIVERED),
     DeliveryStatus.FAILED: (DeliveryStatus.PENDING, DeliveryStatus.SENT),
 }
+
+
+def aligned_attachments(
+    attachments: tuple[list[dict[str, Any]] | None, ...], count: int
+) -> tuple[list[dict[str, Any]] | None, ...]:
+    """One entry per inbound message (turns built without attachments pass none)."""
+    return (attachments + (None,) * count)[:count]
+
+
+def inbound_attachments(extra: tuple[tuple[str, Any], ...]) -> list[dict[str, Any]] | None:
+    """The attachments an adapter put in an inbound message's extra, if any."""
+    found = dict(extra).get("attachments")
+    if not isinstance(found, list | tuple) or not found:
+        return None
+    return [dict(item) for item in found if isinstance(item, dict)] or None
 
 
 def _inbound_from_row(row: Any) -> InboundMessage:

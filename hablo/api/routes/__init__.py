@@ -22,6 +22,7 @@ ROUTE_MODULES = (
     "booking_calendar",
     "outbox",
     "channels",
+    "whatsapp_web",
     "payments",
     "invoices",
     "webhooks",

@@ -1,0 +1,232 @@
+"""The tenants' WhatsApp Web sessions, on one asyncio loop in a thread of their own.
+
+Owned by the server lifecycle: `start()` launches the loop and Playwright, `resume()`
+starts a session for each tenant with an enabled whatsapp_web account, `stop()` closes
+every browser (the profiles stay, so a restart keeps the login). The blocking methods
+here may be called from any thread except the registry's own loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import uuid
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from playwright.async_api import Playwright, async_playwright
+from sqlalchemy import select
+
+from hablo.adapters.whatsapp_web import page_script
+from hablo.adapters.whatsapp_web.alerts import connection_lost_mail, manager_emails
+from hablo.adapters.whatsapp_web.session import (
+    CONNECTED,
+    SessionNotConnected,
+    SessionOptions,
+    SessionStatus,
+    WebSession,
+)
+from hablo.bootstrap import Runtime
+from hablo.db.models import AuditLog, ChannelAccount
+from hablo.engine.messages import InboundMessage
+from hablo.engine.store import normalize_phone
+from hablo.notify.mailer import Mailer, MailError
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "whatsapp_web"
+DEFAULT_URL = "https://web.whatsapp.com"
+STATE_ACTION = "whatsapp_web.state"
+T = TypeVar("T")
+
+
+class WhatsAppWebSessions:
+    def __init__(self, runtime: Runtime, mailer: Mailer) -> None:
+        self._runtime = runtime
+        self._mailer = mailer
+        settings = runtime.settings
+        self._options = SessionOptions(
+            chromium=settings.whatsapp_web_chromium,
+            headless=settings.whatsapp_web_headless,
+            min_gap_s=settings.whatsapp_web_min_gap_s,
+            max_gap_s=settings.whatsapp_web_max_gap_s,
+            backoff_max_s=settings.whatsapp_web_backoff_max_s,
+        )
+        self._root = settings.state_dir / "whatsapp-web"
+        self._sessions: dict[uuid.UUID, WebSession] = {}
+        self._stopped: dict[uuid.UUID, SessionStatus] = {}  # after a disconnect
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pw: Playwright | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle --------------------------------------------------------------
+
+    def start(self) -> None:
+        ready = threading.Event()
+
+        def main() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self._loop = loop
+            ready.set()
+            loop.run_forever()
+            loop.close()
+
+        self._thread = threading.Thread(target=main, name="hablo-whatsapp-web", daemon=True)
+        self._thread.start()
+        ready.wait()
+        self._pw = self._call(async_playwright().start(), timeout=60)
+
+    def resume(self) -> int:
+        """Start a session for every tenant with an enabled whatsapp_web account."""
+        with self._runtime.db.transaction() as session:
+            rows = session.execute(
+                select(ChannelAccount.tenant_id, ChannelAccount.config).where(
+                    ChannelAccount.channel == CHANNEL, ChannelAccount.enabled.is_(True)
+                )
+            ).all()
+        for tenant_id, config in rows:
+            self.ensure(tenant_id, str((config or {}).get("web_url") or DEFAULT_URL))
+        return len(rows)
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        with self._lock:
+            sessions = list(self._sessions.values())
+            self._sessions.clear()
+
+        async def shutdown() -> None:
+            await asyncio.gather(*(s.stop() for s in sessions), return_exceptions=True)
+            if self._pw is not None:
+                await self._pw.stop()
+
+        try:
+            self._call(shutdown(), timeout=60)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread is not None:
+                self._thread.join(30)
+            self._loop = None
+
+    # -- per tenant ---------------------------------------------------------------
+
+    def ensure(self, tenant_id: uuid.UUID, url: str) -> WebSession:
+        """The tenant's session, started if it is not running."""
+        assert self._loop is not None and self._pw is not None, "registry not started"
+        with self._lock:
+            found = self._sessions.get(tenant_id)
+            if found is not None:
+                return found
+            session = WebSession(
+                tenant_id,
+                url,
+                self._root / str(tenant_id),
+                self._pw,
+                self._options,
+                self._state_changed,
+                self._incoming,
+            )
+            self._sessions[tenant_id] = session
+            self._stopped.pop(tenant_id, None)
+        self._loop.call_soon_threadsafe(session.start)
+        return session
+
+    def status(self, tenant_id: uuid.UUID) -> SessionStatus | None:
+        with self._lock:
+            session = self._sessions.get(tenant_id)
+            return session.status if session else self._stopped.get(tenant_id)
+
+    def qr(self, tenant_id: uuid.UUID) -> str | None:
+        with self._lock:
+            session = self._sessions.get(tenant_id)
+        return session.qr if session else None
+
+    def send(self, tenant_id: uuid.UUID, peer: str, text: str, timeout: float) -> str | None:
+        with self._lock:
+            session = self._sessions.get(tenant_id)
+        if session is None:
+            raise SessionNotConnected("no session")
+        return self._call(session.send(peer, text), timeout=timeout)
+
+    def disconnect(self, tenant_id: uuid.UUID) -> SessionStatus | None:
+        """Unlink the device, close the browser and wipe the profile."""
+        with self._lock:
+            session = self._sessions.pop(tenant_id, None)
+        if session is None:
+            return self._stopped.get(tenant_id)
+        self._call(session.stop(logout=True), timeout=60)
+        with self._lock:
+            self._stopped[tenant_id] = session.status
+        return session.status
+
+    def _call(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    # -- hooks (run on the registry loop; blocking work goes to the default executor) --
+
+    async def _state_changed(
+        self, tenant_id: uuid.UUID, old: SessionStatus, new: SessionStatus
+    ) -> None:
+        if old.state == new.state:
+            return
+        lost = old.state == CONNECTED and new.state != CONNECTED
+        deliberate = new.last_error == "unlinked through the API"
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._record, tenant_id, old, new, lost and not deliberate)
+
+    def _record(
+        self, tenant_id: uuid.UUID, old: SessionStatus, new: SessionStatus, alert: bool
+    ) -> None:
+        """An audit row for the change; on a loss, one e-mail to the owners and admins."""
+        with self._runtime.db.transaction() as session:
+            session.add(
+                AuditLog(
+                    tenant_id=tenant_id,
+                    actor_user_id=None,
+                    action=STATE_ACTION,
+                    entity="channel",
+                    entity_id=CHANNEL,
+                    changes={"from": old.state, "to": new.state, "error": new.last_error},
+                    created_at=datetime.now(UTC),
+                )
+            )
+            recipients, tenant_name, locale = (
+                manager_emails(session, tenant_id) if alert else ((), "", None)
+            )
+        if not alert:
+            return
+        mail = connection_lost_mail(locale, tenant_name, old.phone)
+        for address in recipients:
+            try:
+                self._mailer.send(address, mail.subject, mail.body)
+            except MailError as exc:
+                log.warning("whatsapp_web alert mail failed: %s", exc)
+
+    async def _incoming(self, tenant_id: uuid.UUID, raw: dict[str, Any]) -> None:
+        chat = str(raw.get("from") or "")
+        if raw.get("isGroup") or page_script.is_group(chat):
+            return  # the bot serves one-to-one chats only
+        text, message_id = str(raw.get("text") or ""), str(raw.get("id") or "")
+        if not text.strip() or not message_id or len(message_id) > 200:
+            return
+        try:
+            peer = normalize_phone("+" + page_script.peer_digits(chat))
+        except ValueError:
+            log.info("whatsapp_web %s: ignoring a message from a non-phone chat", tenant_id)
+            return
+        message = InboundMessage(
+            tenant_id=tenant_id,
+            channel=CHANNEL,
+            peer=peer,
+            text=text[:4096],
+            provider_message_id=message_id,
+            received_at=datetime.now(UTC),
+            sender_name=str(raw.get("pushname") or "")[:200],
+        )
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._runtime.engine.submit, message)

@@ -1,0 +1,151 @@
+"""Linking a phone through WhatsApp Web: get the QR, watch the status, unlink.
+
+Contract of POST /api/whatsapp/qr: it starts the tenant's session if needed and waits a
+few seconds for the page. Then: 200 with the QR image (PNG, or SVG with ?format=svg) to
+scan from WhatsApp > Linked devices; 202 with the status JSON when the page has no QR yet
+(ask again in a moment); 409 `already_connected` when a phone is linked (details carry
+the state); 409 `channel_not_served` / `no_account` when this server does not run the
+whatsapp_web channel or the tenant has no enabled whatsapp_web account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from hablo.adapters.whatsapp_web.qr import qr_png, qr_svg
+from hablo.adapters.whatsapp_web.registry import CHANNEL, DEFAULT_URL, WhatsAppWebSessions
+from hablo.adapters.whatsapp_web.session import CONNECTED, SessionStatus
+from hablo.api.endpoints import ApiRoutes, Call, RequestModel
+from hablo.api.problems import ApiError
+
+routes = ApiRoutes("whatsapp_web")
+# Set by the server lifecycle when "whatsapp_web" is in settings.channels.
+SESSIONS = web.AppKey("whatsapp_web_sessions", WhatsAppWebSessions)
+QR_WAIT_S = 10.0
+
+
+class WhatsAppWebStatusOut(BaseModel):
+    channel_served: bool = Field(description="Whether this server runs the whatsapp_web channel")
+    state: Literal["not_started", "starting", "scan_qr", "connected", "disconnected", "failed"]
+    since: datetime | None
+    last_error: str | None
+    phone: str | None = Field(description="The linked number's digits, when connected")
+
+    @classmethod
+    def of(cls, served: bool, status: SessionStatus | None) -> WhatsAppWebStatusOut:
+        if status is None:
+            return cls(
+                channel_served=served, state="not_started", since=None, last_error=None, phone=None
+            )
+        return cls(
+            channel_served=served,
+            state=status.state,  # type: ignore[arg-type]
+            since=status.since,
+            last_error=status.last_error,
+            phone=status.phone,
+        )
+
+
+class QrQuery(RequestModel):
+    format: Literal["png", "svg"] = "png"
+
+
+def _sessions(call: Call[Any, Any]) -> WhatsAppWebSessions | None:
+    return call.request.app.get(SESSIONS)
+
+
+@routes.post(
+    "/api/whatsapp/qr",
+    "channels:write",
+    query=QrQuery,
+    produces="image/png",
+    errors=(409,),
+    summary="Start the WhatsApp Web session if needed and get the QR to link a phone",
+    description=__doc__ or "",
+)
+async def whatsapp_qr(call: Call[QrQuery, None]) -> web.StreamResponse:
+    sessions = _sessions(call)
+    if sessions is None:
+        raise ApiError(
+            409, "channel_not_served", "this server does not run the whatsapp_web channel"
+        )
+    from hablo.api.server import RUNTIME
+
+    accounts = call.request.app[RUNTIME].accounts
+    tenant_id = call.tenant_id
+    account = await asyncio.to_thread(accounts.for_tenant, tenant_id, CHANNEL)
+    if account is None:
+        raise ApiError(
+            409, "no_account", "add an enabled whatsapp_web account first (POST /api/channels)"
+        )
+    url = str(account.config.get("web_url") or DEFAULT_URL)
+    await asyncio.to_thread(sessions.ensure, tenant_id, url)
+    status, qr = await _wait_for_page(sessions, tenant_id)
+    if status is not None and status.state == CONNECTED:
+        raise ApiError(
+            409,
+            "already_connected",
+            "a phone is already linked; disconnect first to link another",
+            {"state": status.state, "phone": status.phone},
+        )
+    if qr is None:
+        body = WhatsAppWebStatusOut.of(True, status).model_dump(mode="json")
+        return web.json_response(body, status=202, headers={"Retry-After": "2"})
+    if call.query.format == "svg":
+        image = await asyncio.to_thread(qr_svg, qr)
+        return web.Response(body=image, content_type="image/svg+xml", headers=_no_store())
+    image = await asyncio.to_thread(qr_png, qr)
+    return web.Response(body=image, content_type="image/png", headers=_no_store())
+
+
+def _no_store() -> dict[str, str]:
+    return {"Cache-Control": "no-store"}  # a QR is a short-lived login credential
+
+
+async def _wait_for_page(
+    sessions: WhatsAppWebSessions, tenant_id: uuid.UUID
+) -> tuple[SessionStatus | None, str | None]:
+    deadline = time.monotonic() + QR_WAIT_S
+    while True:
+        status, qr = sessions.status(tenant_id), sessions.qr(tenant_id)
+        if qr is not None or (status is not None and status.state == CONNECTED):
+            return status, qr
+        if time.monotonic() >= deadline:
+            return status, None
+        await asyncio.sleep(0.2)
+
+
+@routes.get(
+    "/api/whatsapp/status",
+    "channels:read",
+    response=WhatsAppWebStatusOut,
+    summary="The WhatsApp Web session: state, since when, last error, linked phone",
+)
+async def whatsapp_status(call: Call[None, None]) -> WhatsAppWebStatusOut:
+    sessions = _sessions(call)
+    tenant_id = call.tenant_id
+    return WhatsAppWebStatusOut.of(
+        sessions is not None, sessions.status(tenant_id) if sessions else None
+    )
+
+
+@routes.post(
+    "/api/whatsapp/disconnect",
+    "channels:write",
+    response=WhatsAppWebStatusOut,
+    summary="Unlink the phone, close the browser and wipe its profile (a new scan is needed)",
+)
+async def whatsapp_disconnect(call: Call[None, None]) -> WhatsAppWebStatusOut:
+    sessions = _sessions(call)
+    tenant_id = call.tenant_id
+    if sessions is None:
+        return WhatsAppWebStatusOut.of(False, None)
+    status = await asyncio.to_thread(sessions.disconnect, tenant_id)
+    return WhatsAppWebStatusOut.of(True, status)

@@ -1,0 +1,236 @@
+"""The WhatsApp Web channel end to end: the real server and adapter driving Debian's
+Chromium through Playwright against a fake WhatsApp Web page on 127.0.0.1 (never
+web.whatsapp.com). One scenario, to keep browser launches few: link by QR, chat, ignore
+groups, survive a restart without a new scan, alert on a lost session, unlink."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hablo.bootstrap import bootstrap
+from hablo.db.enums import Role
+from hablo.db.models import AuditLog, Message
+from hablo.demo import seed_demo
+from tests.api.support import Api, Client
+from tests.conftest import make_settings
+from tests.e2e.server import serve, wait_until
+from tests.providers.fake_whatsapp_web import FakeWhatsAppWeb
+
+CHROMIUM = Path("/usr/bin/chromium")
+CUSTOMER = "5491155550001"
+CHAT = CUSTOMER + "@c.us"
+BUSINESS_PHONE = "5491144443333"
+QUESTION = "hola, cuánto sale el corte?"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+pytestmark = pytest.mark.browser
+
+
+@contextmanager
+def live_whatsapp_web(db_url: str, state_dir: Path, seed: bool) -> Iterator[Api]:
+    settings = make_settings(
+        db_url,
+        channels=["console", "whatsapp_web"],
+        state_dir=state_dir,
+        whatsapp_web_min_gap_s=0.0,
+        whatsapp_web_max_gap_s=0.2,
+        whatsapp_web_backoff_max_s=2.0,
+    )
+    runtime = bootstrap(settings, upgrade_schema=False)
+    if seed:
+        with runtime.db.transaction() as session:
+            seed_demo(session)
+    try:
+        with serve(runtime) as server:
+            yield Api(server, runtime)
+    finally:
+        runtime.db.dispose()
+
+
+def status(owner: Client) -> dict[str, Any]:
+    response = owner.get("/api/whatsapp/status")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def wait_state(owner: Client, state: str, timeout: float = 30.0) -> dict[str, Any]:
+    return wait_until(
+        lambda: (s := status(owner))["state"] == state and s,
+        timeout=timeout,
+        interval=0.2,
+        what=f"state {state}",
+    )
+
+
+def get_qr(owner: Client, fmt: str = "png") -> Any:
+    """POST /api/whatsapp/qr until the page shows a QR (202 means: not yet)."""
+
+    def ready() -> Any:
+        response = owner.post(f"/api/whatsapp/qr?format={fmt}", timeout=60)
+        assert response.status_code in (200, 202), response.text
+        return response if response.status_code == 200 else None
+
+    return wait_until(ready, timeout=60, interval=0.5, what="a QR")
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == PNG_SIGNATURE
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def round_trip(fake: FakeWhatsAppWeb, text: str) -> str:
+    before = len(fake.sent_to(CHAT))
+    fake.control("incoming", {"from": CHAT, "text": text, "pushname": "Ana"})
+    replies = wait_until(
+        lambda: len(fake.sent_to(CHAT)) > before and fake.sent_to(CHAT),
+        timeout=30,
+        interval=0.2,
+        what="the bot's reply on the page",
+    )
+    return str(replies[-1])
+
+
+def mails(state_dir: Path) -> list[email.message.Message]:
+    folder = state_dir / "mail"
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted(folder.glob("*.eml"))
+    ]
+
+
+def test_link_chat_restart_lose_and_unlink(db_url: str, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run this")
+    fake = FakeWhatsAppWeb().start()
+    state_dir = tmp_path / "state"
+    try:
+        with live_whatsapp_web(db_url, state_dir, seed=True) as api:
+            owner = api.as_role(Role.OWNER)
+            assert status(owner)["state"] == "not_started"
+            created = owner.post(
+                "/api/channels",
+                json={
+                    "channel": "whatsapp_web",
+                    "address": "+" + BUSINESS_PHONE,
+                    "display_name": "Salón (WhatsApp Web)",
+                    "config": {"web_url": fake.url},
+                },
+            )
+            assert created.status_code == 201, created.text
+
+            # The QR, as PNG and as SVG; the page's payload is what the phone would scan.
+            png = get_qr(owner)
+            assert png.headers["Content-Type"] == "image/png"
+            width, height = png_size(png.content)
+            assert width == height and width >= 200
+            svg = get_qr(owner, "svg")
+            assert svg.headers["Content-Type"].startswith("image/svg+xml")
+            assert "<svg" in svg.text
+            assert status(owner)["state"] == "scan_qr"
+            assert fake.qr_refs, "the page showed no QR"
+
+            fake.control("scan", {"phone": BUSINESS_PHONE})
+            connected = wait_state(owner, "connected")
+            assert connected["phone"] == BUSINESS_PHONE
+            again = owner.post("/api/whatsapp/qr")
+            assert again.status_code == 409, again.text
+            assert again.json()["error"]["code"] == "already_connected"
+
+            reply = round_trip(fake, QUESTION)
+            assert "corte" in reply.lower() or "$" in reply, reply
+            with api.runtime.db.transaction() as session:
+                inbound = session.scalars(
+                    select(Message.body).where(Message.body == QUESTION)
+                ).all()
+            assert inbound == [QUESTION]
+
+            # A group message is not for the bot.
+            replies_before = len(fake.sent_to(CHAT))
+            fake.control(
+                "incoming",
+                {"from": "120363000000000001@g.us", "text": "hola grupo", "isGroup": True},
+            )
+            fake.control("incoming", {"from": "5491166660000@g.us", "text": "precio?"})
+            round_trip(fake, "gracias")  # a later message of the customer is answered ...
+            with api.runtime.db.transaction() as session:
+                group_rows = session.scalars(
+                    select(Message.id).where(Message.body.in_(["hola grupo", "precio?"]))
+                ).all()
+            assert group_rows == []  # ... while the group messages never reached the engine
+            assert len(fake.sent_to(CHAT)) == replies_before + 1
+            profile = state_dir / "whatsapp-web"
+            assert any(profile.iterdir()), "no persistent profile was written"
+
+        # A restart on the same database and state dir: still linked, no new scan.
+        refs_before = len(fake.qr_refs)
+        with live_whatsapp_web(db_url, state_dir, seed=False) as api:
+            owner = api.as_role(Role.OWNER)
+            wait_state(owner, "connected")
+            assert len(fake.qr_refs) == refs_before, "the restart asked for a new scan"
+            assert round_trip(fake, "tenés turno mañana?")
+
+            # The phone unlinks the device: the loss is recorded and the managers mailed once.
+            fake.control("logout")
+            lost = wait_state(owner, "scan_qr")
+            assert "logged out" in (lost["last_error"] or "")
+            alerts = wait_until(
+                lambda: [m for m in mails(state_dir) if "WhatsApp Web" in str(m["Subject"])],
+                timeout=15,
+                what="the alert mail",
+            )
+            owner_email = _email_of(api, Role.OWNER)
+            recipients = [str(m["To"]) for m in alerts]
+            assert owner_email in recipients
+            assert len(recipients) == len(set(recipients)), "one alert per manager per loss"
+            with api.runtime.db.transaction() as session:
+                changes = session.scalars(
+                    select(AuditLog.changes).where(AuditLog.action == "whatsapp_web.state")
+                ).all()
+            assert {"from": "connected", "to": "disconnected"}.items() <= next(
+                c for c in changes if c["to"] == "disconnected"
+            ).items()
+
+            # Scan again, then unlink through the API: the profile is wiped.
+            get_qr(owner)
+            fake.control("scan", {"phone": BUSINESS_PHONE})
+            wait_state(owner, "connected")
+            assert round_trip(fake, "hola de nuevo")  # the hook follows the page's new login
+            gone = owner.post("/api/whatsapp/disconnect")
+            assert gone.status_code == 200, gone.text
+            assert gone.json()["state"] == "disconnected"
+            assert status(owner)["state"] == "disconnected"
+            tenant_profile = state_dir / "whatsapp-web" / str(api.tenant_id())
+            assert not tenant_profile.exists()
+            assert len(alerts) == len(
+                [m for m in mails(state_dir) if "WhatsApp Web" in str(m["Subject"])]
+            ), "a deliberate unlink must not alert"
+
+            # A new QR is needed (and shown) to link again.
+            refs_before = len(fake.qr_refs)
+            assert get_qr(owner).content[:8] == PNG_SIGNATURE
+            assert len(fake.qr_refs) > refs_before
+            assert status(owner)["state"] == "scan_qr"
+    finally:
+        fake.stop()
+
+
+def _email_of(api: Api, role: Role) -> str:
+    from hablo.db.models import User
+
+    user_id, _ = api.user(role)
+    with api.runtime.db.transaction() as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        return user.email

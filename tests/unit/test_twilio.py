@@ -1,0 +1,113 @@
+"""TwilioSender against the fake Twilio without the engine: error mapping, pacing,
+messaging services, WhatsApp prefixes; and address parsing."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, cast
+
+import pytest
+
+from hablo.adapters.accounts import AccountDirectory, OpenAccount
+from hablo.adapters.base import PermanentSendError, TransientSendError
+from hablo.adapters.twilio import TwilioSender, split_address
+from hablo.engine.messages import OutboundEnvelope
+from tests.providers.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, FakeTwilio
+
+TENANT = uuid.uuid4()
+PEER = "+5491155550001"
+
+
+class OneAccount:
+    """The one method of AccountDirectory the sender uses."""
+
+    def __init__(self, channel: str, **config: Any) -> None:
+        self.account = OpenAccount(
+            id=uuid.uuid4(),
+            tenant_id=TENANT,
+            channel=channel,
+            address=OUR_NUMBER,
+            config={"account_sid": ACCOUNT_SID, **config},
+            secrets={"auth_token": AUTH_TOKEN},
+        )
+
+    def for_tenant(self, tenant_id: uuid.UUID, channel: str) -> OpenAccount | None:
+        return self.account if (tenant_id, channel) == (TENANT, self.account.channel) else None
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTwilio]:
+    server = FakeTwilio().start()
+    yield server
+    server.stop()
+
+
+def sender(fake: FakeTwilio, channel: str = "twilio_sms", **config: Any) -> TwilioSender:
+    accounts = cast(AccountDirectory, OneAccount(channel, api_base=fake.api_base, **config))
+    return TwilioSender(channel, accounts, "https://hablo.example.com/")
+
+
+def envelope(channel: str = "twilio_sms", text: str = "hola") -> OutboundEnvelope:
+    return OutboundEnvelope(1, TENANT, channel, PEER, text, None)
+
+
+def test_split_address_normalises_and_tells_the_channel() -> None:
+    assert split_address("+54 9 11 5555-0001") == ("twilio_sms", PEER)
+    assert split_address("whatsapp:+5491155550001") == ("twilio_whatsapp", PEER)
+    with pytest.raises(ValueError):
+        split_address("whatsapp:hello")
+
+
+def test_error_mapping(fake: FakeTwilio) -> None:
+    sms = sender(fake, max_per_second=100)
+    fake.fail_next(1, status=503)
+    with pytest.raises(TransientSendError):
+        sms.send(envelope())
+    fake.fail_next(1, status=429, retry_after=7, code=20429, message="Too Many Requests")
+    with pytest.raises(TransientSendError) as throttled:
+        sms.send(envelope())
+    assert throttled.value.retry_after == 7.0
+    fake.fail_next(1, status=400, code=21211, message="The 'To' number is not valid.")
+    with pytest.raises(PermanentSendError, match="21211"):
+        sms.send(envelope())
+    assert sms.send(envelope()).provider_message_id.startswith("SM")  # type: ignore[union-attr]
+
+
+def test_wrong_auth_token_is_permanent(fake: FakeTwilio) -> None:
+    fake.auth_token = "rotated"
+    with pytest.raises(PermanentSendError, match="20003"):
+        sender(fake).send(envelope())
+
+
+def test_connection_refused_is_transient() -> None:
+    accounts = cast(AccountDirectory, OneAccount("twilio_sms", api_base="http://127.0.0.1:9"))
+    with pytest.raises(TransientSendError):
+        TwilioSender("twilio_sms", accounts, "https://x").send(envelope())
+
+
+def test_no_account_is_permanent(fake: FakeTwilio) -> None:
+    sms_only = cast(AccountDirectory, OneAccount("twilio_sms", api_base=fake.api_base))
+    with pytest.raises(PermanentSendError, match="no enabled twilio_whatsapp account"):
+        TwilioSender("twilio_whatsapp", sms_only, "https://x").send(envelope("twilio_whatsapp"))
+    assert fake.attempts == 0
+
+
+def test_long_code_is_paced_one_per_second_by_default(fake: FakeTwilio) -> None:
+    sms = sender(fake)
+    began = time.monotonic()
+    for _ in range(3):
+        sms.send(envelope())
+    assert time.monotonic() - began >= 1.9  # 3 sends at 1/s: two waits
+    assert len(fake.sent) == 3
+
+
+def test_whatsapp_prefix_and_messaging_service(fake: FakeTwilio) -> None:
+    sender(fake, channel="twilio_whatsapp").send(envelope("twilio_whatsapp"))
+    sender(fake, messaging_service_sid="MG" + "1" * 32, max_per_second=100).send(envelope())
+    wa, via_service = fake.sent
+    assert (wa.from_, wa.to) == ("whatsapp:" + OUR_NUMBER, "whatsapp:" + PEER)
+    assert via_service.form["MessagingServiceSid"] == "MG" + "1" * 32
+    assert "From" not in via_service.form
+    assert wa.form["StatusCallback"] == "https://hablo.example.com/webhooks/twilio/status"
