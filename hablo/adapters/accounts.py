@@ -137,6 +137,16 @@ class AccountDirectory:
 
         return self._load(self._by_tenant, key, load)
 
+    def enabled(self, channel: str) -> list[OpenAccount]:
+        """Every enabled account of a channel, fresh from the database (for pollers)."""
+        with self._session_factory() as session:
+            rows = session.scalars(
+                select(ChannelAccount)
+                .where(ChannelAccount.channel == channel, ChannelAccount.enabled.is_(True))
+                .order_by(ChannelAccount.created_at, ChannelAccount.id)
+            ).all()
+            return [_opened(row, self.box()) for row in rows]
+
     def box(self) -> SecretBox:
         if self._box is None:
             self._box = self._make_box()

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from hablo import __version__
+from hablo.adapters.email.channel import EmailChannel
 from hablo.adapters.twilio import TwilioSender, TwilioWebhook
 from hablo.adapters.webchat import WebChat, WebChatHub, WebChatSender
 from hablo.adapters.whatsapp_cloud import (
@@ -135,9 +136,14 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
         if "whatsapp_web" in runtime.settings.channels:
             web_sessions = await bridge.call(lambda: start_whatsapp_web(runtime, app[MAILER]))
             app[WHATSAPP_WEB_SESSIONS] = web_sessions
+        email = EmailChannel(runtime) if "email" in runtime.settings.channels else None
         if manage_engine:
             await bridge.call(runtime.engine.start)
+        if email is not None:
+            await bridge.call(email.start)
         yield
+        if email is not None:
+            await bridge.call(email.stop)
         if web_sessions is not None:
             await bridge.call(web_sessions.stop)  # closes the browsers; profiles stay
         if manage_engine:

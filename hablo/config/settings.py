@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     # Channels this process serves: "webchat" mounts /chat/{slug}; "console" allows `hablo chat`;
     # "whatsapp_cloud" mounts /webhooks/whatsapp and sends through the Graph API;
     # "whatsapp_web" drives a Chromium per tenant linked by QR (/api/whatsapp/*);
-    # "twilio_sms"/"twilio_whatsapp" mount /webhooks/twilio/{sms,status} (Twilio REST API).
+    # "twilio_sms"/"twilio_whatsapp" mount /webhooks/twilio/{sms,status} (Twilio REST API);
+    # "email" receives SMTP on email_smtp_host:port, polls IMAP mailboxes, replies by SMTP.
     channels: list[str] = Field(default_factory=lambda: ["console", "webchat"])
 
     # Conversation actors: passivated after idle time, at most this many alive.
@@ -106,6 +107,13 @@ class Settings(BaseSettings):
     whatsapp_web_min_gap_s: float = Field(default=1.0, ge=0)
     whatsapp_web_max_gap_s: float = Field(default=3.0, ge=0)
     whatsapp_web_backoff_max_s: float = Field(default=60.0, gt=0)
+    # E-mail channel: the built-in SMTP receiver for the tenants' mailboxes (not a relay:
+    # only enabled e-mail accounts are accepted), its size limit, and how often IMAP
+    # mailboxes (accounts with config.imap_host) are polled.
+    email_smtp_host: str = "127.0.0.1"
+    email_smtp_port: int = Field(default=2525, ge=1, le=65535)
+    email_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    email_imap_poll_s: float = Field(default=60.0, gt=0)
 
     @field_validator("database_url")
     @classmethod
@@ -133,6 +141,7 @@ class Settings(BaseSettings):
             "whatsapp_web",
             "twilio_sms",
             "twilio_whatsapp",
+            "email",
         }
         unknown = sorted(set(value) - known)
         if unknown:

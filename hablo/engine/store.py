@@ -45,6 +45,7 @@ IDENTITY_KIND = {
     # Twilio peers are E.164: the same person over SMS and WhatsApp is one contact.
     "twilio_sms": "phone",
     "twilio_whatsapp": "phone",
+    "email": "email",
 }
 
 
@@ -164,6 +165,7 @@ class ConversationStore:
                 tenant_id=key.tenant_id,
                 name=name,
                 phone=key.peer if kind == "phone" else None,
+                email=key.peer if kind == "email" else None,
                 kind=ContactKind.PROSPECT,
                 total_conversations=0,
                 total_spent_minor=0,

@@ -24,7 +24,14 @@ SMTP_TIMEOUT_S = 15.0
 
 
 class MailError(Exception):
-    """The mail could not be handed over (server down, refused, auth failed)."""
+    """The mail could not be handed over (server down, refused, auth failed).
+
+    `temporary`: worth trying again later (a 4xx reply, a dropped or refused connection);
+    a 5xx reply or failed authentication will not get better by itself."""
+
+    def __init__(self, message: str, *, temporary: bool = True) -> None:
+        super().__init__(message)
+        self.temporary = temporary
 
 
 def compose(sender: str, to: str, subject: str, body: str) -> EmailMessage:
@@ -81,8 +88,15 @@ class SmtpMailer(Mailer):
                     smtp.login(self.user, self._password or "")
                 smtp.send_message(message)
         except (smtplib.SMTPException, OSError) as exc:
-            # The exception text names the server's reply, never our credentials.
-            raise MailError(f"SMTP {self.host}:{self.port}: {type(exc).__name__}") from exc
+            # The server's reply code and text, never our credentials.
+            code, reply = _reply_of(exc)
+            described = f"SMTP {self.host}:{self.port}: {type(exc).__name__}"
+            if code:
+                described += f" {code} {reply}"[:200]
+            temporary = not isinstance(exc, smtplib.SMTPAuthenticationError) and (
+                code is None or code < 500
+            )
+            raise MailError(described, temporary=temporary) from exc
 
     def _connect(self) -> smtplib.SMTP:
         if self.security == "ssl":
@@ -93,6 +107,20 @@ class SmtpMailer(Mailer):
                 context=ssl.create_default_context(),
             )
         return smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
+
+
+def _reply_of(exc: BaseException) -> tuple[int | None, str]:
+    """The SMTP reply behind an smtplib error (for refused recipients: the worst one)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused) and exc.recipients:
+        code, reply = max(exc.recipients.values(), key=lambda answer: answer[0])
+        return int(code), _text(reply)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return int(exc.smtp_code), _text(exc.smtp_error)
+    return None, ""
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
 class FileMailer(Mailer):

@@ -1,0 +1,1 @@
+"""The e-mail channel: a built-in SMTP receiver and IMAP polling in, SMTP out, threaded."""
