@@ -42,11 +42,24 @@ IDENTITY_KIND = {
     "whatsapp": "phone",
     "sms": "phone",
     "webchat": "webchat",
-    # Twilio peers are E.164: the same person over SMS and WhatsApp is one contact.
+    # Twilio and WhatsApp Web peers are E.164, Cloud API peers the same digits without "+":
+    # the same person over SMS and either WhatsApp is one contact.
     "twilio_sms": "phone",
     "twilio_whatsapp": "phone",
+    "whatsapp_cloud": "phone",
+    "whatsapp_web": "phone",
     "email": "email",
 }
+
+
+def identity_of(channel: str, peer: str) -> tuple[str, str]:
+    """(kind, value) under which a channel's peer is one person across channels."""
+    kind = IDENTITY_KIND.get(channel, channel)
+    if kind == "phone" and peer.isdigit():
+        return kind, "+" + peer  # a WhatsApp id is the E.164 number without its "+"
+    if kind == "email":
+        return kind, peer.lower()
+    return kind, peer
 
 
 def normalize_phone(raw: str, default_region: str | None = None) -> str:
@@ -148,12 +161,12 @@ class ConversationStore:
     # -- activation ----------------------------------------------------------------------
 
     def _contact_for(self, conn: Connection, key: ConversationKey, name: str) -> uuid.UUID:
-        kind = IDENTITY_KIND.get(key.channel, key.channel)
+        kind, value = identity_of(key.channel, key.peer)
         found = conn.execute(
             select(IDENTITIES.c.contact_id).where(
                 IDENTITIES.c.tenant_id == key.tenant_id,
                 IDENTITIES.c.kind == kind,
-                IDENTITIES.c.value == key.peer,
+                IDENTITIES.c.value == value,
             )
         ).scalar_one_or_none()
         if found is not None:
@@ -164,8 +177,8 @@ class ConversationStore:
                 id=contact_id,
                 tenant_id=key.tenant_id,
                 name=name,
-                phone=key.peer if kind == "phone" else None,
-                email=key.peer if kind == "email" else None,
+                phone=value if kind == "phone" else None,
+                email=value if kind == "email" else None,
                 kind=ContactKind.PROSPECT,
                 total_conversations=0,
                 total_spent_minor=0,
@@ -179,7 +192,7 @@ class ConversationStore:
                 tenant_id=key.tenant_id,
                 contact_id=contact_id,
                 kind=kind,
-                value=key.peer,
+                value=value,
                 created_at=now,
             )
         )

@@ -241,3 +241,29 @@ def test_second_engine_resumes_where_the_first_stopped(
     assert len(sender2.sent) == 1
     assert count(runtime, Conversation) == 1
     assert count(runtime, Message) == 4
+
+
+def test_one_person_over_whatsapp_sms_and_mail_is_one_contact_per_identifier(
+    runtime: Runtime, demo_tenant_id: uuid.UUID
+) -> None:
+    from hablo.db.models import Contact
+
+    senders = [CollectingSender(c) for c in ("whatsapp_cloud", "twilio_sms", "email")]
+    for extra in senders[1:]:
+        runtime.engine.add_sender(extra)
+    turns = start_collecting(runtime, senders[0])
+    results = [
+        # The Cloud API's wa_id is the E.164 number without "+".
+        runtime.engine.submit(inbound(demo_tenant_id, "hola", "5491155550077", "whatsapp_cloud")),
+        runtime.engine.submit(inbound(demo_tenant_id, "hola", "+5491155550077", "twilio_sms")),
+        runtime.engine.submit(inbound(demo_tenant_id, "hola", "ana@cliente.test", "email")),
+    ]
+    turns.wait_for(r.inbox_id for r in results)
+    with runtime.db.transaction() as session:
+        rows = session.execute(select(Conversation.channel, Conversation.contact_id)).all()
+        by_channel = {channel: contact for channel, contact in rows}
+        contacts = {c.id: c for c in session.scalars(select(Contact))}
+    assert by_channel["whatsapp_cloud"] == by_channel["twilio_sms"]
+    assert contacts[by_channel["twilio_sms"]].phone == "+5491155550077"
+    assert by_channel["email"] != by_channel["twilio_sms"]  # nothing ties the address to it
+    assert contacts[by_channel["email"]].email == "ana@cliente.test"
