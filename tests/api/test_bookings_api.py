@@ -39,6 +39,14 @@ def _open_weekday(client: Client, after_days: int = 3) -> date:
     return day
 
 
+def _last_open_weekday() -> date:
+    """The latest Monday-to-Friday before today."""
+    day = datetime.now(ZONE).date() - timedelta(days=1)
+    while day.weekday() > 4:
+        day -= timedelta(days=1)
+    return day
+
+
 def _at(day: date, hour: int, minute: int = 0) -> str:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZONE).isoformat()
 
@@ -211,7 +219,8 @@ def test_opening_hours_rules_and_bad_input(api: Api) -> None:
         "closed": post(agent, starts_at=_at(sunday, 10)),
         "holiday": post(agent),
         "outside_hours": post(agent, starts_at=_at(day + timedelta(days=1), 8)),
-        "too_soon": post(agent, starts_at=(datetime.now(ZONE) - timedelta(hours=1)).isoformat()),
+        # An open day's hour that has passed (not "an hour ago", which is closed on Sundays).
+        "too_soon": post(agent, starts_at=_at(_last_open_weekday(), 10)),
         "too_far_ahead": post(agent, starts_at=_at(too_far, 10)),
     }
     for reason, response in cases.items():
