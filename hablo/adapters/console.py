@@ -29,7 +29,7 @@ class ConsoleSender(ChannelSender):
 
     def send(self, envelope: OutboundEnvelope) -> SendReceipt:
         indent = " " * len(self._prefix)
-        text = envelope.text.replace("\n", "\n" + indent)
+        text = envelope.plain_text().replace("\n", "\n" + indent)
         with self._lock:
             self._out.write(f"{self._prefix}{text}\n")
             self._out.flush()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import requests
@@ -243,9 +244,12 @@ class TwilioSender(ChannelSender):
         client.api.base_url = str(account.config.get("api_base") or DEFAULT_API_BASE)
         params: dict[str, Any] = {
             "to": self._address(envelope.peer),
-            "body": envelope.text,
+            # Choices as a numbered list; an image or document goes as MMS media.
+            "body": replace(envelope, media_url=None).plain_text(),
             "status_callback": self._status_callback,
         }
+        if envelope.media_url:
+            params["media_url"] = [envelope.media_url]
         service = account.config.get("messaging_service_sid")
         if service:
             params["messaging_service_sid"] = str(service)

@@ -83,7 +83,11 @@ class WebChatSender(ChannelSender):
         self._timeout = timeout
 
     def send(self, envelope: OutboundEnvelope) -> SendReceipt:
-        payload = {"type": "message", "text": envelope.text, "id": f"out-{envelope.outbox_id}"}
+        payload = {
+            "type": "message",
+            "text": envelope.plain_text(),
+            "id": f"out-{envelope.outbox_id}",
+        }
         try:
             delivered = self._bridge.run(
                 self._hub.push((envelope.tenant_id, envelope.peer), payload), self._timeout

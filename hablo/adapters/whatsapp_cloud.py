@@ -27,6 +27,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -260,7 +261,7 @@ class WhatsAppCloudSender(ChannelSender):
         if template is not None and self._outside_window(envelope):
             return self._post(account, envelope.peer, template)  # known up front: skip a 131047
         try:
-            return self._post(account, envelope.peer, _text(envelope.text))
+            return self._post(account, envelope.peer, content_of(envelope, account.config))
         except _OutsideWindow as exc:
             if template is None:
                 raise PermanentSendError(
@@ -356,6 +357,47 @@ def _positive(value: Any, default: float) -> float:
 
 def _text(text: str) -> dict[str, Any]:
     return {"type": "text", "text": {"body": text, "preview_url": False}}
+
+
+# The Graph API's limits for interactive messages.
+MAX_BUTTONS, MAX_BUTTON_TITLE = 3, 20
+MAX_ROWS, MAX_ROW_TITLE = 10, 24
+MAX_INTERACTIVE_BODY = 1024
+
+
+def content_of(envelope: OutboundEnvelope, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The message a reply becomes: media with a caption, reply buttons (up to 3 short
+    choices), a list (up to 10), or text with the choices numbered when they do not fit."""
+    choices = envelope.choices
+    if envelope.media_url:
+        kind = envelope.media_type
+        media: dict[str, Any] = {"link": envelope.media_url}
+        caption = replace(envelope, media_url=None).plain_text()
+        if caption:
+            media["caption"] = caption[:1024]
+        return {"type": kind, kind: media}
+    fits_body = len(envelope.text) <= MAX_INTERACTIVE_BODY and envelope.text.strip()
+    if choices and fits_body:
+        body = {"text": envelope.text}
+        if len(choices) <= MAX_BUTTONS and all(len(c) <= MAX_BUTTON_TITLE for c in choices):
+            buttons = [
+                {"type": "reply", "reply": {"id": f"choice:{n}", "title": c}}
+                for n, c in enumerate(choices, 1)
+            ]
+            action: dict[str, Any] = {"buttons": buttons}
+            return {
+                "type": "interactive",
+                "interactive": {"type": "button", "body": body, "action": action},
+            }
+        if len(choices) <= MAX_ROWS and all(len(c) <= MAX_ROW_TITLE for c in choices):
+            rows = [{"id": f"choice:{n}", "title": c} for n, c in enumerate(choices, 1)]
+            label = str(config.get("list_button") or "Ver opciones")[:20]
+            action = {"button": label, "sections": [{"rows": rows}]}
+            return {
+                "type": "interactive",
+                "interactive": {"type": "list", "body": body, "action": action},
+            }
+    return _text(envelope.plain_text())
 
 
 def _template(config: Mapping[str, Any], text: str) -> dict[str, Any] | None:

@@ -171,6 +171,7 @@ class ConversationActor(pykka.ThreadingActor):
                 confidence=outcome.confidence,
                 skill=outcome.skill,
                 replies=outcome.replies,
+                reply_extras=outcome.reply_extras,
                 new_state=outcome.new_state,
                 new_status=outcome.new_status,
                 error=outcome.error,

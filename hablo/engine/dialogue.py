@@ -11,6 +11,7 @@ The conversation's state (a JSON column, so it survives passivation and restarts
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,8 @@ class DialogueState:
     misunderstood: int = 0
     offered_human: bool = False
     handoff_at: str | None = None
+    # The quick answers the bot's last message offered (a bare "2" picks the second).
+    choices: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, raw: Mapping[str, Any]) -> DialogueState:
@@ -65,6 +68,7 @@ class DialogueState:
             misunderstood=int(raw.get("misunderstood") or 0),
             offered_human=bool(raw.get("offered_human")),
             handoff_at=raw.get("handoff_at"),
+            choices=[str(c) for c in raw.get("choices") or []],
         )
 
     def dump(self) -> dict[str, Any]:
@@ -74,10 +78,23 @@ class DialogueState:
             "misunderstood": self.misunderstood,
             "offered_human": self.offered_human,
             "handoff_at": self.handoff_at,
+            "choices": self.choices,
         }
 
     def skill_state(self, name: str) -> dict[str, Any]:
         return self.skills.get(name, {})
+
+
+_PICK = re.compile(r"\s*(?:opci[oó]n|option|n[uú]mero|number)?\s*(\d{1,2})\s*[.)]?\s*", re.I)
+
+
+def picked_choice(text: str, choices: list[str]) -> str | None:
+    """The choice a bare number answers ("2", "2.", "opción 2"), if it is one of them."""
+    found = _PICK.fullmatch(text)
+    if not found or not choices:
+        return None
+    index = int(found.group(1)) - 1
+    return choices[index] if 0 <= index < len(choices) else None
 
 
 def is_exit(text: str) -> bool:

@@ -92,7 +92,33 @@ class OutboundEnvelope:
     conversation_id: uuid.UUID | None
     inbox_ids: tuple[int, ...] = field(default=())
     attempts: int = 0
+    # Quick answers and an image/document by URL (see plugins.sdk.Reply); senders of
+    # channels without buttons or media use `plain_text()`.
+    choices: tuple[str, ...] = ()
+    media_url: str | None = None
+    media_type: str = "image"
 
     @property
     def key(self) -> ConversationKey:
         return ConversationKey(self.tenant_id, self.channel, self.peer)
+
+    def plain_text(self) -> str:
+        """The text with the choices as a numbered list and the media as a link, for
+        channels that have neither buttons nor media (the customer answers "2")."""
+        lines = [self.text]
+        if self.choices:
+            lines.append("")
+            lines.extend(f"{n}. {choice}" for n, choice in enumerate(self.choices, 1))
+        if self.media_url:
+            lines.extend(("", self.media_url))
+        return "\n".join(lines)
+
+    @staticmethod
+    def extras_of(payload: dict[str, Any]) -> dict[str, Any]:
+        """Envelope fields from an outbox row's payload (written by `payload_extras`)."""
+        media = payload.get("media") or {}
+        return {
+            "choices": tuple(str(c) for c in payload.get("choices") or ()),
+            "media_url": media.get("url"),
+            "media_type": str(media.get("type") or "image"),
+        }

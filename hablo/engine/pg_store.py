@@ -194,10 +194,8 @@ class PostgresConversationStore(ConversationStore):
             for reply_id, text in zip(reply_ids, turn.replies, strict=True)
         )
         last = len(turn.replies) - 1
-        payloads = [
-            Json({"text": text, "inbox_ids": list(turn.inbox_ids) if i == last else []})
-            for i, text in enumerate(turn.replies)
-        ]
+        plain_payloads = turn.reply_payloads()
+        payloads = [Json(payload) for payload in plain_payloads]
         with raw.pipeline():  # every write of the turn: one more round trip
             raw.cursor().executemany(_INSERT_MESSAGE, messages)
             outbox = [
@@ -244,6 +242,7 @@ class PostgresConversationStore(ConversationStore):
                 text=text,
                 conversation_id=conversation.id,
                 inbox_ids=turn.inbox_ids if i == last else (),
+                **OutboundEnvelope.extras_of(plain_payloads[i]),
             )
             for i, (cursor, text) in enumerate(zip(outbox, turn.replies, strict=True))
         ]

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import phonenumbers
 from sqlalchemy import insert, select, update
@@ -35,6 +35,8 @@ from hablo.engine.statements import (
     OUTBOX,
     HotPathStatements,
 )
+
+T = TypeVar("T")
 
 # How each channel's peer address identifies a person (same person across channels).
 IDENTITY_KIND = {
@@ -100,6 +102,22 @@ class TurnRecord:
     error: str | None = None
     # Inbound media/location per customer message, aligned with `inbound` (None: none).
     inbound_attachments: tuple[list[dict[str, Any]] | None, ...] = ()
+    # Choices/media per reply, aligned with `replies` (None: plain text).
+    reply_extras: tuple[dict[str, Any] | None, ...] = ()
+
+    def reply_payloads(self) -> list[dict[str, Any]]:
+        """The outbox payload of each reply: its text, its extras, and on the last one the
+        inbox ids it answers (marked processed when it is sent)."""
+        last = len(self.replies) - 1
+        extras = aligned_attachments(self.reply_extras, len(self.replies))
+        return [
+            {
+                "text": text,
+                "inbox_ids": list(self.inbox_ids) if i == last else [],
+                **(extras[i] or {}),
+            }
+            for i, text in enumerate(self.replies)
+        ]
 
 
 # compute(conversation, connection, the inbox ids this transaction claimed) -> TurnRecord
@@ -332,6 +350,7 @@ class ConversationStore:
         )
         conn.execute(self._sql.insert_messages, rows)
         envelopes = []
+        payloads = turn.reply_payloads()
         for index, (reply_id, text) in enumerate(zip(reply_ids, turn.replies, strict=True)):
             last = index == len(turn.replies) - 1
             outbox_id = conn.execute(
@@ -343,7 +362,7 @@ class ConversationStore:
                     "inbox_id": turn.inbox_ids[-1] if turn.inbox_ids else None,
                     "channel": key.channel,
                     "peer": key.peer,
-                    "payload": {"text": text, "inbox_ids": list(turn.inbox_ids) if last else []},
+                    "payload": payloads[index],
                     "status": OutboxStatus.PENDING,
                     "attempts": 0,
                     "next_attempt_at": now,
@@ -359,6 +378,7 @@ class ConversationStore:
                     text=text,
                     conversation_id=conversation.id,
                     inbox_ids=turn.inbox_ids if last else (),
+                    **OutboundEnvelope.extras_of(payloads[index]),
                 )
             )
         conn.execute(
@@ -397,6 +417,7 @@ class ConversationStore:
                 conversation_id=row["conversation_id"],
                 inbox_ids=tuple(row["payload"].get("inbox_ids", ())),
                 attempts=row["attempts"],
+                **OutboundEnvelope.extras_of(row["payload"]),
             )
             for row in rows
         ]
@@ -486,10 +507,8 @@ _EARLIER_STATUSES: dict[DeliveryStatus, tuple[DeliveryStatus, ...]] = {
 }
 
 
-def aligned_attachments(
-    attachments: tuple[list[dict[str, Any]] | None, ...], count: int
-) -> tuple[list[dict[str, Any]] | None, ...]:
-    """One entry per inbound message (turns built without attachments pass none)."""
+def aligned_attachments(attachments: tuple[T | None, ...], count: int) -> tuple[T | None, ...]:
+    """One entry per message (turns built without attachments or extras pass none)."""
     return (attachments + (None,) * count)[:count]
 
 

@@ -23,6 +23,7 @@ from hablo.engine.dialogue import (
     DialogueState,
     is_exit,
     is_short_answer,
+    picked_choice,
     route,
 )
 from hablo.engine.nlu.pipeline import Understanding
@@ -70,6 +71,8 @@ class TurnOutcome:
     new_state: dict[str, Any] | None
     new_status: ConversationStatus | None
     error: str | None
+    # Choices and media per reply, aligned with `replies` (None: plain text).
+    reply_extras: tuple[dict[str, Any] | None, ...] = ()
 
 
 class _Turn:
@@ -79,12 +82,17 @@ class _Turn:
         self.understanding = understanding
         self.state = state
         self.replies: list[str] = []
+        self.extras: dict[int, dict[str, Any]] = {}  # reply index -> choices/media
         self.skill: str | None = None
         self.status: ConversationStatus | None = None
         self.error: str | None = None
 
     def outcome(self) -> TurnOutcome:
         u = self.understanding
+        extras = tuple(self.extras.get(i) for i in range(len(self.replies)))
+        last = extras[-1] if extras else None
+        # Only the newest message's choices can be answered by number.
+        self.state.choices = list((last or {}).get("choices") or [])
         return TurnOutcome(
             u.language,
             u.intent,
@@ -94,6 +102,7 @@ class _Turn:
             self.state.dump(),
             self.status,
             self.error,
+            extras if any(extras) else (),
         )
 
 
@@ -105,10 +114,12 @@ def run_turn(
 ) -> TurnOutcome:
     ctx = runtime.services.for_turn(conn)
     now = ctx.now()
+    state = DialogueState.load(conversation.state)
+    # "2" after a numbered list of choices means the second choice.
+    text = picked_choice(text, state.choices) or text
     understanding = runtime.nlu.understand(
         text, now, runtime.profile.opening_hours, conversation.language
     )
-    state = DialogueState.load(conversation.state)
     if conversation.status == ConversationStatus.WAITING_HUMAN and not _handoff_expired(
         state, ctx, now
     ):
@@ -121,9 +132,10 @@ def run_turn(
     turn = _Turn(understanding, state)
     _decide(runtime, turn, text, conversation, ctx, now)
     if assisted is not None:
-        turn.replies = list(
-            assisted.finish(tuple(turn.replies), turn.skill, failed=turn.error is not None)
-        )
+        phrased = assisted.finish(tuple(turn.replies), turn.skill, failed=turn.error is not None)
+        if len(phrased) != len(turn.replies):
+            turn.extras.clear()  # merged or split by the model: choices no longer line up
+        turn.replies = list(phrased)
     return turn.outcome()
 
 
@@ -245,7 +257,11 @@ def _run_skill(
         return SkillResult()
     ctx.finish(keep=True)
     turn.skill = skill.name
-    turn.replies.extend(r.text for r in result.replies)
+    for reply in result.replies:
+        extras = reply.extras()
+        if extras:
+            turn.extras[len(turn.replies)] = extras
+        turn.replies.append(reply.text)
     if result.state is not None:
         turn.state.skills[skill.name] = dict(result.state)
     if result.flow is True:

@@ -81,9 +81,39 @@ class Turn:
     in_flow: bool = False
 
 
+MAX_CHOICES = 10  # WhatsApp's list message holds at most ten rows
+
+
 @dataclass(frozen=True)
 class Reply:
+    """One message to the customer. `choices` are quick answers: WhatsApp shows them as
+    buttons (up to 3) or a list (up to 10); other channels get a numbered list, and a
+    customer who answers with the number is understood as having written the choice.
+    `media_url` sends an image or document (`media_type`) with `text` as its caption."""
+
     text: str
+    choices: tuple[str, ...] = ()
+    media_url: str | None = None
+    media_type: str = "image"  # "image" | "document"
+
+    def __post_init__(self) -> None:
+        if len(self.choices) > MAX_CHOICES:
+            raise ValueError(f"a reply offers at most {MAX_CHOICES} choices")
+        if any(not choice.strip() for choice in self.choices):
+            raise ValueError("a choice must have some text")
+        if self.media_type not in ("image", "document"):
+            raise ValueError("media_type is 'image' or 'document'")
+        if self.media_url is not None and not self.media_url.startswith(("https://", "http://")):
+            raise ValueError("media_url must be an http(s) URL")
+
+    def extras(self) -> dict[str, Any] | None:
+        """What travels with the text in the outbox (None: a plain text message)."""
+        found: dict[str, Any] = {}
+        if self.choices:
+            found["choices"] = list(self.choices)
+        if self.media_url:
+            found["media"] = {"url": self.media_url, "type": self.media_type}
+        return found or None
 
 
 @dataclass(frozen=True)

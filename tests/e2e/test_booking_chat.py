@@ -104,3 +104,20 @@ def test_a_closed_day_offers_open_days(salon: tuple) -> None:
     reply = " ".join(say("+5491155550003", "quiero turno de manicura el domingo a las 10"))
     assert "cerrados" in reply and "1)" in reply
     assert _bookings(rt) == []
+
+
+def test_yes_no_questions_are_numbered_on_the_console_and_a_number_answers(
+    salon: tuple,
+) -> None:
+    rt, _, say = salon
+    ana = "+5491155550001"
+    confirm = say(ana, "quiero turno para corte mañana a las 17")
+    assert confirm[-2:] == ["1. Sí", "2. No"]
+    assert "Listo" in " ".join(say(ana, "1"))
+    assert [status for _, _, status in _bookings(rt)] == [BookingStatus.CONFIRMED]
+    # The number only means a choice right after the choices were offered.
+    assert "Listo" not in " ".join(say(ana, "1"))
+    cancel = say(ana, "necesito cancelar mi turno")
+    assert cancel[-2:] == ["1. Sí", "2. No"]
+    assert "sigue en pie" in " ".join(say(ana, "2"))  # "No": the booking is kept
+    assert [status for _, _, status in _bookings(rt)] == [BookingStatus.CONFIRMED]

@@ -7,15 +7,18 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 import requests
 from sqlalchemy import select
 
 from hablo.bootstrap import bootstrap
-from hablo.db.enums import DeliveryStatus, OutboxStatus, Role, SenderKind
-from hablo.db.models import InboxEvent, Message, OutboxMessage
+from hablo.db.enums import BookingStatus, DeliveryStatus, OutboxStatus, Role, SenderKind
+from hablo.db.models import Booking, InboxEvent, Message, OutboxMessage
 from hablo.demo import seed_demo
 from tests.api.support import Api
 from tests.conftest import make_settings
@@ -446,3 +449,34 @@ def test_an_oversized_body_is_refused(api: Api) -> None:
     answer = requests.post(api.base_url + "/webhooks/whatsapp", data=huge, timeout=30)
     assert answer.status_code == 413
     assert count(api.runtime, InboxEvent) == 0
+
+
+# -- (h) quick answers: reply buttons out, the tapped button back in ------------------------
+
+
+def open_day() -> str:
+    """A weekday two or more days ahead that is no Argentine holiday, as "d/m"."""
+    day = datetime.now(ZoneInfo("America/Argentina/Buenos_Aires")).date() + timedelta(days=2)
+    while day.weekday() > 4 or day in holidays.country_holidays("AR"):
+        day += timedelta(days=1)
+    return f"{day.day}/{day.month}"
+
+
+def test_a_yes_no_question_is_sent_as_buttons_and_a_tap_answers_it(
+    api: Api, fake: FakeWhatsAppCloud
+) -> None:
+    asked = text_message(PEER, f"quiero turno para corte el {open_day()} a las 10", "wamid.BK1")
+    assert post_webhook(api.base_url, asked).ok
+    question = wait_replies(fake)[-1].body
+    assert question["type"] == "interactive", question
+    interactive = question["interactive"]
+    assert interactive["type"] == "button"
+    assert "Corte de pelo" in interactive["body"]["text"]
+    buttons = interactive["action"]["buttons"]
+    assert [b["reply"]["title"] for b in buttons] == ["Sí", "No"]
+
+    tap = {"type": "button_reply", "button_reply": buttons[0]["reply"]}
+    assert post_webhook(api.base_url, inbound(PEER, "interactive", tap, "wamid.BK2")).ok
+    wait_replies(fake, n=2)
+    with api.runtime.db.transaction() as session:
+        assert session.scalars(select(Booking.status)).all() == [BookingStatus.CONFIRMED]

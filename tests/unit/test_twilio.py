@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any, cast
 
 import pytest
@@ -111,3 +112,11 @@ def test_whatsapp_prefix_and_messaging_service(fake: FakeTwilio) -> None:
     assert via_service.form["MessagingServiceSid"] == "MG" + "1" * 32
     assert "From" not in via_service.form
     assert wa.form["StatusCallback"] == "https://hablo.example.com/webhooks/twilio/status"
+
+
+def test_choices_are_numbered_and_media_goes_as_mms(fake: FakeTwilio) -> None:
+    rich = replace(envelope(text="¿Te reservo?"), choices=("Sí", "No"), media_url="https://x/m.png")
+    sender(fake, max_per_second=100).send(rich)
+    sent = fake.sent[0]
+    assert sent.body == "¿Te reservo?\n\n1. Sí\n2. No"
+    assert sent.form["MediaUrl"] == "https://x/m.png"

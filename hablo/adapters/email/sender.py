@@ -97,7 +97,7 @@ def compose_reply(
         message["References"] = " ".join(references)
     # RFC 3834: vacation responders do not answer this, so two bots cannot loop.
     message["Auto-Submitted"] = "auto-replied"
-    message.set_content(envelope.text)
+    message.set_content(envelope.plain_text())
     return message
 
 

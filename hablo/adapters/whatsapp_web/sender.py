@@ -22,7 +22,7 @@ class WhatsAppWebSender(ChannelSender):
     def send(self, envelope: OutboundEnvelope) -> SendReceipt:
         try:
             message_id = self._sessions.send(
-                envelope.tenant_id, envelope.peer, envelope.text, timeout=SEND_TIMEOUT_S
+                envelope.tenant_id, envelope.peer, envelope.plain_text(), timeout=SEND_TIMEOUT_S
             )
         except SessionNotConnected as exc:
             # The outbox retries: the owner may be re-scanning the QR right now.

@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hablo.plugins import FollowUp, IntentSpec, Skill, SkillContext, SkillResult, Turn
+from hablo.plugins import FollowUp, IntentSpec, Reply, Skill, SkillContext, SkillResult, Turn
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking.availability import nearest_free
 from hablo.skills.booking.repository import BookingInfo, BookingRepository
@@ -54,6 +54,9 @@ class BookingSkill(Skill):
     def resume_prompt(self, state: Mapping[str, Any], ctx: SkillContext, language: str) -> str:
         question = _question_for(dict(state), ctx, language)
         return ctx.render("booking_resume", language, question=question) if question else ""
+
+
+YES_NO = {"es": ("Sí", "No"), "en": ("Yes", "No")}
 
 
 def _question_for(state: dict[str, Any], ctx: SkillContext, lang: str) -> str:
@@ -278,9 +281,9 @@ class _Flow:
         when = self.ctx.format_datetime(start, self.lang)
         if self.state.get("mode") == "reschedule":
             self.state["step"] = "reschedule_confirm"
-            return self._say("booking_reschedule_confirm", service=service.name, when=when)
+            return self._ask_yes_no("booking_reschedule_confirm", service=service.name, when=when)
         self.state["step"] = "confirm"
-        return self._say(
+        return self._ask_yes_no(
             "booking_confirm",
             service=service.name,
             when=when,
@@ -404,7 +407,7 @@ class _Flow:
         self.state["booking_id"] = str(booking.id)
         if self.state["mode"] == "cancel":
             self.state["step"] = "confirm_cancel"
-            return self._say("booking_cancel_confirm", booking=self._describe(booking))
+            return self._ask_yes_no("booking_cancel_confirm", booking=self._describe(booking))
         self.state["booking_service_id"] = str(booking.service_id)
         self.state["service_id"] = str(booking.service_id)
         if self._absorb_entities() and "day" in self.state:
@@ -419,3 +422,9 @@ class _Flow:
     ) -> SkillResult:
         text = self.ctx.render(template, self.lang, **values)
         return SkillResult.say(text, state=self.state if state is None else state, flow=flow)
+
+    def _ask_yes_no(self, template: str, **values: Any) -> SkillResult:
+        """A yes/no question: buttons on WhatsApp, "1. Sí / 2. No" elsewhere."""
+        text = self.ctx.render(template, self.lang, **values)
+        choices = YES_NO.get(self.lang, YES_NO["en"])
+        return SkillResult(replies=(Reply(text, choices=choices),), state=self.state, flow=True)

@@ -18,8 +18,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "There's nothing left on {{ day }} for {{ service }}. {{ options_text }}",
     },
     "booking_confirm": {
-        "es": "¿Te reservo {{ service }} el {{ when }} ({{ price }})? (sí / no)",
-        "en": "Shall I book {{ service }} on {{ when }} ({{ price }})? (yes / no)",
+        "es": "¿Te reservo {{ service }} el {{ when }} ({{ price }})?",
+        "en": "Shall I book {{ service }} on {{ when }} ({{ price }})?",
     },
     "booking_done": {
         "es": "¡Listo! ✅ Te reservé {{ service }} el {{ when }}. Te esperamos en {{ tenant.address or tenant.name }}.",
@@ -66,8 +66,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Which one? Your upcoming appointments:{% for b in bookings %}\n{{ loop.index }}) {{ b }}{% endfor %}\nReply with the number.",
     },
     "booking_cancel_confirm": {
-        "es": "¿Cancelo tu turno de {{ booking }}? (sí / no)",
-        "en": "Shall I cancel your appointment: {{ booking }}? (yes / no)",
+        "es": "¿Cancelo tu turno de {{ booking }}?",
+        "en": "Shall I cancel your appointment: {{ booking }}?",
     },
     "booking_cancelled": {
         "es": "Listo, cancelé tu turno de {{ booking }}. ¡Gracias por avisar!",
@@ -86,8 +86,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Done! ✅ Your {{ service }} appointment is now on {{ when }}.",
     },
     "booking_reschedule_confirm": {
-        "es": "¿Paso tu turno de {{ service }} al {{ when }}? (sí / no)",
-        "en": "Shall I move your {{ service }} appointment to {{ when }}? (yes / no)",
+        "es": "¿Paso tu turno de {{ service }} al {{ when }}?",
+        "en": "Shall I move your {{ service }} appointment to {{ when }}?",
     },
     "booking_reminder": {
         "es": "¡Hola! 👋 Te recordamos tu turno de {{ service }} el {{ when }} en {{ tenant.name }}. ¿Confirmás que venís? (sí / no)",
