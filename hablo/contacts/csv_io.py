@@ -151,8 +151,13 @@ async def read_records(stream: ByteStream, max_bytes: int) -> AsyncIterator[Reco
     row = 0
     async for text in _decoded(stream, max_bytes):
         pending += text
+        # Old Mac/Excel files end lines with a bare \r, and a \r inside an unquoted field
+        # would make the csv module raise: every \r and \r\n is a line break. A \r that
+        # ends the chunk waits for the next one (it may be half of a \r\n).
+        held = "\r" if pending.endswith("\r") else ""
+        pending = pending[: len(pending) - len(held)].replace("\r\n", "\n").replace("\r", "\n")
         lines = pending.split("\n")
-        pending = lines.pop()
+        pending = lines.pop() + held
         for line in lines:
             quotes += line.count('"')
             if not overlong:

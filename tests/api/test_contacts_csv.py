@@ -70,6 +70,9 @@ def test_unknown_columns_are_refused_before_importing(api: Api) -> None:
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "invalid_header" and error["details"]["unknown_columns"] == ["birthday"]
+    # A stray carriage return in the header (found by schemathesis; it was a 500).
+    stray = owner.post("/api/contacts/import", data="@\rl\x17Ì{-".encode(), headers=CSV)
+    assert stray.status_code == 422 and stray.json()["error"]["code"] == "invalid_header"
     empty = owner.post("/api/contacts/import", data=b"", headers=CSV)
     assert empty.status_code == 422
     json_body = owner.post("/api/contacts/import", json={"a": 1})

@@ -47,6 +47,20 @@ def test_records_across_chunks_quotes_and_blank_lines() -> None:
     ]
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 4096])
+def test_bare_carriage_returns_end_lines_whatever_the_chunking(size: int) -> None:
+    # Old Mac/Excel line endings, and a stray \r inside a field (schemathesis sent
+    # "@\rl\x17..." as a header, which made the csv module raise: a 500).
+    got = records(b"name,phone\rAna,1\r\nBea,2\rx\ry", size=size)
+    assert [(r.row, r.text) for r in got] == [
+        (1, "name,phone"),
+        (2, "Ana,1"),
+        (3, "Bea,2"),
+        (4, "x"),
+        (5, "y"),
+    ]
+
+
 def test_an_endless_row_is_reported_and_read_past() -> None:
     got = records(b"a\n" + b"x" * 200_000 + b"\nb\n", size=4096)
     assert [(r.row, r.problem) for r in got] == [
