@@ -220,7 +220,10 @@ def run_server(runtime: Runtime) -> None:
             host=settings.host,
             port=settings.port,
             print=None,
-            handler_args=HTTP_PARSER_LIMITS,
+            # run_app hands these to the HTTP parser (not `handler_args`, which aiohttp
+            # 3.14 refuses with a warning per connection and the parser's bare 400).
+            max_line_size=HTTP_PARSER_LIMITS["max_line_size"],
+            max_field_size=HTTP_PARSER_LIMITS["max_field_size"],
         )
     finally:
         runtime.db.dispose()

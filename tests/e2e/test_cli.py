@@ -551,3 +551,44 @@ def test_bench_small_run_on_sqlite(seeded_copy: str, tmp_path: Path) -> None:
     assert any(line.startswith("phase 2:") for line in lines[:-1])
     # Nothing left behind: every table holds exactly what it held before.
     assert table_sizes(bench_db) == before
+
+
+def test_serve_answers_an_overlong_url_with_the_json_414(seeded_copy: str, tmp_path: Path) -> None:
+    """`hablo serve` itself (not the tests' own runner) gives the parser room for long
+    URLs, so the API's JSON 414 answers them, and logs no warning per connection."""
+    import socket
+    import time
+
+    import requests
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environ = {k: v for k, v in os.environ.items() if not k.upper().startswith("HABLO_")}
+    environ.update(HABLO_DATABASE_URL=seeded_copy, HABLO_PORT=str(port))
+    server = subprocess.Popen(
+        [*HABLO, "serve"],
+        cwd=tmp_path,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(base + "/healthz", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
+        response = requests.get(base + "/api/services?q=" + "x" * 12_000, timeout=10)
+        assert response.status_code == 414
+        assert response.json()["error"]["code"] == "uri_too_long"
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert "handler_args" not in stderr and "Warning" not in stderr, stderr
