@@ -46,6 +46,7 @@ def reseal_all(session: Session, box: SecretBox) -> Counter[str]:
                 }
                 moved["tenants.llm_api_key"] += 1
         moved.update(_reseal_stripe(tenant, box))
+        moved.update(_reseal_mercadopago(tenant, box))
     for account in session.scalars(select(ChannelAccount).with_for_update()):
         count = reseal_account(account, box)
         if count:
@@ -54,22 +55,40 @@ def reseal_all(session: Session, box: SecretBox) -> Counter[str]:
 
 
 def _reseal_stripe(tenant: Tenant, box: SecretBox) -> Counter[str]:
-    from hablo.payments.service import secret_key_context, stripe_settings, webhook_secret_context
+    from hablo.payments.service import secret_key_context, webhook_secret_context
 
-    moved: Counter[str] = Counter()
-    stripe = stripe_settings(tenant)
     contexts = {
         "secret_key_sealed": secret_key_context(tenant.id),
         "webhook_secret_sealed": webhook_secret_context(tenant.id),
     }
+    return _reseal_provider(tenant, box, "stripe", contexts)
+
+
+def _reseal_mercadopago(tenant: Tenant, box: SecretBox) -> Counter[str]:
+    from hablo.payments.mercadopago_settings import access_token_context, webhook_secret_context
+
+    contexts = {
+        "access_token_sealed": access_token_context(tenant.id),
+        "webhook_secret_sealed": webhook_secret_context(tenant.id),
+    }
+    return _reseal_provider(tenant, box, "mercadopago", contexts)
+
+
+def _reseal_provider(
+    tenant: Tenant, box: SecretBox, provider: str, contexts: dict[str, str]
+) -> Counter[str]:
+    """Reseal a payment provider's sealed fields in settings["payments"][provider]."""
+    payments = dict((tenant.settings or {}).get("payments") or {})
+    found = payments.get(provider)
+    values = dict(found) if isinstance(found, dict) else {}
+    moved: Counter[str] = Counter()
     for name, context in contexts.items():
-        sealed = stripe.get(name)
+        sealed = values.get(name)
         if sealed:
             fresh = box.reseal(sealed, context=context)
             if fresh != sealed:
-                stripe[name] = fresh
-                moved[f"tenants.stripe_{name.removesuffix('_sealed')}"] += 1
+                values[name] = fresh
+                moved[f"tenants.{provider}_{name.removesuffix('_sealed')}"] += 1
     if moved:
-        payments = dict((tenant.settings or {}).get("payments") or {})
-        tenant.settings = {**tenant.settings, "payments": {**payments, "stripe": stripe}}
+        tenant.settings = {**tenant.settings, "payments": {**payments, provider: values}}
     return moved

@@ -12,6 +12,11 @@ from hablo.bootstrap import Runtime
 from hablo.db.enums import Role
 from hablo.db.models import ChannelAccount, Tenant, User
 from hablo.llm.config import key_context
+from hablo.payments.mercadopago_settings import (
+    open_access_token,
+    open_webhook_secret,
+    with_mercadopago_keys,
+)
 from hablo.payments.service import open_secret_key, with_stripe_keys
 from hablo.security.rotation import reseal_all
 from hablo.security.second_factor import totp_context
@@ -42,6 +47,7 @@ def test_reseal_moves_every_secret_to_the_new_key(
             "llm": {"api_key_sealed": old_box.seal("sk-test-123", context=key_context(tenant.id))},
         }
         tenant.settings = with_stripe_keys(tenant, old_box, "sk_test_stripe", "whsec_test")
+        tenant.settings = with_mercadopago_keys(tenant, old_box, "APP_USR-mp-token", "mp-secret")
         account = ChannelAccount(
             tenant_id=demo_tenant_id, channel="twilio_sms", address="+15005550006", secrets={}
         )
@@ -58,6 +64,8 @@ def test_reseal_moves_every_secret_to_the_new_key(
         "tenants.llm_api_key": 1,
         "tenants.stripe_secret_key": 1,
         "tenants.stripe_webhook_secret": 1,
+        "tenants.mercadopago_access_token": 1,
+        "tenants.mercadopago_webhook_secret": 1,
         "channel_accounts.secrets": 2,
     }
     with runtime.db.transaction() as session:
@@ -75,6 +83,8 @@ def test_reseal_moves_every_secret_to_the_new_key(
         )
         assert new_only.open(sealed_key, context=key_context(demo_tenant_id)) == "sk-test-123"
         assert open_secret_key(tenant, new_only) == "sk_test_stripe"
+        assert open_access_token(tenant, new_only) == "APP_USR-mp-token"
+        assert open_webhook_secret(tenant, new_only) == "mp-secret"
         account = session.get(ChannelAccount, account_id)
         assert account is not None
         assert open_secrets(account, new_only) == {"auth_token": "twilio-token", "api_key": "k"}
