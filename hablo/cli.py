@@ -122,6 +122,31 @@ def cmd_secrets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_admin(args: argparse.Namespace) -> int:
+    """Create a platform super admin; the password is read from standard input."""
+    from hablo.db.database import Database
+    from hablo.security.platform_admin import AdminRefused, create_super_admin
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("password for the new super admin: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    settings = _settings(args)
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        with db.transaction() as session:
+            user = create_super_admin(session, args.email, args.first_name, password)
+            created = {"id": str(user.id), "email": user.email, "role": user.role.value}
+    except AdminRefused as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        db.dispose()
+    print(json.dumps(created))
+    return 0
+
+
 def cmd_mail(args: argparse.Namespace) -> int:
     from hablo.notify.mailer import FileMailer, mail_folder
 
@@ -525,6 +550,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     secrets.add_argument("action", choices=["new-key", "reseal"])
     secrets.add_argument("--key-id", help="new-key: the key id (default: random)")
+
+    admin = add(
+        "admin",
+        cmd_admin,
+        "Create a platform super admin (belongs to no tenant; manages all of them through "
+        "/api/admin). The password is read from standard input.",
+    )
+    admin.add_argument("action", choices=["create"])
+    admin.add_argument("--email", required=True, help="the admin's e-mail (login and 2FA codes)")
+    admin.add_argument("--first-name", default="Admin", help="shown in the audit log and mails")
 
     db = add("db", cmd_db, "Database schema: upgrade to the latest migration, or show it.")
     db.add_argument("action", choices=["upgrade", "current"])

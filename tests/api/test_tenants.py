@@ -72,6 +72,10 @@ def test_plan_change_is_for_owners_and_not_below_usage(api: Api) -> None:
     assert changed.status_code == 200, changed.text
     assert (changed.json()["plan"], changed.json()["monthly_message_limit"]) == ("starter", 10_000)
     assert owner.put("/api/tenants/me/plan", json={"plan": "gold"}).status_code == 422
+    # Moving up is not self-service until billing exists: limits cannot be lifted for free.
+    up = owner.put("/api/tenants/me/plan", json={"plan": "enterprise"})
+    assert up.status_code == 409 and up.json()["error"]["code"] == "upgrade_not_self_service"
+    assert owner.get("/api/tenants/me").json()["plan"] == "starter"
 
     with api.runtime.db.transaction() as session:
         tenant = session.scalars(select(Tenant).where(Tenant.slug == "demo")).one()

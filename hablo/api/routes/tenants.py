@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 from sqlalchemy.orm import Session
 
 from hablo.api.endpoints import ApiRoutes, Call, RequestModel
-from hablo.api.problems import conflict, not_found
+from hablo.api.problems import ApiError, conflict, not_found
 from hablo.api.scope import TenantScope, check_if_match, etag_of
 from hablo.db.base import utcnow
 from hablo.db.enums import Plan, TenantStatus
@@ -180,7 +180,10 @@ async def update_my_tenant(call: Call[None, TenantPatch]) -> TenantOut:
     body=PlanIn,
     response=TenantOut,
     errors=(404, 409, 412),
-    summary="Change your plan (its contact and monthly message limits come with it)",
+    summary="Move to a smaller plan (its contact and monthly message limits come with it)",
+    description="Until billing is online, a larger plan is granted by the platform "
+    "(`PUT /api/admin/tenants/{tenant_id}/plan`): asking for one here is a 409 "
+    "`upgrade_not_self_service`, so plan limits cannot be lifted by the business itself.",
 )
 async def change_my_plan(call: Call[None, PlanIn]) -> TenantOut:
     plan = call.body.plan
@@ -188,6 +191,13 @@ async def change_my_plan(call: Call[None, PlanIn]) -> TenantOut:
     def work(scope: TenantScope) -> TenantOut:
         tenant = own_tenant(scope, for_update=True)
         check_if_match(call.if_match(), tenant)
+        if PLAN_ORDER.index(plan) > PLAN_ORDER.index(Plan(tenant.plan)):
+            raise ApiError(
+                409,
+                "upgrade_not_self_service",
+                f"moving up to the {plan.value} plan is done by the platform; contact support",
+                {"current_plan": Plan(tenant.plan).value, "requested_plan": plan.value},
+            )
         refuse_plan_below_usage(scope.session, tenant, plan)
         changes = apply_plan(tenant, plan)
         scope.session.flush()
@@ -196,6 +206,9 @@ async def change_my_plan(call: Call[None, PlanIn]) -> TenantOut:
         return TenantOut.of(tenant)
 
     return await call.db(work)
+
+
+PLAN_ORDER = (Plan.FREE, Plan.STARTER, Plan.PROFESSIONAL, Plan.ENTERPRISE)
 
 
 def refuse_plan_below_usage(session: Session, tenant: Tenant, plan: Plan) -> None:
