@@ -31,6 +31,7 @@ from hablo.api.middleware import (
     url_length_limit,
 )
 from hablo.api.openapi import build_document, docs_page
+from hablo.api.proxies import forwarded_middleware
 from hablo.api.ratelimit import RATE_LIMITER, build_rate_limiter, close_rate_limiter, rate_limit
 from hablo.api.routes import all_routes
 from hablo.api.routes.auth import MAILER
@@ -74,6 +75,7 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
     settings = runtime.settings
     app = web.Application(
         middlewares=[
+            forwarded_middleware(settings.trusted_proxies),
             security_headers,
             error_middleware,
             url_length_limit,

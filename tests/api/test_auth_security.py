@@ -14,6 +14,7 @@ import pyotp
 import pytest
 import redis
 
+from hablo.api.proxies import client_address, parse_networks
 from hablo.api.ratelimit import InProcessBackend, Limit, RedisBackend
 from hablo.db.enums import Role
 from hablo.notify.mailer import FileMailer, MailError, SmtpMailer
@@ -235,3 +236,58 @@ def test_expired_login_code_is_refused(db_url: str) -> None:
         )
         assert late.status_code == 401
         login_with_mailed_code(api, inbox, email)  # a new login mails a new code
+
+
+def test_behind_a_trusted_proxy_limits_count_each_client_and_hsts_is_sent(db_url: str) -> None:
+    with live_api(db_url, trusted_proxies=["127.0.0.1/32"]) as (api, _):
+        anon = api.anonymous()
+        body = {"email": "nobody@example.com", "password": "Whatever-123"}
+
+        def attempt(client_ip: str) -> int:
+            headers = {"X-Forwarded-For": f"198.51.100.1, {client_ip}"}
+            return anon.post("/api/auth/login", json=body, headers=headers).status_code
+
+        assert [attempt("203.0.113.7") for _ in range(11)] == [401] * 10 + [429]
+        # Another customer behind the same proxy has their own budget.
+        assert attempt("203.0.113.8") == 401
+        over_tls = anon.get("/api/auth/me", headers={"X-Forwarded-Proto": "https"})
+        assert over_tls.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_forwarded_headers_from_anyone_else_are_ignored(db_url: str) -> None:
+    with live_api(db_url, trusted_proxies=["10.0.0.0/8"]) as (api, _):
+        anon = api.anonymous()
+        body = {"email": "nobody@example.com", "password": "Whatever-123"}
+        # A client cannot dodge the limit by inventing a new address each time.
+        statuses = [
+            anon.post(
+                "/api/auth/login", json=body, headers={"X-Forwarded-For": f"203.0.113.{n}"}
+            ).status_code
+            for n in range(11)
+        ]
+        assert statuses == [401] * 10 + [429]
+        plain = anon.get("/api/auth/me", headers={"X-Forwarded-Proto": "https"})
+        assert "Strict-Transport-Security" not in plain.headers
+
+
+@pytest.mark.parametrize(
+    ("remote", "header", "client"),
+    [
+        ("10.0.0.5", "203.0.113.7", "203.0.113.7"),
+        ("10.0.0.5", "1.2.3.4, 203.0.113.7, 10.0.0.9", "203.0.113.7"),  # rightmost untrusted
+        ("10.0.0.5", "", "10.0.0.5"),
+        ("10.0.0.5", "not-an-ip", "10.0.0.5"),
+        ("10.0.0.5", "10.0.0.7", "10.0.0.7"),  # only proxies: the first is the client
+        ("198.51.100.2", "203.0.113.7", "198.51.100.2"),  # not a proxy of ours
+    ],
+)
+def test_client_address(remote: str, header: str, client: str) -> None:
+    networks = parse_networks(["10.0.0.0/8"])
+    assert client_address(remote, header, networks) == client
+
+
+def test_a_bad_proxy_setting_is_refused() -> None:
+    from hablo.config import Settings
+
+    with pytest.raises(ValueError, match="trusted_proxies"):
+        Settings.model_validate({"trusted_proxies": ["10.0.0.0/33"]})
