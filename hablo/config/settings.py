@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
@@ -66,6 +67,8 @@ class Settings(BaseSettings):
     refresh_token_ttl_s: int = Field(default=30 * 86400, ge=300)
     # Origins allowed to call the API from a browser (CORS); empty = same origin only.
     cors_origins: list[str] = Field(default_factory=list)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For/-Proto are believed.
+    trusted_proxies: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     request_timeout_s: float = Field(default=30.0, gt=0)
     # Rate limits and lockouts are shared through Redis when set, in-process otherwise.
@@ -129,6 +132,13 @@ class Settings(BaseSettings):
 
         for spec in value:
             parse_key_spec(spec)  # KeyRingError is a ValueError that never echoes the key
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item.strip(), strict=False)  # ValueError names the bad one
         return value
 
     @field_validator("channels")
