@@ -149,7 +149,7 @@ def test_privileged_login_needs_the_mailed_code(env: tuple[Api, Inbox]) -> None:
     assert audit_actions(api, email) == ["login_failed", "login"]
 
 
-def test_five_wrong_codes_end_the_challenge(env: tuple[Api, Inbox]) -> None:
+def test_five_wrong_codes_end_the_challenge_and_lock_the_account(env: tuple[Api, Inbox]) -> None:
     api, inbox = env
     email = make_user(api, Role.ADMIN)
     challenge = login(api, email).json()["challenge"]
@@ -160,11 +160,31 @@ def test_five_wrong_codes_end_the_challenge(env: tuple[Api, Inbox]) -> None:
         anon.post("/api/auth/2fa/verify", json={"challenge": challenge, "code": wrong})
         for _ in range(5)
     ]
-    assert [a.status_code for a in answers] == [401] * 5
+    assert [a.status_code for a in answers] == [401] * 4 + [423]
     assert answers[3].json()["error"]["details"] == {"attempts_left": 1}
-    assert answers[4].json()["error"]["code"] == "unauthorized"
+    assert answers[4].json()["error"]["code"] == "account_locked"
     late = anon.post("/api/auth/2fa/verify", json={"challenge": challenge, "code": code})
     assert late.status_code == 401
+    assert login(api, email).status_code == 423  # the right password does not help now
+
+
+def test_wrong_codes_add_up_over_logins_with_the_right_password(env: tuple[Api, Inbox]) -> None:
+    """With a leaked password, fresh logins do not give fresh guesses at the code."""
+    api, inbox = env
+    email = make_user(api, Role.OWNER)
+    anon = api.anonymous()
+    statuses = []
+    for round_ in range(3):
+        challenge = login(api, email).json()["challenge"]
+        code = inbox.code_in(inbox.wait_for(email, round_ + 1))
+        wrong = "000000" if code != "000000" else "111111"
+        for _ in range(2):
+            answer = anon.post("/api/auth/2fa/verify", json={"challenge": challenge, "code": wrong})
+            statuses.append(answer.status_code)
+            if answer.status_code == 423:
+                break
+    assert statuses == [401, 401, 401, 401, 423]
+    assert login(api, email).status_code == 423
 
 
 def test_five_wrong_passwords_lock_the_account(env: tuple[Api, Inbox]) -> None:

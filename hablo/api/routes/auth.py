@@ -299,9 +299,9 @@ async def login(call: Call[None, LoginIn]) -> LoginOut:
         if user.status != UserStatus.ACTIVE:
             audit(session, user, "login_refused", {"status": user.status}, call.client_ip)
             raise forbidden("this account is disabled; ask the business owner")
-        user.failed_logins = 0
         user.locked_until = None
         if not needs_second_factor(user):
+            user.failed_logins = 0
             user.last_login_at = _now()
             audit(session, user, "login", {"second_factor": None}, call.client_ip)
             return LoginOut.with_tokens(_tokens(call, session, user)), None, user.email
@@ -363,8 +363,10 @@ def _login_code_mail(session: Session, user: User) -> MailText | None:
     None,
     body=VerifyIn,
     response=TokensOut,
-    errors=(401,),
+    errors=(401, 423),
     summary="Second step of a login: the challenge and the code give the tokens",
+    description=f"Wrong codes count towards the {MAX_FAILED_LOGINS} failures that lock the "
+    "account (423), together with wrong passwords.",
 )
 async def verify_second_factor(call: Call[None, VerifyIn]) -> TokensOut:
     settings = _settings(call)
@@ -385,15 +387,35 @@ async def verify_second_factor(call: Call[None, VerifyIn]) -> TokensOut:
         else:
             check = factors.check_login_code(session, user.id, call.body.code)
             ok, exhausted = check.ok, check.exhausted
+        if user.locked_until is not None and user.locked_until > _now():
+            challenge.used_at = _now()
+            return _locked(user.locked_until)
         if not ok:
             challenge.attempts += 1
             audit(session, user, "login_failed", {"reason": f"{method} code"}, call.client_ip)
+            # Wrong codes count like wrong passwords (a right password does not reset the
+            # count until the second factor is right too): with a leaked password, the code
+            # cannot be guessed over many logins.
+            user.failed_logins += 1
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.failed_logins = 0
+                user.locked_until = _now() + LOCKOUT
+                challenge.used_at = _now()
+                audit(
+                    session,
+                    user,
+                    "lockout",
+                    {"until": user.locked_until.isoformat()},
+                    call.client_ip,
+                )
+                return _locked(user.locked_until)
             left = factors.MAX_ATTEMPTS - challenge.attempts
             if exhausted or left <= 0:
                 challenge.used_at = _now()
                 return unauthorized("too many wrong codes; log in again")
             return ApiError(401, "invalid_code", "wrong or expired code", {"attempts_left": left})
         challenge.used_at = _now()
+        user.failed_logins = 0
         user.last_login_at = _now()
         audit(session, user, "login", {"second_factor": method}, call.client_ip)
         return _tokens(call, session, user)
