@@ -59,7 +59,7 @@ def export_contact(scope: TenantScope, contact: Contact) -> dict[str, Any]:
             .order_by(Message.created_at, Message.id)
         ):
             messages[m.conversation_id].append(
-                _row(m, "sender_kind", "body", "language", "status", "created_at")
+                _row(m, "sender_kind", "body", "attachments", "language", "status", "created_at")
             )
         for n in session.scalars(
             scope.select(ConversationNote)
@@ -146,7 +146,8 @@ def erase_contact(scope: TenantScope, contact: Contact) -> dict[str, int]:
             session.execute(
                 update(Message)
                 .where(Message.tenant_id == tenant, Message.conversation_id.in_(ids))
-                .values(body=ERASED_TEXT, error=None)
+                # Attachments hold captions, file names, media ids and URLs: personal too.
+                .values(body=ERASED_TEXT, error=None, attachments=None)
             )
         )
         counts["notes"] = _rowcount(

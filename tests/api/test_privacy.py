@@ -23,6 +23,8 @@ from tests.api.support import Api
 
 PHONE = "+541155550001"
 
+ATTACHMENT_URL = "https://media.example/dni-ana.jpg"
+
 
 def _customer_with_history(api: Api) -> uuid.UUID:
     """A contact who chatted on WhatsApp, booked, paid and got an agent's note."""
@@ -54,6 +56,9 @@ def _customer_with_history(api: Api) -> uuid.UUID:
                     sender_kind=sender,
                     body=body,
                     status=DeliveryStatus.RECEIVED,
+                    attachments=[{"type": "image", "caption": "mi DNI", "url": ATTACHMENT_URL}]
+                    if sender is SenderKind.CUSTOMER
+                    else None,
                 )
             )
         session.add(
@@ -108,6 +113,7 @@ def test_export_holds_everything_about_the_contact(api: Api) -> None:
         "Soy Ana, mi DNI es 12345678",
         "Hola Ana, ¿qué día querés venir?",
     ]
+    assert conversation["messages"][0]["attachments"][0]["url"] == ATTACHMENT_URL
     assert [n["body"] for n in data["notes"]] == ["Alérgica al tinte"]
     assert data["bookings"][0]["notes"] == "Trae su propio tinte"
     assert data["payments"][0]["amount_minor"] == 800_000
@@ -133,6 +139,7 @@ def test_erase_anonymises_keeps_counts_and_is_idempotent(api: Api) -> None:
     with api.runtime.db.transaction() as session:
         bodies = session.scalars(select(Message.body)).all()
         assert bodies == ["[erased]", "[erased]"]
+        assert session.scalars(select(Message.attachments)).all() == [None, None]
         assert session.scalar(select(func.count()).select_from(ConversationNote)) == 0
         assert session.scalars(select(ContactIdentity)).all() == []
         conversation = session.scalars(select(Conversation)).one()
