@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 from hablo.engine.messages import OutboundEnvelope
 
@@ -37,3 +38,21 @@ class ChannelSender(ABC):
     @abstractmethod
     def send(self, envelope: OutboundEnvelope) -> SendReceipt:
         """Send or raise TransientSendError / PermanentSendError."""
+
+
+def retry_after_seconds(header: str | None) -> float | None:
+    """A provider's Retry-After in seconds; None for an HTTP date or garbage (then the
+    outbox's own backoff decides)."""
+    try:
+        return max(0.0, float(header or ""))
+    except ValueError:
+        return None
+
+
+def positive_number(value: Any, default: float) -> float:
+    """A positive number from an account's config, or the default."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number > 0 else default

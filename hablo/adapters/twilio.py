@@ -35,6 +35,8 @@ from hablo.adapters.base import (
     PermanentSendError,
     SendReceipt,
     TransientSendError,
+    positive_number,
+    retry_after_seconds,
 )
 from hablo.adapters.whatsapp_cloud import TokenBucket
 from hablo.api.errors import json_error
@@ -228,7 +230,7 @@ class TwilioSender(ChannelSender):
         return WA_PREFIX + number if self.channel == WHATSAPP else number
 
     def _bucket(self, account: OpenAccount) -> TokenBucket:
-        rate = _positive(account.config.get("max_per_second"), 1.0)
+        rate = positive_number(account.config.get("max_per_second"), 1.0)
         bucket = self._buckets.get(account.address)
         if bucket is None or bucket.rate != rate:
             bucket = self._buckets[account.address] = TokenBucket(rate)
@@ -239,7 +241,7 @@ class TwilioSender(ChannelSender):
         if account is None:
             raise PermanentSendError(f"no enabled {self.channel} account for this business")
         sid = str(account.config.get("account_sid") or "")
-        http = _HttpClient(timeout=_positive(account.config.get("timeout_s"), 10.0))
+        http = _HttpClient(timeout=positive_number(account.config.get("timeout_s"), 10.0))
         client = Client(sid, account.secrets.get("auth_token", ""), http_client=http)
         client.api.base_url = str(account.config.get("api_base") or DEFAULT_API_BASE)
         params: dict[str, Any] = {
@@ -268,20 +270,5 @@ class TwilioSender(ChannelSender):
 def _classify(exc: TwilioRestException, retry_after: str | None) -> Exception:
     described = f"twilio HTTP {exc.status}, error {exc.code}: {exc.msg or 'no details'}"[:300]
     if exc.status == 429 or exc.status >= 500:
-        return TransientSendError(described, retry_after=_retry_after(retry_after))
+        return TransientSendError(described, retry_after=retry_after_seconds(retry_after))
     return PermanentSendError(described)
-
-
-def _retry_after(header: str | None) -> float | None:
-    try:
-        return max(0.0, float(header or ""))
-    except ValueError:
-        return None  # an HTTP date or garbage: the backoff decides
-
-
-def _positive(value: Any, default: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return default
-    return number if number > 0 else default

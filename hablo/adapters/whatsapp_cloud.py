@@ -40,6 +40,8 @@ from hablo.adapters.base import (
     PermanentSendError,
     SendReceipt,
     TransientSendError,
+    positive_number,
+    retry_after_seconds,
 )
 from hablo.adapters.whatsapp_cloud_parse import parse_webhook, phone_number_ids
 from hablo.api.errors import json_error
@@ -284,7 +286,7 @@ class WhatsAppCloudSender(ChannelSender):
         return utcnow() - last > SERVICE_WINDOW
 
     def _bucket(self, account: OpenAccount) -> TokenBucket:
-        rate = _positive(account.config.get("max_per_second"), self._default_rate)
+        rate = positive_number(account.config.get("max_per_second"), self._default_rate)
         bucket = self._buckets.get(account.address)
         if bucket is None or bucket.rate != rate:
             bucket = self._buckets[account.address] = TokenBucket(rate)
@@ -302,7 +304,7 @@ class WhatsAppCloudSender(ChannelSender):
                 "Content-Type": "application/json",
             },
         )
-        timeout = _positive(account.config.get("timeout_s"), 10.0)
+        timeout = positive_number(account.config.get("timeout_s"), 10.0)
         self._bucket(account).acquire()
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -334,25 +336,10 @@ def _classify(status: int, retry_after: str | None, raw: bytes) -> Exception:
     if code == OUTSIDE_WINDOW:
         return _OutsideWindow(described)
     if status == 429 or status >= 500 or code in TRANSIENT_CODES:
-        return TransientSendError(described, retry_after=_retry_after(retry_after))
+        return TransientSendError(described, retry_after=retry_after_seconds(retry_after))
     if status == 401 or code == 190:
         return PermanentSendError(f"whatsapp access token rejected ({described})")
     return PermanentSendError(described)
-
-
-def _retry_after(header: str | None) -> float | None:
-    try:
-        return max(0.0, float(header or ""))
-    except ValueError:
-        return None  # an HTTP date or garbage: the backoff decides
-
-
-def _positive(value: Any, default: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return default
-    return number if number > 0 else default
 
 
 def _text(text: str) -> dict[str, Any]:

@@ -11,7 +11,6 @@ body without state, and `x-signature: ts=<ts>,v1=HMAC-SHA256(secret,
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
@@ -24,6 +23,8 @@ from typing import Any
 
 import requests
 from aiohttp import web
+
+from tests.providers.threaded import ThreadedFakeServer
 
 ACCESS_TOKEN = "TEST-1234567890123456-112826-fakeaccesstoken00000000-987654321"
 WEBHOOK_SECRET = "fake-mercadopago-webhook-secret-0123456789abcdef"
@@ -38,8 +39,11 @@ def sign(data_id: str, request_id: str, ts: str, secret: str = WEBHOOK_SECRET) -
     return f"ts={ts},v1={digest}"
 
 
-class FakeMercadoPago:
+class FakeMercadoPago(ThreadedFakeServer):
+    thread_name = "fake-mercadopago"
+
     def __init__(self, access_token: str = ACCESS_TOKEN) -> None:
+        super().__init__()
         self.access_token = access_token
         self.requests: list[dict[str, Any]] = []
         self.preferences: dict[str, dict[str, Any]] = {}
@@ -50,11 +54,6 @@ class FakeMercadoPago:
         self._idempotent: dict[str, tuple[int, dict[str, Any]]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="fake-mercadopago", daemon=True)
-        self.port = 0
 
     @property
     def base_url(self) -> str:
@@ -132,41 +131,10 @@ class FakeMercadoPago:
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    def start(self) -> FakeMercadoPago:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise AssertionError("fake MercadoPago server did not start")
-        return self
-
-    def stop(self) -> None:
-        loop = self._loop
-        if loop is not None:
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(10)
-
-    def _main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        loop.run_until_complete(self._serve())
-        self._ready.set()
-        loop.run_forever()
-        loop.close()
-
-    async def _serve(self) -> None:
-        app = web.Application()
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/checkout/preferences", self._create_preference)
         app.router.add_get("/v1/payments/{id}", self._get_payment)
         app.router.add_post("/v1/payments/{id}/refunds", self._create_refund)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-
-    async def _shutdown(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     # -- the API -------------------------------------------------------------------------
 

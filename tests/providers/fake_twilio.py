@@ -9,7 +9,6 @@ Runs in a background thread with its own loop: the outbox thread talks to it ove
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import itertools
 import threading
@@ -19,6 +18,8 @@ from typing import Any
 import requests
 from aiohttp import web
 from twilio.request_validator import RequestValidator
+
+from tests.providers.threaded import ThreadedFakeServer
 
 ACCOUNT_SID = "AC" + "f" * 32
 AUTH_TOKEN = "fake-twilio-auth-token"
@@ -49,8 +50,11 @@ def basic(sid: str = ACCOUNT_SID, token: str = AUTH_TOKEN) -> str:
     return "Basic " + base64.b64encode(f"{sid}:{token}".encode()).decode()
 
 
-class FakeTwilio:
+class FakeTwilio(ThreadedFakeServer):
+    thread_name = "fake-twilio"
+
     def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+        super().__init__()
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.sent: list[Sent] = []
@@ -58,11 +62,6 @@ class FakeTwilio:
         self._failures: list[tuple[int, float | None, int, str]] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="fake-twilio", daemon=True)
-        self.port = 0
 
     @property
     def api_base(self) -> str:
@@ -85,39 +84,8 @@ class FakeTwilio:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> FakeTwilio:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise AssertionError("fake Twilio did not start")
-        return self
-
-    def stop(self) -> None:
-        loop = self._loop
-        if loop is not None:
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(10)
-
-    def _main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        loop.run_until_complete(self._serve())
-        self._ready.set()
-        loop.run_forever()
-        loop.close()
-
-    async def _serve(self) -> None:
-        app = web.Application()
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self._messages)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-
-    async def _shutdown(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     # -- the endpoint ----------------------------------------------------------------------
 

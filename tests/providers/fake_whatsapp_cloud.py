@@ -10,7 +10,6 @@ over real sockets.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
@@ -22,6 +21,8 @@ from typing import Any
 
 import requests
 from aiohttp import web
+
+from tests.providers.threaded import ThreadedFakeServer
 
 PHONE_NUMBER_ID = "109876543210"
 ACCESS_TOKEN = "EAAG-fake-access-token"
@@ -44,8 +45,11 @@ class Sent:
         return str(self.body.get("text", {}).get("body", ""))
 
 
-class FakeWhatsAppCloud:
+class FakeWhatsAppCloud(ThreadedFakeServer):
+    thread_name = "fake-wa-cloud"
+
     def __init__(self, access_token: str = ACCESS_TOKEN) -> None:
+        super().__init__()
         self.access_token = access_token
         self.sent: list[Sent] = []
         self.attempts = 0  # every POST that reached us, accepted or not
@@ -53,11 +57,6 @@ class FakeWhatsAppCloud:
         self._outside_window: set[str] = set()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="fake-wa-cloud", daemon=True)
-        self.port = 0
 
     @property
     def api_base(self) -> str:
@@ -85,39 +84,8 @@ class FakeWhatsAppCloud:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> FakeWhatsAppCloud:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise AssertionError("fake WhatsApp Cloud server did not start")
-        return self
-
-    def stop(self) -> None:
-        loop = self._loop
-        if loop is not None:
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(10)
-
-    def _main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        loop.run_until_complete(self._serve())
-        self._ready.set()
-        loop.run_forever()
-        loop.close()
-
-    async def _serve(self) -> None:
-        app = web.Application()
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/v21.0/{number}/messages", self._messages)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-
-    async def _shutdown(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     # -- the endpoint ----------------------------------------------------------------------
 

@@ -12,13 +12,14 @@ pushname}, POST /control/logout (the phone unlinks the device), GET /control/sen
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import threading
 from typing import Any
 
 import requests
 from aiohttp import web
+
+from tests.providers.threaded import ThreadedFakeServer
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>WhatsApp</title></head>
@@ -105,8 +106,11 @@ if (localStorage.getItem("fake-wa-token")) chatLoop(); else scanLoop();
 """
 
 
-class FakeWhatsAppWeb:
+class FakeWhatsAppWeb(ThreadedFakeServer):
+    thread_name = "fake-wa-web"
+
     def __init__(self) -> None:
+        super().__init__()
         self.pending_ref: str | None = None
         self.scanned: dict[str, tuple[str, str]] = {}  # ref -> (token, phone)
         self.valid_tokens: set[str] = set()
@@ -114,27 +118,10 @@ class FakeWhatsAppWeb:
         self.sent: list[dict[str, Any]] = []
         self.qr_refs: list[str] = []  # every QR payload shown
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="fake-wa-web", daemon=True)
-        self.port = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
-
-    def start(self) -> FakeWhatsAppWeb:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise AssertionError("fake WhatsApp Web did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None:
-            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
 
     # -- test side ------------------------------------------------------------------
 
@@ -149,16 +136,7 @@ class FakeWhatsAppWeb:
 
     # -- server -----------------------------------------------------------------------
 
-    def _main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        loop.run_until_complete(self._serve())
-        self._ready.set()
-        loop.run_forever()
-        loop.close()
-
-    async def _serve(self) -> None:
-        app = web.Application()
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/", self._page)
         app.router.add_get("/api/qr", self._qr)
         app.router.add_get("/api/login", self._login)
@@ -168,15 +146,6 @@ class FakeWhatsAppWeb:
         app.router.add_post("/control/scan", self._scan)
         app.router.add_post("/control/incoming", self._incoming)
         app.router.add_post("/control/logout", self._phone_logout)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    async def _shutdown(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     async def _page(self, request: web.Request) -> web.Response:
         return web.Response(text=PAGE, content_type="text/html")
