@@ -93,6 +93,15 @@ def cmd_api(args: argparse.Namespace) -> int:
     if args.action == "permissions":
         print(markdown_table())
         return 0
+    if args.action == "signing-key":
+        from hablo.security.tokens import add_signing_key
+
+        folder = _settings(args).jwt_keys_dir
+        if folder is None:
+            raise CliError("set HABLO_JWT_KEYS_DIR: the folder the servers load signing keys from")
+        kid = add_signing_key(folder)
+        print(json.dumps({"kid": kid, "folder": str(folder), "restart": "needed"}))
+        return 0
     from hablo.api.openapi import build_document
     from hablo.api.routes import all_routes
 
@@ -538,9 +547,11 @@ def build_parser() -> argparse.ArgumentParser:
     api = add(
         "api",
         cmd_api,
-        "The management API's permission table (Markdown) or OpenAPI document (JSON).",
+        "The management API's permission table (Markdown) or OpenAPI document (JSON); "
+        "signing-key adds a token signing key to HABLO_JWT_KEYS_DIR and makes it current "
+        "(older keys keep verifying; restart the servers to load it).",
     )
-    api.add_argument("action", choices=["permissions", "openapi"])
+    api.add_argument("action", choices=["permissions", "openapi", "signing-key"])
 
     secrets = add(
         "secrets",
