@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     # of the platform-level webhook endpoint (tenants' own endpoints use their own secret).
     stripe_api_base: str = "https://api.stripe.com"
     stripe_webhook_secret: str | None = Field(default=None, repr=False)
+    # Per attempt (one retry): Stripe is called inside a chat turn's DB transaction.
+    stripe_timeout_s: float = Field(default=10.0, gt=0)
     # MercadoPago's API base (tests point it at a fake on 127.0.0.1); tenants' credentials
     # are in their settings, set through PUT /api/payments/mercadopago-keys.
     mercadopago_api_base: str = "https://api.mercadopago.com"

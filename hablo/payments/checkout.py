@@ -24,7 +24,7 @@ from hablo.payments.mercadopago_gateway import DEFAULT_API_BASE as MERCADOPAGO_A
 from hablo.payments.mercadopago_gateway import MercadoPagoGateway
 from hablo.payments.mercadopago_settings import is_configured, open_access_token
 from hablo.payments.service import PaymentRefused
-from hablo.payments.stripe_gateway import StripeGateway
+from hablo.payments.stripe_gateway import DEFAULT_TIMEOUT_S, StripeGateway
 from hablo.security.secrets import SecretBox, SecretError
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ class CheckoutConfig:
     # Opened on use, not at construction: building the config never touches the disk.
     open_box: Callable[[], SecretBox]
     mercadopago_api_base: str = MERCADOPAGO_API_BASE
+    stripe_timeout_s: float = DEFAULT_TIMEOUT_S
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CheckoutConfig:
@@ -48,6 +49,7 @@ class CheckoutConfig:
             stripe_api_base=settings.stripe_api_base,
             open_box=lambda: SecretBox.from_config(settings.secret_keys, settings.state_dir),
             mercadopago_api_base=settings.mercadopago_api_base,
+            stripe_timeout_s=settings.stripe_timeout_s,
         )
 
     def stripe(self, tenant: Tenant) -> PaymentGateway:
@@ -60,7 +62,7 @@ class CheckoutConfig:
             raise PaymentRefused(
                 "Stripe is not configured for this business", {"stripe": "not set"}
             )
-        return StripeGateway(key, api_base=self.stripe_api_base)
+        return StripeGateway(key, api_base=self.stripe_api_base, timeout_s=self.stripe_timeout_s)
 
     def mercadopago(self, tenant: Tenant) -> PaymentGateway:
         """The tenant's MercadoPago; PaymentRefused when its token is missing or unreadable.

@@ -22,13 +22,17 @@ from hablo.db.enums import BookingStatus, PaymentMethod, PaymentStatus, SenderKi
 from hablo.db.models import Booking, Contact, Conversation, Payment, Service, Tenant
 from hablo.engine.agent_reply import ConversationClosedError, record_agent_reply
 from hablo.engine.messages import OutboundEnvelope
-from hablo.payments.invoices import issue_invoice
+from hablo.payments.invoices import InvoiceError, issue_invoice
 from hablo.payments.state import can_move, status_after_refund
 from hablo.security.secrets import SecretBox
 
 log = logging.getLogger(__name__)
 
 STRIPE_SETTINGS = ("payments", "stripe")
+# Keys in `Payment.details`: the completed payment this one duplicates (to refund), and a
+# refunded total reported before the payment completed.
+DUPLICATE_OF = "duplicate_of"
+EARLY_REFUND = "refunded_before_completion_minor"
 
 
 class PaymentRefused(Exception):
@@ -165,21 +169,37 @@ def complete(
     details: dict[str, Any] | None = None,
 ) -> Effects:
     """Money arrived: payment completed, booking confirmed, invoice issued, the customer
-    told in the booking's conversation. A no-op when the payment cannot move there."""
+    told in the booking's conversation. A no-op when the payment cannot move there.
+
+    When another payment of the booking was completed already, this one is recorded as a
+    duplicate to refund (the money was taken) and nothing else happens."""
     effects = Effects()
     if not can_move(payment.status, PaymentStatus.COMPLETED):
         return effects
+    booking = _locked_booking(session, payment)
     payment.status = PaymentStatus.COMPLETED
     payment.details = {**(payment.details or {}), **(details or {}), "paid_at": now.isoformat()}
+    first = _other_paid_payment(session, payment) if booking is not None else None
+    if first is not None:
+        payment.details = {**payment.details, DUPLICATE_OF: str(first)}
+        log.warning(
+            "payment %s paid booking %s again (payment %s was completed first); refund it",
+            payment.id,
+            payment.booking_id,
+            first,
+        )
+        session.flush()
+        _apply_early_refund(session, payment)
+        return effects
     contact = session.get(Contact, payment.contact_id)
     if contact is not None:
         contact.total_spent_minor = (contact.total_spent_minor or 0) + payment.amount_minor
         contact.last_purchase_at = now
-    booking = session.get(Booking, payment.booking_id) if payment.booking_id else None
     if booking is not None and booking.status == BookingStatus.PENDING:
         booking.status = BookingStatus.CONFIRMED
     session.flush()
-    issue_invoice(session, payment, now=now)
+    _invoice(session, payment, now)
+    _apply_early_refund(session, payment)
     if booking is not None and booking.conversation_id is not None:
         envelope = _tell_customer(session, booking, payment, now)
         if envelope is not None:
@@ -188,7 +208,7 @@ def complete(
 
 
 def fail(session: Session, payment: Payment, reason: str, now: datetime) -> bool:
-    """Declined or expired. Ignored once the payment completed (a late event)."""
+    """Expired (or finally declined). Ignored once the payment completed (a late event)."""
     if payment.status != PaymentStatus.PENDING:
         return False
     payment.status = PaymentStatus.FAILED
@@ -196,10 +216,27 @@ def fail(session: Session, payment: Payment, reason: str, now: datetime) -> bool
     return True
 
 
+def note_declined(payment: Payment, error: dict[str, Any], now: datetime) -> bool:
+    """A declined attempt on a checkout page that is still open: the customer may try
+    another card there, so the payment stays pending and its link is reused (failing it
+    would make a second, also payable, link). Only the link expiring ends the payment."""
+    if payment.status != PaymentStatus.PENDING:
+        return False
+    payment.details = {**(payment.details or {}), "last_error": {**error, "at": now.isoformat()}}
+    return True
+
+
 def record_refunded_total(session: Session, payment: Payment, refunded_total: int) -> bool:
     """The provider's cumulative refunded amount: only ever grows (a late, smaller total
-    from an older event changes nothing)."""
+    from an older event changes nothing). Before the payment completed (the refund's
+    event overtook the payment's) it is kept in the details and applied by `complete`."""
     refunded_total = min(refunded_total, payment.amount_minor)
+    if payment.status in (PaymentStatus.PENDING, PaymentStatus.FAILED):
+        kept = int((payment.details or {}).get(EARLY_REFUND, 0))
+        if refunded_total <= kept:
+            return False
+        payment.details = {**(payment.details or {}), EARLY_REFUND: refunded_total}
+        return True
     if refunded_total <= payment.refunded_minor or refunded_total <= 0:
         return False
     target = status_after_refund(payment.amount_minor, refunded_total)
@@ -209,9 +246,56 @@ def record_refunded_total(session: Session, payment: Payment, refunded_total: in
     payment.refunded_minor = refunded_total
     payment.status = target
     contact = session.get(Contact, payment.contact_id)
-    if contact is not None:
+    # A duplicate never counted towards the contact's total, so its refund does not either.
+    if contact is not None and DUPLICATE_OF not in (payment.details or {}):
         contact.total_spent_minor = max(0, (contact.total_spent_minor or 0) - delta)
     return True
+
+
+def _locked_booking(session: Session, payment: Payment) -> Booking | None:
+    """The payment's booking, locked: two payments of one booking completing at once must
+    see each other (the second becomes the duplicate)."""
+    if payment.booking_id is None:
+        return None
+    found: Booking | None = session.scalars(
+        select(Booking)
+        .where(Booking.tenant_id == payment.tenant_id, Booking.id == payment.booking_id)
+        .with_for_update()
+    ).first()
+    return found
+
+
+def _other_paid_payment(session: Session, payment: Payment) -> uuid.UUID | None:
+    """Another payment of the same booking that was completed first (not a duplicate)."""
+    rows = session.scalars(
+        select(Payment).where(
+            Payment.tenant_id == payment.tenant_id,
+            Payment.booking_id == payment.booking_id,
+            Payment.id != payment.id,
+            Payment.status.in_((PaymentStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED)),
+        )
+    )
+    return next((p.id for p in rows if DUPLICATE_OF not in (p.details or {})), None)
+
+
+def _invoice(session: Session, payment: Payment, now: datetime) -> None:
+    """Issue the invoice in a savepoint. A failure (e.g. bad tax settings) is logged and
+    kept in the details: a paid booking must be confirmed whatever the invoice does."""
+    try:
+        with session.begin_nested():
+            issue_invoice(session, payment, now=now)
+    except Exception as exc:  # any invoice failure, see above
+        # InvoiceError messages are ours; others (DB errors) may quote row data.
+        reason = str(exc) if isinstance(exc, InvoiceError) else type(exc).__name__
+        log.error("payment %s completed without an invoice: %s", payment.id, reason)
+        payment.details = {**(payment.details or {}), "invoice_error": reason[:300]}
+        session.flush()
+
+
+def _apply_early_refund(session: Session, payment: Payment) -> None:
+    early = int((payment.details or {}).get(EARLY_REFUND, 0))
+    if early > 0:
+        record_refunded_total(session, payment, early)
 
 
 _CONFIRMED = {

@@ -4,7 +4,9 @@ refund never lowers the refunded total).
 
     pending ──► completed ──► partially_refunded ──► refunded
        │                 └───────────────────────────►┘
-       └──► failed (declined or the checkout expired; a new checkout makes a new payment)
+       └──► failed (the checkout expired; a new checkout makes a new payment)
+
+A declined card does not fail a payment: its checkout page stays open and payable.
 """
 
 from __future__ import annotations

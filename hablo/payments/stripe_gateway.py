@@ -21,16 +21,28 @@ from hablo.payments.gateway import (
 )
 
 DEFAULT_API_BASE = "https://api.stripe.com"
+DEFAULT_TIMEOUT_S = 10.0
+# One retry (safe: every write carries an idempotency key). The call runs inside a chat
+# turn's DB transaction, so the worst case, about 2 x timeout, must stay short.
+MAX_NETWORK_RETRIES = 1
 
 
 class StripeGateway(PaymentGateway):
     name = "stripe"
 
-    def __init__(self, secret_key: str, *, api_base: str = DEFAULT_API_BASE) -> None:
+    def __init__(
+        self,
+        secret_key: str,
+        *,
+        api_base: str = DEFAULT_API_BASE,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
         self._client = stripe.StripeClient(
             secret_key,
             base_addresses={"api": api_base.rstrip("/")},
-            max_network_retries=2,
+            max_network_retries=MAX_NETWORK_RETRIES,
+            # The library's default timeout is 80 s per attempt.
+            http_client=stripe.new_default_http_client(timeout=timeout_s),
         )
 
     def create_checkout(self, request: CheckoutRequest) -> CheckoutLink:

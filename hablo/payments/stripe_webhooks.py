@@ -3,7 +3,8 @@
 The event row is inserted first, in the same transaction as the effects: a redelivery
 hits the unique (provider, event_id) key, the transaction rolls back and the endpoint
 answers 200 without doing anything twice. Out-of-order events are harmless because every
-change goes through the state machine (`state.py`).
+change goes through the state machine (`state.py`); a refund reported before the payment
+completed is kept and applied on completion.
 """
 
 from __future__ import annotations
@@ -87,15 +88,49 @@ def apply_event(
     if kind == "checkout.session.completed":
         if obj.get("payment_status") not in ("paid", "no_payment_required"):
             return Effects()  # asynchronous methods: wait for the async_payment events
+        intent = obj.get("payment_intent")
+        if intent:
+            early = _refunded_before(session, tenant_id, str(intent))
+            service.record_refunded_total(session, payment, early)  # kept for `complete`
         return service.complete(
             session,
             payment,
             now,
-            details={"payment_intent": obj.get("payment_intent"), "event_id": event.get("id")},
+            details={"payment_intent": intent, "event_id": event.get("id")},
         )
-    reason = "expired" if kind == "checkout.session.expired" else "declined"
-    service.fail(session, payment, reason, now)
+    if kind == "payment_intent.payment_failed":
+        # The Checkout page stays open after a decline: keep the payment (and its link).
+        service.note_declined(payment, _decline(obj, event), now)
+        return Effects()
+    service.fail(session, payment, "expired", now)
     return Effects()
+
+
+def _decline(intent: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    """What Stripe said about a declined attempt (codes and its customer-facing text)."""
+    error = intent.get("last_payment_error") or {}
+    if not isinstance(error, dict):
+        error = {}
+    return {
+        "reason": "declined",
+        "code": str(error.get("decline_code") or error.get("code") or "")[:64],
+        "message": str(error.get("message") or "")[:200],
+        "event_id": str(event.get("id", ""))[:255],
+    }
+
+
+def _refunded_before(session: Session, tenant_id: uuid.UUID, intent: str) -> int:
+    """The largest refunded total of `charge.refunded` events for this intent that came
+    before the payment knew its intent (a charge without our metadata matched nothing)."""
+    payloads = session.scalars(
+        select(WebhookEvent.payload).where(
+            WebhookEvent.provider == PROVIDER,
+            WebhookEvent.tenant_id == tenant_id,
+            WebhookEvent.event_type == "charge.refunded",
+            WebhookEvent.payload[("data", "object", "payment_intent")].as_string() == intent,
+        )
+    )
+    return max((int(event_object(p).get("amount_refunded") or 0) for p in payloads), default=0)
 
 
 def _by_metadata(session: Session, tenant_id: uuid.UUID, obj: dict[str, Any]) -> Payment | None:

@@ -5,6 +5,9 @@ confirmation message can be checked where the customer would see it."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,15 +16,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from hablo.config import Settings
 from hablo.db.enums import BookingStatus, Role
-from hablo.db.models import Booking, Conversation, Payment, Service, Tenant
+from hablo.db.models import Booking, Contact, Conversation, Payment, Service, Tenant
 from hablo.db.models.payments_ledger import WebhookEvent
+from hablo.payments.checkout import CheckoutConfig
+from hablo.payments.gateway import CheckoutRequest, GatewayError, LineItem
+from hablo.payments.stripe_gateway import StripeGateway
 from tests.api.support import Api, Client, live_api
 from tests.fakes import CollectingSender
 from tests.integration.helpers import DeliveredTurns, inbound
-from tests.providers.fake_stripe import WEBHOOK_SECRET, FakeStripe
+from tests.providers.fake_stripe import DEFAULT_KEY, WEBHOOK_SECRET, FakeStripe
 
 CONFIRMATION_ES = "Pago recibido"
 
@@ -92,6 +100,12 @@ class Shop:
             booking = session.get(Booking, booking_id)
             assert booking is not None
             return booking.status
+
+    def contact_total(self, booking_id: uuid.UUID) -> int:
+        """What the booking's customer has spent, as counted on the contact."""
+        with self.api.runtime.db.transaction() as session:
+            booking = session.get_one(Booking, booking_id)
+            return session.get_one(Contact, booking.contact_id).total_spent_minor or 0
 
     def count(self, model: Any) -> int:
         with self.api.runtime.db.transaction() as session:
@@ -347,3 +361,51 @@ def test_another_tenants_payment_is_404(shop: Shop) -> None:
     assert r.status_code == 404
     assert stranger.get("/api/payments").json()["total"] == 0
     assert shop.count(WebhookEvent) == 0
+
+
+# --- the Stripe client --------------------------------------------------------------
+
+
+def test_a_stalled_stripe_gives_up_after_the_timeout_and_one_retry() -> None:
+    """The call runs inside a chat turn's DB transaction: it must not hang for the
+    library's default 80 s (times its retries)."""
+    accepted: list[socket.socket] = []
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def accept_and_say_nothing() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                accepted.append(server.accept()[0])
+
+    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
+    gateway = StripeGateway(DEFAULT_KEY, api_base=f"http://127.0.0.1:{port}", timeout_s=0.5)
+    request = CheckoutRequest(
+        tenant_id=uuid.uuid4(),
+        payment_id=uuid.uuid4(),
+        currency="ARS",
+        items=(LineItem("Corte", 1000),),
+        idempotency_key="checkout:stalled",
+        success_url="http://127.0.0.1/ok",
+        cancel_url="http://127.0.0.1/cancel",
+    )
+    started = time.monotonic()
+    try:
+        with pytest.raises(GatewayError) as caught:
+            gateway.create_checkout(request)
+    finally:
+        server.close()
+        for conn in accepted:
+            conn.close()
+    elapsed = time.monotonic() - started
+    assert caught.value.retryable
+    assert len(accepted) == 2  # the first attempt and one retry
+    assert elapsed < 5, elapsed
+
+
+def test_the_stripe_timeout_is_a_setting() -> None:
+    assert Settings.model_validate({}).stripe_timeout_s == 10
+    settings = Settings.model_validate({"stripe_timeout_s": 2.5})
+    assert CheckoutConfig.from_settings(settings).stripe_timeout_s == 2.5
+    with pytest.raises(ValidationError):
+        Settings.model_validate({"stripe_timeout_s": 0})

@@ -5,16 +5,20 @@ never move a payment backwards."""
 from __future__ import annotations
 
 import json
+import logging
 import time
+from typing import Any
 
+import pytest
 import requests
 from sqlalchemy import select
 
 from hablo.db.enums import BookingStatus, PaymentStatus
-from hablo.db.models import Invoice, Payment
+from hablo.db.models import Invoice, Payment, Tenant
 from hablo.db.models.payments_ledger import WebhookEvent
+from hablo.payments.stripe_gateway import StripeGateway
 from tests.api import test_payments
-from tests.api.test_payments import Shop, checkout
+from tests.api.test_payments import Shop, checkout, paid
 from tests.providers.fake_stripe import WEBHOOK_SECRET, sign
 
 shop = test_payments.shop  # the same live server + fake Stripe fixture
@@ -130,22 +134,150 @@ def test_expired_after_completed_does_not_regress(shop: Shop) -> None:
     assert shop.count(WebhookEvent) == 3
 
 
-def test_payment_failed_marks_a_pending_payment_failed(shop: Shop) -> None:
-    payment = checkout(shop, shop.booking("+5491100000206"))
+def declined(payment_id: str, event_id: str = "evt_declined_1") -> dict[str, Any]:
+    """The `payment_intent.payment_failed` Stripe sends when a card is declined on the
+    (still open) Checkout page."""
     intent = {
         "id": "pi_declined",
         "object": "payment_intent",
-        "metadata": {"payment_id": payment["id"]},
+        "metadata": {"payment_id": payment_id},
+        "last_payment_error": {
+            "type": "card_error",
+            "code": "card_declined",
+            "decline_code": "insufficient_funds",
+            "message": "Your card has insufficient funds.",
+        },
     }
-    event = {
-        "id": "evt_declined_1",
+    return {
+        "id": event_id,
         "object": "event",
         "type": "payment_intent.payment_failed",
         "data": {"object": intent},
     }
-    assert shop.stripe.post_event(shop.webhook_url, event).status_code == 200
+
+
+def test_a_declined_card_keeps_the_payment_and_its_link(shop: Shop) -> None:
+    """The Checkout page stays payable after a decline: a new link would let the customer
+    pay twice, so the next request gets the same payment and link."""
+    peer = "+5491100000206"
+    booking_id = shop.booking(peer)
+    payment = checkout(shop, booking_id)
+    assert shop.stripe.post_event(shop.webhook_url, declined(payment["id"])).status_code == 200
+
     after = shop.owner.get(f"/api/payments/{payment['id']}").json()
-    assert (after["status"], after["failure_reason"]) == ("failed", "declined")
+    assert (after["status"], after["failure_reason"]) == ("pending", None)
+    last_error = shop.payment(payment["id"]).details["last_error"]
+    assert (last_error["reason"], last_error["code"]) == ("declined", "insufficient_funds")
+    again = checkout(shop, booking_id)
+    assert (again["id"], again["checkout_url"]) == (payment["id"], payment["checkout_url"])
+    assert len(shop.stripe.sessions) == 1
+
+    # The customer tries another card on the same page.
+    event = shop.stripe.complete(session_of(shop, payment["id"]))
+    assert shop.stripe.post_event(shop.webhook_url, event).status_code == 200
+    assert shop.payment(payment["id"]).status == PaymentStatus.COMPLETED
+    assert shop.booking_status(booking_id) == BookingStatus.CONFIRMED
+    assert shop.count(Invoice) == 1
+    assert len(shop.confirmations_to(peer, 1)) == 1
+
+
+def test_a_second_payment_of_a_paid_booking_is_kept_as_a_duplicate_to_refund(
+    shop: Shop, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stripe reports a late success of an expired session after the booking was paid
+    through a new one: the money was taken, so the payment is completed, but the booking
+    is not confirmed, invoiced, announced or counted again."""
+    peer = "+5491100000207"
+    booking_id = shop.booking(peer)
+    first = checkout(shop, booking_id)
+    expired = shop.stripe.expire(session_of(shop, first["id"]))
+    assert shop.stripe.post_event(shop.webhook_url, expired).status_code == 200
+    second = paid(shop, booking_id)
+    amount = second["amount_minor"]
+    assert len(shop.confirmations_to(peer, 1)) == 1
+
+    late = shop.stripe.complete(session_of(shop, first["id"]))
+    with caplog.at_level(logging.WARNING, logger="hablo.payments.service"):
+        r = shop.stripe.post_event(shop.webhook_url, late)
+    assert r.status_code == 200, r.text
+
+    duplicate = shop.payment(first["id"])
+    assert duplicate.status == PaymentStatus.COMPLETED
+    assert duplicate.details["duplicate_of"] == second["id"]
+    assert shop.payment(second["id"]).status == PaymentStatus.COMPLETED
+    assert "duplicate_of" not in shop.payment(second["id"]).details
+    assert any(first["id"] in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert shop.count(Invoice) == 1
+    assert shop.contact_total(booking_id) == amount
+    time.sleep(0.5)  # a second (wrong) message would be in the outbox by now
+    assert len(shop.confirmations_to(peer, 1)) == 1
+
+    # Staff refund the duplicate: the contact's total is still the one real payment.
+    r = shop.owner.post(f"/api/payments/{first['id']}/refund", json={})
+    assert r.status_code == 202, r.text
+    refunded = shop.stripe.charge_refunded(duplicate.details["payment_intent"])
+    assert shop.stripe.post_event(shop.webhook_url, refunded).status_code == 200
+    assert shop.payment(first["id"]).status == PaymentStatus.REFUNDED
+    assert shop.contact_total(booking_id) == amount
+
+
+@pytest.mark.parametrize("with_metadata", [True, False], ids=["metadata", "no-metadata"])
+@pytest.mark.parametrize("refund_first", [True, False], ids=["refund-first", "completed-first"])
+def test_a_refund_ends_the_same_whichever_event_comes_first(
+    shop: Shop, refund_first: bool, with_metadata: bool
+) -> None:
+    """`charge.refunded` may overtake `checkout.session.completed`. The charge carries the
+    payment intent's metadata (Stripe copies it) or, at worst, only the intent id."""
+    peer = "+5491100000208"
+    booking_id = shop.booking(peer)
+    payment = checkout(shop, booking_id)
+    amount = payment["amount_minor"]
+    part = amount // 4
+    completed = shop.stripe.complete(session_of(shop, payment["id"]))
+    intent = completed["data"]["object"]["payment_intent"]
+    gateway = StripeGateway(shop.stripe.api_key, api_base=shop.stripe.base_url)
+    gateway.refund(intent, part, idempotency_key="dashboard-refund-1")  # from the dashboard
+    refunded = shop.stripe.charge_refunded(intent)
+    if with_metadata:
+        refunded["data"]["object"]["metadata"] = completed["data"]["object"]["metadata"]
+
+    for event in [refunded, completed] if refund_first else [completed, refunded]:
+        r = shop.stripe.post_event(shop.webhook_url, event)
+        assert r.status_code == 200, r.text
+
+    stored = shop.payment(payment["id"])
+    assert (stored.status, stored.refunded_minor) == (PaymentStatus.PARTIALLY_REFUNDED, part)
+    assert shop.booking_status(booking_id) == BookingStatus.CONFIRMED
+    assert shop.count(Invoice) == 1
+    assert shop.contact_total(booking_id) == amount - part
+    assert len(shop.confirmations_to(peer, 1)) == 1
+
+
+def test_bad_invoicing_settings_do_not_keep_a_paid_booking_unconfirmed(
+    shop: Shop, caplog: pytest.LogCaptureFixture
+) -> None:
+    peer = "+5491100000209"
+    booking_id = shop.booking(peer)
+    payment = checkout(shop, booking_id)
+    with shop.api.runtime.db.transaction() as session:
+        tenant = session.scalars(select(Tenant).where(Tenant.slug == "demo")).one()
+        tenant.settings = {**tenant.settings, "invoicing": {"tax_rate_percent": "lots"}}
+    event = shop.stripe.complete(session_of(shop, payment["id"]))
+
+    with caplog.at_level(logging.ERROR, logger="hablo.payments.service"):
+        r = shop.stripe.post_event(shop.webhook_url, event)
+    assert r.status_code == 200, r.text
+
+    stored = shop.payment(payment["id"])
+    assert stored.status == PaymentStatus.COMPLETED
+    assert "tax_rate_percent" in stored.details["invoice_error"]
+    assert shop.booking_status(booking_id) == BookingStatus.CONFIRMED
+    assert shop.count(Invoice) == 0
+    assert shop.contact_total(booking_id) == payment["amount_minor"]
+    assert len(shop.confirmations_to(peer, 1)) == 1
+    (logged,) = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert payment["id"] in logged and "tax_rate_percent" in logged
+    assert shop.stripe.api_key not in logged and WEBHOOK_SECRET not in logged
 
 
 def test_unknown_event_types_are_acknowledged_and_recorded(shop: Shop) -> None:

@@ -241,6 +241,51 @@ def test_an_expired_link_is_replaced_when_the_customer_asks_to_pay(pay_chat: Pay
     assert len(pay_chat.stripe.sessions) == 2
 
 
+def test_after_a_declined_card_the_customer_gets_the_same_link(pay_chat: PayChat) -> None:
+    """A decline leaves the Checkout page open and payable: asking to pay again must bring
+    back that page, not a second one that could be paid too."""
+    pay_chat.set_payments(mode="full")
+    day = pay_chat.open_day()
+
+    async def chat() -> tuple[str, str, list[str]]:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(pay_chat.chat_url("visitor-pay-5")) as ws,
+        ):
+            _, link = await book_a_cut(ws, day, expected_messages=2)
+            (payment,) = pay_chat.payments()
+            intent = {
+                "id": "pi_declined_chat",
+                "object": "payment_intent",
+                "metadata": {"payment_id": str(payment.id), "tenant_id": str(payment.tenant_id)},
+                "last_payment_error": {"code": "card_declined", "message": "Declined."},
+            }
+            pay_chat.post_event(
+                {
+                    "id": "evt_declined_chat",
+                    "object": "event",
+                    "type": "payment_intent.payment_failed",
+                    "data": {"object": intent},
+                }
+            )
+            (again,) = await messages_after(ws, "quiero pagar", 1)
+            pay_chat.post_event(pay_chat.stripe.complete(session_of(again)))
+            confirmation = await frames_until(ws, lambda fs: bool(of_type(fs, "message")))
+            await ws.close()
+        return link, again, [f["text"] for f in of_type(confirmation, "message")]
+
+    link, again, confirmation = asyncio.run(chat())
+
+    assert session_of(again) == session_of(link)
+    assert len(pay_chat.stripe.sessions) == 1
+    assert len(confirmation) == 1 and "Pago recibido" in confirmation[0]
+    (payment,) = pay_chat.payments()
+    assert payment.status == PaymentStatus.COMPLETED
+    assert payment.details["last_error"]["code"] == "card_declined"
+    with pay_chat.runtime.db.transaction() as session:
+        assert len(session.scalars(select(Invoice)).all()) == 1
+
+
 def test_no_link_when_the_business_takes_no_online_payments(pay_chat: PayChat) -> None:
     pay_chat.set_payments(mode="none")
     day = pay_chat.open_day()
