@@ -182,6 +182,21 @@ def test_assign_to_staff_only(api: Api, chats: Chats) -> None:
     assert unassigned.status_code == 200 and unassigned.json()["assigned_agent_id"] is None
 
 
+def test_two_agents_taking_one_chat_do_not_overwrite_each_other(api: Api, chats: Chats) -> None:
+    conversation = chats.start(new_peer())
+    path = f"/api/conversations/{conversation}/assign"
+    first, _ = api.user(Role.AGENT)
+    second, _ = api.user(Role.AGENT)
+    agent = api.as_role(Role.AGENT)
+    seen = agent.get(f"/api/conversations/{conversation}").headers["ETag"]
+    taken = agent.post(path, json={"agent_id": str(first)}, headers={"If-Match": seen})
+    assert taken.status_code == 200, taken.text
+    late = agent.post(path, json={"agent_id": str(second)}, headers={"If-Match": seen})
+    assert late.status_code == 412 and late.json()["error"]["code"] == "precondition_failed"
+    detail = agent.get(f"/api/conversations/{conversation}").json()
+    assert detail["assigned_agent_id"] == str(first)
+
+
 def test_close_is_final_and_the_next_message_opens_a_new_conversation(
     api: Api, chats: Chats
 ) -> None:

@@ -251,14 +251,17 @@ async def update_conversation(call: Call[None, ConversationPatch]) -> Conversati
     "conversations:write",
     body=AssignIn,
     response=ConversationOut,
-    errors=(409,),
+    errors=(409, 412),
     summary="Assign the conversation to a staff user (or null to unassign)",
+    description="Send the conversation's ETag as `If-Match` so that two agents taking the "
+    "same chat at once do not silently take it from each other (412 for the second).",
 )
 async def assign_conversation(call: Call[None, AssignIn]) -> ConversationOut:
     agent_id = call.body.agent_id
 
     def work(scope: TenantScope) -> ConversationOut:
         conversation = _locked(scope, call.path["conversation_id"])
+        check_if_match(call.if_match(), conversation)
         _refuse_closed(conversation)
         if agent_id is not None:
             agent = scope.get(User, agent_id, what="user")
