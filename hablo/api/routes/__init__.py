@@ -23,6 +23,7 @@ ROUTE_MODULES = (
     "outbox",
     "channels",
     "whatsapp_web",
+    "payment_settings",
     "payments",
     "invoices",
     "webhooks",
