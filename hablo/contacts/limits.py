@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hablo.api.problems import ApiError
-from hablo.db.models import Contact, Tenant
+from hablo.db.models import Tenant
 
 PLAN_LIMIT_STATUS = 403
 
@@ -38,9 +38,11 @@ def lock_room(session: Session, tenant_id: uuid.UUID) -> Room:
 
 
 def contacts_count(session: Session, tenant_id: uuid.UUID) -> int:
-    return int(
-        session.scalar(select(func.count(Contact.id)).where(Contact.tenant_id == tenant_id)) or 0
-    )
+    """Live contacts: an erased one (GDPR) no longer uses the plan's room, as in
+    GET /api/tenants/me/usage and the recount job."""
+    from hablo.tenancy.usage import count_contacts  # the usage module imports the engine
+
+    return count_contacts(session, tenant_id)
 
 
 def record_usage(session: Session, tenant_id: uuid.UUID) -> None:

@@ -168,7 +168,12 @@ def test_plan_limit(api: Api) -> None:
     assert owner.delete(f"/api/contacts/{second.json()['id']}").status_code == 204
     with api.runtime.db.transaction() as session:
         assert session.scalars(select(Tenant.contacts_used).where(Tenant.slug == "demo")).one() == 1
-    assert owner.post("/api/contacts", json={"phone": "+541155550023"}).status_code == 201
+    third = owner.post("/api/contacts", json={"phone": "+541155550023"})
+    assert third.status_code == 201
+    # An erased contact (GDPR) gives its room back, as the usage endpoint counts it.
+    assert owner.post(f"/api/contacts/{third.json()['id']}/erase").status_code == 200
+    assert owner.get("/api/tenants/me/usage").json()["contacts"]["used"] == 1
+    assert owner.post("/api/contacts", json={"phone": "+541155550024"}).status_code == 201
 
 
 def test_another_tenants_contact_is_not_found(api: Api) -> None:
