@@ -1,31 +1,46 @@
 """Token usage: recorded per inbound message and per tenant and month, in the turn's own
-transaction; the monthly budget is checked before a turn calls the model."""
+transaction; the monthly budget is checked before a turn calls the model, and reaching
+it is told to the tenant once a month (audit row, log line, mail to owners and admins)."""
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, event, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from hablo.db.base import new_id, utcnow
-from hablo.db.models import AuditLog, LlmMonthlyUsage, LlmUsage
+from hablo.db.enums import Role, UserStatus
+from hablo.db.models import AuditLog, LlmMonthlyUsage, LlmUsage, Tenant, User
+from hablo.notify.mailer import Mailer, MailError
+from hablo.tenancy.mails import MailText, llm_budget_reached_mail
 
 log = logging.getLogger(__name__)
 USAGE = cast(Table, LlmUsage.__table__)
 MONTHLY = cast(Table, LlmMonthlyUsage.__table__)
 AUDIT = cast(Table, AuditLog.__table__)
+TENANTS = cast(Table, Tenant.__table__)
+USERS = cast(Table, User.__table__)
 BUDGET_REACHED = "llm.budget_reached"
 
 
 def month_of(moment: datetime) -> str:
     return f"{moment:%Y-%m}"
+
+
+def month_resets_at(moment: datetime) -> datetime:
+    """When the month of `moment` (months are counted in UTC) is over."""
+    moment = moment.astimezone(UTC)
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return datetime(year, month, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -158,3 +173,43 @@ def notify_budget_reached(
         month,
     )
     return True
+
+
+def mail_managers_on_commit(
+    conn: Connection, mailer: Mailer, tenant_id: uuid.UUID, used: int, budget: int, now: datetime
+) -> None:
+    """E-mail the tenant's active owners and admins that the budget was reached, once the
+    turn's transaction commits (so a rolled back turn, whose "told" mark is gone too, sends
+    nothing) and from a thread of its own: SMTP may take seconds, the customer may not."""
+    tenant = conn.execute(
+        select(TENANTS.c.name, TENANTS.c.locale).where(TENANTS.c.id == tenant_id)
+    ).first()
+    recipients = tuple(
+        conn.execute(
+            select(USERS.c.email)
+            .where(
+                USERS.c.tenant_id == tenant_id,
+                USERS.c.role.in_((Role.OWNER, Role.ADMIN)),
+                USERS.c.status == UserStatus.ACTIVE,
+            )
+            .order_by(USERS.c.email)
+        ).scalars()
+    )
+    if tenant is None or not recipients:
+        return
+    mail = llm_budget_reached_mail(tenant.locale, tenant.name, used, budget, month_resets_at(now))
+
+    def send_later(_conn: Connection) -> None:
+        threading.Thread(
+            target=_send_all, args=(mailer, recipients, mail), name="llm-budget-mail", daemon=True
+        ).start()
+
+    event.listen(conn, "commit", send_later, once=True)
+
+
+def _send_all(mailer: Mailer, recipients: Sequence[str], mail: MailText) -> None:
+    for address in recipients:  # one failure does not stop the rest
+        try:
+            mailer.send(address, mail.subject, mail.body)
+        except MailError as exc:
+            log.warning("LLM budget mail to %s failed: %s", address, exc)

@@ -23,6 +23,7 @@ from hablo.llm.client import ChatClient, LoopThread
 from hablo.llm.config import TenantLlmConfig
 from hablo.llm.session import LlmTurn
 from hablo.llm.tokens import TokenCounter
+from hablo.notify.mailer import Mailer, build_mailer
 from hablo.plugins.sdk import Skill
 from hablo.security.secrets import SecretBox, SecretError
 
@@ -36,7 +37,8 @@ log = logging.getLogger(__name__)
 
 class LlmLayer:
     """Shared by every tenant in LLM mode: one loop thread, the breakers (they outlive a
-    tenant's runtime reload), the secret box, and HTTP clients reused across turns."""
+    tenant's runtime reload), the secret box, the mailer, and HTTP clients reused across
+    turns."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -44,6 +46,7 @@ class LlmLayer:
         self.breakers = BreakerBoard(settings.llm_breaker_failures, settings.llm_breaker_cooldown_s)
         self._lock = threading.Lock()
         self._box: SecretBox | None = None
+        self._mailer: Mailer | None = None
         self._clients: dict[tuple[str, str, float], ChatClient] = {}
 
     def box(self) -> SecretBox:
@@ -53,6 +56,13 @@ class LlmLayer:
                     self.settings.secret_keys, self.settings.state_dir
                 )
             return self._box
+
+    def mailer(self) -> Mailer:
+        """Built on first use: most processes never reach a budget."""
+        with self._lock:
+            if self._mailer is None:
+                self._mailer = build_mailer(self.settings)
+            return self._mailer
 
     def client(self, base_url: str, api_key: str, timeout_s: float) -> ChatClient:
         # Keyed by a digest, so the key itself is not kept twice.
@@ -121,6 +131,7 @@ class LlmAssistant:
         history_tokens: int,
     ) -> None:
         self.loop = layer.loop
+        self.mailer = layer.mailer
         self.tenant_id = tenant_id
         self.slug = slug
         self.skills = skills

@@ -38,10 +38,8 @@ class CustomerFacts:
     bookings: tuple[str, ...] = field(default_factory=tuple)
 
 
-def system_prompt(ctx: SkillContext, language: str, customer: CustomerFacts) -> str:
-    tenant = ctx.tenant
-    now = ctx.now()
-    services = [
+def _services(ctx: SkillContext, language: str) -> list[dict[str, Any]]:
+    return [
         {
             "name": s.name,
             "price": ctx.format_money(s.price_minor, language),
@@ -50,6 +48,18 @@ def system_prompt(ctx: SkillContext, language: str, customer: CustomerFacts) -> 
         }
         for s in ctx.services()
     ]
+
+
+def price_lines(ctx: SkillContext, language: str) -> tuple[str, ...]:
+    """The priced services as the system prompt states them: the only amounts the model
+    may say when no tool ran (the guard's `Facts.prices`)."""
+    return tuple(f"{s['name']}: {s['price']}" for s in _services(ctx, language))
+
+
+def system_prompt(ctx: SkillContext, language: str, customer: CustomerFacts) -> str:
+    tenant = ctx.tenant
+    now = ctx.now()
+    services = _services(ctx, language)
     monday = date(2024, 1, 1)
     hours = [
         (

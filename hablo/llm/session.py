@@ -59,6 +59,7 @@ class LlmTurn:
         self.completion_tokens = 0
         self._messages: list[dict[str, Any]] = []
         self._system = ""
+        self._prices: tuple[str, ...] = ()  # the priced services the system prompt lists
         self._tools: list[dict[str, Any]] = []
         self._call: ToolCall | None = None
         self._call_message: Mapping[str, Any] = {}
@@ -94,6 +95,7 @@ class LlmTurn:
             )
             history = prompt.load_history(self.conn, self.conversation.id)
         self._system = prompt.system_prompt(self.ctx, language, facts)
+        self._prices = prompt.price_lines(self.ctx, language)
         history = self.a.counter.trim_history(history, self.a.history_tokens)
         self._messages = prompt.chat_messages(self._system, history, self.text)
         self._tools = tools.skill_tools(self.a.skills, self.ctx.services(), language, self.flow)
@@ -125,7 +127,14 @@ class LlmTurn:
         used = budget.used_this_month(conn, self.a.tenant_id, now)
         if used < allowed:
             return False
-        budget.notify_budget_reached(conn, self.a.tenant_id, self.a.slug, used, allowed, now)
+        if budget.notify_budget_reached(conn, self.a.tenant_id, self.a.slug, used, allowed, now):
+            try:
+                with conn.begin_nested():  # a failed query must not poison the turn's transaction
+                    budget.mail_managers_on_commit(
+                        conn, self.a.mailer(), self.a.tenant_id, used, allowed, now
+                    )
+            except Exception:  # the audit row and the log line still tell the tenant
+                log.exception("tenant %s: the LLM budget mail was not sent", self.a.slug)
         return True
 
     # -- the provider, with one retry inside the deadline ------------------------------------
@@ -220,11 +229,13 @@ class LlmTurn:
         replies: tuple[str, ...],
         replace_first: bool = False,
     ) -> tuple[str, ...]:
-        verdict = guard.check(text, [*tool_results, self._system, self.text])
+        facts = guard.Facts(tool_results, self._prices, (self._system,), self.text)
+        verdict = guard.check(text, facts)
         if not verdict.ok:
             self.outcome = "guarded"
             log.warning(
-                "tenant %s: model reply had numbers no tool gave (%s); sent the skill's reply",
+                "tenant %s: model reply had numbers or links no tool gave (%s); "
+                "sent the skill's reply",
                 self.a.slug,
                 ", ".join(verdict.unknown[:5]),
             )

@@ -1,11 +1,15 @@
-"""E-mails about the tenant's account: user invitations and plan limit notices, in the
-tenant's language (Spanish first, English for English locales)."""
+"""E-mails about the tenant's account: user invitations, plan limit and LLM budget
+notices, in the tenant's language (Spanish first, English for English locales)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
 
 from hablo.notify.mailer import Mailer, MailError
 from hablo.tenancy.usage import LimitNotice
@@ -52,6 +56,25 @@ _LIMIT_REACHED = {
 }
 
 
+_LLM_BUDGET_REACHED = {
+    "es": MailText(
+        "{tenant}: se agotó el presupuesto de IA de este mes",
+        "Hola:\n\n{tenant} llegó a su presupuesto mensual del modelo de lenguaje (modo LLM): "
+        "{used} de {budget} tokens este mes.\n\nEl bot sigue respondiendo a tus clientes, "
+        "ahora con el NLU local de hablo (su propio entendimiento, sin el modelo).\n\n"
+        "El presupuesto se renueva el {resets} a las 00:00 (UTC); desde entonces el modelo "
+        "vuelve a responder.\n",
+    ),
+    "en": MailText(
+        "{tenant}: this month's AI budget is used up",
+        "Hello,\n\n{tenant} reached its monthly language model budget (LLM mode): {used} of "
+        "{budget} tokens this month.\n\nThe bot keeps answering your customers, now with "
+        "hablo's local NLU (its own understanding, without the model).\n\nThe budget "
+        "resets on {resets} at 00:00 (UTC); from then on the model answers again.\n",
+    ),
+}
+
+
 def language_of(locale: str | None) -> str:
     return "en" if (locale or "").lower().startswith("en") else "es"
 
@@ -86,3 +109,18 @@ def mail_limit_notices(mailer: Mailer) -> Callable[[LimitNotice], None]:
                 log.warning("plan limit mail to %s failed: %s", address, exc)
 
     return notify
+
+
+def llm_budget_reached_mail(
+    locale: str | None, tenant: str, used: int, budget: int, resets: datetime
+) -> MailText:
+    """`resets`: when the monthly token count starts over (UTC)."""
+    language = language_of(locale)
+    text = _LLM_BUDGET_REACHED[language]
+    values = {
+        "tenant": tenant,
+        "used": format_decimal(used, locale=language),
+        "budget": format_decimal(budget, locale=language),
+        "resets": format_date(resets.date(), "long", locale=language),
+    }
+    return MailText(text.subject.format(**values), text.body.format(**values))

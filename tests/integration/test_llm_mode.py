@@ -1,7 +1,8 @@
 """LLM mode end to end against a fake OpenAI-compatible server on 127.0.0.1, on SQLite
 and PostgreSQL: the model books through the booking skill, the guard stops invented
 prices, every provider fault ends in a local-NLU answer within the turn deadline, the
-breaker and the monthly budget stop calls, and usage is recorded per message."""
+breaker and the monthly budget stop calls (the tenant's managers get one mail), and usage
+is recorded per message."""
 
 from __future__ import annotations
 
@@ -14,19 +15,23 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from email.header import decode_header, make_header
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays as holiday_calendars
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select
 
 from hablo.bootstrap import Runtime, bootstrap
 from hablo.config import Settings
-from hablo.db.models import AuditLog, Booking, LlmMonthlyUsage, LlmUsage, Tenant
+from hablo.db.enums import Role, UserStatus
+from hablo.db.models import AuditLog, Booking, LlmMonthlyUsage, LlmUsage, Tenant, User
 from hablo.demo import seed_demo
 from hablo.llm import mode as llm_mode
+from hablo.llm.budget import month_resets_at
 from hablo.llm.config import key_context, updated_settings
 from hablo.llm.tokens import TokenCounter
 from tests.conftest import make_settings
@@ -41,6 +46,7 @@ from tests.providers.fake_openai import (
     text,
     tool_call,
 )
+from tests.providers.fake_smtp import Inbox, fake_smtp
 
 DEADLINE_S = 1.5
 REQUEST_TIMEOUT_S = 0.6
@@ -56,6 +62,7 @@ class Harness:
     tenant_id: uuid.UUID
     fake: FakeOpenAI
     settings: Settings
+    mail: Inbox
     say: Callable[[str], list[str]]
     last_inbox_id: Callable[[], int]
 
@@ -89,7 +96,14 @@ def fake() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture
-def llm(db_url: str, tmp_path: Any, fake: FakeOpenAI) -> Iterator[Harness]:
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    with fake_smtp() as server:
+        yield server
+
+
+@pytest.fixture
+def llm(db_url: str, tmp_path: Any, fake: FakeOpenAI, smtp: tuple[Inbox, int]) -> Iterator[Harness]:
+    inbox, smtp_port = smtp
     settings = make_settings(
         db_url,
         state_dir=tmp_path / "state",
@@ -97,6 +111,9 @@ def llm(db_url: str, tmp_path: Any, fake: FakeOpenAI) -> Iterator[Harness]:
         llm_timeout_s=REQUEST_TIMEOUT_S,
         llm_breaker_failures=2,
         llm_breaker_cooldown_s=30.0,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        smtp_security="none",
     )
     layer = llm_mode.install(settings)
     rt = bootstrap(settings, upgrade_schema=False)
@@ -126,7 +143,7 @@ def llm(db_url: str, tmp_path: Any, fake: FakeOpenAI) -> Iterator[Harness]:
         turns.wait_for([result.inbox_id], timeout=90)
         return sender.texts_for(PEER)[before:]
 
-    yield Harness(rt, tenant_id, fake, settings, say, lambda: inbox_ids[-1])
+    yield Harness(rt, tenant_id, fake, settings, inbox, say, lambda: inbox_ids[-1])
     rt.close()
     llm_mode.uninstall()
 
@@ -204,6 +221,15 @@ def test_the_guard_replaces_an_invented_price(
     assert llm.usage_rows()[-1].outcome == "guarded"
 
 
+def test_the_guard_does_not_take_the_customers_amount_for_a_price(llm: Harness) -> None:
+    llm.fake.queue(
+        tool_call("pricing", intent="pricing", service="Corte de pelo"),
+        text("¡Dale! Te lo dejo a $1000."),
+    )
+    assert llm.say("el corte me lo dejás a $1000?") == ["Corte de pelo: $8.000 (30 min)."]
+    assert llm.usage_rows()[-1].outcome == "guarded"
+
+
 def test_usage_is_recorded_per_message_and_per_month(llm: Harness) -> None:
     llm.fake.queue(
         tool_call("pricing", intent="pricing", service="Arreglo de barba"),
@@ -267,21 +293,46 @@ def test_malformed_output_is_retried_then_falls_back(llm: Harness) -> None:
 
 
 def test_the_breaker_opens_and_skips_calls(llm: Harness) -> None:
+    # Warm first: a cold first call (connection setup on a loaded machine) could use up the
+    # turn deadline before the retry, leaving one failure and a closed breaker.
+    llm.say("hola")
     llm.fake.queue(status(500), status(500))  # two failures in a row: open (breaker_failures=2)
     llm.say("¿cuánto sale el corte?")
+    assert llm.fake.pending == 0, "the retry did not run within the turn deadline"
+    assert llm_mode.current().breakers.get(llm.tenant_id, llm.fake.base_url).state == "open"
     calls = len(llm.fake.requests)
+    # A call that went out anyway would hang on this until the turn deadline.
+    llm.fake.queue(delay(5), delay(5))
     replies, elapsed = _timed(llm.say, "¿cuánto sale la barba?")
     assert replies == ["Arreglo de barba: $5.000 (20 min)."]
     assert len(llm.fake.requests) == calls  # not called while open
-    assert elapsed < 1.0
+    assert elapsed < DEADLINE_S, f"customer waited {elapsed:.2f}s"
 
 
 # -- budget, history, secrets ------------------------------------------------------------------
 
 
+def _add_user(llm: Harness, email: str, role: Role, status: UserStatus) -> None:
+    with llm.rt.db.transaction() as session:
+        session.add(
+            User(
+                tenant_id=llm.tenant_id,
+                email=email,
+                first_name="X",
+                password_hash="!",
+                role=role,
+                status=status,
+            )
+        )
+
+
 def test_at_the_monthly_budget_the_tenant_falls_back_and_is_told_once(
     llm: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
+    _add_user(llm, "owner@sol.test", Role.OWNER, UserStatus.ACTIVE)
+    _add_user(llm, "admin@sol.test", Role.ADMIN, UserStatus.ACTIVE)
+    _add_user(llm, "gone@sol.test", Role.ADMIN, UserStatus.INACTIVE)
+    _add_user(llm, "agent@sol.test", Role.AGENT, UserStatus.ACTIVE)
     llm.set_llm(monthly_token_budget=200)
     llm.fake.queue(
         tool_call("pricing", intent="pricing", service="Brushing"),
@@ -292,9 +343,25 @@ def test_at_the_monthly_budget_the_tenant_falls_back_and_is_told_once(
     with caplog.at_level(logging.WARNING, logger="hablo.llm"):
         assert llm.say("¿cuánto sale el corte?") == ["Corte de pelo: $8.000 (30 min)."]
         assert llm.say("¿cuánto sale la barba?") == ["Arreglo de barba: $5.000 (20 min)."]
+        assert llm.say("¿y la manicura?") == ["Manicura: $9.000 (45 min)."]
     assert len(llm.fake.requests) == calls
     warnings = [r for r in caplog.records if "token budget" in r.getMessage()]
     assert len(warnings) == 1
+    # One mail per active owner and admin, in the tenant's language (es-AR).
+    mail = llm.mail.wait_for("owner@sol.test")
+    llm.mail.wait_for("admin@sol.test")
+    time.sleep(0.3)  # a second mail, had a later turn sent one, would be here by now
+    assert sorted(r for rcpts, _ in llm.mail.mails for r in rcpts) == [
+        "admin@sol.test",
+        "owner@sol.test",
+    ]
+    subject = str(make_header(decode_header(mail["Subject"])))
+    assert subject == "Peluquería Sol: se agotó el presupuesto de IA de este mes"
+    body = Inbox.body(mail)
+    resets = format_date(month_resets_at(datetime.now(UTC)).date(), "long", locale="es")
+    assert "276 de 200 tokens" in body  # the budget was reached,
+    assert "sigue respondiendo" in body and "NLU local" in body  # the bot keeps answering,
+    assert f"se renueva el {resets}" in body  # and when that ends
     with llm.rt.db.transaction() as session:
         told = session.scalars(
             select(AuditLog).where(AuditLog.action == "llm.budget_reached")
