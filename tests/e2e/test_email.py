@@ -290,6 +290,18 @@ def imap_mail(sender: str, message_id: str, body: str) -> bytes:
     return bytes(mail)
 
 
+def connect_polled(api: Api, smtp_port: int, imap: FakeImap) -> None:
+    """The mailbox, also fetched from the fake IMAP server."""
+    connect(
+        api,
+        smtp_port,
+        imap_host="127.0.0.1",
+        imap_port=imap.port,
+        imap_security="none",
+        secrets={"imap_password": "imap-secret"},
+    )
+
+
 def test_an_imap_mailbox_is_polled_and_each_mail_answered_once(
     db_url: str, outgoing: tuple[Inbox, int]
 ) -> None:
@@ -299,14 +311,7 @@ def test_an_imap_mailbox_is_polled_and_each_mail_answered_once(
     imap.deliver(imap_mail("sol@cliente.test", "<i2@cliente.test>", "hola, ¿qué horario tienen?"))
     try:
         with live_email(db_url, email_imap_poll_s=0.2) as (api, _):
-            connect(
-                api,
-                port,
-                imap_host="127.0.0.1",
-                imap_port=imap.port,
-                imap_security="none",
-                secrets={"imap_password": "imap-secret"},
-            )
+            connect_polled(api, port, imap)
             first: Message = inbox.wait_for("luis@cliente.test")
             inbox.wait_for("sol@cliente.test")
             assert first["In-Reply-To"] == "<i1@cliente.test>"
@@ -334,14 +339,7 @@ def test_an_imap_login_failure_is_logged_and_retried_without_the_password(
     imap.deliver(imap_mail("luis@cliente.test", "<f1@cliente.test>", QUESTION))
     try:
         with live_email(db_url, email_imap_poll_s=0.2) as (api, _):
-            connect(
-                api,
-                port,
-                imap_host="127.0.0.1",
-                imap_port=imap.port,
-                imap_security="none",
-                secrets={"imap_password": "imap-secret"},
-            )
+            connect_polled(api, port, imap)
             wait_until(lambda: len(imap.logins) >= 2, what="a second login attempt")
             imap.fail_logins = False
             inbox.wait_for("luis@cliente.test")

@@ -18,6 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.providers.threaded import ThreadedFakeServer
+
 DEFAULT_KEY = "sk-test-fake-0123456789abcdef"
 
 
@@ -56,19 +58,17 @@ def malformed() -> Scripted:
     return Scripted("malformed")
 
 
-class FakeOpenAI:
+class FakeOpenAI(ThreadedFakeServer):
+    thread_name = "fake-openai"
+
     def __init__(self, api_key: str = DEFAULT_KEY) -> None:
+        super().__init__()
         self.api_key = api_key
         self.requests: list[dict[str, Any]] = []
         self.default: Scripted = text("¡Hola! ¿En qué te ayudo?")
         self._script: deque[Scripted] = deque()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="fake-openai", daemon=True)
-        self.port = 0
 
     @property
     def base_url(self) -> str:
@@ -85,44 +85,8 @@ class FakeOpenAI:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> FakeOpenAI:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise AssertionError("fake OpenAI server did not start")
-        return self
-
-    def stop(self) -> None:
-        loop = self._loop
-        if loop is not None:
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(10)
-
-    def _main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        loop.run_until_complete(self._serve())
-        self._ready.set()
-        loop.run_forever()
-        loop.close()
-
-    async def _serve(self) -> None:
-        app = web.Application()
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._completions)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-
-    async def _shutdown(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-        # Handlers still sleeping in a scripted delay: end them rather than leak them.
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
 
     # -- the endpoint ----------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ test posts them to hablo signed with Stripe's real scheme
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
@@ -21,6 +20,8 @@ from typing import Any
 
 import requests
 from aiohttp import web
+
+from tests.providers.threaded import ThreadedFakeServer
 
 DEFAULT_KEY = "sk_test_fakeStripeKey123"
 WEBHOOK_SECRET = "whsec_fakeStripeSigningSecret"
@@ -54,8 +55,11 @@ def sign(payload: str, secret: str = WEBHOOK_SECRET, timestamp: int | None = Non
     return f"t={t},v1={digest}"
 
 
-class FakeStripe:
+class FakeStripe(ThreadedFakeServer):
+    thread_name = "fake-stripe"
+
     def __init__(self, api_key: str = DEFAULT_KEY) -> None:
+        super().__init__()
         self.api_key = api_key
         self.requests: list[dict[str, Any]] = []
         self.sessions: dict[str, dict[str, Any]] = {}
@@ -63,11 +67,6 @@ class FakeStripe:
         self._idempotent: dict[str, tuple[int, dict[str, Any]]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._main, name="fake-stripe", daemon=True)
-        self.port = 0
 
     @property
     def base_url(self) -> str:
@@ -118,41 +117,10 @@ class FakeStripe:
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def start(self) -> FakeStripe:
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise AssertionError("fake Stripe server did not start")
-        return self
-
-    def stop(self) -> None:
-        loop = self._loop
-        if loop is not None:
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(10)
-
-    def _main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        loop.run_until_complete(self._serve())
-        self._ready.set()
-        loop.run_forever()
-        loop.close()
-
-    async def _serve(self) -> None:
-        app = web.Application()
+    def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/checkout/sessions", self._create_session)
         app.router.add_get("/v1/checkout/sessions/{id}", self._get_session)
         app.router.add_post("/v1/refunds", self._create_refund)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
-
-    async def _shutdown(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     # -- the API -----------------------------------------------------------------------
 
