@@ -29,6 +29,8 @@ from tests.providers.fake_imap import FakeImap
 from tests.providers.fake_smtp import Inbox, fake_smtp
 
 MAILBOX = "turnos@salon.test"
+# A first reply builds the tenant's NLU; on a loaded two-core CI machine that is slow.
+REPLY_WAIT_S = 30.0
 CUSTOMER = "ana@cliente.test"
 QUESTION = "Hola, ¿cuánto cuesta el corte de pelo?"
 QUOTED_TAIL = (
@@ -134,7 +136,7 @@ def test_a_mail_gets_a_threaded_reply_and_the_nlu_reads_only_the_new_words(
     api, mailer, inbox = chat
     mailer.send(QUESTION + QUOTED_TAIL, message_id="<q1@cliente.test>")
 
-    reply = inbox.wait_for(CUSTOMER)
+    reply = inbox.wait_for(CUSTOMER, timeout=REPLY_WAIT_S)
     assert str(make_header(decode_header(reply["From"]))) == f"Salón Demo <{MAILBOX}>"
     assert reply["Subject"] == "Re: Consulta"
     assert reply["In-Reply-To"] == "<q1@cliente.test>"
@@ -160,7 +162,7 @@ def test_the_same_mail_five_times_is_one_message_and_one_reply(
     api, mailer, inbox = chat
     for _ in range(5):
         mailer.send(QUESTION, message_id="<dup@cliente.test>")
-    inbox.wait_for(CUSTOMER)
+    inbox.wait_for(CUSTOMER, timeout=REPLY_WAIT_S)
     settle()
     assert len(inbox.to(CUSTOMER)) == 1
     assert count(api.runtime, InboxEvent) == 1
@@ -172,7 +174,7 @@ def test_the_customers_answer_in_the_thread_stays_in_one_conversation(
 ) -> None:
     api, mailer, inbox = chat
     mailer.send(QUESTION, message_id="<t1@cliente.test>")
-    first = inbox.wait_for(CUSTOMER)
+    first = inbox.wait_for(CUSTOMER, timeout=REPLY_WAIT_S)
     mailer.send(
         "¿Y abren el sábado?\n\nOn Mon, Dec 1, 2026 at 10:00 AM Salón Demo\n"
         "<turnos@salon.test> wrote:\n> " + Inbox.body(first).replace("\n", "\n> "),
@@ -181,7 +183,7 @@ def test_the_customers_answer_in_the_thread_stays_in_one_conversation(
         In_Reply_To=first["Message-ID"],
         References=f"<t1@cliente.test> {first['Message-ID']}",
     )
-    second = inbox.wait_for(CUSTOMER, count=2)
+    second = inbox.wait_for(CUSTOMER, count=2, timeout=REPLY_WAIT_S)
     assert second["Subject"] == "Re: Consulta"
     assert second["In-Reply-To"] == "<t2@cliente.test>"
     references = second["References"].split()
@@ -215,7 +217,7 @@ def test_auto_replies_and_bounces_are_accepted_but_never_answered(
         "Delivery failed", message_id="<b1@cliente.test>", sender="mailer-daemon@cliente.test"
     )
     mailer.send(QUESTION, message_id="<real@cliente.test>")
-    inbox.wait_for(CUSTOMER)
+    inbox.wait_for(CUSTOMER, timeout=REPLY_WAIT_S)
     settle()
     assert len(inbox.to(CUSTOMER)) == 1
     assert count(api.runtime, InboxEvent) == 1
@@ -257,7 +259,7 @@ def test_a_busy_mail_server_is_retried_and_the_reply_sent_once(db_url: str) -> N
     ):
         connect(api, port)
         mailer.send(QUESTION, message_id="<busy@cliente.test>")
-        inbox.wait_for(CUSTOMER)
+        inbox.wait_for(CUSTOMER, timeout=REPLY_WAIT_S)
         settle()
         assert inbox.tries == 3
         assert len(inbox.to(CUSTOMER)) == 1
@@ -312,8 +314,8 @@ def test_an_imap_mailbox_is_polled_and_each_mail_answered_once(
     try:
         with live_email(db_url, email_imap_poll_s=0.2) as (api, _):
             connect_polled(api, port, imap)
-            first: Message = inbox.wait_for("luis@cliente.test")
-            inbox.wait_for("sol@cliente.test")
+            first: Message = inbox.wait_for("luis@cliente.test", timeout=REPLY_WAIT_S)
+            inbox.wait_for("sol@cliente.test", timeout=REPLY_WAIT_S)
             assert first["In-Reply-To"] == "<i1@cliente.test>"
             wait_until(lambda: len(imap.seen()) == 2, what="both mails flagged seen")
             assert imap.logins[0] == (MAILBOX, "imap-secret")
@@ -342,7 +344,7 @@ def test_an_imap_login_failure_is_logged_and_retried_without_the_password(
             connect_polled(api, port, imap)
             wait_until(lambda: len(imap.logins) >= 2, what="a second login attempt")
             imap.fail_logins = False
-            inbox.wait_for("luis@cliente.test")
+            inbox.wait_for("luis@cliente.test", timeout=REPLY_WAIT_S)
     finally:
         imap.stop()
     failures = [r.getMessage() for r in caplog.records if "IMAP poll" in r.getMessage()]
