@@ -126,6 +126,11 @@ def chat(db_url: str, outgoing: tuple[Inbox, int]) -> Iterator[tuple[Api, Mailer
         yield api, mailer, inbox
 
 
+def _sent_ids(api: Api) -> list[str | None]:
+    with api.runtime.db.transaction() as session:
+        return list(session.scalars(select(OutboxMessage.provider_message_id)))
+
+
 def settle() -> None:
     time.sleep(0.5)  # room for a wrong extra send to show up
 
@@ -152,7 +157,10 @@ def test_a_mail_gets_a_threaded_reply_and_the_nlu_reads_only_the_new_words(
         assert said.all() == [QUESTION + "\n\nGracias"]
         contact = session.scalars(select(Contact)).one()
         assert contact.email == CUSTOMER and contact.name == "Ana Pérez"
-        sent_ids = session.scalars(select(OutboxMessage.provider_message_id)).all()
+    # The send is marked in the outbox just after the mail left: wait for that commit.
+    sent_ids = wait_until(
+        lambda: [i for i in _sent_ids(api) if i], what="the outbox row marked sent"
+    )
     assert sent_ids == [reply["Message-ID"]]
 
 
