@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hablo.engine.messages import OutboundEnvelope
+from hablo.security.urls import UnsafeAddress, check_url
 
 
 class SendError(Exception):
@@ -56,3 +57,14 @@ def positive_number(value: Any, default: float) -> float:
     except (TypeError, ValueError):
         return default
     return number if number > 0 else default
+
+
+def checked_media(envelope: OutboundEnvelope, allow_private: bool) -> None:
+    """A media link goes to the provider, which fetches it: never one into a private
+    network (SSRF through the provider). Checked at send time, after DNS resolution."""
+    if not envelope.media_url:
+        return
+    try:
+        check_url(envelope.media_url, allow_private=allow_private)
+    except UnsafeAddress as exc:
+        raise PermanentSendError(f"media_url refused: {exc}") from None

@@ -8,11 +8,13 @@ matches. Inbound is answered with an empty TwiML <Response/> as soon as it is in
 the bot's reply goes out later through the REST API via the outbox, so Twilio never waits.
 
 Outbound: `TwilioSender` creates a Message with the official client, pointed at the
-account's `api_base` (tests use a fake Twilio on 127.0.0.1).
+platform's `twilio_api_base` setting (tests use a fake Twilio on 127.0.0.1); never at an
+address a tenant chose, since the request carries the tenant's credentials.
 
 Account convention: address = our number in E.164 (for twilio_whatsapp without the
-`whatsapp:` prefix); secrets `auth_token`; config `account_sid`, optional `api_base`,
-`messaging_service_sid`, `max_per_second` (default 1: a long code's limit), `timeout_s`.
+`whatsapp:` prefix); secrets `auth_token` (required: webhooks are never accepted unsigned);
+config `account_sid`, optional `messaging_service_sid`, `max_per_second` (default 1: a long
+code's limit), `timeout_s`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from hablo.adapters.base import (
     PermanentSendError,
     SendReceipt,
     TransientSendError,
+    checked_media,
     positive_number,
     retry_after_seconds,
 )
@@ -74,7 +77,10 @@ def split_address(raw: str) -> tuple[str, str]:
 
 
 def valid_signature(auth_token: str, url: str, params: Mapping[str, str], sig: str) -> bool:
-    return bool(sig) and bool(RequestValidator(auth_token).validate(url, dict(params), sig))
+    # An empty token (an account saved before it was required) would let anyone sign.
+    if not auth_token or not sig:
+        return False
+    return bool(RequestValidator(auth_token).validate(url, dict(params), sig))
 
 
 # -- inbound -------------------------------------------------------------------------------
@@ -218,11 +224,21 @@ class _HttpClient(TwilioHttpClient):
 class TwilioSender(ChannelSender):
     """Runs on the outbox thread (the blocking Twilio client is fine there)."""
 
-    def __init__(self, channel: str, accounts: AccountDirectory, public_url: str) -> None:
+    def __init__(
+        self,
+        channel: str,
+        accounts: AccountDirectory,
+        public_url: str,
+        *,
+        api_base: str = DEFAULT_API_BASE,
+        allow_private_urls: bool = False,
+    ) -> None:
         if channel not in CHANNELS:
             raise ValueError(f"not a twilio channel: {channel}")
         self.channel = channel
         self._accounts = accounts
+        self._api_base = api_base.rstrip("/")
+        self._allow_private = allow_private_urls
         self._status_callback = public_url.rstrip("/") + STATUS_PATH
         self._buckets: dict[str, TokenBucket] = {}
 
@@ -240,10 +256,11 @@ class TwilioSender(ChannelSender):
         account = self._accounts.for_tenant(envelope.tenant_id, self.channel)
         if account is None:
             raise PermanentSendError(f"no enabled {self.channel} account for this business")
+        checked_media(envelope, self._allow_private)
         sid = str(account.config.get("account_sid") or "")
         http = _HttpClient(timeout=positive_number(account.config.get("timeout_s"), 10.0))
         client = Client(sid, account.secrets.get("auth_token", ""), http_client=http)
-        client.api.base_url = str(account.config.get("api_base") or DEFAULT_API_BASE)
+        client.api.base_url = self._api_base
         params: dict[str, Any] = {
             "to": self._address(envelope.peer),
             # Choices as a numbered list; an image or document goes as MMS media.

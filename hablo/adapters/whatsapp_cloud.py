@@ -10,9 +10,12 @@ Outbound: `WhatsAppCloudSender` POSTs /{phone_number_id}/messages. Free-form tex
 allowed within 24 hours of the customer's last message; outside it Meta answers error
 131047 and we fall back to the account's approved template, if one is configured.
 
-Account convention: address = phone number id; secrets `access_token`, `app_secret`;
-config `verify_token`, optional `api_base`, `template_name`, `template_language`,
-`template_text_param` (pass the reply as the template's {{1}}), `max_per_second`, `timeout_s`.
+Account convention: address = phone number id; secrets `access_token`, `app_secret` (both
+required: a webhook is never accepted unsigned); config `verify_token`, optional
+`template_name`, `template_language`, `template_text_param` (pass the reply as the
+template's {{1}}), `max_per_second`, `timeout_s`. The Graph API base URL is the platform's
+`whatsapp_cloud_api_base` setting, never an account's: a tenant must not be able to send
+its token to an address of its choosing.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from hablo.adapters.base import (
     PermanentSendError,
     SendReceipt,
     TransientSendError,
+    checked_media,
     positive_number,
     retry_after_seconds,
 )
@@ -67,8 +71,9 @@ LastInbound = Callable[[uuid.UUID], datetime | None]
 
 
 def signature_ok(app_secret: str, body: bytes, header: str | None) -> bool:
-    """X-Hub-Signature-256 is "sha256=" + hex HMAC-SHA256 of the raw body."""
-    if not header or not header.startswith("sha256="):
+    """X-Hub-Signature-256 is "sha256=" + hex HMAC-SHA256 of the raw body. An empty secret
+    (an account saved before it was required) verifies nothing: anyone can sign with it."""
+    if not app_secret or not header or not header.startswith("sha256="):
         return False
     expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
@@ -249,8 +254,13 @@ class WhatsAppCloudSender(ChannelSender):
         accounts: AccountDirectory,
         last_inbound: LastInbound | None = None,
         default_rate: float = 80.0,
+        *,
+        api_base: str = DEFAULT_API_BASE,
+        allow_private_urls: bool = False,
     ) -> None:
         self._accounts = accounts
+        self._api_base = api_base.rstrip("/")
+        self._allow_private = allow_private_urls
         self._last_inbound = last_inbound
         self._default_rate = default_rate
         self._buckets: dict[str, TokenBucket] = {}
@@ -259,6 +269,7 @@ class WhatsAppCloudSender(ChannelSender):
         account = self._accounts.for_tenant(envelope.tenant_id, CHANNEL)
         if account is None:
             raise PermanentSendError("no enabled whatsapp_cloud account for this business")
+        checked_media(envelope, self._allow_private)
         template = _template(account.config, envelope.text)
         if template is not None and self._outside_window(envelope):
             return self._post(account, envelope.peer, template)  # known up front: skip a 131047
@@ -293,7 +304,7 @@ class WhatsAppCloudSender(ChannelSender):
         return bucket
 
     def _post(self, account: OpenAccount, peer: str, content: dict[str, Any]) -> SendReceipt:
-        base = str(account.config.get("api_base") or DEFAULT_API_BASE).rstrip("/")
+        base = self._api_base
         body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": peer}
         request = urllib.request.Request(
             f"{base}/{account.address}/messages",

@@ -127,12 +127,23 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
         whatsapp.attach(bridge)
         if serve_whatsapp:
             runtime.engine.add_sender(
-                WhatsAppCloudSender(runtime.accounts, last_customer_message(runtime.engine))
+                WhatsAppCloudSender(
+                    runtime.accounts,
+                    last_customer_message(runtime.engine),
+                    api_base=settings.whatsapp_cloud_api_base,
+                    allow_private_urls=settings.allow_private_urls,
+                )
             )
         twilio.attach(bridge)
         for channel in twilio_channels:
             runtime.engine.add_sender(
-                TwilioSender(channel, runtime.accounts, runtime.settings.public_url)
+                TwilioSender(
+                    channel,
+                    runtime.accounts,
+                    settings.public_url,
+                    api_base=settings.twilio_api_base,
+                    allow_private_urls=settings.allow_private_urls,
+                )
             )
         web_sessions = None
         if "whatsapp_web" in runtime.settings.channels:

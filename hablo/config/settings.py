@@ -102,6 +102,14 @@ class Settings(BaseSettings):
     # MercadoPago's API base (tests point it at a fake on 127.0.0.1); tenants' credentials
     # are in their settings, set through PUT /api/payments/mercadopago-keys.
     mercadopago_api_base: str = "https://api.mercadopago.com"
+    # Provider base URLs are platform settings, never tenant settings (a tenant pointing
+    # them at our own network would receive its token there: SSRF). Tests use fakes.
+    whatsapp_cloud_api_base: str = "https://graph.facebook.com/v21.0"
+    twilio_api_base: str = "https://api.twilio.com"
+    whatsapp_web_url: str = "https://web.whatsapp.com"
+    # URLs and hosts a tenant may set (media links, mail servers) must resolve to public
+    # addresses; True lifts that for development and tests (fakes on 127.0.0.1).
+    allow_private_urls: bool = False
     # WhatsApp Cloud API: an optional platform-level verify token for the GET handshake
     # of /webhooks/whatsapp (otherwise any enabled account's config.verify_token matches).
     whatsapp_verify_token: str | None = Field(default=None, repr=False)

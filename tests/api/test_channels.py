@@ -7,18 +7,19 @@ import logging
 import uuid
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from hablo.adapters.accounts import open_secrets
 from hablo.db.enums import Role
 from hablo.db.models import AuditLog, ChannelAccount
-from tests.api.support import Api
+from tests.api.support import Api, live_api
 
 CLOUD = {
     "channel": "whatsapp_cloud",
     "address": "109876543210",
     "display_name": "Salón (WhatsApp)",
-    "config": {"api_base": "http://127.0.0.1:9/v21.0", "verify_token": "public-ish"},
+    "config": {"verify_token": "public-ish"},
     "secrets": {"access_token": "EAAG-secret-token", "app_secret": "app-secret-value"},
 }
 
@@ -95,9 +96,15 @@ def test_an_address_belongs_to_one_business(api: Api) -> None:
     assert "victim" not in taken.text
     # The same number on another channel kind is a different account.
     sms = mine.post(
-        "/api/channels", json={**CLOUD, "channel": "twilio_sms", "address": "+15005550006"}
+        "/api/channels",
+        json={
+            **CLOUD,
+            "channel": "twilio_sms",
+            "address": "+15005550006",
+            "secrets": {"auth_token": "tw-token"},
+        },
     )
-    assert sms.status_code == 201
+    assert sms.status_code == 201, sms.text
     assert mine.get("/api/channels").json()["total"] == 1
 
 
@@ -117,3 +124,74 @@ def test_bad_input_and_roles(api: Api) -> None:
     agent = api.as_role(Role.AGENT)
     assert agent.get("/api/channels").status_code == 403
     assert agent.post("/api/channels", json=CLOUD).status_code == 403
+
+
+def field_of(answer: requests.Response) -> list[str]:
+    assert answer.status_code == 422, answer.text
+    body = answer.json()["error"]
+    assert body["code"] == "validation_error"
+    return [".".join(d["loc"]) for d in body["details"]]
+
+
+def test_provider_base_urls_are_platform_settings(api: Api) -> None:
+    owner = api.as_role(Role.OWNER)
+    trap = {"api_base": "http://127.0.0.1:6379/", "verify_token": "x"}
+    assert field_of(owner.post("/api/channels", json={**CLOUD, "config": trap})) == [
+        "body.config.api_base"
+    ]
+    created = owner.post("/api/channels", json=CLOUD)
+    assert created.status_code == 201, created.text
+    path = f"/api/channels/{created.json()['id']}"
+    # The probe: PATCH the base URL to a loopback service. Refused, nothing changes.
+    assert field_of(owner.patch(path, json={"config": trap})) == ["body.config.api_base"]
+    web = {"channel": "whatsapp_web", "address": "+5491144443333", "config": {"web_url": "x"}}
+    assert field_of(owner.post("/api/channels", json=web)) == ["body.config.web_url"]
+    assert owner.get(path).json()["config"] == CLOUD["config"]
+
+
+@pytest.mark.parametrize(
+    ("channel", "secrets", "missing"),
+    [
+        ("whatsapp_cloud", {"access_token": "EAAG-x"}, "app_secret"),
+        ("whatsapp_cloud", {"app_secret": "s"}, "access_token"),
+        ("twilio_sms", {}, "auth_token"),
+        ("twilio_whatsapp", {"auth_token": ""}, "auth_token"),
+    ],
+)
+def test_signing_secrets_are_required(
+    api: Api, channel: str, secrets: dict[str, str], missing: str
+) -> None:
+    owner = api.as_role(Role.OWNER)
+    body = {"channel": channel, "address": "+5491155550009", "secrets": secrets}
+    answer = owner.post("/api/channels", json=body)
+    fields = field_of(answer)
+    assert any(missing in f for f in fields), fields
+    assert owner.get("/api/channels").json()["total"] == 0
+
+
+def test_an_account_missing_its_secret_can_only_be_disabled(api: Api) -> None:
+    owner = api.as_role(Role.OWNER)
+    created = owner.post("/api/channels", json=CLOUD)
+    with api.runtime.db.transaction() as session:  # stored before secrets were required
+        row = session.get(ChannelAccount, uuid.UUID(created.json()["id"]))
+        assert row is not None
+        row.secrets = {k: v for k, v in row.secrets.items() if k != "app_secret"}
+    path = f"/api/channels/{created.json()['id']}"
+    assert field_of(owner.patch(path, json={"display_name": "x"})) == ["body.secrets.app_secret"]
+    assert owner.patch(path, json={"enabled": False}).status_code == 200
+    fixed = owner.patch(path, json={"enabled": True, "secrets": {"app_secret": "new"}})
+    assert fixed.status_code == 200, fixed.text
+
+
+def test_mail_servers_must_be_public_hosts(db_url: str) -> None:
+    with live_api(db_url, allow_private_urls=False) as strict:
+        owner = strict.as_role(Role.OWNER)
+        for host in ("127.0.0.1", "169.254.169.254", "10.0.0.7", "localhost"):
+            mailbox = {
+                "channel": "email",
+                "address": "hola@salon.example",
+                "config": {"imap_host": host, "imap_port": 993},
+            }
+            assert field_of(owner.post("/api/channels", json=mailbox)) == ["body.config.imap_host"]
+        smtp = {"channel": "email", "address": "a@salon.example", "config": {"smtp_host": "::1"}}
+        assert field_of(owner.post("/api/channels", json=smtp)) == ["body.config.smtp_host"]

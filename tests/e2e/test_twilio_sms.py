@@ -16,7 +16,7 @@ from twilio.request_validator import RequestValidator
 
 from hablo.bootstrap import bootstrap
 from hablo.db.enums import DeliveryStatus, OutboxStatus, Role, SenderKind
-from hablo.db.models import Contact, InboxEvent, Message, OutboxMessage
+from hablo.db.models import ChannelAccount, Contact, InboxEvent, Message, OutboxMessage
 from hablo.demo import seed_demo
 from tests.api.support import Api
 from tests.conftest import make_settings
@@ -48,9 +48,12 @@ def fake() -> Iterator[FakeTwilio]:
 
 
 @contextmanager
-def live_twilio(db_url: str) -> Iterator[Api]:
+def live_twilio(db_url: str, fake: FakeTwilio) -> Iterator[Api]:
     settings = make_settings(
-        db_url, channels=["console", "twilio_sms", "twilio_whatsapp"], public_url=PUBLIC_URL
+        db_url,
+        channels=["console", "twilio_sms", "twilio_whatsapp"],
+        public_url=PUBLIC_URL,
+        twilio_api_base=fake.api_base,  # a platform setting, never an account's
     )
     runtime = bootstrap(settings, upgrade_schema=False)
     with runtime.db.transaction() as session:
@@ -73,7 +76,6 @@ def connect(api: Api, fake: FakeTwilio, channel: str = "twilio_sms", **config: A
             # Pacing is tested separately; here replies should not wait a second each.
             "config": {
                 "account_sid": ACCOUNT_SID,
-                "api_base": fake.api_base,
                 "max_per_second": 50,
                 **config,
             },
@@ -85,7 +87,7 @@ def connect(api: Api, fake: FakeTwilio, channel: str = "twilio_sms", **config: A
 
 @pytest.fixture
 def api(db_url: str, fake: FakeTwilio) -> Iterator[Api]:
-    with live_twilio(db_url) as running:
+    with live_twilio(db_url, fake) as running:
         connect(running, fake)
         yield running
 
@@ -164,6 +166,20 @@ def test_bad_or_missing_signature_is_403_and_nothing_stored(api: Api, fake: Fake
     assert count(api.runtime, InboxEvent) == 0
     assert count(api.runtime, Message) == 0
     assert fake.attempts == 0
+
+
+def test_an_account_stored_without_auth_token_accepts_no_webhook(
+    api: Api, fake: FakeTwilio
+) -> None:
+    with api.runtime.db.transaction() as session:
+        row = session.scalars(select(ChannelAccount)).one()
+        row.secrets = {}  # as an older hablo let it be saved
+    api.runtime.accounts.forget()
+    params = inbound_sms(PEER, QUESTION, "SMemptykey")
+    forged = post_signed(api.base_url, SMS_HOOK, params, auth_token="")
+    assert forged.status_code == 403, forged.text
+    settle()
+    assert count(api.runtime, InboxEvent) == 0
 
 
 def test_500_then_429_then_ok_delivers_exactly_once(api: Api, fake: FakeTwilio) -> None:

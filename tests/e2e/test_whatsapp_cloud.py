@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from hablo.bootstrap import bootstrap
 from hablo.db.enums import BookingStatus, DeliveryStatus, OutboxStatus, Role, SenderKind
-from hablo.db.models import Booking, InboxEvent, Message, OutboxMessage
+from hablo.db.models import Booking, ChannelAccount, InboxEvent, Message, OutboxMessage
 from hablo.demo import seed_demo
 from tests.api.support import Api
 from tests.conftest import make_settings
@@ -48,8 +48,13 @@ def fake() -> Iterator[FakeWhatsAppCloud]:
 
 
 @contextmanager
-def live_whatsapp(db_url: str, seed: bool = True, **overrides: Any) -> Iterator[Api]:
-    """The real server with the whatsapp_cloud channel mounted, demo tenant seeded."""
+def live_whatsapp(
+    db_url: str, fake: FakeWhatsAppCloud | None = None, seed: bool = True, **overrides: Any
+) -> Iterator[Api]:
+    """The real server with the whatsapp_cloud channel mounted, demo tenant seeded; the
+    Graph API base (a platform setting) points at the fake."""
+    if fake is not None:
+        overrides["whatsapp_cloud_api_base"] = fake.api_base
     settings = make_settings(db_url, channels=["console", "whatsapp_cloud"], **overrides)
     runtime = bootstrap(settings, upgrade_schema=False)
     if seed:
@@ -70,7 +75,7 @@ def connect(api: Api, fake: FakeWhatsAppCloud, **config: Any) -> dict[str, Any]:
             "channel": "whatsapp_cloud",
             "address": PHONE_NUMBER_ID,
             "display_name": "Salón (WhatsApp)",
-            "config": {"api_base": fake.api_base, "verify_token": VERIFY_TOKEN, **config},
+            "config": {"verify_token": VERIFY_TOKEN, **config},
             "secrets": {"access_token": ACCESS_TOKEN, "app_secret": APP_SECRET},
         },
     )
@@ -81,7 +86,7 @@ def connect(api: Api, fake: FakeWhatsAppCloud, **config: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def api(db_url: str, fake: FakeWhatsAppCloud) -> Iterator[Api]:
-    with live_whatsapp(db_url) as running:
+    with live_whatsapp(db_url, fake) as running:
         connect(running, fake)
         yield running
 
@@ -198,6 +203,44 @@ def test_a_bad_or_missing_signature_is_refused_and_nothing_stored(
     assert fake.attempts == 0
 
 
+def strip_from_stored_account(api: Api, config: dict[str, Any], drop_secret: str = "") -> None:
+    """Rewrite the account row the way an older hablo could have stored it."""
+    with api.runtime.db.transaction() as session:
+        row = session.scalars(
+            select(ChannelAccount).where(ChannelAccount.channel == "whatsapp_cloud")
+        ).one()
+        row.config = {**row.config, **config}
+        row.secrets = {k: v for k, v in row.secrets.items() if k != drop_secret}
+    api.runtime.accounts.forget()
+
+
+def test_an_account_stored_without_app_secret_accepts_no_webhook(
+    api: Api, fake: FakeWhatsAppCloud
+) -> None:
+    strip_from_stored_account(api, {}, drop_secret="app_secret")
+    for n in range(2):  # the probe stored two messages signed with the empty key
+        payload = text_message(PEER, QUESTION, f"wamid.EMPTYKEY{n}")
+        answer = post_webhook(api.base_url, payload, app_secret="")
+        assert answer.status_code == 401, answer.text
+    settle()
+    assert count(api.runtime, InboxEvent) == 0
+    assert fake.attempts == 0
+
+
+def test_a_stored_api_base_is_ignored_the_platform_base_is_used(
+    api: Api, fake: FakeWhatsAppCloud
+) -> None:
+    trap = FakeWhatsAppCloud().start()  # stands for an internal service on 127.0.0.1
+    try:
+        strip_from_stored_account(api, {"api_base": trap.api_base})
+        post_webhook(api.base_url, text_message(PEER, QUESTION, "wamid.SSRF"))
+        wait_replies(fake)
+        settle()
+        assert trap.attempts == 0, "the tenant's token went to the tenant's address"
+    finally:
+        trap.stop()
+
+
 def test_unknown_number_is_acknowledged_and_ignored(api: Api, fake: FakeWhatsAppCloud) -> None:
     payload = text_message(PEER, QUESTION, "wamid.OTHER")
     payload["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999"
@@ -308,7 +351,7 @@ def test_failed_callback_records_the_error(api: Api, fake: FakeWhatsAppCloud) ->
 def test_outside_the_window_the_approved_template_is_sent(
     db_url: str, fake: FakeWhatsAppCloud
 ) -> None:
-    with live_whatsapp(db_url) as api:
+    with live_whatsapp(db_url, fake) as api:
         connect(api, fake, template_name="seguimiento", template_language="es_AR")
         fake.outside_window(PEER)
         post_webhook(api.base_url, text_message(PEER, QUESTION, "wamid.W1"))
@@ -416,7 +459,7 @@ def test_reply_waiting_for_retry_is_sent_once_after_a_restart(
     db_url: str, fake: FakeWhatsAppCloud
 ) -> None:
     fake.fail_next(10_000, status=500)  # the provider is down for the first process
-    with live_whatsapp(db_url, outbox_max_attempts=100) as first:
+    with live_whatsapp(db_url, fake, outbox_max_attempts=100) as first:
         connect(first, fake)
         post_webhook(first.base_url, text_message(PEER, QUESTION, "wamid.CRASH"))
         wait_until(
@@ -432,7 +475,7 @@ def test_reply_waiting_for_retry_is_sent_once_after_a_restart(
     assert fake.sent_to(PEER) == []
     fake.heal()
 
-    with live_whatsapp(db_url, seed=False) as second:
+    with live_whatsapp(db_url, fake, seed=False) as second:
         wait_replies(fake)
         settle()
         replies = bot_messages(second)

@@ -36,11 +36,12 @@ pytestmark = pytest.mark.browser
 
 
 @contextmanager
-def live_whatsapp_web(db_url: str, state_dir: Path, seed: bool) -> Iterator[Api]:
+def live_whatsapp_web(db_url: str, state_dir: Path, seed: bool, web_url: str) -> Iterator[Api]:
     settings = make_settings(
         db_url,
         channels=["console", "whatsapp_web"],
         state_dir=state_dir,
+        whatsapp_web_url=web_url,  # a platform setting, never an account's
         whatsapp_web_min_gap_s=0.0,
         whatsapp_web_max_gap_s=0.2,
         whatsapp_web_backoff_max_s=2.0,
@@ -116,7 +117,7 @@ def test_link_chat_restart_lose_and_unlink(db_url: str, tmp_path: Path) -> None:
     fake = FakeWhatsAppWeb().start()
     state_dir = tmp_path / "state"
     try:
-        with live_whatsapp_web(db_url, state_dir, seed=True) as api:
+        with live_whatsapp_web(db_url, state_dir, seed=True, web_url=fake.url) as api:
             owner = api.as_role(Role.OWNER)
             assert status(owner)["state"] == "not_started"
             created = owner.post(
@@ -125,7 +126,6 @@ def test_link_chat_restart_lose_and_unlink(db_url: str, tmp_path: Path) -> None:
                     "channel": "whatsapp_web",
                     "address": "+" + BUSINESS_PHONE,
                     "display_name": "Salón (WhatsApp Web)",
-                    "config": {"web_url": fake.url},
                 },
             )
             assert created.status_code == 201, created.text
@@ -175,7 +175,7 @@ def test_link_chat_restart_lose_and_unlink(db_url: str, tmp_path: Path) -> None:
 
         # A restart on the same database and state dir: still linked, no new scan.
         refs_before = len(fake.qr_refs)
-        with live_whatsapp_web(db_url, state_dir, seed=False) as api:
+        with live_whatsapp_web(db_url, state_dir, seed=False, web_url=fake.url) as api:
             owner = api.as_role(Role.OWNER)
             wait_state(owner, "connected")
             assert len(fake.qr_refs) == refs_before, "the restart asked for a new scan"

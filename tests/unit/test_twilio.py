@@ -10,10 +10,11 @@ from dataclasses import replace
 from typing import Any, cast
 
 import pytest
+from twilio.request_validator import RequestValidator
 
 from hablo.adapters.accounts import AccountDirectory, OpenAccount
 from hablo.adapters.base import PermanentSendError, TransientSendError
-from hablo.adapters.twilio import TwilioSender, split_address
+from hablo.adapters.twilio import TwilioSender, split_address, valid_signature
 from hablo.engine.messages import OutboundEnvelope
 from tests.providers.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, FakeTwilio
 
@@ -46,8 +47,14 @@ def fake() -> Iterator[FakeTwilio]:
 
 
 def sender(fake: FakeTwilio, channel: str = "twilio_sms", **config: Any) -> TwilioSender:
-    accounts = cast(AccountDirectory, OneAccount(channel, api_base=fake.api_base, **config))
-    return TwilioSender(channel, accounts, "https://hablo.example.com/")
+    accounts = cast(AccountDirectory, OneAccount(channel, **config))
+    return TwilioSender(
+        channel,
+        accounts,
+        "https://hablo.example.com/",
+        api_base=fake.api_base,
+        allow_private_urls=True,
+    )
 
 
 def envelope(channel: str = "twilio_sms", text: str = "hola") -> OutboundEnvelope:
@@ -59,6 +66,22 @@ def test_split_address_normalises_and_tells_the_channel() -> None:
     assert split_address("whatsapp:+5491155550001") == ("twilio_whatsapp", PEER)
     with pytest.raises(ValueError):
         split_address("whatsapp:hello")
+
+
+def test_an_empty_auth_token_verifies_nothing() -> None:
+    url, params = "https://hablo.example.com/webhooks/twilio/sms", {"To": OUR_NUMBER}
+    forged = RequestValidator("").compute_signature(url, params)
+    assert not valid_signature("", url, params, forged)
+    real = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
+    assert valid_signature(AUTH_TOKEN, url, params, real)
+
+
+def test_media_link_into_a_private_network_is_refused(fake: FakeTwilio) -> None:
+    accounts = cast(AccountDirectory, OneAccount("twilio_sms", max_per_second=100))
+    strict = TwilioSender("twilio_sms", accounts, "https://x", api_base=fake.api_base)
+    with pytest.raises(PermanentSendError, match="media_url refused"):
+        strict.send(replace(envelope(), media_url="http://10.0.0.5/m.png"))
+    assert fake.attempts == 0
 
 
 def test_error_mapping(fake: FakeTwilio) -> None:
@@ -83,15 +106,17 @@ def test_wrong_auth_token_is_permanent(fake: FakeTwilio) -> None:
 
 
 def test_connection_refused_is_transient() -> None:
-    accounts = cast(AccountDirectory, OneAccount("twilio_sms", api_base="http://127.0.0.1:9"))
+    accounts = cast(AccountDirectory, OneAccount("twilio_sms"))
+    closed = TwilioSender("twilio_sms", accounts, "https://x", api_base="http://127.0.0.1:9")
     with pytest.raises(TransientSendError):
-        TwilioSender("twilio_sms", accounts, "https://x").send(envelope())
+        closed.send(envelope())
 
 
 def test_no_account_is_permanent(fake: FakeTwilio) -> None:
-    sms_only = cast(AccountDirectory, OneAccount("twilio_sms", api_base=fake.api_base))
+    sms_only = cast(AccountDirectory, OneAccount("twilio_sms"))
+    wa = TwilioSender("twilio_whatsapp", sms_only, "https://x", api_base=fake.api_base)
     with pytest.raises(PermanentSendError, match="no enabled twilio_whatsapp account"):
-        TwilioSender("twilio_whatsapp", sms_only, "https://x").send(envelope("twilio_whatsapp"))
+        wa.send(envelope("twilio_whatsapp"))
     assert fake.attempts == 0
 
 

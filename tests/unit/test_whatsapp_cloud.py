@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -107,6 +108,8 @@ def test_signature() -> None:
     assert not signature_ok("s3cret", body + b" ", sign(body, "s3cret"))
     assert not signature_ok("s3cret", body, None)
     assert not signature_ok("s3cret", body, sign(body, "other"))
+    # An account stored without an app secret: a body "signed" with the empty key is refused.
+    assert not signature_ok("", body, sign(body, ""))
 
 
 # -- error classification and pacing --------------------------------------------------------
@@ -170,14 +173,24 @@ def account(fake: FakeWhatsAppCloud, **config: Any) -> OpenAccount:
         tenant_id=TENANT,
         channel="whatsapp_cloud",
         address=PHONE_NUMBER_ID,
-        config={"api_base": fake.api_base, **config},
+        config=config,
         secrets={"access_token": ACCESS_TOKEN, "app_secret": "x"},
     )
 
 
-def sender(found: OpenAccount | None, last: datetime | None = None) -> WhatsAppCloudSender:
+def sender(
+    found: OpenAccount | None,
+    last: datetime | None = None,
+    api_base: str = "http://127.0.0.1:9/unset",
+    allow_private_urls: bool = True,
+) -> WhatsAppCloudSender:
     directory = cast(AccountDirectory, Directory(found))
-    return WhatsAppCloudSender(directory, last_inbound=lambda _conversation: last)
+    return WhatsAppCloudSender(
+        directory,
+        last_inbound=lambda _conversation: last,
+        api_base=api_base,
+        allow_private_urls=allow_private_urls,
+    )
 
 
 def reply(text: str = "¡Hola!") -> OutboundEnvelope:
@@ -192,7 +205,7 @@ def reply(text: str = "¡Hola!") -> OutboundEnvelope:
 
 
 def test_send_returns_the_wamid(fake: FakeWhatsAppCloud) -> None:
-    receipt = sender(account(fake)).send(reply())
+    receipt = sender(account(fake), api_base=fake.api_base).send(reply())
     assert receipt.provider_message_id is not None
     assert receipt.provider_message_id.startswith("wamid.")
     assert fake.sent_to(PEER)[0].text == "¡Hola!"
@@ -200,7 +213,8 @@ def test_send_returns_the_wamid(fake: FakeWhatsAppCloud) -> None:
 
 def test_long_silence_sends_the_template_up_front(fake: FakeWhatsAppCloud) -> None:
     found = account(fake, template_name="hola", template_text_param=True)
-    sender(found, last=utcnow() - timedelta(hours=25)).send(reply("Tu turno es mañana"))
+    late = utcnow() - timedelta(hours=25)
+    sender(found, last=late, api_base=fake.api_base).send(reply("Tu turno es mañana"))
     [sent] = fake.sent_to(PEER)
     assert sent.body["type"] == "template"
     assert sent.body["template"]["language"] == {"code": "es"}
@@ -215,17 +229,28 @@ def test_wrong_token_and_missing_account_are_permanent(fake: FakeWhatsAppCloud) 
         tenant_id=TENANT,
         channel="whatsapp_cloud",
         address=PHONE_NUMBER_ID,
-        config={"api_base": fake.api_base},
+        config={},
         secrets={"access_token": "EAAG-wrong"},
     )
     with pytest.raises(PermanentSendError, match="access token rejected") as caught:
-        sender(bad).send(reply())
+        sender(bad, api_base=fake.api_base).send(reply())
     assert "EAAG-wrong" not in str(caught.value)
     with pytest.raises(PermanentSendError, match="no enabled whatsapp_cloud account"):
         sender(None).send(reply())
 
 
 def test_unreachable_provider_is_transient(fake: FakeWhatsAppCloud) -> None:
-    down = account(fake, api_base="http://127.0.0.1:9/v21.0", timeout_s=2)
+    down = account(fake, timeout_s=2)
     with pytest.raises(TransientSendError, match="network error"):
-        sender(down).send(reply())
+        sender(down, api_base="http://127.0.0.1:9/v21.0").send(reply())
+
+
+def test_media_link_into_a_private_network_is_refused(fake: FakeWhatsAppCloud) -> None:
+    strict = sender(account(fake), api_base=fake.api_base, allow_private_urls=False)
+    for link in ("http://127.0.0.1:8080/x.png", "http://169.254.169.254/latest/meta-data"):
+        with pytest.raises(PermanentSendError, match="media_url refused"):
+            strict.send(replace(reply(), media_url=link))
+    assert fake.attempts == 0  # nothing reached the provider
+    lenient = sender(account(fake), api_base=fake.api_base, allow_private_urls=True)
+    lenient.send(replace(reply(), media_url="http://127.0.0.1:8080/x.png"))
+    assert fake.attempts == 1

@@ -37,7 +37,6 @@ from hablo.notify.mailer import Mailer, MailError
 log = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp_web"
-DEFAULT_URL = "https://web.whatsapp.com"
 STATE_ACTION = "whatsapp_web.state"
 T = TypeVar("T")
 
@@ -84,12 +83,12 @@ class WhatsAppWebSessions:
         """Start a session for every tenant with an enabled whatsapp_web account."""
         with self._runtime.db.transaction() as session:
             rows = session.execute(
-                select(ChannelAccount.tenant_id, ChannelAccount.config).where(
+                select(ChannelAccount.tenant_id).where(
                     ChannelAccount.channel == CHANNEL, ChannelAccount.enabled.is_(True)
                 )
             ).all()
-        for tenant_id, config in rows:
-            self.ensure(tenant_id, str((config or {}).get("web_url") or DEFAULT_URL))
+        for (tenant_id,) in rows:
+            self.ensure(tenant_id, self._runtime.settings.whatsapp_web_url)
         return len(rows)
 
     def stop(self) -> None:

@@ -6,6 +6,7 @@ they are sealed on the way in and only their names come back.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -14,6 +15,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from hablo.api.channel_rules import check_config, check_hosts, check_secrets
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery, RequestModel
 from hablo.api.problems import conflict
 from hablo.api.scope import TenantScope, check_if_match, etag_of
@@ -144,7 +146,11 @@ async def create_channel(call: Call[None, ChannelAccountIn]) -> ChannelAccountOu
 
     data = call.body
     secrets = data.secrets
-    accounts = _runtime(call).accounts
+    runtime = _runtime(call)
+    accounts = runtime.accounts
+    check_config(data.config)
+    check_secrets(data.channel, secrets)
+    await asyncio.to_thread(check_hosts, data.config, runtime.settings.allow_private_urls)
 
     def work(scope: TenantScope) -> ChannelAccountOut:
         taken = scope.session.scalars(
@@ -197,13 +203,19 @@ async def update_channel(call: Call[None, ChannelAccountPatch]) -> ChannelAccoun
 
     changes = call.body.model_dump(exclude_unset=True, exclude_none=True)
     secrets: dict[str, str] = changes.pop("secrets", {})
-    accounts = _runtime(call).accounts
+    runtime = _runtime(call)
+    accounts = runtime.accounts
+    if "config" in changes:
+        check_config(changes["config"])
+        await asyncio.to_thread(check_hosts, changes["config"], runtime.settings.allow_private_urls)
 
     def work(scope: TenantScope) -> ChannelAccountOut:
         account = scope.get(
             ChannelAccount, call.path["account_id"], what="channel account", for_update=True
         )
         check_if_match(call.if_match(), account)
+        if changes.get("enabled", account.enabled):  # a disabled account receives nothing
+            check_secrets(account.channel, [*(account.secrets or {}), *secrets])
         for key, value in changes.items():
             setattr(account, key, value)
         if secrets:

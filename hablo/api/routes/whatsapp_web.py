@@ -20,7 +20,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from hablo.adapters.whatsapp_web.qr import qr_png, qr_svg
-from hablo.adapters.whatsapp_web.registry import CHANNEL, DEFAULT_URL, WhatsAppWebSessions
+from hablo.adapters.whatsapp_web.registry import CHANNEL, WhatsAppWebSessions
 from hablo.adapters.whatsapp_web.session import CONNECTED, SessionStatus
 from hablo.api.endpoints import ApiRoutes, Call, RequestModel
 from hablo.api.problems import ApiError
@@ -85,7 +85,7 @@ async def whatsapp_qr(call: Call[QrQuery, None]) -> web.StreamResponse:
         raise ApiError(
             409, "no_account", "add an enabled whatsapp_web account first (POST /api/channels)"
         )
-    url = str(account.config.get("web_url") or DEFAULT_URL)
+    url = call.request.app[RUNTIME].settings.whatsapp_web_url  # a platform setting
     await asyncio.to_thread(sessions.ensure, tenant_id, url)
     status, qr = await _wait_for_page(sessions, tenant_id)
     if status is not None and status.state == CONNECTED:
