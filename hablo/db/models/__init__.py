@@ -14,6 +14,7 @@ from hablo.db.models.conversations import (
 )
 from hablo.db.models.delivery import InboxEvent, OutboxMessage
 from hablo.db.models.llm import LlmMonthlyUsage, LlmUsage
+from hablo.db.models.nlu import NluModel
 from hablo.db.models.payments_ledger import InvoiceCounter, WebhookEvent
 from hablo.db.models.tenancy import Tenant, TenantSkill, User
 
@@ -33,6 +34,7 @@ __all__ = [
     "LlmMonthlyUsage",
     "LlmUsage",
     "Message",
+    "NluModel",
     "OneTimeCode",
     "OutboxMessage",
     "Payment",
