@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hablo.db.models import ChannelAccount
+from hablo.engine.sanitize import MAX_PEER, has_unsafe
 from hablo.security.secrets import SecretBox
 
 # Channels that are configured as accounts (console and web chat need none).
@@ -101,6 +102,8 @@ class AccountDirectory:
         self._by_tenant: dict[tuple[uuid.UUID, str], tuple[float, OpenAccount | None]] = {}
 
     def by_address(self, channel: str, address: str) -> OpenAccount | None:
+        if has_unsafe(address) or len(address) > MAX_PEER:
+            return None  # no account has it, and PostgreSQL would refuse a NUL with a 500
         key = (channel, address)
         cached = self._fresh(self._by_address, key)
         if cached is not None:

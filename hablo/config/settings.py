@@ -42,8 +42,13 @@ class Settings(BaseSettings):
     # Conversation actors: passivated after idle time, at most this many alive.
     actor_idle_timeout_s: float = Field(default=600.0, gt=0)
     actor_max_live: int = Field(default=2000, ge=1, le=20000)
-    # A turn that fails for infrastructure reasons is retried after this delay.
+    # A turn that fails for infrastructure reasons (database down, lock timeout) is
+    # retried after this delay, doubled per failure up to turn_retry_max_delay_s.
     turn_retry_delay_s: float = Field(default=1.0, gt=0)
+    turn_retry_max_delay_s: float = Field(default=30.0, gt=0)
+    # A turn that fails for any other reason (bad data, a bug) is tried this many times;
+    # then its message is quarantined, the customer gets an apology and the chat goes on.
+    turn_max_attempts: int = Field(default=3, ge=1, le=50)
     # Pending inbox rows older than this are redelivered by the recovery sweep.
     recovery_sweep_s: float = Field(default=30.0, gt=0)
 

@@ -7,11 +7,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pykka
 from sqlalchemy.engine import Connection
 
+from hablo.engine.failures import backoff, describe, is_transient
 from hablo.engine.messages import (
     ConversationKey,
     FlushBurst,
@@ -31,6 +33,19 @@ from hablo.engine.store import (
 log = logging.getLogger(__name__)
 
 RuntimeSource = Callable[[], TenantRuntime]
+QUARANTINE_TEMPLATE = "message_quarantined"
+
+
+@dataclass(frozen=True)
+class TurnRetryPolicy:
+    """Failed turns: outages retried after base_s, doubling up to max_s, without end; any
+    other failure at most max_attempts times, then the message is quarantined."""
+
+    base_s: float
+    max_s: float
+    max_attempts: int
+
+
 # A burst keeps extending the debounce window at most this many times its length.
 MAX_BURST_WINDOWS = 3
 
@@ -67,7 +82,7 @@ class ConversationActor(pykka.ThreadingActor):
         store: ConversationStore,
         deliver: Deliver,
         progress: Progress,
-        retry_delay_s: float,
+        retry: TurnRetryPolicy,
     ) -> None:
         super().__init__()
         self.key = key
@@ -75,7 +90,9 @@ class ConversationActor(pykka.ThreadingActor):
         self._store = store
         self._deliver = deliver
         self._progress = progress
-        self._retry_delay_s = retry_delay_s
+        self._retry = retry
+        self._outage_failures = 0  # consecutive transient failures (the backoff's step)
+        self._isolating = False
         self._pending: deque[InboxEvent] = deque()
         self._retry_timer: threading.Timer | None = None
         # Debounce: a burst ("hola" "quiero turno" "para mañana") becomes one turn.
@@ -127,26 +144,96 @@ class ConversationActor(pykka.ThreadingActor):
         timer.start()
 
     def _drain(self) -> None:
-        batch_all = self._debounce_s() > 0
         while self._pending:
+            # After a failure in a burst, one message at a time: only the bad one is set aside.
+            batch_all = self._debounce_s() > 0 and not self._isolating
             batch = list(self._pending) if batch_all else [self._pending[0]]
             try:
                 claimed, envelopes = self._process(batch)
-            except Exception:
-                # Infrastructure failure (DB down, lock timeout...): nothing was committed.
-                # Keep these events first in line so later messages cannot overtake them.
-                log.exception("turn failed in %s; retrying in %.1fs", self.key, self._retry_delay_s)
-                self._schedule_retry()
-                return
-            for _ in batch:
-                self._pending.popleft()
-            if claimed:  # an already-processed redelivery is not reported again
-                self._deliver(self.key, envelopes, claimed)
-            self._progress.done += len(batch)
+            except Exception as exc:  # nothing was committed: these events stay first in line
+                if not self._after_failure(batch, exc):
+                    return
+                continue
+            self._outage_failures = 0
+            self._isolating = False
+            self._finish(len(batch), claimed, envelopes)
 
-    def _schedule_retry(self) -> None:
+    def _finish(
+        self, count: int, claimed: tuple[int, ...], envelopes: list[OutboundEnvelope]
+    ) -> None:
+        for _ in range(count):
+            self._pending.popleft()
+        if claimed:  # an already-processed redelivery is not reported again
+            self._deliver(self.key, envelopes, claimed)
+        self._progress.done += count
+
+    def _after_failure(self, batch: list[InboxEvent], exc: Exception) -> bool:
+        """Decide what a failed turn means; True when the queue can go on at once."""
+        if is_transient(exc):
+            # An outage (DB down, lock timeout) says nothing about the message: it is not
+            # counted against it, and retried with capped backoff, order kept.
+            self._retry_after_outage(describe(exc))
+            return False
+        if len(batch) > 1:
+            self._isolating = True
+            return True
+        event, error = batch[0], describe(exc)
+        try:
+            attempts = self._store.record_turn_failure((event.inbox_id,), error)
+            if attempts < self._retry.max_attempts:
+                log.warning(
+                    "turn failed in %s, inbox %d, attempt %d of %d: %s",
+                    self.key,
+                    event.inbox_id,
+                    attempts,
+                    self._retry.max_attempts,
+                    error,
+                    exc_info=exc if attempts == 1 else None,  # one traceback per message
+                )
+                self._schedule_retry(backoff(self._retry.base_s, self._retry.max_s, attempts))
+                return False
+            envelopes = self._quarantine(event, error)
+        except Exception as bookkeeping:  # the DB went away meanwhile: try it all again
+            self._retry_after_outage(describe(bookkeeping))
+            return False
+        log.error(
+            "inbox %d of %s quarantined after %d failed turns: %s",
+            event.inbox_id,
+            self.key,
+            attempts,
+            error,
+        )
+        self._isolating = False
+        self._finish(1, (event.inbox_id,) if envelopes else (), envelopes)
+        return True
+
+    def _retry_after_outage(self, error: str) -> None:
+        self._outage_failures += 1
+        delay = backoff(self._retry.base_s, self._retry.max_s, self._outage_failures)
+        log.warning("turn failed in %s (%s); retrying in %.1fs", self.key, error, delay)
+        self._schedule_retry(delay)
+
+    def _quarantine(self, event: InboxEvent, error: str) -> list[OutboundEnvelope]:
+        messages = [(event.inbox_id, event.message)]
+        try:
+            return self._store.quarantine(self.key, messages, error, self._apology)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            # Writing the customer's text into the transcript may be what fails.
+            return self._store.quarantine(self.key, messages, error, self._apology, keep_text=False)
+
+    def _apology(self, language: str | None) -> tuple[str, str]:
+        runtime = self._runtime()
+        lang = language or runtime.profile.info.language
+        text = runtime.services.renderer.render(
+            QUARANTINE_TEMPLATE, lang, tenant=runtime.profile.info
+        )
+        return lang, text
+
+    def _schedule_retry(self, delay_s: float) -> None:
         ref = self.actor_ref
-        timer = threading.Timer(self._retry_delay_s, lambda: ref.tell(RetryPending()))
+        timer = threading.Timer(delay_s, lambda: ref.tell(RetryPending()))
         timer.daemon = True
         self._retry_timer = timer
         timer.start()

@@ -7,6 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from hablo.engine.sanitize import (
+    MAX_NAME,
+    MAX_PEER,
+    MAX_PROVIDER_ID,
+    clean_identifier,
+    clean_text,
+    clean_tree,
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ConversationKey:
@@ -19,7 +28,11 @@ class ConversationKey:
 
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
-    """What a channel adapter hands to the engine. `provider_message_id` dedupes retries."""
+    """What a channel adapter hands to the engine. `provider_message_id` dedupes retries.
+
+    Built only cleaned: whatever an adapter passes, the text, ids, name and extras that
+    reach the inbox have no NUL, control characters or surrogates, and fit their columns.
+    """
 
     tenant_id: uuid.UUID
     channel: str
@@ -29,6 +42,17 @@ class InboundMessage:
     received_at: datetime
     sender_name: str = ""
     extra: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        cleaned = {
+            "peer": clean_identifier(self.peer, MAX_PEER),
+            "provider_message_id": clean_identifier(self.provider_message_id, MAX_PROVIDER_ID),
+            "text": clean_text(self.text),
+            "sender_name": clean_text(self.sender_name, MAX_NAME),
+            "extra": tuple((clean_text(k), clean_tree(v)) for k, v in self.extra),
+        }
+        for name, value in cleaned.items():
+            object.__setattr__(self, name, value)  # frozen: the one place it is set
 
     @property
     def key(self) -> ConversationKey:

@@ -21,6 +21,7 @@ from hablo.db.base import utcnow
 from hablo.db.database import Database
 from hablo.engine import plan_limits
 from hablo.engine.context import Clock, TenantServices, system_clock
+from hablo.engine.conversation_actor import TurnRetryPolicy
 from hablo.engine.messages import InboundMessage, InboxEvent, SubmitResult
 from hablo.engine.nlu.pipeline import ClassifierCache
 from hablo.engine.outbox import OutboxDispatcher, RetryPolicy, TurnListener
@@ -119,7 +120,11 @@ class Engine:
             self.budget,
             shrink_others,
             self.settings.actor_idle_timeout_s,
-            self.settings.turn_retry_delay_s,
+            TurnRetryPolicy(
+                self.settings.turn_retry_delay_s,
+                self.settings.turn_retry_max_delay_s,
+                self.settings.turn_max_attempts,
+            ),
         )
 
     # -- lifecycle -----------------------------------------------------------------------

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import phonenumbers
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from hablo.db.base import new_id, utcnow
@@ -26,6 +26,7 @@ from hablo.db.enums import (
     Topic,
 )
 from hablo.engine.messages import ConversationKey, InboundMessage, OutboundEnvelope, SubmitResult
+from hablo.engine.sanitize import MAX_PROVIDER_ID, clean_identifier, clean_text
 from hablo.engine.statements import (
     CONTACTS,
     CONVERSATIONS,
@@ -122,6 +123,8 @@ class TurnRecord:
 
 # compute(conversation, connection, the inbox ids this transaction claimed) -> TurnRecord
 TurnComputer = Callable[[LockedConversation, Connection, tuple[int, ...]], TurnRecord]
+# apology(the conversation's language, if known) -> (language, the reply's text)
+Apology = Callable[[str | None], tuple[str, str]]
 
 
 class ConversationStore:
@@ -394,6 +397,67 @@ class ConversationStore:
         )
         return envelopes
 
+    # -- failed turns --------------------------------------------------------------------
+
+    def record_turn_failure(self, inbox_ids: Sequence[int], error: str) -> int:
+        """Count a failed turn on its still-pending inbox rows; returns the most attempts
+        any of them has now (kept in the DB, so a restart does not reset the count)."""
+        ids = list(inbox_ids)
+        with self.db.begin() as conn:
+            conn.execute(
+                update(INBOX)
+                .where(INBOX.c.id.in_(ids), INBOX.c.status == InboxStatus.PENDING)
+                .values(attempts=INBOX.c.attempts + 1, last_error=clean_text(error, 500))
+            )
+            attempts = conn.execute(
+                select(func.max(INBOX.c.attempts)).where(INBOX.c.id.in_(ids))
+            ).scalar()
+        return int(attempts or 0)
+
+    def quarantine(
+        self,
+        key: ConversationKey,
+        messages: Sequence[tuple[int, InboundMessage]],
+        error: str,
+        apology: Apology,
+        keep_text: bool = True,
+    ) -> list[OutboundEnvelope]:
+        """Set messages whose turn keeps failing aside: their inbox rows become
+        quarantined with the error, and the customer gets `apology` through the outbox,
+        in one transaction. `keep_text=False` leaves the customer's text out of the
+        transcript (for when writing it is what fails); the inbox row still has it."""
+        note = clean_text(f"quarantined: {error}", 500)
+        with self.db.begin() as conn:
+            sender = messages[0][1].sender_name if messages else ""
+            conversation = self.lock_live(conn, key) or self.open_live(conn, key, sender)
+            now = utcnow()
+            claimed = tuple(
+                inbox_id
+                for inbox_id, _ in messages
+                if conn.execute(
+                    update(INBOX)
+                    .where(INBOX.c.id == inbox_id, INBOX.c.status == InboxStatus.PENDING)
+                    .values(status=InboxStatus.QUARANTINED, processed_at=now, last_error=note)
+                ).rowcount
+            )
+            if not claimed:
+                return []
+            language, reply = apology(conversation.language)
+            record = TurnRecord(
+                inbox_ids=claimed,
+                inbound=tuple((m.text, m.received_at) for i, m in messages if i in claimed)
+                if keep_text
+                else (),
+                language=language,
+                intent=None,
+                confidence=0.0,
+                skill=None,
+                replies=(reply,),
+                new_state=None,
+                error=note,
+            )
+            return self.commit_turn(conn, key, conversation, record)
+
     # -- outbox --------------------------------------------------------------------------
 
     def pending_outbox(self) -> list[OutboundEnvelope]:
@@ -472,6 +536,9 @@ class ConversationStore:
         allowed_from = _EARLIER_STATUSES.get(status)
         if not allowed_from:
             return False
+        # Provider input: an id PostgreSQL cannot store cannot match one either.
+        provider_message_id = clean_identifier(provider_message_id, MAX_PROVIDER_ID)
+        error = None if error is None else clean_text(error, 500)
         message_id = (
             select(OUTBOX.c.message_id)
             .where(

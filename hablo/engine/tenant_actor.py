@@ -15,7 +15,12 @@ from typing import Any
 
 import pykka
 
-from hablo.engine.conversation_actor import ConversationActor, Deliver, Progress
+from hablo.engine.conversation_actor import (
+    ConversationActor,
+    Deliver,
+    Progress,
+    TurnRetryPolicy,
+)
 from hablo.engine.messages import (
     ConversationKey,
     InboxEvent,
@@ -77,7 +82,7 @@ class TenantActor(pykka.ThreadingActor):
         budget: LiveActorBudget,
         ask_others_to_shrink: Callable[[uuid.UUID], None],
         idle_timeout_s: float,
-        retry_delay_s: float,
+        retry: TurnRetryPolicy,
     ) -> None:
         super().__init__()
         self.tenant_id = tenant_id
@@ -87,7 +92,7 @@ class TenantActor(pykka.ThreadingActor):
         self._budget = budget
         self._ask_others_to_shrink = ask_others_to_shrink
         self._idle_timeout_s = idle_timeout_s
-        self._retry_delay_s = retry_delay_s
+        self._retry = retry
         self._runtime: TenantRuntime | None = None
         self._live: OrderedDict[ConversationKey, _Live] = OrderedDict()
 
@@ -158,7 +163,7 @@ class TenantActor(pykka.ThreadingActor):
             self._store,
             self._deliver,
             progress,
-            self._retry_delay_s,
+            self._retry,
         )
         self._budget.acquire()
         entry = _Live(ref, progress)

@@ -18,6 +18,7 @@ from sqlalchemy import Select
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery, RequestModel
 from hablo.api.permissions import is_allowed
 from hablo.api.problems import ApiError, conflict
+from hablo.api.quarantine import QuarantinedOut, quarantined_messages
 from hablo.api.routes.messages import CleanText, MessageOut, UtcTime, latest_messages
 from hablo.api.scope import TenantScope, check_if_match, etag_of, sort_order
 from hablo.db.base import utcnow
@@ -93,6 +94,9 @@ class ConversationDetail(ConversationOut):
     contact_email: str | None
     messages: list[MessageOut] = Field(description="The latest messages, oldest first")
     notes: list[NoteOut] = Field(description="The latest notes, oldest first")
+    quarantined: list[QuarantinedOut] = Field(
+        description="Customer messages set aside because their turn kept failing"
+    )
 
 
 class ConversationQuery(PageQuery):
@@ -211,6 +215,7 @@ async def get_conversation(call: Call[DetailQuery, None]) -> ConversationDetail:
             contact_email=contact.email,
             messages=latest_messages(scope, conversation.id, call.query.messages),
             notes=[NoteOut.of(n) for n in reversed(notes)],
+            quarantined=quarantined_messages(scope, conversation.id),
         )
 
     return await call.db(work)
