@@ -48,6 +48,7 @@ from hablo.adapters.base import (
     retry_after_seconds,
 )
 from hablo.adapters.whatsapp_cloud_parse import parse_webhook, phone_number_ids
+from hablo.api import json_body
 from hablo.api.errors import json_error
 from hablo.db.base import utcnow
 from hablo.db.enums import SenderKind
@@ -143,9 +144,9 @@ class WhatsAppCloudWebhook:
                 return json_error(413, "payload_too_large", "webhook body too large")
         body = bytes(buffer)
         try:
-            payload = json.loads(body)
-        except ValueError:
-            return json_error(400, "invalid_json", "the webhook body is not JSON")
+            payload = json_body.loads(body)
+        except json_body.InvalidJson as exc:
+            return json_error(400, "invalid_json", f"the webhook body is {exc}")
         signature = request.headers.get("X-Hub-Signature-256")
         outcome = await self.bridge.call(self._handle, payload, body, signature)
         if outcome == "bad_signature":

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -31,6 +30,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
+from hablo.api import json_body
 from hablo.api.permissions import PERMISSIONS, is_allowed
 from hablo.api.problems import ApiError, forbidden, not_found, unauthorized
 from hablo.api.scope import TenantScope, run_global, run_scoped
@@ -350,9 +350,9 @@ async def _parse_body(endpoint: Endpoint, request: web.Request) -> Any:
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
     raw = await request.read()
     try:
-        parsed = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_json", "request body is not valid JSON") from exc
+        parsed = json_body.loads(raw)
+    except json_body.InvalidJson as exc:
+        raise ApiError(400, "invalid_json", f"request body is not valid JSON: {exc}") from exc
     if _has_nul(parsed):
         raise _nul_error("body")
     if isinstance(parsed, dict):

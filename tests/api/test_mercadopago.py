@@ -163,6 +163,8 @@ def test_bad_signatures_are_400_and_store_nothing(shop: MpShop) -> None:
         shop.mp.notify(url, mp_id, signature=""),  # no header at all
         shop.mp.notify(url, mp_id, signature="ts=1,v1=" + "0" * 64),
         shop.mp.notify(url, mp_id, signature="garbage"),
+        # Correctly signed, but a day ago: a captured notification replayed.
+        shop.mp.notify(url, mp_id, signed_at=time.time() - 86400),
         # The signature covers another payment id than the one in the body.
         shop.mp.notify(url, mp_id, query_id="999"),
         shop.mp.notify(f"{shop.api.base_url}/api/webhooks/mercadopago/nobody", mp_id),

@@ -117,6 +117,20 @@ def test_bad_signatures_are_400_and_store_nothing(shop: Shop) -> None:
     assert shop.payment(payment["id"]).status == PaymentStatus.PENDING
 
 
+def test_signed_bodies_that_are_not_events_are_400(shop: Shop) -> None:
+    """A valid signature over `[]`, a scalar or deeply nested JSON: a 400, not a 500."""
+    for payload in ("[]", "42", '"x"', "[" * 3000 + "]" * 3000, "{nope"):
+        r = requests.post(
+            shop.webhook_url,
+            data=payload,
+            headers={"Content-Type": "application/json", "Stripe-Signature": sign(payload)},
+            timeout=30,
+        )
+        assert r.status_code == 400, (payload[:10], r.text)
+        assert r.json()["error"]["code"] == "bad_event", payload[:10]
+    assert shop.count(WebhookEvent) == 0
+
+
 def test_expired_after_completed_does_not_regress(shop: Shop) -> None:
     booking_id = shop.booking("+5491100000205")
     payment = checkout(shop, booking_id)

@@ -249,6 +249,13 @@ def test_unknown_number_is_acknowledged_and_ignored(api: Api, fake: FakeWhatsApp
     assert count(api.runtime, InboxEvent) == 0
 
 
+def test_deeply_nested_json_is_a_400(api: Api) -> None:
+    deep = b"[" * 3000 + b"]" * 3000
+    answer = requests.post(api.base_url + "/webhooks/whatsapp", data=deep, timeout=10)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "invalid_json"
+
+
 def test_a_body_that_is_not_json_is_a_400(api: Api) -> None:
     answer = requests.post(api.base_url + "/webhooks/whatsapp", data=b"{nope", timeout=10)
     assert answer.status_code == 400

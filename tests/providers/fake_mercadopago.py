@@ -101,12 +101,14 @@ class FakeMercadoPago(ThreadedFakeServer):
         secret: str = WEBHOOK_SECRET,
         signature: str | None = None,
         query_id: str | None = None,
+        signed_at: float | None = None,
     ) -> requests.Response:
         """Post a notification for `payment_id` to hablo, signed like MercadoPago does
-        (`signature` overrides the header; `query_id` the signed data.id)."""
+        (`signature` overrides the header; `query_id` the signed data.id; `signed_at` the
+        signature's time, now by default)."""
         request_id = str(uuid.uuid4())
         data_id = payment_id if query_id is None else query_id
-        ts = str(int(time.time() * 1000))
+        ts = str(int((time.time() if signed_at is None else signed_at) * 1000))
         body = {
             "action": action,
             "api_version": "v1",

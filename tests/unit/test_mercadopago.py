@@ -70,14 +70,26 @@ def test_manifest_is_mercadopagos_template() -> None:
 def test_verify_accepts_mercadopagos_signature_only() -> None:
     secret = "s3cret-webhook-signature"
     header = sign("12345", "req-9", "1704908010", secret)
-    assert verify(secret, header, "12345", "req-9")
-    assert verify(secret, header.replace(",", ", "), "12345", "req-9")
-    assert not verify(secret, header, "12346", "req-9")
-    assert not verify(secret, header, "12345", "req-8")
-    assert not verify("another-secret-entirely", header, "12345", "req-9")
-    assert not verify(None, header, "12345", "req-9")
-    assert not verify(secret, None, "12345", "req-9")
-    assert not verify(secret, "v1=abc", "12345", "req-9")
+    now = 1704908010 + 30
+    assert verify(secret, header, "12345", "req-9", now=now)
+    assert verify(secret, header.replace(",", ", "), "12345", "req-9", now=now)
+    assert not verify(secret, header, "12346", "req-9", now=now)
+    assert not verify(secret, header, "12345", "req-8", now=now)
+    assert not verify("another-secret-entirely", header, "12345", "req-9", now=now)
+    assert not verify(None, header, "12345", "req-9", now=now)
+    assert not verify(secret, None, "12345", "req-9", now=now)
+    assert not verify(secret, "v1=abc", "12345", "req-9", now=now)
+
+
+def test_a_signature_older_than_five_minutes_is_a_replay() -> None:
+    secret = "s3cret-webhook-signature"
+    signed = 1704908010
+    for ts in (str(signed), str(signed * 1000)):  # seconds (docs) and milliseconds (real)
+        header = sign("12345", "req-9", ts, secret)
+        assert verify(secret, header, "12345", "req-9", now=signed + 299)
+        assert not verify(secret, header, "12345", "req-9", now=signed + 86400)  # a day old
+        assert not verify(secret, header, "12345", "req-9", now=signed - 301)  # from the future
+    assert not verify(secret, sign("1", None, "soon", secret), "1", None, now=signed)
 
 
 # --- the client -------------------------------------------------------------------------

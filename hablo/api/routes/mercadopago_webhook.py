@@ -11,7 +11,6 @@ and applied once per state (see `payments/mercadopago_webhooks.py`).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hablo.api import json_body
 from hablo.api.endpoints import ApiRoutes, Call
 from hablo.api.problems import ApiError
 from hablo.api.routes.webhooks import MAX_EVENT_BYTES, WebhookAck
@@ -170,9 +170,9 @@ async def _apply(
 
 def _notification(raw: bytes) -> dict[str, Any]:
     try:
-        notification = json.loads(raw) if raw else {}
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "bad_event", "the body is not JSON") from exc
+        notification = json_body.loads(raw) if raw else {}
+    except json_body.InvalidJson as exc:
+        raise ApiError(400, "bad_event", f"the body is not a notification: {exc}") from exc
     if not isinstance(notification, dict):
         raise ApiError(400, "bad_event", "the body is not a MercadoPago notification")
     if not isinstance(notification.get("data") or {}, dict):

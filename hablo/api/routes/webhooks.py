@@ -8,7 +8,6 @@ stored; a redelivered event is acknowledged and not processed again.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Any
@@ -18,6 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hablo.api import json_body
 from hablo.api.endpoints import ApiRoutes, Call
 from hablo.api.problems import ApiError
 from hablo.api.scope import TenantScope, run_global, run_scoped
@@ -55,10 +55,16 @@ async def _verified_event(call: Call[Any, Any], secret: str | None) -> dict[str,
     if not secret or not header or len(raw) > MAX_EVENT_BYTES:
         raise _bad_signature()
     try:
-        stripe.Webhook.construct_event(raw, header, secret)
-        event = json.loads(raw)
-    except (stripe.SignatureVerificationError, ValueError) as exc:
+        # The signature alone (construct_event would build an event from any JSON and fail
+        # with a TypeError on `[]`); the body is parsed by us, with a nesting limit.
+        stripe.WebhookSignature.verify_header(
+            raw.decode("utf-8"), header, secret, stripe.Webhook.DEFAULT_TOLERANCE
+        )
+        event = json_body.loads(raw)
+    except (stripe.SignatureVerificationError, UnicodeDecodeError) as exc:
         raise _bad_signature() from exc
+    except json_body.InvalidJson as exc:
+        raise ApiError(400, "bad_event", f"the body is not a Stripe event: {exc}") from exc
     if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
         raise ApiError(400, "bad_event", "the body is not a Stripe event")
     return event
