@@ -166,3 +166,18 @@ def _status(api: Api, message_id: object) -> str:
     with api.runtime.db.transaction() as session:
         message = session.get(Message, message_id)
         return str(message.status) if message else ""
+
+
+def test_agent_text_is_cleaned_of_control_characters(api: Api, chats: Chats) -> None:
+    peer = new_peer()
+    conversation = chats.start(peer)
+    agent = api.as_role(Role.AGENT)
+    path = f"/api/conversations/{conversation}/messages"
+    sent = agent.post(path, json={"text": "Hola\x07 soy\x1b Ana\r\n\u200fbien\tya"})
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["body"] == "Hola soy Ana\n\u200fbien\tya"
+    wait_until(lambda: "Hola soy Ana\n\u200fbien\tya" in chats.texts_to(peer), what="reply")
+    for bad in ("\x07\x1b", "a\ud800b"):
+        refused = agent.post(path, json={"text": bad})
+        assert refused.status_code == 422, bad
+        assert refused.json()["error"]["code"] == "validation_error"

@@ -29,6 +29,7 @@ from hablo.engine.agent_reply import (
     record_agent_reply,
 )
 from hablo.engine.messages import OutboundEnvelope
+from hablo.engine.sanitize import clean_text
 
 routes = ApiRoutes("messages")
 
@@ -54,14 +55,18 @@ def _utc(value: datetime) -> datetime:
 
 
 def _clean(value: str) -> str:
-    """Text both databases can store: no NUL, valid UTF-8 (no lone surrogates)."""
+    """Text both databases can store: no NUL, valid UTF-8 (no lone surrogates); the other
+    control characters (but tab and newline) are dropped, as for customers' messages."""
     if "\x00" in value:
         raise ValueError("text must not contain NUL characters")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ValueError("text must be valid Unicode") from exc
-    return value
+    cleaned = clean_text(value, len(value))
+    if value and not cleaned:
+        raise ValueError("text must not be only control characters")
+    return cleaned
 
 
 UtcTime = Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_utc)]
