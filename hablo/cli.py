@@ -349,6 +349,10 @@ def cmd_nlu(args: argparse.Namespace) -> int:
     from hablo.db.database import Database
     from hablo.engine.nlu.evaluation import EvalInputError, load_cases, run_evaluation
 
+    if args.action == "train":
+        return _nlu_train(args)
+    if args.file is None:
+        raise CliError("nlu eval: the JSONL file is required", code=2)
     try:
         load_cases(args.file)  # a bad file fails before the database is touched
     except EvalInputError as exc:
@@ -378,6 +382,48 @@ def cmd_nlu(args: argparse.Namespace) -> int:
         lines.insert(len(lines) - 1, llm_line)
     for line in lines:
         print(line)
+    return 0
+
+
+def _nlu_train(args: argparse.Namespace) -> int:
+    """Train and store the NLU models a tenant (or every tenant) is served with, or
+    regenerate the shipped weights of the built-in training set (--builtin)."""
+    from hablo.engine.nlu.pipeline import ClassifierCache, builtin_training_set
+
+    if args.builtin:
+        from hablo.engine.nlu.model_store import model_key, write_builtin_model
+        from hablo.engine.nlu.training import train_arrays
+
+        examples = builtin_training_set()
+        key = model_key(examples)
+        path = write_builtin_model(key, train_arrays(examples))
+        print(json.dumps({"model": key, "examples": len(examples), "written": str(path)}))
+        return 0
+    from sqlalchemy import select
+
+    from hablo.bootstrap import bootstrap
+    from hablo.db.models import Tenant
+    from hablo.engine.nlu.model_store import DbModelStore
+    from hablo.engine.skillset import enabled_skills, tenant_training_set
+    from hablo.engine.tenant_profile import load_profile
+
+    settings = _settings(args)
+    runtime = bootstrap(settings)
+    try:
+        cache = ClassifierCache(
+            settings.nlu_threshold, DbModelStore(runtime.db), wait_for_exact=True
+        )
+        ids = None if args.all else [_tenant_id(runtime, args.tenant)]
+        with runtime.db.transaction() as session:
+            if ids is None:
+                ids = list(session.scalars(select(Tenant.id).order_by(Tenant.slug)))
+            profiles = [load_profile(session, tenant_id) for tenant_id in ids]
+        for profile in profiles:
+            examples = tenant_training_set(profile, enabled_skills(runtime.registry, profile))
+            key, status = cache.train(examples)
+            print(json.dumps({"tenant": profile.info.slug, "model": key, "status": status}))
+    finally:
+        runtime.db.dispose()
     return 0
 
 
@@ -588,14 +634,25 @@ def build_parser() -> argparse.ArgumentParser:
     nlu = add(
         "nlu",
         cmd_nlu,
-        "Evaluate a tenant's NLU on a labelled JSONL file; prints per-intent figures and, "
-        "last, one JSON line.",
+        "The local NLU. eval FILE: score a tenant's NLU on a labelled JSONL file; prints "
+        "per-intent figures and, last, one JSON line. train: train and store the model a "
+        "tenant is served with (--all: every tenant); train --builtin: regenerate the "
+        "shipped weights after editing hablo/skills/examples/*.txt.",
     )
-    nlu.add_argument("action", choices=["eval"])
+    nlu.add_argument("action", choices=["eval", "train"])
     nlu.add_argument(
-        "file", help='JSONL: {"text", "lang", "intent", optional "service", "when"} per line'
+        "file",
+        nargs="?",
+        help='eval: JSONL, {"text", "lang", "intent", optional "service", "when"} per line',
     )
     nlu.add_argument("--tenant", default="demo", help="tenant slug (default demo)")
+    train_what = nlu.add_mutually_exclusive_group()
+    train_what.add_argument("--all", action="store_true", help="train: every tenant")
+    train_what.add_argument(
+        "--builtin",
+        action="store_true",
+        help="train: write hablo/engine/nlu/builtin_model.npz (no database needed)",
+    )
     nlu.add_argument(
         "--now",
         help="the current local time in the tenant's zone, e.g. 2027-03-10T12:00 (default: now)",

@@ -81,6 +81,8 @@ def make_settings(db_url: str, **overrides: object) -> Settings:
         "outbox_backoff_max_s": 0.2,
         "turn_retry_delay_s": 0.1,
         "state_dir": TEST_STATE_DIR,
+        # Tests expect their skills' intents from the first message: train before replying.
+        "nlu_train_in_background": False,
         # The provider fakes and test mail servers listen on 127.0.0.1.
         "allow_private_urls": True,
     }

@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8080"
 
     nlu_threshold: float = Field(default=0.45, ge=0, le=1)
+    # A tenant whose NLU model is not trained yet is answered with the shipped model while
+    # its own trains on a background thread. False: its first turn waits for the training
+    # (tests and tools that need the exact model from the first message).
+    nlu_train_in_background: bool = True
     # How often the booking reminder job looks for reminders that are due.
     reminder_interval_s: float = Field(default=60.0, gt=0)
     # Stripe: the API base (tests point it at a fake on 127.0.0.1) and the signing secret

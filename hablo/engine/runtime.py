@@ -23,6 +23,7 @@ from hablo.engine import plan_limits
 from hablo.engine.context import Clock, TenantServices, system_clock
 from hablo.engine.conversation_actor import TurnRetryPolicy
 from hablo.engine.messages import InboundMessage, InboxEvent, SubmitResult
+from hablo.engine.nlu.model_store import DbModelStore
 from hablo.engine.nlu.pipeline import ClassifierCache
 from hablo.engine.outbox import OutboxDispatcher, RetryPolicy, TurnListener
 from hablo.engine.pg_store import make_store
@@ -56,13 +57,20 @@ class Engine:
         db: Database,
         registry: SkillRegistry,
         clock: Clock = system_clock,
+        classifiers: ClassifierCache | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.registry = registry
         self.clock = clock
         self.store = make_store(db)
-        self.classifiers = ClassifierCache(settings.nlu_threshold)
+        # A tenant whose model is not stored yet is served by the shipped one while its own
+        # trains in the background (unless settings want the exact model first).
+        self.classifiers = classifiers or ClassifierCache(
+            settings.nlu_threshold,
+            DbModelStore(db),
+            wait_for_exact=not settings.nlu_train_in_background,
+        )
         # Imported here: payments' bookkeeping imports the engine (agent replies).
         from hablo.payments.checkout import CheckoutConfig
 
@@ -143,6 +151,7 @@ class Engine:
             self._housekeeper.join(5)
         self.router.stop()
         self.dispatcher.stop()
+        self.classifiers.close()
 
     def recover(self, older_than_s: float | None = None) -> int:
         """Redeliver accepted-but-unprocessed messages and resend unsent replies.

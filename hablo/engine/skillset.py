@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from hablo.engine.context import Clock, TenantServices
 from hablo.engine.dialogue import DIALOGUE_ACTS
-from hablo.engine.nlu.pipeline import ClassifierCache, NluPipeline, training_set
+from hablo.engine.nlu.pipeline import ClassifierCache, NluPipeline, TrainingSet, training_set
 from hablo.engine.nlu.services import ServiceMatcher
 from hablo.engine.templates import TemplateRenderer, skill_templates
 from hablo.engine.tenant_profile import TenantProfile
@@ -80,21 +80,14 @@ def build_tenant_runtime(
     if extra_skills:
         skills.update(extra_skills(profile))
     by_intent: dict[str, Skill] = {}
-    examples: list[tuple[str, Mapping[str, tuple[str, ...]]]] = []
     for skill in skills.values():
         for spec in skill.intents:
             by_intent.setdefault(spec.name, skill)
-            merged = {lang: tuple(v) for lang, v in spec.examples.items()}
-            for lang, extra in profile.intent_examples.get(spec.name, {}).items():
-                merged[lang] = merged.get(lang, ()) + tuple(extra)
-            examples.append((spec.name, merged))
-    # Dialogue acts ("sí", "no") are the engine's own: flows and the human offer use them.
-    for act in DIALOGUE_ACTS:
-        if act not in by_intent:
-            examples.append((act, load_examples(act)))
     services = build_tenant_services(profile, skills, clock, checkout)
     nlu = NluPipeline(
-        classifiers.get(training_set(examples)), services.matcher, profile.info.language
+        classifiers.get(tenant_training_set(profile, skills)),
+        services.matcher,
+        profile.info.language,
     )
     runtime = TenantRuntime(profile, skills, by_intent, nlu, services)
     if profile.settings.get("llm"):
@@ -103,6 +96,24 @@ def build_tenant_runtime(
 
         runtime = attach_assistant(runtime)
     return runtime
+
+
+def tenant_training_set(profile: TenantProfile, skills: Mapping[str, Skill]) -> TrainingSet:
+    """The tenant's NLU examples: its skills' intents with its own extra examples."""
+    seen: set[str] = set()
+    examples: list[tuple[str, Mapping[str, tuple[str, ...]]]] = []
+    for skill in skills.values():
+        for spec in skill.intents:
+            seen.add(spec.name)
+            merged = {lang: tuple(v) for lang, v in spec.examples.items()}
+            for lang, extra in profile.intent_examples.get(spec.name, {}).items():
+                merged[lang] = merged.get(lang, ()) + tuple(extra)
+            examples.append((spec.name, merged))
+    # Dialogue acts ("sí", "no") are the engine's own: flows and the human offer use them.
+    for act in DIALOGUE_ACTS:
+        if act not in seen:
+            examples.append((act, load_examples(act)))
+    return training_set(examples)
 
 
 def build_tenant_services(

@@ -19,6 +19,7 @@ from hablo.engine.nlu.evaluation import (
     parse_now,
     tenant_id_by_slug,
 )
+from hablo.engine.nlu.model_store import DbModelStore
 from hablo.engine.nlu.pipeline import ClassifierCache
 from hablo.llm.config import TenantLlmConfig
 from hablo.llm.mode import LlmLayer
@@ -65,7 +66,7 @@ def run_llm_evaluation(
     runtime = build_tenant_runtime(
         profile,
         registry if registry is not None else SkillRegistry.discover(),
-        ClassifierCache(settings.nlu_threshold),
+        ClassifierCache(settings.nlu_threshold, DbModelStore(db), wait_for_exact=True),
         lambda: local_now,
         extra_skills=lambda _profile: {_BuiltinIntents.name: _BuiltinIntents()},
     )

@@ -45,6 +45,22 @@ _PASSWORD_RESET = {
 }
 
 
+_ACCOUNT_EXISTS = {
+    "es": MailText(
+        "Alguien quiso registrarse en hablo con tu correo",
+        "Hola {name}:\n\nAlguien intentó crear una cuenta de hablo con este correo, que ya "
+        "tiene una. Si fuiste vos, entrá con tu contraseña o restablecela:\n\n    {link}\n\n"
+        "Si no fuiste vos, ignorá este correo: tu cuenta no cambió.\n",
+    ),
+    "en": MailText(
+        "Someone tried to sign up to hablo with your e-mail",
+        "Hi {name},\n\nSomeone tried to create a hablo account with this e-mail, which "
+        "already has one. If it was you, log in with your password or reset it:\n\n"
+        "    {link}\n\nIf it was not you, ignore this mail: your account did not change.\n",
+    ),
+}
+
+
 def _language(locale: str | None) -> str:
     return "en" if (locale or "").lower().startswith("en") else "es"
 
@@ -60,4 +76,12 @@ def password_reset_mail(
 ) -> MailText:
     text = _PASSWORD_RESET[_language(locale)]
     values = {"name": name, "link": link, "token": token, "minutes": minutes}
+    return MailText(text.subject.format(**values), text.body.format(**values))
+
+
+def account_exists_mail(locale: str | None, name: str, link: str) -> MailText:
+    """Sent instead of an error when a sign-up uses a registered e-mail: the answer to
+    the sign-up must not tell whether an address has an account."""
+    text = _ACCOUNT_EXISTS[_language(locale)]
+    values = {"name": name, "link": link}
     return MailText(text.subject.format(**values), text.body.format(**values))

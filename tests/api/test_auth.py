@@ -62,11 +62,17 @@ def test_register_creates_business_and_owner_once(env: tuple[Api, Inbox]) -> Non
     taken_slug = anon.post("/api/auth/register", json=_register_body(email="otra@x.example"))
     assert taken_slug.status_code == 409
     assert taken_slug.json()["error"]["details"] == {"field": "slug"}
+    # A registered e-mail: answered as if created (no enumeration), nothing is created,
+    # and the address's owner is told by mail instead.
     taken_email = anon.post(
         "/api/auth/register", json=_register_body(slug="otra", email="DUENO@barberia.example")
     )
-    assert taken_email.status_code == 409
-    assert taken_email.json()["error"]["details"] == {"field": "email"}
+    assert taken_email.status_code == 201, taken_email.text
+    assert set(taken_email.json()) == set(out) and taken_email.json()["slug"] == "otra"
+    assert taken_email.json()["user"].keys() == out["user"].keys()
+    with api.runtime.db.transaction() as session:
+        assert session.scalar(select(Tenant.id).where(Tenant.slug == "otra")) is None
+    assert anon.post("/api/auth/register", json=_register_body(slug="otra")).status_code == 201
 
     weak = anon.post(
         "/api/auth/register", json=_register_body(slug="debil", password="password123")
@@ -208,6 +214,31 @@ def test_five_wrong_passwords_lock_the_account(env: tuple[Api, Inbox]) -> None:
         )
     assert login(api, email).status_code == 200
     assert user_row(api, email).failed_logins == 0
+
+
+def test_unknown_e_mails_answer_like_real_ones(env: tuple[Api, Inbox]) -> None:
+    """401 four times then 423 (with a similar Retry-After), whether or not the address has
+    an account: a lockout does not tell an attacker which e-mails exist."""
+    api, inbox = env
+    real, unknown = make_user(api, Role.AGENT), "nadie.aqui@nowhere.example"
+    answers = {}
+    for email in (real, unknown):
+        # Five each: the login endpoint allows ten a minute per client address.
+        answers[email] = [login(api, email, f"Wrong-Password-{i}") for i in range(5)]
+    for email, got in answers.items():
+        assert [a.status_code for a in got] == [401] * 4 + [423], email
+        assert got[0].json() == answers[real][0].json()
+        assert got[4].json()["error"]["code"] == "account_locked"
+        assert 14 * 60 < int(got[4].headers["Retry-After"]) <= 15 * 60 + 1
+
+    # Sign-up with a registered e-mail: the same 201 shape, and the holder gets a mail.
+    anon = api.anonymous()
+    fresh = anon.post("/api/auth/register", json=_register_body(slug="nueva-1"))
+    again = anon.post("/api/auth/register", json=_register_body(slug="nueva-2", email=real))
+    assert fresh.status_code == again.status_code == 201
+    assert set(fresh.json()["user"]) == set(again.json()["user"])
+    notice = inbox.wait_for(real, timeout=30)
+    assert "hablo" in str(notice["Subject"]).lower()
 
 
 def test_refresh_rotates_and_a_reused_token_closes_the_session(env: tuple[Api, Inbox]) -> None:

@@ -14,11 +14,12 @@ from sklearn.linear_model import LogisticRegression
 
 from hablo.demo import DEMO_SERVICES
 from hablo.engine.context import format_money
-from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier, make_model, make_vectorizer
+from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier
 from hablo.engine.nlu.language import detect_language
 from hablo.engine.nlu.pipeline import TrainingSet, training_set
 from hablo.engine.nlu.services import ServiceMatcher
 from hablo.engine.nlu.text import normalize
+from hablo.engine.nlu.training import make_model, make_vectorizer, train_classifier
 from hablo.engine.templates import TemplateRenderer, skill_templates
 from hablo.plugins.sdk import ServiceInfo, Skill, TenantInfo
 from hablo.skills.info import InfoSkill
@@ -39,7 +40,7 @@ def builtin_training() -> TrainingSet:
 
 @pytest.fixture(scope="module")
 def classifier(builtin_training: TrainingSet) -> IntentClassifier:
-    return IntentClassifier.train(builtin_training, threshold=0.45)
+    return train_classifier(builtin_training, threshold=0.45)
 
 
 def sklearn_reference(examples: TrainingSet) -> tuple[Any, LogisticRegression]:
@@ -151,7 +152,7 @@ def test_text_without_known_ngrams_has_no_intent(classifier: IntentClassifier, t
 
 
 def test_below_threshold_gives_none_but_keeps_best(builtin_training: TrainingSet) -> None:
-    strict = IntentClassifier.train(builtin_training, threshold=1.0)
+    strict = train_classifier(builtin_training, threshold=1.0)
     prediction = strict.predict("cuanto sale el corte")
     assert prediction.intent is None
     assert prediction.best == "pricing"
@@ -160,7 +161,7 @@ def test_below_threshold_gives_none_but_keeps_best(builtin_training: TrainingSet
 
 def test_training_needs_two_intents() -> None:
     with pytest.raises(ValueError):
-        IntentClassifier.train([("hola", "greeting"), ("buenas", "greeting")])
+        train_classifier([("hola", "greeting"), ("buenas", "greeting")])
 
 
 def test_training_set_adds_out_of_scope_and_is_deterministic() -> None:
@@ -226,7 +227,7 @@ def test_scores_match_sklearn_on_arbitrary_text(
 
 def test_scores_match_sklearn_with_two_classes() -> None:
     examples = training_set(examples_of([PricingSkill]))  # pricing + out-of-scope only
-    clf = IntentClassifier.train(examples)
+    clf = train_classifier(examples)
     vectorizer, model = sklearn_reference(examples)
     for text in ("cuanto sale el corte", "hola", "el perro ladra", "precio?"):
         _assert_same_probabilities(clf, vectorizer, model, text)

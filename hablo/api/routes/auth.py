@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from hablo.api.endpoints import ApiRoutes, Call
 from hablo.api.middleware import TOKENS
 from hablo.api.problems import ApiError, conflict, forbidden, unauthorized
+from hablo.api.ratelimit import RATE_LIMITER, Limit
 from hablo.api.routes.auth_models import (
     LoginIn,
     LoginOut,
@@ -37,7 +39,7 @@ from hablo.api.scope import redact
 from hablo.config import Settings
 from hablo.db.enums import Role, UserStatus
 from hablo.db.models import AuditLog, Tenant, User
-from hablo.notify.auth_mails import MailText, login_code_mail
+from hablo.notify.auth_mails import MailText, account_exists_mail, login_code_mail
 from hablo.notify.mailer import Mailer, MailError
 from hablo.security import second_factor as factors
 from hablo.security import sessions
@@ -57,6 +59,8 @@ T = TypeVar("T")
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
+# Wrong passwords for an e-mail with no account: the same 401s, then 423s, as a real one.
+PHANTOM = Limit(MAX_FAILED_LOGINS - 1, int(LOCKOUT.total_seconds()))
 # A second factor is mandatory for these roles; others may opt in.
 PRIVILEGED = frozenset({Role.SUPER_ADMIN, Role.ADMIN, Role.OWNER})
 _mail_tasks: set[asyncio.Task[None]] = set()
@@ -218,11 +222,20 @@ async def register_business(call: Call[None, RegisterIn]) -> RegisterOut:
         raise _weak(exc, "password") from exc
     password_hash = await _off_loop(call, hash_password, data.password)
 
+    existing: list[MailText] = []
+
     def work(session: Session) -> RegisterOut:
         if session.scalar(select(Tenant.id).where(Tenant.slug == data.slug)) is not None:
             raise conflict(f"the address {data.slug!r} is taken", {"field": "slug"})
-        if _find_user(session, email) is not None:
-            raise conflict("an account with this e-mail exists; log in", {"field": "email"})
+        holder = _find_user(session, email)
+        if holder is not None:
+            # Answer as if created and tell the address's owner instead: the answer must
+            # not reveal that the e-mail has an account (they log in or reset as usual).
+            link = f"{_settings(call).public_url.rstrip('/')}/app/login"
+            existing.append(
+                account_exists_mail(_tenant_locale(session, holder), holder.first_name, link)
+            )
+            return _as_if_registered(data, email)
         tenant = Tenant(
             slug=data.slug,
             name=data.business_name,
@@ -253,7 +266,28 @@ async def register_business(call: Call[None, RegisterIn]) -> RegisterOut:
             tenant_id=tenant.id, slug=tenant.slug, name=tenant.name, user=MeOut.of(owner)
         )
 
-    return await call.db_global(work)
+    out = await call.db_global(work)
+    if existing:
+        _send_mail_later(call, email, existing[0])
+    return out
+
+
+def _as_if_registered(data: RegisterIn, email: str) -> RegisterOut:
+    """What a sign-up answers; nothing is created, nothing existing is shown."""
+    tenant_id = uuid.uuid4()
+    owner = User(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        email=email,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        role=Role.OWNER,
+        status=UserStatus.ACTIVE,
+        password_changed_at=_now(),
+    )
+    return RegisterOut(
+        tenant_id=tenant_id, slug=data.slug, name=data.business_name, user=MeOut.of(owner)
+    )
 
 
 # -- login ---------------------------------------------------------------------------------
@@ -282,10 +316,16 @@ async def login(call: Call[None, LoginIn]) -> LoginOut:
         return (user.password_hash, user.locked_until) if user else (None, None)
 
     stored_hash, locked_until = await call.db_global(lookup)
+    # bcrypt runs first in every case: a locked account must not answer faster.
+    password_ok = await _off_loop(call, verify_password, call.body.password, stored_hash)
     if locked_until is not None and locked_until > _now():
         raise _locked(locked_until)
-    if not await _off_loop(call, verify_password, call.body.password, stored_hash):
+    if not password_ok:
         if stored_hash is None:
+            # Unknown e-mails lock like real accounts do, so a 423 proves nothing.
+            verdict = await call.request.app[RATE_LIMITER].check(f"login-unknown:{email}", PHANTOM)
+            if not verdict.allowed:
+                raise _locked(_now() + timedelta(seconds=verdict.retry_after_s))
             raise _invalid_credentials()
         locked = await call.db_global(lambda s: _record_failure(s, email, call.client_ip))
         if locked is not None:

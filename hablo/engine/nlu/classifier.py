@@ -1,5 +1,5 @@
-"""An intent classifier over character and word n-grams: trained with scikit-learn,
-served with numpy.
+"""An intent classifier over character and word n-grams: trained with scikit-learn
+(`training.py`), served with numpy (here, without importing scikit-learn).
 
 Features are two TF-IDF blocks, concatenated as scikit-learn's `FeatureUnion` does:
 word-bounded character n-grams (robust to typos, missing accents and voseo) and word
@@ -9,8 +9,8 @@ regression sits on top.
 
 Inference re-implements both vectorisers and the linear layer by hand: scikit-learn's own
 `predict_proba` spends ~1 ms validating a single input, which is most of a turn's budget.
-`make_vectorizer()` and `make_model()` build the exact scikit-learn objects training uses,
-so tests can check that `scores()` equals `predict_proba`.
+`training.make_vectorizer()` and `training.make_model()` build the exact scikit-learn
+objects training uses, so tests can check that `scores()` equals `predict_proba`.
 """
 
 from __future__ import annotations
@@ -19,13 +19,10 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion
 
 from hablo.engine.nlu.text import normalize
 
@@ -34,41 +31,10 @@ WORD_NGRAM_RANGE = (1, 2)
 # Every run of word characters is a token, one-letter words included ("a", "y", "o").
 WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"
 REGULARIZATION_C = 20.0
+MAX_ITERATIONS = 3000
 OUT_OF_SCOPE = "_out_of_scope"
 
 _WORD_TOKEN = re.compile(WORD_TOKEN_PATTERN)
-
-
-def make_vectorizer() -> FeatureUnion:
-    """The (unfitted) feature extractor training uses; inputs must be `normalize`d."""
-    return FeatureUnion(
-        [
-            (
-                "char",
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=NGRAM_RANGE,
-                    sublinear_tf=True,
-                    lowercase=False,
-                ),
-            ),
-            (
-                "word",
-                TfidfVectorizer(
-                    analyzer="word",
-                    ngram_range=WORD_NGRAM_RANGE,
-                    token_pattern=WORD_TOKEN_PATTERN,
-                    sublinear_tf=True,
-                    lowercase=False,
-                ),
-            ),
-        ]
-    )
-
-
-def make_model() -> LogisticRegression:
-    """The (unfitted) linear model training uses."""
-    return LogisticRegression(C=REGULARIZATION_C, max_iter=3000)
 
 
 def _char_wb_ngrams(text: str, low: int = NGRAM_RANGE[0], high: int = NGRAM_RANGE[1]) -> list[str]:
@@ -123,63 +89,34 @@ class _Block:
         return columns + self.offset, values
 
 
-class IntentClassifier:
-    """Immutable after training; safe to share between actor threads."""
+@dataclass(frozen=True)
+class ModelArrays:
+    """What training produces and storage keeps: enough to rebuild the classifier exactly."""
 
-    def __init__(
-        self,
-        labels: Sequence[str],
-        char_vocabulary: Mapping[str, int],
-        char_idf: np.ndarray,
-        word_vocabulary: Mapping[str, int],
-        word_idf: np.ndarray,
-        weights: np.ndarray,
-        bias: np.ndarray,
-        threshold: float,
-    ) -> None:
-        self.labels = tuple(labels)
-        self._char = _Block(char_vocabulary, char_idf, 0)
-        self._word = _Block(word_vocabulary, word_idf, len(char_idf))
-        self._weights_t = np.ascontiguousarray(weights.T)  # (features, classes)
-        self._bias = bias
+    labels: tuple[str, ...]
+    char_vocabulary: Mapping[str, int]  # n-gram -> column
+    char_idf: np.ndarray
+    word_vocabulary: Mapping[str, int]
+    word_idf: np.ndarray
+    weights: np.ndarray  # (classes, features): char columns first, then word columns
+    bias: np.ndarray  # (classes,)
+
+
+class IntentClassifier:
+    """Immutable; safe to share between actor threads."""
+
+    def __init__(self, model: ModelArrays, threshold: float) -> None:
+        self.model = model
+        self.labels = model.labels
+        self._char = _Block(model.char_vocabulary, model.char_idf, 0)
+        self._word = _Block(model.word_vocabulary, model.word_idf, len(model.char_idf))
+        self._weights_t = np.ascontiguousarray(model.weights.T)  # (features, classes)
+        self._bias = model.bias
         self.threshold = threshold
 
     @property
     def n_features(self) -> int:
         return int(self._weights_t.shape[0])
-
-    @classmethod
-    def train(
-        cls, examples: Iterable[tuple[str, str]], *, threshold: float = 0.45
-    ) -> IntentClassifier:
-        texts, labels = [], []
-        for text, label in examples:
-            texts.append(normalize(text))
-            labels.append(label)
-        if len(set(labels)) < 2:
-            raise ValueError("the classifier needs examples of at least two intents")
-        union = make_vectorizer()
-        features = union.fit_transform(texts)
-        model = make_model()
-        model.fit(features, labels)
-        weights = model.coef_
-        bias = model.intercept_
-        if len(model.classes_) == 2:
-            # Binary LR stores one row z for the second class: P = sigmoid(z), which is
-            # softmax over logits (0, z).
-            weights = np.vstack([np.zeros_like(weights[0]), weights[0]])
-            bias = np.array([0.0, bias[0]])
-        char, word = (vectorizer for _, vectorizer in union.transformer_list)
-        return cls(
-            [str(c) for c in model.classes_],
-            {str(k): int(v) for k, v in char.vocabulary_.items()},
-            char.idf_.astype(np.float64),
-            {str(k): int(v) for k, v in word.vocabulary_.items()},
-            word.idf_.astype(np.float64),
-            weights.astype(np.float64),
-            bias.astype(np.float64),
-            threshold,
-        )
 
     def scores(self, text: str) -> np.ndarray:
         """Class probabilities for one text (softmax of the linear scores)."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hablo.engine.nlu.model_store import DbModelStore, ModelStore
 from hablo.engine.nlu.pipeline import ClassifierCache, NluPipeline
 from hablo.engine.nlu.text import normalize
 from hablo.engine.tenant_profile import TenantProfile
@@ -297,14 +298,18 @@ def build_pipeline(
     registry: SkillRegistry,
     threshold: float,
     now: datetime,
+    store: ModelStore | None = None,
 ) -> NluPipeline:
-    """The tenant's NLU as the engine builds it, with all built-in intents present."""
+    """The tenant's NLU as the engine builds it, with all built-in intents present.
+
+    Always the model trained on exactly this training set: the shipped or stored one when
+    there is one (`store`), else trained here and stored."""
     from hablo.engine.skillset import build_tenant_runtime
 
     runtime = build_tenant_runtime(
         profile,
         registry,
-        ClassifierCache(threshold),
+        ClassifierCache(threshold, store, wait_for_exact=True),
         lambda: now,
         extra_skills=lambda _profile: {_BuiltinIntents.name: _BuiltinIntents()},
     )
@@ -373,6 +378,7 @@ def run_evaluation(
         registry if registry is not None else SkillRegistry.discover(),
         threshold,
         local_now,
+        DbModelStore(db),
     )
     return evaluate(pipeline, profile, cases, local_now, str(path))
 

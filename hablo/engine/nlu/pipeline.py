@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import queue
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -11,10 +13,20 @@ from typing import Any
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier
 from hablo.engine.nlu.datetimes import OpeningHours, extract_weekday, extract_when
 from hablo.engine.nlu.language import detect_language
+from hablo.engine.nlu.model_store import (
+    REGENERATE_HINT,
+    ModelStore,
+    dump_model,
+    load_model,
+    model_key,
+    read_builtin_model,
+)
 from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
 from hablo.engine.nlu.services import ServiceMatcher
+from hablo.skills.examples import BUILTIN_INTENTS, load_examples
 
 TrainingSet = tuple[tuple[str, str], ...]  # (text, intent)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,33 +51,190 @@ def training_set(
     return tuple(sorted(set(pairs)))
 
 
+def builtin_training_set() -> TrainingSet:
+    """The shipped examples of every built-in intent plus the out-of-scope background, no
+    tenant extras: what the shipped weights are trained on."""
+    return training_set((intent, load_examples(intent)) for intent in BUILTIN_INTENTS)
+
+
+class ClassifierRef:
+    """The classifier one training set is served with, replaced whole when a better one
+    arrives: one reference assignment, so a reader on another thread sees the old or the
+    new classifier, never a mix. The TenantRuntime is frozen and shared by actors; this
+    holder is the one thing in it that changes."""
+
+    def __init__(
+        self, key: str, intents: frozenset[str], classifier: IntentClassifier, exact: bool
+    ) -> None:
+        self.key = key
+        # The training set's intents: a stand-in model may know others (see NluPipeline).
+        self.intents = intents
+        self._classifier = classifier
+        self._exact = threading.Event()
+        if exact:
+            self._exact.set()
+
+    @property
+    def classifier(self) -> IntentClassifier:
+        return self._classifier
+
+    @property
+    def exact(self) -> bool:
+        """True once the classifier was trained on exactly this training set."""
+        return self._exact.is_set()
+
+    def wait_exact(self, timeout: float) -> bool:
+        return self._exact.wait(timeout)
+
+    def install(self, classifier: IntentClassifier) -> None:
+        self._classifier = classifier
+        self._exact.set()
+
+
 class ClassifierCache:
-    """Tenants with the same skills and examples share one trained classifier."""
+    """Tenants with the same skills and examples share one classifier, trained once per
+    training set and stored: a restart or another process loads it in milliseconds.
 
-    def __init__(self, threshold: float) -> None:
+    A training set with no stored model is served at once with the shipped built-in model
+    and trained on a background thread, then swapped in (`ClassifierRef.install`); a reply
+    never waits for scikit-learn. `wait_for_exact=True` trains synchronously instead: for
+    tools whose figures must come from the exact model (evaluation, tests, `nlu train`).
+    """
+
+    def __init__(
+        self,
+        threshold: float,
+        store: ModelStore | None = None,
+        *,
+        wait_for_exact: bool = True,
+    ) -> None:
         self._threshold = threshold
+        self._store = store
+        self._wait_for_exact = wait_for_exact
         self._lock = threading.Lock()
-        self._cache: dict[TrainingSet, IntentClassifier] = {}
+        self._refs: dict[str, ClassifierRef] = {}
+        self._builtin: tuple[str, IntentClassifier] | None = None
+        self._builtin_read = False
+        self._queue: queue.Queue[tuple[ClassifierRef, TrainingSet] | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self.trainings = 0  # training runs in this process (diagnostics and tests)
 
-    def get(self, examples: TrainingSet) -> IntentClassifier:
+    def get(self, examples: TrainingSet) -> ClassifierRef:
+        key = model_key(examples)
+        intents = frozenset(label for _, label in examples) - {OUT_OF_SCOPE}
         with self._lock:
-            found = self._cache.get(examples)
-            if found is None:
-                found = IntentClassifier.train(examples, threshold=self._threshold)
-                self._cache[examples] = found
-            return found
+            ref = self._refs.get(key)
+            if ref is not None:
+                return ref
+            found = self._stored(key)
+            if found is not None:
+                ref = ClassifierRef(key, intents, found, exact=True)
+            elif self._wait_for_exact or (stand_in := self._builtin_classifier()) is None:
+                ref = ClassifierRef(key, intents, self._train(key, examples), exact=True)
+            else:
+                ref = ClassifierRef(key, intents, stand_in, exact=False)
+                self._train_later(ref, examples)
+            self._refs[key] = ref
+            return ref
+
+    def train(self, examples: TrainingSet) -> tuple[str, str]:
+        """Make sure the exact model is stored: (key, "shipped" | "stored" | "trained")."""
+        key = model_key(examples)
+        with self._lock:
+            self._builtin_classifier()
+            if self._builtin is not None and self._builtin[0] == key:
+                return key, "shipped"
+            if self._stored(key) is not None:
+                return key, "stored"
+            self._train(key, examples)
+            return key, "trained"
+
+    def close(self) -> None:
+        """Stop the background trainer after its current run (it is a daemon thread:
+        a process that exits does not wait for it)."""
+        if self._worker is not None:
+            self._queue.put(None)
+
+    # -- finding and training ------------------------------------------------------------
+
+    def _builtin_classifier(self) -> IntentClassifier | None:
+        if not self._builtin_read:
+            self._builtin_read = True
+            shipped = read_builtin_model()
+            if shipped is not None:
+                self._builtin = shipped[0], IntentClassifier(shipped[1], self._threshold)
+                if shipped[0] != model_key(builtin_training_set()):
+                    log.warning(
+                        "the shipped NLU weights are older than the example files (%s); "
+                        "they stand in until each tenant's own model is trained",
+                        REGENERATE_HINT,
+                    )
+        return None if self._builtin is None else self._builtin[1]
+
+    def _stored(self, key: str) -> IntentClassifier | None:
+        builtin = self._builtin_classifier()
+        if builtin is not None and self._builtin is not None and self._builtin[0] == key:
+            return builtin
+        data = self._store.load(key) if self._store is not None else None
+        if data is None:
+            return None
+        stored_key, model = load_model(data)
+        if stored_key != key:
+            log.warning("nlu model %s is stored under key %s; ignored", stored_key, key)
+            return None
+        return IntentClassifier(model, self._threshold)
+
+    def _train(self, key: str, examples: TrainingSet) -> IntentClassifier:
+        # Imported here, the one place that trains: scikit-learn and scipy take about a
+        # second to import, which a process that only loads stored models never pays.
+        from hablo.engine.nlu.training import train_arrays
+
+        model = train_arrays(examples)
+        self.trainings += 1
+        if self._store is not None:
+            self._store.save(key, len(examples), dump_model(key, model))
+        log.info("trained the NLU for %d examples (model %s)", len(examples), key[:12])
+        return IntentClassifier(model, self._threshold)
+
+    def _train_later(self, ref: ClassifierRef, examples: TrainingSet) -> None:
+        self._queue.put((ref, examples))
+        if self._worker is None:
+            self._worker = threading.Thread(
+                target=self._work, name="hablo-nlu-trainer", daemon=True
+            )
+            self._worker.start()
+
+    def _work(self) -> None:
+        """One training at a time, off every turn's path."""
+        while (item := self._queue.get()) is not None:
+            ref, examples = item
+            try:
+                # Another process sharing the store may have trained it meanwhile.
+                classifier = self._stored(ref.key) or self._train(ref.key, examples)
+            except Exception:
+                log.exception("training the NLU model %s failed; the stand-in stays", ref.key)
+                continue
+            ref.install(classifier)
 
 
 class NluPipeline:
     def __init__(
         self,
-        classifier: IntentClassifier,
+        classifier: ClassifierRef,
         matcher: ServiceMatcher,
         default_language: str,
     ) -> None:
-        self.classifier = classifier
+        self._ref = classifier
         self._matcher = matcher
         self._default_language = default_language
+
+    @property
+    def classifier(self) -> IntentClassifier:
+        return self._ref.classifier
+
+    @property
+    def classifier_ref(self) -> ClassifierRef:
+        return self._ref
 
     def understand(
         self,
@@ -75,7 +244,10 @@ class NluPipeline:
         conversation_language: str | None = None,
     ) -> Understanding:
         language = detect_language(text, conversation_language or self._default_language)
-        prediction = self.classifier.predict(text)
+        prediction = self._ref.classifier.predict(text)
+        intent = prediction.intent
+        if intent is not None and intent not in self._ref.intents:
+            intent = None  # a stand-in model's intent that this tenant's skills do not have
         entities: dict[str, Any] = {}
         service = self._matcher.find(text)
         if service is not None:
@@ -86,4 +258,4 @@ class NluPipeline:
         weekday = extract_weekday(text)
         if weekday is not None:
             entities["weekday"] = weekday
-        return Understanding(prediction.intent, prediction.confidence, language, entities)
+        return Understanding(intent, prediction.confidence, language, entities)
