@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 
-_DATETIME_PATTERNS = {"es": "EEEE d/M 'a las' HH:mm", "en": "EEEE MMMM d 'at' h:mm a"}
+# Weekday and month in words: "martes 16 de marzo a las 17:00", "Tuesday, March 16 at 5:00 PM".
+_DATETIME_PATTERNS = {"es": "EEEE d 'de' MMMM 'a las' HH:mm", "en": "EEEE, MMMM d 'at' h:mm a"}
 
 
 def system_clock() -> datetime:

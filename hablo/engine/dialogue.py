@@ -59,6 +59,13 @@ class DialogueState:
     handoff_at: str | None = None
     # The quick answers the bot's last message offered (a bare "2" picks the second).
     choices: list[str] = field(default_factory=list)
+    # What the last turns were about, for follow-ups: {"intent", "service", "day"}.
+    context: dict[str, Any] = field(default_factory=dict)
+    # An intent the bot's last message offered with a yes/no ("¿Querés sacar uno?").
+    offer: str | None = None
+    # A digest of the bot's last answer and how many times in a row it was the same.
+    last_reply: str | None = None
+    repeats: int = 0
 
     @classmethod
     def load(cls, raw: Mapping[str, Any]) -> DialogueState:
@@ -69,6 +76,10 @@ class DialogueState:
             offered_human=bool(raw.get("offered_human")),
             handoff_at=raw.get("handoff_at"),
             choices=[str(c) for c in raw.get("choices") or []],
+            context=dict(raw.get("context") or {}),
+            offer=raw.get("offer"),
+            last_reply=raw.get("last_reply"),
+            repeats=int(raw.get("repeats") or 0),
         )
 
     def dump(self) -> dict[str, Any]:
@@ -79,6 +90,10 @@ class DialogueState:
             "offered_human": self.offered_human,
             "handoff_at": self.handoff_at,
             "choices": self.choices,
+            "context": self.context,
+            "offer": self.offer,
+            "last_reply": self.last_reply,
+            "repeats": self.repeats,
         }
 
     def skill_state(self, name: str) -> dict[str, Any]:
@@ -120,15 +135,16 @@ def route(
     state: DialogueState,
     skills: Mapping[str, Skill],
     skill_for_intent: Mapping[str, Skill],
+    claimed: bool = False,
 ) -> Route:
-    """An active flow gets the turn unless the message is clearly about something else
-    (an intent the flow's skill does not declare); then that skill answers and the flow
-    is resumed."""
+    """An active flow gets the turn when the message answers its pending question
+    (`claimed`), or unless the message is clearly about something else (an intent the
+    flow's skill does not declare); then that skill answers and the flow is resumed."""
     flow_skill = skills.get(state.flow) if state.flow else None
     if flow_skill is None:
         return Route(skill_for_intent.get(intent or "fallback") or skill_for_intent.get("fallback"))
     own = {spec.name for spec in flow_skill.intents}
-    if intent is None or intent in DIALOGUE_ACTS or intent in own:
+    if claimed or intent is None or intent in DIALOGUE_ACTS or intent in own:
         return Route(flow_skill)
     if confidence < INTERRUPT_CONFIDENCE or short_answer:
         # "corte" answering "¿para qué servicio?" looks like a price question, but it is

@@ -5,9 +5,11 @@ one-transaction commit."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -26,6 +28,8 @@ from hablo.engine.dialogue import (
     picked_choice,
     route,
 )
+from hablo.engine.followups import remember, with_context
+from hablo.engine.nlu.acts import ACK, GOODBYE
 from hablo.engine.nlu.pipeline import Understanding
 from hablo.engine.skillset import TenantRuntime
 from hablo.engine.store import LockedConversation
@@ -129,8 +133,16 @@ def run_turn(
     if runtime.assistant is not None:
         assisted = runtime.assistant.begin(text, understanding, conversation, state.flow, ctx, conn)
         understanding = assisted.understanding
-    turn = _Turn(understanding, state)
-    _decide(runtime, turn, text, conversation, ctx, now)
+    services = runtime.profile.services
+    turn = _Turn(with_context(understanding, text, state, services, now), state)
+    parts = _questions(runtime, text, now, conversation) if assisted is None else None
+    for part, part_understanding in parts or [(text, turn.understanding)]:
+        turn.understanding = with_context(part_understanding, part, state, services, now)
+        _decide(runtime, turn, part, conversation, ctx, now)
+        remember(turn.state, turn.understanding, turn.skill)
+    if parts and turn.state.flow:
+        turn.state.offer = None  # the last question asked is the flow's, not an offer
+    _no_loops(runtime, turn, ctx)
     if assisted is not None:
         phrased = assisted.finish(tuple(turn.replies), turn.skill, failed=turn.error is not None)
         if len(phrased) != len(turn.replies):
@@ -155,7 +167,11 @@ def _decide(
         turn.state.handoff_at = None
         turn.replies.append(ctx.render("handoff_back", lang))
 
-    if turn.state.flow and is_exit(text):
+    if turn.state.flow and (is_exit(text) or understanding.intent == GOODBYE):
+        if understanding.intent == GOODBYE and GOODBYE in runtime.by_intent:
+            turn.state.flow = None  # "perfecto, ¡hasta luego!" mid-booking: let them go
+            _run_skill(runtime, runtime.by_intent[GOODBYE], turn, text, conversation, ctx, now)
+            return
         turn.state.flow = None
         turn.state.misunderstood = 0
         turn.replies.append(ctx.render("flow_exit", lang))
@@ -172,6 +188,14 @@ def _decide(
             _run_skill(runtime, handoff, turn, text, conversation, ctx, now)
         return
 
+    claimed = _claimed(runtime, turn, text, conversation, ctx)
+    offer, turn.state.offer = turn.state.offer, None
+    if offer and not claimed and understanding.intent == AFFIRM and offer in runtime.by_intent:
+        # "sí" to "¿Querés sacar uno?": the offered request, as if asked.
+        turn.understanding = understanding = replace(understanding, intent=offer)
+    if not turn.state.flow and understanding.intent in (AFFIRM, DENY) and ACK in runtime.by_intent:
+        # A yes or no to nothing pending ("ok", "👍", "no, gracias"): an acknowledgement.
+        turn.understanding = understanding = replace(understanding, intent=ACK)
     unknown = understanding.intent is None and not turn.state.flow
     chosen = route(
         understanding.intent,
@@ -180,6 +204,7 @@ def _decide(
         turn.state,
         runtime.skills,
         runtime.by_intent,
+        claimed,
     )
     if chosen.skill is None:
         turn.replies.append(ctx.render("fallback", lang))
@@ -268,11 +293,84 @@ def _run_skill(
         turn.state.flow = skill.name
     elif result.flow is False and turn.state.flow == skill.name:
         turn.state.flow = None
+    offer = result.meta.get("offer") if result.meta else None
+    if isinstance(offer, str):
+        turn.state.offer = offer
     if result.handoff:
         turn.status = ConversationStatus.WAITING_HUMAN
         turn.state.handoff_at = now.isoformat()
         turn.state.flow = None
     return result
+
+
+# Parts of one message that each ask something ("un turno el jueves a las 17\n¿aceptan
+# efectivo?"): lines, and sentences ending in "?".
+_PARTS = re.compile(r"\n+|(?<=[?!])\s+")
+_NOT_A_QUESTION = frozenset({None, "greeting", "thanks", ACK, AFFIRM, DENY, "laugh"})
+_FLOW_INTENTS = frozenset({"book", "cancel", "reschedule"})
+
+
+def _questions(
+    runtime: TenantRuntime, text: str, now: datetime, conversation: LockedConversation
+) -> list[tuple[str, Understanding]] | None:
+    """The message's separate questions, each understood alone, requests that start a
+    flow last (so the turn ends on the flow's question); None when it asks one thing."""
+    pieces = [p.strip() for p in _PARTS.split(text) if p.strip()]
+    if not 2 <= len(pieces) <= 5:
+        return None
+    hours, language = runtime.profile.opening_hours, conversation.language
+    understood = [(p, runtime.nlu.understand(p, now, hours, language)) for p in pieces]
+    asks = [(p, u) for p, u in understood if u.intent not in _NOT_A_QUESTION]
+    if len({u.intent for _, u in asks}) < 2:
+        return None
+    return sorted(asks, key=lambda pu: pu[1].intent in _FLOW_INTENTS)
+
+
+def _claimed(
+    runtime: TenantRuntime,
+    turn: _Turn,
+    text: str,
+    conversation: LockedConversation,
+    ctx: EngineSkillContext,
+) -> bool:
+    """Whether the active flow's skill reads this message as the answer it waits for."""
+    skill = runtime.skills.get(turn.state.flow) if turn.state.flow else None
+    if skill is None:
+        return False
+    u = turn.understanding
+    request = Turn(
+        text=text,
+        language=u.language,
+        intent=u.intent,
+        confidence=u.confidence,
+        entities=u.entities,
+        state=turn.state.skill_state(skill.name),
+        conversation_id=conversation.id,
+        contact_id=conversation.contact_id,
+        in_flow=True,
+    )
+    try:
+        return bool(skill.claims(request, ctx))
+    except Exception:
+        log.exception("claims() of %s failed", skill.name)
+        return False
+
+
+def _no_loops(runtime: TenantRuntime, turn: _Turn, ctx: EngineSkillContext) -> None:
+    """The same question twice in a row is rephrased; a third time a person is offered."""
+    if not turn.replies or turn.status is not None:
+        return
+    digest = hashlib.sha256("\n".join(turn.replies).encode()).hexdigest()[:16]
+    same = digest == turn.state.last_reply and turn.state.flow is not None
+    turn.state.last_reply = digest
+    turn.state.repeats = turn.state.repeats + 1 if same else 0
+    lang = turn.understanding.language
+    if turn.state.repeats == 1:
+        turn.replies.insert(0, ctx.render("rephrase", lang))
+        turn.extras = {i + 1: e for i, e in turn.extras.items()}
+    elif turn.state.repeats >= 2 and HUMAN in runtime.by_intent and not turn.state.offered_human:
+        turn.replies.append(ctx.render("offer_human", lang))
+        turn.state.offered_human = True
 
 
 def _resume_prompt(skill: Skill, turn: _Turn, ctx: EngineSkillContext) -> str:

@@ -224,6 +224,14 @@ class Skill(ABC):
     def handle(self, turn: Turn, ctx: SkillContext) -> SkillResult:
         """Answer one turn. Raising is contained by the engine (the customer gets an apology)."""
 
+    def claims(self, turn: Turn, ctx: SkillContext) -> bool:
+        """For flow skills: whether this message answers the flow's pending question (a
+        service name after "¿para qué servicio?", "a las 5" after "¿a qué hora?"). A
+        claimed message comes to this skill whatever the classifier read in it ("corte de
+        pelo" looks like a price question). Called only while this skill's flow is active,
+        with `turn.state` its state; it must only read."""
+        return False
+
     def resume_prompt(self, state: Mapping[str, Any], ctx: SkillContext, language: str) -> str:
         """For flow skills: what to say to pick the flow up after another skill answered an
         interruption ("Sigamos con tu turno: ¿a qué hora?"). Empty: say nothing."""

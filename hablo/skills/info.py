@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from babel.dates import format_date
@@ -16,11 +17,14 @@ LOCATION = IntentSpec("location", load_examples("location"))
 THANKS = IntentSpec("thanks", load_examples("thanks"))
 # Reserved: the engine sends turns with no confident intent here. No examples.
 FALLBACK = IntentSpec("fallback", {})
+# Read by rule (hablo.engine.nlu.unknown): a service not offered, a fact not given.
+NOT_OFFERED = IntentSpec("not_offered", {})
+UNKNOWN_FACT = IntentSpec("unknown_fact", {})
 
 
 class InfoSkill(Skill):
     name = "info"
-    intents = (GREETING, HOURS, LOCATION, THANKS, FALLBACK)
+    intents = (GREETING, HOURS, LOCATION, THANKS, FALLBACK, NOT_OFFERED, UNKNOWN_FACT)
 
     def handle(self, turn: Turn, ctx: SkillContext) -> SkillResult:
         lang = turn.language
@@ -32,6 +36,14 @@ class InfoSkill(Skill):
             return SkillResult.say(ctx.render("location", lang))
         if turn.intent == "thanks":
             return SkillResult.say(ctx.render("thanks", lang))
+        thing = str(turn.entities.get("thing") or "")
+        if turn.intent == "not_offered":
+            services = [s.name for s in ctx.services()]
+            return SkillResult.say(ctx.render("not_offered", lang, thing=thing, services=services))
+        if turn.intent == "unknown_fact":
+            # "sí" to this offer hands the chat to a person (the engine keeps the offer).
+            said = SkillResult.say(ctx.render("unknown_fact", lang, thing=thing))
+            return replace(said, meta={"offer": "human"})
         return SkillResult.say(ctx.render("fallback", lang))
 
     def _hours(self, turn: Turn, ctx: SkillContext) -> str:

@@ -17,6 +17,16 @@ class PricingSkill(Skill):
 
     def handle(self, turn: Turn, ctx: SkillContext) -> SkillResult:
         lang = turn.language
+        several = turn.entities.get("services")
+        if several:  # "corte y barba": each of them
+            lines = [
+                ctx.render(
+                    "price_one", lang, service=s, price=ctx.format_money(s.price_minor, lang)
+                )
+                for s in several
+                if isinstance(s, ServiceInfo)
+            ]
+            return SkillResult.say("\n".join(lines))
         service = turn.entities.get("service")
         if isinstance(service, ServiceInfo):
             return SkillResult.say(

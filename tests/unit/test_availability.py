@@ -265,7 +265,7 @@ def test_nearest_free_ties_prefer_the_earlier_slot() -> None:
     assert local(one) == ["09:30"]
 
 
-def test_nearest_free_moves_to_following_days_near_the_same_time() -> None:
+def test_nearest_free_moves_to_nearest_days_near_the_same_time() -> None:
     tuesday, wednesday = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
     calendar = Calendar(
         [
@@ -276,8 +276,10 @@ def test_nearest_free_moves_to_following_days_near_the_same_time() -> None:
     options = nearest_free(
         at(MONDAY, "11:00"), 30, POLICY, calendar.hours, calendar.busy_between, NOW, BA
     )
-    assert [o.astimezone(BA).date() for o in options] == [MONDAY, wednesday, wednesday]
-    assert local(options) == ["18:30", "10:45", "11:00"]  # same day first, then nearest 11:00
+    thursday = MONDAY + timedelta(days=3)
+    assert [o.astimezone(BA).date() for o in options] == [MONDAY, wednesday, thursday]
+    # Same day first, then one slot per nearest day, each the nearest to 11:00.
+    assert local(options) == ["18:30", "11:00", "11:00"]
 
 
 def test_nearest_free_skips_closed_days_and_stops_at_max_days_ahead() -> None:

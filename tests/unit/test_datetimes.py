@@ -76,13 +76,20 @@ WHEN_CASES: list[tuple[str, str, bool, bool]] = [
     ("hoy a la noche a las 9", "2027-03-10 21:00", True, True),
     ("mañana por la mañana a las 7", "2027-03-11 07:00", True, True),
     ("hoy no puedo, el viernes a las 10", "2027-03-12 10:00", True, True),
-    # calendar dates (D/M; past dates roll to next year; today stays today)
+    # calendar dates (D/M; recent past dates stay past; today stays today)
     ("el 18/3 a las 14", "2027-03-18 14:00", True, True),
     ("18/03", "2027-03-18 00:00", True, False),
     ("el 18 de marzo a las 2 de la tarde", "2027-03-18 14:00", True, True),
     ("el 5 de abril", "2027-04-05 00:00", True, False),
     ("el 1ro de mayo", "2027-05-01 00:00", True, False),
-    ("el 2/3", "2028-03-02 00:00", True, False),
+    ("el 2/3", "2027-03-02 00:00", True, False),
+    ("el 1 de marzo a las 11", "2027-03-01 11:00", True, True),
+    ("el 5 de agosto", "2027-08-05 00:00", True, False),
+    ("ayer a las 10", "2027-03-09 10:00", True, True),
+    ("anteayer", "2027-03-08 00:00", True, False),
+    ("el viernes pasado", "2027-03-05 00:00", True, False),
+    ("last friday", "2027-03-05 00:00", True, False),
+    ("yesterday", "2027-03-09 00:00", True, False),
     ("el 10/3", "2027-03-10 00:00", True, False),
     ("3/18", "2027-03-18 00:00", True, False),
     ("18/3/2028", "2028-03-18 00:00", True, False),
@@ -179,7 +186,8 @@ def test_without_opening_hours_small_hours_are_afternoon() -> None:
 ROLLOVER_CASES: list[tuple[str, str]] = [
     ("el 2/1", "2028-01-02 00:00"),
     ("el 30/12", "2027-12-30 00:00"),
-    ("el 29/12", "2028-12-29 00:00"),
+    ("el 29/12", "2027-12-29 00:00"),  # yesterday: past, not next year
+    ("el 5/6", "2028-06-05 00:00"),  # this year's is more than six months ago
     ("mañana", "2027-12-31 00:00"),
     ("pasado mañana", "2028-01-01 00:00"),
     ("el lunes", "2028-01-03 00:00"),

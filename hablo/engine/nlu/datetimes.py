@@ -11,7 +11,9 @@ passes cannot re-read it ("de la mañana" is not tomorrow). Then resolve against
 
 Decisions callers can rely on:
 - Numeric dates are D/M in Spanish and English; M/D only when D/M is impossible ("3/18").
-  Dates without a year that already passed this year roll to next year; today stays today.
+  Dates without a year up to six months ago are past dates (callers say "that has
+  passed"); older ones roll to next year; today stays today. "ayer", "anteayer",
+  "yesterday", "el viernes pasado", "last friday" are past dates too.
 - Time-only mentions ("a las 5", "al mediodía", "at noon") resolve to today if that moment is
   strictly after `now`, else tomorrow; has_date is False for them.
 - Weekdays: the nearest upcoming one; when it is today's weekday, today only if a time was
@@ -166,7 +168,7 @@ _PERIOD_RE = re.compile(
 )
 _REL_DAY_RE = re.compile(
     r"\b(?:(?P<two>pasado\s*mani?ana|pasado\s+manna|day\s+after\s+tomorrow)"
-    r"|(?P<zero>hoy|today)"
+    r"|(?P<zero>hoy|today)|(?P<back2>anteayer|antier|antes\s+de\s+ayer)|(?P<back>ayer|yesterday)"
     r"|(?P<one>(?<!la\s)mani?ana|manna|mnn|tomorrow|tomorow|tommorow|tommorrow|tmrw?|2morrow))\b"
 )
 _NUM_DATE_RE = re.compile(
@@ -191,9 +193,9 @@ _DOM_RE = re.compile(
 )
 _WEEKDAY_RE = re.compile(
     rf"""\b(?:(?P<mod>el\s+proximo|el\s+prox\.?|este\s+proximo|proximo|prox\.?|next|this
-          |coming|this\s+coming|este|el|los|on|for|para\s+el)\s+)?
+          |coming|this\s+coming|este|el|los|on|for|para\s+el|last|el\s+pasado)\s+)?
     (?P<wd>{_WD})(?P<plural>s?)\b
-    (?:\s+(?P<qv>que\s+viene|proximo|next))?
+    (?:\s+(?P<qv>que\s+viene|proximo|next)|\s+(?P<ago>pasado|anterior|last))?
     (?:\s+(?P<dom>\d{{1,2}})(?![\d/\-:.]))?""",
     re.X,
 )
@@ -391,8 +393,14 @@ def _weekday_resolver(now: datetime, wd: int, skip_today: bool) -> _Resolver:
     return resolve
 
 
+# A date without a year up to this many days ago is that past date ("el 4/3" said on 10/3:
+# it already happened), not next year's; older ones are next year's ("el 5/1" in December).
+PAST_WINDOW_DAYS = 183
+
+
 def _calendar_date(today: date, day: int, month: int, year: int | None) -> date | None:
-    """The named day; without a year the next one on or after today (29/2 may skip years)."""
+    """The named day; without a year the next one on or after today (29/2 may skip years),
+    unless this year's is at most PAST_WINDOW_DAYS ago: then it is that (past) date."""
     if year is not None:
         try:
             return date(year, month, day)
@@ -407,7 +415,7 @@ def _calendar_date(today: date, day: int, month: int, year: int | None) -> date 
             if (month, day) != (2, 29):
                 return None
             continue
-        if d >= today:
+        if d >= today or (y == today.year and (today - d).days <= PAST_WINDOW_DAYS):
             return d
     return None
 
@@ -471,7 +479,7 @@ def _collect_dates(s: str, now: datetime, clock: _Clock | None) -> list[_DateRef
         if ref is not None:
             add(ref.start, ref.end, ref.resolve, ref.weekday)
     for m in _REL_DAY_RE.finditer(s):
-        days = 2 if m["two"] else 0 if m["zero"] else 1
+        days = 2 if m["two"] else 0 if m["zero"] else -2 if m["back2"] else -1 if m["back"] else 1
         add(m.start(), m.end(), _fixed(today + timedelta(days=days)))
     for m in _WEEKEND_RE.finditer(s):
         wd = today.weekday()
@@ -487,6 +495,10 @@ def _weekday_ref(m: re.Match[str], s: str, now: datetime) -> _DateRef | None:
     if word in _NEEDS_MODIFIER and mod is None:
         return None
     wd = _WEEKDAY_WORDS[word]
+    if m["ago"] is not None or mod in ("last", "el pasado"):  # "el viernes pasado": gone
+        back = (now.date().weekday() - wd) % 7 or 7
+        end = m.end("ago") if m["ago"] else m.end("plural")
+        return _DateRef(m.start(), end, _fixed(now.date() - timedelta(days=back)))
     skip_today = m["qv"] is not None or (mod is not None and ("prox" in mod or mod == "next"))
     resolve = _weekday_resolver(now, wd, skip_today)
     if m["dom"] is not None and not _count_follows(s, m.end()):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from hablo.engine.nlu.acts import read_act
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier
 from hablo.engine.nlu.datetimes import OpeningHours, extract_weekday, extract_when
 from hablo.engine.nlu.language import detect_language
@@ -23,9 +24,14 @@ from hablo.engine.nlu.model_store import (
 )
 from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
 from hablo.engine.nlu.services import ServiceMatcher
+from hablo.engine.nlu.unknown import UnknownAsk, unknown_ask
 from hablo.skills.examples import BUILTIN_INTENTS, load_examples
 
 TrainingSet = tuple[tuple[str, str], ...]  # (text, intent)
+# Built-in intents a question about an unknown thing is mistaken for ("¿hacen alisado?"
+# scores as pricing); a tenant plugin's confident intent is left alone.
+_DISGUISES = frozenset({None, "pricing", "location", "hours", "book", "greeting", "my_bookings"})
+_UNSURE = 0.6
 log = logging.getLogger(__name__)
 
 
@@ -248,14 +254,27 @@ class NluPipeline:
         intent = prediction.intent
         if intent is not None and intent not in self._ref.intents:
             intent = None  # a stand-in model's intent that this tenant's skills do not have
+        confidence = prediction.confidence
         entities: dict[str, Any] = {}
-        service = self._matcher.find(text)
-        if service is not None:
-            entities["service"] = service
+        act = read_act(text)
+        if act is not None:  # "sí, gracias", "👍", "jaja": rules beat the classifier here
+            intent, confidence = act, 1.0
+        elif intent in _DISGUISES or confidence < _UNSURE:
+            asked = unknown_ask(text, self._matcher)
+            if isinstance(asked, UnknownAsk):  # "¿hacen alisado?": say so, don't disguise
+                intent, confidence = asked.kind, 1.0
+                entities["thing"] = asked.thing
+            elif asked is not None:  # "¿hacen brushing?": yes, and its price
+                intent, confidence = "pricing", 1.0
+        services = self._matcher.find_all(text)
+        if services:
+            entities["service"] = services[0]
+            if len(services) > 1:
+                entities["services"] = tuple(services)
         when = extract_when(text, now, opening_hours=opening_hours)
         if when is not None:
             entities["when"] = when
         weekday = extract_weekday(text)
         if weekday is not None:
             entities["weekday"] = weekday
-        return Understanding(intent, prediction.confidence, language, entities)
+        return Understanding(intent, confidence, language, entities)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,6 +11,8 @@ from rapidfuzz import fuzz, process
 from hablo.engine.nlu.text import normalize
 from hablo.plugins.sdk import ServiceInfo
 
+# "corte y barba", "a fade and a beard trim", "manicura, brushing": one part per service.
+_PARTS = re.compile(r"\s*(?:,|\by\b|\be\b|\band\b|\bmas\b|\bplus\b|\bcon\b|\bwith\b|\+)\s*")
 # Below this a match is more likely noise than a service mention.
 MIN_SCORE = 82.0
 _STOP = frozenset(
@@ -90,6 +93,18 @@ class ServiceMatcher:
             if match and (best is None or match[1] > best[0]):
                 best = (match[1], self._aliases[match[2]].service)
         return best[1] if best else None
+
+    def find_all(self, text: str) -> list[ServiceInfo]:
+        """Every service a message names, in the order said ("corte y barba")."""
+        found: list[tuple[int, ServiceInfo]] = []
+        for part in _PARTS.split(normalize(text, keep_enye=True)):
+            service = self.find(part) if part.strip() else None
+            if service is not None and all(service.id != s.id for _, s in found):
+                found.append((len(found), service))
+        if not found:
+            single = self.find(text)
+            return [single] if single else []
+        return [s for _, s in found]
 
     @staticmethod
     def _windows(tokens: list[str]) -> list[str]:

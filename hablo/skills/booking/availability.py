@@ -138,6 +138,12 @@ def free_slots(
     return sorted(slots)
 
 
+# Free times within this of the wanted one fill the list from the wanted day alone; when
+# the day's nearest is further ("a las 15" on a Saturday that closes at 13), one from that
+# day and the same time on the nearest other days serve the customer better.
+NEAR_ENOUGH = timedelta(minutes=90)
+
+
 def nearest_free(
     wanted: datetime,
     duration_minutes: int,
@@ -150,30 +156,42 @@ def nearest_free(
 ) -> list[datetime]:
     """Up to `limit` free starts closest to `wanted`, in chronological order (UTC-aware).
 
-    The wanted local day is searched first (closest to the wanted instant first); if it
-    does not have `limit` free slots, the following days fill up the list, each one's
-    slots ranked by closeness to the wanted time of day, up to today + max_days_ahead.
+    The wanted local day is searched first (closest to the wanted instant first). If it
+    does not have `limit` free slots, the nearest other days fill the list, before or
+    after it (never before today, never past today + max_days_ahead), one slot each, the
+    one closest to the wanted time of day: "the 1st is a holiday" offers the 30th and the
+    3rd at the hour asked for, not three neighbouring minutes of one day.
     `busy_between(start, end)` must return the busy ranges overlapping [start, end).
     """
     _require_aware(wanted, "wanted")
     if limit <= 0:
         return []
     local_wanted = wanted.astimezone(zone)
-    first_day = max(local_wanted.date(), now.astimezone(zone).date())
+    today = now.astimezone(zone).date()
+    if local_wanted.date() < today:  # a past day: search from today, at the same time
+        local_wanted = datetime.combine(today, local_wanted.time(), zone)
     last_day = last_bookable_day(now, policy, zone)
     chosen: list[datetime] = []
-    day = first_day
-    while day <= last_day and len(chosen) < limit:
-        intervals = opening_hours(day)
-        window = day_window(day, policy, intervals, zone)
-        if window is not None:
+    distance = 0
+    while len(chosen) < limit:
+        around = dict.fromkeys((distance, -distance))
+        days = [local_wanted.date() + timedelta(days=d) for d in around]
+        days = [d for d in days if today <= d <= last_day]
+        if not days and (local_wanted.date() + timedelta(days=distance) > last_day):
+            break
+        for day in days:
+            intervals = opening_hours(day)
+            window = day_window(day, policy, intervals, zone)
+            if window is None:
+                continue
             busy = busy_between(*window)
             slots = free_slots(day, duration_minutes, policy, intervals, busy, now, zone)
-            if day == local_wanted.date():
-                target = wanted.astimezone(UTC)
-            else:
-                target = datetime.combine(day, local_wanted.time(), zone).astimezone(UTC)
+            target = datetime.combine(day, local_wanted.time(), zone).astimezone(UTC)
             slots.sort(key=lambda s: (abs(s - target), s))
-            chosen.extend(slots[: limit - len(chosen)])
-        day += timedelta(days=1)
+            take = min(1, limit - len(chosen))
+            if distance == 0 and slots and abs(slots[0] - target) <= NEAR_ENOUGH:
+                take = limit  # the day has times close to the one asked for
+            take = min(take, limit - len(chosen))
+            chosen.extend(slots[:take])
+        distance += 1
     return sorted(chosen)

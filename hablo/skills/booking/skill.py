@@ -1,10 +1,16 @@
 """The booking skill: a slot-filling flow (service, day, time → confirm → book), plus
 listing, cancelling and rescheduling the customer's bookings. Availability and the
-no-double-booking guarantee live in the repository and the database."""
+no-double-booking guarantee live in the repository and the database.
+
+While the flow waits for an answer, the pending question decides how a message is read
+(`claims` tells the engine so, whatever the classifier thought): after "¿para qué
+servicio?" a service name fills the service, after a list of times "3" is the third
+option and "a las 3" is three o'clock, after "¿te reservo…?" "sí, gracias" is a yes and
+"no, mejor a las 5" changes the time and asks again.
+"""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
@@ -12,29 +18,20 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hablo.engine.nlu.acts import AFFIRM, DENY, starts_no
 from hablo.plugins import FollowUp, IntentSpec, Reply, Skill, SkillContext, SkillResult, Turn
 from hablo.plugins.sdk import ServiceInfo
+from hablo.skills.booking import reading
 from hablo.skills.booking.availability import nearest_free
 from hablo.skills.booking.repository import BookingInfo, BookingRepository
 from hablo.skills.booking.texts import TEMPLATES
+from hablo.skills.booking.wording import day_text, why_not
 from hablo.skills.examples import load_examples
 
 MAX_TIMES_SHOWN = 6
-_ORDINALS = {
-    "primera": 1,
-    "primero": 1,
-    "first": 1,
-    "segunda": 2,
-    "segundo": 2,
-    "second": 2,
-    "tercera": 3,
-    "tercero": 3,
-    "third": 3,
-    "cuarta": 4,
-    "fourth": 4,
-    "quinta": 5,
-}
-_NUMBER = re.compile(r"(?<![\d:/])([1-9])(?![\d:/])")
+YES_NO = {"es": ("Sí", "No"), "en": ("Yes", "No")}
+_CONFIRM_STEPS = ("confirm", "reschedule_confirm")
+_YES_NO_STEPS = ("confirm_cancel", "confirm_reminder")
 
 
 class BookingSkill(Skill):
@@ -51,12 +48,38 @@ class BookingSkill(Skill):
     def handle(self, turn: Turn, ctx: SkillContext) -> SkillResult:
         return _Flow(turn, ctx).run()
 
+    def claims(self, turn: Turn, ctx: SkillContext) -> bool:
+        """Whether the message answers the flow's pending question."""
+        step = turn.state.get("step")
+        ents = turn.entities
+        when, service = ents.get("when"), ents.get("service")
+        act = turn.intent if turn.intent in (AFFIRM, DENY) else None
+        if step in _CONFIRM_STEPS:
+            return act is not None or starts_no(turn.text) or bool(when or service)
+        if step in _YES_NO_STEPS:
+            return act is not None
+        if step == "pick_option":
+            count = len(turn.state.get("options", ()))
+            return bool(
+                act or when or service or reading.option_index(turn.text, count)
+                or reading.wants_earliest(turn.text)
+            )
+        if step == "pick_booking":
+            return bool(when or service or reading.option_index(turn.text, 9))
+        if step == "service":
+            return service is not None
+        if step == "day":
+            return when is not None or reading.day_of_month(turn.text) is not None
+        if step == "time":
+            return bool(
+                when or reading.bare_hour(turn.text) is not None
+                or reading.period_hours(turn.text) or reading.wants_earliest(turn.text)
+            )
+        return False
+
     def resume_prompt(self, state: Mapping[str, Any], ctx: SkillContext, language: str) -> str:
         question = _question_for(dict(state), ctx, language)
         return ctx.render("booking_resume", language, question=question) if question else ""
-
-
-YES_NO = {"es": ("Sí", "No"), "en": ("Yes", "No")}
 
 
 def _question_for(state: dict[str, Any], ctx: SkillContext, lang: str) -> str:
@@ -67,7 +90,7 @@ def _question_for(state: dict[str, Any], ctx: SkillContext, lang: str) -> str:
         return ctx.render("booking_ask_service", lang, services=[s.name for s in ctx.services()])
     if step == "day" and service:
         return ctx.render("booking_ask_day", lang, service=service.name)
-    if step in ("confirm", "reschedule_confirm") and service and state.get("proposal"):
+    if step in _CONFIRM_STEPS and service and state.get("proposal"):
         when = ctx.format_datetime(datetime.fromisoformat(state["proposal"]), lang)
         return ctx.render(
             "booking_confirm",
@@ -84,12 +107,38 @@ def _question_for(state: dict[str, Any], ctx: SkillContext, lang: str) -> str:
     return ""
 
 
-def _ask_time_text(ctx: SkillContext, service: ServiceInfo, day: date, lang: str) -> str | None:
+def _ask_time_text(
+    ctx: SkillContext,
+    service: ServiceInfo,
+    day: date,
+    lang: str,
+    period: tuple[int, int] | None = None,
+) -> str | None:
+    """ "¿A qué hora? …" with the free times of the day (of its afternoon, if asked)."""
     slots = _repo(ctx).free_slots(day, service, ctx.opening_hours(day), ctx.now())
+    if period is not None:
+        zone = _zone(ctx)
+        slots = [s for s in slots if period[0] <= s.astimezone(zone).hour < period[1]]
     if not slots:
         return None
-    shown = [f"{s.astimezone(_zone(ctx)):%H:%M}" for s in slots[:MAX_TIMES_SHOWN]]
-    return ctx.render("booking_ask_time", lang, day=_day_text(ctx, day, lang), slots=shown)
+    return ctx.render(
+        "booking_ask_time", lang, day=day_text(day, lang), slots=_spread(ctx, slots, lang)
+    )
+
+
+def _spread(ctx: SkillContext, slots: list[datetime], lang: str) -> list[str]:
+    """Up to MAX_TIMES_SHOWN times spread over the day, not just the first ones."""
+    if len(slots) > MAX_TIMES_SHOWN:
+        step = (len(slots) - 1) / (MAX_TIMES_SHOWN - 1)
+        slots = [slots[round(i * step)] for i in range(MAX_TIMES_SHOWN)]
+    return [_clock(ctx, s, lang) for s in slots]
+
+
+def _clock(ctx: SkillContext, moment: datetime, lang: str) -> str:
+    local = moment.astimezone(_zone(ctx))
+    if lang == "en":
+        return f"{local:%I:%M %p}".lstrip("0")
+    return f"{local:%H:%M}"
 
 
 def _zone(ctx: SkillContext) -> ZoneInfo:
@@ -106,12 +155,6 @@ def _service(ctx: SkillContext, service_id: str | None) -> ServiceInfo | None:
     return next((s for s in ctx.services() if str(s.id) == service_id), None)
 
 
-def _day_text(ctx: SkillContext, day: date, lang: str) -> str:
-    from babel.dates import format_date
-
-    return format_date(day, "EEEE d/M" if lang == "es" else "EEEE MMMM d", locale=lang)
-
-
 class _Flow:
     """One turn of the booking conversation; `state` is the skill's private state."""
 
@@ -121,40 +164,156 @@ class _Flow:
         self.lang = turn.language
         self.state: dict[str, Any] = dict(turn.state) if turn.in_flow else {}
         self.now = ctx.now()
+        self.zone = _zone(ctx)
+        self.prefix: list[str] = []  # said before the question (a price asked on the way)
 
     # -- entry ---------------------------------------------------------------------------
 
     def run(self) -> SkillResult:
         intent = self.turn.intent
-        step = self.state.get("step")
-        if intent == "my_bookings" and step not in ("pick_booking",):
+        step = self.state.get("step") if self.turn.in_flow else None
+        if step:
+            answered = self._answer_pending(step)
+            if answered is not None:
+                return answered
+        if intent == "my_bookings":
             return self._list()
         if intent == "cancel":
-            if self.state.get("mode") in ("book", "reschedule"):
+            if self.state.get("mode") in ("book", "reschedule") and step:
                 return self._say("booking_abandoned", flow=False, state={})
-            return self._start_cancel()
+            return self._choose_booking("cancel")
         if intent == "reschedule" and self.state.get("mode") != "reschedule":
-            return self._start_reschedule()
-        if step in ("confirm", "reschedule_confirm", "confirm_cancel", "confirm_reminder"):
-            if intent == "affirm":
-                return self._confirmed()
-            if intent == "deny":
-                return self._denied()
-        if step == "pick_booking":
-            return self._picked_booking()
-        if step == "pick_option":
-            choice = self._option_choice()
-            if choice is not None:
-                return self._propose(choice)
-        if not self.turn.in_flow:
+            return self._choose_booking("reschedule")
+        if not self.turn.in_flow or (intent == "book" and step in (None, *_YES_NO_STEPS)):
             self.state = {"mode": "book"}
         absorbed = self._absorb_entities()
         if self.turn.in_flow and not absorbed and intent not in ("book", "reschedule"):
-            result = self._advance()
-            return SkillResult(
-                replies=result.replies, state=result.state, flow=True, misunderstood=True
-            )
+            return replace(self._advance(), misunderstood=True)
         return self._advance()
+
+    def _answer_pending(self, step: str) -> SkillResult | None:
+        """The message read as the answer to the pending question; None: it is not one."""
+        text, ents = self.turn.text, self.turn.entities
+        act = self.turn.intent if self.turn.intent in (AFFIRM, DENY) else None
+        when, service = ents.get("when"), ents.get("service")
+        if step in _CONFIRM_STEPS:
+            if self._changes_proposal():
+                self.state.pop("proposal", None)
+                self._absorb_entities()
+                return self._advance()
+            if act == AFFIRM:
+                return self._confirmed()
+            if act == DENY or starts_no(text):
+                return self._denied()
+            return None
+        if step in _YES_NO_STEPS:
+            if act == AFFIRM:
+                return self._confirmed()
+            return self._denied() if act == DENY else None
+        if step == "pick_booking":
+            return self._picked_booking()
+        if step == "pick_option":
+            return self._picked_option(act)
+        if step == "service" and isinstance(service, ServiceInfo):
+            if reading.asks_price(text):
+                price = self.ctx.format_money(service.price_minor, self.lang)
+                self.prefix.append(
+                    self.ctx.render("booking_price_note", self.lang, service=service.name,
+                                    price=price)
+                )
+            self._absorb_entities()
+            return self._advance()
+        if step == "day":
+            if when is not None:
+                self._absorb_entities()
+                return self._advance()
+            number = reading.day_of_month(text)
+            if number is not None:
+                day = _month_day(self.now.date(), number)
+                if day is not None:
+                    self._set_day(day)
+                    return self._advance()
+            return None
+        if step == "time":
+            return self._answered_time(when)
+        return None
+
+    def _answered_time(self, when: Any) -> SkillResult | None:
+        text = self.turn.text
+        if when is not None:
+            self._absorb_entities()
+            return self._advance()
+        service = _service(self.ctx, self.state.get("service_id"))
+        if service is None or "day" not in self.state:
+            return None
+        day = date.fromisoformat(self.state["day"])
+        hour = reading.bare_hour(text)
+        if hour is not None:
+            self._set_time(self._pick_hour(day, hour), "00")
+            return self._advance()
+        slots = _repo(self.ctx).free_slots(day, service, self.ctx.opening_hours(day), self.now)
+        if reading.wants_earliest(text) and slots:
+            return self._propose(slots[0])
+        period = reading.period_hours(text)
+        if period is not None:
+            fitting = [s for s in slots if period[0] <= s.astimezone(self.zone).hour < period[1]]
+            if fitting:
+                return self._say(
+                    "booking_ask_time",
+                    day=day_text(day, self.lang),
+                    slots=_spread(self.ctx, fitting, self.lang),
+                )
+            return self._offer(
+                datetime.combine(day, time(max(period[0], 9)), self.zone),
+                service,
+                "booking_period_full",
+            )
+        return None
+
+    def _picked_option(self, act: str | None) -> SkillResult | None:
+        options = [datetime.fromisoformat(o) for o in self.state.get("options", [])]
+        when = self.turn.entities.get("when")
+        if when is not None and when.has_time:
+            local = when.start.astimezone(self.zone)
+            for option in options:
+                same_day = not when.has_date or option.astimezone(self.zone).date() == local.date()
+                if same_day and option.astimezone(self.zone).time() == local.time():
+                    return self._propose(option)
+            if not when.has_date and options:
+                # "a las 3" after a list: that hour on the day the options are about.
+                self.state["day"] = options[0].astimezone(self.zone).date().isoformat()
+                self._set_time(f"{local:%H}", f"{local:%M}")
+                return self._advance()
+            self._absorb_entities()
+            return self._advance()
+        index = reading.option_index(self.turn.text, len(options))
+        if index is not None:
+            return self._propose(options[index - 1])
+        if reading.wants_earliest(self.turn.text) and options:
+            return self._propose(options[0])
+        if when is not None or isinstance(self.turn.entities.get("service"), ServiceInfo):
+            self._absorb_entities()
+            return self._advance()
+        if act == AFFIRM and options:
+            texts = [self.ctx.format_datetime(o, self.lang) for o in options]
+            return self._say("booking_which_option", options=texts)
+        if act == DENY:
+            return self._denied()
+        return None
+
+    def _changes_proposal(self) -> bool:
+        """ "no, mejor a las 5", "mejor brushing": a new value for a confirmed slot."""
+        when, service = self.turn.entities.get("when"), self.turn.entities.get("service")
+        proposal = self.state.get("proposal")
+        if isinstance(service, ServiceInfo) and str(service.id) != self.state.get("service_id"):
+            return True
+        if when is None or not proposal:
+            return False
+        proposed = datetime.fromisoformat(proposal).astimezone(self.zone)
+        local = when.start.astimezone(self.zone)
+        if when.has_time and local.time() != proposed.time():
+            return True
+        return bool(when.has_date and local.date() != proposed.date())
 
     # -- slot filling --------------------------------------------------------------------
 
@@ -166,20 +325,40 @@ class _Flow:
             found = True
         when = self.turn.entities.get("when")
         if when is not None:
-            local = when.start.astimezone(_zone(self.ctx))
+            local = when.start.astimezone(self.zone)
             if when.has_date:
-                self.state["day"] = local.date().isoformat()
-                if not when.has_time:
-                    self.state.pop("time", None)
+                self._set_day(local.date())
             if when.has_time:
-                self.state["time"] = f"{local:%H:%M}"
+                self._set_time(f"{local:%H}", f"{local:%M}")
                 if not when.has_date and "day" not in self.state:
                     self.state["day"] = local.date().isoformat()
             found = True
         return found
 
+    def _set_day(self, day: date) -> None:
+        """A new day keeps the time the customer asked for ("¿y el lunes?")."""
+        self.state["day"] = day.isoformat()
+        self.state.pop("proposal", None)
+        if self.state.get("asked_time"):
+            self.state["time"] = self.state["asked_time"]
+        else:
+            self.state.pop("time", None)
+
+    def _set_time(self, hour: str, minute: str) -> None:
+        self.state["time"] = self.state["asked_time"] = f"{int(hour):02d}:{int(minute):02d}"
+
+    def _pick_hour(self, day: date, hour: int) -> str:
+        """A bare hour: the reading that falls in opening hours (5 → 17:00 at a salon)."""
+        readings = [hour] if hour == 0 or hour >= 12 else [hour + 12, hour] if hour <= 7 else [
+            hour, hour + 12
+        ]
+        for h in readings:
+            if any(a <= time(h) < b for a, b in self.ctx.opening_hours(day)):
+                return str(h)
+        return str(readings[0])
+
     def _advance(self) -> SkillResult:
-        ctx, lang = self.ctx, self.lang
+        ctx = self.ctx
         service = _service(ctx, self.state.get("service_id"))
         if service is None:
             if self.state.get("mode") == "reschedule":
@@ -195,29 +374,38 @@ class _Flow:
         if day < self.now.date():
             self.state.pop("day")
             self.state["step"] = "day"
-            return self._say("booking_past")
+            return self._say("booking_past", day=day_text(day, self.lang))
+        asked = self.state.get("time")
+        wanted_time = time.fromisoformat(asked) if asked else None
         if not ctx.opening_hours(day):
-            wanted = datetime.combine(day, time(12), _zone(ctx))
-            return self._offer(wanted, service, "booking_closed_day", holiday=ctx.holiday(day))
-        if "time" not in self.state:
-            text = _ask_time_text(ctx, service, day, lang)
+            wanted = datetime.combine(day, wanted_time or time(10), self.zone)
+            return self._offer(
+                wanted, service, "booking_closed_day",
+                day=day_text(day, self.lang), holiday=ctx.holiday(day),
+            )
+        if wanted_time is None:
+            period = reading.period_hours(self.turn.text)
+            text = _ask_time_text(ctx, service, day, self.lang, period)
+            if text is None and period is not None:
+                start = datetime.combine(day, time(max(period[0], 9)), self.zone)
+                return self._offer(start, service, "booking_period_full")
             if text is None:
-                wanted = datetime.combine(day, time(12), _zone(ctx))
+                wanted = datetime.combine(day, time(10), self.zone)
                 return self._offer(
-                    wanted,
-                    service,
-                    "booking_day_full",
-                    day=_day_text(ctx, day, lang),
-                    service=service.name,
+                    wanted, service, "booking_day_full",
+                    day=day_text(day, self.lang), service=service.name,
                 )
             self.state["step"] = "time"
-            return SkillResult.say(text, state=self.state, flow=True)
-        hour, minute = (int(x) for x in self.state["time"].split(":"))
-        wanted = datetime.combine(day, time(hour, minute), _zone(ctx))
-        free = _repo(ctx).free_slots(day, service, ctx.opening_hours(day), self.now)
-        if wanted in free:
+            return self._result(text)
+        wanted = datetime.combine(day, wanted_time, self.zone)
+        repo = _repo(ctx)
+        if wanted in repo.free_slots(day, service, ctx.opening_hours(day), self.now):
             return self._propose(wanted)
-        return self._offer(wanted, service, "booking_taken")
+        reason = why_not(
+            wanted, service.duration_minutes, ctx.opening_hours(day), self.now, repo.policy,
+            self.lang,
+        )
+        return self._offer(wanted, service, "booking_unavailable", reason=reason)
 
     def _offer(
         self, wanted: datetime, offered: ServiceInfo, template: str, **values: Any
@@ -230,10 +418,11 @@ class _Flow:
             self.ctx.opening_hours,
             repo.busy_between,
             self.now,
-            _zone(self.ctx),
+            self.zone,
             limit=3,
         )
         self.state.pop("time", None)
+        self.state.pop("proposal", None)
         if not options:
             self.state.pop("day", None)
             self.state["step"] = "day"
@@ -247,33 +436,10 @@ class _Flow:
         )
         return self._say(template, options_text=options_text, **values)
 
-    def _option_choice(self) -> datetime | None:
-        options = [datetime.fromisoformat(o) for o in self.state.get("options", [])]
-        if not options:
-            return None
-        text = self.turn.text.casefold()
-        number = _NUMBER.search(text)
-        index = (
-            int(number.group(1))
-            if number
-            else next((n for word, n in _ORDINALS.items() if word in text), None)
-        )
-        if index is not None and 1 <= index <= len(options):
-            return options[index - 1]
-        when = self.turn.entities.get("when")
-        if when is not None and when.has_time:
-            local = when.start.astimezone(_zone(self.ctx))
-            for option in options:
-                local_option = option.astimezone(_zone(self.ctx))
-                same_day = not when.has_date or local_option.date() == local.date()
-                if same_day and local_option.time() == local.time().replace(second=0):
-                    return option
-        return None
-
     def _propose(self, start: datetime) -> SkillResult:
         service = _service(self.ctx, self.state.get("service_id"))
         assert service is not None
-        local = start.astimezone(_zone(self.ctx))
+        local = start.astimezone(self.zone)
         self.state.update(
             day=local.date().isoformat(), time=f"{local:%H:%M}", proposal=start.isoformat()
         )
@@ -345,7 +511,7 @@ class _Flow:
             return self._say("booking_none", flow=False, state={})
         if self.state["step"] == "confirm_cancel":
             return self._say("booking_kept", flow=False, state={})
-        for key in ("time", "proposal", "day"):
+        for key in ("time", "asked_time", "proposal", "day", "options"):
             self.state.pop(key, None)
         self.state["step"] = "day"
         return self._say("booking_denied")
@@ -361,47 +527,57 @@ class _Flow:
     def _list(self) -> SkillResult:
         bookings = self._upcoming()
         if not bookings:
-            return self._say("booking_none", flow=False, state={})
+            return self._offer_to_book("booking_none")
         return self._say(
             "booking_list", flow=False, state={}, bookings=[self._describe(b) for b in bookings]
         )
 
-    def _start_cancel(self) -> SkillResult:
-        return self._choose_booking("cancel")
-
-    def _start_reschedule(self) -> SkillResult:
-        return self._choose_booking("reschedule")
+    def _offer_to_book(self, template: str) -> SkillResult:
+        result = self._say(template, flow=False, state={})
+        return replace(result, meta={"offer": "book"})
 
     def _choose_booking(self, mode: str) -> SkillResult:
         bookings = self._upcoming()
         self.state = {"mode": mode}
         if not bookings:
-            return self._say("booking_none", flow=False, state={})
-        when = self.turn.entities.get("when")
-        if len(bookings) > 1 and when is not None and when.has_date and mode == "cancel":
-            day = when.start.astimezone(_zone(self.ctx)).date()
-            same_day = [b for b in bookings if b.local_start(_zone(self.ctx)).date() == day]
-            bookings = same_day or bookings
+            return self._offer_to_book("booking_none")
+        if len(bookings) > 1:
+            bookings = self._matching(bookings) or bookings
         if len(bookings) == 1:
             return self._with_booking(bookings[0])
         self.state["step"] = "pick_booking"
         self.state["bookings"] = [str(b.id) for b in bookings]
         return self._say("booking_pick", bookings=[self._describe(b) for b in bookings])
 
+    def _matching(self, bookings: list[BookingInfo]) -> list[BookingInfo]:
+        """The bookings a message singles out by day ("el del martes") or service."""
+        when = self.turn.entities.get("when")
+        service = self.turn.entities.get("service")
+        weekday = self.turn.entities.get("weekday")
+        found = bookings
+        if when is not None and when.has_date:
+            day = when.start.astimezone(self.zone).date()
+            found = [b for b in found if b.local_start(self.zone).date() == day]
+        elif isinstance(weekday, int):
+            found = [b for b in found if b.local_start(self.zone).weekday() == weekday]
+        if isinstance(service, ServiceInfo):
+            found = [b for b in found if b.service_id == service.id]
+        return found if len(found) < len(bookings) else []
+
     def _picked_booking(self) -> SkillResult:
         ids = self.state.get("bookings", [])
-        number = _NUMBER.search(self.turn.text)
-        if number and 1 <= int(number.group(1)) <= len(ids):
-            booking = _repo(self.ctx).get(
-                uuid.UUID(ids[int(number.group(1)) - 1]), self.turn.contact_id
-            )
-            if booking is not None:
-                return self._with_booking(booking)
         bookings = [b for b in self._upcoming() if str(b.id) in ids]
+        bookings.sort(key=lambda b: ids.index(str(b.id)))
+        index = reading.option_index(self.turn.text, len(ids))
+        if index is not None:
+            chosen = next((b for b in bookings if str(b.id) == ids[index - 1]), None)
+            if chosen is not None:
+                return self._with_booking(chosen)
+        matching = self._matching(bookings)
+        if len(matching) == 1:
+            return self._with_booking(matching[0])
         result = self._say("booking_pick", bookings=[self._describe(b) for b in bookings])
-        return SkillResult(
-            replies=result.replies, state=result.state, flow=True, misunderstood=True
-        )
+        return replace(result, misunderstood=True)
 
     def _with_booking(self, booking: BookingInfo) -> SkillResult:
         self.state["booking_id"] = str(booking.id)
@@ -410,21 +586,46 @@ class _Flow:
             return self._ask_yes_no("booking_cancel_confirm", booking=self._describe(booking))
         self.state["booking_service_id"] = str(booking.service_id)
         self.state["service_id"] = str(booking.service_id)
-        if self._absorb_entities() and "day" in self.state:
-            return self._advance()
+        own = booking.local_start(self.zone)
+        when = self.turn.entities.get("when")
+        if when is not None and when.start.astimezone(self.zone).date() != own.date():
+            self.state["asked_time"] = f"{own:%H:%M}"  # "pasalo al viernes": same time
+            if self._absorb_entities() and "day" in self.state:
+                return self._advance()
         self.state["step"] = "day"
         return self._say("booking_reschedule_ask", booking=self._describe(booking))
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def _result(self, text: str, flow: bool = True, state: dict[str, Any] | None = None,
+                choices: tuple[str, ...] = ()) -> SkillResult:
+        replies = [Reply(t) for t in self.prefix]
+        replies.append(Reply(text, choices=choices))
+        return SkillResult(
+            replies=tuple(replies), state=self.state if state is None else state, flow=flow
+        )
+
     def _say(
         self, template: str, flow: bool = True, state: dict[str, Any] | None = None, **values: Any
     ) -> SkillResult:
-        text = self.ctx.render(template, self.lang, **values)
-        return SkillResult.say(text, state=self.state if state is None else state, flow=flow)
+        return self._result(self.ctx.render(template, self.lang, **values), flow, state)
 
     def _ask_yes_no(self, template: str, **values: Any) -> SkillResult:
         """A yes/no question: buttons on WhatsApp, "1. Sí / 2. No" elsewhere."""
         text = self.ctx.render(template, self.lang, **values)
-        choices = YES_NO.get(self.lang, YES_NO["en"])
-        return SkillResult(replies=(Reply(text, choices=choices),), state=self.state, flow=True)
+        return self._result(text, choices=YES_NO.get(self.lang, YES_NO["en"]))
+
+
+def _month_day(today: date, day: int) -> date | None:
+    """A bare day of the month: this month's if not past, else next month's."""
+    for offset in (0, 1, 2):
+        month = (today.month - 1 + offset) % 12 + 1
+        year = today.year + (today.month - 1 + offset) // 12
+        try:
+            found = date(year, month, day)
+        except ValueError:
+            continue
+        if found >= today:
+            return found
+    return None
+

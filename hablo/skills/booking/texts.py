@@ -17,6 +17,22 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "es": "El {{ day }} no me quedan turnos para {{ service }}. {{ options_text }}",
         "en": "There's nothing left on {{ day }} for {{ service }}. {{ options_text }}",
     },
+    "booking_unavailable": {
+        "es": "{{ reason }} {{ options_text }}",
+        "en": "{{ reason }} {{ options_text }}",
+    },
+    "booking_period_full": {
+        "es": "En ese horario no me queda nada libre. {{ options_text }}",
+        "en": "Nothing is free at that time of day. {{ options_text }}",
+    },
+    "booking_which_option": {
+        "es": "¿Cuál de estos horarios te reservo?{% for o in options %}{{ '\\n' }}{{ loop.index }}) {{ o }}{% endfor %}{{ '\\n' }}Respondé con el número.",
+        "en": "Which of these times shall I book?{% for o in options %}{{ '\\n' }}{{ loop.index }}) {{ o }}{% endfor %}{{ '\\n' }}Reply with the number.",
+    },
+    "booking_price_note": {
+        "es": "{{ service }} sale {{ price }}.",
+        "en": "{{ service }} is {{ price }}.",
+    },
     "booking_confirm": {
         "es": "¿Te reservo {{ service }} el {{ when }} ({{ price }})?",
         "en": "Shall I book {{ service }} on {{ when }} ({{ price }})?",
@@ -30,16 +46,16 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "That time isn't available. {{ options_text }}",
     },
     "booking_options": {
-        "es": "Te puedo ofrecer: {% for o in options %}{{ loop.index }}) {{ o }}{{ '; ' if not loop.last }}{% endfor %}. ¿Cuál te queda bien?",
-        "en": "I can offer: {% for o in options %}{{ loop.index }}) {{ o }}{{ '; ' if not loop.last }}{% endfor %}. Which one suits you?",
+        "es": "Te puedo ofrecer:{% for o in options %}{{ '\\n' }}{{ loop.index }}) {{ o }}{% endfor %}{{ '\\n' }}¿Cuál te queda bien?",
+        "en": "I can offer:{% for o in options %}{{ '\\n' }}{{ loop.index }}) {{ o }}{% endfor %}{{ '\\n' }}Which one suits you?",
     },
     "booking_no_options": {
         "es": "No encuentro horarios libres cerca de esa fecha. ¿Probamos con otro día?",
         "en": "I can't find free times near that date. Shall we try another day?",
     },
     "booking_past": {
-        "es": "Esa fecha ya pasó 🙂 ¿Para qué día lo querés?",
-        "en": "That date has already passed 🙂 Which day would you like?",
+        "es": "El {{ day }} ya pasó 🙂 ¿Para qué día lo querés?",
+        "en": "{{ day }} has already passed 🙂 Which day would you like?",
     },
     "booking_denied": {
         "es": "Sin problema. ¿Qué otro día u horario te sirve?",
@@ -58,12 +74,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "You have no upcoming appointments. Would you like to book one?",
     },
     "booking_list": {
-        "es": "Tus próximos turnos:{% for b in bookings %}\n{{ loop.index }}) {{ b }}{% endfor %}",
-        "en": "Your upcoming appointments:{% for b in bookings %}\n{{ loop.index }}) {{ b }}{% endfor %}",
+        "es": "Tus próximos turnos:{% for b in bookings %}{{ '\\n' }}{{ loop.index }}) {{ b }}{% endfor %}",
+        "en": "Your upcoming appointments:{% for b in bookings %}{{ '\\n' }}{{ loop.index }}) {{ b }}{% endfor %}",
     },
     "booking_pick": {
-        "es": "¿Cuál? Tus próximos turnos:{% for b in bookings %}\n{{ loop.index }}) {{ b }}{% endfor %}\nRespondé con el número.",
-        "en": "Which one? Your upcoming appointments:{% for b in bookings %}\n{{ loop.index }}) {{ b }}{% endfor %}\nReply with the number.",
+        "es": "¿Cuál? Tus próximos turnos:{% for b in bookings %}{{ '\\n' }}{{ loop.index }}) {{ b }}{% endfor %}{{ '\\n' }}Respondé con el número, el día o el servicio.",
+        "en": "Which one? Your upcoming appointments:{% for b in bookings %}{{ '\\n' }}{{ loop.index }}) {{ b }}{% endfor %}{{ '\\n' }}Reply with the number, the day or the service.",
     },
     "booking_cancel_confirm": {
         "es": "¿Cancelo tu turno de {{ booking }}?",
@@ -98,7 +114,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Great! See you then. 😊",
     },
     "booking_closed_day": {
-        "es": "Ese día estamos cerrados{{ ' (' ~ holiday ~ ')' if holiday }}. {{ options_text }}",
-        "en": "We're closed that day{{ ' (' ~ holiday ~ ')' if holiday }}. {{ options_text }}",
+        "es": "{% if holiday %}El {{ day }} es feriado ({{ holiday }}) y estamos cerrados.{% else %}El {{ day }} estamos cerrados.{% endif %} {{ options_text }}",
+        "en": "{% if holiday %}{{ day }} is a holiday ({{ holiday }}) and we're closed.{% else %}We're closed on {{ day }}.{% endif %} {{ options_text }}",
     },
 }

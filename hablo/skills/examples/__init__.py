@@ -22,6 +22,8 @@ BUILTIN_INTENTS = (
     "pay",
     "human",
     "thanks",
+    "goodbye",
+    "help",
     "affirm",
     "deny",
 )

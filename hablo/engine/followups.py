@@ -1,0 +1,95 @@
+"""What a message means given the turns before it: "¿y el sábado?" asks the last question
+again with a new day, "¿hasta qué hora?" is about the day just asked, "eso" / "el mismo"
+is the service named last, and "¿tienen lugar el lunes?" right after a price is for that
+service. The conversation's `context` ({"intent", "service", "day"}) carries it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, datetime, time
+from typing import Any
+
+from hablo.engine.dialogue import DialogueState
+from hablo.engine.nlu.acts import is_follow_up, refers_to_same
+from hablo.engine.nlu.datetimes import WhenMention
+from hablo.engine.nlu.pipeline import Understanding
+from hablo.engine.nlu.unknown import NOT_OFFERED
+from hablo.plugins.sdk import ServiceInfo
+
+# Intents whose question a follow-up can repeat with a new value.
+FOLLOW_UP_INTENTS = frozenset({"hours", "pricing", "location", "book", "my_bookings"})
+# Below this, a follow-up's own classification loses to the remembered topic.
+TRUST_CLASSIFIER = 0.9
+
+
+def with_context(
+    understanding: Understanding,
+    text: str,
+    state: DialogueState,
+    services: Sequence[ServiceInfo],
+    now: datetime,
+) -> Understanding:
+    """The understanding completed from the conversation's context."""
+    context = state.context
+    intent = understanding.intent
+    entities: dict[str, Any] = dict(understanding.entities)
+    confidence = understanding.confidence
+    topic = context.get("intent")
+    carries = any(k in entities for k in ("when", "weekday", "service"))
+    if (
+        topic in FOLLOW_UP_INTENTS
+        and not state.flow
+        and carries
+        and is_follow_up(text)
+        and (intent is None or intent == topic or confidence < TRUST_CLASSIFIER)
+    ):
+        intent, confidence = topic, max(confidence, TRUST_CLASSIFIER)
+    if topic == NOT_OFFERED and intent is None and is_follow_up(text):
+        # "¿hacen depilación?" … "¿y alisado?": the same question about something else.
+        thing = " ".join(text.split()[1:]).strip(" ?¿!¡.")
+        if thing:
+            intent, confidence = NOT_OFFERED, 1.0
+            entities["thing"] = thing
+    remembered = _service(services, context.get("service"))
+    if "service" not in entities and remembered is not None:
+        priced_then_book = intent == "book" and topic == "pricing"
+        if refers_to_same(text) or priced_then_book:
+            entities["service"] = remembered
+    day = context.get("day")
+    if (
+        intent == "hours"
+        and topic == "hours"
+        and day
+        and "when" not in entities
+        and "weekday" not in entities
+    ):
+        # "¿hasta qué hora?" right after "¿abren el viernes?": still Friday.
+        start = datetime.combine(date.fromisoformat(day), time(0), now.tzinfo)
+        entities["when"] = WhenMention(start, True, False, "")
+    if intent == understanding.intent and entities == dict(understanding.entities):
+        return understanding
+    return replace(understanding, intent=intent, confidence=confidence, entities=entities)
+
+
+def remember(state: DialogueState, understanding: Understanding, skill: str | None) -> None:
+    """Keep what this turn was about for the next one's follow-ups."""
+    context = dict(state.context)
+    if skill is not None and understanding.intent in (*FOLLOW_UP_INTENTS, NOT_OFFERED):
+        context["intent"] = understanding.intent
+    elif skill is not None and understanding.intent not in (None, "affirm", "deny", "ack"):
+        context.pop("intent", None)
+    service = understanding.entities.get("service")
+    if isinstance(service, ServiceInfo):
+        context["service"] = str(service.id)
+    when = understanding.entities.get("when")
+    if isinstance(when, WhenMention) and when.has_date:
+        context["day"] = when.start.date().isoformat()
+    weekday = understanding.entities.get("weekday")
+    if isinstance(weekday, int) and not (isinstance(when, WhenMention) and when.has_date):
+        context.pop("day", None)
+    state.context = context
+
+
+def _service(services: Sequence[ServiceInfo], service_id: Any) -> ServiceInfo | None:
+    return next((s for s in services if str(s.id) == service_id), None)

@@ -1,0 +1,121 @@
+"""Short conversational acts read by rule, before the classifier: yes / no, goodbye,
+acknowledgement, laughter, "what can you do?", and follow-ups that lean on the previous
+turn ("¿y el sábado?", "and for a beard trim?").
+
+The classifier is good at requests and poor at these: "sí, gracias" scores as thanks,
+"👍" normalises to nothing, "jaja" is out of scope. A rule is only trusted when the
+whole message is the act plus polite filler, so "sí, pero a las 5" is left to the slot
+readers (a yes with a correction).
+"""
+
+from __future__ import annotations
+
+import re
+
+from hablo.engine.nlu.text import normalize
+
+AFFIRM = "affirm"
+DENY = "deny"
+GOODBYE = "goodbye"
+ACK = "ack"
+LAUGH = "laugh"
+HELP = "help"
+
+_YES = (
+    "si|sii|sip|sis|see|sep|dale|de una|ok|okay|oka|okey|oki|okis|k|perfecto|perfect|confirmo"
+    "|confirmado|confirmar|confirmalo|confirmame|confirm|confirmed|listo|genial|claro|obvio|exacto"
+    "|correcto|joya|buenisimo|barbaro|excelente|va|vale|venga|sale|orale|andale|simon|bueno|bien"
+    "|esta bien|me sirve|me queda bien|me viene bien|de acuerdo|por supuesto|seguro|afirmativo"
+    "|yes|yeah|yep|yup|yea|ya|sure|great|correct|absolutely|of course|sounds good|go ahead"
+    "|please do|do it|book it|reservalo|reservame|agendalo|agendame|anotame|anotalo|hecho|super"
+    "|fine|alright|all right|cool|awesome|thats fine|that works|works for me|that s fine"
+)
+_NO = (
+    "no|nop|nope|nah|noo|naa|mejor no|no gracias|para nada|negativo|not really|no thanks"
+    "|no thank you|dont|no puedo|tampoco|ninguno|ninguna|none|neither"
+)
+# What may follow a yes/no without changing it ("sí, gracias", "dale, perfecto").
+_FILLER = (
+    "gracias|muchas gracias|mil gracias|thanks|thank you|thx|porfa|por favor|please|pls|plis"
+    "|perfecto|genial|dale|buenisimo|bueno|listo|claro|obvio|joya|ok|vale|si|yes|sure|great"
+    "|ahi|ahi va|entonces|asi|nomas|no mas|eso|seria|esta|confirmo|that|one|is|it|good|fine"
+)
+_YES_RE = re.compile(rf"^(?:(?:{_YES})\b\s*)+(?:(?:{_FILLER})\b\s*)*$")
+_NO_RE = re.compile(rf"^(?:{_NO})\b\s*(?:(?:{_FILLER})\b\s*)*$")
+_GOODBYE_RE = re.compile(
+    r"\b(?:chau|chao|chaito|adios|hasta luego|hasta pronto|hasta manana|hasta la proxima"
+    r"|nos vemos|nos hablamos|bye|goodbye|see you|see ya|cya|buen dia|buenas noches|saludos"
+    r"|que tengas buen dia|have a (?:nice|good) (?:day|one))\b"
+)
+_HELP_RE = re.compile(
+    r"\b(?:que (?:podes|puedes|puede|sabes|sabe) hacer|en que (?:me )?(?:podes|puedes|puede)"
+    r" ayudar|que haces|para que servis|como funciona|what can you do|what do you do"
+    r"|how does this work|what can i ask|help me|ayuda|help|menu|opciones)\b"
+)
+_LAUGH_RE = re.compile(r"^(?:(?:ja|je|ji|js|ha|he|lo+l|xd|lmao|jaj|jsj)+\s*)+$")
+# Emoji and signs people send as "ok", with nothing else in the message.
+_ACK_SIGNS = frozenset("👍👌🙌✅🙏😊🙂😀😁😃😄👏💪🤝❤♥💯✌🆗😉👋🏻🏼🏽🏾🏿\ufe0f")
+_LAUGH_SIGNS = frozenset("😂🤣😆😅😹🏻🏼🏽🏾🏿\ufe0f")
+
+# "¿y el sábado?", "y para barba?", "and on sunday?", "what about friday?", "¿y mañana?"
+_FOLLOW_UP_RE = re.compile(r"^(?:y|e|and|what about|how about|o|or|entonces|tambien)\b")
+# "eso", "el mismo", "ese", "that one", "the same": the service named last.
+_SAME_RE = re.compile(
+    r"\b(?:eso|ese|esa|el mismo|lo mismo|la misma|ese servicio|ese mismo|that|that one"
+    r"|the same|same one|same thing)\b"
+)
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[.:/+@'_]", " ", normalize(text)).split())
+
+
+def _signs(text: str, allowed: frozenset[str]) -> bool:
+    stripped = "".join(ch for ch in text if not ch.isspace())
+    return bool(stripped) and all(ch in allowed for ch in stripped)
+
+
+def read_act(text: str) -> str | None:
+    """The act a whole message is, or None when it says more than an act."""
+    if _signs(text, _ACK_SIGNS):
+        return AFFIRM
+    if _signs(text, _LAUGH_SIGNS):
+        return LAUGH
+    norm = _plain(text)
+    if not norm:
+        return None
+    if _YES_RE.match(norm):
+        return AFFIRM
+    if _NO_RE.match(norm):
+        return DENY
+    if _LAUGH_RE.match(norm):
+        return LAUGH
+    words = norm.split()
+    if len(words) <= 8 and _GOODBYE_RE.search(norm) and not _asks_something(norm):
+        return GOODBYE
+    if len(words) <= 8 and _HELP_RE.search(norm):
+        return HELP
+    return None
+
+
+def _asks_something(norm: str) -> bool:
+    return bool(re.search(r"\b(?:turno|cita|precio|cuanto|horario|hora|book|price)\b", norm))
+
+
+def starts_no(text: str) -> bool:
+    """ "no, mejor a las 5": a no that goes on with a correction."""
+    return bool(re.match(rf"^(?:{_NO})\b", _plain(text)))
+
+
+def starts_yes(text: str) -> bool:
+    return bool(re.match(rf"^(?:{_YES})\b", _plain(text)))
+
+
+def is_follow_up(text: str) -> bool:
+    """A message that leans on the previous question ("¿y el sábado?")."""
+    norm = _plain(text)
+    return bool(_FOLLOW_UP_RE.match(norm)) and len(norm.split()) <= 7
+
+
+def refers_to_same(text: str) -> bool:
+    return bool(_SAME_RE.search(_plain(text)))

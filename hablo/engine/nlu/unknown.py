@@ -1,0 +1,82 @@
+"""Questions about something the business has not told us: a service it does not offer
+("¿hacen alisado?") or a fact it never gave ("¿tienen estacionamiento?").
+
+The classifier maps such questions onto the nearest intent it knows (alisado → the price
+list, estacionamiento → the address), which disguises "I don't know" as an answer. Read
+by rule instead: a "do you do / have / accept X?" question whose X is not a service in
+the catalogue and not something another skill answers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hablo.engine.nlu.services import ServiceMatcher
+from hablo.engine.nlu.text import normalize
+from hablo.plugins.sdk import ServiceInfo
+
+NOT_OFFERED = "not_offered"
+UNKNOWN_FACT = "unknown_fact"
+
+_LEAD = (
+    r"^(?:(?:hola|buenas|buen dia|buenas tardes|hi|hello|hey|una consulta|consulta|pregunta)"
+    r"\s+)*"
+)
+# Verbs that ask about a service ("¿hacen X?", "do you do X?").
+_SERVICE_RE = re.compile(
+    _LEAD + r"(?:ustedes\s+|ahi\s+)?(?:tambien\s+)?"
+    r"(?:hacen|haces|hace|realizan|realizas|ofrecen|ofreces|trabajan\s+con|trabajan"
+    r"|me\s+(?:pueden|podes|puedes|puede)\s+hacer|se\s+puede\s+hacer|puedo\s+hacerme"
+    r"|do\s+you\s+(?:guys\s+)?(?:do|offer|provide)|can\s+you\s+do|can\s+i\s+get|do\s+you\s+guys\s+do)"
+    r"\s+(?:tambien\s+|also\s+)?(?P<thing>.+)$"
+)
+# Verbs that ask about a fact ("¿tienen X?", "¿aceptan X?", "do you have X?").
+_FACT_RE = re.compile(
+    _LEAD + r"(?:ustedes\s+|ahi\s+)?"
+    r"(?:tienen|tenes|tienes|tiene|hay|aceptan|aceptas|acepta|toman|cobran\s+con|se\s+puede"
+    r"|puedo|se\s+permite|dejan|is\s+there|are\s+there|do\s+you\s+(?:have|accept|take|allow)"
+    r"|can\s+i|are\s+you|is\s+it)"
+    r"\s+(?P<thing>.+)$"
+)
+# Things other skills answer: leave those questions to the classifier.
+_KNOWN = re.compile(
+    r"\b(?:turnos?|citas?|lugar|lugares|espacio|disponib\w*|horarios?|hora|abiert\w*|abren"
+    r"|precios?|cuanto|direccion|donde|ubica\w*|local|appointments?|slots?|availability"
+    r"|open|hours|prices?|address|location|persona|humano|alguien|person|human|agent"
+    r"|pagar|pago|link|reserva\w*|book\w*|cancel\w*|today|hoy|manana|tomorrow)\b"
+)
+# "¿puedo ir sin turno?", "do you take walk-ins?": about booking, but not a booking.
+_WALK_IN = re.compile(
+    r"\b(?:sin turno|sin cita|sin reserva|sin sacar turno|walk ?-?ins?"
+    r"|without an? (?:appointment|booking))\b"
+)
+_ARTICLES = re.compile(r"^(?:el|la|los|las|un|una|unos|unas|algun|alguna|the|a|an|any|some)\s+")
+_MAX_THING_WORDS = 6
+
+
+@dataclass(frozen=True)
+class UnknownAsk:
+    kind: str  # NOT_OFFERED | UNKNOWN_FACT
+    thing: str  # as the customer wrote it, trimmed
+
+
+def unknown_ask(text: str, matcher: ServiceMatcher) -> UnknownAsk | ServiceInfo | None:
+    """What a "do you do / have X?" question asks about: a known service (the service),
+    something unknown (an UnknownAsk), or None when the message is no such question."""
+    norm = " ".join(re.sub(r"[?¿!¡.,;:-]", " ", normalize(text)).split())
+    walk_in = _WALK_IN.search(norm)
+    if walk_in is not None:
+        return UnknownAsk(UNKNOWN_FACT, walk_in.group(0))
+    for pattern, kind in ((_SERVICE_RE, NOT_OFFERED), (_FACT_RE, UNKNOWN_FACT)):
+        found = pattern.match(norm)
+        if found is None:
+            continue
+        thing = _ARTICLES.sub("", found["thing"]).strip()
+        if not thing or len(thing.split()) > _MAX_THING_WORDS or _KNOWN.search(thing):
+            return None
+        service = matcher.find(thing)
+        if service is not None:
+            return service
+        return UnknownAsk(kind, thing)
+    return None

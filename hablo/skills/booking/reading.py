@@ -1,0 +1,102 @@
+"""Reading a customer's answer in the light of the booking flow's pending question.
+
+The NLU reads a message alone; these readers know what was asked. After "¿a qué hora?"
+a bare "5" is five o'clock; after a numbered list of times "3" is the third option but
+"a las 3" is three o'clock; after "¿qué día?" a bare "22" is the 22nd.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hablo.engine.nlu.text import normalize
+
+_ORDINALS = {
+    "primera": 1, "primero": 1, "primer": 1, "first": 1, "1ra": 1, "1ro": 1, "1st": 1,
+    "segunda": 2, "segundo": 2, "second": 2, "2da": 2, "2do": 2, "2nd": 2,
+    "tercera": 3, "tercero": 3, "third": 3, "3ra": 3, "3ro": 3, "3rd": 3,
+    "cuarta": 4, "cuarto": 4, "fourth": 4, "quinta": 5, "quinto": 5, "fifth": 5,
+}  # fmt: skip
+_LAST_WORDS = ("ultima", "ultimo", "last")
+_OPTION_RE = re.compile(
+    r"^(?:(?:la|el|lo|the|option|opcion|numero|number|nro|n|num|#)\s*)*"
+    r"(?P<n>\d{1,2}|[a-z0-9]+)"
+    r"(?:\s+(?:opcion|option|one|porfa|por favor|please|gracias|thanks|dale|esa|ese))*$"
+)
+_HOUR_RE = re.compile(
+    r"^(?:(?:a|para|tipo|como|at|around|by)\s+)?(?:las\s+)?(?P<h>\d{1,2})"
+    r"(?:\s*(?:hs|h|hrs|horas|hora))?(?:\s+(?:porfa|por favor|please|gracias|dale))*$"
+)
+_DAY_RE = re.compile(r"^(?:(?:el|para el|on the|the|for the)\s+)?(?:dia\s+)?(?P<d>\d{1,2})"
+                     r"(?:ro|ero|st|nd|rd|th)?$")
+_EARLIEST_RE = re.compile(
+    r"\b(?:lo antes posible|lo mas pronto|cuanto antes|el (?:mas )?(?:primero|temprano)"
+    r"|lo mas temprano|el primer(?:o)? (?:libre|disponible|que haya)|asap|as soon as possible"
+    r"|earliest|first available|soonest|cualquiera|any|whichever|el que (?:sea|haya))\b"
+)
+_PERIOD_RE = re.compile(
+    r"\b(?:(?:a|por|en|de|durante)\s+la\s+(?P<es>manana|tarde|tardecita|noche)"
+    r"|de\s+(?P<es2>tarde|manana)|in\s+the\s+(?P<en>morning|afternoon|evening)"
+    r"|(?P<en2>morning|afternoon|evening))\b"
+)
+_PERIOD_HOURS = {
+    "manana": (0, 12), "morning": (0, 12), "tarde": (12, 24), "tardecita": (15, 24),
+    "afternoon": (12, 24), "noche": (18, 24), "evening": (17, 24),
+}  # fmt: skip
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[.:!?¿¡,;]", " ", normalize(text)).split())
+
+
+def option_index(text: str, count: int) -> int | None:
+    """1-based option a message picks from `count` offered ("2", "la tercera", "opción 1",
+    "the last one"), or None. A clock time ("a las 3", "15hs") is not an option."""
+    norm = _norm(text)
+    if not norm or count <= 0:
+        return None
+    if any(w in norm.split() for w in _LAST_WORDS) and len(norm.split()) <= 4:
+        return count
+    found = _OPTION_RE.match(norm)
+    if found is None:
+        return None
+    word = found["n"]
+    index = int(word) if word.isdigit() else _ORDINALS.get(word)
+    return index if index is not None and 1 <= index <= count else None
+
+
+def bare_hour(text: str) -> int | None:
+    """The hour of an answer to "¿a qué hora?" said as a bare number ("5", "17 hs")."""
+    found = _HOUR_RE.match(_norm(text))
+    if found is None:
+        return None
+    hour = int(found["h"])
+    return hour if 0 <= hour <= 23 else None
+
+
+def day_of_month(text: str) -> int | None:
+    """The day of an answer to "¿qué día?" said as a bare number ("22", "el 31")."""
+    found = _DAY_RE.match(_norm(text))
+    if found is None:
+        return None
+    day = int(found["d"])
+    return day if 1 <= day <= 31 else None
+
+
+def wants_earliest(text: str) -> bool:
+    return bool(_EARLIEST_RE.search(_norm(text)))
+
+
+def period_hours(text: str) -> tuple[int, int] | None:
+    """The hours a period names ("a la tarde" -> 12..24), or None."""
+    found = _PERIOD_RE.search(_norm(text))
+    if found is None:
+        return None
+    word = next(g for g in found.groups() if g)
+    return _PERIOD_HOURS[word]
+
+
+def asks_price(text: str) -> bool:
+    return bool(
+        re.search(r"\b(?:cuanto|precio|sale|cuesta|vale|how much|price|cost)\b", _norm(text))
+    )
