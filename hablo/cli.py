@@ -541,6 +541,32 @@ def cmd_llm(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_test(args: argparse.Namespace) -> int:
+    """`hablo test dialogues`: conversation tests on a scratch copy of a tenant."""
+    from hablo.testing.dialogue_file import DialogueFileError, load_skill_config
+    from hablo.testing.dialogue_report import report_lines
+    from hablo.testing.dialogue_runner import run_dialogue_tests
+    from hablo.testing.scratch import SetupError
+
+    try:
+        configs = dict(load_skill_config(spec) for spec in args.skill_config or ())
+        results = run_dialogue_tests(
+            _settings(args),
+            args.paths,
+            tenant=args.tenant,
+            now=args.now,
+            name_filter=args.k,
+            skills=args.skill or (),
+            skill_configs=configs,
+        )
+    except (DialogueFileError, SetupError) as exc:
+        raise CliError(str(exc), code=2) from exc
+    lines = report_lines(results, as_json=args.json)
+    for line in lines:
+        print(line)
+    return 0 if all(r.passed for r in results) else 1
+
+
 def _has_schema(db: Any) -> bool:
     from sqlalchemy import inspect
 
@@ -687,6 +713,58 @@ def build_parser() -> argparse.ArgumentParser:
     switch = llm.add_mutually_exclusive_group()
     switch.add_argument("--enable", action="store_true", help="turn LLM mode on (default)")
     switch.add_argument("--disable", action="store_true", help="back to the local NLU only")
+
+    test = add(
+        "test",
+        cmd_test,
+        "Conversation tests: `hablo test dialogues FILE_OR_DIR... --tenant SLUG --now TIME` "
+        "runs YAML dialogue cases against the tenant's bot.",
+    )
+    test_kinds = test.add_subparsers(dest="test_kind", required=True, metavar="KIND")
+    dialogues = test_kinds.add_parser(
+        "dialogues",
+        help="run YAML dialogue cases (user/bot steps, expected bookings)",
+        description="Run YAML dialogue cases (format: docs/dialogue-tests.md) against a "
+        "scratch copy of the tenant: its services, hours, holidays, settings, templates and "
+        "skills, none of its conversations or bookings; the configured database is only "
+        "read. Each case is a new customer; the clock is frozen at --now and moves 20 s "
+        "per step. Failing cases print their transcript; the last line is one JSON object "
+        '{"cases", "passed", "failed_steps", "wrong_bookings", "missing_bookings"}. '
+        "Exit 0: all passed; 1: something failed; 2: a bad file or option (nothing ran).",
+    )
+    dialogues.set_defaults(func=cmd_test)
+    dialogues.add_argument(
+        "paths", nargs="+", metavar="FILE_OR_DIR", help="YAML files; a directory: its *.yaml/*.yml"
+    )
+    dialogues.add_argument(
+        "--tenant",
+        required=True,
+        help="tenant slug; 'demo' is seeded in the scratch copy when the database lacks it",
+    )
+    dialogues.add_argument(
+        "--now",
+        required=True,
+        help="the frozen local time in the tenant's zone, e.g. 2027-03-10T12:00",
+    )
+    dialogues.add_argument(
+        "--json", action="store_true", help="one JSON object per case instead of transcripts"
+    )
+    dialogues.add_argument(
+        "-k", metavar="NAME", help="only cases whose name contains NAME (case-insensitive)"
+    )
+    dialogues.add_argument(
+        "--skill",
+        action="append",
+        metavar="NAME",
+        help="enable an installed skill plugin in the copy even if the tenant has not "
+        "(repeatable); its config comes from the tenant or --skill-config",
+    )
+    dialogues.add_argument(
+        "--skill-config",
+        action="append",
+        metavar="NAME=FILE",
+        help="config of a --skill as a YAML mapping file, e.g. faq=faq-config.yaml",
+    )
 
     bench = add(
         "bench",
