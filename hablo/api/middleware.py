@@ -84,14 +84,29 @@ def cors_middleware(allowed_origins: list[str]) -> Middleware:
 # The longest URL we answer. The HTTP parser is given more room (HTTP_PARSER_LIMITS), so
 # a longer URL gets our JSON 414 instead of the parser's bare-text 400.
 MAX_URL_BYTES = 8192
-HTTP_PARSER_LIMITS = {"max_line_size": 4 * MAX_URL_BYTES, "max_field_size": 16384}
+# Likewise for one header line: the parser allows four times as much, we answer a JSON 431.
+MAX_HEADER_BYTES = 16384
+HTTP_PARSER_LIMITS = {"max_line_size": 4 * MAX_URL_BYTES, "max_field_size": 4 * MAX_HEADER_BYTES}
 
 
 @web.middleware
 async def url_length_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
     if len(request.raw_path) > MAX_URL_BYTES:
         raise ApiError(414, "uri_too_long", f"the URL is longer than {MAX_URL_BYTES} bytes")
+    for name, value in request.raw_headers:
+        if len(name) + len(value) > MAX_HEADER_BYTES:
+            raise ApiError(
+                431,
+                "header_too_large",
+                f"a request header is longer than {MAX_HEADER_BYTES} bytes",
+                {"header": name.decode("latin-1")[:100]},
+            )
     return await handler(request)
+
+
+async def hide_server_version(request: web.Request, response: web.StreamResponse) -> None:
+    """aiohttp's default Server header names Python's and aiohttp's versions."""
+    response.headers["Server"] = "hablo"
 
 
 @web.middleware

@@ -10,7 +10,7 @@ from aiohttp import web
 from hablo import __version__
 from hablo.adapters.email.channel import EmailChannel
 from hablo.adapters.twilio import TwilioSender, TwilioWebhook
-from hablo.adapters.webchat import WebChat, WebChatHub, WebChatSender
+from hablo.adapters.webchat import WebChatHub, WebChatSender
 from hablo.adapters.whatsapp_cloud import (
     WhatsAppCloudSender,
     WhatsAppCloudWebhook,
@@ -26,6 +26,7 @@ from hablo.api.middleware import (
     TOKENS,
     PrincipalCheck,
     cors_middleware,
+    hide_server_version,
     identity,
     security_headers,
     url_length_limit,
@@ -37,6 +38,7 @@ from hablo.api.routes import all_routes
 from hablo.api.routes.auth import MAILER
 from hablo.api.routes.whatsapp_web import SESSIONS as WHATSAPP_WEB_SESSIONS
 from hablo.api.scope import ROW_SECURITY, RowSecurity
+from hablo.api.webchat_setup import build_webchat
 from hablo.bootstrap import Runtime
 from hablo.engine.bridge import LoopBridge
 from hablo.notify import build_mailer
@@ -99,7 +101,7 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
     app[ROW_SECURITY] = RowSecurity()
     app[ENDPOINTS] = mount(app, all_routes())
     hub = WebChatHub()
-    webchat = WebChat(runtime.engine, hub)
+    webchat = build_webchat(runtime, hub, app[RATE_LIMITER])
     serve_webchat = "webchat" in runtime.settings.channels
     if serve_webchat:
         app.router.add_routes(webchat.routes())
@@ -167,6 +169,7 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
         await hub.close_all()
 
     app.cleanup_ctx.append(lifecycle)
+    app.on_response_prepare.append(hide_server_version)
     app.on_cleanup.append(close_rate_limiter)
     # Open chat sockets would otherwise hold graceful shutdown for its full timeout.
     app.on_shutdown.append(close_chats)

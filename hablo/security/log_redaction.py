@@ -18,11 +18,14 @@ _PATTERNS = (
     re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"),
     # Values sealed by SecretBox.
     re.compile(r"\bv1\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{20,}"),
+    # Query parameters the access log would print: Meta's verify token and the web chat's
+    # visitor id (it names a customer's conversation), one-time tokens in links.
+    re.compile(r"(?i)([?&](?:hub\.verify_token|verify_token|visitor|token|code)=)[^&\s\"']+"),
     # password=..., "api_key": "...", secret: ..., token=...
     re.compile(
         r"""(?ix)
         (["']?(?:password|passwd|secret|api[_-]?key|access[_-]?token|refresh[_-]?token|
-        auth[_-]?token|client[_-]?secret|totp[_-]?secret)["']?\s*[:=]\s*)
+        auth[_-]?token|verify[_-]?token|client[_-]?secret|totp[_-]?secret)["']?\s*[:=]\s*)
         (["']?)[^\s"',;&}]+"""
     ),
 )

@@ -409,3 +409,27 @@ def test_the_stripe_timeout_is_a_setting() -> None:
     assert CheckoutConfig.from_settings(settings).stripe_timeout_s == 2.5
     with pytest.raises(ValidationError):
         Settings.model_validate({"stripe_timeout_s": 0})
+
+
+def test_an_unreachable_provider_is_a_502_without_the_network_error(db_url: str) -> None:
+    stripe = FakeStripe().start()  # only for its key; the API is pointed at a closed port
+    try:
+        with live_api(db_url, stripe_api_base="http://127.0.0.1:9", stripe_timeout_s=1) as api:
+            turns = DeliveredTurns()
+            api.runtime.engine.add_sender(CollectingSender("console"))
+            api.runtime.engine.add_turn_listener(turns)
+            owner = api.as_role(Role.OWNER)
+            keys = {"secret_key": stripe.api_key, "webhook_secret": WEBHOOK_SECRET}
+            assert owner.put("/api/payments/stripe-keys", json=keys).status_code == 204
+            shop = Shop(api, stripe, CollectingSender("console"), turns, owner)
+            booking_id = shop.booking("+5491100000991")
+            r = owner.post("/api/payments/checkout-session", json={"booking_id": str(booking_id)})
+            assert r.status_code == 502, r.text
+            error = r.json()["error"]
+            assert error == {
+                "code": "payment_provider_error",
+                "message": "the payment provider refused or failed",
+                "details": {},
+            }
+    finally:
+        stripe.stop()

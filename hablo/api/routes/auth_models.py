@@ -32,6 +32,12 @@ def _currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
+# Slugs that name (or may one day name) hablo's own paths and hosts, not a business.
+RESERVED_SLUGS = frozenset(
+    {"api", "app", "admin", "static", "chat", "docs", "www", "webhooks", "auth", "healthz"}
+)
+
+
 class RegisterIn(RequestModel):
     business_name: str = Field(min_length=1, max_length=200)
     slug: str = Field(
@@ -43,6 +49,14 @@ class RegisterIn(RequestModel):
     locale: str = Field(default="es", pattern=r"^[a-z]{2}(?:-[A-Z]{2})?$")
     timezone: str = Field(default="UTC", min_length=1, max_length=64, description="IANA zone")
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$", description="ISO 4217")
+
+    @field_validator("slug")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_SLUGS:
+            raise ValueError(f"{value!r} is reserved; choose another address")
+        return value
+
     email: Email
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(default="", max_length=100)

@@ -135,8 +135,9 @@ async def mercadopago_tenant_webhook(call: Call[MercadoPagoQuery, None]) -> Webh
         found = await asyncio.get_running_loop().run_in_executor(None, gateway.get_payment, data_id)
     except GatewayError as exc:
         if exc.retryable:
+            log.warning("mercadopago: cannot read payment %s: %s", data_id, exc)
             raise ApiError(
-                502, "payment_provider_error", f"cannot read the payment from MercadoPago: {exc}"
+                502, "payment_provider_error", "cannot read the payment from MercadoPago"
             ) from exc
         # Not a payment of this account (MercadoPago's "simulate" sends made-up ids):
         # acknowledged so it is not retried; there is nothing to apply.

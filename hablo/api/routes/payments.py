@@ -4,6 +4,7 @@ tenant's Stripe keys. A payment's state follows the provider's webhooks (see
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -25,6 +26,7 @@ from hablo.payments.state import REFUNDABLE
 from hablo.security.secrets import SecretBox
 
 routes = ApiRoutes("payments")
+log = logging.getLogger(__name__)
 
 # payments.amount_minor is a 32-bit integer column.
 MAX_AMOUNT_MINOR = 2_000_000_000
@@ -121,7 +123,10 @@ def _refused(exc: PaymentRefused) -> ApiError:
 
 
 def _gateway_down(exc: GatewayError) -> ApiError:
-    return ApiError(502, "payment_provider_error", f"the payment provider refused or failed: {exc}")
+    # The provider's or the network's own words stay in the log: they may name hosts,
+    # addresses or internals (the client gets the code and a fixed message).
+    log.warning("payment provider error: %s", exc)
+    return ApiError(502, "payment_provider_error", "the payment provider refused or failed")
 
 
 def _tenant(scope: TenantScope) -> Tenant:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
@@ -54,13 +54,18 @@ class ServiceQuery(PageQuery):
 MAX_PRICE_MINOR = 2_000_000_000
 
 
+# Other names customers use for a service; every one is matched against every message.
+MAX_SYNONYMS = 20
+Synonym = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+
+
 class ServiceIn(RequestModel):
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=1000)
     price_minor: int = Field(ge=0, le=MAX_PRICE_MINOR)
     duration_minutes: int = Field(gt=0, le=24 * 60)
     active: bool = True
-    synonyms: list[str] = Field(default_factory=list, max_length=50)
+    synonyms: list[Synonym] = Field(default_factory=list, max_length=MAX_SYNONYMS)
 
 
 class ServicePatch(RequestModel):
@@ -68,7 +73,7 @@ class ServicePatch(RequestModel):
     description: str | None = Field(default=None, max_length=1000)
     price_minor: int | None = Field(default=None, ge=0, le=MAX_PRICE_MINOR)
     duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
-    synonyms: list[str] | None = Field(default=None, max_length=50)
+    synonyms: list[Synonym] | None = Field(default=None, max_length=MAX_SYNONYMS)
 
 
 class ServiceStatusIn(RequestModel):
