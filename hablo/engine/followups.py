@@ -54,7 +54,9 @@ def with_context(
     remembered = _service(services, context.get("service"))
     if "service" not in entities and remembered is not None:
         priced_then_book = intent == "book" and topic == "pricing"
-        if refers_to_same(text) or priced_then_book:
+        # "¿hacen manicura?" … "¿cuánto sale?": the price of that one, not the list.
+        bare_price = intent == "pricing" and len(text.split()) <= 4 and topic is not None
+        if refers_to_same(text) or priced_then_book or bare_price:
             entities["service"] = remembered
     day = context.get("day")
     if (

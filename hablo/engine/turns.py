@@ -305,7 +305,12 @@ def _run_skill(
 
 # Parts of one message that each ask something ("un turno el jueves a las 17\n¿aceptan
 # efectivo?"): lines, and sentences ending in "?".
-_PARTS = re.compile(r"\n+|(?<=[?!])\s+")
+_PARTS = re.compile(
+    r"\n+|(?<=[?!.])\s+|,?\s+(?:y|e|and)\s+(?=(?:si|tenes|tenés|tienen|tenéis|teneis|hay|donde"
+    r"|dónde|hasta|a que|a qué|cuanto|cuánto|cual|cuál|me|where|what|how|do you|can|is there"
+    r"|are you|when)\b)",
+    re.IGNORECASE,
+)
 _NOT_A_QUESTION = frozenset({None, "greeting", "thanks", ACK, AFFIRM, DENY, "laugh"})
 _FLOW_INTENTS = frozenset({"book", "cancel", "reschedule"})
 

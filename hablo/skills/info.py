@@ -72,6 +72,9 @@ class InfoSkill(Skill):
 def _asked_day(turn: Turn, ctx: SkillContext) -> date | None:
     # "¿abren el sábado?" asked on a Saturday is about today: for opening hours a bare
     # weekday means the nearest one, today included (bookings look forward instead).
+    when = turn.entities.get("when")
+    if when is not None and getattr(when, "has_date", False):  # "el viernes 2 de abril"
+        return when.start.date()
     weekday = turn.entities.get("weekday")
     if isinstance(weekday, int):
         today = ctx.now().date()

@@ -52,7 +52,9 @@ _HELP_RE = re.compile(
     r" ayudar|que haces|para que servis|como funciona|what can you do|what do you do"
     r"|how does this work|what can i ask|help me|ayuda|help|menu|opciones)\b"
 )
-_LAUGH_RE = re.compile(r"^(?:(?:ja|je|ji|js|ha|he|lo+l|xd|lmao|jaj|jsj)+\s*)+$")
+_LAUGH_RE = re.compile(
+    r"^(?:(?:ja|je|ji|js|ha|he|lo+l|xd|lmao|jaj|jsj)+\s*)+(?:(?:ok|okay|dale|bueno|si|yes)\b\s*)*$"
+)
 # Emoji and signs people send as "ok", with nothing else in the message.
 _ACK_SIGNS = frozenset("👍👌🙌✅🙏😊🙂😀😁😃😄👏💪🤝❤♥💯✌🆗😉👋🏻🏼🏽🏾🏿\ufe0f")
 _LAUGH_SIGNS = frozenset("😂🤣😆😅😹🏻🏼🏽🏾🏿\ufe0f")

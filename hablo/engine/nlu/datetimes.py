@@ -203,6 +203,7 @@ _WEEK_RE = re.compile(
     r"\b(?:(?:la|el)\s+)?(?:semana\s+(?:que\s+viene|proxima|siguiente)|proxima\s+semana"
     r"|next\s+week|otra\s+semana)\b"
 )
+_THIS_WEEK_RE = re.compile(r"\b(?:esta\s+semana|this\s+week|en\s+la\s+semana)\b")
 _WEEKEND_RE = re.compile(
     r"\b(?:(?:el|este|this|on\s+the|the)\s+)?(?:finde|fin\s+de\s+semana|weekend)\b"
 )
@@ -481,6 +482,8 @@ def _collect_dates(s: str, now: datetime, clock: _Clock | None) -> list[_DateRef
     for m in _REL_DAY_RE.finditer(s):
         days = 2 if m["two"] else 0 if m["zero"] else -2 if m["back2"] else -1 if m["back"] else 1
         add(m.start(), m.end(), _fixed(today + timedelta(days=days)))
+    for m in _THIS_WEEK_RE.finditer(s):  # "esta semana": from today on
+        add(m.start(), m.end(), _fixed(today))
     for m in _WEEKEND_RE.finditer(s):
         wd = today.weekday()
         add(m.start(), m.end(), _fixed(today + timedelta(days=0 if wd >= 5 else 5 - wd)))

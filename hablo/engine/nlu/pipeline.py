@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,14 +25,21 @@ from hablo.engine.nlu.model_store import (
 )
 from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
 from hablo.engine.nlu.services import ServiceMatcher
+from hablo.engine.nlu.text import normalize
 from hablo.engine.nlu.unknown import UnknownAsk, unknown_ask
 from hablo.skills.examples import BUILTIN_INTENTS, load_examples
 
 TrainingSet = tuple[tuple[str, str], ...]  # (text, intent)
 # Built-in intents a question about an unknown thing is mistaken for ("¿hacen alisado?"
 # scores as pricing); a tenant plugin's confident intent is left alone.
-_DISGUISES = frozenset({None, "pricing", "location", "hours", "book", "greeting", "my_bookings"})
+_DISGUISES = frozenset(
+    {None, "pricing", "location", "hours", "book", "greeting", "my_bookings", "pay"}
+)
 _UNSURE = 0.6
+# "¿tienen citas el jueves 25?": a day plus one of these asks for a booking.
+_AVAILABILITY = re.compile(
+    r"\b(?:turnos?|citas?|lugar|hueco|espacio|disponib\w*|appointments?|slots?|availab\w*)\b"
+)
 log = logging.getLogger(__name__)
 
 
@@ -155,6 +163,11 @@ class ClassifierCache:
             self._train(key, examples)
             return key, "trained"
 
+    def preload(self) -> None:
+        """Read the shipped model now (~20 ms), so no tenant's first reply pays for it."""
+        with self._lock:
+            self._builtin_classifier()
+
     def close(self) -> None:
         """Stop the background trainer after its current run (it is a daemon thread:
         a process that exits does not wait for it)."""
@@ -254,18 +267,16 @@ class NluPipeline:
         intent = prediction.intent
         if intent is not None and intent not in self._ref.intents:
             intent = None  # a stand-in model's intent that this tenant's skills do not have
-        confidence = prediction.confidence
+        entities = self._entities(text, now, opening_hours)
+        intent, confidence = _by_rule(
+            text, intent, prediction.confidence, entities, self._matcher
+        )
+        return Understanding(intent, confidence, language, entities)
+
+    def _entities(
+        self, text: str, now: datetime, opening_hours: OpeningHours
+    ) -> dict[str, Any]:
         entities: dict[str, Any] = {}
-        act = read_act(text)
-        if act is not None:  # "sí, gracias", "👍", "jaja": rules beat the classifier here
-            intent, confidence = act, 1.0
-        elif intent in _DISGUISES or confidence < _UNSURE:
-            asked = unknown_ask(text, self._matcher)
-            if isinstance(asked, UnknownAsk):  # "¿hacen alisado?": say so, don't disguise
-                intent, confidence = asked.kind, 1.0
-                entities["thing"] = asked.thing
-            elif asked is not None:  # "¿hacen brushing?": yes, and its price
-                intent, confidence = "pricing", 1.0
         services = self._matcher.find_all(text)
         if services:
             entities["service"] = services[0]
@@ -277,4 +288,32 @@ class NluPipeline:
         weekday = extract_weekday(text)
         if weekday is not None:
             entities["weekday"] = weekday
-        return Understanding(intent, confidence, language, entities)
+        return entities
+
+
+def _by_rule(
+    text: str,
+    intent: str | None,
+    confidence: float,
+    entities: dict[str, Any],
+    matcher: ServiceMatcher,
+) -> tuple[str | None, float]:
+    """Where rules read a message better than the classifier (it may add "thing")."""
+    act = read_act(text)
+    if act is not None:  # "sí, gracias", "👍", "jaja"
+        return act, 1.0
+    if intent not in _DISGUISES and confidence >= _UNSURE:
+        return intent, confidence
+    if "when" not in entities:  # with a day or time it is about availability
+        asked = unknown_ask(text, matcher)
+        if isinstance(asked, UnknownAsk):  # "¿hacen alisado?": say so, don't disguise
+            entities["thing"] = asked.thing
+            return asked.kind, 1.0
+        if asked is not None:  # "¿hacen brushing?": yes, and its price
+            entities.setdefault("service", asked)
+            return "pricing", 1.0
+    if intent is None and "when" in entities and (
+        "service" in entities or _AVAILABILITY.search(normalize(text))
+    ):
+        return "book", max(confidence, _UNSURE)  # "corte el domingo a las 11"
+    return intent, confidence

@@ -26,7 +26,8 @@ _LEAD = (
 # Verbs that ask about a service ("¿hacen X?", "do you do X?").
 _SERVICE_RE = re.compile(
     _LEAD + r"(?:ustedes\s+|ahi\s+)?(?:tambien\s+)?"
-    r"(?:hacen|haces|hace|realizan|realizas|ofrecen|ofreces|trabajan\s+con|trabajan"
+    r"(?:hacen|haces|hace|haceis|realizan|realizas|realizais|ofrecen|ofreces|ofreceis"
+    r"|trabajan\s+con|trabajan"
     r"|me\s+(?:pueden|podes|puedes|puede)\s+hacer|se\s+puede\s+hacer|puedo\s+hacerme"
     r"|do\s+you\s+(?:guys\s+)?(?:do|offer|provide)|can\s+you\s+do|can\s+i\s+get|do\s+you\s+guys\s+do)"
     r"\s+(?:tambien\s+|also\s+)?(?P<thing>.+)$"
@@ -34,7 +35,9 @@ _SERVICE_RE = re.compile(
 # Verbs that ask about a fact ("¿tienen X?", "¿aceptan X?", "do you have X?").
 _FACT_RE = re.compile(
     _LEAD + r"(?:ustedes\s+|ahi\s+)?"
-    r"(?:tienen|tenes|tienes|tiene|hay|aceptan|aceptas|acepta|toman|cobran\s+con|se\s+puede"
+    r"(?:tienen|tenes|tienes|tiene|teneis|hay|aceptan|aceptas|acepta|aceptais|toman"
+    r"|cobran\s+con|se\s+puede|venden|vendes|vende|vendeis|do\s+you\s+sell|are\s+you\s+hiring"
+    r"|estan\s+buscando|buscan"
     r"|puedo|se\s+permite|dejan|is\s+there|are\s+there|do\s+you\s+(?:have|accept|take|allow)"
     r"|can\s+i|are\s+you|is\s+it)"
     r"\s+(?P<thing>.+)$"
@@ -51,6 +54,18 @@ _WALK_IN = re.compile(
     r"\b(?:sin turno|sin cita|sin reserva|sin sacar turno|walk ?-?ins?"
     r"|without an? (?:appointment|booking))\b"
 )
+# "¿cuánto sale el alisado?", "how much is a perm?": a price of something.
+_PRICE_OF_RE = re.compile(
+    r"(?:cuanto\s+(?:sale|salen|cuesta|cuestan|vale|valen|cobran(?:\s+por)?|esta|estan)"
+    r"|precio\s+(?:de|del)|how\s+much\s+(?:is|are|for|does|do\s+you\s+charge\s+for)"
+    r"|price\s+(?:of|for)|what\s+does)\s+(?P<thing>.+)$"
+)
+# Words that ask for the list, or point back, not at a thing.
+_GENERIC = re.compile(
+    r"^(?:(?:el|la|los|las|un|una|a|an|the)\s+)?(?:todo|todos|cada|cada uno|servicios?|lista"
+    r"|precios?|eso|esto|ese|esa|it|that|this|each|everything|all|them|one|cost|it cost"
+    r"|a turno|el turno|la cita|an appointment|the service)\b"
+)
 _ARTICLES = re.compile(r"^(?:el|la|los|las|un|una|unos|unas|algun|alguna|the|a|an|any|some)\s+")
 _MAX_THING_WORDS = 6
 
@@ -63,11 +78,27 @@ class UnknownAsk:
 
 def unknown_ask(text: str, matcher: ServiceMatcher) -> UnknownAsk | ServiceInfo | None:
     """What a "do you do / have X?" question asks about: a known service (the service),
-    something unknown (an UnknownAsk), or None when the message is no such question."""
-    norm = " ".join(re.sub(r"[?¿!¡.,;:-]", " ", normalize(text)).split())
+    something unknown (an UnknownAsk), or None when the message is no such question.
+    Each sentence is read on its own ("are you hiring? I'm a hairdresser…")."""
+    for sentence in re.split(r"[?¿!¡.;\n]+", text):
+        norm = " ".join(re.sub(r"[,:-]", " ", normalize(sentence)).split())
+        found = _ask_in(norm, matcher) if norm else None
+        if found is not None:
+            return found
+    return None
+
+
+def _ask_in(norm: str, matcher: ServiceMatcher) -> UnknownAsk | ServiceInfo | None:
     walk_in = _WALK_IN.search(norm)
     if walk_in is not None:
         return UnknownAsk(UNKNOWN_FACT, walk_in.group(0))
+    price_of = _PRICE_OF_RE.search(norm)
+    if price_of is not None:
+        thing = _ARTICLES.sub("", price_of["thing"]).strip()
+        unknown = thing and not _GENERIC.match(thing) and not _KNOWN.search(thing)
+        if unknown and matcher.find(thing) is None and len(thing.split()) <= _MAX_THING_WORDS:
+            return UnknownAsk(NOT_OFFERED, thing)
+        return None
     for pattern, kind in ((_SERVICE_RE, NOT_OFFERED), (_FACT_RE, UNKNOWN_FACT)):
         found = pattern.match(norm)
         if found is None:

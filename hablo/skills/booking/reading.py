@@ -45,14 +45,29 @@ _PERIOD_HOURS = {
 }  # fmt: skip
 
 
+_ACK_LEAD = re.compile(
+    r"^(?:(?:vale|ok|okay|dale|bueno|si|yes|perfecto|perfect|genial|great|listo|entonces|then"
+    r"|pues|mmm|eh|a ver|quiero|prefiero|i ll take|ill take|i want|i d like|id like|give me"
+    r"|me quedo con|dame)\s+)+"
+)
+_PLEASE_TAIL = re.compile(
+    r"(?:\s+(?:pls|plz|please|porfa|por favor|gracias|thanks|then|entonces))+$"
+)
+
+
 def _norm(text: str) -> str:
     return " ".join(re.sub(r"[.:!?¿¡,;]", " ", normalize(text)).split())
+
+
+def _core(text: str) -> str:
+    """The answer without "vale, …" before it or "…, please" after it."""
+    return _PLEASE_TAIL.sub("", _ACK_LEAD.sub("", _norm(text)))
 
 
 def option_index(text: str, count: int) -> int | None:
     """1-based option a message picks from `count` offered ("2", "la tercera", "opción 1",
     "the last one"), or None. A clock time ("a las 3", "15hs") is not an option."""
-    norm = _norm(text)
+    norm = _core(text)
     if not norm or count <= 0:
         return None
     if any(w in norm.split() for w in _LAST_WORDS) and len(norm.split()) <= 4:
@@ -67,7 +82,7 @@ def option_index(text: str, count: int) -> int | None:
 
 def bare_hour(text: str) -> int | None:
     """The hour of an answer to "¿a qué hora?" said as a bare number ("5", "17 hs")."""
-    found = _HOUR_RE.match(_norm(text))
+    found = _HOUR_RE.match(_core(text))
     if found is None:
         return None
     hour = int(found["h"])
@@ -76,7 +91,7 @@ def bare_hour(text: str) -> int | None:
 
 def day_of_month(text: str) -> int | None:
     """The day of an answer to "¿qué día?" said as a bare number ("22", "el 31")."""
-    found = _DAY_RE.match(_norm(text))
+    found = _DAY_RE.match(_core(text))
     if found is None:
         return None
     day = int(found["d"])

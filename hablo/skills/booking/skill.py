@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -360,6 +360,9 @@ class _Flow:
     def _advance(self) -> SkillResult:
         ctx = self.ctx
         service = _service(ctx, self.state.get("service_id"))
+        refused = self._refuse_day()
+        if refused is not None:
+            return refused
         if service is None:
             if self.state.get("mode") == "reschedule":
                 service = _service(ctx, self.state.get("booking_service_id"))
@@ -371,10 +374,6 @@ class _Flow:
             self.state["step"] = "day"
             return self._say("booking_ask_day", service=service.name)
         day = date.fromisoformat(self.state["day"])
-        if day < self.now.date():
-            self.state.pop("day")
-            self.state["step"] = "day"
-            return self._say("booking_past", day=day_text(day, self.lang))
         asked = self.state.get("time")
         wanted_time = time.fromisoformat(asked) if asked else None
         if not ctx.opening_hours(day):
@@ -406,6 +405,34 @@ class _Flow:
             self.lang,
         )
         return self._offer(wanted, service, "booking_unavailable", reason=reason)
+
+    def _refuse_day(self) -> SkillResult | None:
+        """A day that cannot be booked, said at once (before asking anything else):
+        past, beyond the booking window, or closed while the service is still unknown."""
+        if "day" not in self.state:
+            return None
+        day = date.fromisoformat(self.state["day"])
+        last = self.now.date() + timedelta(days=_repo(self.ctx).policy.max_days_ahead)
+        template = None
+        if day < self.now.date():
+            template = "booking_past"
+        elif day > last:
+            template = "booking_too_far"
+        elif not self.ctx.opening_hours(day) and not self.state.get("service_id"):
+            template = "booking_closed_ask_service"
+        if template is None:
+            return None
+        self.state.pop("day")
+        self.state.pop("time", None)
+        services = [s.name for s in self.ctx.services()]
+        self.state["step"] = "service" if template.endswith("service") else "day"
+        if not self.state.get("service_id"):
+            self.state["step"] = "service"
+        return self._say(
+            template, day=day_text(day, self.lang), last=day_text(last, self.lang),
+            holiday=self.ctx.holiday(day), services=services,
+            ask_service=not self.state.get("service_id"),
+        )
 
     def _offer(
         self, wanted: datetime, offered: ServiceInfo, template: str, **values: Any

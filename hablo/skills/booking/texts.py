@@ -54,8 +54,16 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "I can't find free times near that date. Shall we try another day?",
     },
     "booking_past": {
-        "es": "El {{ day }} ya pasó 🙂 ¿Para qué día lo querés?",
-        "en": "{{ day }} has already passed 🙂 Which day would you like?",
+        "es": "El {{ day }} ya pasó 🙂 ¿Para qué día lo querés?{% if ask_service %} ¿Y para qué servicio? Tenemos: {{ services | join(', ') }}.{% endif %}",
+        "en": "{{ day }} has already passed 🙂 Which day would you like?{% if ask_service %} And which service? We have: {{ services | join(', ') }}.{% endif %}",
+    },
+    "booking_too_far": {
+        "es": "El {{ day }} todavía no está disponible: se puede reservar hasta el {{ last }}. ¿Te sirve algún día antes?{% if ask_service %} ¿Y para qué servicio? Tenemos: {{ services | join(', ') }}.{% endif %}",
+        "en": "{{ day }} isn't open yet: appointments can be made up to {{ last }}. Would an earlier day work?{% if ask_service %} And which service? We have: {{ services | join(', ') }}.{% endif %}",
+    },
+    "booking_closed_ask_service": {
+        "es": "{% if holiday %}El {{ day }} es feriado ({{ holiday }}) y estamos cerrados{% else %}El {{ day }} estamos cerrados{% endif %} 🙁 ¿Para qué servicio querés el turno? Tenemos: {{ services | join(', ') }}. Así te busco el día más cercano.",
+        "en": "{% if holiday %}{{ day }} is a holiday ({{ holiday }}) and we're closed{% else %}We're closed on {{ day }}{% endif %} 🙁 Which service would you like? We have: {{ services | join(', ') }}. Then I'll find the nearest day.",
     },
     "booking_denied": {
         "es": "Sin problema. ¿Qué otro día u horario te sirve?",
