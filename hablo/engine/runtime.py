@@ -138,6 +138,7 @@ class Engine:
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
+        self.classifiers.preload()
         self.dispatcher.start()
         self.recover()
         self._housekeeper = threading.Thread(

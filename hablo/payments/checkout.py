@@ -19,12 +19,11 @@ from sqlalchemy.orm import Session
 from hablo.db.enums import PaymentMethod, PaymentStatus
 from hablo.db.models import Booking, Contact, Payment, Tenant
 from hablo.payments import service
-from hablo.payments.gateway import CheckoutRequest, LineItem, PaymentGateway
+from hablo.payments.gateway import STRIPE_TIMEOUT_S, CheckoutRequest, LineItem, PaymentGateway
 from hablo.payments.mercadopago_gateway import DEFAULT_API_BASE as MERCADOPAGO_API_BASE
 from hablo.payments.mercadopago_gateway import MercadoPagoGateway
 from hablo.payments.mercadopago_settings import is_configured, open_access_token
 from hablo.payments.service import PaymentRefused
-from hablo.payments.stripe_gateway import DEFAULT_TIMEOUT_S, StripeGateway
 from hablo.security.secrets import SecretBox, SecretError
 
 if TYPE_CHECKING:
@@ -40,7 +39,7 @@ class CheckoutConfig:
     # Opened on use, not at construction: building the config never touches the disk.
     open_box: Callable[[], SecretBox]
     mercadopago_api_base: str = MERCADOPAGO_API_BASE
-    stripe_timeout_s: float = DEFAULT_TIMEOUT_S
+    stripe_timeout_s: float = STRIPE_TIMEOUT_S
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CheckoutConfig:
@@ -62,6 +61,10 @@ class CheckoutConfig:
             raise PaymentRefused(
                 "Stripe is not configured for this business", {"stripe": "not set"}
             )
+        # The stripe SDK (with the aiohttp it loads) takes ~0.3 s to import: only a process
+        # that takes a Stripe payment pays for it, not every chat and worker start.
+        from hablo.payments.stripe_gateway import StripeGateway
+
         return StripeGateway(key, api_base=self.stripe_api_base, timeout_s=self.stripe_timeout_s)
 
     def mercadopago(self, tenant: Tenant) -> PaymentGateway:

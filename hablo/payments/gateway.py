@@ -11,6 +11,11 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# Per attempt, for Stripe calls: they run inside a chat turn's DB transaction. Here, not
+# in stripe_gateway.py, so the checkout config can default to it without importing the
+# stripe SDK.
+STRIPE_TIMEOUT_S = 10.0
+
 
 class GatewayError(Exception):
     """The provider refused or could not be reached; `retryable` says whether to retry."""

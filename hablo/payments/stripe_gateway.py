@@ -13,6 +13,7 @@ from typing import Any
 import stripe
 
 from hablo.payments.gateway import (
+    STRIPE_TIMEOUT_S,
     CheckoutLink,
     CheckoutRequest,
     GatewayError,
@@ -21,7 +22,7 @@ from hablo.payments.gateway import (
 )
 
 DEFAULT_API_BASE = "https://api.stripe.com"
-DEFAULT_TIMEOUT_S = 10.0
+DEFAULT_TIMEOUT_S = STRIPE_TIMEOUT_S
 # One retry (safe: every write carries an idempotency key). The call runs inside a chat
 # turn's DB transaction, so the worst case, about 2 x timeout, must stay short.
 MAX_NETWORK_RETRIES = 1
