@@ -80,6 +80,15 @@ def option_index(text: str, count: int) -> int | None:
     return index if index is not None and 1 <= index <= count else None
 
 
+def ordinal_index(text: str, count: int) -> int | None:
+    """Like `option_index`, but only words ("la tercera", "opción 2", "the last one"):
+    after "¿a qué hora? 09:00, 11:00…" a bare "3" is three o'clock, not the third."""
+    core = _core(text)
+    if re.fullmatch(r"(?:la |el |the )?\d{1,2}(?: .*)?", core):
+        return None
+    return option_index(text, count)
+
+
 def bare_hour(text: str) -> int | None:
     """The hour of an answer to "¿a qué hora?" said as a bare number ("5", "17 hs")."""
     found = _HOUR_RE.match(_core(text))

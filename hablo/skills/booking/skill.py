@@ -115,23 +115,34 @@ def _ask_time_text(
     period: tuple[int, int] | None = None,
 ) -> str | None:
     """ "¿A qué hora? …" with the free times of the day (of its afternoon, if asked)."""
-    slots = _repo(ctx).free_slots(day, service, ctx.opening_hours(day), ctx.now())
-    if period is not None:
-        zone = _zone(ctx)
-        slots = [s for s in slots if period[0] <= s.astimezone(zone).hour < period[1]]
+    slots = _shown(ctx, service, day, period)
     if not slots:
         return None
-    return ctx.render(
-        "booking_ask_time", lang, day=day_text(day, lang), slots=_spread(ctx, slots, lang)
-    )
+    shown = [_clock(ctx, s, lang) for s in slots]
+    return ctx.render("booking_ask_time", lang, day=day_text(day, lang), slots=shown)
 
 
 def _spread(ctx: SkillContext, slots: list[datetime], lang: str) -> list[str]:
+    return [_clock(ctx, s, lang) for s in _spread_slots(slots)]
+
+
+def _spread_slots(slots: list[datetime]) -> list[datetime]:
     """Up to MAX_TIMES_SHOWN times spread over the day, not just the first ones."""
     if len(slots) > MAX_TIMES_SHOWN:
         step = (len(slots) - 1) / (MAX_TIMES_SHOWN - 1)
         slots = [slots[round(i * step)] for i in range(MAX_TIMES_SHOWN)]
-    return [_clock(ctx, s, lang) for s in slots]
+    return slots
+
+
+def _shown(
+    ctx: SkillContext, service: ServiceInfo, day: date, period: tuple[int, int] | None
+) -> list[datetime]:
+    """The times "¿a qué hora?" lists, so "la tercera" can pick one."""
+    slots = _repo(ctx).free_slots(day, service, ctx.opening_hours(day), ctx.now())
+    if period is not None:
+        zone = _zone(ctx)
+        slots = [s for s in slots if period[0] <= s.astimezone(zone).hour < period[1]]
+    return _spread_slots(slots)
 
 
 def _clock(ctx: SkillContext, moment: datetime, lang: str) -> str:
@@ -247,6 +258,10 @@ class _Flow:
         if service is None or "day" not in self.state:
             return None
         day = date.fromisoformat(self.state["day"])
+        shown = [datetime.fromisoformat(s) for s in self.state.get("shown", [])]
+        index = reading.ordinal_index(text, len(shown))
+        if index is not None:  # "la tercera" of the times just listed
+            return self._propose(shown[index - 1])
         hour = reading.bare_hour(text)
         if hour is not None:
             self._set_time(self._pick_hour(day, hour), "00")
@@ -395,6 +410,7 @@ class _Flow:
                     day=day_text(day, self.lang), service=service.name,
                 )
             self.state["step"] = "time"
+            self.state["shown"] = [s.isoformat() for s in _shown(ctx, service, day, period)]
             return self._result(text)
         wanted = datetime.combine(day, wanted_time, self.zone)
         repo = _repo(ctx)
