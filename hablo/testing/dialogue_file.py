@@ -170,7 +170,9 @@ def _parse_case(path: Path, index: int, raw: Any) -> DialogueCase:
     try:
         return DialogueCase.model_validate(raw)
     except ValidationError as exc:
-        error = exc.errors()[0]
+        errors = exc.errors()
+        # An unknown key first: a typo ("stepz") also explains the "missing" field.
+        error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         field = _field_path(error["loc"]) or "?"
         message = error["msg"].removeprefix("Value error, ")
         raise DialogueFileError(f"{path}: {label}, field {field}: {message}") from None

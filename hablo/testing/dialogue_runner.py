@@ -168,6 +168,9 @@ class DialogueRunner:
                 "secret_keys": [],
                 "smtp_host": None,
                 "redis_url": None,
+                # The exact model for the copy's skills, not a stand-in while it trains:
+                # results must not depend on timing. Trained once, at the first turn.
+                "nlu_train_in_background": False,
             }
         )
         # Bootstrap-like wiring without the housekeeping jobs (reminders, usage mails):
