@@ -4,9 +4,7 @@ engine (a fake context); the plugin's shape as hablo's loader checks it."""
 from __future__ import annotations
 
 import logging
-import uuid
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,6 +12,7 @@ from hablo.engine.nlu.text import normalize
 from hablo.plugins import Turn
 from hablo.plugins.loader import SkillRegistry, validate_skill_class
 from hablo.skills.examples import BUILTIN_INTENTS, load_examples
+from hablo.testing.context import make_turn, skill_context
 from pydantic import ValidationError
 
 from hablo_faq import FaqConfig, FaqError, FaqFile, FaqSkill, load_faq, parse_faq
@@ -149,7 +148,7 @@ def test_best_match(
     match = load_faq(faq_path).best(text, language, 75)
     assert match is not None
     assert (match.index, match.language) == (index, answer_language)
-    assert match.answer == match.entry.answer[answer_language]  # type: ignore[index]
+    assert match.entry.answer_in(answer_language) == (answer_language, match.answer)
     assert match.score >= 75
 
 
@@ -276,32 +275,13 @@ def test_config_model() -> None:
 # -- the skill, without an engine --------------------------------------------------------
 
 
-class FakeContext:
-    """The two things FaqSkill uses from a SkillContext."""
-
-    tenant = SimpleNamespace(slug="demo")
-
-    def render(self, template: str, language: str, **values: Any) -> str:
-        by_lang = FaqSkill.templates[template]
-        return by_lang.get(language, by_lang["es"])
-
-
 def _turn(text: str, language: str = "es") -> Turn:
-    return Turn(
-        text=text,
-        language=language,
-        intent="faq",
-        confidence=0.9,
-        entities={},
-        state={},
-        conversation_id=uuid.uuid4(),
-        contact_id=uuid.uuid4(),
-    )
+    return make_turn(text, language, intent="faq", confidence=0.9)
 
 
 def test_skill_answers_from_the_file(faq_path: Path) -> None:
     skill = FaqSkill(FaqConfig(path=faq_path))
-    result = skill.handle(_turn("¿tienen estacionamiento?"), FakeContext())  # type: ignore[arg-type]
+    result = skill.handle(_turn("¿tienen estacionamiento?"), skill_context(FaqSkill))
     assert [r.text for r in result.replies] == ["Sí, hay 3 lugares gratis en la puerta."]
     assert not result.misunderstood
     assert result.meta["faq"] == 0 and result.meta["tags"] == ["parking"]
@@ -309,17 +289,17 @@ def test_skill_answers_from_the_file(faq_path: Path) -> None:
 
 def test_skill_says_it_does_not_know(faq_path: Path) -> None:
     skill = FaqSkill(FaqConfig(path=faq_path))
-    result = skill.handle(_turn("¿tienen wifi?"), FakeContext())  # type: ignore[arg-type]
+    result = skill.handle(_turn("¿tienen wifi?"), skill_context(FaqSkill))
     assert [r.text for r in result.replies] == [FaqSkill.templates["faq_unknown"]["es"]]
     assert result.misunderstood  # two in a row and the engine offers a human
-    english = skill.handle(_turn("do you have wifi?", "en"), FakeContext())  # type: ignore[arg-type]
+    english = skill.handle(_turn("do you have wifi?", "en"), skill_context(FaqSkill))
     assert english.replies[0].text.startswith("Sorry, I don't have that information")
 
 
 def test_skill_with_a_broken_file_answers_politely(tmp_path: Path, write_faq: Any) -> None:
     path = write_faq(tmp_path / "faq.yaml", "faqs: [\n")
     skill = FaqSkill(FaqConfig(path=path))
-    result = skill.handle(_turn("¿tienen estacionamiento?"), FakeContext())  # type: ignore[arg-type]
+    result = skill.handle(_turn("¿tienen estacionamiento?"), skill_context(FaqSkill))
     assert [r.text for r in result.replies] == [FaqSkill.templates["faq_unknown"]["es"]]
     assert "invalid YAML" in result.meta["faq_error"]
 
