@@ -13,6 +13,7 @@ import logging
 import re
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
@@ -20,11 +21,15 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from sqlalchemy import select
 
 from hablo.adapters.base import ChannelSender, SendReceipt, TransientSendError
+from hablo.adapters.webchat_guard import Refused, WebChatGuard, origin_allowed
+from hablo.api.errors import json_error
 from hablo.db.base import utcnow
-from hablo.db.models import Tenant
+from hablo.db.models import Conversation, Tenant
 from hablo.engine.bridge import LoopBridge
 from hablo.engine.messages import InboundMessage, OutboundEnvelope
 from hablo.engine.runtime import Engine
+from hablo.engine.sanitize import clean_text
+from hablo.tenancy.settings import allowed_webchat_origins
 
 CHANNEL = "webchat"
 MAX_TEXT = 4000
@@ -32,6 +37,14 @@ _VISITOR = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 log = logging.getLogger(__name__)
 
 PeerKey = tuple[uuid.UUID, str]
+
+
+@dataclass(frozen=True)
+class _Site:
+    id: uuid.UUID
+    name: str
+    allowed_origins: frozenset[str]
+    known_visitor: bool
 
 
 class WebChatHub:
@@ -103,9 +116,17 @@ class WebChatSender(ChannelSender):
 class WebChat:
     """HTTP/WebSocket handlers. The bridge is attached when the app starts (needs a loop)."""
 
-    def __init__(self, engine: Engine, hub: WebChatHub) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        hub: WebChatHub,
+        guard: WebChatGuard | None = None,
+        own_origins: frozenset[str] = frozenset(),
+    ) -> None:
         self._engine = engine
         self._hub = hub
+        self._guard = guard
+        self._own_origins = own_origins  # hablo's public URL; the Host header also counts
         self._bridge: LoopBridge | None = None
         self._page = files("hablo.adapters").joinpath("static/webchat.html").read_text("utf-8")
 
@@ -121,13 +142,27 @@ class WebChat:
             raise RuntimeError("web chat used before the app started")
         return self._bridge
 
-    async def _tenant(self, slug: str) -> tuple[uuid.UUID, str]:
-        def lookup() -> tuple[uuid.UUID, str] | None:
+    async def _site(self, slug: str, visitor: str | None) -> _Site:
+        def lookup() -> _Site | None:
             with self._engine.db.transaction() as session:
                 row = session.execute(
-                    select(Tenant.id, Tenant.name).where(Tenant.slug == slug)
+                    select(Tenant.id, Tenant.name, Tenant.settings).where(Tenant.slug == slug)
                 ).one_or_none()
-            return (row.id, row.name) if row else None
+                if row is None:
+                    return None
+                known = visitor is not None and (
+                    session.scalar(
+                        select(Conversation.id)
+                        .where(
+                            Conversation.tenant_id == row.id,
+                            Conversation.channel == CHANNEL,
+                            Conversation.peer == visitor,
+                        )
+                        .limit(1)
+                    )
+                    is not None
+                )
+            return _Site(row.id, row.name, allowed_webchat_origins(row.settings or {}), known)
 
         found = await self.bridge.call(lookup)
         if found is None:
@@ -146,32 +181,40 @@ class WebChat:
         return found
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        tenant_id, tenant_name = await self._tenant(request.match_info["slug"])
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=16 * 1024)
         if not ws.can_prepare(request).ok:
-            page = self._page.replace("{{TENANT_NAME}}", _html_escape(tenant_name))
+            site = await self._site(request.match_info["slug"], None)
+            page = self._page.replace("{{TENANT_NAME}}", _html_escape(site.name))
             return web.Response(text=page, content_type="text/html")
-        visitor = request.query.get("visitor", "")
-        if not _VISITOR.match(visitor):
-            raise web.HTTPBadRequest(
-                text=json.dumps(
-                    {
-                        "error": {
-                            "code": "invalid_visitor",
-                            "message": "visitor must be 8-64 chars of [A-Za-z0-9_-]",
-                            "details": {},
-                        }
-                    }
-                ),
-                content_type="application/json",
-            )
+        ip = request.remote or "unknown"
+        try:
+            if self._guard is not None:
+                await self._guard.on_open(ip)
+            visitor = request.query.get("visitor", "")
+            if not _VISITOR.match(visitor):
+                return json_error(
+                    400, "invalid_visitor", "visitor must be 8-64 chars of [A-Za-z0-9_-]"
+                )
+            site = await self._site(request.match_info["slug"], visitor)
+            origin = request.headers.get("Origin")
+            if not origin_allowed(origin, request.host, self._own_origins, site.allowed_origins):
+                return json_error(
+                    403,
+                    "origin_not_allowed",
+                    "this site may not embed the chat; the business can allow it in its settings",
+                    {"origin": clean_text(origin or "", 300)},
+                )
+            if self._guard is not None and not site.known_visitor:
+                await self._guard.on_new_visitor(site.id)
+        except Refused as refused:
+            return _refusal(refused)
         await ws.prepare(request)
-        key = (tenant_id, visitor)
+        key = (site.id, visitor)
         self._hub.add(key, ws)
         try:
             async for frame in ws:
                 if frame.type == WSMsgType.TEXT:
-                    await self._on_frame(ws, tenant_id, visitor, frame.data)
+                    await self._on_frame(ws, site.id, visitor, ip, frame.data)
                 elif frame.type == WSMsgType.ERROR:
                     break
         finally:
@@ -179,7 +222,7 @@ class WebChat:
         return ws
 
     async def _on_frame(
-        self, ws: web.WebSocketResponse, tenant_id: uuid.UUID, visitor: str, data: str
+        self, ws: web.WebSocketResponse, tenant_id: uuid.UUID, visitor: str, ip: str, data: str
     ) -> None:
         try:
             frame = json.loads(data)
@@ -191,7 +234,8 @@ class WebChat:
                 or not isinstance(raw_id, str | int | None)
             ):
                 raise TypeError("text must be a string, id a string or number")
-            text = raw_text.strip()
+            # Cleaned first: a NUL or a lone surrogate is dropped, not a failing turn.
+            text = clean_text(raw_text, MAX_TEXT + 1).strip()
             client_id = str(raw_id or uuid.uuid4())
         except (ValueError, KeyError, TypeError):
             await ws.send_json(
@@ -217,12 +261,26 @@ class WebChat:
                 }
             )
             return
+        wait = await self._guard.on_message(tenant_id, visitor, ip) if self._guard else 0
+        if wait:
+            await ws.send_json(
+                {
+                    "type": "error",
+                    "error": {
+                        "code": "rate_limited",
+                        "message": f"too many messages; try again in {wait} s",
+                        "details": {"retry_after_s": wait, "id": client_id},
+                    },
+                }
+            )
+            return
         message = InboundMessage(
             tenant_id=tenant_id,
             channel=CHANNEL,
             peer=visitor,
             text=text,
-            provider_message_id=client_id,
+            # Per visitor: two visitors whose pages both number messages "1" are not dupes.
+            provider_message_id=f"{visitor}:{client_id}",
             received_at=utcnow(),
         )
         try:
@@ -241,6 +299,14 @@ class WebChat:
             )
             return
         await ws.send_json({"type": "ack", "id": client_id, "duplicate": result.duplicate})
+
+
+def _refusal(refused: Refused) -> web.Response:
+    details = {"retry_after_s": refused.retry_after_s} if refused.retry_after_s else {}
+    response = json_error(refused.status, refused.code, refused.message, details)
+    if refused.retry_after_s:
+        response.headers["Retry-After"] = str(refused.retry_after_s)
+    return response
 
 
 def _html_escape(text: str) -> str:

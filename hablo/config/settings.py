@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     # endpoints have their own, stricter limits).
     rate_limit_ip_per_minute: int = Field(default=1200, ge=1)
     rate_limit_user_per_minute: int = Field(default=600, ge=1)
+    # Web chat (/chat/{slug}), counted like the API's limits (Redis when configured):
+    # messages per visitor and per IP, socket openings per IP, and visitors the tenant has
+    # never seen per minute (each becomes a contact and uses the plan's messages).
+    webchat_messages_per_visitor_per_minute: int = Field(default=20, ge=1)
+    webchat_messages_per_ip_per_minute: int = Field(default=300, ge=1)
+    webchat_connections_per_ip_per_minute: int = Field(default=120, ge=1)
+    webchat_new_visitors_per_minute: int = Field(default=20, ge=1)
     # Namespace of every Redis key hablo writes (several deployments may share one Redis).
     redis_prefix: str = Field(default="hablo:", min_length=1, max_length=64)
     # Outgoing e-mail (password resets, login codes, alerts). Without smtp_host, mails are

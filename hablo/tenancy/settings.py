@@ -7,6 +7,7 @@ import functools
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale, UnknownLocaleError
@@ -19,7 +20,11 @@ REPLY_LANGUAGES = ("es", "en")
 NOTIFICATIONS_KEY = "notifications"
 DEBOUNCE_KEY = "debounce_ms"
 HANDOFF_TIMEOUT_KEY = "handoff_timeout_minutes"
+# Sites that may embed the web chat (browsers send their origin); hablo's own page always may.
+WEBCHAT_ORIGINS_KEY = "webchat_allowed_origins"
+MAX_WEBCHAT_ORIGINS = 20
 DEFAULT_HANDOFF_TIMEOUT_MIN = 60  # the engine's default (engine/turns.py)
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?)*$")
 _EMAIL = re.compile(
     r"^[^@\s\"<>(),;:]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
 )
@@ -64,6 +69,41 @@ def _email(value: str) -> str:
     return value.lower()
 
 
+def web_origin(value: str) -> str:
+    """An origin as browsers send it: scheme://host[:port], lower case, nothing after."""
+    text = value.strip().lower().rstrip("/")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError("not an origin like https://shop.example.com") from exc
+    if (
+        parts.scheme not in ("https", "http")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.password is not None
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or not _HOST.match(parts.hostname)
+    ):
+        raise ValueError("not an origin like https://shop.example.com (no path, no user)")
+    default = {"https": 443, "http": 80}[parts.scheme]
+    netloc = parts.hostname if port in (None, default) else f"{parts.hostname}:{port}"
+    return f"{parts.scheme}://{netloc}"
+
+
+def allowed_webchat_origins(settings: Mapping[str, Any]) -> frozenset[str]:
+    """The stored origins (anything that no longer validates is left out)."""
+    found = set()
+    for value in settings.get(WEBCHAT_ORIGINS_KEY) or ():
+        try:
+            found.add(web_origin(str(value)))
+        except ValueError:
+            continue
+    return frozenset(found)
+
+
 TimeZoneName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_timezone)]
 LocaleName = Annotated[
     str,
@@ -74,6 +114,7 @@ CurrencyCode = Annotated[
     str, Field(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$"), AfterValidator(_currency)
 ]
 EmailAddress = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_email)]
+WebOrigin = Annotated[str, Field(min_length=8, max_length=300), AfterValidator(web_origin)]
 
 
 class NotificationEvents(BaseModel):

@@ -16,10 +16,14 @@ from hablo.tenancy.settings import (
     DEBOUNCE_KEY,
     DEFAULT_HANDOFF_TIMEOUT_MIN,
     HANDOFF_TIMEOUT_KEY,
+    MAX_WEBCHAT_ORIGINS,
     NOTIFICATIONS_KEY,
+    WEBCHAT_ORIGINS_KEY,
     LocaleName,
     NotificationSettings,
     TimeZoneName,
+    WebOrigin,
+    allowed_webchat_origins,
 )
 
 routes = ApiRoutes("settings")
@@ -28,7 +32,7 @@ MAX_DEBOUNCE_MS = 10_000
 MAX_HANDOFF_TIMEOUT_MIN = 7 * 24 * 60
 # Keys of `tenants.settings` this API owns; others (templates, llm, booking policy, ...)
 # are kept untouched.
-_JSON_KEYS = (DEBOUNCE_KEY, HANDOFF_TIMEOUT_KEY)
+_JSON_KEYS = (DEBOUNCE_KEY, HANDOFF_TIMEOUT_KEY, WEBCHAT_ORIGINS_KEY)
 
 
 class SettingsOut(BaseModel):
@@ -40,6 +44,9 @@ class SettingsOut(BaseModel):
         description="After this long without a human reply, the bot answers again"
     )
     notifications: NotificationSettings
+    webchat_allowed_origins: list[str] = Field(
+        description="Sites that may embed the web chat (hablo's own page always may)"
+    )
 
     @classmethod
     def of(cls, tenant: Tenant) -> SettingsOut:
@@ -53,6 +60,7 @@ class SettingsOut(BaseModel):
                 stored.get(HANDOFF_TIMEOUT_KEY), DEFAULT_HANDOFF_TIMEOUT_MIN
             ),
             notifications=NotificationSettings.of(stored),
+            webchat_allowed_origins=sorted(allowed_webchat_origins(stored)),
         )
 
 
@@ -71,10 +79,24 @@ class SettingsPatch(RequestModel):
     timezone: TimeZoneName | None = None
     debounce_ms: int | None = Field(default=None, ge=0, le=MAX_DEBOUNCE_MS)
     handoff_timeout_minutes: int | None = Field(default=None, ge=1, le=MAX_HANDOFF_TIMEOUT_MIN)
+    webchat_allowed_origins: list[WebOrigin] | None = Field(
+        default=None,
+        max_length=MAX_WEBCHAT_ORIGINS,
+        description="Origins (https://shop.example.com) whose pages may embed the web chat; "
+        "replaces the stored list",
+    )
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> SettingsPatch:
-        for name in ("locale", "timezone", "debounce_ms", "handoff_timeout_minutes"):
+        if self.webchat_allowed_origins is not None:
+            self.webchat_allowed_origins = sorted(set(self.webchat_allowed_origins))
+        for name in (
+            "locale",
+            "timezone",
+            "debounce_ms",
+            "handoff_timeout_minutes",
+            "webchat_allowed_origins",
+        ):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
