@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 
 from hablo.bootstrap import Runtime, bootstrap
+from hablo.db import migrate
 from hablo.db.database import Database
 from hablo.db.models import NluModel, Tenant, TenantSkill
 from hablo.demo import seed_demo
@@ -170,8 +172,13 @@ print(json.dumps({
     "sklearn": "sklearn" in sys.modules,
     "scipy": "scipy" in sys.modules,
     "trainer": any(t.name == "hablo-nlu-trainer" for t in threading.enumerate()),
+    "alembic": "alembic" in sys.modules,
 }))
 """
+
+
+# The schema is current and the model stored: no Alembic run, no scikit-learn, no training.
+NOTHING_HEAVY = {"sklearn": False, "scipy": False, "trainer": False, "alembic": False}
 
 
 def _hablo(
@@ -201,7 +208,7 @@ def test_a_new_process_answers_without_importing_scikit_learn(
 ) -> None:
     replies, seen = _chat_hola(db_url, tmp_path)
     assert any(line.startswith("bot> ") for line in replies), replies
-    assert seen == {"code": 0, "sklearn": False, "scipy": False, "trainer": False}
+    assert seen == {**NOTHING_HEAVY, "code": 0}
 
     # A tenant with its own examples, trained by `hablo nlu train`, then a "restart".
     _add_pricing_example(runtime, f"y la {NEW_WORD}?")
@@ -213,4 +220,9 @@ def test_a_new_process_answers_without_importing_scikit_learn(
     assert report["status"] == "trained"
     replies, seen = _chat_hola(db_url, tmp_path)
     assert any(line.startswith("bot> ") for line in replies), replies
-    assert seen == {"code": 0, "sklearn": False, "scipy": False, "trainer": False}
+    assert seen == {**NOTHING_HEAVY, "code": 0}
+
+
+def test_the_start_up_schema_check_reads_the_same_head_as_alembic() -> None:
+    head = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
+    assert migrate.head_from_files() == head
