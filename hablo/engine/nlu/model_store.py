@@ -69,9 +69,12 @@ def _terms(vocabulary: Mapping[str, int]) -> np.ndarray:
     return np.array([term for term, _ in ordered], dtype=np.str_)
 
 
-def dump_model(key: str, model: ModelArrays) -> bytes:
+def dump_model(key: str, model: ModelArrays, *, compress: bool = False) -> bytes:
+    """Uncompressed by default: a stored model is read on a tenant's first reply, where
+    inflating the zip costs more than reading twice the bytes (~1.3 vs ~2.5 MB)."""
     out = io.BytesIO()
-    np.savez_compressed(
+    save = np.savez_compressed if compress else np.savez
+    save(
         out,
         key=np.array(key),
         labels=np.array(model.labels, dtype=np.str_),
@@ -148,5 +151,6 @@ def read_builtin_model() -> tuple[str, ModelArrays] | None:
 
 def write_builtin_model(key: str, model: ModelArrays) -> Path:
     path = builtin_model_path()
-    path.write_bytes(dump_model(key, model))
+    # Compressed: it lives in git and is read once, when the engine starts.
+    path.write_bytes(dump_model(key, model, compress=True))
     return path
