@@ -52,7 +52,7 @@ def with_context(
             intent, confidence = NOT_OFFERED, 1.0
             entities["thing"] = thing
     remembered = _service(services, context.get("service"))
-    if "service" not in entities and remembered is not None:
+    if "service" not in entities and remembered is not None and not state.flow:
         priced_then_book = intent == "book" and topic == "pricing"
         # "¿hacen manicura?" … "¿cuánto sale?": the price of that one, not the list.
         bare_price = intent == "pricing" and len(text.split()) <= 4 and topic is not None

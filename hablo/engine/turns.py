@@ -29,7 +29,7 @@ from hablo.engine.dialogue import (
     route,
 )
 from hablo.engine.followups import remember, with_context
-from hablo.engine.nlu.acts import ACK, GOODBYE
+from hablo.engine.nlu.acts import ACK, GOODBYE, starts_yes
 from hablo.engine.nlu.pipeline import Understanding
 from hablo.engine.skillset import TenantRuntime
 from hablo.engine.store import LockedConversation
@@ -177,6 +177,10 @@ def _decide(
         turn.replies.append(ctx.render("flow_exit", lang))
         return
 
+    awaited = turn.state.flow or turn.state.offer or turn.state.offered_human
+    if awaited and understanding.intent == "thanks" and starts_yes(text):
+        # "dale, gracias" to a question is the answer, with manners.
+        turn.understanding = understanding = replace(understanding, intent=AFFIRM)
     if turn.state.offered_human and understanding.intent in (AFFIRM, DENY):
         turn.state.offered_human = False
         turn.state.misunderstood = 0

@@ -40,17 +40,32 @@ def test_every_case_file_is_valid() -> None:
     assert load_cases(expand_paths(files))
 
 
-def test_every_dialogue_case_passes(
+def _known_failures() -> set[str]:
+    path = SUITE / "known-failures.txt"
+    lines = path.read_text("utf-8").splitlines() if path.is_file() else []
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
+def test_every_dialogue_case_passes_but_the_known_failures(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Every case passes, except those listed in known-failures.txt; a listed case that
+    passes fails this test too, so the list cannot hide a fix or grow silently."""
     files = _suite_files()
     if not files:
         pytest.skip("tests/dialogues has no case files yet")
     monkeypatch.chdir(tmp_path)  # a fresh clone: no hablo.db, the demo is seeded in the copy
     for name in ("HABLO_DATABASE_URL", "HABLO_CONFIG_FILE"):
         monkeypatch.delenv(name, raising=False)
-    code = main(["test", "dialogues", str(SUITE), "--tenant", "demo", "--now", NOW])
-    out = capsys.readouterr().out
-    summary = json.loads(out.splitlines()[-1])
-    failures = "\n".join(line for line in out.splitlines() if not line.startswith("ok "))
-    assert code == 0 and summary["passed"] == summary["cases"], failures
+    main(["test", "dialogues", str(SUITE), "--tenant", "demo", "--now", NOW, "--json"])
+    lines = capsys.readouterr().out.splitlines()
+    summary = json.loads(lines[-1])
+    results = [json.loads(line) for line in lines[:-1] if line.startswith("{")]
+    assert len(results) == summary["cases"] > 0
+    failing = {r["name"] for r in results if not r["passed"]}
+    known = _known_failures()
+    assert not failing - known, "new failures:\n" + "\n".join(
+        json.dumps(r, ensure_ascii=False) for r in results if r["name"] in failing - known
+    )
+    fixed = known - failing
+    assert not fixed, f"these pass now, take them off known-failures.txt: {sorted(fixed)}"

@@ -133,7 +133,8 @@ def test_chitchat_gets_no_intent(
     pipeline: NluPipeline, profile: TenantProfile, now: datetime
 ) -> None:
     report = _report(pipeline, profile, now, CHITCHAT)
-    assert all(o.case.intent is None for o in report.outcomes)
+    # Laughter is small talk the bot answers (never "no entendí"); the rest asks nothing.
+    assert all(o.case.intent in (None, "laugh") for o in report.outcomes)
     assert report.intent_accuracy is not None and report.intent_accuracy >= 0.9, "\n".join(
         report.lines()
     )

@@ -20,6 +20,8 @@ GOODBYE = "goodbye"
 ACK = "ack"
 LAUGH = "laugh"
 HELP = "help"
+THANKS = "thanks"
+_THANKS_RE = re.compile(r"\b(?:gracias|thanks|thank you|thx|ty)\b")
 
 _YES = (
     "si|sii|sip|sis|see|sep|dale|de una|ok|okay|oka|okey|oki|okis|k|perfecto|perfect|confirmo"
@@ -44,7 +46,7 @@ _YES_RE = re.compile(rf"^(?:(?:{_YES})\b\s*)+(?:(?:{_FILLER})\b\s*)*$")
 _NO_RE = re.compile(rf"^(?:{_NO})\b\s*(?:(?:{_FILLER})\b\s*)*$")
 _GOODBYE_RE = re.compile(
     r"\b(?:chau|chao|chaito|adios|hasta luego|hasta pronto|hasta manana|hasta la proxima"
-    r"|nos vemos|nos hablamos|bye|goodbye|see you|see ya|cya|buen dia|buenas noches|saludos"
+    r"|nos vemos|nos hablamos|bye|goodbye|see you|see ya|cya"
     r"|que tengas buen dia|have a (?:nice|good) (?:day|one))\b"
 )
 _HELP_RE = re.compile(
@@ -87,7 +89,8 @@ def read_act(text: str) -> str | None:
     if not norm:
         return None
     if _YES_RE.match(norm):
-        return AFFIRM
+        # "listo, gracias" is thanks; the engine reads it as a yes where one is awaited.
+        return THANKS if _THANKS_RE.search(norm) and not starts_yes(norm) else AFFIRM
     if _NO_RE.match(norm):
         return DENY
     if _LAUGH_RE.match(norm):
@@ -95,7 +98,7 @@ def read_act(text: str) -> str | None:
     words = norm.split()
     if len(words) <= 8 and _GOODBYE_RE.search(norm) and not _asks_something(norm):
         return GOODBYE
-    if len(words) <= 8 and _HELP_RE.search(norm):
+    if len(words) <= 8 and _HELP_RE.search(norm) and not _THANKS_RE.search(norm):
         return HELP
     return None
 
@@ -109,8 +112,12 @@ def starts_no(text: str) -> bool:
     return bool(re.match(rf"^(?:{_NO})\b", _plain(text)))
 
 
+# A yes that opens a message ("sí, gracias", "yes please") — "ok"/"listo" alone do not count.
+_STRONG_YES = "si|sii|sip|yes|yeah|yep|yup|confirmo|confirmado|confirm|dale|de una|claro|sure"
+
+
 def starts_yes(text: str) -> bool:
-    return bool(re.match(rf"^(?:{_YES})\b", _plain(text)))
+    return bool(re.match(rf"^(?:{_STRONG_YES})\b", _plain(text)))
 
 
 def is_follow_up(text: str) -> bool:

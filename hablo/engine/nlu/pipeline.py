@@ -33,7 +33,7 @@ TrainingSet = tuple[tuple[str, str], ...]  # (text, intent)
 # Built-in intents a question about an unknown thing is mistaken for ("¿hacen alisado?"
 # scores as pricing); a tenant plugin's confident intent is left alone.
 _DISGUISES = frozenset(
-    {None, "pricing", "location", "hours", "book", "greeting", "my_bookings", "pay"}
+    {None, "pricing", "location", "hours", "book", "greeting", "my_bookings"}
 )
 _UNSURE = 0.6
 # "¿tienen citas el jueves 25?": a day plus one of these asks for a booking.

@@ -96,7 +96,8 @@ def _ask_in(norm: str, matcher: ServiceMatcher) -> UnknownAsk | ServiceInfo | No
     if price_of is not None:
         thing = _ARTICLES.sub("", price_of["thing"]).strip()
         unknown = thing and not _GENERIC.match(thing) and not _KNOWN.search(thing)
-        if unknown and matcher.find(thing) is None and len(thing.split()) <= _MAX_THING_WORDS:
+        named = matcher.find(thing) or matcher.find(norm)  # "teñirme" names Coloración
+        if unknown and named is None and len(thing.split()) <= _MAX_THING_WORDS:
             return UnknownAsk(NOT_OFFERED, thing)
         return None
     for pattern, kind in ((_SERVICE_RE, NOT_OFFERED), (_FACT_RE, UNKNOWN_FACT)):

@@ -22,8 +22,6 @@ BUILTIN_INTENTS = (
     "pay",
     "human",
     "thanks",
-    "goodbye",
-    "help",
     "affirm",
     "deny",
 )
