@@ -39,6 +39,7 @@ TEXTS = ("hola", "cuanto sale el corte", "quiero un turno el martes", "jajaja", 
 # A word no shipped example has: only a model trained on the tenant's examples knows it.
 NEW_WORD = "zarzaparrilla"
 WAIT_S = 60.0
+_GREETING = (("greeting", {"es": ("hola", "buenas", "buen día")}),)
 
 
 def small_training_set() -> tuple[tuple[str, str], ...]:
@@ -226,3 +227,13 @@ def test_a_new_process_answers_without_importing_scikit_learn(
 def test_the_start_up_schema_check_reads_the_same_head_as_alembic() -> None:
     head = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
     assert migrate.head_from_files() == head
+
+
+def test_a_closed_cache_still_trains_when_its_engine_starts_again() -> None:
+    cache = ClassifierCache(THRESHOLD, None, wait_for_exact=False)
+    first = cache.get(small_training_set())
+    assert first.wait_exact(WAIT_S)
+    cache.close()  # the engine stopped; tests share caches between engines
+    again = cache.get(training_set([("pricing", {"es": (NEW_WORD,)}), *_GREETING]))
+    assert again.wait_exact(WAIT_S), "no trainer picked up the second training set"
+    assert cache.trainings == 2

@@ -170,9 +170,12 @@ class ClassifierCache:
 
     def close(self) -> None:
         """Stop the background trainer after its current run (it is a daemon thread:
-        a process that exits does not wait for it)."""
-        if self._worker is not None:
-            self._queue.put(None)
+        a process that exits does not wait for it). A cache shared by engines that
+        start again gets a new trainer when it next needs one."""
+        with self._lock:
+            if self._worker is not None:
+                self._queue.put(None)
+                self._worker = None
 
     # -- finding and training ------------------------------------------------------------
 
@@ -217,7 +220,7 @@ class ClassifierCache:
 
     def _train_later(self, ref: ClassifierRef, examples: TrainingSet) -> None:
         self._queue.put((ref, examples))
-        if self._worker is None:
+        if self._worker is None or not self._worker.is_alive():
             self._worker = threading.Thread(
                 target=self._work, name="hablo-nlu-trainer", daemon=True
             )
