@@ -388,13 +388,15 @@ def cmd_nlu(args: argparse.Namespace) -> int:
 def _nlu_train(args: argparse.Namespace) -> int:
     """Train and store the NLU models a tenant (or every tenant) is served with, or
     regenerate the shipped weights of the built-in training set (--builtin)."""
-    from hablo.engine.nlu.pipeline import ClassifierCache, builtin_training_set
+    from hablo.engine.nlu.pipeline import ClassifierCache
+    from hablo.engine.skillset import builtin_training_set
+    from hablo.plugins.loader import SkillRegistry
 
     if args.builtin:
         from hablo.engine.nlu.model_store import model_key, write_builtin_model
         from hablo.engine.nlu.training import train_arrays
 
-        examples = builtin_training_set()
+        examples = builtin_training_set(SkillRegistry.discover())
         key = model_key(examples)
         path = write_builtin_model(key, train_arrays(examples))
         print(json.dumps({"model": key, "examples": len(examples), "written": str(path)}))

@@ -23,7 +23,7 @@ from hablo.engine import plan_limits
 from hablo.engine.context import Clock, TenantServices, system_clock
 from hablo.engine.conversation_actor import TurnRetryPolicy
 from hablo.engine.messages import InboundMessage, InboxEvent, SubmitResult
-from hablo.engine.nlu.model_store import DbModelStore
+from hablo.engine.nlu.model_store import REGENERATE_HINT, DbModelStore, model_key
 from hablo.engine.nlu.pipeline import ClassifierCache
 from hablo.engine.outbox import OutboxDispatcher, RetryPolicy, TurnListener
 from hablo.engine.pg_store import make_store
@@ -32,6 +32,7 @@ from hablo.engine.skillset import (
     TenantRuntime,
     build_tenant_runtime,
     build_tenant_services,
+    builtin_training_set,
     enabled_skills,
 )
 from hablo.engine.tenant_actor import LiveActorBudget, TenantActor
@@ -138,7 +139,13 @@ class Engine:
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
-        self.classifiers.preload()
+        shipped = self.classifiers.preload()
+        if shipped is not None and shipped != model_key(builtin_training_set(self.registry)):
+            log.warning(
+                "the shipped NLU weights were trained on other examples than the built-in "
+                "skills' (%s); they stand in while each tenant's own model trains",
+                REGENERATE_HINT,
+            )
         self.dispatcher.start()
         self.recover()
         self._housekeeper = threading.Thread(

@@ -100,13 +100,32 @@ def build_tenant_runtime(
 
 def tenant_training_set(profile: TenantProfile, skills: Mapping[str, Skill]) -> TrainingSet:
     """The tenant's NLU examples: its skills' intents with its own extra examples."""
+    return skills_training_set(skills, profile.intent_examples)
+
+
+def builtin_training_set(registry: SkillRegistry) -> TrainingSet:
+    """What a tenant with the built-in skills (default config) and no examples of its own
+    trains on: the training set of the shipped weights (`hablo nlu train --builtin`)."""
+    skills: dict[str, Skill] = {}
+    for name in registry.builtin_names():
+        cls = registry.get(name)
+        assert cls is not None
+        skills[name] = cls(cls.config_model.model_validate({}))
+    return skills_training_set(skills)
+
+
+def skills_training_set(
+    skills: Mapping[str, Skill],
+    intent_examples: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
+) -> TrainingSet:
+    extra_examples = intent_examples or {}
     seen: set[str] = set()
     examples: list[tuple[str, Mapping[str, tuple[str, ...]]]] = []
     for skill in skills.values():
         for spec in skill.intents:
             seen.add(spec.name)
             merged = {lang: tuple(v) for lang, v in spec.examples.items()}
-            for lang, extra in profile.intent_examples.get(spec.name, {}).items():
+            for lang, extra in extra_examples.get(spec.name, {}).items():
                 merged[lang] = merged.get(lang, ()) + tuple(extra)
             examples.append((spec.name, merged))
     # Dialogue acts ("sí", "no") are the engine's own: flows and the human offer use them.

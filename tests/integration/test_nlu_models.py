@@ -29,9 +29,11 @@ from hablo.engine.nlu.model_store import (
     model_key,
     read_builtin_model,
 )
-from hablo.engine.nlu.pipeline import ClassifierCache, builtin_training_set, training_set
+from hablo.engine.nlu.pipeline import ClassifierCache, training_set
 from hablo.engine.nlu.training import train_arrays
-from hablo.skills.examples import BUILTIN_INTENTS, load_examples
+from hablo.engine.skillset import builtin_training_set
+from hablo.plugins.loader import SkillRegistry
+from hablo.skills.examples import load_examples
 from tests.conftest import make_settings
 
 THRESHOLD = 0.45
@@ -69,11 +71,13 @@ def test_shipped_weights_match_the_builtin_training_set() -> None:
     shipped = read_builtin_model()
     assert shipped is not None, f"hablo/engine/nlu/builtin_model.npz is missing: {REGENERATE_HINT}"
     key, arrays = shipped
-    assert key == model_key(builtin_training_set()), (
+    examples = builtin_training_set(SkillRegistry.discover())
+    assert key == model_key(examples), (
         f"the example files changed since the shipped NLU weights were trained: {REGENERATE_HINT}"
         " and commit hablo/engine/nlu/builtin_model.npz"
     )
-    assert set(arrays.labels) == {*BUILTIN_INTENTS, OUT_OF_SCOPE}
+    assert set(arrays.labels) == {label for _, label in examples}
+    assert {"greeting", "pricing", "book", "affirm", "deny", OUT_OF_SCOPE} <= set(arrays.labels)
 
 
 def test_a_stored_model_is_loaded_after_a_restart_without_training(db_url: str) -> None:
@@ -91,7 +95,8 @@ def test_a_stored_model_is_loaded_after_a_restart_without_training(db_url: str) 
         for text in TEXTS:
             assert np.array_equal(ref.classifier.scores(text), trained.scores(text)), text
         assert second.train(examples) == (model_key(examples), "stored")
-        assert second.train(builtin_training_set())[1] == "shipped"
+        builtin = builtin_training_set(SkillRegistry.discover())
+        assert second.train(builtin)[1] == "shipped"
     finally:
         db.dispose()
 

@@ -16,7 +16,6 @@ from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier
 from hablo.engine.nlu.datetimes import OpeningHours, extract_weekday, extract_when
 from hablo.engine.nlu.language import detect_language
 from hablo.engine.nlu.model_store import (
-    REGENERATE_HINT,
     ModelStore,
     dump_model,
     load_model,
@@ -27,7 +26,6 @@ from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
 from hablo.engine.nlu.services import ServiceMatcher
 from hablo.engine.nlu.text import normalize
 from hablo.engine.nlu.unknown import UnknownAsk, unknown_ask
-from hablo.skills.examples import BUILTIN_INTENTS, load_examples
 
 TrainingSet = tuple[tuple[str, str], ...]  # (text, intent)
 # Built-in intents a question about an unknown thing is mistaken for ("¿hacen alisado?"
@@ -63,12 +61,6 @@ def training_set(
     ]
     pairs.extend((text, OUT_OF_SCOPE) for texts in OUT_OF_SCOPE_EXAMPLES.values() for text in texts)
     return tuple(sorted(set(pairs)))
-
-
-def builtin_training_set() -> TrainingSet:
-    """The shipped examples of every built-in intent plus the out-of-scope background, no
-    tenant extras: what the shipped weights are trained on."""
-    return training_set((intent, load_examples(intent)) for intent in BUILTIN_INTENTS)
 
 
 class ClassifierRef:
@@ -163,10 +155,12 @@ class ClassifierCache:
             self._train(key, examples)
             return key, "trained"
 
-    def preload(self) -> None:
-        """Read the shipped model now (~20 ms), so no tenant's first reply pays for it."""
+    def preload(self) -> str | None:
+        """Read the shipped model now (~20 ms), so no tenant's first reply pays for it.
+        Returns its key (None: no shipped model)."""
         with self._lock:
             self._builtin_classifier()
+            return None if self._builtin is None else self._builtin[0]
 
     def close(self) -> None:
         """Stop the background trainer after its current run (it is a daemon thread:
@@ -185,12 +179,6 @@ class ClassifierCache:
             shipped = read_builtin_model()
             if shipped is not None:
                 self._builtin = shipped[0], IntentClassifier(shipped[1], self._threshold)
-                if shipped[0] != model_key(builtin_training_set()):
-                    log.warning(
-                        "the shipped NLU weights are older than the example files (%s); "
-                        "they stand in until each tenant's own model is trained",
-                        REGENERATE_HINT,
-                    )
         return None if self._builtin is None else self._builtin[1]
 
     def _stored(self, key: str) -> IntentClassifier | None:
