@@ -24,6 +24,14 @@ DEMO_SERVICES = (
     ("Manicura", 45, 9000, ["uñas", "manos", "hacerme las manos", "manicure", "nails"]),
     ("Brushing", 30, 7000, ["brushing", "blowout", "blow dry", "secado"]),
 )
+# What English-speaking customers read instead.
+DEMO_ENGLISH_NAMES = {
+    "Corte de pelo": "Haircut",
+    "Coloración": "Hair colouring",
+    "Arreglo de barba": "Beard trim",
+    "Manicura": "Manicure",
+    "Brushing": "Blow-dry",
+}
 # weekday -> (opens, closes); Sunday closed.
 DEMO_HOURS = {
     0: (time(9), time(19)),
@@ -64,6 +72,7 @@ def seed_salon(session: Session, slug: str, name: str, today: date | None = None
         service.duration_minutes = minutes
         service.price_minor = pesos * 100  # ARS has two minor digits
         service.synonyms = synonyms
+        service.names = {"en": DEMO_ENGLISH_NAMES[name]}
         service.active = True
         session.add(service)
 

@@ -5,6 +5,7 @@ service. The conversation's `context` ({"intent", "service", "day"}) carries it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, time
@@ -14,11 +15,16 @@ from hablo.engine.dialogue import DialogueState
 from hablo.engine.nlu.acts import is_follow_up, refers_to_same
 from hablo.engine.nlu.datetimes import WhenMention
 from hablo.engine.nlu.pipeline import Understanding
+from hablo.engine.nlu.text import normalize
 from hablo.engine.nlu.unknown import NOT_OFFERED
 from hablo.plugins.sdk import ServiceInfo
 
 # Intents whose question a follow-up can repeat with a new value.
 FOLLOW_UP_INTENTS = frozenset({"hours", "pricing", "location", "book", "my_bookings"})
+# "what are your prices?", "la lista de precios": the whole list, whatever came before.
+_WHOLE_LIST = re.compile(
+    r"\b(?:precios|prices|lista|list|todos|todo|all|menu|servicios|services|tarifas|rates)\b"
+)
 # Below this, a follow-up's own classification loses to the remembered topic.
 TRUST_CLASSIFIER = 0.9
 
@@ -55,7 +61,12 @@ def with_context(
     if "service" not in entities and remembered is not None and not state.flow:
         priced_then_book = intent == "book" and topic == "pricing"
         # "¿hacen manicura?" … "¿cuánto sale?": the price of that one, not the list.
-        bare_price = intent == "pricing" and len(text.split()) <= 4 and topic is not None
+        bare_price = (
+            intent == "pricing"
+            and len(text.split()) <= 4
+            and topic is not None
+            and not _WHOLE_LIST.search(normalize(text))
+        )
         if refers_to_same(text) or priced_then_book or bare_price:
             entities["service"] = remembered
     day = context.get("day")

@@ -56,5 +56,6 @@ class TemplateRenderer:
                 template = self._env.get_template(f"{lang}/{name}.j2")
             except TemplateNotFound:
                 continue
-            return template.render(**values).strip()
+            # `language` is in every template's context: service.label(language).
+            return template.render({"language": language, **values}).strip()
         raise LookupError(f"no template {name!r} for language {language!r}")

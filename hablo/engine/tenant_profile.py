@@ -96,6 +96,7 @@ def load_profile(session: Session, tenant_id: uuid.UUID) -> TenantProfile:
                 price_minor=s.price_minor,
                 duration_minutes=s.duration_minutes,
                 synonyms=tuple(str(x) for x in (s.synonyms or ())),
+                names=tuple(sorted((str(k), str(v)) for k, v in (s.names or {}).items())),
             )
             for s in services
         ),

@@ -61,6 +61,12 @@ class ServiceInfo:
     price_minor: int
     duration_minutes: int
     synonyms: tuple[str, ...] = ()
+    # The name in other languages, (language, name) pairs: (("en", "Haircut"),).
+    names: tuple[tuple[str, str], ...] = ()
+
+    def label(self, language: str) -> str:
+        """The name to show in `language`: its translation if the tenant gave one."""
+        return next((n for lang, n in self.names if lang == language), self.name)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ class InfoSkill(Skill):
             return SkillResult.say(ctx.render("thanks", lang))
         thing = str(turn.entities.get("thing") or "")
         if turn.intent == "not_offered":
-            services = [s.name for s in ctx.services()]
+            services = [s.label(lang) for s in ctx.services()]
             return SkillResult.say(ctx.render("not_offered", lang, thing=thing, services=services))
         if turn.intent == "unknown_fact":
             # "sí" to this offer hands the chat to a person (the engine keeps the offer).

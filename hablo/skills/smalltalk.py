@@ -21,7 +21,7 @@ class SmalltalkSkill(Skill):
     def handle(self, turn: Turn, ctx: SkillContext) -> SkillResult:
         lang = turn.language
         if turn.intent == "help":
-            services = [s.name for s in ctx.services()]
+            services = [s.label(lang) for s in ctx.services()]
             return SkillResult.say(
                 ctx.render("help", lang, example=services[0] if services else None)
             )

@@ -105,3 +105,34 @@ def test_the_running_bot_quotes_the_new_price(api: Api) -> None:
     )
     assert owner.put(f"/api/services/{service['id']}", json={"price_minor": 950_000}).ok
     assert "$9.500" in ask("¿cuánto sale el corte de pelo?")
+
+
+def test_translated_names_are_validated_and_used_in_english_replies(api: Api) -> None:
+    owner = api.as_role(Role.OWNER)
+    created = owner.post(
+        "/api/services",
+        json={
+            "name": "Peinado de fiesta",
+            "price_minor": 1_200_000,
+            "duration_minutes": 60,
+            "names": {"en": "Party hairdo"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["names"] == {"en": "Party hairdo"}
+    bad = owner.put(
+        f"/api/services/{created.json()['id']}", json={"names": {"English": "x", "pt": ""}}
+    )
+    assert bad.status_code == 422
+    assert {tuple(d["loc"])[:2] for d in bad.json()["error"]["details"]} == {("body", "names")}
+    assert owner.get(f"/api/services/{created.json()['id']}").json()["names"] == {
+        "en": "Party hairdo"
+    }
+
+    ask = ConsoleCustomer(api, "+5491155550079").ask
+    english = ask("how much is a party hairdo?")
+    assert "Party hairdo" in english and "Peinado" not in english
+    # The demo salon ships English names: an English price list uses them.
+    listed = ask("what are your prices?")
+    assert "Haircut" in listed and "Beard trim" in listed and "Corte de pelo" not in listed
+    assert "Peinado de fiesta" in ask("¿cuánto sale el peinado de fiesta?")

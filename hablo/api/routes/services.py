@@ -26,6 +26,10 @@ class ServiceOut(BaseModel):
     duration_minutes: int
     active: bool
     synonyms: list[str]
+    names: dict[str, str] = Field(
+        description='The name in other languages, e.g. {"en": "Haircut"}: replies in that '
+        "language use it"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -39,6 +43,7 @@ class ServiceOut(BaseModel):
             duration_minutes=s.duration_minutes,
             active=s.active,
             synonyms=[str(x) for x in s.synonyms],
+            names={str(k): str(v) for k, v in (s.names or {}).items()},
             created_at=s.created_at,
             updated_at=s.updated_at,
         )
@@ -59,6 +64,12 @@ MAX_SYNONYMS = 20
 Synonym = Annotated[str, StringConstraints(min_length=1, max_length=60)]
 
 
+# A language code ("en", "pt") and the service's name in it.
+LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
+ServiceName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+MAX_NAMES = 10
+
+
 class ServiceIn(RequestModel):
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=1000)
@@ -66,6 +77,7 @@ class ServiceIn(RequestModel):
     duration_minutes: int = Field(gt=0, le=24 * 60)
     active: bool = True
     synonyms: list[Synonym] = Field(default_factory=list, max_length=MAX_SYNONYMS)
+    names: dict[LanguageCode, ServiceName] = Field(default_factory=dict, max_length=MAX_NAMES)
 
 
 class ServicePatch(RequestModel):
@@ -74,6 +86,7 @@ class ServicePatch(RequestModel):
     price_minor: int | None = Field(default=None, ge=0, le=MAX_PRICE_MINOR)
     duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
     synonyms: list[Synonym] | None = Field(default=None, max_length=MAX_SYNONYMS)
+    names: dict[LanguageCode, ServiceName] | None = Field(default=None, max_length=MAX_NAMES)
 
 
 class ServiceStatusIn(RequestModel):

@@ -30,6 +30,8 @@ class Service(UUIDPrimaryKey, Timestamps, Base):
     active: Mapped[bool] = mapped_column(default=True)
     # Words customers use for this service ("tintura", "uñas"); tenant data.
     synonyms: Mapped[list[Any]] = mapped_column(default=list)
+    # The name in other languages ({"en": "Haircut"}): replies in that language use it.
+    names: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class BusinessHours(UUIDPrimaryKey, Base):

@@ -66,7 +66,7 @@ class ServiceMatcher:
     def __init__(self, services: Sequence[ServiceInfo]) -> None:
         aliases: list[_Alias] = []
         for service in services:
-            for phrase in (service.name, *service.synonyms):
+            for phrase in (service.name, *(n for _, n in service.names), *service.synonyms):
                 norm = normalize(phrase, keep_enye=True)
                 if norm:
                     aliases.append(_Alias(norm, service))

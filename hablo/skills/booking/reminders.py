@@ -94,10 +94,13 @@ def _remind(
                 Conversation.id == booking.conversation_id
             )
         ).one()
-        service_name = conn.scalar(select(Service.name).where(Service.id == booking.service_id))
+        names = conn.execute(
+            select(Service.name, Service.names).where(Service.id == booking.service_id)
+        ).one()
         key = ConversationKey(booking.tenant_id, origin.channel, origin.peer)
         conversation = store.lock_live(conn, key) or store.open_live(conn, key, "")
         language = origin.language or services.profile.info.language
+        service_name = (names.names or {}).get(language) or names.name
         ctx = services.for_turn(conn)
         when = ctx.format_datetime(booking.starts_at, language)
         text = ctx.render("booking_reminder", language, service=service_name, when=when)

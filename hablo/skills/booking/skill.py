@@ -61,7 +61,10 @@ class BookingSkill(Skill):
         if step == "pick_option":
             count = len(turn.state.get("options", ()))
             return bool(
-                act or when or service or reading.option_index(turn.text, count)
+                act
+                or when
+                or service
+                or reading.option_index(turn.text, count)
                 or reading.wants_earliest(turn.text)
             )
         if step == "pick_booking":
@@ -72,8 +75,10 @@ class BookingSkill(Skill):
             return when is not None or reading.day_of_month(turn.text) is not None
         if step == "time":
             return bool(
-                when or reading.bare_hour(turn.text) is not None
-                or reading.period_hours(turn.text) or reading.wants_earliest(turn.text)
+                when
+                or reading.bare_hour(turn.text) is not None
+                or reading.period_hours(turn.text)
+                or reading.wants_earliest(turn.text)
             )
         return False
 
@@ -87,15 +92,16 @@ def _question_for(state: dict[str, Any], ctx: SkillContext, lang: str) -> str:
     step = state.get("step")
     service = _service(ctx, state.get("service_id"))
     if step == "service":
-        return ctx.render("booking_ask_service", lang, services=[s.name for s in ctx.services()])
+        services = [s.label(lang) for s in ctx.services()]
+        return ctx.render("booking_ask_service", lang, services=services)
     if step == "day" and service:
-        return ctx.render("booking_ask_day", lang, service=service.name)
+        return ctx.render("booking_ask_day", lang, service=service.label(lang))
     if step in _CONFIRM_STEPS and service and state.get("proposal"):
         when = ctx.format_datetime(datetime.fromisoformat(state["proposal"]), lang)
         return ctx.render(
             "booking_confirm",
             lang,
-            service=service.name,
+            service=service.label(lang),
             when=when,
             price=ctx.format_money(service.price_minor, lang),
         )
@@ -229,8 +235,12 @@ class _Flow:
             if reading.asks_price(text):
                 price = self.ctx.format_money(service.price_minor, self.lang)
                 self.prefix.append(
-                    self.ctx.render("booking_price_note", self.lang, service=service.name,
-                                    price=price)
+                    self.ctx.render(
+                        "booking_price_note",
+                        self.lang,
+                        service=service.label(self.lang),
+                        price=price,
+                    )
                 )
             self._absorb_entities()
             return self._advance()
@@ -364,9 +374,13 @@ class _Flow:
 
     def _pick_hour(self, day: date, hour: int) -> str:
         """A bare hour: the reading that falls in opening hours (5 → 17:00 at a salon)."""
-        readings = [hour] if hour == 0 or hour >= 12 else [hour + 12, hour] if hour <= 7 else [
-            hour, hour + 12
-        ]
+        readings = (
+            [hour]
+            if hour == 0 or hour >= 12
+            else [hour + 12, hour]
+            if hour <= 7
+            else [hour, hour + 12]
+        )
         for h in readings:
             if any(a <= time(h) < b for a, b in self.ctx.opening_hours(day)):
                 return str(h)
@@ -383,19 +397,24 @@ class _Flow:
                 service = _service(ctx, self.state.get("booking_service_id"))
             if service is None:
                 self.state["step"] = "service"
-                return self._say("booking_ask_service", services=[s.name for s in ctx.services()])
+                return self._say(
+                    "booking_ask_service", services=[s.label(self.lang) for s in ctx.services()]
+                )
             self.state["service_id"] = str(service.id)
         if "day" not in self.state:
             self.state["step"] = "day"
-            return self._say("booking_ask_day", service=service.name)
+            return self._say("booking_ask_day", service=service.label(self.lang))
         day = date.fromisoformat(self.state["day"])
         asked = self.state.get("time")
         wanted_time = time.fromisoformat(asked) if asked else None
         if not ctx.opening_hours(day):
             wanted = datetime.combine(day, wanted_time or time(10), self.zone)
             return self._offer(
-                wanted, service, "booking_closed_day",
-                day=day_text(day, self.lang), holiday=ctx.holiday(day),
+                wanted,
+                service,
+                "booking_closed_day",
+                day=day_text(day, self.lang),
+                holiday=ctx.holiday(day),
             )
         if wanted_time is None:
             period = reading.period_hours(self.turn.text)
@@ -406,8 +425,11 @@ class _Flow:
             if text is None:
                 wanted = datetime.combine(day, time(10), self.zone)
                 return self._offer(
-                    wanted, service, "booking_day_full",
-                    day=day_text(day, self.lang), service=service.name,
+                    wanted,
+                    service,
+                    "booking_day_full",
+                    day=day_text(day, self.lang),
+                    service=service.label(self.lang),
                 )
             self.state["step"] = "time"
             self.state["shown"] = [s.isoformat() for s in _shown(ctx, service, day, period)]
@@ -417,7 +439,11 @@ class _Flow:
         if wanted in repo.free_slots(day, service, ctx.opening_hours(day), self.now):
             return self._propose(wanted)
         reason = why_not(
-            wanted, service.duration_minutes, ctx.opening_hours(day), self.now, repo.policy,
+            wanted,
+            service.duration_minutes,
+            ctx.opening_hours(day),
+            self.now,
+            repo.policy,
             self.lang,
         )
         return self._offer(wanted, service, "booking_unavailable", reason=reason)
@@ -440,13 +466,16 @@ class _Flow:
             return None
         self.state.pop("day")
         self.state.pop("time", None)
-        services = [s.name for s in self.ctx.services()]
+        services = [s.label(self.lang) for s in self.ctx.services()]
         self.state["step"] = "service" if template.endswith("service") else "day"
         if not self.state.get("service_id"):
             self.state["step"] = "service"
         return self._say(
-            template, day=day_text(day, self.lang), last=day_text(last, self.lang),
-            holiday=self.ctx.holiday(day), services=services,
+            template,
+            day=day_text(day, self.lang),
+            last=day_text(last, self.lang),
+            holiday=self.ctx.holiday(day),
+            services=services,
             ask_service=not self.state.get("service_id"),
         )
 
@@ -490,11 +519,13 @@ class _Flow:
         when = self.ctx.format_datetime(start, self.lang)
         if self.state.get("mode") == "reschedule":
             self.state["step"] = "reschedule_confirm"
-            return self._ask_yes_no("booking_reschedule_confirm", service=service.name, when=when)
+            return self._ask_yes_no(
+                "booking_reschedule_confirm", service=service.label(self.lang), when=when
+            )
         self.state["step"] = "confirm"
         return self._ask_yes_no(
             "booking_confirm",
-            service=service.name,
+            service=service.label(self.lang),
             when=when,
             price=self.ctx.format_money(service.price_minor, self.lang),
         )
@@ -524,7 +555,11 @@ class _Flow:
             )
             if moved is not None:
                 return self._say(
-                    "booking_rescheduled", flow=False, state={}, service=service.name, when=when
+                    "booking_rescheduled",
+                    flow=False,
+                    state={},
+                    service=service.label(self.lang),
+                    when=when,
                 )
         else:
             # Paid online: the booking waits for the payment (its webhook confirms it).
@@ -535,7 +570,11 @@ class _Flow:
             )
             if booked is not None:
                 done = self._say(
-                    "booking_done", flow=False, state={}, service=service.name, when=when
+                    "booking_done",
+                    flow=False,
+                    state={},
+                    service=service.label(self.lang),
+                    when=when,
                 )
                 if not online:
                     return done
@@ -565,7 +604,9 @@ class _Flow:
         return _repo(self.ctx).upcoming_for_contact(self.turn.contact_id, self.now)
 
     def _describe(self, booking: BookingInfo) -> str:
-        return f"{booking.service_name}, {self.ctx.format_datetime(booking.starts_at, self.lang)}"
+        service = _service(self.ctx, str(booking.service_id))
+        name = service.label(self.lang) if service else booking.service_name
+        return f"{name}, {self.ctx.format_datetime(booking.starts_at, self.lang)}"
 
     def _list(self) -> SkillResult:
         bookings = self._upcoming()
@@ -640,8 +681,13 @@ class _Flow:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _result(self, text: str, flow: bool = True, state: dict[str, Any] | None = None,
-                choices: tuple[str, ...] = ()) -> SkillResult:
+    def _result(
+        self,
+        text: str,
+        flow: bool = True,
+        state: dict[str, Any] | None = None,
+        choices: tuple[str, ...] = (),
+    ) -> SkillResult:
         replies = [Reply(t) for t in self.prefix]
         replies.append(Reply(text, choices=choices))
         return SkillResult(
@@ -671,4 +717,3 @@ def _month_day(today: date, day: int) -> date | None:
         if found >= today:
             return found
     return None
-
