@@ -30,6 +30,7 @@ from hablo.engine.nlu.model_store import (
     read_builtin_model,
 )
 from hablo.engine.nlu.pipeline import ClassifierCache, training_set
+from hablo.engine.nlu.trainer import TrainingFailed, train_in_child
 from hablo.engine.nlu.training import train_arrays
 from hablo.engine.skillset import builtin_training_set
 from hablo.plugins.loader import SkillRegistry
@@ -242,3 +243,9 @@ def test_a_closed_cache_still_trains_when_its_engine_starts_again() -> None:
     again = cache.get(training_set([("pricing", {"es": (NEW_WORD,)}), *_GREETING]))
     assert again.wait_exact(WAIT_S), "no trainer picked up the second training set"
     assert cache.trainings == 2
+
+
+def test_a_child_that_cannot_train_says_why() -> None:
+    one_intent = (("hola", "greeting"), ("buenas", "greeting"))
+    with pytest.raises(TrainingFailed, match="at least two intents"):
+        train_in_child(model_key(one_intent), one_intent)

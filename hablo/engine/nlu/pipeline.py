@@ -25,6 +25,7 @@ from hablo.engine.nlu.model_store import (
 from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
 from hablo.engine.nlu.services import ServiceMatcher
 from hablo.engine.nlu.text import normalize
+from hablo.engine.nlu.trainer import train_in_child
 from hablo.engine.nlu.unknown import UnknownAsk, unknown_ask
 
 TrainingSet = tuple[tuple[str, str], ...]  # (text, intent)
@@ -36,7 +37,8 @@ _DISGUISES = frozenset(
 _UNSURE = 0.6
 # "¿tienen citas el jueves 25?": a day plus one of these asks for a booking.
 _AVAILABILITY = re.compile(
-    r"\b(?:turnos?|citas?|lugar|hueco|espacio|disponib\w*|appointments?|slots?|availab\w*)\b"
+    r"\b(?:turnos?|citas?|lugar|hueco|espacio|disponib\w*|appointments?|slots?|availab\w*"
+    r"|puedo ir|puedo pasar|me atienden|me pueden atender|can i come|come in)\b"
 )
 log = logging.getLogger(__name__)
 
@@ -102,9 +104,10 @@ class ClassifierCache:
     training set and stored: a restart or another process loads it in milliseconds.
 
     A training set with no stored model is served at once with the shipped built-in model
-    and trained on a background thread, then swapped in (`ClassifierRef.install`); a reply
-    never waits for scikit-learn. `wait_for_exact=True` trains synchronously instead: for
-    tools whose figures must come from the exact model (evaluation, tests, `nlu train`).
+    and trained in a child process (one at a time, from a background thread), then
+    swapped in (`ClassifierRef.install`); a reply never waits for scikit-learn.
+    `wait_for_exact=True` trains synchronously, in this process, instead: for tools whose
+    figures must come from the exact model (evaluation, tests, `nlu train`).
     """
 
     def __init__(
@@ -194,12 +197,18 @@ class ClassifierCache:
             return None
         return IntentClassifier(model, self._threshold)
 
-    def _train(self, key: str, examples: TrainingSet) -> IntentClassifier:
-        # Imported here, the one place that trains: scikit-learn and scipy take about a
-        # second to import, which a process that only loads stored models never pays.
-        from hablo.engine.nlu.training import train_arrays
+    def _train(
+        self, key: str, examples: TrainingSet, *, in_child: bool = False
+    ) -> IntentClassifier:
+        if in_child:
+            model = train_in_child(key, examples)
+        else:
+            # Imported here, the one place that trains in-process (tools and tests):
+            # scikit-learn and scipy take about a second to import, which a serving
+            # process, training in a child, never pays.
+            from hablo.engine.nlu.training import train_arrays
 
-        model = train_arrays(examples)
+            model = train_arrays(examples)
         self.trainings += 1
         if self._store is not None:
             self._store.save(key, len(examples), dump_model(key, model))
@@ -220,7 +229,8 @@ class ClassifierCache:
             ref, examples = item
             try:
                 # Another process sharing the store may have trained it meanwhile.
-                classifier = self._stored(ref.key) or self._train(ref.key, examples)
+                found = self._stored(ref.key)
+                classifier = found or self._train(ref.key, examples, in_child=True)
             except Exception:
                 log.exception("training the NLU model %s failed; the stand-in stays", ref.key)
                 continue
@@ -268,14 +278,14 @@ class NluPipeline:
         self, text: str, now: datetime, opening_hours: OpeningHours
     ) -> dict[str, Any]:
         entities: dict[str, Any] = {}
-        services = self._matcher.find_all(text)
+        when = extract_when(text, now, opening_hours=opening_hours)
+        if when is not None:
+            entities["when"] = when
+        services = self._matcher.find_all(text, near=when.text if when else None)
         if services:
             entities["service"] = services[0]
             if len(services) > 1:
                 entities["services"] = tuple(services)
-        when = extract_when(text, now, opening_hours=opening_hours)
-        if when is not None:
-            entities["when"] = when
         weekday = extract_weekday(text)
         if weekday is not None:
             entities["weekday"] = weekday

@@ -1,12 +1,16 @@
 """Training the intent classifier with scikit-learn.
 
 The only module that imports scikit-learn (and with it scipy): importing them costs about a
-second, so serving never does. The classifier cache imports this module when it must
-train, and `hablo nlu train` does.
+second, so serving never does. Tools that train (`hablo nlu train`, evaluation, tests)
+import it; a serving process's background trainer runs it as a child process:
+`python -m hablo.engine.nlu.training` reads {"key", "examples": [[text, intent], ...]} as
+JSON on stdin and writes the model's npz bytes (`dump_model`) to stdout.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterable
 
 import numpy as np
@@ -23,6 +27,7 @@ from hablo.engine.nlu.classifier import (
     IntentClassifier,
     ModelArrays,
 )
+from hablo.engine.nlu.model_store import dump_model
 from hablo.engine.nlu.text import normalize
 
 
@@ -93,3 +98,13 @@ def train_classifier(
     examples: Iterable[tuple[str, str]], *, threshold: float = 0.45
 ) -> IntentClassifier:
     return IntentClassifier(train_arrays(examples), threshold)
+
+
+def main() -> None:
+    request = json.load(sys.stdin)
+    examples = [(str(text), str(intent)) for text, intent in request["examples"]]
+    sys.stdout.buffer.write(dump_model(str(request["key"]), train_arrays(examples)))
+
+
+if __name__ == "__main__":
+    main()
