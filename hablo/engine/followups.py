@@ -26,7 +26,7 @@ _WHOLE_LIST = re.compile(
     r"\b(?:precios|prices|lista|list|todos|todo|all|menu|servicios|services|tarifas|rates)\b"
 )
 # Below this, a follow-up's own classification loses to the remembered topic.
-TRUST_CLASSIFIER = 0.9
+TRUST_CLASSIFIER = 0.6
 
 
 def with_context(
@@ -47,7 +47,7 @@ def with_context(
         topic in FOLLOW_UP_INTENTS
         and not state.flow
         and carries
-        and is_follow_up(text)
+        and is_follow_up(text, _value_words(entities))
         and (intent is None or intent == topic or confidence < TRUST_CLASSIFIER)
     ):
         intent, confidence = topic, max(confidence, TRUST_CLASSIFIER)
@@ -102,6 +102,30 @@ def remember(state: DialogueState, understanding: Understanding, skill: str | No
     if isinstance(weekday, int) and not (isinstance(when, WhenMention) and when.has_date):
         context.pop("day", None)
     state.context = context
+
+
+def _value_words(entities: dict[str, Any]) -> set[str]:
+    """The words that carry the entities' values ("sabado", "10", "corte", "pelo")."""
+    found: set[str] = set()
+    when = entities.get("when")
+    if isinstance(when, WhenMention):
+        found.update(normalize(when.text).split())
+    service = entities.get("service")
+    if isinstance(service, ServiceInfo):
+        for phrase in (service.name, *service.synonyms, *(n for _, n in service.names)):
+            found.update(normalize(phrase).split())
+    weekday = entities.get("weekday")
+    if isinstance(weekday, int):
+        found.update(_WEEKDAY_WORDS[weekday])
+    return found
+
+
+# Weekday words as customers write them (the NLU found the weekday; these are its words).
+_WEEKDAY_WORDS = (
+    ("lunes", "monday", "mon"), ("martes", "tuesday", "tue"), ("miercoles", "wednesday", "wed"),
+    ("jueves", "thursday", "thu"), ("viernes", "friday", "fri"), ("sabado", "saturday", "sat"),
+    ("domingo", "sunday", "sun"),
+)  # fmt: skip
 
 
 def _service(services: Sequence[ServiceInfo], service_id: Any) -> ServiceInfo | None:

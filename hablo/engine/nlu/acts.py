@@ -120,10 +120,71 @@ def starts_yes(text: str) -> bool:
     return bool(re.match(rf"^(?:{_STRONG_YES})\b", _plain(text)))
 
 
-def is_follow_up(text: str) -> bool:
-    """A message that leans on the previous question ("¿y el sábado?")."""
+# Words a follow-up may have besides its new value ("¿y para el sábado qué tal?").
+_THIN = frozenset(
+    [
+        "y",
+        "e",
+        "and",
+        "o",
+        "or",
+        "what",
+        "about",
+        "how",
+        "entonces",
+        "tambien",
+        "too",
+        "also",
+        "el",
+        "la",
+        "los",
+        "las",
+        "lo",
+        "un",
+        "una",
+        "para",
+        "a",
+        "al",
+        "the",
+        "on",
+        "for",
+        "of",
+        "de",
+        "del",
+        "en",
+        "por",
+        "hay",
+        "tenes",
+        "tienes",
+        "tienen",
+        "que",
+        "tal",
+        "con",
+        "mismo",
+        "then",
+        "si",
+        "is",
+        "it",
+        "at",
+        "las",
+        "la",
+        "dia",
+        "day",
+        "mejor",
+        "better",
+    ]
+)
+
+
+def is_follow_up(text: str, value_words: set[str] | None = None) -> bool:
+    """A message that leans on the previous question ("¿y el sábado?"): "y"/"and" and
+    nothing but the new value (`value_words`: the words of the entities found)."""
     norm = _plain(text)
-    return bool(_FOLLOW_UP_RE.match(norm)) and len(norm.split()) <= 7
+    if not _FOLLOW_UP_RE.match(norm) or len(norm.split()) > 7:
+        return False
+    if value_words is None:
+        return True
+    return all(w in _THIN or w in value_words for w in norm.split())
 
 
 def refers_to_same(text: str) -> bool:

@@ -476,7 +476,7 @@ def _collect_dates(s: str, now: datetime, clock: _Clock | None) -> list[_DateRef
             if d is not None and (before_clock or not weak) and not _count_follows(s, m.end()):
                 add(m.start(), m.end(), _fixed(d))
     for m in _WEEKDAY_RE.finditer(s):
-        ref = _weekday_ref(m, s, now)
+        ref = _weekday_ref(m, s, now, clock)
         if ref is not None:
             add(ref.start, ref.end, ref.resolve, ref.weekday)
     for m in _REL_DAY_RE.finditer(s):
@@ -493,10 +493,13 @@ def _collect_dates(s: str, now: datetime, clock: _Clock | None) -> list[_DateRef
     return refs
 
 
-def _weekday_ref(m: re.Match[str], s: str, now: datetime) -> _DateRef | None:
+def _weekday_ref(
+    m: re.Match[str], s: str, now: datetime, clock: _Clock | None = None
+) -> _DateRef | None:
     word, mod = m["wd"], m["mod"]
-    if word in _NEEDS_MODIFIER and mod is None:
-        return None
+    right_before_clock = clock is not None and s[m.end("wd") : clock.start].strip() in ("", "at")
+    if word in _NEEDS_MODIFIER and mod is None and not right_before_clock:
+        return None  # "sun" is the sun, but "sat 10am" is Saturday
     wd = _WEEKDAY_WORDS[word]
     if m["ago"] is not None or mod in ("last", "el pasado"):  # "el viernes pasado": gone
         back = (now.date().weekday() - wd) % 7 or 7

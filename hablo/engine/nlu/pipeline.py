@@ -37,7 +37,8 @@ _DISGUISES = frozenset(
 _UNSURE = 0.6
 # "¿tienen citas el jueves 25?": a day plus one of these asks for a booking.
 _AVAILABILITY = re.compile(
-    r"\b(?:turnos?|citas?|lugar|hueco|espacio|disponib\w*|appointments?|slots?|availab\w*)\b"
+    r"\b(?:turnos?|citas?|lugar|hueco|espacio|disponib\w*|appointments?|slots?|availab\w*"
+    r"|puedo ir|puedo pasar|me atienden|me pueden atender|can i come|come in)\b"
 )
 log = logging.getLogger(__name__)
 
@@ -277,14 +278,14 @@ class NluPipeline:
         self, text: str, now: datetime, opening_hours: OpeningHours
     ) -> dict[str, Any]:
         entities: dict[str, Any] = {}
-        services = self._matcher.find_all(text)
+        when = extract_when(text, now, opening_hours=opening_hours)
+        if when is not None:
+            entities["when"] = when
+        services = self._matcher.find_all(text, near=when.text if when else None)
         if services:
             entities["service"] = services[0]
             if len(services) > 1:
                 entities["services"] = tuple(services)
-        when = extract_when(text, now, opening_hours=opening_hours)
-        if when is not None:
-            entities["when"] = when
         weekday = extract_weekday(text)
         if weekday is not None:
             entities["weekday"] = weekday

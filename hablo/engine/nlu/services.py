@@ -94,16 +94,25 @@ class ServiceMatcher:
                 best = (match[1], self._aliases[match[2]].service)
         return best[1] if best else None
 
-    def find_all(self, text: str) -> list[ServiceInfo]:
-        """Every service a message names, in the order said ("corte y barba")."""
+    def find_all(self, text: str, near: str | None = None) -> list[ServiceInfo]:
+        """Every service a message names, in the order said ("corte y barba"). With
+        `near` (the words of a date or time in the message), only the services named
+        together closest to it: "me corté con ustedes… ¿tenés lugar el viernes para
+        coloración?" asks for a colouring, not a cut."""
+        norm = normalize(text, keep_enye=True)
         found: list[tuple[int, ServiceInfo]] = []
-        for part in _PARTS.split(normalize(text, keep_enye=True)):
+        offset = 0
+        for part in _PARTS.split(norm):
             service = self.find(part) if part.strip() else None
             if service is not None and all(service.id != s.id for _, s in found):
-                found.append((len(found), service))
+                found.append((norm.find(part, offset), service))
+            offset = max(offset, norm.find(part, offset))
         if not found:
             single = self.find(text)
             return [single] if single else []
+        anchor = norm.find(normalize(near, keep_enye=True)) if near else -1
+        if anchor >= 0 and len(found) > 1:
+            found = _nearest_group(found, anchor)
         return [s for _, s in found]
 
     @staticmethod
@@ -113,3 +122,19 @@ class ServiceMatcher:
         for size in (1, 2, 3):
             out.extend(" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1))
         return out
+
+
+# Services named within this many characters of each other were asked for together.
+_TOGETHER = 24
+
+
+def _nearest_group(
+    found: list[tuple[int, ServiceInfo]], anchor: int
+) -> list[tuple[int, ServiceInfo]]:
+    groups: list[list[tuple[int, ServiceInfo]]] = [[found[0]]]
+    for mention in found[1:]:
+        if mention[0] - groups[-1][-1][0] <= _TOGETHER:
+            groups[-1].append(mention)
+        else:
+            groups.append([mention])
+    return min(groups, key=lambda g: min(abs(position - anchor) for position, _ in g))

@@ -82,13 +82,13 @@ def unknown_ask(text: str, matcher: ServiceMatcher) -> UnknownAsk | ServiceInfo 
     Each sentence is read on its own ("are you hiring? I'm a hairdresser…")."""
     for sentence in re.split(r"[?¿!¡.;\n]+", text):
         norm = " ".join(re.sub(r"[,:-]", " ", normalize(sentence)).split())
-        found = _ask_in(norm, matcher) if norm else None
+        found = _ask_in(norm, sentence, matcher) if norm else None
         if found is not None:
             return found
     return None
 
 
-def _ask_in(norm: str, matcher: ServiceMatcher) -> UnknownAsk | ServiceInfo | None:
+def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> UnknownAsk | ServiceInfo | None:
     walk_in = _WALK_IN.search(norm)
     if walk_in is not None:
         return UnknownAsk(UNKNOWN_FACT, walk_in.group(0))
@@ -96,7 +96,7 @@ def _ask_in(norm: str, matcher: ServiceMatcher) -> UnknownAsk | ServiceInfo | No
     if price_of is not None:
         thing = _ARTICLES.sub("", price_of["thing"]).strip()
         unknown = thing and not _GENERIC.match(thing) and not _KNOWN.search(thing)
-        named = matcher.find(thing) or matcher.find(norm)  # "teñirme" names Coloración
+        named = matcher.find(thing) or matcher.find(sentence)  # "teñirme" names Coloración
         if unknown and named is None and len(thing.split()) <= _MAX_THING_WORDS:
             return UnknownAsk(NOT_OFFERED, thing)
         return None

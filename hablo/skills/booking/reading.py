@@ -37,11 +37,13 @@ _EARLIEST_RE = re.compile(
 _PERIOD_RE = re.compile(
     r"\b(?:(?:a|por|en|de|durante)\s+la\s+(?P<es>manana|tarde|tardecita|noche)"
     r"|de\s+(?P<es2>tarde|manana)|in\s+the\s+(?P<en>morning|afternoon|evening)"
+    r"|(?P<early>temprano|early|bien temprano|first thing)"
     r"|(?P<en2>morning|afternoon|evening))\b"
 )
 _PERIOD_HOURS = {
     "manana": (0, 12), "morning": (0, 12), "tarde": (12, 24), "tardecita": (15, 24),
     "afternoon": (12, 24), "noche": (18, 24), "evening": (17, 24),
+    "temprano": (0, 11), "early": (0, 11), "bien temprano": (0, 10), "first thing": (0, 10),
 }  # fmt: skip
 
 

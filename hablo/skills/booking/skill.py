@@ -348,6 +348,10 @@ class _Flow:
         if isinstance(service, ServiceInfo):
             self.state["service_id"] = str(service.id)
             found = True
+            # "corte y barba": the others are booked right after, one question each.
+            others = [s for s in self.turn.entities.get("services", ()) if s.id != service.id]
+            if others and self.state.get("mode", "book") == "book":
+                self.state["then"] = [str(s.id) for s in others]
         when = self.turn.entities.get("when")
         if when is not None:
             local = when.start.astimezone(self.zone)
@@ -577,11 +581,30 @@ class _Flow:
                     when=when,
                 )
                 if not online:
-                    return done
+                    return self._and_then(done, booked.ends_at)
                 # The payment skill sends the link in this same turn.
                 return replace(done, follow_up=FollowUp("pay", {"booking_id": str(booked.id)}))
         # Someone else took it between the proposal and the "sí".
         return self._offer(start, service, "booking_taken")
+
+    def _and_then(self, done: SkillResult, after: datetime) -> SkillResult:
+        """After booking one of several services asked together, propose the next one
+        right after it (or the nearest free times that day)."""
+        queue = list(self.state.get("then", []))
+        following = _service(self.ctx, queue.pop(0)) if queue else None
+        if following is None:
+            return done
+        self.state = {"mode": "book", "service_id": str(following.id), "then": queue}
+        repo = _repo(self.ctx)
+        day = after.astimezone(self.zone).date()
+        free = repo.free_slots(day, following, self.ctx.opening_hours(day), self.now)
+        if after in free:
+            nxt = self._propose(after)
+        else:
+            nxt = self._offer(
+                after, following, "booking_next_options", service=following.label(self.lang)
+            )
+        return replace(nxt, replies=done.replies + nxt.replies)
 
     def _denied(self) -> SkillResult:
         if self.state["step"] == "confirm_reminder":

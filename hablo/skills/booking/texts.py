@@ -65,6 +65,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "es": "{% if holiday %}El {{ day }} es feriado ({{ holiday }}) y estamos cerrados{% else %}El {{ day }} estamos cerrados{% endif %} 🙁 ¿Para qué servicio querés el turno? Tenemos: {{ services | join(', ') }}. Así te busco el día más cercano.",
         "en": "{% if holiday %}{{ day }} is a holiday ({{ holiday }}) and we're closed{% else %}We're closed on {{ day }}{% endif %} 🙁 Which service would you like? We have: {{ services | join(', ') }}. Then I'll find the nearest day.",
     },
+    "booking_next_options": {
+        "es": "Para {{ service }} justo después no me queda lugar. {{ options_text }}",
+        "en": "There's no room for {{ service }} right after. {{ options_text }}",
+    },
     "booking_denied": {
         "es": "Sin problema. ¿Qué otro día u horario te sirve?",
         "en": "No problem. Which other day or time works for you?",

@@ -1,0 +1,138 @@
+"""The rules that read a message against the conversation: acts, answers to the booking
+flow's pending question, questions about unknown things, services named together."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hablo.demo import DEMO_SERVICES
+from hablo.engine.nlu.acts import is_follow_up, read_act, starts_no
+from hablo.engine.nlu.datetimes import extract_when
+from hablo.engine.nlu.services import ServiceMatcher
+from hablo.engine.nlu.unknown import NOT_OFFERED, UNKNOWN_FACT, UnknownAsk, unknown_ask
+from hablo.plugins.sdk import ServiceInfo
+from hablo.skills.booking import reading
+
+BA = ZoneInfo("America/Argentina/Buenos_Aires")
+NOW = datetime(2027, 3, 10, 12, 0, tzinfo=BA)
+MATCHER = ServiceMatcher(
+    [ServiceInfo(uuid.uuid4(), n, "", p, d, tuple(s)) for n, d, p, s in DEMO_SERVICES]
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "act"),
+    [
+        ("sí, gracias", "affirm"),
+        ("confirmo", "affirm"),
+        ("dale dale", "affirm"),
+        ("👍", "affirm"),
+        ("yes please", "affirm"),
+        ("listo gracias!", "thanks"),  # a yes only where a question waits (the engine)
+        ("no gracias", "deny"),
+        ("nop", "deny"),
+        ("jajaja", "laugh"),
+        ("lol ok", "laugh"),
+        ("perfecto, ¡hasta luego!", "goodbye"),
+        ("chau", "goodbye"),
+        ("buen día", None),  # a greeting, not a goodbye
+        ("¿qué podés hacer?", "help"),
+        ("what can you do?", "help"),
+        ("thanks so much for the help", None),
+        ("no, mejor a las 5", None),  # a no with a correction: the flow reads it
+        ("ok, a las 17 entonces", None),
+    ],
+)
+def test_acts(text: str, act: str | None) -> None:
+    assert read_act(text) == act
+
+
+def test_a_no_that_corrects() -> None:
+    assert starts_no("no, mejor a las 6") and not starts_no("noviembre")
+
+
+@pytest.mark.parametrize(
+    ("text", "count", "index"),
+    [
+        ("2", 3, 2),
+        ("la 3", 3, 3),
+        ("la tercera", 3, 3),
+        ("opción 1", 3, 1),
+        ("vale, la segunda", 3, 2),
+        ("number 2 pls", 3, 2),
+        ("the last one", 3, 3),
+        ("a las 3", 3, None),  # an hour, not an option
+        ("15hs", 3, None),
+        ("4", 3, None),
+    ],
+)
+def test_option_index(text: str, count: int, index: int | None) -> None:
+    assert reading.option_index(text, count) == index
+
+
+def test_after_a_list_of_times_a_bare_number_is_an_hour_and_a_word_an_option() -> None:
+    assert reading.ordinal_index("3", 6) is None and reading.bare_hour("3") == 3
+    assert reading.ordinal_index("la tercera", 6) == 3
+    assert reading.bare_hour("a las 5") == 5 and reading.bare_hour("17 hs") == 17
+    assert reading.bare_hour("5 personas") is None
+    assert reading.day_of_month("el 31") == 31 and reading.day_of_month("22") == 22
+    assert reading.period_hours("a la tarde") == (12, 24)
+    assert reading.wants_earliest("lo antes posible")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "thing"),
+    [
+        ("¿hacen alisado?", NOT_OFFERED, "alisado"),
+        ("Hola! ¿Hacéis maquillaje para bodas?", NOT_OFFERED, "maquillaje para bodas"),
+        ("cuanto sale el alisado con keratina?", NOT_OFFERED, "alisado con keratina"),
+        ("how much is a perm?", NOT_OFFERED, "perm"),
+        ("¿tienen estacionamiento?", UNKNOWN_FACT, "estacionamiento"),
+        ("¿puedo ir sin turno?", UNKNOWN_FACT, "sin turno"),
+        ("hi! are you hiring? I'm a hairdresser", UNKNOWN_FACT, "hiring"),
+    ],
+)
+def test_questions_about_unknown_things(text: str, kind: str, thing: str) -> None:
+    assert unknown_ask(text, MATCHER) == UnknownAsk(kind, thing)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["¿hacen brushing?", "cuánto sale teñirme?", "¿tienen turno mañana?", "cuanto sale todo?"],
+)
+def test_known_things_are_not_unknown(text: str) -> None:
+    asked = unknown_ask(text, MATCHER)
+    assert asked is None or isinstance(asked, ServiceInfo)
+
+
+def test_services_named_together_and_apart() -> None:
+    assert [s.name for s in MATCHER.find_all("cuanto sale corte y barba?")] == [
+        "Corte de pelo",
+        "Arreglo de barba",
+    ]
+    chatty = (
+        "el mes pasado me corte con ustedes y quede re contenta. Queria saber si para el "
+        "viernes 19 tenes lugar para coloracion a la mañana, tipo 10"
+    )
+    when = extract_when(chatty, NOW)
+    assert when is not None
+    assert [s.name for s in MATCHER.find_all(chatty, near=when.text)] == ["Coloración"]
+
+
+def test_follow_ups_carry_nothing_but_the_new_value() -> None:
+    assert is_follow_up("¿y el sábado?", {"sabado"})
+    assert not is_follow_up("y puedo ir el sabado temprano?", {"sabado"})
+    assert not is_follow_up("el sábado", {"sabado"})
+
+
+def test_english_weekday_abbreviations_before_a_time() -> None:
+    when = extract_when("beard trim sat 10am?", NOW)
+    assert when is not None and when.has_date and when.start == datetime(2027, 3, 13, 10, tzinfo=BA)
+    sun = extract_when("the sun is out at 5", NOW)
+    assert sun is not None and not sun.has_date
+    week = extract_when("tenes lugar esta semana?", NOW)
+    assert week is not None and week.start.date() == NOW.date()
