@@ -6,16 +6,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from hablo.api.scope import ROW_SECURITY, RowSecurity, TenantScope, run_scoped
 from hablo.api.server import BRIDGE, RUNTIME
 from hablo.bootstrap import Runtime, bootstrap
-from hablo.db.models import Service, Tenant
+from hablo.db.enums import Role
+from hablo.db.models import OneTimeCode, RefreshToken, Service, Tenant, User
 from hablo.demo import seed_salon
 from hablo.engine.bridge import LoopBridge
 from tests.conftest import make_settings
@@ -84,3 +87,71 @@ def test_writing_into_another_tenant_is_refused_by_the_database(pg_runtime: Runt
         scoped(pg_runtime, mine, smuggle)
     with pg_runtime.db.transaction() as session:
         assert session.scalar(select(func.count()).where(Service.name == "Intruso")) == 0
+
+
+def _user_with_session_and_code(session: Session, tenant_id: uuid.UUID) -> uuid.UUID:
+    user = User(
+        tenant_id=tenant_id,
+        email=f"u.{uuid.uuid4().hex[:8]}@rls.test",
+        first_name="U",
+        password_hash="!",
+        role=Role.AGENT,
+    )
+    session.add(user)
+    session.flush()
+    expires = datetime.now(UTC) + timedelta(days=1)
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=uuid.uuid4(),
+            token_hash=uuid.uuid4().hex,
+            expires_at=expires,
+        )
+    )
+    session.add(
+        OneTimeCode(user_id=user.id, purpose="login", code_hash="x" * 64, expires_at=expires)
+    )
+    return user.id
+
+
+def test_sessions_and_codes_of_another_tenant_are_invisible(pg_runtime: Runtime) -> None:
+    with pg_runtime.db.transaction() as session:
+        mine = seed_salon(session, "mine", "Mine")
+        theirs = seed_salon(session, "theirs", "Theirs")
+        my_user = _user_with_session_and_code(session, mine)
+        their_user = _user_with_session_and_code(session, theirs)
+
+    def unfiltered(scope: TenantScope) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+        tokens = set(scope.session.scalars(select(RefreshToken.user_id)))  # no WHERE on purpose
+        codes = set(scope.session.scalars(select(OneTimeCode.user_id)))
+        return tokens, codes
+
+    assert scoped(pg_runtime, mine, unfiltered) == ({my_user}, {my_user})
+
+    def revoke_everything(scope: TenantScope) -> None:
+        scope.session.execute(
+            update(RefreshToken).values(revoked_at=datetime.now(UTC))
+        )  # no WHERE on purpose
+        scope.session.execute(delete(OneTimeCode))
+
+    scoped(pg_runtime, mine, revoke_everything)
+    with pg_runtime.db.transaction() as session:
+        live = set(
+            session.scalars(select(RefreshToken.user_id).where(RefreshToken.revoked_at.is_(None)))
+        )
+        assert live == {their_user}
+        assert set(session.scalars(select(OneTimeCode.user_id))) == {their_user}
+
+    def smuggle(scope: TenantScope) -> None:
+        scope.session.add(
+            OneTimeCode(
+                user_id=their_user,
+                purpose="password_reset",
+                code_hash="y" * 64,
+                expires_at=datetime.now(UTC) + timedelta(hours=1),
+            )
+        )
+        scope.session.flush()
+
+    with pytest.raises(DBAPIError, match="row-level security"):
+        scoped(pg_runtime, mine, smuggle)
