@@ -130,6 +130,31 @@ def export_contact(scope: TenantScope, contact: Contact) -> dict[str, Any]:
     }
 
 
+def conversation_peers(scope: TenantScope, contact: Contact) -> set[tuple[str, str]]:
+    """The (channel, address) pairs the contact wrote from."""
+    conversations = scope.session.scalars(
+        scope.select(Conversation).where(Conversation.contact_id == contact.id)
+    )
+    return {(c.channel, c.peer) for c in conversations}
+
+
+def forget_inbound_events(scope: TenantScope, peers: set[tuple[str, str]]) -> None:
+    """Redact the raw inbound events of these addresses: they carry the text, the
+    sender's name and the address. Rows stay (the provider message id dedupes a provider's
+    retry); pending ones are left to be handled as any new message."""
+    for channel, peer in peers:
+        scope.session.execute(
+            update(InboxEvent)
+            .where(
+                InboxEvent.tenant_id == scope.tenant_id,
+                InboxEvent.channel == channel,
+                InboxEvent.peer == peer,
+                InboxEvent.status.in_((InboxStatus.PROCESSED, InboxStatus.QUARANTINED)),
+            )
+            .values(payload={"text": ERASED_TEXT}, peer=ERASED_TEXT)
+        )
+
+
 def erase_contact(scope: TenantScope, contact: Contact) -> dict[str, int]:
     """Anonymise the contact; returns what was erased (counts only). The caller checks
     `erased_at` first: erasing twice is a no-op."""
@@ -167,18 +192,7 @@ def erase_contact(scope: TenantScope, contact: Contact) -> dict[str, int]:
             )
         )
         session.execute(outbox.values(payload={"text": ERASED_TEXT}, peer=ERASED_TEXT))
-    for channel, peer in peers:
-        # The raw inbound events carry the text and the address too.
-        session.execute(
-            update(InboxEvent)
-            .where(
-                InboxEvent.tenant_id == tenant,
-                InboxEvent.channel == channel,
-                InboxEvent.peer == peer,
-                InboxEvent.status == InboxStatus.PROCESSED,
-            )
-            .values(payload={"text": ERASED_TEXT}, peer=ERASED_TEXT)
-        )
+    forget_inbound_events(scope, peers)
     for conversation in conversations:
         # The address goes (a new message from it starts afresh, as a new contact); a
         # live conversation is closed so nothing more is added to the erased one.

@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from hablo.db.enums import DeliveryStatus, PaymentMethod, PaymentStatus, Role, SenderKind
+from hablo.db.enums import (
+    DeliveryStatus,
+    InboxStatus,
+    PaymentMethod,
+    PaymentStatus,
+    Role,
+    SenderKind,
+)
 from hablo.db.models import (
     AuditLog,
     Booking,
@@ -15,6 +22,7 @@ from hablo.db.models import (
     ContactIdentity,
     Conversation,
     ConversationNote,
+    InboxEvent,
     Message,
     Payment,
     Service,
@@ -187,3 +195,71 @@ def test_consent_given_and_withdrawn(api: Api) -> None:
         ("consent_given", "web_form"),
         ("consent_withdrawn", "whatsapp"),
     ]
+
+
+def _raw_inbound(api: Api, contact_id: uuid.UUID, status: InboxStatus) -> None:
+    """The contact's conversation on WhatsApp and the provider's raw event for it."""
+    tenant_id = api.tenant_id()
+    with api.runtime.db.transaction() as session:
+        if session.scalars(select(Conversation).where(Conversation.peer == PHONE)).first() is None:
+            session.add(
+                Conversation(
+                    tenant_id=tenant_id, contact_id=contact_id, channel="whatsapp", peer=PHONE
+                )
+            )
+        session.add(
+            InboxEvent(
+                tenant_id=tenant_id,
+                channel="whatsapp",
+                provider_message_id=f"wamid.{uuid.uuid4().hex}",
+                peer=PHONE,
+                payload={"text": "Soy Ana, mi DNI es 12345678", "name": "Ana Pérez"},
+                status=status,
+            )
+        )
+
+
+def _inbox(api: Api) -> list[tuple[str, str, InboxStatus]]:
+    with api.runtime.db.transaction() as session:
+        return [
+            (e.peer, str(e.payload), e.status)
+            for e in session.scalars(select(InboxEvent).order_by(InboxEvent.id))
+        ]
+
+
+def test_deleting_a_contact_redacts_their_raw_inbound_events(api: Api) -> None:
+    owner = api.as_role(Role.OWNER)
+    created = owner.post("/api/contacts", json={"name": "Ana Pérez", "phone": PHONE})
+    contact_id = uuid.UUID(created.json()["id"])
+    _raw_inbound(api, contact_id, InboxStatus.PROCESSED)
+    _raw_inbound(api, contact_id, InboxStatus.QUARANTINED)
+    # Someone else's event stays as it was.
+    other_peer = "+541155559999"
+    with api.runtime.db.transaction() as session:
+        session.add(
+            InboxEvent(
+                tenant_id=api.tenant_id(),
+                channel="whatsapp",
+                provider_message_id="wamid.other",
+                peer=other_peer,
+                payload={"text": "Hola", "name": "Beto"},
+                status=InboxStatus.PROCESSED,
+            )
+        )
+    assert owner.delete(f"/api/contacts/{contact_id}").status_code == 204
+
+    events = _inbox(api)
+    assert len(events) == 3  # kept: the provider message id still dedupes a retry
+    mine, others = events[:2], events[2:]
+    for peer, payload, _ in mine:
+        assert PHONE not in peer and "Ana" not in payload and "12345678" not in payload
+    assert others == [(other_peer, str({"text": "Hola", "name": "Beto"}), InboxStatus.PROCESSED)]
+
+
+def test_erasing_a_contact_redacts_their_raw_inbound_events(api: Api) -> None:
+    contact_id = _customer_with_history(api)
+    _raw_inbound(api, contact_id, InboxStatus.PROCESSED)
+    _raw_inbound(api, contact_id, InboxStatus.QUARANTINED)
+    assert api.as_role(Role.OWNER).post(f"/api/contacts/{contact_id}/erase").status_code == 200
+    for peer, payload, _ in _inbox(api):
+        assert PHONE not in peer and "Ana" not in payload and "12345678" not in payload

@@ -39,6 +39,7 @@ from hablo.contacts.limits import (
     record_usage,
 )
 from hablo.contacts.normalize import normalize_phone, region_of_locale
+from hablo.contacts.privacy import conversation_peers, forget_inbound_events
 from hablo.contacts.schemas import (
     ContactDetail,
     ContactFilter,
@@ -353,6 +354,8 @@ async def delete_contact(call: Call[None, None]) -> None:
                 "this contact has payments, which must be kept; erase the personal data instead",
                 {"hint": "POST /api/contacts/{id}/erase", "payments": paid},
             )
+        # Deleting drops the conversations, not the raw inbound events: redact those.
+        forget_inbound_events(scope, conversation_peers(scope, contact))
         scope.session.delete(contact)
         scope.session.flush()
         record_usage(scope.session, scope.tenant_id)
