@@ -17,7 +17,7 @@ class PricingSkill(Skill):
 
     def handle(self, turn: Turn, ctx: SkillContext) -> SkillResult:
         lang = turn.language
-        several = turn.entities.get("services")
+        several = turn.entities.get("services") or turn.entities.get("service_options")
         if several:  # "corte y barba": each of them
             lines = [
                 ctx.render(

@@ -136,3 +136,35 @@ def test_english_weekday_abbreviations_before_a_time() -> None:
     assert sun is not None and not sun.has_date
     week = extract_when("tenes lugar esta semana?", NOW)
     assert week is not None and week.start.date() == NOW.date()
+
+
+def test_services_found_by_a_distinctive_word_of_their_name() -> None:
+    def service(name: str, english: str | None = None) -> ServiceInfo:
+        names = (("en", english),) if english else ()
+        return ServiceInfo(uuid.uuid4(), name, "", 100, 30, (), names)
+
+    clinic = ServiceMatcher(
+        [
+            service("Limpieza dental", "Dental cleaning"),
+            service("Limpieza facial"),
+            service("Consulta general"),
+            service("Resina (empaste)"),
+            service("Hot towel shave"),
+        ]
+    )
+    def found(text: str) -> str | None:
+        service = clinic.find(text)
+        return service.name if service else None
+
+    assert found("¿cuánto sale la consulta?") == "Consulta general"
+    assert found("me hacen un empaste?") == "Resina (empaste)"
+    assert found("how much for a shave") == "Hot towel shave"
+    assert found("a dental cleaning please") == "Limpieza dental"
+    # "limpieza" is two services: nothing is picked, both are candidates to ask about.
+    assert found("quiero una limpieza") is None
+    assert [s.name for s in clinic.by_name_words("quiero una limpieza")] == [
+        "Limpieza dental",
+        "Limpieza facial",
+    ]
+    assert unknown_ask("¿hacen limpiezas?", clinic) is None  # known, not "not offered"
+    assert clinic.by_name_words("quiero un turno para hoy") == ()

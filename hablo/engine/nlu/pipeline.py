@@ -286,6 +286,10 @@ class NluPipeline:
             entities["service"] = services[0]
             if len(services) > 1:
                 entities["services"] = tuple(services)
+        else:
+            options = self._matcher.by_name_words(text)
+            if len(options) > 1:  # "limpieza": dental or facial? the skill asks
+                entities["service_options"] = options
         weekday = extract_weekday(text)
         if weekday is not None:
             entities["weekday"] = weekday

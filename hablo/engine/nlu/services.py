@@ -15,6 +15,47 @@ from hablo.plugins.sdk import ServiceInfo
 _PARTS = re.compile(r"\s*(?:,|\by\b|\be\b|\band\b|\bmas\b|\bplus\b|\bcon\b|\bwith\b|\+)\s*")
 # Below this a match is more likely noise than a service mention.
 MIN_SCORE = 82.0
+# One word against one word of a name: stricter ("limpiesa" yes, "limpio" no).
+WORD_SCORE = 88.0
+# Words too common in service names to tell one service from another.
+_GENERIC = frozenset(
+    [
+        "pelo",
+        "cabello",
+        "hair",
+        "servicio",
+        "servicios",
+        "service",
+        "services",
+        "general",
+        "completo",
+        "completa",
+        "full",
+        "simple",
+        "basico",
+        "basica",
+        "clasico",
+        "clasica",
+        "classic",
+        "standard",
+        "sesion",
+        "session",
+        "turno",
+        "cita",
+        "appointment",
+    ]
+)
+
+
+def _singular(word: str) -> str:
+    """ "limpiezas" -> "limpieza", "consultas" -> "consulta", "shaves" -> "shave"."""
+    if word.endswith("es") and len(word) > 5 and word[-3] not in "aeiou":
+        return word[:-2]
+    if word.endswith("s") and len(word) > 4 and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
 _STOP = frozenset(
     [
         "el",
@@ -72,6 +113,16 @@ class ServiceMatcher:
                     aliases.append(_Alias(norm, service))
         self._aliases = aliases
         self._phrases = [a.phrase for a in aliases]
+        # Words of the services' names (all languages) -> the services that have them:
+        # "limpieza" finds "Limpieza dental", or asks between it and "Limpieza facial".
+        words: dict[str, set[ServiceInfo]] = {}
+        for service in services:
+            for phrase in (service.name, *(n for _, n in service.names)):
+                for word in normalize(phrase, keep_enye=True).split():
+                    if len(word) >= 4 and word not in _STOP and word not in _GENERIC:
+                        words.setdefault(_singular(word), set()).add(service)
+        self._words = {w: tuple(sorted(s, key=lambda x: x.name)) for w, s in words.items()}
+        self._word_keys = list(self._words)
 
     def find(self, text: str) -> ServiceInfo | None:
         if not self._aliases:
@@ -92,7 +143,29 @@ class ServiceMatcher:
             )
             if match and (best is None or match[1] > best[0]):
                 best = (match[1], self._aliases[match[2]].service)
-        return best[1] if best else None
+        if best is not None:
+            return best[1]
+        named = self.by_name_words(text)
+        return named[0] if len(named) == 1 else None
+
+    def by_name_words(self, text: str) -> tuple[ServiceInfo, ...]:
+        """The services whose names share a distinctive word with the message ("consulta"
+        -> Consulta general; "limpieza" -> Limpieza dental and Limpieza facial)."""
+        found: set[ServiceInfo] = set()
+        for token in normalize(text, keep_enye=True).split():
+            if len(token) < 4 or token in _STOP or token in _GENERIC:
+                continue
+            word = _singular(token)
+            hit = self._words.get(word)
+            if hit is None and len(word) >= 5:
+                match = process.extractOne(
+                    word, self._word_keys, scorer=fuzz.ratio, score_cutoff=WORD_SCORE
+                )
+                hit = self._words[match[0]] if match else None
+            if hit:
+                # Several words: the services that have them all ("limpieza dental").
+                found = set(hit) if not found else (found & set(hit)) or found
+        return tuple(sorted(found, key=lambda s: s.name))
 
     def find_all(self, text: str, near: str | None = None) -> list[ServiceInfo]:
         """Every service a message names, in the order said ("corte y barba"). With

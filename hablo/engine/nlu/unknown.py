@@ -96,8 +96,11 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> UnknownAsk | S
     if price_of is not None:
         thing = _ARTICLES.sub("", price_of["thing"]).strip()
         unknown = thing and not _GENERIC.match(thing) and not _KNOWN.search(thing)
-        named = matcher.find(thing) or matcher.find(sentence)  # "teñirme" names Coloración
-        if unknown and named is None and len(thing.split()) <= _MAX_THING_WORDS:
+        # "teñirme" names Coloración; "limpieza" names two cleanings: known either way.
+        named = bool(
+            matcher.find(thing) or matcher.find(sentence) or matcher.by_name_words(thing)
+        )
+        if unknown and not named and len(thing.split()) <= _MAX_THING_WORDS:
             return UnknownAsk(NOT_OFFERED, thing)
         return None
     for pattern, kind in ((_SERVICE_RE, NOT_OFFERED), (_FACT_RE, UNKNOWN_FACT)):
@@ -110,5 +113,7 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> UnknownAsk | S
         service = matcher.find(thing)
         if service is not None:
             return service
+        if matcher.by_name_words(thing):
+            return None  # one of several services ("¿hacen limpiezas?"): not unknown
         return UnknownAsk(kind, thing)
     return None

@@ -70,7 +70,7 @@ class BookingSkill(Skill):
         if step == "pick_booking":
             return bool(when or service or reading.option_index(turn.text, 9))
         if step == "service":
-            return service is not None
+            return service is not None or bool(ents.get("service_options"))
         if step == "day":
             return when is not None or reading.day_of_month(turn.text) is not None
         if step == "time":
@@ -401,8 +401,9 @@ class _Flow:
                 service = _service(ctx, self.state.get("booking_service_id"))
             if service is None:
                 self.state["step"] = "service"
+                options = self.turn.entities.get("service_options") or ctx.services()
                 return self._say(
-                    "booking_ask_service", services=[s.label(self.lang) for s in ctx.services()]
+                    "booking_ask_service", services=[s.label(self.lang) for s in options]
                 )
             self.state["service_id"] = str(service.id)
         if "day" not in self.state:
