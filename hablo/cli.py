@@ -569,6 +569,63 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
+def cmd_tenant(args: argparse.Namespace) -> int:
+    """A whole business as a YAML file: import creates or updates the tenant to match it
+    (the file is validated in full first: nothing is written when a key is wrong)."""
+    from datetime import datetime
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from hablo.db.database import Database
+    from hablo.tenancy.tenant_file import (
+        TenantFileError,
+        dump,
+        export_tenant,
+        import_tenant,
+        parse,
+    )
+
+    if args.action == "import":
+        try:
+            text = Path(args.target).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read {args.target}: {exc}", code=2) from exc
+        try:
+            data = parse(text)
+        except TenantFileError as exc:
+            raise CliError(f"{args.target}: {exc}", code=2) from exc
+    settings = _settings(args)
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        if not _has_schema(db):
+            raise CliError(f"no hablo schema in {_db_label(settings)} (run `hablo db upgrade`)")
+        with db.transaction() as session:
+            if args.action == "import":
+                today = datetime.now(ZoneInfo(data.time_zone)).date()
+                tenant = import_tenant(session, data, today)
+                print(json.dumps({"tenant": tenant.slug, "id": str(tenant.id)}))
+                return 0
+            zone = _tenant_zone(session, args.target)
+            document = export_tenant(session, args.target, datetime.now(zone).date())
+    finally:
+        db.dispose()
+    sys.stdout.write(dump(document))
+    return 0
+
+
+def _tenant_zone(session: Any, slug: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from hablo.db.models import Tenant
+
+    zone = session.scalars(select(Tenant.timezone).where(Tenant.slug == slug)).one_or_none()
+    if zone is None:
+        raise CliError(f"no tenant with slug {slug!r}")
+    return ZoneInfo(zone)
+
+
 def _has_schema(db: Any) -> bool:
     from sqlalchemy import inspect
 
@@ -645,6 +702,16 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("action", choices=["create"])
     admin.add_argument("--email", required=True, help="the admin's e-mail (login and 2FA codes)")
     admin.add_argument("--first-name", default="Admin", help="shown in the audit log and mails")
+
+    tenant = add(
+        "tenant",
+        cmd_tenant,
+        "A business as one YAML file (README 'Your business as a file'): `import FILE` "
+        "creates the tenant or updates it to match (the same file twice changes nothing; "
+        "a bad key is named, exit 2, nothing written); `export SLUG` prints it.",
+    )
+    tenant.add_argument("action", choices=["import", "export"])
+    tenant.add_argument("target", metavar="FILE_OR_SLUG", help="import: the file; export: slug")
 
     db = add("db", cmd_db, "Database schema: upgrade to the latest migration, or show it.")
     db.add_argument("action", choices=["upgrade", "current"])

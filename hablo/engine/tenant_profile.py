@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hablo.db.models import BusinessHours, Holiday, Service, Tenant, TenantSkill
+from hablo.db.models import BusinessHours, Holiday, Service, SpecialHours, Tenant, TenantSkill
 from hablo.plugins.sdk import ServiceInfo, TenantInfo
 
 
@@ -37,6 +37,8 @@ class TenantProfile:
     settings: Mapping[str, Any] = field(default_factory=dict)
     skill_settings: Mapping[str, SkillSetting] = field(default_factory=dict)
     intent_examples: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    # Dates with other hours than their weekday's (a holiday still closes the day).
+    special_hours: Mapping[date, tuple[tuple[time, time], ...]] = field(default_factory=dict)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -48,6 +50,8 @@ class TenantProfile:
     def opening_hours(self, day: date) -> Sequence[tuple[time, time]]:
         if day in self.holidays:
             return ()
+        if day in self.special_hours:
+            return self.special_hours[day]
         return self.weekly_hours.get(day.weekday(), ())
 
 
@@ -67,6 +71,13 @@ def load_profile(session: Session, tenant_id: uuid.UUID) -> TenantProfile:
         .order_by(BusinessHours.weekday, BusinessHours.opens_at)
     ):
         hours.setdefault(row.weekday, []).append((row.opens_at, row.closes_at))
+    special: dict[date, list[tuple[time, time]]] = {}
+    for day_row in session.scalars(
+        select(SpecialHours)
+        .where(SpecialHours.tenant_id == tenant_id)
+        .order_by(SpecialHours.day, SpecialHours.opens_at)
+    ):
+        special.setdefault(day_row.day, []).append((day_row.opens_at, day_row.closes_at))
     holidays = {
         h.day: h.name
         for h in session.scalars(select(Holiday).where(Holiday.tenant_id == tenant_id))
@@ -109,4 +120,5 @@ def load_profile(session: Session, tenant_id: uuid.UUID) -> TenantProfile:
             intent: {lang: tuple(v) for lang, v in by_lang.items()}
             for intent, by_lang in settings.get("intent_examples", {}).items()
         },
+        special_hours={k: tuple(v) for k, v in special.items()},
     )

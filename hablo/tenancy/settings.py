@@ -23,6 +23,11 @@ HANDOFF_TIMEOUT_KEY = "handoff_timeout_minutes"
 # Sites that may embed the web chat (browsers send their origin); hablo's own page always may.
 WEBCHAT_ORIGINS_KEY = "webchat_allowed_origins"
 MAX_WEBCHAT_ORIGINS = 20
+# Slugs that name (or may one day name) hablo's own paths and hosts, not a business.
+RESERVED_SLUGS = frozenset(
+    {"api", "app", "admin", "static", "chat", "docs", "www", "webhooks", "auth", "healthz"}
+)
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
 DEFAULT_HANDOFF_TIMEOUT_MIN = 60  # the engine's default (engine/turns.py)
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?)*$")
 _EMAIL = re.compile(

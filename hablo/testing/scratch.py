@@ -20,7 +20,16 @@ from sqlalchemy.engine import Connection
 from hablo.db.base import new_id, utcnow
 from hablo.db.database import Database
 from hablo.db.enums import ContactKind, TenantStatus
-from hablo.db.models import Booking, BusinessHours, Contact, Holiday, Service, Tenant, TenantSkill
+from hablo.db.models import (
+    Booking,
+    BusinessHours,
+    Contact,
+    Holiday,
+    Service,
+    SpecialHours,
+    Tenant,
+    TenantSkill,
+)
 from hablo.demo import DEMO_SLUG, seed_demo
 from hablo.engine.tenant_profile import TenantProfile
 from hablo.plugins.loader import SkillRegistry
@@ -32,7 +41,7 @@ from hablo.testing.dialogue_file import BookingSpec
 # The rows that make up a tenant's profile (see engine.tenant_profile.load_profile).
 PROFILE_TABLES: tuple[Table, ...] = tuple(
     m.__table__  # type: ignore[misc]
-    for m in (Service, BusinessHours, Holiday, TenantSkill)
+    for m in (Service, BusinessHours, SpecialHours, Holiday, TenantSkill)
 )
 # LLM mode is left out: dialogue tests exercise the local NLU, offline and repeatable.
 DROPPED_SETTINGS = ("llm",)

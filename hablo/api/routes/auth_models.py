@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from hablo.api.endpoints import RequestModel
 from hablo.db.models import User
+from hablo.tenancy.settings import RESERVED_SLUGS, SLUG_PATTERN
 
 Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 # Any length is accepted at login (a wrong one simply fails); new passwords are checked
@@ -32,10 +33,6 @@ def _currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
-# Slugs that name (or may one day name) hablo's own paths and hosts, not a business.
-RESERVED_SLUGS = frozenset(
-    {"api", "app", "admin", "static", "chat", "docs", "www", "webhooks", "auth", "healthz"}
-)
 
 
 class RegisterIn(RequestModel):
@@ -43,7 +40,7 @@ class RegisterIn(RequestModel):
     slug: str = Field(
         min_length=2,
         max_length=64,
-        pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$",
+        pattern=SLUG_PATTERN,
         description="The business's address in hablo: lower-case letters, digits, hyphens",
     )
     locale: str = Field(default="es", pattern=r"^[a-z]{2}(?:-[A-Z]{2})?$")

@@ -2,7 +2,7 @@
 
 from hablo.db.models.audit import AuditLog
 from hablo.db.models.auth import OneTimeCode, RefreshToken
-from hablo.db.models.catalog import BusinessHours, Holiday, Service
+from hablo.db.models.catalog import BusinessHours, Holiday, Service, SpecialHours
 from hablo.db.models.channels import ChannelAccount
 from hablo.db.models.commerce import Booking, Invoice, Payment
 from hablo.db.models.conversations import (
@@ -40,6 +40,7 @@ __all__ = [
     "Payment",
     "RefreshToken",
     "Service",
+    "SpecialHours",
     "Tenant",
     "TenantSkill",
     "User",

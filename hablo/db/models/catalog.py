@@ -56,3 +56,16 @@ class Holiday(UUIDPrimaryKey, Base):
     tenant_id: Mapped[uuid.UUID] = tenant_fk()
     day: Mapped[date]
     name: Mapped[str] = mapped_column(String(200))
+
+
+class SpecialHours(UUIDPrimaryKey, Base):
+    """One opening interval on a single date that replaces the weekday's hours (New
+    Year's Eve until 14:00). Several rows allow split shifts; a closed date is a Holiday."""
+
+    __tablename__ = "special_hours"
+    __table_args__ = (CheckConstraint("opens_at < closes_at", name="opens_before_closes"),)
+
+    tenant_id: Mapped[uuid.UUID] = tenant_fk()
+    day: Mapped[date]
+    opens_at: Mapped[time]
+    closes_at: Mapped[time]

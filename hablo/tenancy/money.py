@@ -1,0 +1,34 @@
+"""Prices as people write them (major units: 800, 12.50) and as stored (minor units)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import get_currency_precision
+
+# services.price_minor is a 32-bit integer column: 2e9 cents is 20 million in any currency.
+MAX_PRICE_MINOR = 2_000_000_000
+
+
+def currency_digits(currency: str) -> int:
+    """Minor digits of the currency (JPY 0, MXN 2, KWD 3)."""
+    return int(get_currency_precision(currency.upper()))
+
+
+def major_to_minor(amount: Decimal, currency: str) -> int:
+    """800.5 MXN -> 80050; ValueError for a negative amount, more decimals than the
+    currency has (rounding a price silently would charge another amount) or too large."""
+    digits = currency_digits(currency)
+    if amount < 0:
+        raise ValueError("must not be negative")
+    scaled = amount.scaleb(digits)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{currency} prices have at most {digits} decimals")
+    minor = int(scaled)
+    if minor > MAX_PRICE_MINOR:
+        raise ValueError(f"must be at most {minor_to_major(MAX_PRICE_MINOR, currency)}")
+    return minor
+
+
+def minor_to_major(amount_minor: int, currency: str) -> Decimal:
+    return Decimal(amount_minor).scaleb(-currency_digits(currency))
