@@ -48,10 +48,13 @@ def test_login_is_rate_limited_per_ip(db_url: str, backend: str) -> None:
         overrides = {"redis_url": REDIS_URL, "redis_prefix": prefix}
     with live_api(db_url, **overrides) as (api, _):
         anon = api.anonymous()
-        body = {"email": "nobody@example.com", "password": "Whatever-123"}
-        statuses = [anon.post("/api/auth/login", json=body).status_code for _ in range(11)]
+        # Each attempt names another unknown e-mail: this is the per-IP limit, not the
+        # per-account lockout (which unknown e-mails get too, after five tries).
+        statuses = [
+            anon.post("/api/auth/login", json=_unknown_login(n)).status_code for n in range(11)
+        ]
         assert statuses == [401] * 10 + [429]
-        limited = anon.post("/api/auth/login", json=body)
+        limited = anon.post("/api/auth/login", json=_unknown_login(11))
         assert limited.status_code == 429
         assert 1 <= int(limited.headers["Retry-After"]) <= 60
         assert limited.json()["error"]["code"] == "rate_limited"
@@ -241,15 +244,14 @@ def test_expired_login_code_is_refused(db_url: str) -> None:
 def test_behind_a_trusted_proxy_limits_count_each_client_and_hsts_is_sent(db_url: str) -> None:
     with live_api(db_url, trusted_proxies=["127.0.0.1/32"]) as (api, _):
         anon = api.anonymous()
-        body = {"email": "nobody@example.com", "password": "Whatever-123"}
-
-        def attempt(client_ip: str) -> int:
+        def attempt(client_ip: str, n: int) -> int:
             headers = {"X-Forwarded-For": f"198.51.100.1, {client_ip}"}
+            body = _unknown_login(n)
             return anon.post("/api/auth/login", json=body, headers=headers).status_code
 
-        assert [attempt("203.0.113.7") for _ in range(11)] == [401] * 10 + [429]
+        assert [attempt("203.0.113.7", n) for n in range(11)] == [401] * 10 + [429]
         # Another customer behind the same proxy has their own budget.
-        assert attempt("203.0.113.8") == 401
+        assert attempt("203.0.113.8", 99) == 401
         over_tls = anon.get("/api/auth/me", headers={"X-Forwarded-Proto": "https"})
         assert over_tls.headers["Strict-Transport-Security"].startswith("max-age=")
 
@@ -257,11 +259,12 @@ def test_behind_a_trusted_proxy_limits_count_each_client_and_hsts_is_sent(db_url
 def test_forwarded_headers_from_anyone_else_are_ignored(db_url: str) -> None:
     with live_api(db_url, trusted_proxies=["10.0.0.0/8"]) as (api, _):
         anon = api.anonymous()
-        body = {"email": "nobody@example.com", "password": "Whatever-123"}
         # A client cannot dodge the limit by inventing a new address each time.
         statuses = [
             anon.post(
-                "/api/auth/login", json=body, headers={"X-Forwarded-For": f"203.0.113.{n}"}
+                "/api/auth/login",
+                json=_unknown_login(n),
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
             ).status_code
             for n in range(11)
         ]
@@ -291,3 +294,7 @@ def test_a_bad_proxy_setting_is_refused() -> None:
 
     with pytest.raises(ValueError, match="trusted_proxies"):
         Settings.model_validate({"trusted_proxies": ["10.0.0.0/33"]})
+
+
+def _unknown_login(n: int) -> dict[str, str]:
+    return {"email": f"nobody{n}@example.com", "password": "Whatever-123"}
