@@ -38,6 +38,26 @@ _INVITATION = {
     ),
 }
 
+# To the holder of an e-mail another business tried to add: it is platform-wide unique, so
+# nothing was created; the business was told the same as for any invitation.
+_ALREADY_REGISTERED = {
+    "es": MailText(
+        "{tenant} quiso sumarte en hablo",
+        "Hola {name}:\n\n{tenant} intentó darte acceso a hablo con este correo, que ya tiene "
+        "una cuenta de hablo. No se cambió nada: seguí entrando como siempre.\n\n"
+        "Si querés sumarte a {tenant}, pediles que te inviten con otro correo. Si no los "
+        "conocés, ignorá este mensaje.\n",
+    ),
+    "en": MailText(
+        "{tenant} tried to add you on hablo",
+        "Hi {name},\n\n{tenant} tried to give you access to hablo with this e-mail, which "
+        "already has a hablo account. Nothing changed: log in as usual.\n\n"
+        "To join {tenant}, ask them to invite another e-mail address of yours. If you do not "
+        "know them, ignore this message.\n",
+    ),
+}
+
+
 _LIMIT_REACHED = {
     "es": MailText(
         "{tenant}: se agotaron los mensajes de este mes",
@@ -84,6 +104,12 @@ def invitation_mail(
 ) -> MailText:
     text = _INVITATION[language_of(locale)]
     values = {"tenant": tenant, "name": name, "link": link, "token": token, "days": days}
+    return MailText(text.subject.format(**values), text.body.format(**values))
+
+
+def already_registered_mail(locale: str | None, tenant: str, name: str) -> MailText:
+    text = _ALREADY_REGISTERED[language_of(locale)]
+    values = {"tenant": tenant, "name": name}
     return MailText(text.subject.format(**values), text.body.format(**values))
 
 

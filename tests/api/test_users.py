@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from email import message_from_string
 
 from sqlalchemy import select
 
@@ -11,6 +12,7 @@ from hablo.db.models import AuditLog, User
 from hablo.notify.mailer import mail_folder
 from hablo.security.passwords import verify_password
 from tests.api.support import Api
+from tests.e2e.server import wait_until
 
 STRONG = "Tijeras-de-Oro-2026"
 
@@ -45,10 +47,46 @@ def test_owner_creates_users_admin_cannot_create_privileged_ones(api: Api) -> No
     assert weak.json()["error"]["details"][0]["loc"] == ["body", "password"]
     assert "1234567890" not in weak.text
     assert _create(owner, "ana@salon.test", "agent", password=STRONG).status_code == 409
-    # E-mails are unique platform-wide: another tenant's user holds this one.
-    other_owner_email = _email_of(api, api.user(Role.OWNER, tenant="other")[0])
-    clash = _create(owner, other_owner_email, "agent", password=STRONG)
-    assert clash.status_code == 409 and other_owner_email not in str(clash.json()["error"])
+    # A duplicate inside the business is said: its admins see their users anyway.
+    assert _create(owner, "ana@salon.test", "agent").status_code == 409
+
+
+def _mails_to(api: Api, email: str) -> list[str]:
+    """Decoded bodies of the mails to that address (quoted-printable on disk)."""
+    messages = [
+        message_from_string(p.read_text()) for p in mail_folder(api.runtime.settings).glob("*.eml")
+    ]
+    return [str(m.get_payload(decode=True), "utf-8") for m in messages if m["To"] == email]
+
+
+def test_an_email_held_in_another_business_answers_like_a_new_user(api: Api) -> None:
+    """E-mails are unique platform-wide, but a 409 would tell any admin which addresses
+    have hablo accounts elsewhere: the answer is an ordinary invitation's, nothing is
+    created, and the holder gets a neutral notice."""
+    owner = api.as_role(Role.OWNER)
+    holder_email = _email_of(api, api.user(Role.OWNER, tenant="other")[0])
+    fresh = f"fresh.{uuid.uuid4().hex[:8]}@salon.test"
+    real = _create(owner, fresh, "agent")
+    clash = _create(owner, holder_email, "agent")
+    assert real.status_code == clash.status_code == 201, clash.text
+    assert set(clash.json()) == set(real.json())
+    assert clash.json()["invitation_sent"] is real.json()["invitation_sent"] is True
+    assert clash.json()["email"] == holder_email and "ETag" in clash.headers
+    other_tenant = api.tenant_id("other")
+    with api.runtime.db.transaction() as session:
+        holders = session.scalars(select(User).where(User.email == holder_email)).all()
+        assert [u.tenant_id for u in holders] == [other_tenant]
+        assert session.get(User, uuid.UUID(clash.json()["id"])) is None
+    [notice] = _mails_to(api, holder_email)
+    assert "ya tiene una cuenta de hablo" in notice and "No se cambió nada" in notice
+    assert "token=" not in notice  # no way into the other business
+
+    # With an initial password the answer is a created user's too; the notice still goes.
+    made = _create(owner, f"p.{uuid.uuid4().hex[:8]}@salon.test", "agent", password=STRONG)
+    again = _create(owner, holder_email, "agent", password=STRONG)
+    assert made.status_code == again.status_code == 201
+    assert again.json()["invitation_sent"] is made.json()["invitation_sent"] is False
+    wait_until(lambda: len(_mails_to(api, holder_email)) == 2, timeout=30)
 
 
 def _email_of(api: Api, user_id: object) -> str:

@@ -7,15 +7,18 @@ removed; nobody removes or deactivates themselves.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
-from sqlalchemy import or_
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery, RequestModel
 from hablo.api.problems import ApiError, conflict, forbidden
@@ -24,6 +27,7 @@ from hablo.db.enums import Role, UserStatus
 from hablo.db.models import Tenant, User
 from hablo.security.passwords import WeakPassword, check_strength, hash_password
 from hablo.security.sessions import revoke_user_sessions
+from hablo.tenancy.mails import MailText, already_registered_mail, invitation_mail
 from hablo.tenancy.settings import EmailAddress
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,7 @@ PRIVILEGED = frozenset({Role.OWNER, Role.ADMIN})
 INVITATION_TTL = timedelta(days=7)
 # Users invited without a password cannot log in until they choose one.
 UNUSABLE_PASSWORD = "!"
+_mail_tasks: set[asyncio.Future[bool]] = set()
 
 
 class UserOut(BaseModel):
@@ -173,6 +178,9 @@ async def create_user(call: Call[None, UserIn]) -> CreatedUserOut:
             raise _weak_password(exc) from exc
         # bcrypt takes ~0.25 s: off the event loop and outside the transaction.
         password_hash = await _off_loop(call, lambda: hash_password(data.password or ""))
+    holder = await call.db_global(lambda s: _holder_elsewhere(s, data.email, call.tenant_id))
+    if holder is not None:
+        return await _as_if_created(call, data, holder)
     invitation: dict[str, str] = {}
 
     def work(scope: TenantScope) -> CreatedUserOut:
@@ -329,6 +337,60 @@ def _flush_unique_email(scope: TenantScope, email: str) -> None:
         raise conflict("a user with this e-mail already exists", {"field": "email"}) from exc
 
 
+@dataclass(frozen=True)
+class _Holder:
+    """Another tenant's user (or a platform admin) who holds the e-mail."""
+
+    email: str
+    name: str
+    locale: str | None
+
+
+def _holder_elsewhere(session: Session, email: str, tenant_id: uuid.UUID) -> _Holder | None:
+    """Read outside the tenant's scope: row-level security would hide the holder."""
+    user = session.scalars(
+        select(User).where(
+            User.email == email, or_(User.tenant_id.is_(None), User.tenant_id != tenant_id)
+        )
+    ).first()
+    if user is None:
+        return None
+    locale = None
+    if user.tenant_id is not None:
+        locale = session.scalar(select(Tenant.locale).where(Tenant.id == user.tenant_id))
+    return _Holder(user.email, user.first_name, locale)
+
+
+async def _as_if_created(call: Call[None, UserIn], data: UserIn, holder: _Holder) -> CreatedUserOut:
+    """An e-mail held in another business answers like a new user, creates nothing and
+    tells the holder: a 409 would tell any admin which addresses have hablo accounts."""
+    tenant = await call.db(
+        lambda scope: scope.session.scalar(select(Tenant.name).where(Tenant.id == scope.tenant_id))
+    )
+    mail = already_registered_mail(holder.locale, tenant or "", holder.name)
+    now = datetime.now(UTC)
+    phantom = User(
+        id=uuid.uuid4(),
+        email=data.email,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        role=Role(data.role),
+        status=UserStatus.ACTIVE,
+        created_at=now,
+        updated_at=now,
+    )
+    # Mailed like an invitation would be: a real one is awaited only without a password.
+    if data.password is None:
+        sent = await _off_loop(call, lambda: _send_mail(call, holder.email, mail))
+    else:
+        sent = False
+        task = asyncio.ensure_future(_off_loop(call, lambda: _send_mail(call, holder.email, mail)))
+        _mail_tasks.add(task)
+        task.add_done_callback(_mail_tasks.discard)
+    call.response_headers["ETag"] = etag_of(phantom)
+    return CreatedUserOut(**UserOut.of(phantom).model_dump(), invitation_sent=sent)
+
+
 def _issue_invitation(scope: TenantScope, user: User) -> dict[str, str]:
     from hablo.security.second_factor import Purpose, issue, new_token
 
@@ -348,23 +410,31 @@ def _send_invitation(call: Call[Any, Any], invitation: dict[str, str]) -> bool:
     from urllib.parse import quote
 
     from hablo.api.server import RUNTIME
-    from hablo.notify.mailer import MailError, build_mailer
-    from hablo.tenancy.mails import invitation_mail
 
     settings = call.request.app[RUNTIME].settings
     link = f"{settings.public_url.rstrip('/')}/reset-password#token={quote(invitation['token'])}"
-    mail = invitation_mail(
-        invitation["locale"],
-        invitation["tenant"],
-        invitation["name"],
-        link,
-        invitation["token"],
-        INVITATION_TTL.days,
+    return _send_mail(
+        call,
+        invitation["email"],
+        invitation_mail(
+            invitation["locale"],
+            invitation["tenant"],
+            invitation["name"],
+            link,
+            invitation["token"],
+            INVITATION_TTL.days,
+        ),
     )
+
+
+def _send_mail(call: Call[Any, Any], to: str, mail: MailText) -> bool:
+    from hablo.api.server import RUNTIME
+    from hablo.notify.mailer import MailError, build_mailer
+
     try:
-        build_mailer(settings).send(invitation["email"], mail.subject, mail.body)
+        build_mailer(call.request.app[RUNTIME].settings).send(to, mail.subject, mail.body)
     except MailError as exc:
-        log.warning("invitation mail to %s failed: %s", invitation["email"], exc)
+        log.warning("user mail to %s failed: %s", to, exc)
         return False
     return True
 
