@@ -34,6 +34,7 @@ from hablo.api import json_body
 from hablo.api.permissions import PERMISSIONS, is_allowed
 from hablo.api.problems import ApiError, forbidden, not_found, unauthorized
 from hablo.api.scope import TenantScope, run_global, run_scoped
+from hablo.api.suspension import refuse_writes_when_suspended
 from hablo.security.principal import Principal
 
 Q = TypeVar("Q")
@@ -242,6 +243,7 @@ def _aiohttp_handler(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[we
                 raise unauthorized()
             if not is_allowed(principal.role, endpoint.permission):
                 raise forbidden()
+            await refuse_writes_when_suspended(request, endpoint.path, principal)
         path = _parse_path(endpoint, request)
         query = _parse_query(endpoint, request)
         body = await _parse_body(endpoint, request)
