@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from hablo.engine.dialogue import DialogueState
@@ -70,16 +70,11 @@ def with_context(
         if refers_to_same(text) or priced_then_book or bare_price:
             entities["service"] = remembered
     day = context.get("day")
-    if (
-        intent == "hours"
-        and topic == "hours"
-        and day
-        and "when" not in entities
-        and "weekday" not in entities
-    ):
-        # "¿hasta qué hora?" right after "¿abren el viernes?": still Friday.
-        start = datetime.combine(date.fromisoformat(day), time(0), now.tzinfo)
-        entities["when"] = WhenMention(start, True, False, "")
+    if intent == "hours" and day and "when" not in entities and "weekday" not in entities:
+        # "¿hasta qué hora?" right after "¿abren el viernes?" (or a booking for Friday):
+        # still Friday.
+        # A key of its own: a day said turns ago must not answer a flow's question.
+        entities["context_day"] = date.fromisoformat(day)
     if intent == understanding.intent and entities == dict(understanding.entities):
         return understanding
     return replace(understanding, intent=intent, confidence=confidence, entities=entities)

@@ -75,6 +75,9 @@ def _asked_day(turn: Turn, ctx: SkillContext) -> date | None:
     when = turn.entities.get("when")
     if when is not None and getattr(when, "has_date", False):  # "el viernes 2 de abril"
         return when.start.date()
+    context_day = turn.entities.get("context_day")  # "¿hasta qué hora?" after "el viernes"
+    if isinstance(context_day, date):
+        return context_day
     weekday = turn.entities.get("weekday")
     if isinstance(weekday, int):
         today = ctx.now().date()

@@ -283,6 +283,7 @@ class _Flow:
         if period is not None:
             fitting = [s for s in slots if period[0] <= s.astimezone(self.zone).hour < period[1]]
             if fitting:
+                self.state["shown"] = [s.isoformat() for s in _spread_slots(fitting)]
                 return self._say(
                     "booking_ask_time",
                     day=day_text(day, self.lang),
