@@ -44,6 +44,13 @@ STRICT: dict[tuple[str, str], Limit] = {
 }
 # Mails to one address, whoever asks for them (checked by the handler).
 PER_EMAIL_FORGOT = Limit(3, 900)
+MAIL_WINDOW_S = 3600
+
+
+def tenant_mail_key(kind: str, tenant_id: object) -> str:
+    """The counter of one kind of mail a tenant sends to addresses it chooses (invoices,
+    invitations); the limit per hour is a setting, checked by the handler."""
+    return f"mail:{kind}:{tenant_id}"
 
 
 @dataclass(frozen=True)

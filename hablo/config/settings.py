@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     # endpoints have their own, stricter limits).
     rate_limit_ip_per_minute: int = Field(default=1200, ge=1)
     rate_limit_user_per_minute: int = Field(default=600, ge=1)
+    # Mails a business has hablo send to addresses it types in, per tenant and hour: a
+    # compromised or malicious account must not turn hablo into a spam relay.
+    invoice_mails_per_tenant_per_hour: int = Field(default=100, ge=1)
+    invitation_mails_per_tenant_per_hour: int = Field(default=30, ge=1)
     # Web chat (/chat/{slug}), counted like the API's limits (Redis when configured):
     # messages per visitor and per IP, socket openings per IP, and visitors the tenant has
     # never seen per minute (each becomes a contact and uses the plan's messages).

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery, RequestModel
 from hablo.api.problems import ApiError, conflict
+from hablo.api.ratelimit import MAIL_WINDOW_S, RATE_LIMITER, Limit, tenant_mail_key
 from hablo.api.routes.hours import CalendarDate
 from hablo.api.routes.tenants import own_tenant
 from hablo.api.scope import TenantScope, sort_order
@@ -233,12 +234,12 @@ def _mail(invoice: Invoice, tenant: Tenant, customer: str) -> tuple[str, str, st
     "payments:write",
     body=SendIn,
     response=SentOut,
-    errors=(409, 502),
+    errors=(409, 429, 502),
     summary="E-mail the invoice PDF to the customer (or to the address given)",
 )
 async def send_invoice(call: Call[None, SendIn]) -> SentOut:
     from hablo.api.routes.auth import MAILER
-    from hablo.api.server import BRIDGE
+    from hablo.api.server import BRIDGE, RUNTIME
 
     mailer = call.request.app[MAILER]
 
@@ -264,6 +265,10 @@ async def send_invoice(call: Call[None, SendIn]) -> SentOut:
         return message, address, invoice.number
 
     message, address, number = await call.db(prepare)
+    per_hour = call.request.app[RUNTIME].settings.invoice_mails_per_tenant_per_hour
+    await call.request.app[RATE_LIMITER].enforce(
+        tenant_mail_key("invoice", call.tenant_id), Limit(per_hour, MAIL_WINDOW_S)
+    )
     try:
         await call.request.app[BRIDGE].call(mailer.deliver, message)
     except MailError as exc:

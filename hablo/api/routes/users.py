@@ -22,6 +22,13 @@ from sqlalchemy.orm import Session
 
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery, RequestModel
 from hablo.api.problems import ApiError, conflict, forbidden
+from hablo.api.ratelimit import (
+    MAIL_WINDOW_S,
+    RATE_LIMITER,
+    Limit,
+    RateLimiter,
+    tenant_mail_key,
+)
 from hablo.api.scope import TenantScope, check_if_match, contains, etag_of, sort_order
 from hablo.db.enums import Role, UserStatus
 from hablo.db.models import Tenant, User
@@ -162,7 +169,7 @@ async def get_user(call: Call[None, None]) -> UserOut:
     body=UserIn,
     response=CreatedUserOut,
     status=201,
-    errors=(409,),
+    errors=(409, 429),
     summary="Add a user: with an initial password, or invited by e-mail to choose one",
 )
 async def create_user(call: Call[None, UserIn]) -> CreatedUserOut:
@@ -170,6 +177,8 @@ async def create_user(call: Call[None, UserIn]) -> CreatedUserOut:
     role = Role(data.role)
     if role in PRIVILEGED and call.user.role is not Role.OWNER:
         raise forbidden("only an owner may add owners or admins")
+    if data.password is None:
+        await _invitation_quota(call).enforce(*_invitation_limit(call))
     password_hash = UNUSABLE_PASSWORD
     if data.password is not None:
         try:
@@ -382,6 +391,10 @@ async def _as_if_created(call: Call[None, UserIn], data: UserIn, holder: _Holder
     # Mailed like an invitation would be: a real one is awaited only without a password.
     if data.password is None:
         sent = await _off_loop(call, lambda: _send_mail(call, holder.email, mail))
+    elif not (await _invitation_quota(call).check(*_invitation_limit(call))).allowed:
+        # Over the quota a real user with a password would still be created: answer the
+        # same, only the notice is not sent.
+        sent = False
     else:
         sent = False
         task = asyncio.ensure_future(_off_loop(call, lambda: _send_mail(call, holder.email, mail)))
@@ -389,6 +402,18 @@ async def _as_if_created(call: Call[None, UserIn], data: UserIn, holder: _Holder
         task.add_done_callback(_mail_tasks.discard)
     call.response_headers["ETag"] = etag_of(phantom)
     return CreatedUserOut(**UserOut.of(phantom).model_dump(), invitation_sent=sent)
+
+
+def _invitation_quota(call: Call[Any, Any]) -> RateLimiter:
+    return call.request.app[RATE_LIMITER]
+
+
+def _invitation_limit(call: Call[Any, Any]) -> tuple[str, Limit]:
+    """Invitations and notices to holders: mails to addresses the business types in."""
+    from hablo.api.server import RUNTIME
+
+    per_hour = call.request.app[RUNTIME].settings.invitation_mails_per_tenant_per_hour
+    return tenant_mail_key("invitation", call.tenant_id), Limit(per_hour, MAIL_WINDOW_S)
 
 
 def _issue_invitation(scope: TenantScope, user: User) -> dict[str, str]:
