@@ -315,6 +315,9 @@ _PARTS = re.compile(
     r"|are you|when)\b)",
     re.IGNORECASE,
 )
+# "precios y dirección": split on a bare "y" only when each side is its own sure question.
+_AND = re.compile(r"\s+(?:y|e|and)\s+", re.IGNORECASE)
+_SURE = 0.6
 _NOT_A_QUESTION = frozenset({None, "greeting", "thanks", ACK, AFFIRM, DENY, "laugh"})
 _FLOW_INTENTS = frozenset({"book", "cancel", "reschedule"})
 
@@ -324,15 +327,21 @@ def _questions(
 ) -> list[tuple[str, Understanding]] | None:
     """The message's separate questions, each understood alone, requests that start a
     flow last (so the turn ends on the flow's question); None when it asks one thing."""
-    pieces = [p.strip() for p in _PARTS.split(text) if p.strip()]
-    if not 2 <= len(pieces) <= 5:
-        return None
     hours, language = runtime.profile.opening_hours, conversation.language
-    understood = [(p, runtime.nlu.understand(p, now, hours, language)) for p in pieces]
-    asks = [(p, u) for p, u in understood if u.intent not in _NOT_A_QUESTION]
-    if len({u.intent for _, u in asks}) < 2:
-        return None
-    return sorted(asks, key=lambda pu: pu[1].intent in _FLOW_INTENTS)
+    for splitter, strict in ((_PARTS, False), (_AND, True)):
+        pieces = [p.strip() for p in splitter.split(text) if p.strip()]
+        if not 2 <= len(pieces) <= 5:
+            continue
+        understood = [(p, runtime.nlu.understand(p, now, hours, language)) for p in pieces]
+        asks = [(p, u) for p, u in understood if u.intent not in _NOT_A_QUESTION]
+        if strict and (
+            len(asks) != len(pieces)
+            or any(u.intent in _FLOW_INTENTS or u.confidence < _SURE for _, u in asks)
+        ):
+            continue  # "turno para corte y barba" is one request, not two
+        if len({u.intent for _, u in asks}) >= 2:
+            return sorted(asks, key=lambda pu: pu[1].intent in _FLOW_INTENTS)
+    return None
 
 
 def _claimed(

@@ -8,8 +8,11 @@ conversation actor's thread, never on the event loop.
 
 from __future__ import annotations
 
+import re
 import uuid
+from dataclasses import replace
 
+from hablo.engine.nlu.text import normalize
 from hablo.payments.desk import OfferKind, PaymentOffer
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.skills.examples import load_examples
@@ -33,6 +36,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "payment_offline": {
         "es": "Por ahora no cobramos online: se paga en {{ tenant.name }} el día del turno.",
         "en": "We don't take payments online yet: you pay at {{ tenant.name }} on the day.",
+    },
+    "payment_methods_unknown": {
+        "es": "{{ online }} Sobre los medios de pago en el local ({{ method }}) no tengo el "
+        "dato 🤔 ¿Querés que te comunique con una persona del equipo para consultarlo?",
+        "en": "{{ online }} I don't have the details about paying at the shop ({{ method }}) "
+        "🤔 Would you like me to put you through to someone on the team to ask?",
     },
     "payment_unavailable": {
         "es": "No pude generar el link de pago en este momento. Escribime «quiero pagar» "
@@ -63,7 +72,29 @@ class PaymentSkill(Skill):
         offer = ctx.payments().offer(turn.contact_id, booking_id)
         if booking_id is not None and offer.kind not in _AFTER_BOOKING:
             return SkillResult()
+        method = _METHOD.search(normalize(turn.text)) if booking_id is None else None
+        if method is not None and offer.kind in (OfferKind.OFFLINE, OfferKind.NOTHING):
+            # "¿aceptan tarjeta?": what is known (online or not), then honestly not the rest.
+            online = (
+                ctx.render("payment_offline", turn.language)
+                if offer.kind == (OfferKind.OFFLINE)
+                else ""
+            )
+            said = SkillResult.say(
+                ctx.render(
+                    "payment_methods_unknown", turn.language, online=online, method=method[0]
+                )
+            )
+            return replace(said, meta={"offer": "human"})
         return SkillResult.say(_text(offer, ctx, turn.language))
+
+
+# A question about a way of paying, which no setting describes yet.
+_METHOD = re.compile(
+    r"\b(?:tarjetas?(?: de (?:credito|debito))?|credito|debito|efectivo|transferencia"
+    r"|mercado ?pago|qr|cards?|credit cards?|debit cards?|cash|transfers?|paypal|venmo|zelle"
+    r"|apple pay|google pay)\b"
+)
 
 
 def _booking_id(turn: Turn) -> uuid.UUID | None:
