@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
 
 from babel.numbers import get_currency_precision
+from pydantic import BeforeValidator
 
 # services.price_minor is a 32-bit integer column: 2e9 cents is 20 million in any currency.
 MAX_PRICE_MINOR = 2_000_000_000
@@ -32,3 +34,23 @@ def major_to_minor(amount: Decimal, currency: str) -> int:
 
 def minor_to_major(amount_minor: int, currency: str) -> Decimal:
     return Decimal(amount_minor).scaleb(-currency_digits(currency))
+
+
+def parse_major(value: object) -> Decimal:
+    """A price as written: 800, 12.5 or "12.50" (a string keeps every digit exact)."""
+    # bool is an int in Python; `price: yes` is a mistake, not 1.
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError("must be a number")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError("must be a number") from None
+    if not amount.is_finite():
+        raise ValueError("must be a number")
+    if amount < 0:
+        raise ValueError("must not be negative")
+    return amount
+
+
+# A price in major units; the currency's digits are checked by major_to_minor.
+MajorAmount = Annotated[Decimal, BeforeValidator(parse_major)]

@@ -8,7 +8,6 @@ import itertools
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -33,7 +32,7 @@ from hablo.tenancy.calendar import (
     known_country,
     sync_public_holidays,
 )
-from hablo.tenancy.money import major_to_minor, minor_to_major
+from hablo.tenancy.money import MajorAmount, major_to_minor, minor_to_major
 from hablo.tenancy.settings import (
     RESERVED_SLUGS,
     SLUG_PATTERN,
@@ -63,21 +62,6 @@ class TenantFileError(ValueError):
 
 
 # -- field types ----------------------------------------------------------------------------
-
-
-def _price(value: object) -> Decimal:
-    # bool is an int in Python; `price: yes` is a mistake, not 1.
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ValueError("must be a number")
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError("must be a number") from None
-    if not amount.is_finite():
-        raise ValueError("must be a number")
-    if amount < 0:
-        raise ValueError("must not be negative")
-    return amount
 
 
 def _interval(value: object) -> tuple[time, time]:
@@ -113,7 +97,6 @@ def _no_overlaps(intervals: list[tuple[time, time]]) -> list[tuple[time, time]]:
     return ordered
 
 
-Price = Annotated[Decimal, BeforeValidator(_price)]
 Interval = Annotated[tuple[time, time], BeforeValidator(_interval)]
 Intervals = Annotated[
     list[Interval], Field(max_length=MAX_INTERVALS_PER_DAY), AfterValidator(_no_overlaps)
@@ -138,7 +121,7 @@ class _Strict(BaseModel):
 class ServiceEntry(_Strict):
     name: str = Field(min_length=1, max_length=120)
     duration_min: int = Field(strict=True, gt=0, le=24 * 60)
-    price: Price
+    price: MajorAmount
     names: dict[Annotated[str, Field(pattern=r"^[a-z]{2}$")], ServiceName] = Field(
         default_factory=dict, max_length=10
     )

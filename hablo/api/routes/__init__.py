@@ -18,6 +18,7 @@ ROUTE_MODULES = (
     "messages",
     "services",
     "hours",
+    "hours_calendar",
     "bookings",
     "booking_calendar",
     "outbox",

@@ -243,6 +243,8 @@ async def register_business(call: Call[None, RegisterIn]) -> RegisterOut:
             timezone=data.timezone,
             currency=data.currency,
             email=email,
+            address=data.address or None,
+            phone=data.phone,
         )
         session.add(tenant)
         try:

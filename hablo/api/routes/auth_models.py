@@ -33,8 +33,6 @@ def _currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
-
-
 class RegisterIn(RequestModel):
     business_name: str = Field(min_length=1, max_length=200)
     slug: str = Field(
@@ -46,6 +44,15 @@ class RegisterIn(RequestModel):
     locale: str = Field(default="es", pattern=r"^[a-z]{2}(?:-[A-Z]{2})?$")
     timezone: str = Field(default="UTC", min_length=1, max_length=64, description="IANA zone")
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$", description="ISO 4217")
+    address: str | None = Field(
+        default=None, max_length=300, description="Where customers find the business"
+    )
+    phone: str | None = Field(
+        default=None,
+        max_length=32,
+        pattern=r"^\+?[0-9][0-9 ().-]{3,30}$",
+        description="The business's phone, as customers should dial it",
+    )
 
     @field_validator("slug")
     @classmethod

@@ -222,7 +222,7 @@ async def put_day_hours(call: Call[None, DayHoursIn]) -> DayHoursOut:
     intervals = [i.as_times() for i in call.body.intervals]
 
     def work(scope: TenantScope) -> DayHoursOut:
-        _serialize_hours_writers(scope, weekday)
+        serialize_hours_writers(scope, weekday)
         scope.session.execute(
             delete(BusinessHours).where(
                 BusinessHours.tenant_id == scope.tenant_id, BusinessHours.weekday == weekday
@@ -247,7 +247,7 @@ async def put_day_hours(call: Call[None, DayHoursIn]) -> DayHoursOut:
     return result
 
 
-def _serialize_hours_writers(scope: TenantScope, weekday: int) -> None:
+def serialize_hours_writers(scope: TenantScope, weekday: int) -> None:
     """Two concurrent PUTs of one weekday must not both delete-then-insert (the result
     would be the union of both lists). PostgreSQL: a transaction-scoped advisory lock per
     tenant and weekday; SQLite already serialises writers (BEGIN IMMEDIATE)."""

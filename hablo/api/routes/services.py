@@ -6,14 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery, RequestModel
-from hablo.api.problems import conflict
+from hablo.api.problems import ApiError, conflict, not_found
 from hablo.api.scope import TenantScope, check_if_match, contains, etag_of, sort_order
-from hablo.db.models import Booking, Service
+from hablo.db.models import Booking, Service, Tenant
+from hablo.tenancy.money import MajorAmount, major_to_minor
 
 routes = ApiRoutes("services")
 
@@ -70,23 +71,68 @@ ServiceName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
 MAX_NAMES = 10
 
 
-class ServiceIn(RequestModel):
+PRICE_HELP = (
+    'Price in the currency\'s major units as people write it ("12.50", 800): '
+    "an alternative to price_minor"
+)
+
+
+class _PriceEither(RequestModel):
+    """`price` (major units) or `price_minor`, never both."""
+
+    price: MajorAmount | None = Field(default=None, description=PRICE_HELP)
+
+    def _one_price(self, required: bool) -> None:
+        given = [n for n in ("price", "price_minor") if getattr(self, n) is not None]
+        if len(given) == 2:
+            raise ValueError("give either price (major units) or price_minor, not both")
+        if required and not given:
+            raise ValueError('give price (major units, e.g. "12.50") or price_minor')
+
+    def minor_price(self, currency: str) -> int | None:
+        """price_minor as sent, or price converted with the currency's minor digits."""
+        if self.price is None:
+            return getattr(self, "price_minor", None)
+        try:
+            return major_to_minor(self.price, currency)
+        except ValueError as exc:
+            raise ApiError(
+                422,
+                "validation_error",
+                "the request body is not valid",
+                [{"loc": ["body", "price"], "msg": str(exc), "type": "value_error"}],
+            ) from exc
+
+
+class ServiceIn(_PriceEither):
     name: str = Field(min_length=1, max_length=120)
     description: str = Field(default="", max_length=1000)
-    price_minor: int = Field(ge=0, le=MAX_PRICE_MINOR)
+    price_minor: int | None = Field(
+        default=None, ge=0, le=MAX_PRICE_MINOR, description="Price in minor units (cents)"
+    )
     duration_minutes: int = Field(gt=0, le=24 * 60)
     active: bool = True
     synonyms: list[Synonym] = Field(default_factory=list, max_length=MAX_SYNONYMS)
     names: dict[LanguageCode, ServiceName] = Field(default_factory=dict, max_length=MAX_NAMES)
 
+    @model_validator(mode="after")
+    def _price_given_once(self) -> ServiceIn:
+        self._one_price(required=True)
+        return self
 
-class ServicePatch(RequestModel):
+
+class ServicePatch(_PriceEither):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     description: str | None = Field(default=None, max_length=1000)
     price_minor: int | None = Field(default=None, ge=0, le=MAX_PRICE_MINOR)
     duration_minutes: int | None = Field(default=None, gt=0, le=24 * 60)
     synonyms: list[Synonym] | None = Field(default=None, max_length=MAX_SYNONYMS)
     names: dict[LanguageCode, ServiceName] | None = Field(default=None, max_length=MAX_NAMES)
+
+    @model_validator(mode="after")
+    def _price_given_once(self) -> ServicePatch:
+        self._one_price(required=False)
+        return self
 
 
 class ServiceStatusIn(RequestModel):
@@ -154,9 +200,11 @@ async def create_service(call: Call[None, ServiceIn]) -> ServiceOut:
 
     def work(scope: TenantScope) -> ServiceOut:
         _refuse_duplicate_name(scope, data.name, None)
-        service = scope.add(Service(**data.model_dump()))
+        values = data.model_dump(exclude={"price"})
+        values["price_minor"] = data.minor_price(_currency(scope))
+        service = scope.add(Service(**values))
         _flush_unique(scope, data.name)
-        scope.audit("create", "service", service.id, data.model_dump())
+        scope.audit("create", "service", service.id, values)
         call.response_headers["ETag"] = etag_of(service)
         return ServiceOut.of(service)
 
@@ -174,11 +222,13 @@ async def create_service(call: Call[None, ServiceIn]) -> ServiceOut:
     summary="Edit a service (only the fields sent)",
 )
 async def update_service(call: Call[None, ServicePatch]) -> ServiceOut:
-    changes = call.body.model_dump(exclude_unset=True, exclude_none=True)
+    changes = call.body.model_dump(exclude_unset=True, exclude_none=True, exclude={"price"})
 
     def work(scope: TenantScope) -> ServiceOut:
         service = scope.get(Service, call.path["service_id"], what="service", for_update=True)
         check_if_match(call.if_match(), service)
+        if call.body.price is not None:
+            changes["price_minor"] = call.body.minor_price(_currency(scope))
         if "name" in changes:
             _refuse_duplicate_name(scope, changes["name"], service.id)
         for key, value in changes.items():
@@ -243,6 +293,13 @@ async def delete_service(call: Call[None, None]) -> None:
 
     await call.db(work)
     call.tenant_changed()
+
+
+def _currency(scope: TenantScope) -> str:
+    tenant = scope.session.get(Tenant, scope.tenant_id)
+    if tenant is None:
+        raise not_found("tenant")
+    return tenant.currency
 
 
 def _refuse_duplicate_name(scope: TenantScope, name: str, own_id: uuid.UUID | None) -> None:

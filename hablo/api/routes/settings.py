@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from hablo.api.endpoints import ApiRoutes, Call, RequestModel
+from hablo.api.errors import validation_details
+from hablo.api.problems import ApiError
 from hablo.api.routes.tenants import own_tenant
 from hablo.api.scope import TenantScope, check_if_match, etag_of
 from hablo.db.models import Tenant
+from hablo.skills.booking.policy import BookingPolicy
 from hablo.tenancy.settings import (
     DEBOUNCE_KEY,
     DEFAULT_HANDOFF_TIMEOUT_MIN,
@@ -168,6 +171,91 @@ async def update_notifications(call: Call[None, NotificationSettingsIn]) -> Noti
         scope.audit("update", "notifications", tenant.id, preferences.model_dump())
         call.response_headers["ETag"] = etag_of(tenant)
         return preferences
+
+    result = await call.db(work)
+    call.tenant_changed()
+    return result
+
+
+BOOKING_KEY = "booking"
+
+
+class BookingRulesIn(RequestModel):
+    """Only the fields sent change; the rest keep their value (or default)."""
+
+    slot_step_minutes: int | None = Field(default=None, description="Start times offered")
+    buffer_minutes: int | None = Field(default=None, description="Kept free after each booking")
+    min_notice_minutes: int | None = Field(default=None, description="No booking sooner")
+    max_days_ahead: int | None = Field(default=None, description="Last bookable day")
+    capacity: int | None = Field(default=None, description="Customers served at once")
+    reminder_hours_before: int | None = Field(default=None, description="0: no reminder")
+
+
+class BookingRulesOut(BaseModel):
+    slot_step_minutes: int
+    buffer_minutes: int
+    min_notice_minutes: int
+    max_days_ahead: int
+    capacity: int
+    reminder_hours_before: int
+
+    @classmethod
+    def of(cls, policy: BookingPolicy) -> BookingRulesOut:
+        return cls.model_validate(policy.model_dump())
+
+
+def _stored_policy(tenant: Tenant) -> BookingPolicy:
+    try:
+        return BookingPolicy.from_settings(tenant.settings)
+    except ValueError:  # stored before validation existed: the defaults stand in
+        return BookingPolicy()
+
+
+@routes.get(
+    "/api/settings/booking",
+    "settings:read",
+    response=BookingRulesOut,
+    errors=(404,),
+    summary="How bookings are taken: slot step, buffer, notice, horizon, capacity, reminders",
+)
+async def get_booking_rules(call: Call[None, None]) -> BookingRulesOut:
+    def work(scope: TenantScope) -> BookingRulesOut:
+        tenant = own_tenant(scope)
+        call.response_headers["ETag"] = etag_of(tenant)
+        return BookingRulesOut.of(_stored_policy(tenant))
+
+    return await call.db(work)
+
+
+@routes.put(
+    "/api/settings/booking",
+    "settings:write",
+    body=BookingRulesIn,
+    response=BookingRulesOut,
+    errors=(404, 412),
+    summary="Change the booking rules (only the fields sent); effective on the next message",
+)
+async def update_booking_rules(call: Call[None, BookingRulesIn]) -> BookingRulesOut:
+    changes = call.body.model_dump(exclude_none=True)
+
+    def work(scope: TenantScope) -> BookingRulesOut:
+        tenant = own_tenant(scope, for_update=True)
+        check_if_match(call.if_match(), tenant)
+        merged = {**_stored_policy(tenant).model_dump(), **changes}
+        try:  # the engine's own rules decide what is valid
+            policy = BookingPolicy.model_validate(merged)
+        except ValidationError as exc:
+            details = validation_details(exc)
+            for item in details:
+                item["loc"] = ["body", *item["loc"]]
+            raise ApiError(
+                422, "validation_error", "the request body is not valid", details
+            ) from exc
+        tenant.settings = {**(tenant.settings or {}), BOOKING_KEY: policy.model_dump()}
+        scope.session.flush()
+        scope.audit("update", "booking_rules", tenant.id, changes)
+        call.response_headers["ETag"] = etag_of(tenant)
+        return BookingRulesOut.of(policy)
 
     result = await call.db(work)
     call.tenant_changed()
