@@ -29,6 +29,7 @@ from hablo.engine.bridge import LoopBridge
 from hablo.engine.messages import InboundMessage, OutboundEnvelope
 from hablo.engine.runtime import Engine
 from hablo.engine.sanitize import clean_text
+from hablo.security.csp import html_page
 from hablo.tenancy.settings import allowed_webchat_origins
 
 CHANNEL = "webchat"
@@ -185,7 +186,7 @@ class WebChat:
         if not ws.can_prepare(request).ok:
             site = await self._site(request.match_info["slug"], None)
             page = self._page.replace("{{TENANT_NAME}}", _html_escape(site.name))
-            return web.Response(text=page, content_type="text/html")
+            return html_page(request, page)
         ip = request.remote or "unknown"
         try:
             if self._guard is not None:

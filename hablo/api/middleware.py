@@ -9,6 +9,7 @@ from aiohttp.typedefs import Middleware
 
 from hablo.api.endpoints import PRINCIPAL_KEY
 from hablo.api.problems import ApiError, unauthorized
+from hablo.security.csp import issued_nonce, policy
 from hablo.security.principal import Principal
 from hablo.security.tokens import TokenError, TokenService
 
@@ -25,11 +26,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-    # Pages we serve (docs, web chat) use inline script/style and only talk to us.
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'"
-    ),
 }
 HSTS = "max-age=63072000; includeSubDomains"
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
@@ -42,6 +38,9 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     if not response.prepared:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        # Pages we serve (docs, web chat) only talk to us; their inline code carries the
+        # nonce made for this response.
+        response.headers.setdefault("Content-Security-Policy", policy(issued_nonce(request)))
         if request.secure:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         if request.path.startswith("/api/"):

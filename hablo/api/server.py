@@ -43,6 +43,7 @@ from hablo.bootstrap import Runtime
 from hablo.engine.bridge import LoopBridge
 from hablo.notify import build_mailer
 from hablo.notify.mailer import Mailer
+from hablo.security.csp import html_page
 from hablo.security.principal import Principal
 from hablo.security.sessions import principal_is_current
 from hablo.security.tokens import SigningKeys, TokenService
@@ -221,7 +222,7 @@ async def openapi_json(request: web.Request) -> web.Response:
 
 
 async def docs(request: web.Request) -> web.Response:
-    return web.Response(text=docs_page(), content_type="text/html")
+    return html_page(request, docs_page())
 
 
 async def jwks(request: web.Request) -> web.Response:
