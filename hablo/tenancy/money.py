@@ -49,6 +49,12 @@ def parse_major(value: object) -> Decimal:
         raise ValueError("must be a number")
     if amount < 0:
         raise ValueError("must not be negative")
+    # Beyond these, decimal arithmetic overflows or underflows to 0 instead of refusing.
+    if amount and amount.adjusted() > 15:
+        raise ValueError("is too large")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -6:
+        raise ValueError("has too many decimals")
     return amount
 
 

@@ -185,6 +185,8 @@ def test_service_prices_in_major_units(api: Api) -> None:
     assert details[0]["loc"] == ["body", "price"] and "2 decimals" in details[0]["msg"]
     assert _errors(owner.post("/api/services", json={**base, "name": "X", "price": "ten"}))
     assert _errors(owner.post("/api/services", json={**base, "name": "X", "price": -1}))
+    huge = owner.post("/api/services", json={**base, "name": "X", "price": "1e999999999"})
+    assert _errors(huge)[0]["loc"] == ["body", "price"]
 
     service_id = created.json()["id"]
     edited = owner.put(f"/api/services/{service_id}", json={"price": 99})
