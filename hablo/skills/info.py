@@ -9,6 +9,7 @@ from babel.dates import format_date
 
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.skills.examples import load_examples
+from hablo.skills.wording import clock_text, day_text
 
 # Example utterances live in hablo/skills/examples/{intent}.{lang}.txt.
 GREETING = IntentSpec("greeting", load_examples("greeting"))
@@ -54,7 +55,7 @@ class InfoSkill(Skill):
             week = [
                 (
                     format_date(date(2024, 1, 1) + timedelta(days=wd), "EEEE", locale=lang),
-                    _intervals(ctx, date(2024, 1, 1) + timedelta(days=wd), weekly=True),
+                    _intervals(ctx, date(2024, 1, 1) + timedelta(days=wd), lang, weekly=True),
                 )
                 for wd in range(7)
             ]
@@ -62,9 +63,9 @@ class InfoSkill(Skill):
         return ctx.render(
             "hours_day",
             lang,
-            day_name=format_date(day, "EEEE d/M", locale=lang),
+            day_name=day_text(day, lang),
             relative=_relative_name(day, ctx.now().date(), lang),
-            intervals=_intervals(ctx, day),
+            intervals=_intervals(ctx, day, lang),
             holiday=ctx.holiday(day),
         )
 
@@ -88,10 +89,13 @@ def _asked_day(turn: Turn, ctx: SkillContext) -> date | None:
     return None
 
 
-def _intervals(ctx: SkillContext, day: date, weekly: bool = False) -> list[tuple[str, str]]:
-    """Opening intervals as ("09:00", "19:00") pairs; `weekly` ignores holidays."""
+def _intervals(
+    ctx: SkillContext, day: date, lang: str, weekly: bool = False
+) -> list[tuple[str, str]]:
+    """Opening intervals as ("09:00", "19:00") pairs ("9:00 AM" in English); `weekly`
+    ignores holidays."""
     hours = ctx.weekly_hours(day.weekday()) if weekly else ctx.opening_hours(day)
-    return [(f"{a:%H:%M}", f"{b:%H:%M}") for a, b in hours]
+    return [(clock_text(a, lang), clock_text(b, lang)) for a, b in hours]
 
 
 def _relative_name(day: date, today: date, lang: str) -> str | None:

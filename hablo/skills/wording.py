@@ -1,4 +1,4 @@
-"""How the booking skill says days and why a time cannot be booked."""
+"""How skills say days and times in each language, and why a time cannot be booked."""
 
 from __future__ import annotations
 

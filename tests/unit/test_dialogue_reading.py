@@ -168,3 +168,12 @@ def test_services_found_by_a_distinctive_word_of_their_name() -> None:
     ]
     assert unknown_ask("¿hacen limpiezas?", clinic) is None  # known, not "not offered"
     assert clinic.by_name_words("quiero un turno para hoy") == ()
+
+
+def test_a_bare_day_of_the_month_in_a_booking_request() -> None:
+    assert reading.day_mention("quiero turno para corte el 31") == 31
+    assert reading.day_mention("a haircut on the 16th") == 16
+    assert reading.day_mention("el 2 somos 3 personas") == 2
+    assert reading.day_mention("a las 10") is None
+    assert reading.day_mention("el 10:30") is None
+    assert reading.day_mention("para el 5 personas") is None

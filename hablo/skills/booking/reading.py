@@ -109,6 +109,22 @@ def day_of_month(text: str) -> int | None:
     return day if 1 <= day <= 31 else None
 
 
+# "turno para corte el 31": in a booking request a bare "el 31" is the 31st.
+_DAY_MENTION_RE = re.compile(
+    r"\b(?:el|para el|del|the|on the|for the)\s+(?:dia\s+)?(?P<d>\d{1,2})"
+    r"(?:ro|ero|st|nd|rd|th)?\b(?!\s*(?:[/:.,-]\d|hs?\b|horas?|hrs?|am|pm|personas?|people))"
+)
+
+
+def day_mention(text: str) -> int | None:
+    """The day of the month a booking request names as "el 31", "the 16th"."""
+    found = _DAY_MENTION_RE.search(normalize(text))  # keeps ":" and "/": "el 10:30" is a time
+    if found is None:
+        return None
+    day = int(found["d"])
+    return day if 1 <= day <= 31 else None
+
+
 def wants_earliest(text: str) -> bool:
     return bool(_EARLIEST_RE.search(_norm(text)))
 

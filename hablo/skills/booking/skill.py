@@ -25,8 +25,8 @@ from hablo.skills.booking import reading
 from hablo.skills.booking.availability import nearest_free
 from hablo.skills.booking.repository import BookingInfo, BookingRepository
 from hablo.skills.booking.texts import TEMPLATES
-from hablo.skills.booking.wording import day_text, why_not
 from hablo.skills.examples import load_examples
+from hablo.skills.wording import day_text, why_not
 
 MAX_TIMES_SHOWN = 6
 YES_NO = {"es": ("Sí", "No"), "en": ("Yes", "No")}
@@ -354,6 +354,12 @@ class _Flow:
             if others and self.state.get("mode", "book") == "book":
                 self.state["then"] = [str(s.id) for s in others]
         when = self.turn.entities.get("when")
+        if when is None or not when.has_date:
+            number = reading.day_mention(self.turn.text)
+            day = _month_day(self.now.date(), number) if number else None
+            if day is not None:
+                self._set_day(day)
+                found = True
         if when is not None:
             local = when.start.astimezone(self.zone)
             if when.has_date:
