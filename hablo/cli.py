@@ -606,7 +606,10 @@ def cmd_tenant(args: argparse.Namespace) -> int:
                 print(json.dumps({"tenant": tenant.slug, "id": str(tenant.id)}))
                 return 0
             zone = _tenant_zone(session, args.target)
-            document = export_tenant(session, args.target, datetime.now(zone).date())
+            try:
+                document = export_tenant(session, args.target, datetime.now(zone).date())
+            except ValueError as exc:  # e.g. booking rules stored by hand that do not validate
+                raise CliError(f"cannot export {args.target}: {exc}") from exc
     finally:
         db.dispose()
     sys.stdout.write(dump(document))

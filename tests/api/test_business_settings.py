@@ -4,17 +4,24 @@ major units, and an address and phone at sign-up. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, time
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from hablo.api.scope import TenantScope
+from hablo.bootstrap import bootstrap
 from hablo.db.enums import Role
-from hablo.db.models import Holiday, Tenant
+from hablo.db.models import Holiday, SpecialHours, Tenant
+from hablo.demo import seed_salon
 from hablo.engine.tenant_profile import load_profile
 from hablo.skills.booking.policy import BookingPolicy
 from tests.api.auth_helpers import PASSWORD
 from tests.api.support import Api
+from tests.api.test_row_security import scoped
+from tests.conftest import make_settings
 
 WEEK = {
     "monday": {"intervals": [{"opens_at": "10:00", "closes_at": "14:00"}]},
@@ -218,3 +225,33 @@ def test_registration_takes_address_and_phone(api: Api) -> None:
         "/api/auth/register", json={**body, "slug": "otra", "phone": "call me"}
     )
     assert _errors(bad)[0]["loc"] == ["body", "phone"]
+
+
+def test_special_hours_rows_are_under_row_level_security(postgres_url: str, db_url: str) -> None:
+    """Migration 0011 puts special_hours under the same policy as the other tenant tables:
+    inside the API's tenant scope an unfiltered query sees only that tenant's rows."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("row-level security is a PostgreSQL feature")
+    runtime = bootstrap(make_settings(db_url), upgrade_schema=False)
+    try:
+        with runtime.db.transaction() as session:
+            mine = seed_salon(session, "mine", "Mine")
+            theirs = seed_salon(session, "theirs", "Theirs")
+            for tenant_id in (mine, theirs):
+                session.add(
+                    SpecialHours(
+                        tenant_id=tenant_id,
+                        day=date(2027, 12, 31),
+                        opens_at=time(10),
+                        closes_at=time(14),
+                    )
+                )
+
+        def unfiltered(scope: TenantScope) -> set[uuid.UUID]:
+            return set(scope.session.scalars(select(SpecialHours.tenant_id)))  # no WHERE
+
+        assert scoped(runtime, mine, unfiltered) == {mine}
+        with runtime.db.transaction() as session:
+            assert set(session.scalars(select(SpecialHours.tenant_id))) == {mine, theirs}
+    finally:
+        runtime.db.dispose()

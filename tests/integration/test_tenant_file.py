@@ -326,3 +326,21 @@ def test_cli_refuses_a_bad_file_with_one_line_and_writes_nothing(
     err = capsys.readouterr().err
     assert err == f"hablo: {bad}: services[2].price: must be a number\n"
     assert tenant_count(cli_env) == 0
+
+
+def test_cli_export_names_stored_settings_that_do_not_validate(
+    cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = Database(cli_env, pool_size=1)
+    try:
+        tenant_id = do_import(database, load("fade-factory.yaml"))
+        with database.transaction() as session:
+            tenant = session.get(Tenant, tenant_id)
+            assert tenant is not None
+            tenant.settings = {**tenant.settings, "booking": {"capacity": 0}}
+    finally:
+        database.dispose()
+    assert main(["tenant", "export", "fade-factory"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("hablo: cannot export fade-factory: invalid booking settings: ")
+    assert "booking.capacity" in err and err.count("\n") == 1
