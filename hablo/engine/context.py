@@ -18,7 +18,7 @@ from babel.numbers import format_currency, get_currency_precision
 from sqlalchemy.engine import Connection, NestedTransaction
 
 from hablo.engine.nlu.services import ServiceMatcher
-from hablo.engine.templates import TemplateRenderer
+from hablo.engine.templates import TemplateRenderer, wording_variants
 from hablo.engine.tenant_profile import TenantProfile
 from hablo.plugins.sdk import ServiceInfo, SkillContext
 
@@ -64,6 +64,13 @@ class TenantServices:
     def now(self) -> datetime:
         return self.clock().astimezone(self.profile.zone)
 
+    @functools.cached_property
+    def wording(self) -> tuple[str, ...]:
+        """Template variants for the tenant's locale and formality ("es-MX-usted", ...)."""
+        bot = self.profile.settings.get("bot")
+        formality = bot.get("formality") if isinstance(bot, dict) else None
+        return wording_variants(self.profile.info.locale, formality)
+
     def for_turn(self, conn: Connection | None) -> EngineSkillContext:
         return EngineSkillContext(self, conn)
 
@@ -98,7 +105,11 @@ class EngineSkillContext(SkillContext):
         return self._profile.holiday(day)
 
     def render(self, template: str, language: str, **values: Any) -> str:
-        return self._services.renderer.render(template, language, tenant=self.tenant, **values)
+        # The tenant's own variety (es-MX, usted) when the customer speaks its language.
+        variants = self._services.wording if language == self.tenant.language else ()
+        return self._services.renderer.render(
+            template, language, variants, tenant=self.tenant, **values
+        )
 
     def format_money(self, amount_minor: int, language: str) -> str:
         locale = self.tenant.locale if self.tenant.language == language else language

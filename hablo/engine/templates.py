@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from jinja2 import (
@@ -50,12 +50,32 @@ class TemplateRenderer:
             keep_trailing_newline=False,
         )
 
-    def render(self, name: str, language: str, **values: Any) -> str:
-        for lang in dict.fromkeys((language, FALLBACK_LANGUAGE)):
+    def render(
+        self, name: str, language: str, variants: Sequence[str] = (), **values: Any
+    ) -> str:
+        """The template in the first of `variants` that has it ("es-MX-usted", "es-MX",
+        "es-usted": the tenant's locale and formality), else in `language`, else in
+        Spanish."""
+        for key in dict.fromkeys((*variants, language, FALLBACK_LANGUAGE)):
             try:
-                template = self._env.get_template(f"{lang}/{name}.j2")
+                template = self._env.get_template(f"{key}/{name}.j2")
             except TemplateNotFound:
                 continue
             # `language` is in every template's context: service.label(language).
             return template.render({"language": language, **values}).strip()
         raise LookupError(f"no template {name!r} for language {language!r}")
+
+
+# How a business addresses its customers when it did not say: Argentina uses "vos",
+# Mexico's businesses "usted", Spain and the rest "tú".
+DEFAULT_FORMALITY = {"es-AR": "vos", "es-UY": "vos", "es-MX": "usted", "es-CO": "usted"}
+
+
+def wording_variants(locale: str, formality: str | None) -> tuple[str, ...]:
+    """Template keys to try before the bare language, most specific first."""
+    locale = locale.replace("_", "-")
+    language = locale.split("-")[0]
+    if language != "es":
+        return (locale,) if locale != language else ()
+    chosen = formality or DEFAULT_FORMALITY.get(locale, "tu")
+    return (f"{locale}-{chosen}", locale, f"{language}-{chosen}")
