@@ -12,9 +12,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import delete, select, text
+from sqlalchemy.exc import IntegrityError
 
 from hablo.api.endpoints import ApiRoutes, Call, RequestModel
-from hablo.api.problems import not_found
+from hablo.api.problems import conflict, not_found
 from hablo.api.routes.hours import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -166,6 +167,7 @@ async def put_week(call: Call[None, WeekIn]) -> WeekOut:
     "hours:write",
     body=HolidayImportIn,
     response=HolidayImportOut,
+    errors=(409,),
     summary="Add a country's public holidays for some years (again: nothing changes)",
 )
 async def import_holidays(call: Call[None, HolidayImportIn]) -> HolidayImportOut:
@@ -175,9 +177,13 @@ async def import_holidays(call: Call[None, HolidayImportIn]) -> HolidayImportOut
         tenant = _tenant(scope)
         _lock(scope, "holidays")
         working = stored_open_days(tenant.settings)
-        added = add_public_holidays(
-            scope.session, scope.tenant_id, data.country, data.years, tenant.locale, working
-        )
+        try:  # POST /api/hours/holidays may add one of these days meanwhile
+            with scope.session.begin_nested():
+                added = add_public_holidays(
+                    scope.session, scope.tenant_id, data.country, data.years, tenant.locale, working
+                )
+        except IntegrityError as exc:
+            raise conflict("a holiday was added meanwhile; import again") from exc
         # The country a tenant file export names, and its `hablo tenant import` uses.
         if (tenant.settings or {}).get(COUNTRY_KEY) != data.country:
             tenant.settings = {**(tenant.settings or {}), COUNTRY_KEY: data.country}
