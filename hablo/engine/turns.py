@@ -211,7 +211,7 @@ def _decide(
         claimed,
     )
     if chosen.skill is None:
-        turn.replies.append(ctx.render("fallback", lang))
+        turn.replies.append(ctx.render("fallback", lang, example=_example_service(ctx, lang)))
         result = SkillResult(misunderstood=True)
     else:
         result = _run_skill(runtime, chosen.skill, turn, text, conversation, ctx, now)
@@ -342,6 +342,12 @@ def _questions(
         if len({u.intent for _, u in asks}) >= 2:
             return sorted(asks, key=lambda pu: pu[1].intent in _FLOW_INTENTS)
     return None
+
+
+def _example_service(ctx: EngineSkillContext, lang: str) -> str | None:
+    """A service of this business to show in help texts (never another trade's)."""
+    services = ctx.services()
+    return services[0].label(lang) if services else None
 
 
 def _claimed(

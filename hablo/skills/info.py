@@ -30,6 +30,11 @@ class InfoSkill(Skill):
     def handle(self, turn: Turn, ctx: SkillContext) -> SkillResult:
         lang = turn.language
         if turn.intent == "greeting":
+            # The business's own greeting (settings.bot.greeting), in its language.
+            bot = ctx.tenant_setting("bot") or {}
+            own = bot.get("greeting") if isinstance(bot, dict) else None
+            if own and lang == ctx.tenant.language:
+                return SkillResult.say(str(own))
             return SkillResult.say(ctx.render("greeting", lang))
         if turn.intent == "hours":
             return SkillResult.say(self._hours(turn, ctx))
@@ -45,7 +50,9 @@ class InfoSkill(Skill):
             # "sí" to this offer hands the chat to a person (the engine keeps the offer).
             said = SkillResult.say(ctx.render("unknown_fact", lang, thing=thing))
             return replace(said, meta={"offer": "human"})
-        return SkillResult.say(ctx.render("fallback", lang))
+        catalogue = ctx.services()
+        example = catalogue[0].label(lang) if catalogue else None
+        return SkillResult.say(ctx.render("fallback", lang, example=example))
 
     def _hours(self, turn: Turn, ctx: SkillContext) -> str:
         """A specific day's hours when the customer named one, else the whole week."""
