@@ -38,7 +38,8 @@ _UNSURE = 0.6
 # "¿tienen citas el jueves 25?": a day plus one of these asks for a booking.
 _AVAILABILITY = re.compile(
     r"\b(?:turnos?|citas?|lugar|hueco|espacio|disponib\w*|appointments?|slots?|availab\w*"
-    r"|puedo ir|puedo pasar|me atienden|me pueden atender|can i come|come in)\b"
+    r"|puedo ir|puedo pasar|atender\w*|atienden|atiende|can i come|come in|see me|fit me in"
+    r"|get in|squeeze me in)\b"
 )
 log = logging.getLogger(__name__)
 
