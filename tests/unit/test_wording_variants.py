@@ -1,0 +1,264 @@
+"""Every Spanish reply has a tú and an usted wording (Spain, Mexico, Colombia...) with the
+same variables as the Argentine one and no voseo in it; a tenant's locale picks its wording;
+no shipped reply names a service or a trade (the demo is a hair salon, tenants are not)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jinja2 import Environment, meta
+
+import hablo.skills
+from hablo.engine.templates import TemplateRenderer, skill_templates, wording_variants
+from hablo.plugins.sdk import ServiceInfo, Skill, TenantInfo
+from hablo.skills.booking.skill import BookingSkill
+from hablo.skills.handoff import HandoffSkill
+from hablo.skills.info import InfoSkill
+from hablo.skills.payment import PaymentSkill
+from hablo.skills.pricing import PricingSkill
+from hablo.skills.smalltalk import SmalltalkSkill
+from hablo.testing.context import DEMO_TENANT, skill_context
+
+SKILLS: tuple[type[Skill], ...] = (
+    InfoSkill,
+    PricingSkill,
+    HandoffSkill,
+    BookingSkill,
+    PaymentSkill,
+    SmalltalkSkill,
+)
+FILES_DIR = Path(hablo.skills.__file__).parent / "templates"
+VARIANTS = ("es-tu", "es-usted")
+
+
+def _sources() -> dict[tuple[str, str], str]:
+    """(key, name) -> jinja source, for shipped files and skills' inline templates alike."""
+    out = {(f.parent.name, f.stem): f.read_text("utf-8") for f in FILES_DIR.glob("*/*.j2")}
+    for loader_name, source in skill_templates(SKILLS).items():
+        key, file_name = loader_name.split("/")
+        out[(key, file_name.removesuffix(".j2"))] = source
+    return out
+
+
+SOURCES = _sources()
+ES_NAMES = sorted(name for key, name in SOURCES if key == "es")
+
+SERVICE = ServiceInfo(
+    id=uuid.UUID("00000000-0000-4000-8000-0000000000aa"),
+    name="Masaje",
+    description="",
+    price_minor=900000,
+    duration_minutes=45,
+)
+TENANT = TenantInfo(
+    id=uuid.UUID("00000000-0000-4000-8000-0000000000bb"),
+    slug="negocio",
+    name="Negocio Uno",
+    locale="es-MX",
+    timezone="America/Mexico_City",
+    currency="MXN",
+    address="Calle 1 #23",
+    phone=None,
+    persona=None,
+)
+OPTIONS = {"options": ["jueves 11 de marzo, 10:00", "jueves 11 de marzo, 11:00"]}
+BOOKINGS = {"bookings": ["Masaje, jueves 11 de marzo, 10:00", "Masaje, lunes 15 de marzo"]}
+OPTIONS_TEXT = {"options_text": "Te puedo ofrecer: 1) jueves 11 de marzo, 10:00"}
+SERVICES = {"services": ["Masaje", "Consulta"]}
+PAY = {"service": "Masaje", "when": "jueves 11 de marzo, 10:00", "amount": "$ 900", "url": "x"}
+HOURS = {"day_name": "sábado 13 de marzo", "relative": "mañana"}
+
+# Values as the skills and the engine pass them (ctx.render calls), one dict per branch.
+SAMPLES: dict[str, list[dict[str, Any]]] = {
+    "ack": [{}],
+    "fallback": [{"example": "Masaje"}, {"example": None}, {}],
+    "flow_exit": [{}],
+    "goodbye": [{}],
+    "greeting": [{}],
+    "handoff": [{"minutes": 5}],
+    "handoff_back": [{}],
+    "help": [{"example": "Masaje"}, {"example": None}],
+    "hours_day": [
+        {**HOURS, "intervals": [("09:00", "13:00"), ("16:00", "20:00")], "holiday": None},
+        {**HOURS, "intervals": [], "holiday": "Día de la Independencia"},
+        {**HOURS, "relative": None, "intervals": [], "holiday": None},
+    ],
+    "hours_week": [{"week": [("lunes", [("09:00", "18:00")]), ("domingo", [])]}],
+    "human_declined": [{}],
+    "laugh": [{}],
+    "location": [{}, {"tenant": replace(TENANT, address=None)}],
+    "message_quarantined": [{}],
+    "not_offered": [{"thing": "tatuajes", **SERVICES}],
+    "offer_human": [{}],
+    "plan_limit": [{}],
+    "price_list": [{"items": [(SERVICE, "$ 9.000")]}, {"items": []}],
+    "price_one": [{"service": SERVICE, "price": "$ 9.000"}],
+    "rephrase": [{}],
+    "skill_error": [{}],
+    "thanks": [{}],
+    "unknown_fact": [{"thing": "estacionamiento"}],
+    "booking_ask_service": [SERVICES],
+    "booking_ask_day": [{"service": "Masaje"}],
+    "booking_ask_time": [{"day": "jueves 11 de marzo", "slots": ["10:00", "11:00"]}],
+    "booking_day_full": [{"day": "jueves 11 de marzo", "service": "Masaje", **OPTIONS_TEXT}],
+    "booking_unavailable": [{"reason": "Cerramos a las 20:00.", **OPTIONS_TEXT}],
+    "booking_period_full": [OPTIONS_TEXT],
+    "booking_which_option": [OPTIONS],
+    "booking_price_note": [{"service": "Masaje", "price": "$ 9.000"}],
+    "booking_confirm": [{"service": "Masaje", "when": "jueves 11, 10:00", "price": "$ 9.000"}],
+    "booking_done": [
+        {"service": "Masaje", "when": "jueves 11, 10:00"},
+        {"service": "Masaje", "when": "jueves 11, 10:00", "tenant": replace(TENANT, address=None)},
+    ],
+    "booking_taken": [OPTIONS_TEXT],
+    "booking_options": [OPTIONS],
+    "booking_no_options": [{}],
+    "booking_past": [
+        {"day": "lunes 1 de marzo", "ask_service": True, **SERVICES},
+        {"day": "lunes 1 de marzo", "ask_service": False, **SERVICES},
+    ],
+    "booking_too_far": [
+        {"day": "1 de mayo", "last": "10 de abril", "ask_service": True, **SERVICES},
+        {"day": "1 de mayo", "last": "10 de abril", "ask_service": False, **SERVICES},
+    ],
+    "booking_closed_ask_service": [
+        {"day": "domingo 14 de marzo", "holiday": None, **SERVICES},
+        {"day": "martes 16 de marzo", "holiday": "Natalicio de Benito Juárez", **SERVICES},
+    ],
+    "booking_next_options": [{"service": "Masaje", **OPTIONS_TEXT}],
+    "booking_denied": [{}],
+    "booking_abandoned": [{}],
+    "booking_resume": [{"question": "¿A qué hora?"}],
+    "booking_none": [{}],
+    "booking_list": [BOOKINGS],
+    "booking_pick": [BOOKINGS],
+    "booking_cancel_confirm": [{"booking": "Masaje, jueves 11 de marzo, 10:00"}],
+    "booking_cancelled": [{"booking": "Masaje, jueves 11 de marzo, 10:00"}],
+    "booking_kept": [{}],
+    "booking_reschedule_ask": [{"booking": "Masaje, jueves 11 de marzo, 10:00"}],
+    "booking_rescheduled": [{"service": "Masaje", "when": "viernes 12, 10:00"}],
+    "booking_reschedule_confirm": [{"service": "Masaje", "when": "viernes 12, 10:00"}],
+    "booking_reminder": [{"service": "Masaje", "when": "jueves 11, 10:00"}],
+    "booking_reminder_confirmed": [{}],
+    "booking_closed_day": [
+        {"day": "domingo 14 de marzo", "holiday": None, **OPTIONS_TEXT},
+        {"day": "martes 16 de marzo", "holiday": "Natalicio de Benito Juárez", **OPTIONS_TEXT},
+    ],
+    "payment_link": [{**PAY, "deposit": True}, {**PAY, "deposit": False}],
+    "payment_already_paid": [PAY],
+    "payment_nothing_due": [{}],
+    "payment_offline": [{}],
+    "payment_methods_unknown": [
+        {"online": "Por ahora no cobramos en línea.", "method": "tarjeta"},
+        {"online": "", "method": "efectivo"},
+    ],
+    "payment_unavailable": [{}],
+}
+
+# Voseo (the stressed last vowel: "querés", not "quieres"; "respondé", not "responde") and
+# Argentine words a Mexican or Spanish customer would notice.
+ARGENTINE = re.compile(
+    r"\b(?:querés|tenés|podés|necesitás|confirmás|venís|sabés|respondé|escribime|decime"
+    r"|contame|avisame|aboná|dale|che|b[áa]rbaro|joya"
+    r"|turnos?|seña|ac[áa]|vos|ratito|cargad[ao]s?)\b",
+    re.IGNORECASE,
+)
+
+
+def _renderer() -> TemplateRenderer:
+    # As build_tenant_services builds it, with no tenant overrides.
+    return TemplateRenderer({}, skill_templates(SKILLS))
+
+
+def _variables(source: str) -> set[str]:
+    return meta.find_undeclared_variables(Environment().parse(source))
+
+
+def test_every_spanish_template_has_samples() -> None:
+    # A template added without samples here would go untested in the other wordings.
+    assert set(ES_NAMES) == set(SAMPLES)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", ES_NAMES)
+def test_variant_exists_with_the_same_variables_and_renders(name: str, variant: str) -> None:
+    assert (variant, name) in SOURCES, f"no {variant} wording of {name}"
+    assert _variables(SOURCES[(variant, name)]) == _variables(SOURCES[("es", name)])
+    renderer = _renderer()
+    for values in SAMPLES[name]:
+        values = {"tenant": TENANT, **values}
+        argentine = renderer.render(name, "es", **values)
+        text = renderer.render(name, "es", variants=(variant,), **values)
+        assert text.count("\n") == argentine.count("\n"), (name, text)
+        assert not ARGENTINE.search(text), (name, variant, text)
+
+
+@pytest.mark.parametrize(
+    ("key", "name"), sorted(k for k in SOURCES if k[0] in (*VARIANTS, "es-ES", "es-MX"))
+)
+def test_no_voseo_in_any_non_argentine_source(key: str, name: str) -> None:
+    assert not ARGENTINE.search(SOURCES[(key, name)]), (key, name)
+
+
+@pytest.mark.parametrize("name", sorted(name for key, name in SOURCES if key == "es-ES"))
+def test_spain_wordings_differ_from_tu_and_keep_the_variables(name: str) -> None:
+    source = SOURCES[("es-ES", name)]
+    assert source != SOURCES[("es-tu", name)]
+    assert _variables(source) == _variables(SOURCES[("es", name)])
+    for values in SAMPLES[name]:
+        _renderer().render(name, "es", variants=("es-ES",), **{"tenant": TENANT, **values})
+
+
+def test_the_tenant_locale_picks_the_wording() -> None:
+    renderer = _renderer()
+    values = {"tenant": TENANT, "service": "Masaje"}
+
+    def say(locale: str, formality: str | None = None) -> str:
+        variants = wording_variants(locale, formality)
+        return renderer.render("booking_ask_day", "es", variants=variants, **values)
+
+    usted = renderer.render("booking_ask_day", "es", variants=("es-usted",), **values)
+    argentine = renderer.render("booking_ask_day", "es", **values)
+    assert say("es-MX") == usted == "¿Para qué día desea su cita de Masaje?"
+    assert say("es-AR") == argentine == "¿Para qué día querés el turno de Masaje?"
+    assert say("es-ES") == "¿Para qué día quieres la cita de Masaje?"
+    assert say("es-ES", "usted") == usted
+    ask = {"tenant": TENANT, **SERVICES}
+    spain = renderer.render("booking_ask_service", "es", wording_variants("es-ES", None), **ask)
+    assert spain.startswith("¡Vale!")
+
+
+def test_a_mexican_tenant_skill_context_speaks_usted() -> None:
+    ctx = skill_context(SmalltalkSkill, tenant=replace(DEMO_TENANT, locale="es-MX"))
+    text = ctx.render("help", "es", example="Manicura")
+    assert "¿Qué necesita?" in text and not ARGENTINE.search(text)
+    argentine = skill_context(SmalltalkSkill).render("help", "es", example="Manicura")
+    assert "¿Qué necesitás?" in argentine
+
+
+@pytest.mark.parametrize("key", ["es", "en", *VARIANTS, "es-ES"])
+def test_fallback_names_the_example_it_is_given_and_no_other(key: str) -> None:
+    renderer = _renderer()
+    language = "en" if key == "en" else "es"
+    bare = renderer.render("fallback", language, variants=(key,), tenant=TENANT)
+    given = renderer.render("fallback", language, (key,), tenant=TENANT, example="Masaje")
+    assert "masaje" not in bare.lower() and "masaje" in given
+    assert not re.search(r"corte|haircut", bare + given, re.IGNORECASE)
+
+
+# The demo salon's services and trade: built-in replies serve every kind of business.
+TRADE = re.compile(
+    r"\b(?:corte|pelo|haircut|barba|beard|manicur[ae]|uñas|nails|tintura|coloraci[óo]n"
+    r"|brushing|peluquer[íi]a|barber[íi]a|sal[óo]n|salon|hairdresser)\b",
+    re.IGNORECASE,
+)
+
+
+@pytest.mark.parametrize(("key", "name"), sorted(SOURCES))
+def test_no_built_in_reply_names_a_service_or_a_trade(key: str, name: str) -> None:
+    assert not TRADE.search(SOURCES[(key, name)]), (key, name)
