@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from hablo.engine.context import Clock, TenantServices
 from hablo.engine.dialogue import DIALOGUE_ACTS
+from hablo.engine.nlu.holidays import HolidayNames
 from hablo.engine.nlu.pipeline import ClassifierCache, NluPipeline, TrainingSet, training_set
 from hablo.engine.nlu.services import ServiceMatcher
 from hablo.engine.templates import TemplateRenderer, skill_templates
@@ -88,6 +89,7 @@ def build_tenant_runtime(
         classifiers.get(tenant_training_set(profile, skills)),
         services.matcher,
         profile.info.language,
+        HolidayNames(profile.holidays),
     )
     runtime = TenantRuntime(profile, skills, by_intent, nlu, services)
     if profile.settings.get("llm"):

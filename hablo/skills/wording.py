@@ -40,7 +40,7 @@ def why_not(
         return (
             "That's too soon for me to book."
             if en
-            else "Es muy sobre la hora para reservarlo."
+            else "Ese horario está demasiado cerca para reservarlo."
         )
     opens = min(a for a, _ in intervals)
     closes = max(b for _, b in intervals)
@@ -57,11 +57,19 @@ def why_not(
             if en
             else f"Cerramos a las {clock_text(closes, lang)}."
         )
-    inside = any(a <= local and (ends <= b or ends == time(0)) for a, b in intervals)
-    if not inside:
+    started_in = next((b for a, b in intervals if a <= local < b), None)
+    if started_in is None:  # between two shifts: the break
+        back = min((a for a, _ in intervals if a > local), default=closes)
+        left = max((b for _, b in intervals if b <= local), default=opens)
         return (
-            f"It wouldn't be finished before we close ({clock_text(closes, lang)})."
+            f"We're closed from {clock_text(left, lang)} to {clock_text(back, lang)}."
             if en
-            else f"No llegamos a terminarlo antes del cierre ({clock_text(closes, lang)})."
+            else f"De {clock_text(left, lang)} a {clock_text(back, lang)} estamos cerrados."
+        )
+    if not (ends <= started_in or ends == time(0)):
+        return (
+            f"It wouldn't be finished before we close ({clock_text(started_in, lang)})."
+            if en
+            else f"No llegamos a terminarlo antes del cierre ({clock_text(started_in, lang)})."
         )
     return "That time is already taken." if en else "Ese horario ya está ocupado."

@@ -8,12 +8,18 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from hablo.engine.nlu.acts import read_act
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier
-from hablo.engine.nlu.datetimes import OpeningHours, extract_weekday, extract_when
+from hablo.engine.nlu.datetimes import (
+    OpeningHours,
+    WhenMention,
+    extract_weekday,
+    extract_when,
+)
+from hablo.engine.nlu.holidays import HolidayNames
 from hablo.engine.nlu.language import detect_language
 from hablo.engine.nlu.model_store import (
     ModelStore,
@@ -244,10 +250,12 @@ class NluPipeline:
         classifier: ClassifierRef,
         matcher: ServiceMatcher,
         default_language: str,
+        holidays: HolidayNames | None = None,
     ) -> None:
         self._ref = classifier
         self._matcher = matcher
         self._default_language = default_language
+        self._holidays = holidays
 
     @property
     def classifier(self) -> IntentClassifier:
@@ -280,6 +288,8 @@ class NluPipeline:
     ) -> dict[str, Any]:
         entities: dict[str, Any] = {}
         when = extract_when(text, now, opening_hours=opening_hours)
+        if self._holidays is not None:
+            when = _on_named_holiday(text, when, now, self._holidays)
         if when is not None:
             entities["when"] = when
         services = self._matcher.find_all(text, near=when.text if when else None)
@@ -295,6 +305,24 @@ class NluPipeline:
         if weekday is not None:
             entities["weekday"] = weekday
         return entities
+
+
+def _on_named_holiday(
+    text: str, when: WhenMention | None, now: datetime, holidays: HolidayNames
+) -> WhenMention | None:
+    """ "¿abren el Viernes Santo?", "Good Friday at 10": the holiday's date (and the time).
+    A date said otherwise wins, unless it is part of the name ("Friday" of Good Friday)."""
+    found = holidays.find(text, now.date())
+    if found is None:
+        return when
+    day, name = found
+    if when is not None and when.has_date:
+        said = [w for w in normalize(when.text).split() if w.isalpha() and len(w) > 3]
+        if not any(w in name.split() for w in said):
+            return when
+    clock = when.start.timetz() if when is not None and when.has_time else None
+    start = datetime.combine(day, clock.replace(tzinfo=None) if clock else time(0), now.tzinfo)
+    return WhenMention(start, True, clock is not None, when.text if when else "")
 
 
 def _by_rule(

@@ -174,6 +174,12 @@ class ServiceMatcher:
         coloración?" asks for a colouring, not a cut."""
         norm = normalize(text, keep_enye=True)
         found: list[tuple[int, ServiceInfo]] = []
+        # A name that itself joins two ("Haircut and beard", "Corte y barba") is one service.
+        for alias in sorted(self._aliases, key=lambda a: -len(a.phrase)):
+            at = f" {norm} ".find(f" {alias.phrase} ")
+            if at >= 0 and _PARTS.search(alias.phrase):
+                found.append((at, alias.service))
+                norm = norm[:at] + " " * len(alias.phrase) + norm[at + len(alias.phrase) :]
         offset = 0
         for part in _PARTS.split(norm):
             service = self.find(part) if part.strip() else None
@@ -183,6 +189,7 @@ class ServiceMatcher:
         if not found:
             single = self.find(text)
             return [single] if single else []
+        found.sort(key=lambda mention: mention[0])
         anchor = norm.find(normalize(near, keep_enye=True)) if near else -1
         if anchor >= 0 and len(found) > 1:
             found = _nearest_group(found, anchor)

@@ -1,0 +1,44 @@
+"""Businesses beyond the demo: each tenant file in tests/tenants is imported into a fresh
+database as its owner would (`hablo tenant import`), and its conversations in
+tests/dialogues/businesses/<slug>.yaml must all pass through `hablo test dialogues`: its
+own wording (usted in Mexico, tú in Spain, English in Miami and London), services found
+by part of their name, its country's holidays, its split shifts and chairs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hablo.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = sorted((ROOT / "tests" / "dialogues" / "businesses").glob("*.yaml"))
+NOW = "2027-03-10T12:00"
+
+
+def test_every_trade_has_conversations() -> None:
+    assert {p.stem for p in CASES} >= {p.stem for p in (ROOT / "tests" / "tenants").glob("*.yaml")}
+
+
+@pytest.mark.parametrize("cases", CASES, ids=lambda p: p.stem)
+def test_the_business_conversations_pass(
+    cases: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HABLO_DATABASE_URL", f"sqlite:///{tmp_path / 'hablo.db'}")
+    assert main(["db", "upgrade"]) == 0
+    assert main(["tenant", "import", str(ROOT / "tests" / "tenants" / cases.name)]) == 0
+    capsys.readouterr()
+    main(["test", "dialogues", str(cases), "--tenant", cases.stem, "--now", NOW, "--json"])
+    lines = capsys.readouterr().out.splitlines()
+    summary = json.loads(lines[-1])
+    failed = [
+        line for line in lines[:-1] if line.startswith("{") and not json.loads(line)["passed"]
+    ]
+    assert summary["cases"] > 0 and summary["passed"] == summary["cases"], "\n".join(failed)
+    assert summary["wrong_bookings"] == 0
