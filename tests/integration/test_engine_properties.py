@@ -46,7 +46,7 @@ NAME = "{tenant}"
 TEXTS: dict[str, tuple[str, ...]] = {
     "hola": (NAME,),
     "cuánto sale la manicura": ("Manicura",),
-    "how much is a beard trim?": ("Arreglo de barba",),
+    "how much is a beard trim?": ("Beard trim",),  # the English name the demo ships
     "dónde están": ("Corrientes 1234",),
     "gracias": ("De nada", "You're welcome"),
 }
