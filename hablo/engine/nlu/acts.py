@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from hablo.engine.nlu.text import normalize
+from hablo.engine.nlu.text import plain
 
 AFFIRM = "affirm"
 DENY = "deny"
@@ -70,10 +70,6 @@ _SAME_RE = re.compile(
 )
 
 
-def _plain(text: str) -> str:
-    return " ".join(re.sub(r"[.:/+@'_]", " ", normalize(text)).split())
-
-
 def _signs(text: str, allowed: frozenset[str]) -> bool:
     stripped = "".join(ch for ch in text if not ch.isspace())
     return bool(stripped) and all(ch in allowed for ch in stripped)
@@ -85,7 +81,7 @@ def read_act(text: str) -> str | None:
         return AFFIRM
     if _signs(text, _LAUGH_SIGNS):
         return LAUGH
-    norm = _plain(text)
+    norm = plain(text)
     if not norm:
         return None
     if _YES_RE.match(norm):
@@ -109,7 +105,7 @@ def _asks_something(norm: str) -> bool:
 
 def starts_no(text: str) -> bool:
     """ "no, mejor a las 5": a no that goes on with a correction."""
-    return bool(re.match(rf"^(?:{_NO})\b", _plain(text)))
+    return bool(re.match(rf"^(?:{_NO})\b", plain(text)))
 
 
 # A yes that opens a message ("sí, gracias", "yes please") — "ok"/"listo" alone do not count.
@@ -117,7 +113,7 @@ _STRONG_YES = "si|sii|sip|yes|yeah|yep|yup|confirmo|confirmado|confirm|dale|de u
 
 
 def starts_yes(text: str) -> bool:
-    return bool(re.match(rf"^(?:{_STRONG_YES})\b", _plain(text)))
+    return bool(re.match(rf"^(?:{_STRONG_YES})\b", plain(text)))
 
 
 # Words a follow-up may have besides its new value ("¿y para el sábado qué tal?").
@@ -179,7 +175,7 @@ _THIN = frozenset(
 def is_follow_up(text: str, value_words: set[str] | None = None) -> bool:
     """A message that leans on the previous question ("¿y el sábado?"): "y"/"and" and
     nothing but the new value (`value_words`: the words of the entities found)."""
-    norm = _plain(text)
+    norm = plain(text)
     if not _FOLLOW_UP_RE.match(norm) or len(norm.split()) > 7:
         return False
     if value_words is None:
@@ -188,4 +184,4 @@ def is_follow_up(text: str, value_words: set[str] | None = None) -> bool:
 
 
 def refers_to_same(text: str) -> bool:
-    return bool(_SAME_RE.search(_plain(text)))
+    return bool(_SAME_RE.search(plain(text)))

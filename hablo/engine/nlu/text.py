@@ -28,5 +28,14 @@ def normalize(text: str, keep_enye: bool = False) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+_SIGNS = re.compile(r"[:/+@._'-]")
+
+
+def plain(text: str) -> str:
+    """`normalize` without the signs it keeps for times and addresses: only words and
+    digits, one space apart, for rules that read whole phrases ("sí, gracias")."""
+    return " ".join(_SIGNS.sub(" ", normalize(text)).split())
+
+
 def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", normalize(text))

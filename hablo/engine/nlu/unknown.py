@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from hablo.engine.nlu.services import ServiceMatcher
-from hablo.engine.nlu.text import normalize
+from hablo.engine.nlu.text import plain
 from hablo.plugins.sdk import ServiceInfo
 
 NOT_OFFERED = "not_offered"
@@ -81,7 +81,7 @@ def unknown_ask(text: str, matcher: ServiceMatcher) -> UnknownAsk | ServiceInfo 
     something unknown (an UnknownAsk), or None when the message is no such question.
     Each sentence is read on its own ("are you hiring? I'm a hairdresser…")."""
     for sentence in re.split(r"[?¿!¡.;\n]+", text):
-        norm = " ".join(re.sub(r"[,:-]", " ", normalize(sentence)).split())
+        norm = plain(sentence)
         found = _ask_in(norm, sentence, matcher) if norm else None
         if found is not None:
             return found

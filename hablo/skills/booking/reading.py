@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from hablo.engine.nlu.text import normalize
+from hablo.engine.nlu.text import normalize, plain
 
 _ORDINALS = {
     "primera": 1, "primero": 1, "primer": 1, "first": 1, "1ra": 1, "1ro": 1, "1st": 1,
@@ -57,13 +57,9 @@ _PLEASE_TAIL = re.compile(
 )
 
 
-def _norm(text: str) -> str:
-    return " ".join(re.sub(r"[.:!?¿¡,;]", " ", normalize(text)).split())
-
-
 def _core(text: str) -> str:
     """The answer without "vale, …" before it or "…, please" after it."""
-    return _PLEASE_TAIL.sub("", _ACK_LEAD.sub("", _norm(text)))
+    return _PLEASE_TAIL.sub("", _ACK_LEAD.sub("", plain(text)))
 
 
 def option_index(text: str, count: int) -> int | None:
@@ -126,12 +122,12 @@ def day_mention(text: str) -> int | None:
 
 
 def wants_earliest(text: str) -> bool:
-    return bool(_EARLIEST_RE.search(_norm(text)))
+    return bool(_EARLIEST_RE.search(plain(text)))
 
 
 def period_hours(text: str) -> tuple[int, int] | None:
     """The hours a period names ("a la tarde" -> 12..24), or None."""
-    found = _PERIOD_RE.search(_norm(text))
+    found = _PERIOD_RE.search(plain(text))
     if found is None:
         return None
     word = next(g for g in found.groups() if g)
@@ -140,5 +136,5 @@ def period_hours(text: str) -> tuple[int, int] | None:
 
 def asks_price(text: str) -> bool:
     return bool(
-        re.search(r"\b(?:cuanto|precio|sale|cuesta|vale|how much|price|cost)\b", _norm(text))
+        re.search(r"\b(?:cuanto|precio|sale|cuesta|vale|how much|price|cost)\b", plain(text))
     )
