@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hablo.db.enums import DeliveryStatus
+from hablo.engine.sanitize import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +109,9 @@ def _str(value: Any) -> str:
 
 def _message(number: str, raw: dict[str, Any], names: dict[str, str]) -> WaMessage | None:
     peer, message_id, kind = _str(raw.get("from")), _str(raw.get("id")), _str(raw.get("type"))
-    if not peer or not message_id or len(message_id) > 200:
-        return None
+    peer = clean_text(peer, 64)  # a NUL is dropped like anywhere else
+    if not peer.isdigit() or len(peer) > 20 or not message_id or len(message_id) > 200:
+        return None  # a wa_id is the customer's number in digits; anything else is forged
     if "group_id" in raw:  # group messages are not conversations with one customer
         log.info("whatsapp: ignoring group message %s", message_id)
         return None

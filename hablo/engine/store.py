@@ -4,6 +4,7 @@ work costs more CPU per turn than the rest of the turn together)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,9 @@ IDENTITY_KIND = {
     "whatsapp_web": "phone",
     "email": "email",
 }
+
+
+_E164_SHAPE = re.compile(r"\+?\d{3,15}")
 
 
 def identity_of(channel: str, peer: str) -> tuple[str, str]:
@@ -198,7 +202,9 @@ class ConversationStore:
                 id=contact_id,
                 tenant_id=key.tenant_id,
                 name=name,
-                phone=value if kind == "phone" else None,
+                # A peer that is no phone number (hostile input) identifies, but is not kept
+                # as the contact's phone (E.164: at most 16 characters).
+                phone=value if kind == "phone" and _E164_SHAPE.fullmatch(value) else None,
                 email=value if kind == "email" else None,
                 kind=ContactKind.PROSPECT,
                 total_conversations=0,
