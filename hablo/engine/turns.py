@@ -134,12 +134,14 @@ def run_turn(
         assisted = runtime.assistant.begin(text, understanding, conversation, state.flow, ctx, conn)
         understanding = assisted.understanding
     services = runtime.profile.services
-    turn = _Turn(with_context(understanding, text, state, services, now), state)
+    turn = _Turn(understanding, state)
     parts = _questions(runtime, text, now, conversation) if assisted is None else None
-    for part, part_understanding in parts or [(text, turn.understanding)]:
+    for part, part_understanding in parts or [(text, understanding)]:
         turn.understanding = with_context(part_understanding, part, state, services, now)
         _decide(runtime, turn, part, conversation, ctx, now)
         remember(turn.state, turn.understanding, turn.skill)
+        if turn.status == ConversationStatus.WAITING_HUMAN:
+            break  # handed to a person: the bot says nothing more
     if parts and turn.state.flow:
         turn.state.offer = None  # the last question asked is the flow's, not an offer
     _no_loops(runtime, turn, ctx)
@@ -162,8 +164,8 @@ def _decide(
     """The dialogue policy: which skill answers, flows, exits and the human offer."""
     understanding = turn.understanding
     lang = understanding.language
-    if conversation.status == ConversationStatus.WAITING_HUMAN:
-        turn.status = ConversationStatus.OPEN
+    if conversation.status == ConversationStatus.WAITING_HUMAN and turn.status is None:
+        turn.status = ConversationStatus.OPEN  # once, not once per question of the message
         turn.state.handoff_at = None
         turn.replies.append(ctx.render("handoff_back", lang))
 
