@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from importlib.resources import files
 from typing import Any
 
 from jinja2 import (
@@ -13,10 +14,20 @@ from jinja2 import (
     StrictUndefined,
     TemplateNotFound,
 )
+from jinja2.sandbox import SandboxedEnvironment
 
 from hablo.plugins.sdk import Skill
 
 FALLBACK_LANGUAGE = "es"
+# The same whitespace rules for shipped and tenant templates.
+_OPTIONS: dict[str, Any] = {
+    "autoescape": False,  # replies are chat text, not HTML: channels escape at display time
+    "auto_reload": False,  # shipped files do not change under a running process
+    "undefined": StrictUndefined,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "keep_trailing_newline": False,
+}
 
 
 def skill_templates(skills: Iterable[type[Skill]]) -> dict[str, str]:
@@ -29,36 +40,46 @@ def skill_templates(skills: Iterable[type[Skill]]) -> dict[str, str]:
     return out
 
 
+def shipped_templates(skills: Iterable[type[Skill]]) -> dict[str, str]:
+    """Every built-in source by loader name: skills' inline templates over hablo's files."""
+    out: dict[str, str] = {}
+    root = files("hablo.skills") / "templates"
+    for folder in root.iterdir():
+        if not folder.is_dir():
+            continue
+        for item in folder.iterdir():
+            if item.name.endswith(".j2"):
+                out[f"{folder.name}/{item.name}"] = item.read_text(encoding="utf-8")
+    out.update(skill_templates(skills))
+    return out
+
+
+def tenant_environment(loader: DictLoader | ChoiceLoader | None = None) -> SandboxedEnvironment:
+    """Where a tenant's own sources are parsed and rendered: the sandbox keeps them from
+    Python internals (`''.__class__`, `cycler.__init__.__globals__`)."""
+    return SandboxedEnvironment(loader=loader, **_OPTIONS)
+
+
 class TemplateRenderer:
     """One per tenant (its overrides differ); compiled templates are cached by jinja2."""
 
     def __init__(self, overrides: Mapping[str, str], skill_sources: Mapping[str, str]) -> None:
-        # Replies are chat text, not HTML: channels escape at display time.
-        self._env = Environment(
-            loader=ChoiceLoader(
-                [
-                    DictLoader(dict(overrides)),
-                    DictLoader(dict(skill_sources)),
-                    PackageLoader("hablo.skills", "templates"),
-                ]
-            ),
-            autoescape=False,
-            auto_reload=False,  # shipped files do not change under a running process
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=False,
-        )
+        builtin = [DictLoader(dict(skill_sources)), PackageLoader("hablo.skills", "templates")]
+        self._overrides = frozenset(overrides)
+        self._env = Environment(loader=ChoiceLoader(builtin), **_OPTIONS)
+        # A tenant's source is untrusted: it renders in the sandbox (and may include
+        # the built-ins from there).
+        self._sandbox = tenant_environment(ChoiceLoader([DictLoader(dict(overrides)), *builtin]))
 
-    def render(
-        self, name: str, language: str, variants: Sequence[str] = (), **values: Any
-    ) -> str:
+    def render(self, name: str, language: str, variants: Sequence[str] = (), **values: Any) -> str:
         """The template in the first of `variants` that has it ("es-MX-usted", "es-MX",
         "es-usted": the tenant's locale and formality), else in `language`, else in
         Spanish."""
         for key in dict.fromkeys((*variants, language, FALLBACK_LANGUAGE)):
+            path = f"{key}/{name}.j2"
+            env = self._sandbox if path in self._overrides else self._env
             try:
-                template = self._env.get_template(f"{key}/{name}.j2")
+                template = env.get_template(path)
             except TemplateNotFound:
                 continue
             # `language` is in every template's context: service.label(language).

@@ -11,6 +11,7 @@ ROUTE_MODULES = (
     "auth",
     "tenants",
     "settings",
+    "replies",
     "users",
     "contacts",
     "privacy",
