@@ -177,3 +177,15 @@ def test_a_bare_day_of_the_month_in_a_booking_request() -> None:
     assert reading.day_mention("a las 10") is None
     assert reading.day_mention("el 10:30") is None
     assert reading.day_mention("para el 5 personas") is None
+
+
+def test_a_range_of_the_day_is_not_a_time() -> None:
+    def window(text: str) -> tuple[int, int] | None:
+        return reading.window(text, extract_when(text, NOW))
+
+    assert window("mañana después de las 5") == (17 * 60, 24 * 60)
+    assert window("any time before noon") == (0, 12 * 60)
+    assert window("el viernes antes de las 11") == (0, 11 * 60)
+    assert window("a la tarde") == (12 * 60, 24 * 60)
+    assert window("a las 3 de la tarde") is None  # three o'clock
+    assert window("mañana a las 5") is None

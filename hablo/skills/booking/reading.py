@@ -8,6 +8,7 @@ a bare "5" is five o'clock; after a numbered list of times "3" is the third opti
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from hablo.engine.nlu.text import normalize, plain
 
@@ -132,6 +133,32 @@ def period_hours(text: str) -> tuple[int, int] | None:
         return None
     word = next(g for g in found.groups() if g)
     return _PERIOD_HOURS[word]
+
+
+_BOUND = r"\s+(?:\d|noon|midday|mediodia|la una|las (?:dos|tres|cuatro|cinco|seis|siete))"
+_BEFORE_RE = re.compile(
+    r"\b(?:antes de(?: las?| la| del)?|before|hasta(?: las?| el)?|until|till"
+    r"|no mas tarde de(?: las?)?)" + _BOUND
+)
+_AFTER_RE = re.compile(
+    r"\b(?:despues de(?: las?| la| del)?|after|desde(?: las?)?|a partir de(?: las?| del)?"
+    r"|pasadas las|later than)" + _BOUND
+)
+
+
+def window(text: str, when: Any) -> tuple[int, int] | None:
+    """The minutes of the day a customer accepts: "a la tarde" (12:00-24:00), "antes de
+    las 12" / "any time before noon" (until 12:00), "después de las 5" (from 17:00)."""
+    if when is not None and getattr(when, "has_time", False):
+        said = plain(text)
+        minute = when.start.hour * 60 + when.start.minute
+        if _BEFORE_RE.search(said):
+            return (0, minute)
+        if _AFTER_RE.search(said):
+            return (minute, 24 * 60)
+        return None  # "a las 3 de la tarde" is three o'clock, not the afternoon
+    hours = period_hours(text)
+    return None if hours is None else (hours[0] * 60, hours[1] * 60)
 
 
 def asks_price(text: str) -> bool:

@@ -77,7 +77,7 @@ class BookingSkill(Skill):
             return bool(
                 when
                 or reading.bare_hour(turn.text) is not None
-                or reading.period_hours(turn.text)
+                or reading.window(turn.text, when)
                 or reading.wants_earliest(turn.text)
             )
         return False
@@ -118,7 +118,7 @@ def _ask_time_text(
     service: ServiceInfo,
     day: date,
     lang: str,
-    period: tuple[int, int] | None = None,
+    period: tuple[int, int] | None = None,  # minutes of the day
 ) -> str | None:
     """ "¿A qué hora? …" with the free times of the day (of its afternoon, if asked)."""
     slots = _shown(ctx, service, day, period)
@@ -147,7 +147,7 @@ def _shown(
     slots = _repo(ctx).free_slots(day, service, ctx.opening_hours(day), ctx.now())
     if period is not None:
         zone = _zone(ctx)
-        slots = [s for s in slots if period[0] <= s.astimezone(zone).hour < period[1]]
+        slots = [s for s in slots if period[0] <= _minute_of_day(s, zone) < period[1]]
     return _spread_slots(slots)
 
 
@@ -156,6 +156,11 @@ def _clock(ctx: SkillContext, moment: datetime, lang: str) -> str:
     if lang == "en":
         return f"{local:%I:%M %p}".lstrip("0")
     return f"{local:%H:%M}"
+
+
+def _minute_of_day(moment: datetime, zone: ZoneInfo) -> int:
+    local = moment.astimezone(zone)
+    return local.hour * 60 + local.minute
 
 
 def _zone(ctx: SkillContext) -> ZoneInfo:
@@ -279,9 +284,9 @@ class _Flow:
         slots = _repo(self.ctx).free_slots(day, service, self.ctx.opening_hours(day), self.now)
         if reading.wants_earliest(text) and slots:
             return self._propose(slots[0])
-        period = reading.period_hours(text)
+        period = reading.window(text, None)
         if period is not None:
-            fitting = [s for s in slots if period[0] <= s.astimezone(self.zone).hour < period[1]]
+            fitting = [s for s in slots if period[0] <= _minute_of_day(s, self.zone) < period[1]]
             if fitting:
                 self.state["shown"] = [s.isoformat() for s in _spread_slots(fitting)]
                 return self._say(
@@ -290,7 +295,7 @@ class _Flow:
                     slots=_spread(self.ctx, fitting, self.lang),
                 )
             return self._offer(
-                datetime.combine(day, time(max(period[0], 9)), self.zone),
+                datetime.combine(day, time(max(period[0] // 60, 9)), self.zone),
                 service,
                 "booking_period_full",
             )
@@ -364,12 +369,26 @@ class _Flow:
             local = when.start.astimezone(self.zone)
             if when.has_date:
                 self._set_day(local.date())
-            if when.has_time:
+            bounded = reading.window(self.turn.text, when) if when.has_time else None
+            if bounded is not None:
+                # "después de las 5", "any time before noon": a range, not a time.
+                self.state["window"] = list(bounded)
+                self.state.pop("time", None)
+                self.state.pop("asked_time", None)
+                if not when.has_date and "day" not in self.state:
+                    self.state["day"] = local.date().isoformat()
+            elif when.has_time:
                 self._set_time(f"{local:%H}", f"{local:%M}")
+                self.state.pop("window", None)
                 if not when.has_date and "day" not in self.state:
                     self.state["day"] = local.date().isoformat()
             found = True
         return found
+
+    def _window(self) -> tuple[int, int] | None:
+        """The range of the day the customer accepts, said earlier ("after 5")."""
+        found = self.state.get("window")
+        return (int(found[0]), int(found[1])) if found else None
 
     def _set_day(self, day: date) -> None:
         """A new day keeps the time the customer asked for ("¿y el lunes?")."""
@@ -429,10 +448,10 @@ class _Flow:
                 holiday=ctx.holiday(day),
             )
         if wanted_time is None:
-            period = reading.period_hours(self.turn.text)
+            period = reading.window(self.turn.text, None) or self._window()
             text = _ask_time_text(ctx, service, day, self.lang, period)
             if text is None and period is not None:
-                start = datetime.combine(day, time(max(period[0], 9)), self.zone)
+                start = datetime.combine(day, time(max(period[0] // 60, 9)), self.zone)
                 return self._offer(start, service, "booking_period_full")
             if text is None:
                 wanted = datetime.combine(day, time(10), self.zone)
