@@ -14,7 +14,8 @@ from jinja2 import (
     StrictUndefined,
     TemplateNotFound,
 )
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.runtime import Context
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from hablo.plugins.sdk import Skill
 
@@ -54,10 +55,42 @@ def shipped_templates(skills: Iterable[type[Skill]]) -> dict[str, str]:
     return out
 
 
-def tenant_environment(loader: DictLoader | ChoiceLoader | None = None) -> SandboxedEnvironment:
-    """Where a tenant's own sources are parsed and rendered: the sandbox keeps them from
-    Python internals (`''.__class__`, `cycler.__init__.__globals__`)."""
-    return SandboxedEnvironment(loader=loader, **_OPTIONS)
+# A reply is a chat message: a tenant's template may not build more than this.
+MAX_TENANT_OUTPUT = 10_000
+MAX_TENANT_RANGE = 1_000
+_SEQUENCES = (str, list, tuple)
+
+
+def _small_range(*args: int) -> range:
+    numbers = range(*args)
+    if len(numbers) > MAX_TENANT_RANGE:
+        raise SecurityError(f"range is limited to {MAX_TENANT_RANGE} numbers")
+    return numbers
+
+
+class TenantSandbox(SandboxedEnvironment):
+    """The sandbox keeps a tenant's source from Python internals (`''.__class__`,
+    `cycler.__init__.__globals__`); these limits keep it from eating the worker's memory
+    and time ('x' * 10**9, 9**9**9, range over millions)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
+            raise SecurityError("exponents above 64 are not allowed")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                sized = isinstance(seq, _SEQUENCES) and isinstance(times, int)
+                if sized and len(seq) * times > MAX_TENANT_OUTPUT:
+                    raise SecurityError("the result would be too long")
+        return super().call_binop(context, operator, left, right)
+
+
+def tenant_environment(loader: DictLoader | ChoiceLoader | None = None) -> TenantSandbox:
+    """Where a tenant's own sources are parsed and rendered."""
+    env = TenantSandbox(loader=loader, **_OPTIONS)
+    env.globals["range"] = _small_range
+    return env
 
 
 class TemplateRenderer:

@@ -49,6 +49,14 @@ def test_bad_sources_names_and_keys_are_refused(api: Api) -> None:
         assert refused.json()["error"]["details"][0]["type"] == "template_unsafe"
     assert owner.put(f"{TEMPLATES}/es/no_such_reply", json={"source": "x"}).status_code == 422
     assert owner.put(f"{TEMPLATES}/spanish/thanks", json={"source": "x"}).status_code == 422
+    for recursive in (
+        "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
+        "{% include 'es/thanks.j2' %}",
+        "{% for a in x %}{% for b in a %}{% for c in b %}{% endfor %}{% endfor %}{% endfor %}",
+        "{% for a in x recursive %}{{ loop(a) }}{% endfor %}",
+    ):
+        refused = owner.put(f"{TEMPLATES}/es/thanks", json={"source": recursive})
+        assert refused.status_code == 422, recursive
     too_long = owner.put(f"{TEMPLATES}/es/thanks", json={"source": "x" * 2001})
     assert too_long.status_code == 422
     listed = {t["name"]: t for t in owner.get(TEMPLATES).json()["items"]}
@@ -62,6 +70,10 @@ def test_an_escape_the_parse_check_misses_meets_the_sandbox(api: Api) -> None:
     )
     assert preview.status_code == 422
     assert "unsafe" in preview.json()["error"]["details"][0]["msg"]
+    # Nor may it eat the server's memory or time.
+    for greedy in ("{{ 'x' * 100000000 }}", "{{ 9 ** 99999 }}", "{{ range(10**8)|length }}"):
+        refused = owner.post(f"{TEMPLATES}/es/thanks/preview", json={"source": greedy})
+        assert refused.status_code == 422, greedy
 
 
 def test_the_bot_renders_a_tenant_source_in_the_sandbox() -> None:

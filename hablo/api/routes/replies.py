@@ -5,6 +5,7 @@ the engine rereads them at once (a new classifier trains in the background meanw
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Annotated, Any
 
@@ -76,6 +77,24 @@ def _known(call: Call[Any, Any]) -> tuple[str, str, dict[str, str]]:
     return key, name, shipped
 
 
+# A reply is plain wording: no macros, includes or inheritance (which could recurse
+# forever), and loops at most two deep (a list inside a list).
+_REFUSED = (
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.Include,
+    nodes.Import,
+    nodes.FromImport,
+    nodes.Extends,
+)
+MAX_LOOP_DEPTH = 2
+
+
+def _loop_depth(loop: nodes.For) -> int:
+    inner = [_loop_depth(child) for child in loop.find_all(nodes.For)]
+    return 1 + max(inner, default=0)
+
+
 def _parse(source: str) -> nodes.Template:
     """The source as a sandboxed template: 422 naming the line of a syntax error, and no
     reading of private attributes (the sandbox would refuse them at every reply)."""
@@ -84,6 +103,20 @@ def _parse(source: str) -> nodes.Template:
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
         raise _error("body.source", f"line {exc.lineno}: {exc.message}", "template_syntax") from exc
+    for refused in tree.find_all(_REFUSED):
+        what = type(refused).__name__.lower()
+        raise _error(
+            "body.source",
+            f"line {refused.lineno}: '{what}' is not allowed in a reply",
+            "template_unsafe",
+        )
+    for loop in tree.find_all(nodes.For):
+        if loop.recursive or _loop_depth(loop) > MAX_LOOP_DEPTH:
+            raise _error(
+                "body.source",
+                f"line {loop.lineno}: loops nest at most {MAX_LOOP_DEPTH} deep, not recursively",
+                "template_unsafe",
+            )
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         attr = node.attr if isinstance(node, nodes.Getattr) else None
         if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
@@ -246,10 +279,11 @@ async def preview_template(call: Call[None, PreviewIn]) -> PreviewOut:
     skills = [cls for n in registry.names() if (cls := registry.get(n)) is not None]
     env = tenant_environment(DictLoader({**shipped_templates(skills), **overrides}))
     try:
-        text = env.from_string(source).render(values).strip()
+        # Off the event loop: a tenant's loops are bounded, not free.
+        text = (await asyncio.to_thread(env.from_string(source).render, values)).strip()
     except TemplateError as exc:
         raise _error("body.source", str(exc.message), "template_render") from exc
-    except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+    except (TypeError, ValueError, ArithmeticError, LookupError, RuntimeError) as exc:
         raise _error("body.source", str(exc), "template_render") from exc
     return PreviewOut(text=text)
 
