@@ -1,0 +1,91 @@
+"""The booking conversation's shared parts: its state, how it speaks, the customer's
+bookings. `BookingFlow` (flow.py) fills slots; `ManageBookings` (manage.py) confirms,
+lists, cancels and moves."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from hablo.plugins import Reply, SkillContext, SkillResult, Turn
+from hablo.plugins.sdk import ServiceInfo
+from hablo.skills.booking.repository import BookingInfo
+from hablo.skills.booking.slots import (
+    repo_of,
+    service_by_id,
+    zone_of,
+)
+
+YES_NO = {"es": ("Sí", "No"), "en": ("Yes", "No")}
+CONFIRM_STEPS = ("confirm", "reschedule_confirm")
+YES_NO_STEPS = ("confirm_cancel", "confirm_reminder")
+
+
+class FlowBase(ABC):
+    """One turn of the booking conversation; `state` is the skill's private state."""
+
+    def __init__(self, turn: Turn, ctx: SkillContext) -> None:
+        self.turn = turn
+        self.ctx = ctx
+        self.lang = turn.language
+        self.state: dict[str, Any] = dict(turn.state) if turn.in_flow else {}
+        self.now = ctx.now()
+        self.zone = zone_of(ctx)
+        self.prefix: list[str] = []  # said before the question (a price asked on the way)
+
+    def _result(
+        self,
+        text: str,
+        flow: bool = True,
+        state: dict[str, Any] | None = None,
+        choices: tuple[str, ...] = (),
+    ) -> SkillResult:
+        replies = [Reply(t) for t in self.prefix]
+        replies.append(Reply(text, choices=choices))
+        return SkillResult(
+            replies=tuple(replies), state=self.state if state is None else state, flow=flow
+        )
+
+    def _say(
+        self, template: str, flow: bool = True, state: dict[str, Any] | None = None, **values: Any
+    ) -> SkillResult:
+        return self._result(self.ctx.render(template, self.lang, **values), flow, state)
+
+    def _ask_yes_no(self, template: str, **values: Any) -> SkillResult:
+        """A yes/no question: buttons on WhatsApp, "1. Sí / 2. No" elsewhere."""
+        text = self.ctx.render(template, self.lang, **values)
+        return self._result(text, choices=YES_NO.get(self.lang, YES_NO["en"]))
+
+    def _upcoming(self) -> list[BookingInfo]:
+        return repo_of(self.ctx).upcoming_for_contact(self.turn.contact_id, self.now)
+
+    def _describe(self, booking: BookingInfo) -> str:
+        service = service_by_id(self.ctx, str(booking.service_id))
+        name = service.label(self.lang) if service else booking.service_name
+        return f"{name}, {self.ctx.format_datetime(booking.starts_at, self.lang)}"
+
+    def _offer_to_book(self, template: str) -> SkillResult:
+        result = self._say(template, flow=False, state={})
+        return replace(result, meta={"offer": "book"})
+
+    # -- provided by the slot-filling flow ------------------------------------------------
+
+    @abstractmethod
+    def _absorb_entities(self) -> bool:
+        """Take the message's service, day and time into the state."""
+
+    @abstractmethod
+    def _advance(self) -> SkillResult:
+        """Ask for what is missing, or propose a time."""
+
+    @abstractmethod
+    def _offer(
+        self, wanted: datetime, offered: ServiceInfo, template: str, **values: Any
+    ) -> SkillResult:
+        """Offer the free times nearest `wanted`."""
+
+    @abstractmethod
+    def _propose(self, start: datetime) -> SkillResult:
+        """Ask to confirm one time."""

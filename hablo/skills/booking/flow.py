@@ -1,0 +1,398 @@
+"""Filling a booking's slots (service, day, time), read against the pending question."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from hablo.engine.nlu.acts import AFFIRM, DENY, starts_no
+from hablo.plugins import SkillResult
+from hablo.plugins.sdk import ServiceInfo
+from hablo.skills.booking import reading
+from hablo.skills.booking.availability import nearest_free
+from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS
+from hablo.skills.booking.manage import ManageBookings
+from hablo.skills.booking.slots import (
+    ask_time_text,
+    minute_of_day,
+    month_day,
+    repo_of,
+    service_by_id,
+    shown_times,
+    spread,
+    spread_slots,
+)
+from hablo.skills.wording import day_text, why_not
+
+
+class BookingFlow(ManageBookings):
+    """One turn of the booking conversation (see skill.py for how it reads answers)."""
+
+    def run(self) -> SkillResult:
+        intent = self.turn.intent
+        step = self.state.get("step") if self.turn.in_flow else None
+        if step:
+            answered = self._answer_pending(step)
+            if answered is not None:
+                return answered
+        if intent == "my_bookings":
+            return self._list()
+        if intent == "cancel":
+            if self.state.get("mode") in ("book", "reschedule") and step:
+                return self._say("booking_abandoned", flow=False, state={})
+            return self._choose_booking("cancel")
+        if intent == "reschedule" and self.state.get("mode") != "reschedule":
+            return self._choose_booking("reschedule")
+        if not self.turn.in_flow or (intent == "book" and step in (None, *YES_NO_STEPS)):
+            self.state = {"mode": "book"}
+        absorbed = self._absorb_entities()
+        if self.turn.in_flow and not absorbed and intent not in ("book", "reschedule"):
+            return replace(self._advance(), misunderstood=True)
+        return self._advance()
+
+    def _answer_pending(self, step: str) -> SkillResult | None:
+        """The message read as the answer to the pending question; None: it is not one."""
+        text, ents = self.turn.text, self.turn.entities
+        act = self.turn.intent if self.turn.intent in (AFFIRM, DENY) else None
+        when, service = ents.get("when"), ents.get("service")
+        if step in CONFIRM_STEPS:
+            if self._changes_proposal():
+                self.state.pop("proposal", None)
+                self._absorb_entities()
+                return self._advance()
+            if act == AFFIRM:
+                return self._confirmed()
+            if act == DENY or starts_no(text):
+                return self._denied()
+            return None
+        if step in YES_NO_STEPS:
+            if act == AFFIRM:
+                return self._confirmed()
+            return self._denied() if act == DENY else None
+        if step == "pick_booking":
+            return self._picked_booking()
+        if step == "pick_option":
+            return self._picked_option(act)
+        if step == "service" and isinstance(service, ServiceInfo):
+            if reading.asks_price(text):
+                price = self.ctx.format_money(service.price_minor, self.lang)
+                self.prefix.append(
+                    self.ctx.render(
+                        "booking_price_note",
+                        self.lang,
+                        service=service.label(self.lang),
+                        price=price,
+                    )
+                )
+            self._absorb_entities()
+            return self._advance()
+        if step == "day":
+            if when is not None:
+                self._absorb_entities()
+                return self._advance()
+            number = reading.day_of_month(text)
+            if number is not None:
+                day = month_day(self.now.date(), number)
+                if day is not None:
+                    self._set_day(day)
+                    return self._advance()
+            return None
+        if step == "time":
+            return self._answered_time(when)
+        return None
+
+    def _answered_time(self, when: Any) -> SkillResult | None:
+        text = self.turn.text
+        if when is not None:
+            self._absorb_entities()
+            return self._advance()
+        service = service_by_id(self.ctx, self.state.get("service_id"))
+        if service is None or "day" not in self.state:
+            return None
+        day = date.fromisoformat(self.state["day"])
+        shown = [datetime.fromisoformat(s) for s in self.state.get("shown", [])]
+        index = reading.ordinal_index(text, len(shown))
+        if index is not None:  # "la tercera" of the times just listed
+            return self._propose(shown[index - 1])
+        hour = reading.bare_hour(text)
+        if hour is not None:
+            self._set_time(self._pick_hour(day, hour), "00")
+            return self._advance()
+        slots = repo_of(self.ctx).free_slots(day, service, self.ctx.opening_hours(day), self.now)
+        if reading.wants_earliest(text) and slots:
+            return self._propose(slots[0])
+        period = reading.window(text, None)
+        if period is not None:
+            fitting = [s for s in slots if period[0] <= minute_of_day(s, self.zone) < period[1]]
+            if fitting:
+                self.state["shown"] = [s.isoformat() for s in spread_slots(fitting)]
+                return self._say(
+                    "booking_ask_time",
+                    day=day_text(day, self.lang),
+                    slots=spread(self.ctx, fitting, self.lang),
+                )
+            return self._offer(
+                datetime.combine(day, time(max(period[0] // 60, 9)), self.zone),
+                service,
+                "booking_period_full",
+            )
+        return None
+
+    def _picked_option(self, act: str | None) -> SkillResult | None:
+        options = [datetime.fromisoformat(o) for o in self.state.get("options", [])]
+        when = self.turn.entities.get("when")
+        if when is not None and when.has_time:
+            local = when.start.astimezone(self.zone)
+            for option in options:
+                same_day = not when.has_date or option.astimezone(self.zone).date() == local.date()
+                if same_day and option.astimezone(self.zone).time() == local.time():
+                    return self._propose(option)
+            if not when.has_date and options:
+                # "a las 3" after a list: that hour on the day the options are about.
+                self.state["day"] = options[0].astimezone(self.zone).date().isoformat()
+                self._set_time(f"{local:%H}", f"{local:%M}")
+                return self._advance()
+            self._absorb_entities()
+            return self._advance()
+        index = reading.option_index(self.turn.text, len(options))
+        if index is not None:
+            return self._propose(options[index - 1])
+        if reading.wants_earliest(self.turn.text) and options:
+            return self._propose(options[0])
+        if when is not None or isinstance(self.turn.entities.get("service"), ServiceInfo):
+            self._absorb_entities()
+            return self._advance()
+        if act == AFFIRM and options:
+            texts = [self.ctx.format_datetime(o, self.lang) for o in options]
+            return self._say("booking_which_option", options=texts)
+        if act == DENY:
+            return self._denied()
+        return None
+
+    def _changes_proposal(self) -> bool:
+        """ "no, mejor a las 5", "mejor brushing": a new value for a confirmed slot."""
+        when, service = self.turn.entities.get("when"), self.turn.entities.get("service")
+        proposal = self.state.get("proposal")
+        if isinstance(service, ServiceInfo) and str(service.id) != self.state.get("service_id"):
+            return True
+        if when is None or not proposal:
+            return False
+        proposed = datetime.fromisoformat(proposal).astimezone(self.zone)
+        local = when.start.astimezone(self.zone)
+        if when.has_time and local.time() != proposed.time():
+            return True
+        return bool(when.has_date and local.date() != proposed.date())
+
+    def _absorb_entities(self) -> bool:
+        found = False
+        service = self.turn.entities.get("service")
+        if isinstance(service, ServiceInfo):
+            self.state["service_id"] = str(service.id)
+            found = True
+            # "corte y barba": the others are booked right after, one question each.
+            others = [s for s in self.turn.entities.get("services", ()) if s.id != service.id]
+            if others and self.state.get("mode", "book") == "book":
+                self.state["then"] = [str(s.id) for s in others]
+        when = self.turn.entities.get("when")
+        if when is None or not when.has_date:
+            number = reading.day_mention(self.turn.text)
+            day = month_day(self.now.date(), number) if number else None
+            if day is not None:
+                self._set_day(day)
+                found = True
+        if when is not None:
+            local = when.start.astimezone(self.zone)
+            if when.has_date:
+                self._set_day(local.date())
+            bounded = reading.window(self.turn.text, when) if when.has_time else None
+            if bounded is not None:
+                # "después de las 5", "any time before noon": a range, not a time.
+                self.state["window"] = list(bounded)
+                self.state.pop("time", None)
+                self.state.pop("asked_time", None)
+                if not when.has_date and "day" not in self.state:
+                    self.state["day"] = local.date().isoformat()
+            elif when.has_time:
+                self._set_time(f"{local:%H}", f"{local:%M}")
+                self.state.pop("window", None)
+                if not when.has_date and "day" not in self.state:
+                    self.state["day"] = local.date().isoformat()
+            found = True
+        return found
+
+    def _window(self) -> tuple[int, int] | None:
+        """The range of the day the customer accepts, said earlier ("after 5")."""
+        found = self.state.get("window")
+        return (int(found[0]), int(found[1])) if found else None
+
+    def _set_day(self, day: date) -> None:
+        """A new day keeps the time the customer asked for ("¿y el lunes?")."""
+        self.state["day"] = day.isoformat()
+        self.state.pop("proposal", None)
+        if self.state.get("asked_time"):
+            self.state["time"] = self.state["asked_time"]
+        else:
+            self.state.pop("time", None)
+
+    def _set_time(self, hour: str, minute: str) -> None:
+        self.state["time"] = self.state["asked_time"] = f"{int(hour):02d}:{int(minute):02d}"
+
+    def _pick_hour(self, day: date, hour: int) -> str:
+        """A bare hour: the reading that falls in opening hours (5 → 17:00 at a salon)."""
+        readings = (
+            [hour]
+            if hour == 0 or hour >= 12
+            else [hour + 12, hour]
+            if hour <= 7
+            else [hour, hour + 12]
+        )
+        for h in readings:
+            if any(a <= time(h) < b for a, b in self.ctx.opening_hours(day)):
+                return str(h)
+        return str(readings[0])
+
+    def _advance(self) -> SkillResult:
+        ctx = self.ctx
+        service = service_by_id(ctx, self.state.get("service_id"))
+        refused = self._refuse_day()
+        if refused is not None:
+            return refused
+        if service is None:
+            if self.state.get("mode") == "reschedule":
+                service = service_by_id(ctx, self.state.get("booking_service_id"))
+            if service is None:
+                self.state["step"] = "service"
+                options = self.turn.entities.get("service_options") or ctx.services()
+                return self._say(
+                    "booking_ask_service", services=[s.label(self.lang) for s in options]
+                )
+            self.state["service_id"] = str(service.id)
+        if "day" not in self.state:
+            self.state["step"] = "day"
+            return self._say("booking_ask_day", service=service.label(self.lang))
+        day = date.fromisoformat(self.state["day"])
+        asked = self.state.get("time")
+        wanted_time = time.fromisoformat(asked) if asked else None
+        if not ctx.opening_hours(day):
+            wanted = datetime.combine(day, wanted_time or time(10), self.zone)
+            return self._offer(
+                wanted,
+                service,
+                "booking_closed_day",
+                day=day_text(day, self.lang),
+                holiday=ctx.holiday(day),
+            )
+        if wanted_time is None:
+            period = reading.window(self.turn.text, None) or self._window()
+            text = ask_time_text(ctx, service, day, self.lang, period)
+            if text is None and period is not None:
+                start = datetime.combine(day, time(max(period[0] // 60, 9)), self.zone)
+                return self._offer(start, service, "booking_period_full")
+            if text is None:
+                wanted = datetime.combine(day, time(10), self.zone)
+                return self._offer(
+                    wanted,
+                    service,
+                    "booking_day_full",
+                    day=day_text(day, self.lang),
+                    service=service.label(self.lang),
+                )
+            self.state["step"] = "time"
+            self.state["shown"] = [s.isoformat() for s in shown_times(ctx, service, day, period)]
+            return self._result(text)
+        wanted = datetime.combine(day, wanted_time, self.zone)
+        repo = repo_of(ctx)
+        if wanted in repo.free_slots(day, service, ctx.opening_hours(day), self.now):
+            return self._propose(wanted)
+        reason = why_not(
+            wanted,
+            service.duration_minutes,
+            ctx.opening_hours(day),
+            self.now,
+            repo.policy,
+            self.lang,
+        )
+        return self._offer(wanted, service, "booking_unavailable", reason=reason)
+
+    def _refuse_day(self) -> SkillResult | None:
+        """A day that cannot be booked, said at once (before asking anything else):
+        past, beyond the booking window, or closed while the service is still unknown."""
+        if "day" not in self.state:
+            return None
+        day = date.fromisoformat(self.state["day"])
+        last = self.now.date() + timedelta(days=repo_of(self.ctx).policy.max_days_ahead)
+        template = None
+        if day < self.now.date():
+            template = "booking_past"
+        elif day > last:
+            template = "booking_too_far"
+        elif not self.ctx.opening_hours(day) and not self.state.get("service_id"):
+            template = "booking_closed_ask_service"
+        if template is None:
+            return None
+        self.state.pop("day")
+        self.state.pop("time", None)
+        services = [s.label(self.lang) for s in self.ctx.services()]
+        self.state["step"] = "service" if template.endswith("service") else "day"
+        if not self.state.get("service_id"):
+            self.state["step"] = "service"
+        return self._say(
+            template,
+            day=day_text(day, self.lang),
+            last=day_text(last, self.lang),
+            holiday=self.ctx.holiday(day),
+            services=services,
+            ask_service=not self.state.get("service_id"),
+        )
+
+    def _offer(
+        self, wanted: datetime, offered: ServiceInfo, template: str, **values: Any
+    ) -> SkillResult:
+        repo = repo_of(self.ctx)
+        options = nearest_free(
+            wanted,
+            offered.duration_minutes,
+            repo.policy,
+            self.ctx.opening_hours,
+            repo.busy_between,
+            self.now,
+            self.zone,
+            limit=3,
+        )
+        self.state.pop("time", None)
+        self.state.pop("proposal", None)
+        if not options:
+            self.state.pop("day", None)
+            self.state["step"] = "day"
+            return self._say("booking_no_options")
+        self.state["options"] = [o.isoformat() for o in options]
+        self.state["step"] = "pick_option"
+        options_text = self.ctx.render(
+            "booking_options",
+            self.lang,
+            options=[self.ctx.format_datetime(o, self.lang) for o in options],
+        )
+        return self._say(template, options_text=options_text, **values)
+
+    def _propose(self, start: datetime) -> SkillResult:
+        service = service_by_id(self.ctx, self.state.get("service_id"))
+        assert service is not None
+        local = start.astimezone(self.zone)
+        self.state.update(
+            day=local.date().isoformat(), time=f"{local:%H:%M}", proposal=start.isoformat()
+        )
+        self.state.pop("options", None)
+        when = self.ctx.format_datetime(start, self.lang)
+        if self.state.get("mode") == "reschedule":
+            self.state["step"] = "reschedule_confirm"
+            return self._ask_yes_no(
+                "booking_reschedule_confirm", service=service.label(self.lang), when=when
+            )
+        self.state["step"] = "confirm"
+        return self._ask_yes_no(
+            "booking_confirm",
+            service=service.label(self.lang),
+            when=when,
+            price=self.ctx.format_money(service.price_minor, self.lang),
+        )

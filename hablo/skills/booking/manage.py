@@ -1,0 +1,174 @@
+"""The booking conversation after a proposal: confirming, and the customer's bookings —
+listing, cancelling one (by number, day or service), moving one."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import datetime
+
+from hablo.plugins import FollowUp, SkillResult
+from hablo.plugins.sdk import ServiceInfo
+from hablo.skills.booking import reading
+from hablo.skills.booking.base import FlowBase
+from hablo.skills.booking.repository import BookingInfo
+from hablo.skills.booking.slots import (
+    repo_of,
+    service_by_id,
+)
+
+
+class ManageBookings(FlowBase):
+    def _confirmed(self) -> SkillResult:
+        repo = repo_of(self.ctx)
+        step = self.state["step"]
+        if step == "confirm_reminder":
+            repo.confirm(uuid.UUID(self.state["booking_id"]), self.turn.contact_id)
+            return self._say("booking_reminder_confirmed", flow=False, state={})
+        if step == "confirm_cancel":
+            booking = repo.get(uuid.UUID(self.state["booking_id"]), self.turn.contact_id)
+            if booking is not None and repo.cancel(booking.id, self.turn.contact_id):
+                return self._say(
+                    "booking_cancelled", flow=False, state={}, booking=self._describe(booking)
+                )
+            return self._say("booking_none", flow=False, state={})
+        service = service_by_id(self.ctx, self.state.get("service_id"))
+        assert service is not None
+        start = datetime.fromisoformat(self.state["proposal"])
+        when = self.ctx.format_datetime(start, self.lang)
+        if step == "reschedule_confirm":
+            moved = repo.reschedule(
+                uuid.UUID(self.state["booking_id"]), self.turn.contact_id, start
+            )
+            if moved is not None:
+                return self._say(
+                    "booking_rescheduled",
+                    flow=False,
+                    state={},
+                    service=service.label(self.lang),
+                    when=when,
+                )
+        else:
+            # Paid online: the booking waits for the payment (its webhook confirms it).
+            online = service.price_minor > 0 and self.ctx.payments().online()
+            status = "pending" if online else "confirmed"
+            booked = repo.book(
+                self.turn.contact_id, service, start, self.turn.conversation_id, status
+            )
+            if booked is not None:
+                done = self._say(
+                    "booking_done",
+                    flow=False,
+                    state={},
+                    service=service.label(self.lang),
+                    when=when,
+                )
+                if not online:
+                    return self._and_then(done, booked.ends_at)
+                # The payment skill sends the link in this same turn.
+                return replace(done, follow_up=FollowUp("pay", {"booking_id": str(booked.id)}))
+        # Someone else took it between the proposal and the "sí".
+        return self._offer(start, service, "booking_taken")
+
+    def _and_then(self, done: SkillResult, after: datetime) -> SkillResult:
+        """After booking one of several services asked together, propose the next one
+        right after it (or the nearest free times that day)."""
+        queue = list(self.state.get("then", []))
+        following = service_by_id(self.ctx, queue.pop(0)) if queue else None
+        if following is None:
+            return done
+        self.state = {"mode": "book", "service_id": str(following.id), "then": queue}
+        repo = repo_of(self.ctx)
+        day = after.astimezone(self.zone).date()
+        free = repo.free_slots(day, following, self.ctx.opening_hours(day), self.now)
+        if after in free:
+            nxt = self._propose(after)
+        else:
+            nxt = self._offer(
+                after, following, "booking_next_options", service=following.label(self.lang)
+            )
+        return replace(nxt, replies=done.replies + nxt.replies)
+
+    def _denied(self) -> SkillResult:
+        if self.state["step"] == "confirm_reminder":
+            booking = repo_of(self.ctx).get(
+                uuid.UUID(self.state["booking_id"]), self.turn.contact_id
+            )
+            if booking is not None and repo_of(self.ctx).cancel(booking.id, self.turn.contact_id):
+                return self._say(
+                    "booking_cancelled", flow=False, state={}, booking=self._describe(booking)
+                )
+            return self._say("booking_none", flow=False, state={})
+        if self.state["step"] == "confirm_cancel":
+            return self._say("booking_kept", flow=False, state={})
+        for key in ("time", "asked_time", "proposal", "day", "options"):
+            self.state.pop(key, None)
+        self.state["step"] = "day"
+        return self._say("booking_denied")
+
+    def _list(self) -> SkillResult:
+        bookings = self._upcoming()
+        if not bookings:
+            return self._offer_to_book("booking_none")
+        return self._say(
+            "booking_list", flow=False, state={}, bookings=[self._describe(b) for b in bookings]
+        )
+
+    def _choose_booking(self, mode: str) -> SkillResult:
+        bookings = self._upcoming()
+        self.state = {"mode": mode}
+        if not bookings:
+            return self._offer_to_book("booking_none")
+        if len(bookings) > 1:
+            bookings = self._matching(bookings) or bookings
+        if len(bookings) == 1:
+            return self._with_booking(bookings[0])
+        self.state["step"] = "pick_booking"
+        self.state["bookings"] = [str(b.id) for b in bookings]
+        return self._say("booking_pick", bookings=[self._describe(b) for b in bookings])
+
+    def _matching(self, bookings: list[BookingInfo]) -> list[BookingInfo]:
+        """The bookings a message singles out by day ("el del martes") or service."""
+        when = self.turn.entities.get("when")
+        service = self.turn.entities.get("service")
+        weekday = self.turn.entities.get("weekday")
+        found = bookings
+        if when is not None and when.has_date:
+            day = when.start.astimezone(self.zone).date()
+            found = [b for b in found if b.local_start(self.zone).date() == day]
+        elif isinstance(weekday, int):
+            found = [b for b in found if b.local_start(self.zone).weekday() == weekday]
+        if isinstance(service, ServiceInfo):
+            found = [b for b in found if b.service_id == service.id]
+        return found if len(found) < len(bookings) else []
+
+    def _picked_booking(self) -> SkillResult:
+        ids = self.state.get("bookings", [])
+        bookings = [b for b in self._upcoming() if str(b.id) in ids]
+        bookings.sort(key=lambda b: ids.index(str(b.id)))
+        index = reading.option_index(self.turn.text, len(ids))
+        if index is not None:
+            chosen = next((b for b in bookings if str(b.id) == ids[index - 1]), None)
+            if chosen is not None:
+                return self._with_booking(chosen)
+        matching = self._matching(bookings)
+        if len(matching) == 1:
+            return self._with_booking(matching[0])
+        result = self._say("booking_pick", bookings=[self._describe(b) for b in bookings])
+        return replace(result, misunderstood=True)
+
+    def _with_booking(self, booking: BookingInfo) -> SkillResult:
+        self.state["booking_id"] = str(booking.id)
+        if self.state["mode"] == "cancel":
+            self.state["step"] = "confirm_cancel"
+            return self._ask_yes_no("booking_cancel_confirm", booking=self._describe(booking))
+        self.state["booking_service_id"] = str(booking.service_id)
+        self.state["service_id"] = str(booking.service_id)
+        own = booking.local_start(self.zone)
+        when = self.turn.entities.get("when")
+        if when is not None and when.start.astimezone(self.zone).date() != own.date():
+            self.state["asked_time"] = f"{own:%H:%M}"  # "pasalo al viernes": same time
+            if self._absorb_entities() and "day" in self.state:
+                return self._advance()
+        self.state["step"] = "day"
+        return self._say("booking_reschedule_ask", booking=self._describe(booking))
