@@ -58,6 +58,22 @@ def shipped_templates(skills: Iterable[type[Skill]]) -> dict[str, str]:
 # A reply is a chat message: a tenant's template may not build more than this.
 MAX_TENANT_OUTPUT = 10_000
 MAX_TENANT_RANGE = 1_000
+MAX_TENANT_INT_BITS = 4_096
+# What can grow a text or loop without bound (lipsum(10**6), center(10**9), namespace
+# accumulating across iterations) is not offered to a tenant's source.
+_WITHHELD_GLOBALS = ("lipsum", "namespace")
+_WITHHELD_FILTERS = (
+    "batch",
+    "center",
+    "filesizeformat",
+    "format",
+    "indent",
+    "pprint",
+    "replace",
+    "slice",
+    "wordwrap",
+    "xmlattr",
+)
 _SEQUENCES = (str, list, tuple)
 
 
@@ -78,6 +94,11 @@ class TenantSandbox(SandboxedEnvironment):
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
             raise SecurityError("exponents above 64 are not allowed")
+        if isinstance(left, int) and isinstance(right, int):
+            # Bits of the result, about: a product adds, a power multiplies.
+            grows = left.bit_length() * right if operator == "**" else 0
+            if max(grows, left.bit_length() + right.bit_length()) > MAX_TENANT_INT_BITS:
+                raise SecurityError("the number would be too large")
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
                 sized = isinstance(seq, _SEQUENCES) and isinstance(times, int)
@@ -90,6 +111,10 @@ def tenant_environment(loader: DictLoader | ChoiceLoader | None = None) -> Tenan
     """Where a tenant's own sources are parsed and rendered."""
     env = TenantSandbox(loader=loader, **_OPTIONS)
     env.globals["range"] = _small_range
+    for name in _WITHHELD_GLOBALS:
+        env.globals.pop(name, None)
+    for name in _WITHHELD_FILTERS:
+        env.filters.pop(name, None)
     return env
 
 

@@ -54,6 +54,7 @@ def test_bad_sources_names_and_keys_are_refused(api: Api) -> None:
         "{% include 'es/thanks.j2' %}",
         "{% for a in x %}{% for b in a %}{% for c in b %}{% endfor %}{% endfor %}{% endfor %}",
         "{% for a in x recursive %}{{ loop(a) }}{% endfor %}",
+        "{{ 'x'|center(1000000000) }}",
     ):
         refused = owner.put(f"{TEMPLATES}/es/thanks", json={"source": recursive})
         assert refused.status_code == 422, recursive
@@ -71,7 +72,14 @@ def test_an_escape_the_parse_check_misses_meets_the_sandbox(api: Api) -> None:
     assert preview.status_code == 422
     assert "unsafe" in preview.json()["error"]["details"][0]["msg"]
     # Nor may it eat the server's memory or time.
-    for greedy in ("{{ 'x' * 100000000 }}", "{{ 9 ** 99999 }}", "{{ range(10**8)|length }}"):
+    for greedy in (
+        "{{ 'x' * 100000000 }}",
+        "{{ 9 ** 99999 }}",
+        "{{ ((9 ** 60) ** 60) ** 60 }}",
+        "{{ range(10**8)|length }}",
+        "{{ lipsum(1000000) }}",
+        "{% set ns = namespace(a=2) %}{{ ns.a }}",
+    ):
         refused = owner.post(f"{TEMPLATES}/es/thanks/preview", json={"source": greedy})
         assert refused.status_code == 422, greedy
 
@@ -155,3 +163,13 @@ def test_only_managers_change_the_wording(api: Api) -> None:
     assert agent.put(f"{TEMPLATES}/es/thanks", json={"source": "x"}).status_code == 403
     assert agent.put("/api/settings/intent-examples/pricing", json={"es": ["x"]}).status_code == 403
     assert api.as_role(Role.ADMIN).put(f"{TEMPLATES}/es/thanks", json={"source": "x"}).ok
+
+
+def test_every_shipped_template_previews_in_the_tenant_sandbox(api: Api) -> None:
+    # What a tenant starts from (copying the shipped source) must pass its own checks.
+    owner = api.as_role(Role.OWNER)
+    for template in owner.get(TEMPLATES).json()["items"]:
+        for key in template["builtin"]:
+            preview = owner.post(f"{TEMPLATES}/{key}/{template['name']}/preview", json={})
+            assert preview.status_code == 200, (key, template["name"], preview.text)
+            assert preview.json()["text"], (key, template["name"])

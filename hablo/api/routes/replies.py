@@ -101,6 +101,7 @@ def _parse(source: str) -> nodes.Template:
     env = tenant_environment()
     try:
         tree = env.parse(source)
+        env.compile(source)  # unknown filters and tests are found here
     except TemplateSyntaxError as exc:
         raise _error("body.source", f"line {exc.lineno}: {exc.message}", "template_syntax") from exc
     for refused in tree.find_all(_REFUSED):
