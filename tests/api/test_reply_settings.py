@@ -7,8 +7,11 @@ import pytest
 from jinja2.sandbox import SecurityError
 
 from hablo.db.enums import Role
+from hablo.engine.nlu.model_store import DbModelStore, model_key
+from hablo.engine.skillset import enabled_skills, tenant_training_set
 from hablo.engine.templates import TemplateRenderer
-from tests.api.support import Api, ConsoleCustomer
+from hablo.engine.tenant_profile import load_profile
+from tests.api.support import Api, ConsoleCustomer, live_api
 
 TEMPLATES = "/api/settings/templates"
 
@@ -173,3 +176,23 @@ def test_every_shipped_template_previews_in_the_tenant_sandbox(api: Api) -> None
             preview = owner.post(f"{TEMPLATES}/{key}/{template['name']}/preview", json={})
             assert preview.status_code == 200, (key, template["name"], preview.text)
             assert preview.json()["text"], (key, template["name"])
+
+
+def test_new_examples_train_in_the_background_while_the_bot_answers(db_url: str) -> None:
+    with live_api(db_url, nlu_train_in_background=True) as api:
+        owner = api.as_role(Role.OWNER)
+        phrases = {"es": ["cuánto me cobran por la tintura completa"]}
+        assert owner.put("/api/settings/intent-examples/pricing", json=phrases).ok
+        # The bot answers with whatever model it has at hand ...
+        answer = ConsoleCustomer(api, "+5491155550093").ask("¿cuánto sale el corte de pelo?")
+        assert answer.strip()
+        engine = api.runtime.engine
+        with engine.db.transaction() as session:
+            profile = load_profile(session, api.tenant_id())
+        assert profile.intent_examples == {"pricing": {"es": tuple(phrases["es"])}}
+        examples = tenant_training_set(profile, enabled_skills(engine.registry, profile))
+        # ... while the tenant's own model (its training set includes the new phrase) is
+        # trained off the request and the turn, stored, and swapped in.
+        ref = engine.classifiers.get(examples)
+        assert ref.wait_exact(120)
+        assert DbModelStore(engine.db).load(model_key(examples)) is not None
