@@ -61,6 +61,8 @@ def test_bad_sources_names_and_keys_are_refused(api: Api) -> None:
     ):
         refused = owner.put(f"{TEMPLATES}/es/thanks", json={"source": recursive})
         assert refused.status_code == 422, recursive
+    nested = "{{" + "(" * 900 + "1" + ")" * 900 + "}}"
+    assert owner.put(f"{TEMPLATES}/es/thanks", json={"source": nested}).status_code == 422
     too_long = owner.put(f"{TEMPLATES}/es/thanks", json={"source": "x" * 2001})
     assert too_long.status_code == 422
     listed = {t["name"]: t for t in owner.get(TEMPLATES).json()["items"]}

@@ -104,6 +104,8 @@ def _parse(source: str) -> nodes.Template:
         env.compile(source)  # unknown filters and tests are found here
     except TemplateSyntaxError as exc:
         raise _error("body.source", f"line {exc.lineno}: {exc.message}", "template_syntax") from exc
+    except RecursionError as exc:
+        raise _error("body.source", "nested too deeply", "template_syntax") from exc
     for refused in tree.find_all(_REFUSED):
         what = type(refused).__name__.lower()
         raise _error(
