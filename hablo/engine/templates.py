@@ -12,6 +12,7 @@ from jinja2 import (
     Environment,
     PackageLoader,
     StrictUndefined,
+    Template,
     TemplateNotFound,
 )
 from jinja2.runtime import Context
@@ -128,21 +129,31 @@ class TemplateRenderer:
         # A tenant's source is untrusted: it renders in the sandbox (and may include
         # the built-ins from there).
         self._sandbox = tenant_environment(ChoiceLoader([DictLoader(dict(overrides)), *builtin]))
+        # One renderer per tenant runtime, rebuilt on reload: nothing goes stale here.
+        self._found: dict[str, Template | None] = {}
 
     def render(self, name: str, language: str, variants: Sequence[str] = (), **values: Any) -> str:
         """The template in the first of `variants` that has it ("es-MX-usted", "es-MX",
         "es-usted": the tenant's locale and formality), else in `language`, else in
         Spanish."""
         for key in dict.fromkeys((*variants, language, FALLBACK_LANGUAGE)):
-            path = f"{key}/{name}.j2"
-            env = self._sandbox if path in self._overrides else self._env
-            try:
-                template = env.get_template(path)
-            except TemplateNotFound:
+            template = self._template(f"{key}/{name}.j2")
+            if template is None:
                 continue
             # `language` is in every template's context: service.label(language).
             return template.render({"language": language, **values}).strip()
         raise LookupError(f"no template {name!r} for language {language!r}")
+
+    def _template(self, path: str) -> Template | None:
+        """A template by path, or None; misses are remembered too (a turn tries up to
+        four variants per reply, and a failed lookup costs a filesystem probe)."""
+        if path not in self._found:
+            env = self._sandbox if path in self._overrides else self._env
+            try:
+                self._found[path] = env.get_template(path)
+            except TemplateNotFound:
+                self._found[path] = None
+        return self._found[path]
 
 
 # How a business addresses its customers when it did not say: Argentina uses "vos",

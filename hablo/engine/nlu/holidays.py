@@ -44,6 +44,9 @@ _ALIASES = {
 }
 
 
+_ALIAS_WORDS = frozenset(w for alias in _ALIASES for w in alias.split())
+
+
 class HolidayNames:
     """Immutable index of one tenant's holidays by name."""
 
@@ -54,25 +57,31 @@ class HolidayNames:
                 key = normalize(part.split("(")[0]).replace("'", " ").strip()
                 if len(key) >= 4:
                     self._by_name.setdefault(key, []).append(day)
+        # "thanksgiving" names "Thanksgiving Day": a name by its uncommon words.
+        self._distinctive = {
+            name: frozenset(words)
+            for name in self._by_name
+            if (words := [w for w in name.split() if w not in _COMMON])
+            and len(" ".join(words)) >= 6
+        }
+        self._words = frozenset(w for words in self._distinctive.values() for w in words)
 
     def find(self, text: str, today: date) -> tuple[date, str] | None:
         """The next date (today included) of a holiday the text names, else the latest,
         with the name found ("good friday")."""
-        norm = " " + normalize(text).replace("'", " ") + " "
+        said = normalize(text).replace("'", " ").split()
+        if not self._words.intersection(said) and not _ALIAS_WORDS.intersection(said):
+            return None  # nearly every message: no word of any holiday's name
+        norm = " " + " ".join(said) + " "
         wanted = [name for name in self._by_name if f" {name} " in norm]
         for alias, names in _ALIASES.items():
             if f" {alias} " in norm:
                 wanted.extend(n for n in names if n in self._by_name)
         if not wanted:
-            wanted = [name for name in self._by_name if self._distinctive_in(name, norm)]
+            words = set(said)
+            wanted = [name for name, need in self._distinctive.items() if need <= words]
         days = sorted({(d, name) for name in wanted for d in self._by_name[name]})
         if not days:
             return None
         upcoming = [d for d in days if d[0] >= today]
         return upcoming[0] if upcoming else days[-1]
-
-    @staticmethod
-    def _distinctive_in(name: str, norm: str) -> bool:
-        """ "thanksgiving" names "Thanksgiving Day": every uncommon word of the name."""
-        words = [w for w in name.split() if w not in _COMMON]
-        return bool(words) and len(" ".join(words)) >= 6 and all(f" {w} " in norm for w in words)

@@ -113,6 +113,10 @@ class ServiceMatcher:
                     aliases.append(_Alias(norm, service))
         self._aliases = aliases
         self._phrases = [a.phrase for a in aliases]
+        # Names that join two words as services do ("haircut and beard"), longest first.
+        self._joined = sorted(
+            (a for a in aliases if _PARTS.search(a.phrase)), key=lambda a: -len(a.phrase)
+        )
         # Words of the services' names (all languages) -> the services that have them:
         # "limpieza" finds "Limpieza dental", or asks between it and "Limpieza facial".
         words: dict[str, set[ServiceInfo]] = {}
@@ -175,9 +179,9 @@ class ServiceMatcher:
         norm = normalize(text, keep_enye=True)
         found: list[tuple[int, ServiceInfo]] = []
         # A name that itself joins two ("Haircut and beard", "Corte y barba") is one service.
-        for alias in sorted(self._aliases, key=lambda a: -len(a.phrase)):
+        for alias in self._joined:
             at = f" {norm} ".find(f" {alias.phrase} ")
-            if at >= 0 and _PARTS.search(alias.phrase):
+            if at >= 0:
                 found.append((at, alias.service))
                 norm = norm[:at] + " " * len(alias.phrase) + norm[at + len(alias.phrase) :]
         offset = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -19,9 +20,11 @@ def strip_accents(text: str, keep_enye: bool = False) -> str:
     return stripped.replace("\0", "ñ") if keep_enye else stripped
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize(text: str, keep_enye: bool = False) -> str:
     """Lowercase, accent-free, punctuation-light text. ñ becomes n, as people type it,
-    unless `keep_enye`: catalog matching needs "uñas" (nails) apart from "unas" (some)."""
+    unless `keep_enye`: catalog matching needs "uñas" (nails) apart from "unas" (some).
+    Cached: one turn's readers (acts, services, dates, holidays) normalise the same text."""
     text = strip_accents(text.casefold(), keep_enye)
     text = _NON_WORD.sub(" ", text)
     text = _REPEATS.sub(r"\1\1", text)
