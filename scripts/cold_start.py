@@ -15,13 +15,13 @@ import argparse
 import json
 import statistics
 import sys
-import threading
 import time
 import uuid
 
 from sqlalchemy import select
 
 from hablo.adapters.base import ChannelSender, SendReceipt
+from hablo.adapters.console import TurnWaiter
 from hablo.bootstrap import bootstrap
 from hablo.config import load_settings
 from hablo.db.base import utcnow
@@ -36,22 +36,6 @@ class _Sink(ChannelSender):
         return SendReceipt(provider_message_id=f"sink-{envelope.outbox_id}")
 
 
-class _Delivered:
-    def __init__(self) -> None:
-        self._done: set[int] = set()
-        self._cond = threading.Condition()
-
-    def __call__(self, inbox_ids: tuple[int, ...]) -> None:
-        with self._cond:
-            self._done.update(inbox_ids)
-            self._cond.notify_all()
-
-    def wait(self, inbox_id: int, timeout: float = 60.0) -> None:
-        with self._cond:
-            if not self._cond.wait_for(lambda: inbox_id in self._done, timeout):
-                raise SystemExit(f"no reply to inbox {inbox_id} within {timeout} s")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", help="TOML settings file")
@@ -61,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     runtime = bootstrap(load_settings(args.config))
-    delivered = _Delivered()
+    delivered = TurnWaiter()
     runtime.engine.add_sender(_Sink())
     runtime.engine.add_turn_listener(delivered)
     with runtime.db.transaction() as session:
@@ -81,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                 received_at=utcnow(),
             )
         )
-        delivered.wait(result.inbox_id)
+        if not delivered.wait(result.inbox_id, 60.0):
+            raise SystemExit(f"no reply to inbox {result.inbox_id} within 60 s")
         return (time.perf_counter() - started) * 1000
 
     try:
