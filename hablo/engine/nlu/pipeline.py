@@ -41,6 +41,9 @@ _DISGUISES = frozenset(
     {None, "pricing", "location", "hours", "book", "greeting", "my_bookings"}
 )
 _UNSURE = 0.6
+# Other built-in intents an unsure classifier gives such questions ("do you take
+# walk-ins?" → pay); a plugin's intent is trusted at any confidence.
+_SURE_ONLY = frozenset({"pay", "human", "cancel", "reschedule", "thanks"})
 # "¿tienen citas el jueves 25?": a day plus one of these asks for a booking.
 _AVAILABILITY = re.compile(
     r"\b(?:turnos?|citas?|lugar|hueco|espacio|disponib\w*|appointments?|slots?|availab\w*"
@@ -336,7 +339,9 @@ def _by_rule(
     act = read_act(text)
     if act is not None:  # "sí, gracias", "👍", "jaja"
         return act, 1.0
-    if intent not in _DISGUISES and confidence >= _UNSURE:
+    if intent not in _DISGUISES and (confidence >= _UNSURE or intent not in _SURE_ONLY):
+        # A sure built-in intent, or a plugin's (a tenant's FAQ answers "¿tienen
+        # estacionamiento?"), wins over "I don't know".
         return intent, confidence
     if "when" not in entities:  # with a day or time it is about availability
         asked = unknown_ask(text, matcher)
