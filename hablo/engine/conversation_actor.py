@@ -13,6 +13,8 @@ from typing import Any
 import pykka
 from sqlalchemy.engine import Connection
 
+from hablo.db.enums import ConversationStatus
+from hablo.db.staff_events import record_handoff_requested
 from hablo.engine.failures import backoff, describe, is_transient
 from hablo.engine.messages import (
     ConversationKey,
@@ -249,6 +251,16 @@ class ConversationActor(pykka.ThreadingActor):
             text = "\n".join(m.text for m in messages)
             # The plan gate: a suspended or out-of-messages tenant does not run skills.
             outcome = run_gated_turn(runtime, conversation, text, conn)
+            if outcome.new_status == ConversationStatus.WAITING_HUMAN != conversation.status:
+                # Staff are told in this same transaction (the console, then e-mail).
+                record_handoff_requested(
+                    conn,
+                    self.key.tenant_id,
+                    conversation.id,
+                    self.key.channel,
+                    str(claimed[-1]),
+                    text,
+                )
             return TurnRecord(
                 inbox_ids=claimed,
                 inbound=tuple((m.text, m.received_at) for m in messages),

@@ -15,6 +15,7 @@ from hablo.db.models.conversations import (
 from hablo.db.models.delivery import InboxEvent, OutboxMessage
 from hablo.db.models.llm import LlmMonthlyUsage, LlmUsage
 from hablo.db.models.nlu import NluModel
+from hablo.db.models.notifications import NotificationMail, StaffNotification
 from hablo.db.models.payments_ledger import InvoiceCounter, WebhookEvent
 from hablo.db.models.tenancy import Tenant, TenantSkill, User
 
@@ -35,12 +36,14 @@ __all__ = [
     "LlmUsage",
     "Message",
     "NluModel",
+    "NotificationMail",
     "OneTimeCode",
     "OutboxMessage",
     "Payment",
     "RefreshToken",
     "Service",
     "SpecialHours",
+    "StaffNotification",
     "Tenant",
     "TenantSkill",
     "User",

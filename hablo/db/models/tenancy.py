@@ -61,6 +61,8 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # The language of mails to this user (and of the console); NULL: the tenant's.
+    locale: Mapped[str | None] = mapped_column(String(16))
 
 
 class TenantSkill(UUIDPrimaryKey, Timestamps, Base):
