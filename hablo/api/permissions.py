@@ -45,6 +45,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Conversations and messages.
     "conversations:read": _STAFF,
     "conversations:write": _STAFF,
+    # What staff should know (handoff requests, bookings, channel drops): as conversations.
+    "notifications:read": _STAFF,
     "messages:send": _STAFF,
     "messages:search": _STAFF,
     # Catalogue and calendar.

@@ -16,6 +16,7 @@ ROUTE_MODULES = (
     "contacts",
     "privacy",
     "conversations",
+    "notifications",
     "messages",
     "services",
     "hours",
