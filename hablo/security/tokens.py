@@ -99,7 +99,11 @@ class TokenService:
     def access_ttl_s(self) -> int:
         return int(self._ttl.total_seconds())
 
-    def issue_access(self, principal: Principal, *, now: datetime | None = None) -> str:
+    def issue_access(
+        self, principal: Principal, *, now: datetime | None = None, ttl: timedelta | None = None
+    ) -> str:
+        """`ttl` overrides the access lifetime (the console's cookie session lives longer;
+        revoking its session family still ends it at once)."""
         now = now or datetime.now(UTC)
         claims: dict[str, Any] = {
             "iss": self._issuer,
@@ -108,7 +112,7 @@ class TokenService:
             "tid": str(principal.tenant_id) if principal.tenant_id else None,
             "sid": str(principal.session_id) if principal.session_id else None,
             "iat": int(now.timestamp()),
-            "exp": int((now + self._ttl).timestamp()),
+            "exp": int((now + (ttl or self._ttl)).timestamp()),
             "jti": uuid.uuid4().hex,
         }
         kid = self._keys.current_kid

@@ -13,6 +13,7 @@ from hablo.db.models.conversations import (
     Message,
 )
 from hablo.db.models.delivery import InboxEvent, OutboxMessage
+from hablo.db.models.inbox import ConversationLabel, Label, SavedReply
 from hablo.db.models.llm import LlmMonthlyUsage, LlmUsage
 from hablo.db.models.nlu import NluModel
 from hablo.db.models.notifications import NotificationMail, StaffNotification
@@ -27,11 +28,13 @@ __all__ = [
     "Contact",
     "ContactIdentity",
     "Conversation",
+    "ConversationLabel",
     "ConversationNote",
     "Holiday",
     "InboxEvent",
     "Invoice",
     "InvoiceCounter",
+    "Label",
     "LlmMonthlyUsage",
     "LlmUsage",
     "Message",
@@ -41,6 +44,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "RefreshToken",
+    "SavedReply",
     "Service",
     "SpecialHours",
     "StaffNotification",
