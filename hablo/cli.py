@@ -201,8 +201,10 @@ def _serve(runtime: Any) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    from hablo.adapters.console import CHANNEL as CONSOLE
     from hablo.adapters.console import ConsoleSender, run_console
     from hablo.bootstrap import bootstrap
+    from hablo.engine.messages import ConversationKey
     from hablo.engine.store import normalize_phone
 
     settings = _settings(args)
@@ -215,7 +217,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
     runtime = bootstrap(settings)
     try:
         tenant_id = _tenant_id(runtime, args.tenant)
-        runtime.engine.add_sender(ConsoleSender(sys.stdout))
+        engine = runtime.engine
+        engine.add_sender(ConsoleSender(sys.stdout))
+        # A server may run on the same database: this tool recovers and sends only its
+        # own conversation's work and runs no periodic jobs (reminders, recounts).
+        own = ConversationKey(tenant_id, CONSOLE, peer)
+        engine.scope = own.__eq__
+        engine.runs_jobs = lambda: False
         runtime.start()
         interactive = sys.stdin.isatty()
         if interactive:
@@ -261,8 +269,8 @@ def cmd_bookings(args: argparse.Namespace) -> int:
 
     from hablo.db.database import Database
     from hablo.db.models import Contact, Tenant
-    from hablo.skills.booking.policy import BookingPolicy
-    from hablo.skills.booking.repository import BookingRepository
+    from hablo.domain.booking.policy import BookingPolicy
+    from hablo.domain.booking.repository import BookingRepository
 
     db = Database(_settings(args).database_url, pool_size=1)
     try:

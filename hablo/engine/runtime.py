@@ -22,7 +22,7 @@ from hablo.db.database import Database
 from hablo.engine import plan_limits
 from hablo.engine.context import Clock, TenantServices, system_clock
 from hablo.engine.conversation_actor import TurnRetryPolicy
-from hablo.engine.messages import InboundMessage, InboxEvent, SubmitResult
+from hablo.engine.messages import ConversationKey, InboundMessage, InboxEvent, SubmitResult
 from hablo.engine.nlu.model_store import REGENERATE_HINT, DbModelStore, model_key
 from hablo.engine.nlu.pipeline import ClassifierCache
 from hablo.engine.outbox import OutboxDispatcher, RetryPolicy, TurnListener
@@ -41,6 +41,12 @@ from hablo.plugins.loader import SkillRegistry
 
 log = logging.getLogger(__name__)
 _STRIPES = 64
+
+KeyFilter = Callable[[ConversationKey], bool]
+
+
+def _everything(key: ConversationKey) -> bool:
+    return True
 
 
 @dataclass
@@ -93,11 +99,28 @@ class Engine:
         self._stop = threading.Event()
         self._housekeeper: threading.Thread | None = None
         self._jobs: list[_Job] = []
+        # What this process may touch (ARCHITECTURE "Processes"): recovery and the sweep
+        # only pick up conversations inside `scope` whose channel has a sender here, so a
+        # CLI tool or an edge never runs, resends or dead-letters another process's work.
+        # A worker narrows the scope to the shards it holds.
+        self.scope: KeyFilter = _everything
+        self._channels: set[str] = set()
+        # Periodic jobs (reminders, usage recount) run where this says; a worker runs
+        # them only while it holds the housekeeping shard, a CLI tool never.
+        self.runs_jobs: Callable[[], bool] = lambda: True
+        # Where an accepted event goes: the local actors, or a doorbell to the worker
+        # that owns its conversation (hablo.worker).
+        self.ring: Callable[[InboxEvent], None] | None = None
 
     # -- wiring --------------------------------------------------------------------------
 
     def add_sender(self, sender: ChannelSender) -> None:
         self.dispatcher.add_sender(sender)
+        self._channels.add(sender.channel)
+
+    def owns(self, key: ConversationKey) -> bool:
+        """Whether this process runs and sends for this conversation."""
+        return key.channel in self._channels and self.scope(key)
 
     def add_turn_listener(self, listener: TurnListener) -> None:
         """Called with a turn's inbox ids once all its replies were handed to the channel."""
@@ -161,18 +184,27 @@ class Engine:
         self.dispatcher.stop()
         self.classifiers.close()
 
-    def recover(self, older_than_s: float | None = None) -> int:
-        """Redeliver accepted-but-unprocessed messages and resend unsent replies.
+    def recover(self, older_than_s: float | None = None, where: KeyFilter = _everything) -> int:
+        """Redeliver accepted-but-unprocessed messages and resend unsent replies of the
+        conversations this process owns (and `where` selects).
 
         Safe to repeat: a redelivered event that was processed meanwhile is skipped by
         the inbox claim inside the turn transaction.
         """
+
+        def mine(key: ConversationKey) -> bool:
+            return self.owns(key) and where(key)
+
         cutoff = utcnow() - timedelta(seconds=older_than_s) if older_than_s else None
         if older_than_s is None:
-            envelopes = self.store.pending_outbox()
+            envelopes = [e for e in self.store.pending_outbox() if mine(e.key)]
             for envelope in envelopes:
                 self.dispatcher.enqueue(envelope.key, [envelope], envelope.inbox_ids)
-        pending = self.store.pending_inbox(older_than=cutoff)
+        pending = [
+            (inbox_id, message)
+            for inbox_id, message in self.store.pending_inbox(older_than=cutoff)
+            if mine(message.key)
+        ]
         for inbox_id, message in pending:
             with self._stripe(message):
                 self.router.deliver(InboxEvent(inbox_id, message))
@@ -194,6 +226,8 @@ class Engine:
             self.router.tick()
             now = time.monotonic()
             for job in self._jobs:
+                if job.name != "recovery sweep" and not self.runs_jobs():
+                    continue
                 if now >= job.due:
                     job.due = now + job.interval_s
                     try:
@@ -213,7 +247,7 @@ class Engine:
         with self._stripe(message):
             result = self.store.accept(message)
             if not result.duplicate:
-                self.router.deliver(InboxEvent(result.inbox_id, message))
+                (self.ring or self.router.deliver)(InboxEvent(result.inbox_id, message))
         return result
 
     def reload_tenant(self, tenant_id: uuid.UUID) -> None:
