@@ -124,7 +124,7 @@ def run_turn(
     understanding = runtime.nlu.understand(
         text, now, runtime.profile.opening_hours, conversation.language
     )
-    if conversation.status == ConversationStatus.WAITING_HUMAN and not _handoff_expired(
+    if conversation.status == ConversationStatus.WAITING_HUMAN and not handoff_expired(
         state, ctx, now
     ):
         # A human owns this conversation: the bot stays silent (and spends no tokens).
@@ -417,7 +417,9 @@ def _count_misunderstanding(turn: _Turn, result: SkillResult, unknown: bool) -> 
         turn.state.offered_human = False
 
 
-def _handoff_expired(state: DialogueState, ctx: EngineSkillContext, now: datetime) -> bool:
+def handoff_expired(state: DialogueState, ctx: EngineSkillContext, now: datetime) -> bool:
+    """Nobody wrote within the tenant's handoff timeout: the bot may answer again (here on
+    the customer's next message, and in the periodic job that tells them so)."""
     if not state.handoff_at:
         return False
     minutes = float(ctx.tenant_setting("handoff_timeout_minutes", DEFAULT_HANDOFF_TIMEOUT_MIN))
