@@ -17,6 +17,8 @@ from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_currency, get_currency_precision
 from sqlalchemy.engine import Connection, NestedTransaction
 
+from hablo.domain.booking.policy import BookingPolicy
+from hablo.domain.booking.repository import BookingRepository
 from hablo.engine.nlu.services import ServiceMatcher
 from hablo.engine.templates import TemplateRenderer, wording_variants
 from hablo.engine.tenant_profile import TenantProfile
@@ -25,7 +27,6 @@ from hablo.plugins.sdk import ServiceInfo, SkillContext
 if TYPE_CHECKING:
     from hablo.payments.checkout import CheckoutConfig
     from hablo.payments.desk import PaymentDesk
-    from hablo.skills.booking.repository import BookingRepository
 
 Clock = Callable[[], datetime]
 
@@ -133,9 +134,6 @@ class EngineSkillContext(SkillContext):
 
     def bookings(self) -> BookingRepository:
         if self._bookings is None:
-            from hablo.skills.booking.policy import BookingPolicy
-            from hablo.skills.booking.repository import BookingRepository
-
             conn = self._begin("bookings")
             self._bookings = BookingRepository(
                 conn,

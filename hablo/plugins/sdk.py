@@ -17,9 +17,26 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from hablo.domain.booking.repository import BookingRepository
+from hablo.domain.catalog import ServiceInfo
+
 if TYPE_CHECKING:
     from hablo.payments.desk import PaymentDesk
-    from hablo.skills.booking.repository import BookingRepository
+
+# ServiceInfo lives in the domain (the booking repository takes it too); a skill author
+# keeps importing it from here.
+__all__ = [
+    "EmptyConfig",
+    "FollowUp",
+    "IntentSpec",
+    "Reply",
+    "ServiceInfo",
+    "Skill",
+    "SkillContext",
+    "SkillResult",
+    "TenantInfo",
+    "Turn",
+]
 
 
 class EmptyConfig(BaseModel):
@@ -51,22 +68,6 @@ class TenantInfo:
     @property
     def language(self) -> str:
         return self.locale.split("-")[0].split("_")[0]
-
-
-@dataclass(frozen=True)
-class ServiceInfo:
-    id: uuid.UUID
-    name: str
-    description: str
-    price_minor: int
-    duration_minutes: int
-    synonyms: tuple[str, ...] = ()
-    # The name in other languages, (language, name) pairs: (("en", "Haircut"),).
-    names: tuple[tuple[str, str], ...] = ()
-
-    def label(self, language: str) -> str:
-        """The name to show in `language`: its translation if the tenant gave one."""
-        return next((n for lang, n in self.names if lang == language), self.name)
 
 
 @dataclass(frozen=True)

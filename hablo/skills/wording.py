@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from babel.dates import format_date
 
-from hablo.skills.booking.policy import BookingPolicy
+from hablo.domain.booking.policy import BookingPolicy
 
 _DAY_PATTERNS = {"es": "EEEE d 'de' MMMM", "en": "EEEE, MMMM d"}
 

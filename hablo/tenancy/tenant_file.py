@@ -24,7 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hablo.db.models import BusinessHours, Holiday, Service, SpecialHours, Tenant
-from hablo.skills.booking.policy import BookingPolicy
+from hablo.domain.booking.policy import BookingPolicy
 from hablo.tenancy.calendar import (
     COUNTRY_KEY,
     OPEN_DAYS_KEY,

@@ -27,8 +27,8 @@ from hablo.engine.tenant_profile import TenantProfile
 from hablo.plugins.sdk import ServiceInfo, Skill, TenantInfo, Turn
 
 if TYPE_CHECKING:
+    from hablo.domain.booking.repository import BookingRepository
     from hablo.payments.desk import PaymentDesk
-    from hablo.skills.booking.repository import BookingRepository
 
 DEMO_NOW = datetime(2027, 3, 10, 12, 0, tzinfo=ZoneInfo("America/Argentina/Buenos_Aires"))
 DEMO_TENANT = TenantInfo(

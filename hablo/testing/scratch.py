@@ -31,10 +31,10 @@ from hablo.db.models import (
     TenantSkill,
 )
 from hablo.demo import DEMO_SLUG, seed_demo
+from hablo.domain.booking.policy import BookingPolicy
+from hablo.domain.booking.repository import BookingRepository
 from hablo.engine.tenant_profile import TenantProfile
 from hablo.plugins.loader import SkillRegistry
-from hablo.skills.booking.policy import BookingPolicy
-from hablo.skills.booking.repository import BookingRepository
 from hablo.tenancy.settings import DEBOUNCE_KEY
 from hablo.testing.dialogue_file import BookingSpec
 

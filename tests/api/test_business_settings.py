@@ -16,8 +16,8 @@ from hablo.bootstrap import bootstrap
 from hablo.db.enums import Role
 from hablo.db.models import Holiday, SpecialHours, Tenant
 from hablo.demo import seed_salon
+from hablo.domain.booking.policy import BookingPolicy
 from hablo.engine.tenant_profile import load_profile
-from hablo.skills.booking.policy import BookingPolicy
 from tests.api.auth_helpers import PASSWORD
 from tests.api.support import Api
 from tests.api.test_row_security import scoped

@@ -29,11 +29,11 @@ from hablo.db.database import Database
 from hablo.db.enums import BookingStatus
 from hablo.db.models import Booking, Contact, Conversation
 from hablo.demo import seed_demo, seed_salon
+from hablo.domain.booking.availability import BusyRange, nearest_free
+from hablo.domain.booking.policy import BookingPolicy
+from hablo.domain.booking.repository import BookingInfo, BookingRepository
 from hablo.engine.tenant_profile import load_profile
 from hablo.plugins.sdk import ServiceInfo
-from hablo.skills.booking.availability import BusyRange, nearest_free
-from hablo.skills.booking.policy import BookingPolicy
-from hablo.skills.booking.repository import BookingInfo, BookingRepository
 
 BA = ZoneInfo("America/Argentina/Buenos_Aires")
 MONDAY = date(2030, 1, 7)

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from hablo.cli import main
 from hablo.db.database import Database
 from hablo.db.models import BusinessHours, Holiday, Service, SpecialHours, Tenant
+from hablo.domain.booking.policy import BookingPolicy
 from hablo.engine.tenant_profile import load_profile
-from hablo.skills.booking.policy import BookingPolicy
 from hablo.tenancy.calendar import country_calendar
 from hablo.tenancy.tenant_file import (
     TenantFileError,

@@ -11,14 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hablo.skills.booking.availability import (
+from hablo.domain.booking.availability import (
     BusyRange,
     OpeningIntervals,
     free_slots,
     is_free,
     nearest_free,
 )
-from hablo.skills.booking.policy import BookingPolicy
+from hablo.domain.booking.policy import BookingPolicy
 
 BA = ZoneInfo("America/Argentina/Buenos_Aires")  # UTC-3 all year
 MADRID = ZoneInfo("Europe/Madrid")  # CET -> CEST on 2027-03-28 at 02:00, back 2027-10-31

@@ -36,11 +36,11 @@ from hablo.api.routes.hours import (
 from hablo.api.scope import TenantScope, check_if_match, etag_of, sort_order
 from hablo.db.enums import BookingStatus
 from hablo.db.models import Booking, Contact, Service, User
+from hablo.domain.booking.bookable import Unbookable
+from hablo.domain.booking.policy import BookingPolicy
+from hablo.domain.booking.repository import ACTIVE_STATUSES, BookingRepository
 from hablo.engine.tenant_profile import TenantProfile, load_profile
 from hablo.plugins.sdk import ServiceInfo
-from hablo.skills.booking import availability
-from hablo.skills.booking.policy import BookingPolicy
-from hablo.skills.booking.repository import ACTIVE_STATUSES, BookingRepository
 
 routes = ApiRoutes("bookings")
 
@@ -237,30 +237,23 @@ def _require_bookable(
     def refuse(reason: str, message: str) -> ApiError:
         return ApiError(422, "slot_not_bookable", message, {"reason": reason, **details})
 
-    if not intervals:
-        holiday = profile.holiday(day)
-        if holiday:
-            raise refuse("holiday", f"{day.isoformat()} is a holiday ({holiday})")
-        raise refuse("closed", f"the business is closed on {day.isoformat()}")
-    if start < now + timedelta(minutes=policy.min_notice_minutes):
-        raise refuse(
-            "too_soon", f"bookings start at least {policy.min_notice_minutes} minutes from now"
-        )
-    if day > availability.last_bookable_day(now, policy, zone):
-        raise refuse(
-            "too_far_ahead", f"bookings are taken up to {policy.max_days_ahead} days ahead"
-        )
-    minutes = service.duration_minutes
-    if start not in availability.free_slots(day, minutes, policy, intervals, [], now, zone):
-        raise refuse(
-            "outside_hours",
-            "not an offered start time: it must fit in the opening hours, "
-            f"every {policy.slot_step_minutes} minutes from opening",
-        )
-    window = availability.day_window(day, policy, intervals, zone)
-    busy = repo.busy_between(*window, exclude=moving) if window else []
-    if start not in availability.free_slots(day, minutes, policy, intervals, busy, now, zone):
+    reason = repo.why_not(start, service, intervals, now, exclude=moving)
+    if reason is None:
+        return
+    if reason is Unbookable.TAKEN:
         raise _slot_taken()
+    holiday = profile.holiday(day) if reason is Unbookable.CLOSED else None
+    messages = {
+        Unbookable.CLOSED: f"the business is closed on {day.isoformat()}",
+        Unbookable.TOO_SOON: f"bookings start at least {policy.min_notice_minutes} minutes "
+        "from now",
+        Unbookable.TOO_FAR_AHEAD: f"bookings are taken up to {policy.max_days_ahead} days ahead",
+        Unbookable.OUTSIDE_HOURS: "not an offered start time: it must fit in the opening "
+        f"hours, every {policy.slot_step_minutes} minutes from opening",
+    }
+    if holiday:
+        raise refuse("holiday", f"{day.isoformat()} is a holiday ({holiday})")
+    raise refuse(reason.value, messages[reason])
 
 
 def _may_force(call: Call[Any, Any], force: bool) -> bool:

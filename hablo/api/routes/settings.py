@@ -14,7 +14,7 @@ from hablo.api.problems import ApiError
 from hablo.api.routes.tenants import own_tenant
 from hablo.api.scope import TenantScope, check_if_match, etag_of
 from hablo.db.models import Tenant
-from hablo.skills.booking.policy import BookingPolicy
+from hablo.domain.booking.policy import BookingPolicy
 from hablo.tenancy.settings import (
     DEBOUNCE_KEY,
     DEFAULT_HANDOFF_TIMEOUT_MIN,

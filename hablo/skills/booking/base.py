@@ -9,9 +9,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from hablo.domain.booking.repository import BookingInfo
 from hablo.plugins import Reply, SkillContext, SkillResult, Turn
 from hablo.plugins.sdk import ServiceInfo
-from hablo.skills.booking.repository import BookingInfo
 from hablo.skills.booking.slots import (
     repo_of,
     service_by_id,

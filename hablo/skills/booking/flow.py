@@ -6,11 +6,11 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from hablo.domain.booking.availability import nearest_free
 from hablo.engine.nlu.acts import AFFIRM, DENY, starts_no
 from hablo.plugins import SkillResult
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
-from hablo.skills.booking.availability import nearest_free
 from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS
 from hablo.skills.booking.manage import ManageBookings
 from hablo.skills.booking.slots import (

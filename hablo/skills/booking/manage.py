@@ -7,11 +7,11 @@ import uuid
 from dataclasses import replace
 from datetime import datetime
 
+from hablo.domain.booking.repository import BookingInfo
 from hablo.plugins import FollowUp, SkillResult
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
 from hablo.skills.booking.base import FlowBase
-from hablo.skills.booking.repository import BookingInfo
 from hablo.skills.booking.slots import (
     repo_of,
     service_by_id,

@@ -18,11 +18,11 @@ from sqlalchemy import select, update
 from hablo.db.base import utcnow
 from hablo.db.enums import BookingStatus
 from hablo.db.models import Booking, Conversation, Service, Tenant
+from hablo.domain.booking.policy import BookingPolicy
 from hablo.engine.context import TenantServices
 from hablo.engine.dialogue import DialogueState
 from hablo.engine.messages import ConversationKey, OutboundEnvelope
 from hablo.engine.store import ConversationStore, TurnRecord
-from hablo.skills.booking.policy import BookingPolicy
 
 log = logging.getLogger(__name__)
 Deliver = Callable[[ConversationKey, list[OutboundEnvelope], tuple[int, ...]], None]

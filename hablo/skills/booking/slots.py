@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from hablo.domain.booking.repository import BookingRepository
 from hablo.plugins import SkillContext
 from hablo.plugins.sdk import ServiceInfo
-from hablo.skills.booking.repository import BookingRepository
 from hablo.skills.wording import day_text
 
 MAX_TIMES_SHOWN = 6

@@ -27,10 +27,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from hablo.db.base import new_id
 from hablo.db.enums import BookingStatus
 from hablo.db.models import Booking, Contact, Conversation, Service
-from hablo.plugins.sdk import ServiceInfo
-from hablo.skills.booking import availability
-from hablo.skills.booking.availability import BusyRange, OpeningIntervals
-from hablo.skills.booking.policy import BookingPolicy
+from hablo.domain.booking import availability, bookable
+from hablo.domain.booking.availability import BusyRange, OpeningIntervals
+from hablo.domain.booking.bookable import Unbookable
+from hablo.domain.booking.policy import BookingPolicy
+from hablo.domain.catalog import ServiceInfo
 
 ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 # How each backend reports an overlap (see migration 0002).
@@ -135,6 +136,23 @@ class BookingRepository:
             self.busy_between(*window),
             now,
             self.zone,
+        )
+
+    def why_not(
+        self,
+        start: datetime,
+        service: ServiceInfo,
+        opening_intervals: OpeningIntervals,
+        now: datetime,
+        exclude: uuid.UUID | None = None,
+    ) -> Unbookable | None:
+        """None when `service` can be booked at `start` (see `bookable.why_not`); a booking
+        being moved (`exclude`) does not block its own new slot."""
+        day = start.astimezone(self.zone).date()
+        window = availability.day_window(day, self.policy, opening_intervals, self.zone)
+        busy = self.busy_between(*window, exclude=exclude) if window else []
+        return bookable.why_not(
+            start, service.duration_minutes, self.policy, opening_intervals, busy, now, self.zone
         )
 
     # -- writes ----------------------------------------------------------------------------

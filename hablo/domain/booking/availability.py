@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from hablo.skills.booking.policy import BookingPolicy
+from hablo.domain.booking.policy import BookingPolicy
 
 OpeningIntervals = Sequence[tuple[time, time]]
 
