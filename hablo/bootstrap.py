@@ -13,10 +13,13 @@ from hablo.db import migrate
 from hablo.db.database import Database
 from hablo.engine.context import Clock, system_clock
 from hablo.engine.runtime import Engine
+from hablo.notify.mailer import build_mailer
+from hablo.notify.notification_mails import NotificationMails
 from hablo.plugins.loader import SkillRegistry
 from hablo.plugins.sdk import Skill
 from hablo.security import log_redaction
 from hablo.security.secrets import SecretBox
+from hablo.skills.handoff_timeout import release_expired_handoffs
 
 
 @dataclass
@@ -69,10 +72,27 @@ def bootstrap(
             ),
         )
     _add_usage_recount(engine, settings, db, clock)
+    _add_staff_notifications(engine, settings, db)
     accounts = AccountDirectory(
         db.transaction, lambda: SecretBox.from_config(settings.secret_keys, settings.state_dir)
     )
     return Runtime(settings=settings, db=db, registry=registry, engine=engine, accounts=accounts)
+
+
+def _add_staff_notifications(engine: Engine, settings: Settings, db: Database) -> None:
+    """E-mail staff about handoffs, bookings and lost channels; hand back to the bot the
+    conversations nobody took in time (both safe with several processes)."""
+    mails = NotificationMails(db, build_mailer(settings), settings)
+    engine.add_job(
+        "staff notification mails", settings.notification_mail_interval_s, mails.run_once
+    )
+    engine.add_job(
+        "handoff timeouts",
+        settings.handoff_timeout_interval_s,
+        lambda: release_expired_handoffs(
+            engine.store, engine.dispatcher.enqueue, engine.tenant_services
+        ),
+    )
 
 
 def _add_usage_recount(engine: Engine, settings: Settings, db: Database, clock: Clock) -> None:

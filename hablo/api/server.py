@@ -42,7 +42,6 @@ from hablo.api.webchat_setup import build_webchat
 from hablo.bootstrap import Runtime
 from hablo.engine.bridge import LoopBridge
 from hablo.notify import build_mailer
-from hablo.notify.mailer import Mailer
 from hablo.security.csp import html_page
 from hablo.security.principal import Principal
 from hablo.security.sessions import principal_is_current
@@ -150,7 +149,7 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
             )
         web_sessions = None
         if "whatsapp_web" in runtime.settings.channels:
-            web_sessions = await bridge.call(lambda: start_whatsapp_web(runtime, app[MAILER]))
+            web_sessions = await bridge.call(lambda: start_whatsapp_web(runtime))
             app[WHATSAPP_WEB_SESSIONS] = web_sessions
         email = EmailChannel(runtime) if "email" in runtime.settings.channels else None
         if manage_engine:
@@ -181,9 +180,9 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
     return app
 
 
-def start_whatsapp_web(runtime: Runtime, mailer: Mailer) -> WhatsAppWebSessions:
+def start_whatsapp_web(runtime: Runtime) -> WhatsAppWebSessions:
     """Playwright on its own loop, a session per tenant with an enabled account, the sender."""
-    sessions = WhatsAppWebSessions(runtime, mailer)
+    sessions = WhatsAppWebSessions(runtime)
     sessions.start()
     sessions.resume()
     runtime.engine.add_sender(WhatsAppWebSender(sessions))

@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     nlu_train_in_background: bool = True
     # How often the booking reminder job looks for reminders that are due.
     reminder_interval_s: float = Field(default=60.0, gt=0)
+    # Staff notification e-mails: how often the job sends what is due, and at most how
+    # many one tenant sends per hour (over it they are skipped; the console still shows them).
+    notification_mail_interval_s: float = Field(default=5.0, gt=0)
+    notification_mails_per_tenant_per_hour: int = Field(default=60, ge=1)
+    # How often handed-off conversations nobody answered are given back to the bot.
+    handoff_timeout_interval_s: float = Field(default=30.0, gt=0)
     # Stripe: the API base (tests point it at a fake on 127.0.0.1) and the signing secret
     # of the platform-level webhook endpoint (tenants' own endpoints use their own secret).
     stripe_api_base: str = "https://api.stripe.com"

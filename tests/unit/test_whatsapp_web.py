@@ -16,7 +16,6 @@ from hablo.adapters.whatsapp_web.registry import WhatsAppWebSessions
 from hablo.adapters.whatsapp_web.sender import WhatsAppWebSender
 from hablo.config.settings import Settings
 from hablo.engine.messages import OutboundEnvelope
-from hablo.notify.mailer import FileMailer
 
 
 def test_chat_ids() -> None:
@@ -39,7 +38,7 @@ def test_the_channel_is_a_known_setting() -> None:
 def test_sender_without_a_session_asks_the_outbox_to_retry(tmp_path: Any) -> None:
     settings = Settings.model_validate({"state_dir": tmp_path})
     runtime = cast(Any, SimpleNamespace(settings=settings))
-    sessions = WhatsAppWebSessions(runtime, FileMailer("bot@test", tmp_path / "mail"))
+    sessions = WhatsAppWebSessions(runtime)
     envelope = OutboundEnvelope(
         outbox_id=1,
         tenant_id=uuid.uuid4(),

@@ -20,7 +20,6 @@ from playwright.async_api import Playwright, async_playwright
 from sqlalchemy import select
 
 from hablo.adapters.whatsapp_web import page_script
-from hablo.adapters.whatsapp_web.alerts import connection_lost_mail, manager_emails
 from hablo.adapters.whatsapp_web.session import (
     CONNECTED,
     SessionNotConnected,
@@ -30,9 +29,9 @@ from hablo.adapters.whatsapp_web.session import (
 )
 from hablo.bootstrap import Runtime
 from hablo.db.models import AuditLog, ChannelAccount
+from hablo.db.staff_events import record_channel_disconnected
 from hablo.engine.messages import InboundMessage
 from hablo.engine.store import normalize_phone
-from hablo.notify.mailer import Mailer, MailError
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +41,8 @@ T = TypeVar("T")
 
 
 class WhatsAppWebSessions:
-    def __init__(self, runtime: Runtime, mailer: Mailer) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
-        self._mailer = mailer
         settings = runtime.settings
         self._options = SessionOptions(
             chromium=settings.whatsapp_web_chromium,
@@ -179,9 +177,10 @@ class WhatsAppWebSessions:
         await loop.run_in_executor(None, self._record, tenant_id, old, new, lost and not deliberate)
 
     def _record(
-        self, tenant_id: uuid.UUID, old: SessionStatus, new: SessionStatus, alert: bool
+        self, tenant_id: uuid.UUID, old: SessionStatus, new: SessionStatus, lost: bool
     ) -> None:
-        """An audit row for the change; on a loss, one e-mail to the owners and admins."""
+        """An audit row for the change; on a loss, a staff notification in the same
+        transaction (the console shows it, the notification job e-mails it once)."""
         with self._runtime.db.transaction() as session:
             session.add(
                 AuditLog(
@@ -194,17 +193,15 @@ class WhatsAppWebSessions:
                     created_at=datetime.now(UTC),
                 )
             )
-            recipients, tenant_name, locale = (
-                manager_emails(session, tenant_id) if alert else ((), "", None)
-            )
-        if not alert:
-            return
-        mail = connection_lost_mail(locale, tenant_name, old.phone)
-        for address in recipients:
-            try:
-                self._mailer.send(address, mail.subject, mail.body)
-            except MailError as exc:
-                log.warning("whatsapp_web alert mail failed: %s", exc)
+            if lost:
+                # One event per connected session: `since` is when this one connected.
+                record_channel_disconnected(
+                    session.connection(),
+                    tenant_id,
+                    CHANNEL,
+                    old.since.isoformat(),
+                    new.last_error or new.state,
+                )
 
     async def _incoming(self, tenant_id: uuid.UUID, raw: dict[str, Any]) -> None:
         chat = str(raw.get("from") or "")
