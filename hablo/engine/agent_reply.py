@@ -23,13 +23,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hablo.db.enums import ConversationStatus, DeliveryStatus, OutboxStatus, SenderKind
+from hablo.db.enums import ConversationStatus, SenderKind
 from hablo.db.models import Conversation, Message, OutboxMessage
 from hablo.engine.dialogue import DialogueState
-from hablo.engine.messages import OutboundEnvelope
+from hablo.engine.messages import ConversationKey, OutboundEnvelope
 from hablo.engine.runtime import Engine
-
-CLIENT_ID_KEY = "client_message_id"
+from hablo.engine.store import statements_for, write_rows
+from hablo.engine.turn_rows import (
+    CLIENT_ID_KEY,
+    LockedConversation,
+    TurnRecord,
+    envelope_from_row,
+    envelopes_of,
+    turn_rows,
+)
 
 
 class ConversationClosedError(Exception):
@@ -52,16 +59,21 @@ class AgentReply:
         return self.envelope is None
 
 
-def mute_bot(conversation: Conversation, now: datetime) -> None:
-    """Hand the conversation to a human, as the handoff skill's result does in a turn:
-    status waiting_human, the handoff marker (the timeout counts from the last human
+def muted_state(state: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
+    """The dialogue state of a conversation handed to a human, as the handoff skill's
+    result leaves it in a turn: the handoff marker (the timeout counts from the last human
     message), and no bot flow left half-way. The turn logic stays silent while it holds."""
-    state = DialogueState.load(conversation.state or {})
-    state.handoff_at = now.isoformat()
-    state.flow = None
-    state.offered_human = False
-    state.misunderstood = 0
-    conversation.state = state.dump()
+    dialogue = DialogueState.load(state or {})
+    dialogue.handoff_at = now.isoformat()
+    dialogue.flow = None
+    dialogue.offered_human = False
+    dialogue.misunderstood = 0
+    return dialogue.dump()
+
+
+def mute_bot(conversation: Conversation, now: datetime) -> None:
+    """Hand the conversation to a human: status waiting_human and the muted state."""
+    conversation.state = muted_state(conversation.state, now)
     conversation.status = ConversationStatus.WAITING_HUMAN
 
 
@@ -115,54 +127,45 @@ def record_agent_reply(
             return AgentReply(earlier, None)
     if conversation.status == ConversationStatus.CLOSED:
         raise ConversationClosedError(str(conversation.id))
-    message = Message(
-        tenant_id=conversation.tenant_id,
-        conversation_id=conversation.id,
-        sender_kind=sender_kind,
-        body=text,
+    session.flush()  # the ORM's pending changes first: the rows below go in through Core
+    agent = sender_kind == SenderKind.AGENT
+    record = TurnRecord(
+        inbox_ids=(),
+        inbound=(),
         language=conversation.language,
-        tokens=0,
-        status=DeliveryStatus.PENDING,
+        intent=None,
+        confidence=0.0,
+        skill=None,
+        replies=(text,),
+        new_state=muted_state(conversation.state, now) if agent else None,
+        new_status=ConversationStatus.WAITING_HUMAN if agent else None,
+        sender_kind=sender_kind,
         author_user_id=author_user_id,
-        created_at=now,
+        client_message_id=client_message_id,
     )
-    session.add(message)
-    session.flush()
-    payload: dict[str, Any] = {"text": text, "inbox_ids": []}
-    if client_message_id is not None:
-        payload[CLIENT_ID_KEY] = client_message_id
-    outbox = OutboxMessage(
-        tenant_id=conversation.tenant_id,
-        message_id=message.id,
-        conversation_id=conversation.id,
-        channel=conversation.channel,
-        peer=conversation.peer,
-        payload=payload,
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
+    key = ConversationKey(conversation.tenant_id, conversation.channel, conversation.peer)
+    locked = LockedConversation(
+        conversation.id,
+        conversation.contact_id,
+        conversation.status,
+        dict(conversation.state or {}),
+        conversation.language,
+        conversation.message_count or 0,
     )
-    session.add(outbox)
-    conversation.message_count = (conversation.message_count or 0) + 1
-    conversation.last_message_at = now
-    if sender_kind == SenderKind.AGENT:
-        mute_bot(conversation, now)
-    session.flush()
-    return AgentReply(message, envelope_of(outbox))
+    rows = turn_rows(key, locked, record, now)
+    conn = session.connection()
+    envelopes = envelopes_of(key, rows, write_rows(conn, statements_for(conn.dialect.name), rows))
+    session.expire(conversation)  # its row was written under the ORM
+    message = session.get(Message, rows.messages[-1]["id"])
+    assert message is not None  # written just above, in this transaction
+    return AgentReply(message, envelopes[-1])
 
 
 def envelope_of(row: OutboxMessage) -> OutboundEnvelope:
-    return OutboundEnvelope(
-        outbox_id=row.id,
-        tenant_id=row.tenant_id,
-        channel=row.channel,
-        peer=row.peer,
-        text=str((row.payload or {}).get("text", "")),
-        conversation_id=row.conversation_id,
-        inbox_ids=(),
-        attempts=row.attempts,
-    )
+    """An outbox row loaded through the ORM as an envelope, choices and media included
+    (the API's retry of a dead letter sends it as it was first sent)."""
+    columns = ("id", "tenant_id", "channel", "peer", "conversation_id", "attempts", "payload")
+    return envelope_from_row({name: getattr(row, name) for name in columns})
 
 
 def hand_to_dispatcher(engine: Engine, envelopes: Sequence[OutboundEnvelope]) -> None:

@@ -11,26 +11,23 @@ suite runs against both implementations (SQLite uses the portable one).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any
 
 from psycopg.types.json import Json
 from sqlalchemy.engine import Connection
 
-from hablo.db.base import new_id, utcnow
-from hablo.db.enums import (
-    ConversationStatus,
-    DeliveryStatus,
-    InboxStatus,
-    OutboxStatus,
-    SenderKind,
-)
+from hablo.db.base import utcnow
+from hablo.db.enums import ConversationStatus, DeliveryStatus, InboxStatus, OutboxStatus
 from hablo.engine.messages import ConversationKey, InboundMessage, OutboundEnvelope, SubmitResult
-from hablo.engine.store import (
-    ConversationStore,
+from hablo.engine.store import ConversationStore, TurnComputer
+from hablo.engine.turn_rows import (
+    MESSAGE_COLUMNS,
+    OUTBOX_COLUMNS,
     LockedConversation,
-    TurnComputer,
     TurnRecord,
-    aligned_attachments,
+    envelopes_of,
+    turn_rows,
 )
 
 _INSERT_INBOX = """
@@ -52,17 +49,16 @@ UPDATE inbox SET status = %s, processed_at = %s
 WHERE id = ANY(%s) AND status = %s
 RETURNING id
 """
-_INSERT_MESSAGE = """
-INSERT INTO messages (id, tenant_id, conversation_id, sender_kind, body, language, intent,
-                      confidence, skill, tokens, status, error, created_at, attachments)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s, %s)
-"""
-_INSERT_OUTBOX = """
-INSERT INTO outbox (tenant_id, message_id, conversation_id, inbox_id, channel, peer, payload,
-                    status, attempts, next_attempt_at, created_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s)
-RETURNING id
-"""
+# The columns and their order come from the one turn writer (turn_rows).
+_INSERT_MESSAGE = (
+    f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(MESSAGE_COLUMNS))})"
+)
+_INSERT_OUTBOX = (
+    f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(OUTBOX_COLUMNS))}) RETURNING id"
+)
+_JSON_COLUMNS = frozenset({"payload", "attachments", "state"})
 _UPDATE_CONVERSATION = """
 UPDATE conversations
 SET message_count = %s, last_message_at = %s, updated_at = %s, language = %s, state = %s,
@@ -151,101 +147,34 @@ class PostgresConversationStore(ConversationStore):
     def _write_turn(
         self, raw: Any, key: ConversationKey, conversation: LockedConversation, turn: TurnRecord
     ) -> list[OutboundEnvelope]:
-        now = utcnow()
-        reply_ids = [new_id() for _ in turn.replies]
-        messages: list[tuple[Any, ...]] = [
-            (
-                new_id(),
-                key.tenant_id,
-                conversation.id,
-                SenderKind.CUSTOMER.value,
-                text,
-                turn.language,
-                turn.intent,
-                turn.confidence,
-                turn.skill,
-                DeliveryStatus.RECEIVED.value,
-                turn.error,
-                received_at,
-                None if attachments is None else Json(attachments),
-            )
-            for (text, received_at), attachments in zip(
-                turn.inbound,
-                aligned_attachments(turn.inbound_attachments, len(turn.inbound)),
-                strict=True,
-            )
-        ]
-        messages.extend(
-            (
-                reply_id,
-                key.tenant_id,
-                conversation.id,
-                SenderKind.BOT.value,
-                text,
-                turn.language,
-                None,
-                None,
-                turn.skill,
-                DeliveryStatus.PENDING.value,
-                None,
-                now,
-                None,
-            )
-            for reply_id, text in zip(reply_ids, turn.replies, strict=True)
-        )
-        last = len(turn.replies) - 1
-        plain_payloads = turn.reply_payloads()
-        payloads = [Json(payload) for payload in plain_payloads]
+        rows = turn_rows(key, conversation, turn, utcnow())
+        c = rows.conversation
         with raw.pipeline():  # every write of the turn: one more round trip
-            raw.cursor().executemany(_INSERT_MESSAGE, messages)
-            outbox = [
-                raw.execute(
-                    _INSERT_OUTBOX,
-                    (
-                        key.tenant_id,
-                        reply_id,
-                        conversation.id,
-                        turn.inbox_ids[-1],
-                        key.channel,
-                        key.peer,
-                        payload,
-                        OutboxStatus.PENDING.value,
-                        now,
-                        now,
-                    ),
-                    prepare=True,
+            if rows.messages:
+                raw.cursor().executemany(
+                    _INSERT_MESSAGE, [_message_params(row) for row in rows.messages]
                 )
-                for reply_id, payload in zip(reply_ids, payloads, strict=True)
+            outbox = [
+                raw.execute(_INSERT_OUTBOX, _outbox_params(row), prepare=True)
+                for row in rows.outbox
             ]
             raw.execute(
                 _UPDATE_CONVERSATION,
                 (
-                    conversation.message_count + len(messages),
-                    now,
-                    now,
-                    turn.language,
-                    Json(conversation.state if turn.new_state is None else turn.new_state),
-                    (turn.new_status or conversation.status).value,
-                    conversation.id,
+                    c["message_count"],
+                    c["now"],
+                    c["now"],
+                    c["language"],
+                    Json(c["state"]),
+                    c["status"].value,
+                    c["conversation_id"],
                 ),
                 prepare=True,
             )
             # COMMIT rides in the same round trip; SQLAlchemy's own commit that follows
             # finds the connection idle and sends nothing.
             raw.commit()
-        return [
-            OutboundEnvelope(
-                outbox_id=cursor.fetchone()[0],
-                tenant_id=key.tenant_id,
-                channel=key.channel,
-                peer=key.peer,
-                text=text,
-                conversation_id=conversation.id,
-                inbox_ids=turn.inbox_ids if i == last else (),
-                **OutboundEnvelope.extras_of(plain_payloads[i]),
-            )
-            for i, (cursor, text) in enumerate(zip(outbox, turn.replies, strict=True))
-        ]
+        return envelopes_of(key, rows, [cursor.fetchone()[0] for cursor in outbox])
 
     def mark_sent(self, sent: Sequence[tuple[int, str | None]]) -> None:
         if not sent:
@@ -262,6 +191,29 @@ class PostgresConversationStore(ConversationStore):
                 },
                 prepare=True,
             )
+
+
+def _params(row: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
+    """A row of the turn writer as psycopg parameters: enums as their values, JSON wrapped."""
+    return tuple(_adapt(name, row[name]) for name in columns)
+
+
+def _adapt(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in _JSON_COLUMNS:
+        return Json(value)
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
+
+
+def _message_params(row: dict[str, Any]) -> tuple[Any, ...]:
+    return _params(row, MESSAGE_COLUMNS)
+
+
+def _outbox_params(row: dict[str, Any]) -> tuple[Any, ...]:
+    return _params(row, OUTBOX_COLUMNS)
 
 
 def make_store(db: Any) -> ConversationStore:

@@ -4,12 +4,12 @@ work costs more CPU per turn than the rest of the turn together)."""
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import phonenumbers
 from sqlalchemy import func, insert, select, update
@@ -23,7 +23,6 @@ from hablo.db.enums import (
     DeliveryStatus,
     InboxStatus,
     OutboxStatus,
-    SenderKind,
     Topic,
 )
 from hablo.engine.messages import ConversationKey, InboundMessage, OutboundEnvelope, SubmitResult
@@ -37,8 +36,14 @@ from hablo.engine.statements import (
     OUTBOX,
     HotPathStatements,
 )
-
-T = TypeVar("T")
+from hablo.engine.turn_rows import (
+    LockedConversation,
+    TurnRecord,
+    TurnRows,
+    envelope_from_row,
+    envelopes_of,
+    turn_rows,
+)
 
 # How each channel's peer address identifies a person (same person across channels).
 IDENTITY_KIND = {
@@ -78,51 +83,6 @@ def normalize_phone(raw: str, default_region: str | None = None) -> str:
     if not phonenumbers.is_possible_number(number):
         raise ValueError(f"not a possible phone number: {raw!r}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-@dataclass(frozen=True)
-class LockedConversation:
-    id: uuid.UUID
-    contact_id: uuid.UUID
-    status: ConversationStatus
-    state: dict[str, Any]
-    language: str | None
-    message_count: int
-
-
-@dataclass
-class TurnRecord:
-    """Everything one turn writes, committed together by `ConversationStore.commit_turn`."""
-
-    inbox_ids: tuple[int, ...]
-    # The customer's messages of this turn, (text, received at): one, or a debounced burst.
-    inbound: tuple[tuple[str, datetime], ...]
-    language: str
-    intent: str | None
-    confidence: float
-    skill: str | None
-    replies: Sequence[str]
-    new_state: dict[str, Any] | None
-    new_status: ConversationStatus | None = None
-    error: str | None = None
-    # Inbound media/location per customer message, aligned with `inbound` (None: none).
-    inbound_attachments: tuple[list[dict[str, Any]] | None, ...] = ()
-    # Choices/media per reply, aligned with `replies` (None: plain text).
-    reply_extras: tuple[dict[str, Any] | None, ...] = ()
-
-    def reply_payloads(self) -> list[dict[str, Any]]:
-        """The outbox payload of each reply: its text, its extras, and on the last one the
-        inbox ids it answers (marked processed when it is sent)."""
-        last = len(self.replies) - 1
-        extras = aligned_attachments(self.reply_extras, len(self.replies))
-        return [
-            {
-                "text": text,
-                "inbox_ids": list(self.inbox_ids) if i == last else [],
-                **(extras[i] or {}),
-            }
-            for i, text in enumerate(self.replies)
-        ]
 
 
 # compute(conversation, connection, the inbox ids this transaction claimed) -> TurnRecord
@@ -313,95 +273,8 @@ class ConversationStore:
         turn: TurnRecord,
     ) -> list[OutboundEnvelope]:
         """Write the inbound message, the replies, their outbox rows and the new state."""
-        now = utcnow()
-        rows = [
-            {
-                "id": new_id(),
-                "tenant_id": key.tenant_id,
-                "conversation_id": conversation.id,
-                "sender_kind": SenderKind.CUSTOMER,
-                "body": text,
-                "language": turn.language,
-                "intent": turn.intent,
-                "confidence": turn.confidence,
-                "skill": turn.skill,
-                "tokens": 0,
-                "status": DeliveryStatus.RECEIVED,
-                "error": turn.error,
-                "created_at": received_at,
-                "attachments": attachments,
-            }
-            for (text, received_at), attachments in zip(
-                turn.inbound,
-                aligned_attachments(turn.inbound_attachments, len(turn.inbound)),
-                strict=True,
-            )
-        ]
-        reply_ids = [new_id() for _ in turn.replies]
-        rows.extend(
-            {
-                "id": reply_id,
-                "tenant_id": key.tenant_id,
-                "conversation_id": conversation.id,
-                "sender_kind": SenderKind.BOT,
-                "body": text,
-                "language": turn.language,
-                "intent": None,
-                "confidence": None,
-                "skill": turn.skill,
-                "tokens": 0,
-                "status": DeliveryStatus.PENDING,
-                "error": None,
-                "created_at": now,
-                "attachments": None,
-            }
-            for reply_id, text in zip(reply_ids, turn.replies, strict=True)
-        )
-        conn.execute(self._sql.insert_messages, rows)
-        envelopes = []
-        payloads = turn.reply_payloads()
-        for index, (reply_id, text) in enumerate(zip(reply_ids, turn.replies, strict=True)):
-            last = index == len(turn.replies) - 1
-            outbox_id = conn.execute(
-                self._sql.insert_outbox,
-                {
-                    "tenant_id": key.tenant_id,
-                    "message_id": reply_id,
-                    "conversation_id": conversation.id,
-                    "inbox_id": turn.inbox_ids[-1] if turn.inbox_ids else None,
-                    "channel": key.channel,
-                    "peer": key.peer,
-                    "payload": payloads[index],
-                    "status": OutboxStatus.PENDING,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                },
-            ).scalar_one()
-            envelopes.append(
-                OutboundEnvelope(
-                    outbox_id=outbox_id,
-                    tenant_id=key.tenant_id,
-                    channel=key.channel,
-                    peer=key.peer,
-                    text=text,
-                    conversation_id=conversation.id,
-                    inbox_ids=turn.inbox_ids if last else (),
-                    **OutboundEnvelope.extras_of(payloads[index]),
-                )
-            )
-        conn.execute(
-            self._sql.update_conversation,
-            {
-                "conversation_id": conversation.id,
-                "message_count": conversation.message_count + len(rows),
-                "now": now,
-                "language": turn.language,
-                "state": conversation.state if turn.new_state is None else turn.new_state,
-                "status": turn.new_status or conversation.status,
-            },
-        )
-        return envelopes
+        rows = turn_rows(key, conversation, turn, utcnow())
+        return envelopes_of(key, rows, write_rows(conn, self._sql, rows))
 
     # -- failed turns --------------------------------------------------------------------
 
@@ -477,20 +350,7 @@ class ConversationStore:
                 .mappings()
                 .all()
             )
-        return [
-            OutboundEnvelope(
-                outbox_id=row["id"],
-                tenant_id=row["tenant_id"],
-                channel=row["channel"],
-                peer=row["peer"],
-                text=str(row["payload"].get("text", "")),
-                conversation_id=row["conversation_id"],
-                inbox_ids=tuple(row["payload"].get("inbox_ids", ())),
-                attempts=row["attempts"],
-                **OutboundEnvelope.extras_of(row["payload"]),
-            )
-            for row in rows
-        ]
+        return [envelope_from_row(row) for row in rows]
 
     def mark_sent(self, sent: Sequence[tuple[int, str | None]]) -> None:
         """Record successful sends, (outbox id, provider message id), outbox and messages
@@ -571,6 +431,22 @@ class ConversationStore:
         return bool(changed.rowcount)
 
 
+def write_rows(conn: Connection, sql: HotPathStatements, rows: TurnRows) -> list[int]:
+    """The portable executor: run one turn's rows in the caller's transaction; returns the
+    outbox ids (PostgresConversationStore runs the same rows through psycopg)."""
+    if rows.messages:
+        conn.execute(sql.insert_messages, rows.messages)
+    outbox_ids = [conn.execute(sql.insert_outbox, row).scalar_one() for row in rows.outbox]
+    conn.execute(sql.update_conversation, rows.conversation)
+    return outbox_ids
+
+
+@functools.lru_cache(maxsize=4)
+def statements_for(dialect: str) -> HotPathStatements:
+    """Prebuilt statements for writers outside a store (the API's sessions)."""
+    return HotPathStatements(dialect)
+
+
 # Which statuses a callback may move a message from (forward only).
 _EARLIER_STATUSES: dict[DeliveryStatus, tuple[DeliveryStatus, ...]] = {
     DeliveryStatus.SENT: (DeliveryStatus.PENDING,),
@@ -578,11 +454,6 @@ _EARLIER_STATUSES: dict[DeliveryStatus, tuple[DeliveryStatus, ...]] = {
     DeliveryStatus.READ: (DeliveryStatus.PENDING, DeliveryStatus.SENT, DeliveryStatus.DELIVERED),
     DeliveryStatus.FAILED: (DeliveryStatus.PENDING, DeliveryStatus.SENT),
 }
-
-
-def aligned_attachments(attachments: tuple[T | None, ...], count: int) -> tuple[T | None, ...]:
-    """One entry per message (turns built without attachments or extras pass none)."""
-    return (attachments + (None,) * count)[:count]
 
 
 def inbound_attachments(extra: tuple[tuple[str, Any], ...]) -> list[dict[str, Any]] | None:
