@@ -6,6 +6,12 @@ sends its next message only after the previous one was answered; a pacer offers 
 a fixed rate across all conversations (open loop), so latency is not inflated by an
 artificial queue. Phase 1 runs N conversations x M messages; phase 2 touches many more
 conversations once each, which forces passivation under the live-actor cap.
+
+With `--workers N` this process is only the edge (inbox insert + doorbell) and N worker
+processes (hablo.worker.bench_node) run the turns, PostgreSQL and Redis between them;
+CPU per message then counts every process. `--kill-one` adds a phase that kill -9s the
+worker holding the most shards a third of the way in and reports what was lost,
+answered twice, and how long until its shards were held again.
 """
 
 from __future__ import annotations
@@ -29,8 +35,11 @@ from hablo.db.base import utcnow
 from hablo.db.models import InboxEvent, OutboxMessage, Tenant
 from hablo.demo import seed_salon
 from hablo.engine.messages import InboundMessage, OutboundEnvelope
+from hablo.worker.bench_cluster import WorkerCluster
 
 CHANNEL = "bench"
+# After the last message is sent, how long its answers may take (a takeover included).
+ANSWER_TIMEOUT_S = 60.0
 TEXTS = (
     "hola",
     "¿cuánto sale el corte?",
@@ -52,12 +61,16 @@ class BenchOptions:
     wide_conversations: int = 10000
     rate: float = 600.0
     drivers: int = 4
+    workers: int = 0  # 0: the turns run in this process
+    kill_one: bool = False
 
     def __post_init__(self) -> None:
         if self.conversations < 1 or self.messages < 1 or self.drivers < 1:
             raise ValueError("--conversations, --messages and --drivers must be at least 1")
-        if self.wide_conversations < 0 or self.rate < 0:
-            raise ValueError("--wide-conversations and --rate cannot be negative")
+        if self.wide_conversations < 0 or self.rate < 0 or self.workers < 0:
+            raise ValueError("--wide-conversations, --rate and --workers cannot be negative")
+        if self.kill_one and self.workers < 2:
+            raise ValueError("--kill-one needs --workers 2 or more (someone must take over)")
 
 
 class NullSender(ChannelSender):
@@ -121,12 +134,15 @@ def _percentile(values: list[float], p: float) -> float:
 def run_bench(
     settings: Settings, options: BenchOptions, progress: Callable[[str], None] = print
 ) -> dict[str, Any]:
+    if options.workers:
+        # The edge trains and stores the tenant's model before the clock; no background
+        # training competes with the workers for the CPU.
+        settings = settings.model_copy(update={"nlu_train_in_background": False})
     runtime = bootstrap(settings)
     engine = runtime.engine
     slug = f"bench-{uuid.uuid4().hex[:8]}"
     with runtime.db.transaction() as session:
         tenant_id = seed_salon(session, slug, "Bench Salon")
-    engine.add_sender(NullSender())
     phase_box: list[_Phase] = []
 
     def on_turn(inbox_ids: tuple[int, ...]) -> None:
@@ -142,7 +158,13 @@ def run_bench(
                 else:
                     phase.record(inbox_id, entry, now)
 
-    engine.add_turn_listener(on_turn)
+    cluster: WorkerCluster | None = None
+    if options.workers:
+        cluster = WorkerCluster(settings, engine, options.workers)
+        cluster.add_turn_listener(on_turn)
+    else:
+        engine.add_sender(NullSender())
+        engine.add_turn_listener(on_turn)
     process = psutil.Process()
     peak_rss = [process.memory_info().rss]
     sampling = threading.Event()
@@ -151,13 +173,29 @@ def run_bench(
         while not sampling.wait(0.2):
             peak_rss[0] = max(peak_rss[0], process.memory_info().rss)
 
+    def cpu_seconds() -> float:
+        return time.process_time() + (cluster.cpu_seconds() if cluster else 0.0)
+
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    engine.start()
+    kill: dict[str, Any] | None = None
     try:
-        engine.build_runtime(tenant_id)  # train the NLU before the clock starts
+        # Train (and store) the tenant's NLU before the clock starts; workers load it.
+        engine.build_runtime(tenant_id)
+        if cluster is not None:
+            cluster.start()
+            _run_phase(engine, tenant_id, phase_box, "w", 4 * settings.shards, 1, options)
+        else:
+            engine.start()
         phase1 = _run_phase(
-            engine, tenant_id, phase_box, "p1", options.conversations, options.messages, options
+            engine,
+            tenant_id,
+            phase_box,
+            "p1",
+            options.conversations,
+            options.messages,
+            options,
+            cpu_seconds,
         )
         progress(_describe("phase 1", phase1, options))
         phase2 = None
@@ -166,9 +204,20 @@ def run_bench(
                 engine, tenant_id, phase_box, "p2", options.wide_conversations, 1, options
             )
             progress(_describe("phase 2", phase2, options))
+        if cluster is not None and options.kill_one:
+            kill = _kill_phase(engine, cluster, tenant_id, phase_box, options)
+            progress(
+                f"kill phase: {kill['accepted']} msgs, worker killed, shards held again after "
+                f"{kill['takeover_s']:.1f}s; lost {kill['lost']}, duplicated "
+                f"{kill['duplicated']}, out of order {kill['out_of_order']}"
+            )
     finally:
         sampling.set()
-        engine.stop()
+        if cluster is not None:
+            counts = cluster.counts
+            cluster.close()
+        else:
+            engine.stop()
         _cleanup(runtime, tenant_id)  # also after a failure or Ctrl+C
         runtime.db.dispose()
     report = {
@@ -176,8 +225,9 @@ def run_bench(
         "p50_ms": round(phase1["p50"], 2),
         "p99_ms": round(phase1["p99"], 2),
         "cpu_ms_per_msg": round(phase1["cpu_ms_per_msg"], 2),
+        "workers": options.workers,
         "peak_rss_mb": round(peak_rss[0] / 2**20, 1),
-        "live_actors_max": engine.budget.peak,
+        "live_actors_max": None if cluster else engine.budget.peak,
         "live_actor_cap": settings.actor_max_live,
         "conversations": options.conversations + (options.wide_conversations if phase2 else 0),
         "messages": phase1["accepted"] + (phase2["accepted"] if phase2 else 0),
@@ -192,7 +242,52 @@ def run_bench(
             wide_p50_ms=round(phase2["p50"], 2),
             wide_p99_ms=round(phase2["p99"], 2),
         )
+    if cluster is not None:
+        # Over the whole run: an inbox id answered by two turns, a reply sent twice.
+        report.update(duplicated=counts.duplicated, resent=counts.resent)
+    if kill is not None:
+        report.update(
+            kill_lost=kill["lost"],
+            kill_out_of_order=kill["out_of_order"],
+            kill_duplicated=kill["duplicated"],
+            kill_resent=kill["resent"],
+            takeover_s=round(kill["takeover_s"], 2),
+        )
+        report["lost"] += kill["lost"]
+        report["out_of_order"] += kill["out_of_order"]
     return report
+
+
+def _kill_phase(
+    engine: Any,
+    cluster: WorkerCluster,
+    tenant_id: uuid.UUID,
+    phase_box: list[_Phase],
+    options: BenchOptions,
+) -> dict[str, Any]:
+    """Phase 1 again, with the busiest worker killed (-9) a third of the way in."""
+    before = (cluster.counts.duplicated, cluster.counts.resent)
+    timing: dict[str, float] = {}
+
+    def killer() -> None:
+        while not phase_box or phase_box[-1].answered < phase_box[-1].total // 3:
+            time.sleep(0.01)
+        victim = cluster.kill_busiest()
+        killed_at = time.monotonic()
+        cluster.wait_balanced(cluster.live_ids() - {victim})
+        timing["takeover_s"] = time.monotonic() - killed_at
+
+    thread = threading.Thread(target=killer, daemon=True)
+    phase_box.clear()  # the killer waits for this phase's bookkeeping
+    thread.start()
+    result = _run_phase(
+        engine, tenant_id, phase_box, "k", options.conversations, options.messages, options
+    )
+    thread.join(120)
+    result["takeover_s"] = timing.get("takeover_s", float("nan"))
+    result["duplicated"] = cluster.counts.duplicated - before[0]
+    result["resent"] = cluster.counts.resent - before[1]
+    return result
 
 
 def _describe(name: str, phase: dict[str, Any], options: BenchOptions) -> str:
@@ -211,6 +306,7 @@ def _run_phase(
     conversations: int,
     messages: int,
     options: BenchOptions,
+    cpu_seconds: Callable[[], float] = time.process_time,
 ) -> dict[str, Any]:
     people = [_Conversation(f"{tag}-{n:06d}", messages) for n in range(conversations)]
     phase = _Phase(people, deque(people), total=conversations * messages)
@@ -246,7 +342,7 @@ def _run_phase(
         thread.start()
     issued = 0
     start = time.perf_counter()
-    cpu_start = time.process_time()
+    cpu_start = cpu_seconds()
     while issued < phase.total:
         if options.rate > 0:  # open loop: the next message is due at a fixed time
             delay = start + issued / options.rate - time.perf_counter()
@@ -266,9 +362,9 @@ def _run_phase(
         work.put(None)
     for thread in drivers:
         thread.join()
-    phase.all_done.wait(timeout=60)
+    phase.all_done.wait(timeout=ANSWER_TIMEOUT_S)
     elapsed = time.perf_counter() - start
-    cpu = time.process_time() - cpu_start
+    cpu = cpu_seconds() - cpu_start
     with phase.lock:
         lost = phase.accepted - phase.answered
         return {

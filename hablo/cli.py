@@ -186,6 +186,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return _serve(bootstrap(settings))
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    from hablo.bootstrap import bootstrap, configure_logging
+    from hablo.worker.process import run_worker
+    from hablo.worker.tier import TierConfigError, check_tier_settings
+
+    settings = _settings(args)
+    if settings.router != "redis":
+        raise CliError("a worker needs router = 'redis' (HABLO_ROUTER=redis)", code=2)
+    try:
+        check_tier_settings(settings)
+    except TierConfigError as exc:
+        raise CliError(str(exc), code=2) from exc
+    configure_logging(settings)
+    run_worker(
+        bootstrap(settings),
+        ready=lambda worker_id: print(f"worker {worker_id} running; Ctrl+C to stop", flush=True),
+    )
+    return 0
+
+
 def _serve(runtime: Any) -> int:
     from hablo.api.server import run_server
 
@@ -345,12 +365,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
             wide_conversations=args.wide_conversations,
             rate=args.rate,
             drivers=args.drivers,
+            workers=args.workers,
+            kill_one=args.kill_one,
         )
+        if options.workers:
+            from hablo.worker.tier import check_tier_settings
+
+            check_tier_settings(settings)
     except ValueError as exc:
         raise CliError(str(exc), code=2) from exc
     report = run_bench(settings, options, progress=lambda line: print(line, flush=True))
     print(json.dumps(report, ensure_ascii=False))
-    return 0 if report["lost"] == 0 and report["out_of_order"] == 0 else 1
+    clean = report["lost"] == 0 and report["out_of_order"] == 0
+    return 0 if clean and not report.get("duplicated") and not report.get("kill_duplicated") else 1
 
 
 def cmd_nlu(args: argparse.Namespace) -> int:
@@ -677,6 +704,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="listen port (default 8080)")
 
+    add(
+        "worker",
+        cmd_worker,
+        "Run conversations for the edge (`hablo serve`) with router = 'redis': holds a fair "
+        "share of the shards, takes over those of a worker that died (docs/scaling.md).",
+    )
+
     chat = add("chat", cmd_chat, "Chat with a tenant's bot as a customer, from the terminal.")
     chat.add_argument("--tenant", required=True, help="tenant slug, e.g. demo")
     chat.add_argument(
@@ -866,6 +900,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="offered load in messages/s (0 = as fast as possible)",
     )
     bench.add_argument("--drivers", type=int, default=4, help="submitting threads")
+    bench.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="run the turns in N `hablo worker` processes (PostgreSQL and redis_url needed); "
+        "0 = in this process",
+    )
+    bench.add_argument(
+        "--kill-one",
+        action="store_true",
+        help="with --workers 2+: a last phase kill -9s a worker a third of the way in and "
+        "reports kill_lost, kill_duplicated, takeover_s",
+    )
     return parser
 
 

@@ -86,6 +86,11 @@ class WebChatHub:
         )
 
 
+def frame_of(envelope: OutboundEnvelope) -> dict[str, Any]:
+    """The frame a reply is to the visitor's page (its id lets the page drop a resend)."""
+    return {"type": "message", "text": envelope.plain_text(), "id": f"out-{envelope.outbox_id}"}
+
+
 class WebChatSender(ChannelSender):
     """Runs on the outbox thread; hands the frame to the loop and waits for the write."""
 
@@ -97,11 +102,7 @@ class WebChatSender(ChannelSender):
         self._timeout = timeout
 
     def send(self, envelope: OutboundEnvelope) -> SendReceipt:
-        payload = {
-            "type": "message",
-            "text": envelope.plain_text(),
-            "id": f"out-{envelope.outbox_id}",
-        }
+        payload = frame_of(envelope)
         try:
             delivered = self._bridge.run(
                 self._hub.push((envelope.tenant_id, envelope.peer), payload), self._timeout

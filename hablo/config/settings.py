@@ -30,7 +30,17 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    router: Literal["inprocess"] = "inprocess"
+    # "inprocess": this process runs the actors (one command, no Redis). "redis": the
+    # worker tier (docs/scaling.md): conversations are spread over `hablo worker`
+    # processes by shard through Redis (needs redis_url and PostgreSQL); `hablo serve`
+    # is the edge and also runs a worker unless serve_worker is false.
+    router: Literal["inprocess", "redis"] = "inprocess"
+    serve_worker: bool = True
+    # Conversations hash to this many shards; each is leased to one worker for
+    # shard_lease_s (renewed while alive): a dead worker's shards move within about that.
+    # Every process of a deployment must use the same shard count.
+    shards: int = Field(default=64, ge=1, le=4096)
+    shard_lease_s: float = Field(default=5.0, ge=1.0, le=120.0)
     nlu: Literal["local"] = "local"
     # Channels this process serves: "webchat" mounts /chat/{slug}; "console" allows `hablo chat`;
     # "whatsapp_cloud" mounts /webhooks/whatsapp and sends through the Graph API;

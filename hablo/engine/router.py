@@ -12,8 +12,8 @@ from typing import Any
 
 import pykka
 
-from hablo.engine.messages import InboxEvent, PassivationTick, ReloadTenant
-from hablo.engine.tenant_actor import LiveActorBudget, Shrink
+from hablo.engine.messages import ConversationKey, InboxEvent, PassivationTick, ReloadTenant
+from hablo.engine.tenant_actor import LiveActorBudget, Release, Shrink
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,10 @@ class Router(ABC):
     @abstractmethod
     def reload_tenant(self, tenant_id: uuid.UUID) -> None:
         """The tenant's configuration changed."""
+
+    @abstractmethod
+    def release(self, belongs: Callable[[ConversationKey], bool]) -> None:
+        """Stop the actors of these conversations (their queued events run first)."""
 
     @abstractmethod
     def tick(self) -> None:
@@ -70,6 +74,11 @@ class InProcessRouter(Router):
         ref = self._tenants.get(tenant_id)
         if ref is not None and ref.is_alive():
             ref.tell(ReloadTenant())
+
+    def release(self, belongs: Callable[[ConversationKey], bool]) -> None:
+        for ref in list(self._tenants.values()):
+            if ref.is_alive():
+                ref.tell(Release(belongs))
 
     def tick(self) -> None:
         for ref in list(self._tenants.values()):

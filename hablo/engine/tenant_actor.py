@@ -65,6 +65,15 @@ class Shrink:
     """Another tenant needs room: passivate idle actors while the budget is over cap."""
 
 
+@dataclass(frozen=True)
+class Release:
+    """This process no longer owns these conversations (a worker gave up their shard):
+    stop their actors. Events already queued to an actor run first; anything left
+    pending is in the inbox for the new owner."""
+
+    belongs: Callable[[ConversationKey], bool]
+
+
 @dataclass
 class _Live:
     ref: pykka.ActorRef[Any]
@@ -127,6 +136,9 @@ class TenantActor(pykka.ThreadingActor):
                 self._evict_while_over_budget()
             case Shrink():
                 self._evict_while_over_budget()
+            case Release(belongs=belongs):
+                for key in [k for k in self._live if belongs(k)]:
+                    self._passivate(key)
             case ReloadTenant():
                 self._runtime = self._build_runtime(self.tenant_id)
             case "live_count":

@@ -19,6 +19,7 @@ from hablo.db.models.nlu import NluModel
 from hablo.db.models.notifications import NotificationMail, StaffNotification
 from hablo.db.models.payments_ledger import InvoiceCounter, WebhookEvent
 from hablo.db.models.tenancy import Tenant, TenantSkill, User
+from hablo.db.models.workers import ShardFence
 
 __all__ = [
     "AuditLog",
@@ -46,6 +47,7 @@ __all__ = [
     "RefreshToken",
     "SavedReply",
     "Service",
+    "ShardFence",
     "SpecialHours",
     "StaffNotification",
     "Tenant",

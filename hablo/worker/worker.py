@@ -1,0 +1,219 @@
+"""A worker: holds a fair share of the shards, runs their conversations' turns on an
+Engine's actors, and sends their replies.
+
+Two threads beside the engine's own:
+- the lease keeper (every lease/4 s): heartbeat, renew, give up what was lost or is
+  more than a fair share, take free shards up to a fair share;
+- the bell reader: reads the held shards' doorbell streams in order (XREAD) and hands
+  the events to the actors.
+
+Taking a shard: lease (Redis) -> fence (PostgreSQL; waits for the old owner's turns in
+flight) -> note the stream's tail -> deliver the shard's pending inbox rows and resend
+its unsent replies -> read the stream from the noted tail. Nothing committed is missed
+(the inbox scan comes after the fence) and per-conversation order holds (the scan's
+rows in id order first, then newer doorbells; a row seen twice is claimed once).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from hablo.engine.messages import ConversationKey
+from hablo.engine.runtime import Engine
+from hablo.worker.doorbell import bell_key, decode
+from hablo.worker.fencing import FencedStore, raise_fence
+from hablo.worker.leases import ShardLeases
+from hablo.worker.shards import shard_of
+
+log = logging.getLogger(__name__)
+
+# The shard whose holder runs the periodic jobs (reminders, usage recount): one runner.
+JOBS_SHARD = 0
+READ_BATCH = 500
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class ShardWorker:
+    def __init__(
+        self,
+        engine: Engine,
+        redis: Redis,
+        *,
+        prefix: str,
+        shards: int,
+        lease_s: float,
+        worker_id: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self._redis = redis
+        self._prefix = prefix
+        self.shards = shards
+        self.lease_s = lease_s
+        self.worker_id = worker_id or new_worker_id()
+        self.leases = ShardLeases(redis, prefix, self.worker_id, shards, lease_s)
+        # shard -> fence: what this worker may commit (read by the actors' store).
+        self.held: dict[int, int] = {}
+        # shard -> stream position: what the bell reader reads (guarded by _lock).
+        self._positions: dict[int, str] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def shard_of(self, key: ConversationKey) -> int:
+        return shard_of(key, self.shards)
+
+    def install(self) -> None:
+        """Wire the engine (before Engine.start): fenced turns, recovery and sweeps only
+        for held shards, jobs only on the holder of the jobs shard."""
+        engine = self.engine
+        engine.store = FencedStore(engine.db, self.shard_of, self.held)
+        engine.scope = lambda key: self.shard_of(key) in self.held
+        engine.runs_jobs = lambda: JOBS_SHARD in self.held
+
+    def start(self) -> None:
+        for name, target in (("hablo-leases", self._keep_leases), ("hablo-bells", self._read)):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Give every shard back (after its queued work ran) so others take it at once."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(10)
+        self._give_up(sorted(self.held), graceful=True)
+        try:
+            self.leases.leave()
+        except RedisError:
+            log.warning("could not leave the worker set; the heartbeat runs out")
+
+    # -- leases ----------------------------------------------------------------------------
+
+    def _keep_leases(self) -> None:
+        interval = self.lease_s / 4
+        while True:
+            try:
+                self.balance()
+            except Exception:  # Redis or PostgreSQL away: try again next round
+                log.exception("shard lease round failed")
+            if self._stop.wait(interval):
+                return
+
+    def balance(self) -> None:
+        """One round: heartbeat, renew, give up lost and surplus shards, take free ones."""
+        share = self.leases.fair_share(self.leases.heartbeat())
+        lost = self.leases.renew(sorted(self.held))
+        if lost:
+            log.warning("worker %s lost shards %s", self.worker_id, sorted(lost))
+            self._give_up(sorted(lost), graceful=False)
+        surplus = len(self.held) - share
+        if surplus > 0:
+            self._give_up(sorted(self.held)[-surplus:], graceful=True)
+        elif surplus < 0:
+            free = [s for s in range(self.shards) if s not in self.held]
+            random.shuffle(free)  # workers starting together do not race for the same ones
+            taken: list[int] = []
+            for shard in free:
+                if len(taken) >= -surplus:
+                    break
+                if self.leases.try_acquire(shard):
+                    taken.append(shard)
+            if taken:
+                self._take(taken)
+
+    def _take(self, shards: list[int]) -> None:
+        fenced = []
+        for shard in shards:
+            try:
+                self.held[shard] = raise_fence(
+                    self.engine.db, shard, self.worker_id, lock_timeout_s=self.lease_s
+                )
+                fenced.append(shard)
+            except Exception:
+                log.exception("could not raise the fence of shard %d; giving it back", shard)
+                self.leases.release(shard)
+        if not fenced:
+            return
+        tails = {s: self._tail(s) for s in fenced}
+        taken = set(fenced)
+        self.engine.recover(where=lambda key: self.shard_of(key) in taken)
+        with self._lock:
+            self._positions.update(tails)
+        log.info("worker %s took shards %s", self.worker_id, sorted(taken))
+
+    def _tail(self, shard: int) -> str:
+        last = self._redis.xrevrange(bell_key(self._prefix, shard), count=1)
+        if not last:
+            return "0-0"
+        entry_id = last[0][0]
+        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+    def _give_up(self, shards: list[int], *, graceful: bool) -> None:
+        if not shards:
+            return
+        gone = set(shards)
+        with self._lock:
+            for shard in shards:
+                self._positions.pop(shard, None)
+        belongs: Callable[[ConversationKey], bool] = lambda key: self.shard_of(key) in gone  # noqa: E731
+        # Queued events run first; what is left stays pending in the inbox.
+        self.engine.router.release(belongs)
+        if graceful:
+            # Room for the turns already queued to commit and their replies to go out
+            # while the fence is still ours; the new owner resends only what is left.
+            time.sleep(min(1.0, self.lease_s / 4))
+        for shard in shards:
+            self.held.pop(shard, None)
+            if graceful:
+                try:
+                    self.leases.release(shard)
+                except RedisError:
+                    log.warning("could not release shard %d; its lease runs out", shard)
+        log.info("worker %s gave up shards %s", self.worker_id, sorted(gone))
+
+    # -- doorbells -------------------------------------------------------------------------
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                streams = {bell_key(self._prefix, s): p for s, p in self._positions.items()}
+            if not streams:
+                self._stop.wait(0.1)
+                continue
+            try:
+                replies: Any = self._redis.xread(streams, count=READ_BATCH, block=500)  # type: ignore[arg-type]
+            except RedisError:
+                log.exception("reading doorbells failed; retrying")
+                self._stop.wait(1.0)
+                continue
+            for stream, entries in replies or ():
+                name = stream.decode() if isinstance(stream, bytes) else str(stream)
+                shard = int(name.rsplit(":", 2)[-2])
+                self._deliver(shard, entries)
+
+    def _deliver(self, shard: int, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        for entry_id, fields in entries:
+            with self._lock:
+                if shard not in self._positions:
+                    return  # given up meanwhile: the new owner has it
+                self._positions[shard] = entry_id.decode()
+            try:
+                event = decode(fields[b"e"])
+            except (KeyError, ValueError, TypeError):
+                log.error("shard %d: unreadable doorbell %r skipped", shard, entry_id)
+                continue
+            self.engine.router.deliver(event)
