@@ -10,7 +10,8 @@ noon/midnight -> period words ("a la tarde") -> dates; each found span is blanke
 passes cannot re-read it ("de la mañana" is not tomorrow). Then resolve against `now`.
 
 Decisions callers can rely on:
-- Numeric dates are D/M in Spanish and English; M/D only when D/M is impossible ("3/18").
+- Numeric dates are D/M, M/D only when D/M is impossible ("3/18"); for a month-first
+  locale (`month_first_locale`: en-US) it is the other way round ("3/12" is March 12).
   Dates without a year up to six months ago are past dates (callers say "that has
   passed"); older ones roll to next year; today stays today. "ayer", "anteayer",
   "yesterday", "el viernes pasado", "last friday" are past dates too.
@@ -133,7 +134,8 @@ _IN_RE = re.compile(
 _TIME_RE = re.compile(
     rf"""(?:(?P<pre>\b(?:(?:a\s+eso\s+de|como\s+a|a\s+partir\s+de|antes\s+de|despues\s+de
             |luego\s+de|a|para|desde|hasta|sobre|entre|tipo)\s+las?
-          |tipo|at|around|by|from|until|till|after|before)|@)\s*)?
+          |tipo|at|around|by|from|until|till|after|before
+          |make\s+it|how\s+about|what\s+about|mejor|rather)|@)\s*)?
     (?:{_NO_NUM_BEFORE}(?P<hd>\d{{1,2}})(?!\d)|\b(?P<hw>{_HOUR})\b)
     (?:(?P<sep>[:.h])(?P<md>\d{{2}})(?!\d)
       |\s+y\s+(?P<my>\d{{1,2}}(?!\d)|(?:{_MIN})\b)
@@ -271,6 +273,13 @@ class _Clock:
     period: str | None  # "am" | "pm" | "noon" | "night" from the time's own words
 
 
+# A bare hour offered instead of another: "actually 11 would be better", "12 mejor".
+_RATHER_AFTER = re.compile(
+    r"\s+(?:instead|would be better|would work better|works better|is better|would be"
+    r" great|would be good|works for me|would work|es mejor|mejor|me queda mejor)\b"
+)
+
+
 def _clock_from(m: re.Match[str], s: str) -> _Clock | None:
     hd = m["hd"]
     spoken = int(hd) if hd is not None else _HOUR_WORDS[m["hw"]]
@@ -289,7 +298,8 @@ def _clock_from(m: re.Match[str], s: str) -> _Clock | None:
     word = m["ampm"] or m["per"] or m["pen"] or m["night"]
     period = _PERIODS[word] if word else None
     strong = bool(period or m["oclock"] or m["my"] or m["mm"] or m["sep"] in (":", "h"))
-    if m["pre"] is None and not strong and not _hs_is_clock(m, s, spoken):
+    rather = _RATHER_AFTER.match(s, m.end()) is not None  # "11 would be better"
+    if m["pre"] is None and not strong and not rather and not _hs_is_clock(m, s, spoken):
         return None  # a bare number: a count, a price, part of a phone number
     if not strong and m["hs"] is None and m["md"] is None and _count_follows(s, m.end()):
         return None
@@ -421,13 +431,23 @@ def _calendar_date(today: date, day: int, month: int, year: int | None) -> date 
     return None
 
 
-def _numeric_date(today: date, m: re.Match[str]) -> date | None:
+# Locales whose people write the month first ("3/12" is March 12th).
+_MONTH_FIRST = frozenset({"en-us", "en-ph", "en-as", "en-gu", "en-pr", "en-um", "en-vi"})
+
+
+def month_first_locale(locale: str) -> bool:
+    return locale.replace("_", "-").lower() in _MONTH_FIRST
+
+
+def _numeric_date(today: date, m: re.Match[str], month_first: bool = False) -> date | None:
     a, b = int(m["d"]), int(m["m"])
     year = m["y"]
     y = None if year is None else int(year) + (2000 if len(year) == 2 else 0)
     if year is None and m.group(0)[0].isdigit() and (a, b) in {(1, 2), (1, 3), (1, 4), (3, 4)}:
         return None  # "1/2 kilo": a fraction, not the 1st of February
-    if b > 12:  # D/M impossible, so it must be M/D ("3/18")
+    if month_first:
+        a, b = b, a
+    if b > 12:  # this order is impossible, so it is the other ("3/18", "18/3")
         a, b = b, a
     return _calendar_date(today, a, b, y)
 
@@ -444,7 +464,9 @@ def _day_of_month(today: date, day: int) -> date | None:
     return None
 
 
-def _collect_dates(s: str, now: datetime, clock: _Clock | None) -> list[_DateRef]:
+def _collect_dates(
+    s: str, now: datetime, clock: _Clock | None, month_first: bool = False
+) -> list[_DateRef]:
     """Every date mention, strongest kinds first; overlapping weaker ones are dropped."""
     today = now.date()
     refs: list[_DateRef] = []
@@ -466,7 +488,7 @@ def _collect_dates(s: str, now: datetime, clock: _Clock | None) -> list[_DateRef
                 add(_extend_left(s, start, _DATE_LEAD_RE), m.end(), _fixed(d))
         if "/" in s or "-" in s:
             for m in _NUM_DATE_RE.finditer(s):
-                d = _numeric_date(today, m)
+                d = _numeric_date(today, m, month_first)
                 if d is not None:
                     add(m.start(), m.end(), _fixed(d))
         for m in _DOM_RE.finditer(s):
@@ -578,7 +600,11 @@ def _offset(m: re.Match[str]) -> timedelta:
 
 
 def extract_when(
-    text: str, now: datetime, *, opening_hours: OpeningHours | None = None
+    text: str,
+    now: datetime,
+    *,
+    opening_hours: OpeningHours | None = None,
+    month_first: bool = False,
 ) -> WhenMention | None:
     """The first date and/or time mentioned in `text`, resolved relative to local `now`."""
     s = _fold(text)
@@ -604,7 +630,7 @@ def extract_when(
         if period_m["this"] or period_m["p5"]:  # "esta noche", "tonight" also name today
             extra_refs.append(_DateRef(period_m.start(), period_m.end(), _fixed(now.date())))
 
-    ref = _closest(_collect_dates(s, now, clock) + extra_refs, clock)
+    ref = _closest(_collect_dates(s, now, clock, month_first) + extra_refs, clock)
     if clock is None and ref is None:
         return None
     spans = [(x.start, x.end) for x in (clock, ref) if x is not None]

@@ -12,7 +12,7 @@ from datetime import datetime, time
 from typing import Any
 
 from hablo.engine.nlu.acts import read_act
-from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier
+from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier, Prediction
 from hablo.engine.nlu.datetimes import (
     OpeningHours,
     WhenMention,
@@ -47,8 +47,11 @@ _SURE_ONLY = frozenset({"pay", "human", "cancel", "reschedule", "thanks"})
 # "¿tienen citas el jueves 25?": a day plus one of these asks for a booking.
 _AVAILABILITY = re.compile(
     r"\b(?:turnos?|citas?|lugar|hueco|espacio|disponib\w*|appointments?|slots?|availab\w*"
-    r"|puedo ir|puedo pasar|atender\w*|atienden|atiende|can i come|come in|see me|fit me in"
-    r"|get in|squeeze me in)\b"
+    r"|openings?|puedo ir|puedo pasar|pasar por|atender\w*|atienden|atiende|atiendan"
+    r"|recibir\w*|revisar\w*|ver(?:me|lo|la|nos|los|las)|llevar\w*|traer\w*"
+    r"|can i come|come in|come by|pop in|stop by|drop (?:\w+ )?off"
+    r"|(?:see|check|fit|squeeze|get|take|bring) (?:me|him|her|it|us|them|my \w+)(?: in)?"
+    r"|get in|take a look)\b"
 )
 log = logging.getLogger(__name__)
 
@@ -254,11 +257,14 @@ class NluPipeline:
         matcher: ServiceMatcher,
         default_language: str,
         holidays: HolidayNames | None = None,
+        *,
+        month_first: bool = False,
     ) -> None:
         self._ref = classifier
         self._matcher = matcher
         self._default_language = default_language
         self._holidays = holidays
+        self._month_first = month_first  # "3/12" is March 12 (en-US)
 
     @property
     def classifier(self) -> IntentClassifier:
@@ -276,21 +282,42 @@ class NluPipeline:
         conversation_language: str | None = None,
     ) -> Understanding:
         language = detect_language(text, conversation_language or self._default_language)
-        prediction = self._ref.classifier.predict(text)
+        entities = self._entities(text, now, opening_hours)
+        prediction = self._predict(text, entities)
         intent = prediction.intent
         if intent is not None and intent not in self._ref.intents:
             intent = None  # a stand-in model's intent that this tenant's skills do not have
-        entities = self._entities(text, now, opening_hours)
         intent, confidence = _by_rule(
             text, intent, prediction.confidence, entities, self._matcher
         )
         return Understanding(intent, confidence, language, entities)
 
+    def _predict(self, text: str, entities: Mapping[str, Any]) -> Prediction:
+        """The intent read without the tenant's service names when the message has some:
+        a catalogue's words ("cambio de aceite", "consulta", "revisión") would otherwise
+        pull it towards an intent that shares them; only what is left is read."""
+        classifier = self._ref.classifier
+        named = entities.get("services") or (
+            (entities["service"],) if "service" in entities else entities.get("service_options")
+        )
+        if not named:
+            return classifier.predict(text)
+        rest = self._matcher.without_names(text, named)
+        if len(rest.split()) < 2:  # "corte", "una limpieza": the name is the message
+            return classifier.predict(text)
+        raw, masked = classifier.predict(text), classifier.predict(rest)
+        # Only a sure reading that is surer than the whole message's: "el lunes a las
+        # 12" alone could be about a booking held, "manicura el lunes a las 12" is not.
+        sure = masked.intent is not None and masked.confidence >= _UNSURE
+        return masked if sure and masked.confidence > raw.confidence else raw
+
     def _entities(
         self, text: str, now: datetime, opening_hours: OpeningHours
     ) -> dict[str, Any]:
         entities: dict[str, Any] = {}
-        when = extract_when(text, now, opening_hours=opening_hours)
+        when = extract_when(
+            text, now, opening_hours=opening_hours, month_first=self._month_first
+        )
         if self._holidays is not None:
             when = _on_named_holiday(text, when, now, self._holidays)
         if when is not None:

@@ -127,6 +127,16 @@ class ServiceMatcher:
                         words.setdefault(_singular(word), set()).add(service)
         self._words = {w: tuple(sorted(s, key=lambda x: x.name)) for w, s in words.items()}
         self._word_keys = list(self._words)
+        # Every word of a service's names and synonyms, to find where a message names it.
+        self._said_as: dict[str, frozenset[str]] = {}
+        for service in services:
+            said = {
+                _singular(word)
+                for phrase in (service.name, *(n for _, n in service.names), *service.synonyms)
+                for word in normalize(phrase, keep_enye=True).split()
+                if len(word) >= 3 and word not in _STOP
+            }
+            self._said_as[str(service.id)] = frozenset(said)
 
     def find(self, text: str) -> ServiceInfo | None:
         if not self._aliases:
@@ -147,9 +157,11 @@ class ServiceMatcher:
             )
             if match and (best is None or match[1] > best[0]):
                 best = (match[1], self._aliases[match[2]].service)
-        if best is not None:
-            return best[1]
         named = self.by_name_words(text)
+        if best is not None:
+            # "a maths lesson" is close to "GCSE maths lesson", but as close to "A-level
+            # maths lesson": a name only partly said that fits several is no answer.
+            return None if len(named) > 1 and best[1] in named else best[1]
         return named[0] if len(named) == 1 else None
 
     def by_name_words(self, text: str) -> tuple[ServiceInfo, ...]:
@@ -160,7 +172,7 @@ class ServiceMatcher:
             if len(token) < 4 or token in _STOP or token in _GENERIC:
                 continue
             word = _singular(token)
-            hit = self._words.get(word)
+            hit = self._words.get(word) or self._by_prefix(word)
             if hit is None and len(word) >= 5:
                 match = process.extractOne(
                     word, self._word_keys, scorer=fuzz.ratio, score_cutoff=WORD_SCORE
@@ -170,6 +182,46 @@ class ServiceMatcher:
                 # Several words: the services that have them all ("limpieza dental").
                 found = set(hit) if not found else (found & set(hit)) or found
         return tuple(sorted(found, key=lambda s: s.name))
+
+    def _by_prefix(self, word: str) -> tuple[ServiceInfo, ...] | None:
+        """A word cut short: "semi" (semipermanente), "microchip" (microchipping),
+        "depi" (depilación). Only alphabetic words of four letters or more."""
+        if len(word) < 4 or not word.isalpha():
+            return None
+        found = {
+            service
+            for key, services in self._words.items()
+            if len(key) > len(word) and key.startswith(word)
+            for service in services
+        }
+        return tuple(sorted(found, key=lambda s: s.name)) or None
+
+    def _mentioned_at(self, text: str, service: ServiceInfo) -> int:
+        """Where in `text` (normalised) a word of the service's names first appears; -1
+        when none does as such (a typo, a fuzzy match)."""
+        said = self._said_as.get(str(service.id), frozenset())
+        at = 0
+        for token in text.split(" "):
+            word = _singular(token)
+            if word in said or (len(word) >= 4 and any(w.startswith(word) for w in said)):
+                return at
+            at += len(token) + 1
+        return -1
+
+    def without_names(self, text: str, services: Sequence[ServiceInfo]) -> str:
+        """The message (normalised) without the words that name these services: what is
+        left says what the customer wants done with them. "quiero cambio de aceite el
+        jueves" asks for a booking, though "cambio" alone sounds like moving one."""
+        said = frozenset().union(*(self._said_as.get(str(s.id), frozenset()) for s in services))
+        kept = [
+            token
+            for token in normalize(text, keep_enye=True).split()
+            if not (
+                (word := _singular(token)) in said
+                or (len(word) >= 4 and any(w.startswith(word) for w in said))
+            )
+        ]
+        return " ".join(kept)
 
     def find_all(self, text: str, near: str | None = None) -> list[ServiceInfo]:
         """Every service a message names, in the order said ("corte y barba"). With
@@ -187,9 +239,13 @@ class ServiceMatcher:
         offset = 0
         for part in _PARTS.split(norm):
             service = self.find(part) if part.strip() else None
+            start = norm.find(part, offset)
             if service is not None and all(service.id != s.id for _, s in found):
-                found.append((norm.find(part, offset), service))
-            offset = max(offset, norm.find(part, offset))
+                # The words that name it, not the start of its part: in "can I book GCSE
+                # maths and GCSE English on Saturday" both are named close together.
+                inside = self._mentioned_at(part, service)
+                found.append((start + inside if inside >= 0 else start, service))
+            offset = max(offset, start)
         if not found:
             single = self.find(text)
             return [single] if single else []

@@ -1,0 +1,111 @@
+"""Understanding customers of any appointment business: services found by a word cut
+short or by the words that name them, a partly said name that fits two services left
+open, several services named together, month-first dates and a bare hour offered
+instead of another."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hablo.engine.nlu.datetimes import extract_when, month_first_locale
+from hablo.engine.nlu.services import ServiceMatcher
+from hablo.plugins.sdk import ServiceInfo
+
+NOW = datetime(2027, 3, 10, 12, 0, tzinfo=ZoneInfo("America/Chicago"))
+
+
+def _matcher(*names: str) -> ServiceMatcher:
+    return ServiceMatcher([ServiceInfo(uuid.uuid4(), n, "", 1000, 30, ()) for n in names])
+
+
+NAILS = _matcher("Manicura semipermanente", "Kapping gel", "Uñas esculpidas", "Pedicura spa")
+VET = _matcher("Wellness exam", "Vaccinations", "Microchipping", "Nail trim")
+TUTORS = _matcher("GCSE maths lesson", "A-level maths lesson", "GCSE English lesson")
+
+
+@pytest.mark.parametrize(
+    ("matcher", "text", "service"),
+    [
+        (NAILS, "cuánto sale el semi?", "Manicura semipermanente"),
+        (NAILS, "¿cuánto están las esculpidas?", "Uñas esculpidas"),
+        (NAILS, "una pedi para el viernes", "Pedicura spa"),
+        (VET, "a microchip for my cat", "Microchipping"),
+        (VET, "what's the price of a vaccination?", "Vaccinations"),
+        (TUTORS, "how much for A level maths?", "A-level maths lesson"),
+    ],
+)
+def test_a_word_cut_short_or_in_the_singular_finds_the_service(
+    matcher: ServiceMatcher, text: str, service: str
+) -> None:
+    found = matcher.find(text)
+    assert found is not None and found.name == service
+
+
+def test_a_name_partly_said_that_fits_two_services_is_left_open() -> None:
+    assert TUTORS.find("how much is a maths lesson?") is None
+    options = {s.name for s in TUTORS.by_name_words("how much is a maths lesson?")}
+    assert options == {"GCSE maths lesson", "A-level maths lesson"}
+
+
+def test_several_services_named_together_are_all_found_in_order() -> None:
+    text = "Can I book GCSE maths and GCSE English on Saturday at 10?"
+    found = TUTORS.find_all(text, near="on Saturday at 10")
+    assert [s.name for s in found] == ["GCSE maths lesson", "GCSE English lesson"]
+    both = VET.find_all("can I get a nail trim and a microchip for my cat on Saturday at 9?")
+    assert [s.name for s in both] == ["Nail trim", "Microchipping"]
+
+
+def test_without_names_leaves_what_the_customer_wants_done() -> None:
+    garage = _matcher("Cambio de aceite y filtro", "Alineación y balanceo")
+    named = garage.find_all("Quiero cambio de aceite y alineación el jueves a las 10")
+    rest = garage.without_names("Quiero cambio de aceite y alineación el jueves a las 10", named)
+    assert "cambio" not in rest and "jueves" in rest and rest.startswith("quiero")
+
+
+@pytest.mark.parametrize(
+    ("text", "month_first", "day"),
+    [
+        ("a nail trim on 3/12 at 2pm", True, (3, 12)),
+        ("a nail trim on 3/12 at 2pm", False, (12, 3)),
+        ("on 3/18", False, (3, 18)),  # D/M impossible: M/D
+        ("on 18/3", True, (3, 18)),  # M/D impossible: D/M
+    ],
+)
+def test_numeric_dates_follow_the_locale(
+    text: str, month_first: bool, day: tuple[int, int]
+) -> None:
+    when = extract_when(text, NOW, month_first=month_first)
+    assert when is not None and (when.start.month, when.start.day) == day
+
+
+def test_month_first_locales() -> None:
+    assert month_first_locale("en-US") and month_first_locale("en_US")
+    assert not month_first_locale("en-GB") and not month_first_locale("es-MX")
+
+
+def test_a_fraction_stays_a_fraction_month_first() -> None:
+    assert extract_when("1/2 kilo", NOW, month_first=True) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "hour"),
+    [
+        ("actually 11 would be better", 11),
+        ("make it 11", 11),
+        ("how about 3?", 15),
+        ("10 instead", 10),
+        ("no, mejor 12", 12),
+    ],
+)
+def test_a_bare_hour_offered_instead_is_a_time(text: str, hour: int) -> None:
+    when = extract_when(text, NOW)
+    assert when is not None and when.has_time and when.start.hour == hour
+
+
+@pytest.mark.parametrize("text", ["I have 2 dogs", "tengo 3 perros", "son 2 chicos mejor"])
+def test_a_count_is_no_time(text: str) -> None:
+    assert extract_when(text, NOW) is None
