@@ -13,14 +13,14 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_currency, get_currency_precision
 from sqlalchemy.engine import Connection, NestedTransaction
 
 from hablo.domain.booking.policy import BookingPolicy
 from hablo.domain.booking.repository import BookingRepository
+from hablo.engine.calendar_words import clock_text, day_text, speech_locale
 from hablo.engine.nlu.services import ServiceMatcher
-from hablo.engine.templates import TemplateRenderer, wording_variants
+from hablo.engine.templates import TemplateRenderer, tenant_wording
 from hablo.engine.tenant_profile import TenantProfile
 from hablo.plugins.sdk import ServiceInfo, SkillContext
 
@@ -29,9 +29,6 @@ if TYPE_CHECKING:
     from hablo.payments.desk import PaymentDesk
 
 Clock = Callable[[], datetime]
-
-# Weekday and month in words: "martes 16 de marzo a las 17:00", "Tuesday, March 16 at 5:00 PM".
-_DATETIME_PATTERNS = {"es": "EEEE d 'de' MMMM 'a las' HH:mm", "en": "EEEE, MMMM d 'at' h:mm a"}
 
 
 def system_clock() -> datetime:
@@ -68,9 +65,15 @@ class TenantServices:
     @functools.cached_property
     def wording(self) -> tuple[str, ...]:
         """Template variants for the tenant's locale and formality ("es-MX-usted", ...)."""
-        bot = self.profile.settings.get("bot")
-        formality = bot.get("formality") if isinstance(bot, dict) else None
-        return wording_variants(self.profile.info.locale, formality)
+        return tenant_wording(self.profile.info.locale, self.profile.settings)
+
+    def say(self, template: str, language: str, **values: Any) -> str:
+        """A reply template rendered for this tenant: in its own variety (es-MX, usted)
+        when the customer speaks its language."""
+        variants = self.wording if language == self.profile.info.language else ()
+        return self.renderer.render(
+            template, language, variants, tenant=self.profile.info, **values
+        )
 
     def for_turn(self, conn: Connection | None) -> EngineSkillContext:
         return EngineSkillContext(self, conn)
@@ -106,21 +109,19 @@ class EngineSkillContext(SkillContext):
         return self._profile.holiday(day)
 
     def render(self, template: str, language: str, **values: Any) -> str:
-        # The tenant's own variety (es-MX, usted) when the customer speaks its language.
-        variants = self._services.wording if language == self.tenant.language else ()
-        return self._services.renderer.render(
-            template, language, variants, tenant=self.tenant, **values
-        )
+        return self._services.say(template, language, **values)
 
     def format_money(self, amount_minor: int, language: str) -> str:
-        locale = self.tenant.locale if self.tenant.language == language else language
+        locale = speech_locale(self.tenant.locale, language)
         return format_money(amount_minor, self.tenant.currency, locale)
 
     def format_datetime(self, moment: datetime, language: str) -> str:
-        locale = self.tenant.locale if self.tenant.language == language else language
-        pattern = _DATETIME_PATTERNS.get(language, _DATETIME_PATTERNS["es"])
+        """ "martes 16 de marzo a las 17:00", "Tuesday, March 16 at 5:00 PM" (en-US),
+        "Tuesday 16 March at 17:00" (en-GB): the words around come from the catalogues."""
+        locale = speech_locale(self.tenant.locale, language)
         local = moment.astimezone(self._profile.zone)
-        return babel_format_datetime(local, pattern, locale=locale.replace("-", "_"))
+        day, clock = day_text(local.date(), locale), clock_text(local.time(), locale)
+        return self.render("date_time", language, day=day, clock=clock)
 
     def tenant_setting(self, key: str, default: Any = None) -> Any:
         return self._profile.settings.get(key, default)

@@ -228,9 +228,7 @@ class ConversationActor(pykka.ThreadingActor):
     def _apology(self, language: str | None) -> tuple[str, str]:
         runtime = self._runtime()
         lang = language or runtime.profile.info.language
-        text = runtime.services.renderer.render(
-            QUARANTINE_TEMPLATE, lang, tenant=runtime.profile.info
-        )
+        text = runtime.services.say(QUARANTINE_TEMPLATE, lang)
         return lang, text
 
     def _schedule_retry(self, delay_s: float) -> None:

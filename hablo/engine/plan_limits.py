@@ -91,9 +91,7 @@ def run_gated_turn(
     language = detect_language(text, conversation.language or runtime.profile.info.language)
     replies: tuple[str, ...] = ()
     if not block.suspended:
-        notice = runtime.services.renderer.render(
-            LIMIT_TEMPLATE, language, tenant=runtime.profile.info
-        )
+        notice = runtime.services.say(LIMIT_TEMPLATE, language)
         replies = (notice,)
     return TurnOutcome(
         language=language,

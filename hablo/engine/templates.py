@@ -1,7 +1,13 @@
-"""Localized reply templates: tenant overrides > skill-declared > files shipped with hablo."""
+"""Localized reply templates: tenant overrides > skill-declared > files shipped with hablo.
+
+hablo's own replies are one neutral template each (hablo/skills/templates/<name>.j2),
+worded per language, country and formality by the gettext catalogues
+(`hablo.engine.catalogues`); a tenant or a plugin words a reply per key ("es",
+"es-MX", "es-usted": "{key}/{name}.j2"), which wins over hablo's wording."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from importlib.resources import files
 from typing import Any
@@ -10,7 +16,6 @@ from jinja2 import (
     ChoiceLoader,
     DictLoader,
     Environment,
-    PackageLoader,
     StrictUndefined,
     Template,
     TemplateNotFound,
@@ -18,8 +23,10 @@ from jinja2 import (
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from hablo.engine.catalogues import catalogues, localize
 from hablo.plugins.sdk import Skill
 
+# A plugin that words a reply only in Spanish is read in Spanish by anyone.
 FALLBACK_LANGUAGE = "es"
 # The same whitespace rules for shipped and tenant templates.
 _OPTIONS: dict[str, Any] = {
@@ -30,6 +37,8 @@ _OPTIONS: dict[str, Any] = {
     "lstrip_blocks": True,
     "keep_trailing_newline": False,
 }
+# hablo's own templates, once worded: trusted, shared by every tenant.
+_BUILTIN_ENV = Environment(**_OPTIONS)
 
 
 def skill_templates(skills: Iterable[type[Skill]]) -> dict[str, str]:
@@ -42,18 +51,53 @@ def skill_templates(skills: Iterable[type[Skill]]) -> dict[str, str]:
     return out
 
 
-def shipped_templates(skills: Iterable[type[Skill]]) -> dict[str, str]:
-    """Every built-in source by loader name: skills' inline templates over hablo's files."""
-    out: dict[str, str] = {}
+@functools.cache
+def neutral_templates() -> dict[str, str]:
+    """hablo's own reply templates by name, in English with `{% trans %}` blocks."""
     root = files("hablo.skills") / "templates"
-    for folder in root.iterdir():
-        if not folder.is_dir():
-            continue
-        for item in folder.iterdir():
-            if item.name.endswith(".j2"):
-                out[f"{folder.name}/{item.name}"] = item.read_text(encoding="utf-8")
+    return {
+        item.name.removesuffix(".j2"): item.read_text(encoding="utf-8")
+        for item in root.iterdir()
+        if item.name.endswith(".j2")
+    }
+
+
+def key_chain(key: str) -> tuple[str, ...]:
+    """The wording keys a key falls back through: "es-MX-usted" -> es-MX-usted, es-MX,
+    es-usted, es; a bare variety takes its country's formality ("es-ES" -> es-ES-tu...)."""
+    language, *rest = key.split("-")
+    if not rest:
+        return (key,)
+    region = next((p for p in rest if p.isupper()), None)
+    formality = next((p for p in rest if not p.isupper()), None)
+    locale = f"{language}-{region}" if region else language
+    return tuple(dict.fromkeys((*wording_variants(locale, formality), language)))
+
+
+def shipped_keys() -> tuple[str, ...]:
+    """English (the templates' own language) and every catalogue's key."""
+    return ("en", *sorted(catalogues()))
+
+
+def shipped_templates(skills: Iterable[type[Skill]]) -> dict[str, str]:
+    """Every built-in source by loader name "{key}/{name}.j2", as the bot would word it
+    for that key (what a tenant starts from to word a reply its own way); skills' inline
+    templates over hablo's."""
+    out: dict[str, str] = {}
+    for key in shipped_keys():
+        chain = key_chain(key)
+        for name, source in neutral_templates().items():
+            out[f"{key}/{name}.j2"] = localize(source, chain)
     out.update(skill_templates(skills))
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _builtin(name: str, keys: tuple[str, ...]) -> Template | None:
+    """hablo's template `name` worded for `keys`, compiled once per process (the
+    built-ins are the same for every tenant)."""
+    source = neutral_templates().get(name)
+    return None if source is None else _BUILTIN_ENV.from_string(localize(source, keys))
 
 
 # A reply is a chat message: a tenant's template may not build more than this.
@@ -123,26 +167,29 @@ class TemplateRenderer:
     """One per tenant (its overrides differ); compiled templates are cached by jinja2."""
 
     def __init__(self, overrides: Mapping[str, str], skill_sources: Mapping[str, str]) -> None:
-        builtin = [DictLoader(dict(skill_sources)), PackageLoader("hablo.skills", "templates")]
+        builtin = DictLoader(dict(skill_sources))
         self._overrides = frozenset(overrides)
-        self._env = Environment(loader=ChoiceLoader(builtin), **_OPTIONS)
-        # A tenant's source is untrusted: it renders in the sandbox (and may include
-        # the built-ins from there).
-        self._sandbox = tenant_environment(ChoiceLoader([DictLoader(dict(overrides)), *builtin]))
+        self._env = Environment(loader=builtin, **_OPTIONS)
+        # A tenant's source is untrusted: it renders in the sandbox.
+        self._sandbox = tenant_environment(ChoiceLoader([DictLoader(dict(overrides)), builtin]))
         # One renderer per tenant runtime, rebuilt on reload: nothing goes stale here.
         self._found: dict[str, Template | None] = {}
 
     def render(self, name: str, language: str, variants: Sequence[str] = (), **values: Any) -> str:
-        """The template in the first of `variants` that has it ("es-MX-usted", "es-MX",
-        "es-usted": the tenant's locale and formality), else in `language`, else in
+        """The tenant's or a plugin's wording for the first of `variants` ("es-MX-usted",
+        "es-MX", "es-usted": the tenant's locale and formality) or `language` that has
+        one; else hablo's own, worded by the catalogues of those keys; else a plugin's
         Spanish."""
-        for key in dict.fromkeys((*variants, language, FALLBACK_LANGUAGE)):
-            template = self._template(f"{key}/{name}.j2")
-            if template is None:
-                continue
-            # `language` is in every template's context: service.label(language).
-            return template.render({"language": language, **values}).strip()
-        raise LookupError(f"no template {name!r} for language {language!r}")
+        keys = tuple(dict.fromkeys((*variants, language)))
+        found = next(
+            (t for key in keys if (t := self._template(f"{key}/{name}.j2")) is not None),
+            None,
+        )
+        found = found or _builtin(name, keys) or self._template(f"{FALLBACK_LANGUAGE}/{name}.j2")
+        if found is None:
+            raise LookupError(f"no template {name!r} for language {language!r}")
+        # `language` is in every template's context: service.label(language).
+        return found.render({"language": language, **values}).strip()
 
     def _template(self, path: str) -> Template | None:
         """A template by path, or None; misses are remembered too (a turn tries up to
@@ -159,6 +206,14 @@ class TemplateRenderer:
 # How a business addresses its customers when it did not say: Argentina uses "vos",
 # Mexico's businesses "usted", Spain and the rest "tú".
 DEFAULT_FORMALITY = {"es-AR": "vos", "es-UY": "vos", "es-MX": "usted", "es-CO": "usted"}
+
+
+def tenant_wording(locale: str, settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """Template variants for a tenant's locale and its formality setting (settings
+    "bot": {"formality": "usted"})."""
+    bot = settings.get("bot")
+    formality = bot.get("formality") if isinstance(bot, dict) else None
+    return wording_variants(locale, formality if isinstance(formality, str) else None)
 
 
 def wording_variants(locale: str, formality: str | None) -> tuple[str, ...]:

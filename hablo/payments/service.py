@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 from hablo.db.enums import BookingStatus, PaymentMethod, PaymentStatus, SenderKind
 from hablo.db.models import Booking, Contact, Conversation, Payment, Service, Tenant
 from hablo.engine.agent_reply import ConversationClosedError, record_agent_reply
+from hablo.engine.calendar_words import clock_text, day_text, speech_locale
 from hablo.engine.messages import OutboundEnvelope
+from hablo.engine.templates import TemplateRenderer, tenant_wording
 from hablo.payments.invoices import InvoiceError, issue_invoice
 from hablo.payments.state import can_move, status_after_refund
 from hablo.security.secrets import SecretBox
@@ -298,10 +300,22 @@ def _apply_early_refund(session: Session, payment: Payment) -> None:
         record_refunded_total(session, payment, early)
 
 
-_CONFIRMED = {
-    "es": "¡Pago recibido! Tu reserva de {service} del {when} quedó confirmada. ¡Gracias!",
-    "en": "Payment received! Your {service} booking on {when} is confirmed. Thank you!",
-}
+def _confirmation(tenant: Tenant, language: str, service: str, starts_at: datetime) -> str:
+    """ "¡Pago recibido! …" in the tenant's wording (its own template, if it wrote one)
+    and its locale's date and time."""
+    settings = tenant.settings or {}
+    locale = tenant.locale or "es-AR"
+    try:
+        local = starts_at.astimezone(ZoneInfo(tenant.timezone or "UTC"))
+    except (ValueError, KeyError):
+        local = starts_at.astimezone(ZoneInfo("UTC"))
+    spoken = speech_locale(locale, language)
+    same_language = locale.replace("_", "-").split("-")[0] == language
+    variants = tenant_wording(locale, settings) if same_language else ()
+    renderer = TemplateRenderer(dict(settings.get("templates") or {}), {})
+    day, clock = day_text(local.date(), spoken), clock_text(local.time(), spoken)
+    when = renderer.render("date_time", language, variants, day=day, clock=clock)
+    return renderer.render("payment_received", language, variants, service=service, when=when)
 
 
 def _tell_customer(
@@ -320,12 +334,7 @@ def _tell_customer(
         return None
     language = (conversation.language or tenant.locale or "es")[:2]
     name, _ = service_name(session, booking)
-    try:
-        zone = ZoneInfo(tenant.timezone or "UTC")
-    except (ValueError, KeyError):
-        zone = ZoneInfo("UTC")
-    when = booking.starts_at.astimezone(zone).strftime("%d/%m/%Y %H:%M")
-    text = _CONFIRMED.get(language, _CONFIRMED["es"]).format(service=name, when=when)
+    text = _confirmation(tenant, language, name, booking.starts_at)
     try:
         reply = record_agent_reply(
             session,

@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
-from babel.dates import format_date
-
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.skills.examples import load_examples
-from hablo.skills.wording import clock_text, day_text
+from hablo.skills.wording import say_clock, say_day, say_weekday
 
 # Example utterances live in hablo/skills/examples/{intent}.{lang}.txt.
 GREETING = IntentSpec("greeting", load_examples("greeting"))
@@ -61,7 +59,7 @@ class InfoSkill(Skill):
         if day is None:
             week = [
                 (
-                    format_date(date(2024, 1, 1) + timedelta(days=wd), "EEEE", locale=lang),
+                    say_weekday(ctx, wd, lang),
                     _intervals(ctx, date(2024, 1, 1) + timedelta(days=wd), lang, weekly=True),
                 )
                 for wd in range(7)
@@ -70,8 +68,8 @@ class InfoSkill(Skill):
         return ctx.render(
             "hours_day",
             lang,
-            day_name=day_text(day, lang),
-            relative=_relative_name(day, ctx.now().date(), lang),
+            day_name=say_day(ctx, day, lang),
+            relative=ctx.render("day_relative", lang, days=(day - ctx.now().date()).days) or None,
             intervals=_intervals(ctx, day, lang),
             holiday=ctx.holiday(day),
         )
@@ -102,10 +100,4 @@ def _intervals(
     """Opening intervals as ("09:00", "19:00") pairs ("9:00 AM" in English); `weekly`
     ignores holidays."""
     hours = ctx.weekly_hours(day.weekday()) if weekly else ctx.opening_hours(day)
-    return [(clock_text(a, lang), clock_text(b, lang)) for a, b in hours]
-
-
-def _relative_name(day: date, today: date, lang: str) -> str | None:
-    delta = (day - today).days
-    names = {"es": {0: "hoy", 1: "mañana"}, "en": {0: "today", 1: "tomorrow"}}
-    return names.get(lang, names["es"]).get(delta)
+    return [(say_clock(ctx, a, lang), say_clock(ctx, b, lang)) for a, b in hours]

@@ -1,26 +1,29 @@
-"""How skills say days and times in each language, and why a time cannot be booked."""
+"""How skills say days and times (in the tenant's locale when the customer speaks its
+language), and why a time cannot be booked."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
-from babel.dates import format_date
-
 from hablo.domain.booking.policy import BookingPolicy
-
-_DAY_PATTERNS = {"es": "EEEE d 'de' MMMM", "en": "EEEE, MMMM d"}
-
-
-def day_text(day: date, lang: str) -> str:
-    """ "martes 16 de marzo", "Tuesday, March 16"."""
-    return format_date(day, _DAY_PATTERNS.get(lang, _DAY_PATTERNS["es"]), locale=lang)
+from hablo.engine.calendar_words import clock_text, day_text, speech_locale, weekday_text
+from hablo.plugins import SkillContext
 
 
-def clock_text(moment: time, lang: str) -> str:
-    if lang == "en":
-        return f"{moment:%I:%M %p}".lstrip("0")
-    return f"{moment:%H:%M}"
+def say_day(ctx: SkillContext, day: date, lang: str) -> str:
+    """ "martes 16 de marzo", "Tuesday, March 16" (en-US), "Tuesday 16 March" (en-GB)."""
+    return day_text(day, speech_locale(ctx.tenant.locale, lang))
+
+
+def say_weekday(ctx: SkillContext, weekday: int, lang: str) -> str:
+    """ "lunes", "Monday" (0 = Monday)."""
+    return weekday_text(weekday, speech_locale(ctx.tenant.locale, lang))
+
+
+def say_clock(ctx: SkillContext, moment: time, lang: str) -> str:
+    """ "17:30", "5:30 PM" (en-US)."""
+    return clock_text(moment, speech_locale(ctx.tenant.locale, lang))
 
 
 def why_not(
@@ -29,47 +32,39 @@ def why_not(
     intervals: Sequence[tuple[time, time]],
     now: datetime,
     policy: BookingPolicy,
-    lang: str,
-) -> str:
-    """The reason an open day's time cannot be booked, in one short sentence."""
-    en = lang == "en"
+) -> tuple[str, dict[str, time]]:
+    """Why an open day's time cannot be booked: a reason of the "booking_why_not"
+    template and the clock times it names."""
     local = wanted.time()
     if wanted < now + timedelta(minutes=policy.min_notice_minutes):
-        if wanted <= now:
-            return "That time has already passed." if en else "Ese horario ya pasó."
-        return (
-            "That's too soon for me to book."
-            if en
-            else "Ese horario está demasiado cerca para reservarlo."
-        )
+        return ("passed" if wanted <= now else "too_soon"), {}
     opens = min(a for a, _ in intervals)
     closes = max(b for _, b in intervals)
     if local < opens:
-        return (
-            f"We open at {clock_text(opens, lang)}."
-            if en
-            else f"Abrimos a las {clock_text(opens, lang)}."
-        )
+        return "before_opening", {"clock": opens}
     ends = (datetime.combine(wanted.date(), local) + timedelta(minutes=duration_minutes)).time()
     if local >= closes:
-        return (
-            f"We close at {clock_text(closes, lang)}."
-            if en
-            else f"Cerramos a las {clock_text(closes, lang)}."
-        )
+        return "after_closing", {"clock": closes}
     started_in = next((b for a, b in intervals if a <= local < b), None)
     if started_in is None:  # between two shifts: the break
         back = min((a for a, _ in intervals if a > local), default=closes)
         left = max((b for _, b in intervals if b <= local), default=opens)
-        return (
-            f"We're closed from {clock_text(left, lang)} to {clock_text(back, lang)}."
-            if en
-            else f"De {clock_text(left, lang)} a {clock_text(back, lang)} estamos cerrados."
-        )
+        return "break", {"start": left, "end": back}
     if not (ends <= started_in or ends == time(0)):
-        return (
-            f"It wouldn't be finished before we close ({clock_text(started_in, lang)})."
-            if en
-            else f"No llegamos a terminarlo antes del cierre ({clock_text(started_in, lang)})."
-        )
-    return "That time is already taken." if en else "Ese horario ya está ocupado."
+        return "overruns", {"clock": started_in}
+    return "taken", {}
+
+
+def why_not_text(
+    ctx: SkillContext,
+    lang: str,
+    wanted: datetime,
+    duration_minutes: int,
+    intervals: Sequence[tuple[time, time]],
+    now: datetime,
+    policy: BookingPolicy,
+) -> str:
+    """`why_not` in one short sentence, in the tenant's wording ("Cerramos a las 20:00.")."""
+    reason, times = why_not(wanted, duration_minutes, intervals, now, policy)
+    said = {name: say_clock(ctx, moment, lang) for name, moment in times.items()}
+    return ctx.render("booking_why_not", lang, reason=reason, **said)

@@ -403,15 +403,29 @@ def test_skill_declared_template_sits_between_override_and_file() -> None:
     assert r.render("greeting", "es", tenant=TENANT) == "del tenant"
 
 
-def test_unknown_language_falls_back_to_spanish() -> None:
+def test_a_language_without_a_catalogue_is_answered_in_english() -> None:
+    # The chain ends in the templates' own language (es-MX -> es -> en).
     r = renderer()
-    assert r.render("thanks", "fr") == r.render("thanks", "es")
-    assert r.render("greeting", "pt", tenant=TENANT) == r.render("greeting", "es", tenant=TENANT)
+    assert r.render("thanks", "fr") == r.render("thanks", "en")
+    assert r.render("greeting", "pt", tenant=TENANT) == r.render("greeting", "en", tenant=TENANT)
 
 
-def test_override_in_spanish_applies_to_the_fallback() -> None:
+def test_a_tenant_wording_in_spanish_is_not_said_to_other_languages() -> None:
     r = renderer({"es/thanks.j2": "¡De nada, crack!"})
-    assert r.render("thanks", "fr") == "¡De nada, crack!"
+    assert r.render("thanks", "es") == "¡De nada, crack!"
+    assert r.render("thanks", "fr") == r.render("thanks", "en") != "¡De nada, crack!"
+
+
+def test_a_plugin_reply_worded_only_in_spanish_is_said_in_spanish() -> None:
+    class Custom(Skill):
+        name = "custom"
+        templates = {"custom_reply": {"es": "solo en español"}}
+
+        def handle(self, turn, ctx):  # type: ignore[no-untyped-def]
+            raise NotImplementedError
+
+    r = TemplateRenderer({}, skill_templates([Custom]))
+    assert r.render("custom_reply", "en") == r.render("custom_reply", "fr") == "solo en español"
 
 
 def test_unknown_template_raises_lookup_error() -> None:

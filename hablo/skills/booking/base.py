@@ -18,7 +18,6 @@ from hablo.skills.booking.slots import (
     zone_of,
 )
 
-YES_NO = {"es": ("Sí", "No"), "en": ("Yes", "No")}
 CONFIRM_STEPS = ("confirm", "reschedule_confirm")
 YES_NO_STEPS = ("confirm_cancel", "confirm_reminder")
 
@@ -56,7 +55,8 @@ class FlowBase(ABC):
     def _ask_yes_no(self, template: str, **values: Any) -> SkillResult:
         """A yes/no question: buttons on WhatsApp, "1. Sí / 2. No" elsewhere."""
         text = self.ctx.render(template, self.lang, **values)
-        return self._result(text, choices=YES_NO.get(self.lang, YES_NO["en"]))
+        choices = tuple(self.ctx.render(c, self.lang) for c in ("choice_yes", "choice_no"))
+        return self._result(text, choices=choices)
 
     def _upcoming(self) -> list[BookingInfo]:
         return repo_of(self.ctx).upcoming_for_contact(self.turn.contact_id, self.now)

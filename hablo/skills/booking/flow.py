@@ -23,7 +23,7 @@ from hablo.skills.booking.slots import (
     spread,
     spread_slots,
 )
-from hablo.skills.wording import day_text, why_not
+from hablo.skills.wording import say_day, why_not_text
 
 
 class BookingFlow(ManageBookings):
@@ -129,7 +129,7 @@ class BookingFlow(ManageBookings):
                 self.state["shown"] = [s.isoformat() for s in spread_slots(fitting)]
                 return self._say(
                     "booking_ask_time",
-                    day=day_text(day, self.lang),
+                    day=say_day(self.ctx, day, self.lang),
                     slots=spread(self.ctx, fitting, self.lang),
                 )
             return self._offer(
@@ -280,7 +280,7 @@ class BookingFlow(ManageBookings):
                 wanted,
                 service,
                 "booking_closed_day",
-                day=day_text(day, self.lang),
+                day=say_day(self.ctx, day, self.lang),
                 holiday=ctx.holiday(day),
             )
         if wanted_time is None:
@@ -295,7 +295,7 @@ class BookingFlow(ManageBookings):
                     wanted,
                     service,
                     "booking_day_full",
-                    day=day_text(day, self.lang),
+                    day=say_day(self.ctx, day, self.lang),
                     service=service.label(self.lang),
                 )
             self.state["step"] = "time"
@@ -305,13 +305,9 @@ class BookingFlow(ManageBookings):
         repo = repo_of(ctx)
         if wanted in repo.free_slots(day, service, ctx.opening_hours(day), self.now):
             return self._propose(wanted)
-        reason = why_not(
-            wanted,
-            service.duration_minutes,
-            ctx.opening_hours(day),
-            self.now,
-            repo.policy,
-            self.lang,
+        intervals = ctx.opening_hours(day)
+        reason = why_not_text(
+            ctx, self.lang, wanted, service.duration_minutes, intervals, self.now, repo.policy
         )
         return self._offer(wanted, service, "booking_unavailable", reason=reason)
 
@@ -339,8 +335,8 @@ class BookingFlow(ManageBookings):
             self.state["step"] = "service"
         return self._say(
             template,
-            day=day_text(day, self.lang),
-            last=day_text(last, self.lang),
+            day=say_day(self.ctx, day, self.lang),
+            last=say_day(self.ctx, last, self.lang),
             holiday=self.ctx.holiday(day),
             services=services,
             ask_service=not self.state.get("service_id"),

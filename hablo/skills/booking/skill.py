@@ -21,7 +21,6 @@ from hablo.skills.booking import reading
 from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS
 from hablo.skills.booking.flow import BookingFlow
 from hablo.skills.booking.slots import ask_time_text, service_by_id
-from hablo.skills.booking.texts import TEMPLATES
 from hablo.skills.examples import load_examples
 
 
@@ -34,7 +33,6 @@ class BookingSkill(Skill):
         IntentSpec("my_bookings", load_examples("my_bookings")),
     )
     slots = ("service", "day", "time")
-    templates = TEMPLATES
 
     def handle(self, turn: Turn, ctx: SkillContext) -> SkillResult:
         return BookingFlow(turn, ctx).run()

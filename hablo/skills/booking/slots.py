@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hablo.domain.booking.repository import BookingRepository
 from hablo.plugins import SkillContext
 from hablo.plugins.sdk import ServiceInfo
-from hablo.skills.wording import day_text
+from hablo.skills.wording import say_clock, say_day
 
 MAX_TIMES_SHOWN = 6
 
@@ -25,7 +25,7 @@ def ask_time_text(
     if not slots:
         return None
     shown = [clock(ctx, s, lang) for s in slots]
-    return ctx.render("booking_ask_time", lang, day=day_text(day, lang), slots=shown)
+    return ctx.render("booking_ask_time", lang, day=say_day(ctx, day, lang), slots=shown)
 
 
 def spread(ctx: SkillContext, slots: list[datetime], lang: str) -> list[str]:
@@ -52,10 +52,7 @@ def shown_times(
 
 
 def clock(ctx: SkillContext, moment: datetime, lang: str) -> str:
-    local = moment.astimezone(zone_of(ctx))
-    if lang == "en":
-        return f"{local:%I:%M %p}".lstrip("0")
-    return f"{local:%H:%M}"
+    return say_clock(ctx, moment.astimezone(zone_of(ctx)).time(), lang)
 
 
 def minute_of_day(moment: datetime, zone: ZoneInfo) -> int:
