@@ -46,6 +46,7 @@ from hablo.security.csp import html_page
 from hablo.security.principal import Principal
 from hablo.security.sessions import principal_is_current
 from hablo.security.tokens import SigningKeys, TokenService
+from hablo.worker.tier import EdgeTier
 
 RUNTIME = web.AppKey("runtime", Runtime)
 BRIDGE = web.AppKey("bridge", LoopBridge)
@@ -111,6 +112,8 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
     serve_whatsapp = "whatsapp_cloud" in runtime.settings.channels
     if serve_whatsapp:
         app.router.add_routes(whatsapp.routes())
+    # router = "redis": this process is the edge of the worker tier (docs/scaling.md).
+    tier = EdgeTier(runtime) if settings.router == "redis" else None
     twilio_channels = [
         c for c in ("twilio_sms", "twilio_whatsapp") if c in runtime.settings.channels
     ]
@@ -125,7 +128,8 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
         app[BRIDGE] = bridge
         webchat.attach(bridge)
         if serve_webchat:
-            runtime.engine.add_sender(WebChatSender(hub, bridge))
+            local = WebChatSender(hub, bridge)
+            runtime.engine.add_sender(tier.webchat_sender() if tier else local)
         whatsapp.attach(bridge)
         if serve_whatsapp:
             runtime.engine.add_sender(
@@ -152,17 +156,27 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
             web_sessions = await bridge.call(lambda: start_whatsapp_web(runtime))
             app[WHATSAPP_WEB_SESSIONS] = web_sessions
         email = EmailChannel(runtime) if "email" in runtime.settings.channels else None
+        if tier is not None:
+            tier.start_relay(hub)
+            tier.before_engine_start()
         if manage_engine:
             await bridge.call(runtime.engine.start)
+        if tier is not None:
+            await bridge.call(tier.after_engine_start)
         if email is not None:
             await bridge.call(email.start)
         yield
+        if tier is not None:
+            await bridge.call(tier.before_engine_stop)
         if email is not None:
             await bridge.call(email.stop)
         if web_sessions is not None:
             await bridge.call(web_sessions.stop)  # closes the browsers; profiles stay
         if manage_engine:
             await bridge.call(runtime.engine.stop)
+        if tier is not None:
+            await tier.stop_relay()
+            tier.close()
         bridge.close()
 
     async def close_chats(app: web.Application) -> None:
