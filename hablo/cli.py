@@ -210,6 +210,13 @@ def _serve(runtime: Any) -> int:
     from hablo.api.server import run_server
 
     settings = runtime.settings
+    if settings.router == "redis":
+        from hablo.worker.tier import TierConfigError, check_tier_settings
+
+        try:
+            check_tier_settings(settings)
+        except TierConfigError as exc:
+            raise CliError(str(exc), code=2) from exc
     base = f"http://{settings.host}:{settings.port}"
     print(f"web chat:  {base}/chat/demo")
     print(f"health:    {base}/healthz")

@@ -50,15 +50,21 @@ class ReplyCounts:
     """What the workers' bench channel delivered, across all of them."""
 
     sent: Counter[int] = field(default_factory=Counter)  # outbox id -> times sent
-    answered: Counter[int] = field(default_factory=Counter)  # inbox id -> times answered
+    # inbox id -> the outbox rows (turns) that answered it
+    answers: dict[int, set[int]] = field(default_factory=dict)
 
     @property
     def resent(self) -> int:
+        """Replies delivered twice: a worker was killed after the provider took a reply
+        and before the outbox row was marked sent (the at-least-once window; the web
+        chat page and the bench drop them by reply id)."""
         return sum(n - 1 for n in self.sent.values() if n > 1)
 
     @property
     def duplicated(self) -> int:
-        return sum(n - 1 for n in self.answered.values() if n > 1)
+        """Messages answered by two turns (what leases, fences and the inbox claim
+        rule out)."""
+        return sum(len(rows) - 1 for rows in self.answers.values() if len(rows) > 1)
 
 
 class WorkerCluster:
@@ -188,9 +194,10 @@ class WorkerCluster:
                 self.counts.sent[outbox_id] += 1
                 fresh = []
                 for inbox_id in inbox_ids:
-                    self.counts.answered[inbox_id] += 1
-                    if self.counts.answered[inbox_id] == 1:
+                    rows = self.counts.answers.setdefault(inbox_id, set())
+                    if not rows:
                         fresh.append(inbox_id)
+                    rows.add(outbox_id)
                 if fresh:
                     for listener in self._listeners:
                         listener(tuple(fresh))

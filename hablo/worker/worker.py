@@ -216,4 +216,15 @@ class ShardWorker:
             except (KeyError, ValueError, TypeError):
                 log.error("shard %d: unreadable doorbell %r skipped", shard, entry_id)
                 continue
+            if not self.engine.owns(event.key):
+                # No sender for its channel here: running it would dead-letter the reply.
+                # It stays pending for a worker that has one (the workers of one
+                # deployment should all have the same channels).
+                log.warning(
+                    "shard %d: no %s sender here; inbox %d left pending",
+                    shard,
+                    event.message.channel,
+                    event.inbox_id,
+                )
+                continue
             self.engine.router.deliver(event)

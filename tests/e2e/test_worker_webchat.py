@@ -1,0 +1,89 @@
+"""The worker tier end to end: `hablo serve` as a pure edge (router = "redis", no worker
+in process) and a real `hablo worker` process; a visitor's web chat message is accepted
+by the edge, its turn runs in the worker, and the reply comes back to the visitor's
+socket on the edge through the Redis relay."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+import redis
+from sqlalchemy import select
+
+from hablo.bootstrap import Runtime, bootstrap
+from hablo.db.enums import OutboxStatus
+from hablo.db.models import OutboxMessage
+from hablo.demo import seed_demo
+from tests.conftest import TEST_STATE_DIR, _truncate_postgres, make_settings
+from tests.e2e.server import serve
+from tests.e2e.test_cli import HABLO
+from tests.e2e.test_webchat import say, ws_url
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+WAIT_S = 60.0
+
+
+@pytest.fixture
+def edge(postgres_url: str) -> Iterator[Runtime]:
+    _truncate_postgres(postgres_url)
+    prefix = f"hablo-test-{uuid.uuid4().hex[:10]}:"
+    settings = make_settings(
+        postgres_url, router="redis", serve_worker=False, redis_url=REDIS_URL, redis_prefix=prefix
+    )
+    rt = bootstrap(settings, upgrade_schema=False)
+    with rt.db.transaction() as session:
+        seed_demo(session)
+    yield rt
+    rt.close()
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def _start_worker(rt: Runtime, cwd: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("HABLO_")}
+    env.update(
+        HABLO_DATABASE_URL=rt.settings.database_url,
+        HABLO_ROUTER="redis",
+        HABLO_REDIS_URL=REDIS_URL,
+        HABLO_REDIS_PREFIX=rt.settings.redis_prefix,
+        HABLO_STATE_DIR=str(TEST_STATE_DIR),
+        HABLO_NLU_TRAIN_IN_BACKGROUND="false",
+    )
+    proc = subprocess.Popen([*HABLO, "worker"], cwd=cwd, env=env, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # "worker ... running" once it started
+    assert "running" in line, f"worker did not start: {line!r}"
+    return proc
+
+
+def test_web_chat_reply_comes_back_from_a_worker_process(edge: Runtime, tmp_path: Path) -> None:
+    worker = _start_worker(edge, tmp_path)
+
+    async def chat(url: str) -> str:
+        async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+            _, reply = await asyncio.wait_for(say(ws, "¿cuánto sale el corte?"), WAIT_S)
+            await ws.close()
+        return str(reply["text"])
+
+    try:
+        with serve(edge) as server:
+            price = asyncio.run(chat(ws_url(server)))
+        assert "$8.000" in price
+        # The edge ran no turn: it has no actors; the worker did, and sent by relay.
+        assert edge.engine.budget.peak == 0
+        with edge.db.transaction() as session:
+            statuses = session.scalars(select(OutboxMessage.status)).all()
+        assert statuses and all(s == OutboxStatus.SENT for s in statuses)
+    finally:
+        worker.terminate()
+        assert worker.wait(WAIT_S) == 0

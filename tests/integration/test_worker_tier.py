@@ -1,0 +1,239 @@
+"""The worker tier on real PostgreSQL and Redis: shards shared out and taken over, the
+fence that keeps a stale owner from committing, and kill -9 of a worker process."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+from sqlalchemy import select
+
+from hablo.bootstrap import Runtime, bootstrap
+from hablo.db.base import utcnow
+from hablo.db.enums import InboxStatus
+from hablo.db.models import InboxEvent as InboxRow
+from hablo.demo import seed_salon
+from hablo.engine.runtime import Engine
+from hablo.engine.store import LockedConversation, TurnRecord
+from hablo.worker.bench_cluster import WorkerCluster
+from hablo.worker.bench_node import CHANNEL as BENCH
+from hablo.worker.fencing import FencedStore, StaleShardOwner, raise_fence
+from hablo.worker.shards import shard_of
+from hablo.worker.worker import ShardWorker
+from tests.conftest import _truncate_postgres, make_settings
+from tests.integration.helpers import inbound
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+SHARDS = 16
+WAIT_S = 60.0
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    """A Redis namespace of this test only, removed afterwards."""
+    name = f"hablo-test-{uuid.uuid4().hex[:10]}:"
+    yield name
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"{name}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def pg_runtime(postgres_url: str, prefix: str) -> Iterator[Runtime]:
+    _truncate_postgres(postgres_url)
+    settings = make_settings(
+        postgres_url,
+        router="redis",
+        redis_url=REDIS_URL,
+        redis_prefix=prefix,
+        shards=SHARDS,
+        shard_lease_s=2.0,
+    )
+    rt = bootstrap(settings, upgrade_schema=False)
+    yield rt
+    rt.close()
+
+
+def _worker(rt: Runtime, name: str) -> ShardWorker:
+    engine = Engine(rt.settings, rt.db, rt.registry)
+    worker = ShardWorker(
+        engine,
+        redis.Redis.from_url(REDIS_URL),
+        prefix=rt.settings.redis_prefix,
+        shards=SHARDS,
+        lease_s=rt.settings.shard_lease_s,
+        worker_id=name,
+    )
+    worker.install()
+    return worker
+
+
+def test_shards_are_shared_fairly_and_given_back(pg_runtime: Runtime) -> None:
+    a, b = _worker(pg_runtime, "a"), _worker(pg_runtime, "b")
+    a.balance()
+    assert sorted(a.held) == list(range(SHARDS))  # alone: everything
+    b.balance()  # joins: the fair share is half, but nothing is free yet
+    assert not b.held
+    a.balance()  # gives up its surplus after the queued work of those shards ran
+    assert len(a.held) == SHARDS // 2
+    b.balance()
+    assert len(b.held) == SHARDS // 2 and not set(a.held) & set(b.held)
+    holders = a.leases.holders()
+    assert {s for s, w in holders.items() if w == "a"} == set(a.held)
+    assert {s for s, w in holders.items() if w == "b"} == set(b.held)
+    # Every take raised the shard's fence: b's fences are newer than a's first ones.
+    assert all(fence == 2 for fence in b.held.values())
+    b.stop()  # a clean stop gives the shards back at once
+    a.balance()
+    assert sorted(a.held) == list(range(SHARDS))
+    a.stop()
+
+
+def _compute(
+    conversation: LockedConversation, conn: object, claimed: tuple[int, ...]
+) -> TurnRecord:
+    return TurnRecord(
+        inbox_ids=claimed,
+        inbound=(("hola", utcnow()),),
+        language="es",
+        intent=None,
+        confidence=0.0,
+        skill=None,
+        replies=("hola!",),
+        new_state=None,
+    )
+
+
+def test_a_stale_owner_commits_nothing_and_waits_for_nobody(pg_runtime: Runtime) -> None:
+    with pg_runtime.db.transaction() as session:
+        tenant_id = seed_salon(session, "fenced", "Salón Cercado")
+    message = inbound(tenant_id, "hola", peer="+5491155551111")
+    shard = shard_of(message.key, SHARDS)
+    inbox_id = pg_runtime.engine.store.accept(message).inbox_id
+
+    old_held = {shard: raise_fence(pg_runtime.db, shard, "old", 5.0)}
+    new_held = {shard: raise_fence(pg_runtime.db, shard, "new", 5.0)}  # taken over
+    old = FencedStore(pg_runtime.db, lambda key: shard_of(key, SHARDS), old_held)
+    new = FencedStore(pg_runtime.db, lambda key: shard_of(key, SHARDS), new_held)
+
+    with pytest.raises(StaleShardOwner):
+        old.process_turn(message.key, [inbox_id], _compute)  # type: ignore[arg-type]
+    with pg_runtime.db.transaction() as session:
+        assert session.get(InboxRow, inbox_id).status == InboxStatus.PENDING  # type: ignore[union-attr]
+    claimed, replies = new.process_turn(message.key, [inbox_id], _compute)  # type: ignore[arg-type]
+    assert claimed == (inbox_id,) and len(replies) == 1
+
+
+def test_taking_a_shard_waits_for_the_old_owners_turn_in_flight(pg_runtime: Runtime) -> None:
+    """Two workers never run turns of one shard at once: the new owner's fence waits
+    for the old owner's turn to commit, and the old owner's next turn fails."""
+    with pg_runtime.db.transaction() as session:
+        tenant_id = seed_salon(session, "handover", "Salón Traspaso")
+    first = inbound(tenant_id, "hola", peer="+5491155552222")
+    second = inbound(tenant_id, "precios", peer="+5491155552222")
+    shard = shard_of(first.key, SHARDS)
+    ids = [pg_runtime.engine.store.accept(m).inbox_id for m in (first, second)]
+    held = {shard: raise_fence(pg_runtime.db, shard, "old", 5.0)}
+    old = FencedStore(pg_runtime.db, lambda key: shard_of(key, SHARDS), held)
+
+    in_turn, finish = threading.Event(), threading.Event()
+
+    def slow(
+        conversation: LockedConversation, conn: object, claimed: tuple[int, ...]
+    ) -> TurnRecord:
+        in_turn.set()
+        assert finish.wait(WAIT_S)
+        return _compute(conversation, conn, claimed)
+
+    turn = threading.Thread(target=lambda: old.process_turn(first.key, [ids[0]], slow))  # type: ignore[arg-type]
+    turn.start()
+    assert in_turn.wait(WAIT_S)
+    fences: list[int] = []
+    taker = threading.Thread(
+        target=lambda: fences.append(raise_fence(pg_runtime.db, shard, "new", WAIT_S))
+    )
+    taker.start()
+    time.sleep(0.5)  # room for a wrong, unfenced take to finish early
+    assert not fences, "the fence moved while the old owner's turn was in flight"
+    finish.set()
+    turn.join(WAIT_S)
+    taker.join(WAIT_S)
+    assert fences == [held[shard] + 1]
+    with pytest.raises(StaleShardOwner):
+        old.process_turn(second.key, [ids[1]], _compute)  # type: ignore[arg-type]
+    with pg_runtime.db.transaction() as session:
+        statuses = dict(session.execute(select(InboxRow.id, InboxRow.status)).all())
+    assert statuses == {ids[0]: InboxStatus.PROCESSED, ids[1]: InboxStatus.PENDING}
+
+
+def test_kill_9_of_a_worker_loses_nothing_answers_once_keeps_order(
+    pg_runtime: Runtime,
+) -> None:
+    from hablo.bench import BenchOptions, run_bench
+
+    settings = pg_runtime.settings.model_copy(update={"shards": 64, "shard_lease_s": 3.0})
+    report = run_bench(
+        settings,
+        BenchOptions(
+            conversations=60, messages=5, wide_conversations=0, rate=40, workers=2, kill_one=True
+        ),
+        progress=lambda line: None,
+    )
+    assert report["kill_lost"] == 0
+    assert report["kill_duplicated"] == 0
+    assert report["kill_out_of_order"] == 0
+    assert report["lost"] == 0 and report["out_of_order"] == 0 and report["duplicated"] == 0
+    assert report["takeover_s"] <= 10.0, report
+
+
+def test_bursts_keep_their_order_across_a_kill_9(pg_runtime: Runtime) -> None:
+    """Customers who write several messages without waiting: after one worker is
+    killed (-9) mid-way, every message is answered once, each conversation in order."""
+    settings = pg_runtime.settings.model_copy(update={"shards": 64, "shard_lease_s": 3.0})
+    engine = pg_runtime.engine
+    with pg_runtime.db.transaction() as session:
+        tenant_id = seed_salon(session, "bursts", "Salón Ráfagas")
+    engine.build_runtime(tenant_id)  # the model is trained and stored before the workers
+    answered: list[int] = []
+    done = threading.Condition()
+
+    def on_turn(inbox_ids: tuple[int, ...]) -> None:
+        with done:
+            answered.extend(inbox_ids)
+            done.notify_all()
+
+    cluster = WorkerCluster(settings, engine, 2)
+    cluster.add_turn_listener(on_turn)
+    peers = [f"+54911666{n:05d}" for n in range(40)]
+    sent: dict[str, list[int]] = {peer: [] for peer in peers}
+
+    def burst(texts: tuple[str, ...]) -> None:
+        for peer in peers:
+            for text in texts:
+                message = inbound(tenant_id, text, peer=peer, channel=BENCH)
+                sent[peer].append(engine.submit(message).inbox_id)
+
+    try:
+        cluster.start()
+        burst(("hola", "precios", "dónde están"))
+        with done:
+            assert done.wait_for(lambda: len(answered) >= 30, WAIT_S)
+        cluster.kill_busiest()
+        burst(("horarios", "gracias"))
+        total = sum(len(ids) for ids in sent.values())
+        with done:
+            assert done.wait_for(lambda: len(answered) >= total, WAIT_S), (
+                f"{total - len(answered)} of {total} never answered"
+            )
+        assert cluster.counts.duplicated == 0  # a resent reply (same row) is not a second answer
+        position = {inbox_id: n for n, inbox_id in enumerate(answered)}
+        for peer, ids in sent.items():
+            assert sorted(ids, key=position.__getitem__) == ids, f"{peer} answered out of order"
+    finally:
+        cluster.close()
