@@ -31,6 +31,8 @@ from hablo.engine.skillset import TenantRuntime
 from hablo.engine.store import ConversationStore
 
 log = logging.getLogger(__name__)
+# How stale a tenant's settings may be in this process after another one changed them.
+CONFIG_RECHECK_S = 2.0
 
 
 class LiveActorBudget:
@@ -92,6 +94,7 @@ class TenantActor(pykka.ThreadingActor):
         ask_others_to_shrink: Callable[[uuid.UUID], None],
         idle_timeout_s: float,
         retry: TurnRetryPolicy,
+        config_version: Callable[[uuid.UUID], object] | None = None,
     ) -> None:
         super().__init__()
         self.tenant_id = tenant_id
@@ -104,6 +107,12 @@ class TenantActor(pykka.ThreadingActor):
         self._retry = retry
         self._runtime: TenantRuntime | None = None
         self._live: OrderedDict[ConversationKey, _Live] = OrderedDict()
+        # Another process may change the tenant (`hablo tenant import`, an edge's API,
+        # a worker elsewhere): its version is compared before a message, at most every
+        # CONFIG_RECHECK_S, and the runtime rebuilt when it moved.
+        self._config_version = config_version
+        self._version: object = None
+        self._checked_at = 0.0
 
     # The runtime is read by conversation actors on their own threads; replacing the
     # attribute is atomic, and the object itself is immutable.
@@ -114,7 +123,28 @@ class TenantActor(pykka.ThreadingActor):
         return runtime
 
     def on_start(self) -> None:
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        # The version first: a change made while building is seen at the next check.
+        if self._config_version is not None:
+            self._version = self._config_version(self.tenant_id)
+            self._checked_at = time.monotonic()
         self._runtime = self._build_runtime(self.tenant_id)
+
+    def _rebuild_if_changed(self) -> None:
+        if self._config_version is None:
+            return
+        now = time.monotonic()
+        if now - self._checked_at < CONFIG_RECHECK_S:
+            return
+        self._checked_at = now
+        try:
+            changed = self._config_version(self.tenant_id) != self._version
+            if changed:
+                self._rebuild()
+        except Exception:  # the database is away: keep serving what we have
+            log.warning("tenant %s: could not check its settings' version", self.tenant_id)
 
     def on_stop(self) -> None:
         for entry in self._live.values():
@@ -129,6 +159,7 @@ class TenantActor(pykka.ThreadingActor):
     def on_receive(self, message: Any) -> Any:
         match message:
             case InboxEvent():
+                self._rebuild_if_changed()
                 self._route(message)
             case PassivationTick():
                 self._passivate_idle()
@@ -140,7 +171,7 @@ class TenantActor(pykka.ThreadingActor):
                 for key in [k for k in self._live if belongs(k)]:
                     self._passivate(key)
             case ReloadTenant():
-                self._runtime = self._build_runtime(self.tenant_id)
+                self._rebuild()
             case "live_count":
                 return len(self._live)
             case _:

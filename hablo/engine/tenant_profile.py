@@ -122,3 +122,10 @@ def load_profile(session: Session, tenant_id: uuid.UUID) -> TenantProfile:
         },
         special_hours={k: tuple(v) for k, v in special.items()},
     )
+
+
+def config_version(session: Session, tenant_id: uuid.UUID) -> object:
+    """What changes whenever the tenant's settings do (`tenants.updated_at`, which a
+    `hablo tenant import` that changed anything moves too): actors in other processes
+    compare it to see an import or an edit without a restart."""
+    return session.scalar(select(Tenant.updated_at).where(Tenant.id == tenant_id))

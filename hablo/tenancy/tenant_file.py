@@ -23,6 +23,7 @@ from pydantic import (
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from hablo.db.base import utcnow
 from hablo.db.models import BusinessHours, Holiday, Service, SpecialHours, Tenant
 from hablo.domain.booking.policy import BookingPolicy
 from hablo.tenancy.calendar import (
@@ -287,6 +288,8 @@ def import_tenant(session: Session, data: TenantFile, today: date) -> Tenant:
     nothing: rows are compared, not rewritten. Services the file no longer lists are
     deactivated (bookings reference them), not deleted."""
     tenant = session.scalars(select(Tenant).where(Tenant.slug == data.slug)).one_or_none()
+    existed = tenant is not None
+    before = _exported(session, data.slug, today) if existed else None
     if tenant is None:
         tenant = Tenant(slug=data.slug, name=data.name, settings={})
         session.add(tenant)
@@ -315,7 +318,19 @@ def import_tenant(session: Session, data: TenantFile, today: date) -> Tenant:
         closed={c.date: c.name for c in data.holidays.closed},
     )
     session.flush()
+    if existed and (before is None or _exported(session, data.slug, today) != before):
+        # Services, hours or holidays changed but maybe no column of the tenant row: its
+        # version moves anyway, so running servers rebuild the tenant (TenantActor).
+        tenant.updated_at = utcnow()
+        session.flush()
     return tenant
+
+
+def _exported(session: Session, slug: str, today: date) -> dict[str, Any] | None:
+    try:
+        return export_tenant(session, slug, today)
+    except ValueError:  # settings stored by hand that no file can hold: count as changed
+        return None
 
 
 def _imported_settings(stored: dict[str, Any], data: TenantFile) -> dict[str, Any]:
