@@ -36,7 +36,7 @@ from hablo.engine.skillset import (
     enabled_skills,
 )
 from hablo.engine.tenant_actor import LiveActorBudget, TenantActor
-from hablo.engine.tenant_profile import load_profile
+from hablo.engine.tenant_profile import config_version, load_profile
 from hablo.plugins.loader import SkillRegistry
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,12 @@ class Engine:
                 self.settings.turn_retry_max_delay_s,
                 self.settings.turn_max_attempts,
             ),
+            config_version=self._config_version,
         )
+
+    def _config_version(self, tenant_id: uuid.UUID) -> object:
+        with self.db.transaction() as session:
+            return config_version(session, tenant_id)
 
     # -- lifecycle -----------------------------------------------------------------------
 
