@@ -24,7 +24,7 @@ from hablo.worker.shards import shard_of
 log = logging.getLogger(__name__)
 
 # Per shard; older entries were read long ago (or are recovered from the inbox).
-STREAM_MAXLEN = 20_000
+STREAM_MAXLEN = 10_000
 
 
 def bell_key(prefix: str, shard: int) -> str:

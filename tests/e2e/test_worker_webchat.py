@@ -87,3 +87,34 @@ def test_web_chat_reply_comes_back_from_a_worker_process(edge: Runtime, tmp_path
     finally:
         worker.terminate()
         assert worker.wait(WAIT_S) == 0
+
+
+def test_serve_with_its_own_worker_is_one_command(postgres_url: str) -> None:
+    """router = "redis" with the default serve_worker: the edge holds the shards itself."""
+    _truncate_postgres(postgres_url)
+    prefix = f"hablo-test-{uuid.uuid4().hex[:10]}:"
+    settings = make_settings(
+        postgres_url, router="redis", redis_url=REDIS_URL, redis_prefix=prefix, shards=8
+    )
+    rt = bootstrap(settings, upgrade_schema=False)
+    try:
+        with rt.db.transaction() as session:
+            seed_demo(session)
+
+        async def chat(url: str) -> str:
+            async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+                _, reply = await asyncio.wait_for(say(ws, "hola"), WAIT_S)
+                await ws.close()
+            return str(reply["text"])
+
+        with serve(rt) as server:
+            greeting = asyncio.run(chat(ws_url(server)))
+        assert "Peluquería Sol" in greeting
+        assert rt.engine.budget.peak >= 1  # the turn ran in this process
+    finally:
+        rt.close()
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
