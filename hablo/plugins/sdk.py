@@ -196,7 +196,8 @@ class SkillContext(ABC):
 
     @abstractmethod
     def format_datetime(self, moment: datetime, language: str) -> str:
-        """A moment in the tenant's zone, the way people say it ("viernes 12/3 a las 17:00")."""
+        """A moment in the tenant's zone, the way its locale says it ("martes 16 de marzo a
+        las 17:00", en-US "Tuesday, March 16 at 5:00 PM", en-GB "Tuesday 16 March at 17:00")."""
 
     @abstractmethod
     def bookings(self) -> BookingRepository:
