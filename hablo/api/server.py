@@ -40,6 +40,7 @@ from hablo.api.routes.whatsapp_web import SESSIONS as WHATSAPP_WEB_SESSIONS
 from hablo.api.scope import ROW_SECURITY, RowSecurity
 from hablo.api.webchat_setup import build_webchat
 from hablo.bootstrap import Runtime
+from hablo.console import setup_console
 from hablo.engine.bridge import LoopBridge
 from hablo.notify import build_mailer
 from hablo.security.csp import html_page
@@ -191,6 +192,7 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
     app.router.add_get("/openapi.json", openapi_json)
     app.router.add_get("/docs", docs)
     app.router.add_get("/.well-known/jwks.json", jwks)
+    setup_console(app)
     return app
 
 

@@ -102,7 +102,7 @@ def test_invitation_mail_without_password(api: Api) -> None:
     assert made.json()["invitation_sent"] is True
     folder = mail_folder(api.runtime.settings)
     mails = [p.read_text() for p in folder.glob("*.eml") if email in p.read_text()]
-    assert len(mails) == 1 and "reset-password#token=" in mails[0]
+    assert len(mails) == 1 and "/app/accept-invitation#token=" in mails[0]
     assert "Peluquer" in mails[0]  # the tenant's name, in Spanish
     with api.runtime.db.transaction() as session:
         assert session.scalars(select(User.password_hash).where(User.email == email)).one() == "!"

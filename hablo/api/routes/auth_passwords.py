@@ -56,7 +56,7 @@ async def forgot_password(call: Call[None, ForgotIn]) -> AcceptedOut:
         token = factors.new_token()
         factors.issue(session, user.id, factors.Purpose.PASSWORD_RESET, token, factors.RESET_TTL)
         audit(session, user, "password_reset_requested", {}, call.client_ip)
-        link = f"{settings.public_url.rstrip('/')}/reset-password#token={token}"
+        link = f"{settings.public_url.rstrip('/')}/app/reset-password#token={token}"
         minutes = int(factors.RESET_TTL.total_seconds() // 60)
         mail = password_reset_mail(
             _tenant_locale(session, user), user.first_name, link, token, minutes

@@ -1,0 +1,427 @@
+"""The inbox: the tenant's conversations (filtered, live), one conversation with its
+messages, contact, bookings and notes, and the agent's actions on it. Every change runs
+the API's operation for it (permission table, row locks, audit and all); labels and
+saved replies are the console's own, in the tenant's scope."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from aiohttp import web
+from sqlalchemy import select
+
+from hablo.api.permissions import is_allowed
+from hablo.api.problems import ApiError, conflict, forbidden, not_found
+from hablo.api.routes import auth, bookings, contacts, conversations, messages
+from hablo.api.scope import TenantScope, run_scoped
+from hablo.console import labels as inbox_labels
+from hablo.console.api_calls import call_api, may
+from hablo.console.guard import posted, redirect, text, user_of
+from hablo.console.inbox_query import (
+    InboxFilters,
+    inbox_rows,
+    last_customer_at,
+    staff,
+    thread_messages,
+)
+from hablo.console.render import render
+from hablo.db.enums import ConversationStatus
+from hablo.db.models import ChannelAccount
+from hablo.notify.staff_notifications import latest_id
+from hablo.security.principal import Principal
+
+routes = web.RouteTableDef()
+T = TypeVar("T")
+# WhatsApp accepts free text only this long after the customer's last message.
+WHATSAPP_WINDOW = timedelta(hours=24)
+WHATSAPP_CHANNELS = frozenset({"whatsapp_cloud"})
+
+
+async def scoped(request: web.Request, principal: Principal, work: Any) -> Any:
+    if principal.tenant_id is None:
+        raise forbidden("the inbox belongs to a business; your account has none")
+    return await run_scoped(
+        request.app, principal.tenant_id, principal.user_id, request.remote, work
+    )
+
+
+def require(principal: Principal, permission: str) -> None:
+    if not is_allowed(principal.role, permission):
+        raise forbidden()
+
+
+async def staff_user(request: web.Request) -> Principal:
+    principal = await user_of(request)
+    require(principal, "conversations:read")
+    if principal.tenant_id is None:
+        raise forbidden("the inbox belongs to a business; your account has none")
+    return principal
+
+
+def abilities(principal: Principal) -> dict[str, bool]:
+    """What the pages offer this role (the same table decides when it is posted)."""
+    return {
+        "write": may(principal, conversations.assign_conversation),
+        "send": may(principal, messages.send_message),
+        "contact": may(principal, contacts.get_contact),
+        "bookings": may(principal, bookings.list_bookings),
+        "manage": is_allowed(principal.role, "settings:write"),
+    }
+
+
+async def _list_context(request: web.Request, principal: Principal) -> dict[str, Any]:
+    filters = InboxFilters.from_query(request.query)
+
+    def work(scope: TenantScope) -> dict[str, Any]:
+        return {
+            "rows": inbox_rows(scope, filters, principal.user_id),
+            "labels": inbox_labels.all_labels(scope),
+            "staff": staff(scope),
+            "channels": sorted(
+                {
+                    c
+                    for c in scope.session.scalars(
+                        select(ChannelAccount.channel).where(
+                            ChannelAccount.tenant_id == scope.tenant_id
+                        )
+                    )
+                }
+                | {"webchat"}
+            ),
+        }
+
+    context = await scoped(request, principal, work)
+    context.update(
+        {
+            "filters": filters,
+            "filter_query": urlencode(filters.as_query()),
+            "statuses": ["waiting_human", "open", "in_progress", "closed"],
+            "me": principal.user_id,
+            "can": abilities(principal),
+            "names": dict(context["staff"]),
+        }
+    )
+    return context
+
+
+async def _notifications_start(request: web.Request, principal: Principal) -> dict[str, Any]:
+    """The badge counts what arrives after the page loaded."""
+    newest = await scoped(
+        request, principal, lambda scope: latest_id(scope.session.connection(), scope.tenant_id)
+    )
+    return {"notify_after": newest, "notifications": []}
+
+
+@routes.get("/app/inbox")
+async def inbox(request: web.Request) -> web.StreamResponse:
+    principal = await staff_user(request)
+    context = await _list_context(request, principal)
+    me = await call_api(request, auth.get_me, principal)
+    context.update({"user": me, "active": "inbox", "thread": None, "current": None})
+    context.update(await _notifications_start(request, principal))
+    return render(request, "inbox.html", context)
+
+
+@routes.get("/app/inbox/list")
+async def inbox_list(request: web.Request) -> web.StreamResponse:
+    principal = await staff_user(request)
+    context = await _list_context(request, principal)
+    context["current"] = request.query.get("current")
+    return render(request, "_list.html", context)
+
+
+def _conversation_id(request: web.Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info["conversation_id"])
+    except ValueError as exc:
+        raise not_found("conversation") from exc
+
+
+async def thread_context(
+    request: web.Request, principal: Principal, conversation_id: uuid.UUID
+) -> dict[str, Any]:
+    path = {"conversation_id": conversation_id}
+    detail = await call_api(
+        request, conversations.get_conversation, principal, query={"messages": 0}, path=path
+    )
+    can = abilities(principal)
+
+    def work(scope: TenantScope) -> dict[str, Any]:
+        outside, template = _window(scope, detail.channel, conversation_id)
+        linked = inbox_labels.labels_by_conversation(scope, [conversation_id])
+        return {
+            "messages": thread_messages(scope, conversation_id),
+            "labels": inbox_labels.all_labels(scope),
+            "on_labels": {label_id for label_id, _ in linked.get(conversation_id, [])},
+            "saved_replies": inbox_labels.saved_replies(scope),
+            "staff": staff(scope),
+            "window_closed": outside,
+            "template": template,
+        }
+
+    context = await scoped(request, principal, work)
+    context["names"] = dict(context["staff"])
+    bookings_page = None
+    if can["bookings"]:
+        bookings_page = await call_api(
+            request,
+            bookings.list_bookings,
+            principal,
+            query={"contact_id": str(detail.contact_id), "per_page": 5, "sort": "-starts_at"},
+        )
+    context.update(
+        {
+            "c": detail,
+            "bookings": bookings_page.items if bookings_page else [],
+            "can": can,
+            "me": principal.user_id,
+        }
+    )
+    return context
+
+
+def _window(
+    scope: TenantScope, channel: str, conversation_id: uuid.UUID
+) -> tuple[bool, str | None]:
+    """Whether WhatsApp's 24-hour window is closed, and the approved template the
+    account would send instead (None: none set up, the message would fail)."""
+    if channel not in WHATSAPP_CHANNELS:
+        return False, None
+    last = last_customer_at(scope, conversation_id)
+    if last is None:
+        return False, None
+    if last.tzinfo is None:  # SQLite gives naive UTC
+        last = last.replace(tzinfo=UTC)
+    if datetime.now(UTC) - last <= WHATSAPP_WINDOW:
+        return False, None
+    account = scope.session.scalars(
+        scope.select(ChannelAccount).where(
+            ChannelAccount.channel == channel, ChannelAccount.enabled.is_(True)
+        )
+    ).first()
+    name = (account.config or {}).get("template_name") if account else None
+    return True, str(name) if name else None
+
+
+@routes.get("/app/conversations/{conversation_id}")
+async def conversation_page(request: web.Request) -> web.StreamResponse:
+    principal = await staff_user(request)
+    conversation_id = _conversation_id(request)
+    context = await _list_context(request, principal)
+    context.update(await thread_context(request, principal, conversation_id))
+    me = await call_api(request, auth.get_me, principal)
+    context.update({"user": me, "active": "inbox", "current": str(conversation_id), "thread": True})
+    context.update(await _notifications_start(request, principal))
+    return render(request, "inbox.html", context)
+
+
+@routes.get("/app/conversations/{conversation_id}/thread")
+async def thread_partial(request: web.Request) -> web.StreamResponse:
+    principal = await staff_user(request)
+    context = await thread_context(request, principal, _conversation_id(request))
+    return render(request, "_thread.html", context)
+
+
+async def _after_action(
+    request: web.Request, principal: Principal, conversation_id: uuid.UUID
+) -> web.StreamResponse:
+    if request.headers.get("HX-Request"):
+        context = await thread_context(request, principal, conversation_id)
+        return render(request, "_thread.html", context)
+    return redirect(f"/app/conversations/{conversation_id}")
+
+
+@routes.post("/app/conversations/{conversation_id}/{action:take|release|close}")
+async def conversation_action(request: web.Request) -> web.StreamResponse:
+    principal = await staff_user(request)
+    form = await posted(request)
+    conversation_id = _conversation_id(request)
+    path = {"conversation_id": conversation_id}
+    action = request.match_info["action"]
+    if action == "close":
+        await call_api(request, conversations.close_conversation, principal, path=path)
+    elif action == "take":
+        detail = await call_api(
+            request, conversations.get_conversation, principal, query={"messages": 0}, path=path
+        )
+        taken_by = detail.assigned_agent_id
+        if taken_by is not None and taken_by != principal.user_id and not text(form, "force"):
+            raise conflict("another agent took this conversation a moment ago")
+        await call_api(
+            request,
+            conversations.assign_conversation,
+            principal,
+            body={"agent_id": principal.user_id},
+            path=path,
+        )
+        if detail.status != ConversationStatus.WAITING_HUMAN:
+            await call_api(
+                request,
+                conversations.update_conversation,
+                principal,
+                body={"status": "waiting_human"},
+                path=path,
+            )
+    else:  # release: the bot answers the next message; nobody holds it
+        await call_api(
+            request,
+            conversations.update_conversation,
+            principal,
+            body={"status": "open"},
+            path=path,
+        )
+        await call_api(
+            request,
+            conversations.assign_conversation,
+            principal,
+            body={"agent_id": None},
+            path=path,
+        )
+    return await _after_action(request, principal, conversation_id)
+
+
+@routes.post("/app/conversations/{conversation_id}/assign")
+async def assign(request: web.Request) -> web.StreamResponse:
+    principal = await staff_user(request)
+    form = await posted(request)
+    conversation_id = _conversation_id(request)
+    raw = text(form, "agent_id")
+    try:
+        agent_id = str(uuid.UUID(raw)) if raw else None
+    except ValueError as exc:
+        raise ApiError(422, "validation_error", "choose a person from the list") from exc
+    await call_api(
+        request,
+        conversations.assign_conversation,
+        principal,
+        body={"agent_id": agent_id},
+        path={"conversation_id": conversation_id},
+    )
+    return await _after_action(request, principal, conversation_id)
+
+
+@routes.post("/app/conversations/{conversation_id}/reply")
+async def reply(request: web.Request) -> web.StreamResponse:
+    principal = await staff_user(request)
+    form = await posted(request)
+    conversation_id = _conversation_id(request)
+    body: dict[str, Any] = {"text": text(form, "text")}
+    client_id = text(form, "client_message_id")
+    if client_id:
+        body["client_message_id"] = client_id
+    await call_api(
+        request,
+        messages.send_message,
+        principal,
+        body=body,
+        path={"conversation_id": conversation_id},
+    )
+    return await _after_action(request, principal, conversation_id)
+
+
+@routes.post("/app/conversations/{conversation_id}/notes")
+async def add_note(request: web.Request) -> web.StreamResponse:
+    principal = await staff_user(request)
+    form = await posted(request)
+    conversation_id = _conversation_id(request)
+    await call_api(
+        request,
+        conversations.add_note,
+        principal,
+        body={"body": text(form, "body")},
+        path={"conversation_id": conversation_id},
+    )
+    return await _after_action(request, principal, conversation_id)
+
+
+@routes.post("/app/conversations/{conversation_id}/labels")
+async def toggle_label(request: web.Request) -> web.StreamResponse:
+    principal = await staff_user(request)
+    require(principal, "conversations:write")
+    form = await posted(request)
+    conversation_id = _conversation_id(request)
+    try:
+        label_id = uuid.UUID(text(form, "label_id"))
+    except ValueError as exc:
+        raise not_found("label") from exc
+    on = text(form, "on") == "1"
+    await scoped(
+        request,
+        principal,
+        lambda scope: inbox_labels.set_label(scope, conversation_id, label_id, on),
+    )
+    return await _after_action(request, principal, conversation_id)
+
+
+# -- labels and saved replies of the business ---------------------------------------------
+
+
+async def _settings_page(
+    request: web.Request, principal: Principal, error: ApiError | None = None
+) -> web.StreamResponse:
+    def work(scope: TenantScope) -> dict[str, Any]:
+        return {
+            "labels": inbox_labels.all_labels(scope),
+            "saved_replies": inbox_labels.saved_replies(scope),
+        }
+
+    context = await scoped(request, principal, work)
+    me = await call_api(request, auth.get_me, principal)
+    context.update(
+        {"user": me, "active": "inbox-settings", "can": abilities(principal), "error": error}
+    )
+    return render(request, "inbox_settings.html", context, status=error.status if error else 200)
+
+
+@routes.get("/app/inbox/settings")
+async def inbox_settings(request: web.Request) -> web.StreamResponse:
+    principal = await staff_user(request)
+    return await _settings_page(request, principal)
+
+
+@routes.post("/app/inbox/settings/{what:labels|replies}")
+async def create_item(request: web.Request) -> web.StreamResponse:
+    principal = await staff_user(request)
+    form = await posted(request)
+    what = request.match_info["what"]
+    require(principal, "conversations:write" if what == "labels" else "settings:write")
+    try:
+        if what == "labels":
+            await scoped(
+                request,
+                principal,
+                lambda scope: inbox_labels.create_label(scope, text(form, "name")),
+            )
+        else:
+            await scoped(
+                request,
+                principal,
+                lambda scope: inbox_labels.create_saved_reply(
+                    scope, text(form, "shortcut"), text(form, "text")
+                ),
+            )
+    except ApiError as error:
+        return await _settings_page(request, principal, error)
+    return redirect("/app/inbox/settings")
+
+
+@routes.post("/app/inbox/settings/{what:labels|replies}/{item_id}/delete")
+async def delete_item(request: web.Request) -> web.StreamResponse:
+    principal = await staff_user(request)
+    await posted(request)
+    what = request.match_info["what"]
+    require(principal, "conversations:write" if what == "labels" else "settings:write")
+    try:
+        item_id = uuid.UUID(request.match_info["item_id"])
+    except ValueError as exc:
+        raise not_found() from exc
+    if what == "labels":
+        await scoped(request, principal, lambda scope: inbox_labels.delete_label(scope, item_id))
+    else:
+        await scoped(
+            request, principal, lambda scope: inbox_labels.delete_saved_reply(scope, item_id)
+        )
+    return redirect("/app/inbox/settings")
