@@ -437,7 +437,8 @@ def _send_invitation(call: Call[Any, Any], invitation: dict[str, str]) -> bool:
     from hablo.api.server import RUNTIME
 
     settings = call.request.app[RUNTIME].settings
-    link = f"{settings.public_url.rstrip('/')}/app/accept-invitation#token={quote(invitation['token'])}"
+    token = quote(invitation["token"])
+    link = f"{settings.public_url.rstrip('/')}/app/accept-invitation#token={token}"
     return _send_mail(
         call,
         invitation["email"],
