@@ -19,6 +19,7 @@ from hablo.engine.failures import backoff, describe, is_transient
 from hablo.engine.messages import (
     ConversationKey,
     FlushBurst,
+    InboundMessage,
     InboxEvent,
     OutboundEnvelope,
     RetryPending,
@@ -28,14 +29,17 @@ from hablo.engine.skillset import TenantRuntime
 from hablo.engine.store import (
     ConversationStore,
     LockedConversation,
+    TurnComputer,
     TurnRecord,
     inbound_attachments,
 )
+from hablo.engine.turns import SkillOverrun
 
 log = logging.getLogger(__name__)
 
 RuntimeSource = Callable[[], TenantRuntime]
 QUARANTINE_TEMPLATE = "message_quarantined"
+SKILL_ERROR = "skill_error"
 
 
 @dataclass(frozen=True)
@@ -274,6 +278,35 @@ class ConversationActor(pykka.ThreadingActor):
                 error=outcome.error,
             )
 
-        return self._store.process_turn(
-            self.key, tuple(by_id), compute, batch[0].message.sender_name
-        )
+        sender = batch[0].message.sender_name
+        try:
+            return self._store.process_turn(self.key, tuple(by_id), compute, sender)
+        except SkillOverrun as overrun:
+            # That transaction was given up at the budget and the late result is dropped:
+            # the customer's messages and an apology commit now, the state as it was.
+            apology = self._overrun_apology(runtime, by_id, overrun)
+            return self._store.process_turn(self.key, tuple(by_id), apology, sender)
+
+    @staticmethod
+    def _overrun_apology(
+        runtime: TenantRuntime, by_id: dict[int, InboundMessage], overrun: SkillOverrun
+    ) -> TurnComputer:
+        def apologise(
+            conversation: LockedConversation, conn: Connection, claimed: tuple[int, ...]
+        ) -> TurnRecord:
+            messages = [by_id[i] for i in claimed]
+            language = conversation.language or runtime.profile.info.language
+            return TurnRecord(
+                inbox_ids=claimed,
+                inbound=tuple((m.text, m.received_at) for m in messages),
+                inbound_attachments=tuple(inbound_attachments(m.extra) for m in messages),
+                language=language,
+                intent=None,
+                confidence=0.0,
+                skill=overrun.skill,
+                replies=(runtime.services.for_turn(None).render(SKILL_ERROR, language),),
+                new_state=None,
+                error=str(overrun),
+            )
+
+        return apologise

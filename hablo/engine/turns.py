@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -31,6 +30,7 @@ from hablo.engine.dialogue import (
 from hablo.engine.followups import remember, with_context
 from hablo.engine.nlu.acts import ACK, GOODBYE, starts_yes
 from hablo.engine.nlu.pipeline import Understanding
+from hablo.engine.skill_calls import BudgetedCalls, CallOverrun
 from hablo.engine.skillset import TenantRuntime
 from hablo.engine.store import LockedConversation
 from hablo.plugins.sdk import FollowUp, Skill, SkillResult, Turn
@@ -79,10 +79,26 @@ class TurnOutcome:
     reply_extras: tuple[dict[str, Any] | None, ...] = ()
 
 
+class SkillOverrun(Exception):
+    """A skill ran past its time budget inside a turn's transaction, which was given up:
+    the caller commits an apology turn instead (`overrun_record`)."""
+
+    def __init__(self, skill: str, budget_s: float) -> None:
+        super().__init__(f"skill {skill} overran its budget of {budget_s:.1f}s")
+        self.skill = skill
+
+
+# Skills run on these helper threads, so their budget is enforced (one set per process).
+SKILL_CALLS = BudgetedCalls()
+
+
 class _Turn:
     """Mutable scratchpad of one turn; becomes a TurnOutcome."""
 
-    def __init__(self, understanding: Understanding, state: DialogueState) -> None:
+    def __init__(
+        self, understanding: Understanding, state: DialogueState, conn: Connection | None = None
+    ) -> None:
+        self.conn = conn
         self.understanding = understanding
         self.state = state
         self.replies: list[str] = []
@@ -134,7 +150,7 @@ def run_turn(
         assisted = runtime.assistant.begin(text, understanding, conversation, state.flow, ctx, conn)
         understanding = assisted.understanding
     services = runtime.profile.services
-    turn = _Turn(understanding, state)
+    turn = _Turn(understanding, state, conn)
     parts = _questions(runtime, text, now, conversation) if assisted is None else None
     for part, part_understanding in parts or [(text, understanding)]:
         turn.understanding = with_context(part_understanding, part, state, services, now)
@@ -264,14 +280,19 @@ def _run_skill(
         in_flow=follow_up is None and turn.state.flow == skill.name,
     )
     budget = float(ctx.tenant_setting("skill_time_budget_s", DEFAULT_SKILL_BUDGET_S))
-    started = time.monotonic()
     try:
-        result = skill.handle(request, ctx)
+        result = SKILL_CALLS.call(lambda: skill.handle(request, ctx), budget)
         if not isinstance(result, SkillResult):
             raise TypeError(f"handle() returned {type(result).__name__}, not SkillResult")
-        elapsed = time.monotonic() - started
-        if elapsed > budget:
-            raise TimeoutError(f"took {elapsed:.1f}s, budget {budget:.1f}s")
+    except CallOverrun as exc:
+        log.error("skill %s overran in conversation %s: %s", skill.name, conversation.id, exc)
+        if turn.conn is not None:
+            # The skill may still be writing through the turn's connection: the whole
+            # transaction is given up (row lock and connection released now, a late write
+            # fails on a closed connection) and the caller commits an apology instead.
+            turn.conn.invalidate()
+            raise SkillOverrun(skill.name, budget) from None
+        return _skill_failed(skill, turn, ctx, f"skill {skill.name} failed: SkillOverrun")
     except Exception as exc:  # a skill error never kills a conversation
         ctx.finish(keep=False)
         log.error(
@@ -280,12 +301,9 @@ def _run_skill(
             conversation.id,
             type(exc).__name__,
             exc,
-            exc_info=not isinstance(exc, TimeoutError),
+            exc_info=True,
         )
-        turn.error = f"skill {skill.name} failed: {type(exc).__name__}"
-        turn.skill = skill.name
-        turn.replies.append(ctx.render("skill_error", u.language))
-        return SkillResult()
+        return _skill_failed(skill, turn, ctx, f"skill {skill.name} failed: {type(exc).__name__}")
     ctx.finish(keep=True)
     turn.skill = skill.name
     for reply in result.replies:
@@ -307,6 +325,13 @@ def _run_skill(
         turn.state.handoff_at = now.isoformat()
         turn.state.flow = None
     return result
+
+
+def _skill_failed(skill: Skill, turn: _Turn, ctx: EngineSkillContext, error: str) -> SkillResult:
+    turn.error = error
+    turn.skill = skill.name
+    turn.replies.append(ctx.render("skill_error", turn.understanding.language))
+    return SkillResult()
 
 
 # Parts of one message that each ask something ("un turno el jueves a las 17\n¿aceptan

@@ -1,0 +1,76 @@
+"""Skill calls with a time budget that is enforced, not just measured afterwards.
+
+A skill runs on a helper thread; the conversation's thread waits for it at most the
+budget. Past it the turn gives up on the call (the caller abandons the turn's transaction,
+so a late result can write nothing) and the conversation goes on. A hung call keeps only
+its helper thread: helpers are daemon threads, started on demand (none at import) and
+capped, so a few hung skills cannot stop the process from exiting nor exhaust threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class CallOverrun(Exception):
+    """The call did not finish within its budget (it may still be running)."""
+
+
+class _Call(Generic[T]):
+    __slots__ = ("done", "error", "fn", "result")
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self.fn = fn
+        self.done = threading.Event()
+        self.result: T | None = None
+        self.error: BaseException | None = None
+
+
+class BudgetedCalls:
+    def __init__(self, max_threads: int = 256, name: str = "hablo-skill") -> None:
+        self._max_threads = max_threads
+        self._name = name
+        self._jobs: queue.SimpleQueue[_Call[Any]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+
+    def call(self, fn: Callable[[], T], budget_s: float) -> T:
+        """fn()'s result or exception; CallOverrun when it takes longer than budget_s."""
+        job = _Call(fn)
+        with self._lock:
+            spawn = self._idle == 0 and self._threads < self._max_threads
+            if spawn:
+                self._threads += 1
+            else:
+                self._idle -= 1  # this job takes an idle helper (or queues when capped)
+        if spawn:
+            threading.Thread(
+                target=self._work, name=f"{self._name}-{self._threads}", daemon=True
+            ).start()
+        self._jobs.put(job)
+        if not job.done.wait(budget_s):
+            raise CallOverrun(f"over its budget of {budget_s:.1f}s")
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[return-value]  # set when no error
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                job.result = job.fn()
+            except BaseException as exc:  # handed to the caller, who decides
+                job.error = exc
+            finally:
+                job.done.set()
+                with self._lock:
+                    self._idle += 1
+                del job
