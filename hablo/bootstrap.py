@@ -15,6 +15,8 @@ from hablo.engine.context import Clock, system_clock
 from hablo.engine.runtime import Engine
 from hablo.notify.mailer import build_mailer
 from hablo.notify.notification_mails import NotificationMails
+from hablo.payments.checkout import CheckoutConfig
+from hablo.payments.desk import desk_factory
 from hablo.plugins.loader import SkillRegistry
 from hablo.plugins.sdk import Skill
 from hablo.security import log_redaction
@@ -60,7 +62,7 @@ def bootstrap(
     llm.configure(settings)
     db = Database(settings.database_url, pool_size=settings.db_pool_size)
     registry = SkillRegistry.discover(extra=extra_skills)
-    engine = Engine(settings, db, registry, clock=clock)
+    engine = build_engine(settings, db, registry, clock)
     if registry.get("booking") is not None:
         from hablo.skills.booking.reminders import send_due_reminders
 
@@ -77,6 +79,21 @@ def bootstrap(
         db.transaction, lambda: SecretBox.from_config(settings.secret_keys, settings.state_dir)
     )
     return Runtime(settings=settings, db=db, registry=registry, engine=engine, accounts=accounts)
+
+
+def build_engine(
+    settings: Settings, db: Database, registry: SkillRegistry, clock: Clock = system_clock
+) -> Engine:
+    """The engine (not started) with the outer layers' side of its ports: payment desks
+    and LLM mode. Channel senders are added by whoever runs the channels."""
+    return Engine(
+        settings,
+        db,
+        registry,
+        clock=clock,
+        payments=desk_factory(CheckoutConfig.from_settings(settings)),
+        assistant=llm.attach_assistant,
+    )
 
 
 def _add_staff_notifications(engine: Engine, settings: Settings, db: Database) -> None:

@@ -1,44 +1,30 @@
-"""The channel port. Each channel implements a sender; inbound goes through Engine.submit."""
+"""Helpers every channel adapter shares. The port itself (`ChannelSender`, its receipt and
+errors) is the engine's, in `hablo.engine.ports`; it is re-exported here for adapters."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import Any
 
 from hablo.engine.messages import OutboundEnvelope
+from hablo.engine.ports import (
+    ChannelSender,
+    PermanentSendError,
+    SendError,
+    SendReceipt,
+    TransientSendError,
+)
 from hablo.security.urls import UnsafeAddress, check_url
 
-
-class SendError(Exception):
-    """A send failed."""
-
-
-class TransientSendError(SendError):
-    """Worth retrying (timeout, 5xx, 429, peer offline); `retry_after` honours the provider."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class PermanentSendError(SendError):
-    """Retrying cannot help (4xx other than 429, invalid recipient): fail fast."""
-
-
-@dataclass(frozen=True)
-class SendReceipt:
-    provider_message_id: str | None = None
-
-
-class ChannelSender(ABC):
-    """Delivers one reply. Called from the outbox dispatcher thread, never the event loop."""
-
-    channel: str
-
-    @abstractmethod
-    def send(self, envelope: OutboundEnvelope) -> SendReceipt:
-        """Send or raise TransientSendError / PermanentSendError."""
+__all__ = [
+    "ChannelSender",
+    "PermanentSendError",
+    "SendError",
+    "SendReceipt",
+    "TransientSendError",
+    "checked_media",
+    "positive_number",
+    "retry_after_seconds",
+]
 
 
 def retry_after_seconds(header: str | None) -> float | None:

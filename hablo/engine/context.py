@@ -11,22 +11,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from babel.numbers import format_currency, get_currency_precision
 from sqlalchemy.engine import Connection, NestedTransaction
 
 from hablo.domain.booking.policy import BookingPolicy
 from hablo.domain.booking.repository import BookingRepository
+from hablo.domain.payments import OfflineDesk, PaymentDesk
 from hablo.engine.calendar_words import clock_text, day_text, speech_locale
 from hablo.engine.nlu.services import ServiceMatcher
+from hablo.engine.ports import PaymentDeskFactory
 from hablo.engine.templates import TemplateRenderer, tenant_wording
 from hablo.engine.tenant_profile import TenantProfile
 from hablo.plugins.sdk import ServiceInfo, SkillContext
-
-if TYPE_CHECKING:
-    from hablo.payments.checkout import CheckoutConfig
-    from hablo.payments.desk import PaymentDesk
 
 Clock = Callable[[], datetime]
 
@@ -56,8 +54,9 @@ class TenantServices:
     renderer: TemplateRenderer
     matcher: ServiceMatcher
     clock: Clock
-    # Platform settings for payment links; None (tests, tools): payments are offline.
-    checkout: CheckoutConfig | None = None
+    # Opens the payment desk of a turn (bootstrap hands in hablo.payments'); None (tests,
+    # tools): payments are offline.
+    payments: PaymentDeskFactory | None = None
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.profile.zone)
@@ -145,10 +144,9 @@ class EngineSkillContext(SkillContext):
         return self._bookings
 
     def payments(self) -> PaymentDesk:
-        from hablo.payments.desk import PaymentDesk  # imported on first use, like bookings
-
         conn = self._begin("payments")
-        return PaymentDesk(conn, self.tenant.id, self._services.checkout, self.now())
+        open_desk = self._services.payments
+        return OfflineDesk() if open_desk is None else open_desk(conn, self.tenant.id, self.now())
 
     def finish(self, keep: bool) -> None:
         """After the skill: keep its writes (release the savepoint) or undo them."""

@@ -15,13 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from hablo.adapters.base import (
+from hablo.engine.messages import ConversationKey, OutboundEnvelope
+from hablo.engine.ports import (
     ChannelSender,
     PermanentSendError,
     SendReceipt,
     TransientSendError,
 )
-from hablo.engine.messages import ConversationKey, OutboundEnvelope
 from hablo.engine.store import ConversationStore
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,6 @@ from typing import Any
 
 import pykka
 
-from hablo.adapters.base import ChannelSender
 from hablo.config import Settings
 from hablo.db.base import utcnow
 from hablo.db.database import Database
@@ -27,8 +26,10 @@ from hablo.engine.nlu.model_store import REGENERATE_HINT, DbModelStore, model_ke
 from hablo.engine.nlu.pipeline import ClassifierCache
 from hablo.engine.outbox import OutboxDispatcher, RetryPolicy, TurnListener
 from hablo.engine.pg_store import make_store
+from hablo.engine.ports import ChannelSender, PaymentDeskFactory
 from hablo.engine.router import InProcessRouter, Router
 from hablo.engine.skillset import (
+    AttachAssistant,
     TenantRuntime,
     build_tenant_runtime,
     build_tenant_services,
@@ -65,6 +66,8 @@ class Engine:
         registry: SkillRegistry,
         clock: Clock = system_clock,
         classifiers: ClassifierCache | None = None,
+        payments: PaymentDeskFactory | None = None,
+        assistant: AttachAssistant | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -78,10 +81,9 @@ class Engine:
             DbModelStore(db),
             wait_for_exact=not settings.nlu_train_in_background,
         )
-        # Imported here: payments' bookkeeping imports the engine (agent replies).
-        from hablo.payments.checkout import CheckoutConfig
-
-        self.checkout = CheckoutConfig.from_settings(settings)
+        # The outer layers' side of the engine's ports (None: payments offline, no LLM mode).
+        self.payments = payments
+        self.assistant = assistant
         self.budget = LiveActorBudget(settings.actor_max_live)
         self.dispatcher = OutboxDispatcher(
             self.store,
@@ -130,14 +132,19 @@ class Engine:
         with self.db.transaction() as session:
             profile = load_profile(session, tenant_id)
         return build_tenant_runtime(
-            profile, self.registry, self.classifiers, self.clock, checkout=self.checkout
+            profile,
+            self.registry,
+            self.classifiers,
+            self.clock,
+            payments=self.payments,
+            assistant=self.assistant,
         )
 
     def tenant_services(self, tenant_id: uuid.UUID) -> TenantServices:
         with self.db.transaction() as session:
             profile = load_profile(session, tenant_id)
         skills = enabled_skills(self.registry, profile)
-        return build_tenant_services(profile, skills, self.clock, self.checkout)
+        return build_tenant_services(profile, skills, self.clock, self.payments)
 
     def add_job(self, name: str, interval_s: float, job: Callable[[], object]) -> None:
         """Run `job` every `interval_s` seconds on the housekeeping thread."""

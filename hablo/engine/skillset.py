@@ -15,6 +15,7 @@ from hablo.engine.nlu.datetimes import month_first_locale
 from hablo.engine.nlu.holidays import HolidayNames
 from hablo.engine.nlu.pipeline import ClassifierCache, NluPipeline, TrainingSet, training_set
 from hablo.engine.nlu.services import ServiceMatcher
+from hablo.engine.ports import PaymentDeskFactory
 from hablo.engine.templates import TemplateRenderer, skill_templates
 from hablo.engine.tenant_profile import TenantProfile
 from hablo.plugins.loader import SkillRegistry
@@ -23,7 +24,6 @@ from hablo.skills.examples import load_examples
 
 if TYPE_CHECKING:
     from hablo.engine.turns import TurnAssistant
-    from hablo.payments.checkout import CheckoutConfig
 
 FALLBACK_INTENT = "fallback"
 log = logging.getLogger(__name__)
@@ -40,6 +40,11 @@ class TenantRuntime:
     services: TenantServices
     # LLM mode when the tenant configured it (settings["llm"]); None: the local NLU alone.
     assistant: TurnAssistant | None = None
+
+
+# Puts a tenant in LLM mode: the engine's port to the LLM layer (bootstrap hands in
+# `hablo.llm.attach_assistant`); the engine never imports the layer or the openai SDK.
+AttachAssistant = Callable[[TenantRuntime], TenantRuntime]
 
 
 def enabled_skills(registry: SkillRegistry, profile: TenantProfile) -> dict[str, Skill]:
@@ -76,7 +81,8 @@ def build_tenant_runtime(
     classifiers: ClassifierCache,
     clock: Clock,
     extra_skills: Callable[[TenantProfile], Mapping[str, Skill]] | None = None,
-    checkout: CheckoutConfig | None = None,
+    payments: PaymentDeskFactory | None = None,
+    assistant: AttachAssistant | None = None,
 ) -> TenantRuntime:
     skills = enabled_skills(registry, profile)
     if extra_skills:
@@ -85,20 +91,17 @@ def build_tenant_runtime(
     for skill in skills.values():
         for spec in skill.intents:
             by_intent.setdefault(spec.name, skill)
-    services = build_tenant_services(profile, skills, clock, checkout)
+    services = build_tenant_services(profile, skills, clock, payments)
     nlu = NluPipeline(
         classifiers.get(tenant_training_set(profile, skills)),
         services.matcher,
         profile.info.language,
-        HolidayNames(profile.holidays),
+        HolidayNames(profile.holidays, profile.settings.get("country")),
         month_first=month_first_locale(profile.info.locale),
     )
     runtime = TenantRuntime(profile, skills, by_intent, nlu, services)
-    if profile.settings.get("llm"):
-        # Imported only for tenants in LLM mode: local tenants never load the openai SDK.
-        from hablo.llm.mode import attach_assistant
-
-        runtime = attach_assistant(runtime)
+    if profile.settings.get("llm") and assistant is not None:
+        runtime = assistant(runtime)
     return runtime
 
 
@@ -143,10 +146,10 @@ def build_tenant_services(
     profile: TenantProfile,
     skills: Mapping[str, Skill],
     clock: Clock,
-    checkout: CheckoutConfig | None = None,
+    payments: PaymentDeskFactory | None = None,
 ) -> TenantServices:
     """The per-tenant context without the NLU (for jobs that render and write, not read)."""
     renderer = TemplateRenderer(
         profile.template_overrides, skill_templates(type(s) for s in skills.values())
     )
-    return TenantServices(profile, renderer, ServiceMatcher(profile.services), clock, checkout)
+    return TenantServices(profile, renderer, ServiceMatcher(profile.services), clock, payments)

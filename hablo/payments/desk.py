@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -20,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from hablo.db.enums import BookingStatus, PaymentStatus
 from hablo.db.models import Booking, Payment, Tenant
+from hablo.domain.payments import OfferKind, PaymentOffer
+from hablo.engine.ports import PaymentDeskFactory
 from hablo.payments import service
 from hablo.payments.checkout import CheckoutConfig, create_checkout
 from hablo.payments.gateway import GatewayError
@@ -29,30 +29,14 @@ log = logging.getLogger(__name__)
 _ACTIVE = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 
 
-class OfferKind(StrEnum):
-    LINK = "link"  # a checkout link to send
-    PAID = "paid"  # the customer's next booking is already paid
-    NOTHING = "nothing"  # no upcoming booking with something to pay
-    OFFLINE = "offline"  # this business takes no payments online (mode none, no Stripe)
-    UNAVAILABLE = "unavailable"  # Stripe failed: try again in a moment
-
-
-@dataclass(frozen=True)
-class PaymentOffer:
-    kind: OfferKind
-    service: str = ""
-    starts_at: datetime | None = None
-    amount_minor: int = 0
-    url: str = ""
-    deposit: bool = False  # the amount is a share of the price, not all of it
-
-
 def payment_mode(tenant: Tenant) -> str:
     payments = (tenant.settings or {}).get("payments") or {}
     return str(payments.get("mode", "full"))
 
 
-class PaymentDesk:
+class CheckoutDesk:
+    """The `hablo.domain.payments.PaymentDesk` that makes Stripe / MercadoPago links."""
+
     def __init__(
         self,
         conn: Connection,
@@ -160,3 +144,12 @@ class PaymentDesk:
             )
         )
         return {b for b in rows if b is not None}
+
+
+def desk_factory(config: CheckoutConfig | None) -> PaymentDeskFactory:
+    """What `bootstrap()` hands the engine: a desk per turn, with the platform's settings."""
+
+    def open_desk(conn: Connection, tenant_id: uuid.UUID, now: datetime) -> CheckoutDesk:
+        return CheckoutDesk(conn, tenant_id, config, now)
+
+    return open_desk

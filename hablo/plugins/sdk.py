@@ -13,15 +13,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from hablo.domain.booking.repository import BookingRepository
 from hablo.domain.catalog import ServiceInfo
-
-if TYPE_CHECKING:
-    from hablo.payments.desk import PaymentDesk
+from hablo.domain.payments import PaymentDesk
 
 # ServiceInfo lives in the domain (the booking repository takes it too); a skill author
 # keeps importing it from here.

@@ -12,8 +12,8 @@ import re
 import uuid
 from dataclasses import replace
 
+from hablo.domain.payments import OfferKind, PaymentOffer
 from hablo.engine.nlu.text import normalize
-from hablo.payments.desk import OfferKind, PaymentOffer
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.skills.examples import load_examples
 

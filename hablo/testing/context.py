@@ -28,7 +28,7 @@ from hablo.plugins.sdk import ServiceInfo, Skill, TenantInfo, Turn
 
 if TYPE_CHECKING:
     from hablo.domain.booking.repository import BookingRepository
-    from hablo.payments.desk import PaymentDesk
+    from hablo.domain.payments import PaymentDesk
 
 DEMO_NOW = datetime(2027, 3, 10, 12, 0, tzinfo=ZoneInfo("America/Argentina/Buenos_Aires"))
 DEMO_TENANT = TenantInfo(

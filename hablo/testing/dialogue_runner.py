@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from hablo.adapters.base import ChannelSender, SendReceipt
 from hablo.adapters.console import TurnWaiter
+from hablo.bootstrap import build_engine
 from hablo.config import Settings
 from hablo.db import migrate
 from hablo.db.database import Database
@@ -175,7 +176,7 @@ class DialogueRunner:
         )
         # Bootstrap-like wiring without the housekeeping jobs (reminders, usage mails):
         # they would add messages the conversation under test never caused.
-        self._engine = Engine(settings, db, registry, clock=self._clock)
+        self._engine = build_engine(settings, db, registry, self._clock)
         self._engine.add_sender(self._sender)
         self._engine.add_turn_listener(self._waiter)
         self._engine.start()

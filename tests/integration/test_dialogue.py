@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hablo.bootstrap import Runtime, bootstrap
+from hablo.bootstrap import Runtime, bootstrap, build_engine
 from hablo.db.enums import ConversationStatus, SenderKind
 from hablo.db.models import Conversation, InboxEvent, Message, Tenant, TenantSkill
 from hablo.demo import seed_demo
@@ -124,9 +124,7 @@ def test_flow_state_survives_a_restart(chat: Any) -> None:
     rt, _, say = chat
     say("quiero hacer la encuesta")
     rt.engine.stop()
-    from hablo.engine.runtime import Engine
-
-    engine = Engine(rt.settings, rt.db, rt.registry)
+    engine = build_engine(rt.settings, rt.db, rt.registry)
     sender = CollectingSender("console")
     turns = DeliveredTurns()
     engine.add_sender(sender)

@@ -8,7 +8,7 @@ import uuid
 
 from sqlalchemy import select
 
-from hablo.bootstrap import Runtime
+from hablo.bootstrap import Runtime, build_engine
 from hablo.db.enums import (
     ConversationStatus,
     DeliveryStatus,
@@ -17,7 +17,6 @@ from hablo.db.enums import (
     SenderKind,
 )
 from hablo.db.models import Conversation, InboxEvent, Message, OutboxMessage
-from hablo.engine.runtime import Engine
 from tests.fakes import CollectingSender
 from tests.integration.helpers import DeliveredTurns, count, inbound, start_collecting
 
@@ -187,7 +186,7 @@ def test_unsent_replies_are_sent_after_restart_and_sent_ones_never_again(
     assert len(flaky.sent) == 1
 
     # Engine 2 on the same database: only the pending reply goes out, once.
-    engine = Engine(runtime.settings, runtime.db, runtime.registry)
+    engine = build_engine(runtime.settings, runtime.db, runtime.registry)
     healthy = CollectingSender("console")
     engine.add_sender(healthy)
     engine.start()
@@ -227,7 +226,7 @@ def test_second_engine_resumes_where_the_first_stopped(
     turns.wait_for([first.inbox_id])
     runtime.engine.stop()
 
-    engine = Engine(runtime.settings, runtime.db, runtime.registry)
+    engine = build_engine(runtime.settings, runtime.db, runtime.registry)
     sender2 = CollectingSender("console")
     turns2 = DeliveredTurns()
     engine.add_sender(sender2)

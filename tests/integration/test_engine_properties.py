@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from hablo.adapters.base import SendReceipt
-from hablo.bootstrap import Runtime, bootstrap
+from hablo.bootstrap import Runtime, bootstrap, build_engine
 from hablo.db.enums import InboxStatus, OutboxStatus, SenderKind
 from hablo.db.models import Conversation, InboxEvent, Message, OutboxMessage
 from hablo.demo import seed_salon
@@ -211,7 +211,7 @@ class World:
     listeners: list[DeliveredTurns] = field(default_factory=list)
 
     def start_engine(self) -> Engine:
-        engine = Engine(self.rt.settings, self.rt.db, self.rt.registry)
+        engine = build_engine(self.rt.settings, self.rt.db, self.rt.registry)
         engine.classifiers = shared_classifiers(self.rt.settings.nlu_threshold)
         engine.add_sender(LedgerSender(self.ledger, self.outage))
         turns = DeliveredTurns()
