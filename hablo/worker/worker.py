@@ -69,6 +69,7 @@ class ShardWorker:
         self.held: dict[int, int] = {}
         # shard -> stream position: what the bell reader reads (guarded by _lock).
         self._positions: dict[int, str] = {}
+        self._taking: set[int] = set()  # leased, fence not raised yet (renewed too)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -85,7 +86,11 @@ class ShardWorker:
         engine.runs_jobs = lambda: JOBS_SHARD in self.held
 
     def start(self) -> None:
-        for name, target in (("hablo-leases", self._keep_leases), ("hablo-bells", self._read)):
+        for name, target in (
+            ("hablo-leases", self._keep_leases),
+            ("hablo-shards", self._keep_balance),
+            ("hablo-bells", self._read),
+        ):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -104,22 +109,39 @@ class ShardWorker:
     # -- leases ----------------------------------------------------------------------------
 
     def _keep_leases(self) -> None:
-        interval = self.lease_s / 4
+        """Renewal alone on its thread: a slow take (fence waits, a large inbox scan)
+        must never let the other leases run out."""
+        self._every(self.lease_s / 4, self.renew)
+
+    def _keep_balance(self) -> None:
+        self._every(self.lease_s / 4, self.rebalance)
+
+    def _every(self, interval: float, work: Callable[[], None]) -> None:
         while True:
             try:
-                self.balance()
+                work()
             except Exception:  # Redis or PostgreSQL away: try again next round
                 log.exception("shard lease round failed")
             if self._stop.wait(interval):
                 return
 
     def balance(self) -> None:
-        """One round: heartbeat, renew, give up lost and surplus shards, take free ones."""
-        share = self.leases.fair_share(self.leases.heartbeat())
-        lost = self.leases.renew(sorted(self.held))
+        """One full round (what the two threads do): renew, then rebalance."""
+        self.renew()
+        self.rebalance()
+
+    def renew(self) -> None:
+        """Heartbeat and renew the leases held or being taken; give up the lost ones."""
+        self.leases.heartbeat()
+        lost = self.leases.renew(sorted(set(self.held) | self._taking))
+        lost -= self._taking  # a take in progress finds out itself (its fence fails)
         if lost:
             log.warning("worker %s lost shards %s", self.worker_id, sorted(lost))
             self._give_up(sorted(lost), graceful=False)
+
+    def rebalance(self) -> None:
+        """Give up the surplus over a fair share, or take free shards up to it."""
+        share = self.leases.fair_share(self.leases.heartbeat())
         surplus = len(self.held) - share
         if surplus > 0:
             self._give_up(sorted(self.held)[-surplus:], graceful=True)
@@ -132,8 +154,12 @@ class ShardWorker:
                     break
                 if self.leases.try_acquire(shard):
                     taken.append(shard)
-            if taken:
-                self._take(taken)
+                    self._taking.add(shard)
+            try:
+                if taken:
+                    self._take(taken)
+            finally:
+                self._taking.clear()
 
     def _take(self, shards: list[int]) -> None:
         fenced = []
