@@ -153,7 +153,7 @@ async def forgot_submit(request: web.Request) -> web.StreamResponse:
 
 async def _password_page(request: web.Request, invitation: bool) -> web.StreamResponse:
     await limit(request)
-    return render(request, "reset.html", {"invitation": invitation, "error": None})
+    return render(request, "reset.html", {"invitation": invitation, "error": None, "token": ""})
 
 
 async def _password_submit(request: web.Request, invitation: bool) -> web.StreamResponse:
@@ -167,9 +167,9 @@ async def _password_submit(request: web.Request, invitation: bool) -> web.Stream
             body={"token": text(form, "token"), "new_password": text(form, "new_password")},
         )
     except ApiError as error:
-        return render(
-            request, "reset.html", {"invitation": invitation, "error": error}, status=error.status
-        )
+        # The token stays in the form: a weak password can be corrected without the link.
+        context = {"invitation": invitation, "error": error, "token": text(form, "token")}
+        return render(request, "reset.html", context, status=error.status)
     # After an invitation, the first sign-in leads to setting up the second factor.
     target = "/app/security?welcome=1" if invitation else "/app/inbox"
     raise web.HTTPSeeOther(f"/app/login?m=saved&next={quote(target, safe='')}")
