@@ -6,12 +6,14 @@ instead of another."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from hablo.engine.nlu.datetimes import extract_when, month_first_locale
+from hablo.engine.nlu.feasts import easter_sunday
+from hablo.engine.nlu.holidays import HolidayNames
 from hablo.engine.nlu.services import ServiceMatcher
 from hablo.plugins.sdk import ServiceInfo
 
@@ -109,3 +111,49 @@ def test_a_bare_hour_offered_instead_is_a_time(text: str, hour: int) -> None:
 @pytest.mark.parametrize("text", ["I have 2 dogs", "tengo 3 perros", "son 2 chicos mejor"])
 def test_a_count_is_no_time(text: str) -> None:
     assert extract_when(text, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("country", "text", "day"),
+    [
+        ("AR", "¿abren el jueves santo?", date(2027, 3, 25)),
+        ("ES", "¿abrís en Semana Santa?", date(2027, 3, 25)),
+        ("GB", "are you open on Easter Monday?", date(2027, 3, 29)),  # England's
+        ("GB", "and on Boxing Day?", date(2027, 12, 26)),
+        ("US", "are you open on thanksgiving?", date(2027, 11, 25)),
+        ("US", "open on the 4th of July?", date(2027, 7, 4)),
+        ("US", "can I bring my cat in on Memorial Day?", date(2027, 5, 31)),
+        ("MX", "¿abren el día de muertos?", date(2027, 11, 2)),
+        ("MX", "¿abren el día de la Constitución?", date(2028, 2, 7)),  # 2027's has passed
+        ("ES", "¿abrís en Nochebuena?", date(2027, 12, 24)),
+        (None, "¿abren en navidad?", date(2027, 12, 25)),
+    ],
+)
+def test_days_named_by_customers_are_dates(country: str | None, text: str, day: date) -> None:
+    found = HolidayNames({}, country).find(text, date(2027, 3, 10))
+    assert found is not None and found[0] == day
+
+
+@pytest.mark.parametrize(
+    ("country", "text"),
+    [
+        ("MX", "¿están en Constitución 1500?"),  # a street, not the holiday
+        ("AR", "salgo del trabajo a las 6"),
+        ("US", "do you take walk-ins?"),
+    ],
+)
+def test_everyday_words_of_a_holiday_name_are_no_date(country: str, text: str) -> None:
+    assert HolidayNames({}, country).find(text, date(2027, 3, 10)) is None
+
+
+@pytest.mark.parametrize(
+    ("year", "easter"),
+    [
+        (2024, date(2024, 3, 31)),
+        (2025, date(2025, 4, 20)),
+        (2027, date(2027, 3, 28)),
+        (2038, date(2038, 4, 25)),
+    ],
+)
+def test_easter_is_computed(year: int, easter: date) -> None:
+    assert easter_sunday(year) == easter
