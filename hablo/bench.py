@@ -187,6 +187,7 @@ def run_bench(
             _run_phase(engine, tenant_id, phase_box, "w", 4 * settings.shards, 1, options)
         else:
             engine.start()
+        edge_cpu, worker_cpu = time.process_time(), cluster.cpu_seconds() if cluster else 0.0
         phase1 = _run_phase(
             engine,
             tenant_id,
@@ -197,6 +198,8 @@ def run_bench(
             options,
             cpu_seconds,
         )
+        edge_cpu = time.process_time() - edge_cpu
+        worker_cpu = (cluster.cpu_seconds() if cluster else 0.0) - worker_cpu
         progress(_describe("phase 1", phase1, options))
         phase2 = None
         if options.wide_conversations > 0:
@@ -243,8 +246,16 @@ def run_bench(
             wide_p99_ms=round(phase2["p99"], 2),
         )
     if cluster is not None:
-        # Over the whole run: an inbox id answered by two turns, a reply sent twice.
-        report.update(duplicated=counts.duplicated, resent=counts.resent)
+        answered = max(1, phase1["accepted"] - phase1["lost"])
+        report.update(
+            # Phase 1's CPU split: this process (the edge: inbox insert, doorbell) and
+            # the workers (everything else); cpu_ms_per_msg is their sum.
+            edge_cpu_ms_per_msg=round(edge_cpu * 1000 / answered, 2),
+            worker_cpu_ms_per_msg=round(worker_cpu * 1000 / answered, 2),
+            # Over the whole run: an inbox id answered by two turns, a reply sent twice.
+            duplicated=counts.duplicated,
+            resent=counts.resent,
+        )
     if kill is not None:
         report.update(
             kill_lost=kill["lost"],

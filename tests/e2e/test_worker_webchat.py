@@ -23,7 +23,7 @@ from hablo.db.models import OutboxMessage
 from hablo.demo import seed_demo
 from tests.conftest import TEST_STATE_DIR, _truncate_postgres, make_settings
 from tests.e2e.server import serve
-from tests.e2e.test_cli import HABLO
+from tests.e2e.test_cli import HABLO, hablo
 from tests.e2e.test_webchat import say, ws_url
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -118,3 +118,25 @@ def test_serve_with_its_own_worker_is_one_command(postgres_url: str) -> None:
         if keys:
             client.delete(*keys)
         client.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (("worker",), {}, "a worker needs router = 'redis'"),
+        (("worker",), {"HABLO_ROUTER": "redis"}, "needs redis_url"),
+        (
+            ("worker",),
+            {"HABLO_ROUTER": "redis", "HABLO_REDIS_URL": REDIS_URL},
+            "needs PostgreSQL",
+        ),
+        (("bench", "--workers", "2"), {}, "needs redis_url"),
+        (("bench", "--workers", "1", "--kill-one"), {}, "--kill-one needs --workers 2"),
+    ],
+)
+def test_worker_tier_misconfiguration_is_one_line(
+    args: tuple[str, ...], env: dict[str, str], message: str, tmp_path: Path
+) -> None:
+    result = hablo(*args, cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
