@@ -13,6 +13,7 @@ from hablo.db import migrate
 from hablo.db.database import Database
 from hablo.engine.context import Clock, system_clock
 from hablo.engine.runtime import Engine
+from hablo.llm.attach import attach_assistant
 from hablo.notify.mailer import build_mailer
 from hablo.notify.notification_mails import NotificationMails
 from hablo.payments.checkout import CheckoutConfig
@@ -92,7 +93,7 @@ def build_engine(
         registry,
         clock=clock,
         payments=desk_factory(CheckoutConfig.from_settings(settings)),
-        assistant=llm.attach_assistant,
+        assistant=attach_assistant,
     )
 
 

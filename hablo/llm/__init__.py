@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from hablo.config import Settings
-    from hablo.engine.skillset import TenantRuntime
 
 # The settings bootstrap() built, for the layer created when the first tenant in LLM mode
 # loads (importing the layer pulls in the openai SDK, which local-only processes skip).
@@ -25,11 +24,3 @@ def configure(settings: Settings) -> None:
 
 def configured_settings() -> Settings | None:
     return _configured
-
-
-def attach_assistant(runtime: TenantRuntime) -> TenantRuntime:
-    """The engine's `AttachAssistant` port: puts a tenant in LLM mode. The layer (and the
-    openai SDK, ~0.6 s to import) loads when the first such tenant does, not before."""
-    from hablo.llm.mode import attach_assistant as attach  # optional heavy dependency
-
-    return attach(runtime)
