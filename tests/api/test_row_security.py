@@ -18,9 +18,18 @@ from hablo.api.scope import ROW_SECURITY, RowSecurity, TenantScope, run_scoped
 from hablo.api.server import BRIDGE, RUNTIME
 from hablo.bootstrap import Runtime, bootstrap
 from hablo.db.enums import Role
-from hablo.db.models import OneTimeCode, RefreshToken, Service, Tenant, User
+from hablo.db.models import (
+    OneTimeCode,
+    RefreshToken,
+    Service,
+    StaffNotification,
+    Tenant,
+    User,
+)
+from hablo.db.staff_events import record_channel_disconnected
 from hablo.demo import seed_salon
 from hablo.engine.bridge import LoopBridge
+from hablo.notify.staff_notifications import list_since
 from tests.conftest import make_settings
 
 
@@ -155,3 +164,25 @@ def test_sessions_and_codes_of_another_tenant_are_invisible(pg_runtime: Runtime)
 
     with pytest.raises(DBAPIError, match="row-level security"):
         scoped(pg_runtime, mine, smuggle)
+
+
+def test_staff_notifications_of_another_tenant_are_invisible(pg_runtime: Runtime) -> None:
+    with pg_runtime.db.transaction() as session:
+        mine = seed_salon(session, "mine", "Mine")
+        theirs = seed_salon(session, "theirs", "Theirs")
+    for tenant_id in (mine, theirs):
+        with pg_runtime.db.begin() as conn:
+            record_channel_disconnected(conn, tenant_id, "whatsapp_web", "s1", "logged out")
+
+    def unfiltered(scope: TenantScope) -> tuple[set[uuid.UUID], list[str]]:
+        owners = set(scope.session.scalars(select(StaffNotification.tenant_id)))  # no WHERE
+        seen = [n.summary for n in list_since(scope.session.connection(), theirs)]
+        return owners, seen
+
+    assert scoped(pg_runtime, mine, unfiltered) == ({mine}, [])
+
+    def forge(scope: TenantScope) -> None:
+        record_channel_disconnected(scope.session.connection(), theirs, "sms", "s2", "forged")
+
+    with pytest.raises(DBAPIError, match="row-level security"):
+        scoped(pg_runtime, mine, forge)
