@@ -110,7 +110,57 @@ def _start_a_chat(console: Console) -> str:
     with chromium() as browser:
         page = browser.new_page()
         page.goto(console.url("/chat/demo"))
+        expect(page.locator("#send")).to_be_enabled(timeout=30_000)
         page.locator("#text").fill("hola")
         page.locator("#text").press("Enter")
         expect(page.locator(".msg.bot")).to_have_count(1, timeout=30_000)
     return _a_conversation(console)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_labels_saved_replies_filters_and_language(console: Console) -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)
+    conversation_id = _start_a_chat(console)
+    with chromium() as browser:
+        page = browser.new_context(locale="es-ES").new_page()
+        watch = PageWatch().attach(page)
+        sign_in(page, console, console.user(Role.OWNER), target="/app/inbox/settings")
+        page.get_by_label("Nueva etiqueta").fill("VIP")
+        page.get_by_role("button", name="Añadir").first.click()
+        expect(page.locator(".label-chip")).to_have_text(["VIP"])
+        page.get_by_label("Atajo").fill("/horario")
+        page.get_by_label("Texto").fill("Abrimos de lunes a sábado.")
+        page.get_by_role("button", name="Añadir").last.click()
+        expect(page.locator("code")).to_have_text(["/horario"])
+
+        page.goto(console.url(f"/app/conversations/{conversation_id}"))
+        page.get_by_role("button", name="VIP").click()
+        expect(page.get_by_role("button", name="VIP")).to_have_attribute("aria-pressed", "true")
+        # "/hor" offers the saved reply; Tab puts its text in the composer.
+        page.locator("#reply-text").fill("/hor")
+        expect(page.locator("#shortcut-menu")).to_contain_text("/horario")
+        page.locator("#reply-text").press("Tab")
+        expect(page.locator("#reply-text")).to_have_value("Abrimos de lunes a sábado.")
+
+        rows = page.locator("ul.conversations li")
+        page.goto(console.url("/app/inbox"))
+        expect(rows).to_have_count(1)
+        page.get_by_label("Etiqueta").select_option(label="VIP")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("VIP")
+        page.get_by_label("Estado").select_option(value="closed")
+        expect(page.get_by_text("No hay conversaciones")).to_be_visible()
+        page.get_by_label("Estado").select_option(value="")
+        page.get_by_label("Buscar").fill("hola")
+        page.get_by_label("Buscar").press("Enter")
+        expect(rows).to_have_count(1)
+        page.get_by_label("Buscar").fill("nadie dijo esto")
+        page.get_by_label("Buscar").press("Enter")
+        expect(page.get_by_text("No hay conversaciones")).to_be_visible()
+
+        page.get_by_role("link", name="English").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Inbox")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        watch.check()
