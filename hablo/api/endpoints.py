@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from hablo.api import json_body
+from hablo.api.app_keys import RUNTIME
 from hablo.api.permissions import PERMISSIONS, is_allowed
 from hablo.api.problems import ApiError, forbidden, not_found, unauthorized
 from hablo.api.scope import TenantScope, run_global, run_scoped
@@ -116,8 +117,6 @@ class Call(Generic[Q, B]):
         """After a commit that changed what the bot knows (hours, services, settings,
         plan): the running engine re-reads the tenant's profile before its next turn.
         A pykka tell: it does not block."""
-        from hablo.api.server import RUNTIME
-
         self.request.app[RUNTIME].engine.reload_tenant(tenant_id or self.tenant_id)
 
     def if_match(self) -> str | None:

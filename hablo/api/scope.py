@@ -19,6 +19,7 @@ from aiohttp import web
 from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.orm import Session
 
+from hablo.api.app_keys import BRIDGE, RUNTIME
 from hablo.api.problems import ApiError, not_found
 from hablo.db.models import AuditLog
 
@@ -111,8 +112,6 @@ def redact(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _runtime(app: web.Application) -> Any:
-    from hablo.api.server import BRIDGE, RUNTIME
-
     return app[RUNTIME], app[BRIDGE]
 
 

@@ -18,6 +18,7 @@ from hablo.adapters.whatsapp_cloud import (
 )
 from hablo.adapters.whatsapp_web.registry import WhatsAppWebSessions
 from hablo.adapters.whatsapp_web.sender import WhatsAppWebSender
+from hablo.api.app_keys import BRIDGE, RUNTIME
 from hablo.api.endpoints import DEADLINE, Endpoint, mount
 from hablo.api.errors import error_middleware
 from hablo.api.middleware import (
@@ -49,8 +50,6 @@ from hablo.security.sessions import principal_is_current
 from hablo.security.tokens import SigningKeys, TokenService
 from hablo.worker.tier import EdgeTier
 
-RUNTIME = web.AppKey("runtime", Runtime)
-BRIDGE = web.AppKey("bridge", LoopBridge)
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
 
 

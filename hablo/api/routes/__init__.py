@@ -34,9 +34,14 @@ ROUTE_MODULES = (
     "audit",
     "admin",
 )
+# Modules that add operations to another one's routes: the password and second-factor
+# operations, on auth's.
+ROUTE_ADDONS = ("auth_factors", "auth_passwords")
 
 
 def all_routes() -> list[ApiRoutes]:
+    for name in ROUTE_ADDONS:
+        importlib.import_module(f"hablo.api.routes.{name}")
     groups: list[ApiRoutes] = []
     for name in ROUTE_MODULES:
         module = importlib.import_module(f"hablo.api.routes.{name}")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
+from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery, RequestModel
 from hablo.api.problems import not_found
 from hablo.api.routes.tenants import Meter, PlanIn
@@ -174,8 +175,6 @@ async def admin_set_status(call: Call[None, StatusIn]) -> AdminTenantOut:
 @routes.get("/api/admin/usage", "admin:usage", response=PlatformUsageOut)
 async def admin_usage(call: Call[None, None]) -> PlatformUsageOut:
     """What the whole platform uses"""
-    from hablo.api.server import RUNTIME
-
     runtime = call.request.app[RUNTIME]
     now = utcnow()
 

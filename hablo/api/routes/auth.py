@@ -21,11 +21,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hablo.api.app_keys import BRIDGE, RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call
 from hablo.api.middleware import TOKENS
 from hablo.api.problems import ApiError, conflict, forbidden, unauthorized
 from hablo.api.ratelimit import RATE_LIMITER, Limit
 from hablo.api.routes.auth_models import (
+    PRIVILEGED,
     LoginIn,
     LoginOut,
     MeOut,
@@ -61,8 +63,6 @@ MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 # Wrong passwords for an e-mail with no account: the same 401s, then 423s, as a real one.
 PHANTOM = Limit(MAX_FAILED_LOGINS - 1, int(LOCKOUT.total_seconds()))
-# A second factor is mandatory for these roles; others may opt in.
-PRIVILEGED = frozenset({Role.SUPER_ADMIN, Role.ADMIN, Role.OWNER})
 _mail_tasks: set[asyncio.Task[None]] = set()
 
 
@@ -74,14 +74,10 @@ def _now() -> datetime:
 
 
 def _settings(call: Call[Any, Any]) -> Settings:
-    from hablo.api.server import RUNTIME
-
     return call.request.app[RUNTIME].settings
 
 
 async def _off_loop(call: Call[Any, Any], work: Callable[..., T], *args: Any) -> T:
-    from hablo.api.server import BRIDGE
-
     return await call.request.app[BRIDGE].call(work, *args)
 
 
@@ -532,7 +528,3 @@ async def logout_everywhere(call: Call[None, None]) -> None:
 async def get_me(call: Call[None, None]) -> MeOut:
     principal = call.user
     return await call.db_global(lambda s: MeOut.of(_current_user(s, principal)))
-
-
-# The password and second-factor operations live in their own modules, on these routes.
-from hablo.api.routes import auth_factors, auth_passwords  # noqa: E402, F401

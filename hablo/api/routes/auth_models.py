@@ -12,8 +12,12 @@ from babel.numbers import list_currencies
 from pydantic import BaseModel, Field, field_validator
 
 from hablo.api.endpoints import RequestModel
+from hablo.db.enums import Role
 from hablo.db.models import User
 from hablo.tenancy.settings import RESERVED_SLUGS, SLUG_PATTERN
+
+# A second factor is mandatory for these roles; others may opt in.
+PRIVILEGED = frozenset({Role.SUPER_ADMIN, Role.ADMIN, Role.OWNER})
 
 Email = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 # Any length is accepted at login (a wrong one simply fails); new passwords are checked
@@ -157,8 +161,6 @@ class MeOut(BaseModel):
 
     @classmethod
     def of(cls, user: User) -> MeOut:
-        from hablo.api.routes.auth import PRIVILEGED
-
         method = user.two_factor_method if user.two_factor_method in ("totp", "email") else None
         return cls(
             id=user.id,

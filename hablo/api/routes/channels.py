@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from hablo.api.app_keys import RUNTIME
 from hablo.api.channel_rules import check_config, check_hosts, check_secrets
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery, RequestModel
 from hablo.api.problems import conflict
@@ -81,8 +82,6 @@ class ChannelQuery(PageQuery):
 
 
 def _runtime(call: Call[Any, Any]) -> Any:
-    from hablo.api.server import RUNTIME
-
     return call.request.app[RUNTIME]
 
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from pydantic import Field
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from hablo.api.app_keys import BRIDGE
 from hablo.api.endpoints import ApiRoutes, Call, Page
 from hablo.api.problems import ApiError, conflict
 from hablo.api.scope import TenantScope, check_if_match, etag_of
@@ -79,8 +80,6 @@ class ContactExportQuery(ContactFilter):
     summary="Export contacts as CSV (same filters as the list; erased contacts left out)",
 )
 async def export_contacts(call: Call[ContactExportQuery, None]) -> web.StreamResponse:
-    from hablo.api.server import BRIDGE
-
     q = call.query
     delimiter = ";" if q.delimiter == "semicolon" else ","
     bridge = call.request.app[BRIDGE]

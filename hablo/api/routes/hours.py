@@ -25,6 +25,7 @@ from pydantic import (
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery, RequestModel
 from hablo.api.problems import conflict, not_found
 from hablo.api.scope import TenantScope
@@ -165,8 +166,6 @@ def tenant_zone(scope: TenantScope) -> ZoneInfo:
 
 def engine_now(call: Call[Any, Any]) -> datetime:
     """The engine's clock (fixed in some tests), UTC-aware."""
-    from hablo.api.server import RUNTIME
-
     return call.request.app[RUNTIME].engine.clock()
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from aiohttp import web
 from pydantic import BaseModel, Field, model_validator
 
+from hablo.api.app_keys import BRIDGE, RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery, RequestModel
 from hablo.api.problems import ApiError, conflict
 from hablo.api.ratelimit import MAIL_WINDOW_S, RATE_LIMITER, Limit, tenant_mail_key
@@ -239,7 +240,6 @@ def _mail(invoice: Invoice, tenant: Tenant, customer: str) -> tuple[str, str, st
 )
 async def send_invoice(call: Call[None, SendIn]) -> SentOut:
     from hablo.api.routes.auth import MAILER
-    from hablo.api.server import BRIDGE, RUNTIME
 
     mailer = call.request.app[MAILER]
 

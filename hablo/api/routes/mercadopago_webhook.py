@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hablo.api import json_body
+from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call
 from hablo.api.problems import ApiError
 from hablo.api.routes.webhooks import MAX_EVENT_BYTES, WebhookAck
@@ -82,8 +83,6 @@ def _bad_signature() -> ApiError:
     "502 when MercadoPago cannot be read (it retries the notification).",
 )
 async def mercadopago_tenant_webhook(call: Call[MercadoPagoQuery, None]) -> WebhookAck:
-    from hablo.api.server import RUNTIME  # the server imports these routes
-
     runtime = call.request.app[RUNTIME]
     settings = runtime.settings
     slug = str(call.path["tenant_slug"])[:64]

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 from sqlalchemy import Select, func, tuple_
 
 from hablo.api import search
+from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery, RequestModel
 from hablo.api.problems import ApiError, conflict
 from hablo.api.scope import TenantScope
@@ -336,6 +337,4 @@ async def search_messages(call: Call[SearchQuery, None]) -> Page[SearchHit]:
 
 
 def _engine(request: web.Request) -> Any:
-    from hablo.api.server import RUNTIME  # the server imports these routes
-
     return request.app[RUNTIME].engine

@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 from sqlalchemy import update
 
+from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery
 from hablo.api.problems import conflict, not_found
 from hablo.api.routes.messages import CleanText
@@ -158,6 +159,4 @@ def _row(scope: TenantScope, outbox_id: int, *, for_update: bool) -> OutboxMessa
 
 
 def _engine(request: web.Request) -> Any:
-    from hablo.api.server import RUNTIME  # the server imports these routes
-
     return request.app[RUNTIME].engine

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery, RequestModel
 from hablo.api.problems import ApiError, conflict
 from hablo.api.scope import TenantScope
@@ -109,8 +110,6 @@ class StripeKeysIn(RequestModel):
 
 
 def _settings(call: Call[Any, Any]) -> Any:
-    from hablo.api.server import RUNTIME  # the server imports these routes
-
     return call.request.app[RUNTIME].settings
 
 
@@ -335,8 +334,6 @@ async def record_cash_payment(call: Call[None, CashIn]) -> PaymentOut:
         return PaymentOut.of(payment), effects
 
     out, effects = await call.db(work)
-    from hablo.api.server import RUNTIME
-
     hand_to_dispatcher(call.request.app[RUNTIME].engine, effects.envelopes)
     return out
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from jinja2 import DictLoader, TemplateError, TemplateSyntaxError, meta, nodes
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
+from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call, RequestModel
 from hablo.api.problems import ApiError
 from hablo.api.routes.tenants import own_tenant
@@ -37,8 +38,6 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 def _registry(call: Call[Any, Any]) -> SkillRegistry:
-    from hablo.api.server import RUNTIME  # the app's runtime, as Call.tenant_changed does
-
     return call.request.app[RUNTIME].engine.registry
 
 

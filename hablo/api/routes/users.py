@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hablo.api.app_keys import BRIDGE, RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery, RequestModel
 from hablo.api.problems import ApiError, conflict, forbidden
 from hablo.api.ratelimit import (
@@ -410,8 +411,6 @@ def _invitation_quota(call: Call[Any, Any]) -> RateLimiter:
 
 def _invitation_limit(call: Call[Any, Any]) -> tuple[str, Limit]:
     """Invitations and notices to holders: mails to addresses the business types in."""
-    from hablo.api.server import RUNTIME
-
     per_hour = call.request.app[RUNTIME].settings.invitation_mails_per_tenant_per_hour
     return tenant_mail_key("invitation", call.tenant_id), Limit(per_hour, MAIL_WINDOW_S)
 
@@ -434,8 +433,6 @@ def _issue_invitation(scope: TenantScope, user: User) -> dict[str, str]:
 def _send_invitation(call: Call[Any, Any], invitation: dict[str, str]) -> bool:
     from urllib.parse import quote
 
-    from hablo.api.server import RUNTIME
-
     settings = call.request.app[RUNTIME].settings
     token = quote(invitation["token"])
     link = f"{settings.public_url.rstrip('/')}/app/accept-invitation#token={token}"
@@ -454,7 +451,6 @@ def _send_invitation(call: Call[Any, Any], invitation: dict[str, str]) -> bool:
 
 
 def _send_mail(call: Call[Any, Any], to: str, mail: MailText) -> bool:
-    from hablo.api.server import RUNTIME
     from hablo.notify.mailer import MailError, build_mailer
 
     try:
@@ -466,8 +462,6 @@ def _send_mail(call: Call[Any, Any], to: str, mail: MailText) -> bool:
 
 
 async def _off_loop(call: Call[Any, Any], work: Callable[[], T]) -> T:
-    from hablo.api.server import BRIDGE
-
     result: T = await call.request.app[BRIDGE].call(work)
     return result
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hablo.api import json_body
+from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call
 from hablo.api.problems import ApiError
 from hablo.api.scope import TenantScope, run_global, run_scoped
@@ -44,8 +45,6 @@ def _bad_signature() -> ApiError:
 
 
 def _runtime(call: Call[Any, Any]) -> Any:
-    from hablo.api.server import RUNTIME
-
     return call.request.app[RUNTIME]
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from hablo.adapters.whatsapp_web.qr import qr_png, qr_svg
 from hablo.adapters.whatsapp_web.registry import CHANNEL, WhatsAppWebSessions
 from hablo.adapters.whatsapp_web.session import CONNECTED, SessionStatus
+from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call, RequestModel
 from hablo.api.problems import ApiError
 
@@ -76,8 +77,6 @@ async def whatsapp_qr(call: Call[QrQuery, None]) -> web.StreamResponse:
         raise ApiError(
             409, "channel_not_served", "this server does not run the whatsapp_web channel"
         )
-    from hablo.api.server import RUNTIME
-
     accounts = call.request.app[RUNTIME].accounts
     tenant_id = call.tenant_id
     account = await asyncio.to_thread(accounts.for_tenant, tenant_id, CHANNEL)
