@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class OfferKind(StrEnum):
@@ -27,6 +27,9 @@ class PaymentOffer:
     amount_minor: int = 0
     url: str = ""
     deposit: bool = False  # the amount is a share of the price, not all of it
+    # A link still to be asked of the provider after the turn commits (an
+    # `hablo.engine.after_commit.AfterCommit`, worded by the skill); `url` is empty then.
+    link_later: Any = None
 
 
 class PaymentDesk(Protocol):

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from hablo.db.enums import ConversationStatus
 from hablo.db.staff_events import record_handoff_requested
+from hablo.engine.after_commit import AfterCommit
 from hablo.engine.failures import backoff, describe, is_transient
 from hablo.engine.messages import (
     ConversationKey,
@@ -253,6 +254,7 @@ class ConversationActor(pykka.ThreadingActor):
             text = "\n".join(m.text for m in messages)
             # The plan gate: a suspended or out-of-messages tenant does not run skills.
             outcome = run_gated_turn(runtime, conversation, text, conn)
+            later[:] = outcome.after_commit
             if outcome.new_status == ConversationStatus.WAITING_HUMAN != conversation.status:
                 # Staff are told in this same transaction (the console, then e-mail).
                 record_handoff_requested(
@@ -278,14 +280,31 @@ class ConversationActor(pykka.ThreadingActor):
                 error=outcome.error,
             )
 
+        later: list[AfterCommit] = []
         sender = batch[0].message.sender_name
         try:
-            return self._store.process_turn(self.key, tuple(by_id), compute, sender)
+            claimed, envelopes = self._store.process_turn(self.key, tuple(by_id), compute, sender)
+            if claimed and later:
+                envelopes = envelopes + self._after_commit(later)
+            return claimed, envelopes
         except SkillOverrun as overrun:
             # That transaction was given up at the budget and the late result is dropped:
             # the customer's messages and an apology commit now, the state as it was.
             apology = self._overrun_apology(runtime, by_id, overrun)
             return self._store.process_turn(self.key, tuple(by_id), apology, sender)
+
+    def _after_commit(self, works: list[AfterCommit]) -> list[OutboundEnvelope]:
+        """The slow work the turn's skills asked for: no transaction is open while it runs;
+        what it records commits on its own. The turn is already committed, so a failure
+        here is logged, never retried as the turn."""
+        envelopes: list[OutboundEnvelope] = []
+        for work in works:
+            try:
+                work.perform()
+                envelopes.extend(self._store.commit_followup(self.key, work.skill, work.record))
+            except Exception:
+                log.exception("after-commit work of %s failed in %s", work.skill, self.key)
+        return envelopes
 
     @staticmethod
     def _overrun_apology(

@@ -239,6 +239,33 @@ class ConversationStore:
             record = compute(conversation, conn, claimed)
             return claimed, self.commit_turn(conn, key, conversation, record)
 
+    def commit_followup(
+        self,
+        key: ConversationKey,
+        skill: str,
+        record: Callable[[Connection], Sequence[str]],
+    ) -> list[OutboundEnvelope]:
+        """A short transaction after a turn: `record` writes the result of slow work done
+        outside any transaction and returns the replies about it, which are written like a
+        turn's (no customer message, the state as it is). A conversation closed meanwhile
+        gets nothing sent."""
+        with self.db.begin() as conn:
+            conversation = self.lock_live(conn, key)
+            replies = tuple(record(conn))
+            if conversation is None or not replies:
+                return []
+            turn = TurnRecord(
+                inbox_ids=(),
+                inbound=(),
+                language=conversation.language,
+                intent=None,
+                confidence=0.0,
+                skill=skill,
+                replies=replies,
+                new_state=None,
+            )
+            return self.commit_turn(conn, key, conversation, turn)
+
     def lock_live(self, conn: Connection, key: ConversationKey) -> LockedConversation | None:
         """Lock the conversation row FIRST: inserting before locking deadlocks under load."""
         row = conn.execute(

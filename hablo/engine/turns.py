@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Connection
 
 from hablo.db.enums import ConversationStatus
+from hablo.engine.after_commit import AFTER_COMMIT, AfterCommit
 from hablo.engine.context import EngineSkillContext
 from hablo.engine.dialogue import (
     AFFIRM,
@@ -77,6 +78,8 @@ class TurnOutcome:
     error: str | None
     # Choices and media per reply, aligned with `replies` (None: plain text).
     reply_extras: tuple[dict[str, Any] | None, ...] = ()
+    # Slow work the skills asked for, to run once this turn committed.
+    after_commit: tuple[AfterCommit, ...] = ()
 
 
 class SkillOverrun(Exception):
@@ -106,6 +109,7 @@ class _Turn:
         self.skill: str | None = None
         self.status: ConversationStatus | None = None
         self.error: str | None = None
+        self.after_commit: list[AfterCommit] = []
 
     def outcome(self) -> TurnOutcome:
         u = self.understanding
@@ -123,6 +127,7 @@ class _Turn:
             self.status,
             self.error,
             extras if any(extras) else (),
+            tuple(self.after_commit),
         )
 
 
@@ -313,6 +318,9 @@ def _run_skill(
         turn.replies.append(reply.text)
     if result.state is not None:
         turn.state.skills[skill.name] = dict(result.state)
+    later = result.meta.get(AFTER_COMMIT) if result.meta else None
+    if later is not None:
+        turn.after_commit.append(later)
     if result.flow is True:
         turn.state.flow = skill.name
     elif result.flow is False and turn.state.flow == skill.name:

@@ -9,6 +9,7 @@ the pending payment written just before the call.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,13 @@ from sqlalchemy.orm import Session
 from hablo.db.enums import PaymentMethod, PaymentStatus
 from hablo.db.models import Booking, Contact, Payment, Tenant
 from hablo.payments import service
-from hablo.payments.gateway import STRIPE_TIMEOUT_S, CheckoutRequest, LineItem, PaymentGateway
+from hablo.payments.gateway import (
+    STRIPE_TIMEOUT_S,
+    CheckoutLink,
+    CheckoutRequest,
+    LineItem,
+    PaymentGateway,
+)
 from hablo.payments.mercadopago_gateway import DEFAULT_API_BASE as MERCADOPAGO_API_BASE
 from hablo.payments.mercadopago_gateway import MercadoPagoGateway
 from hablo.payments.mercadopago_settings import is_configured, open_access_token
@@ -114,6 +121,16 @@ class Checkout:
         return str((self.payment.details or {}).get("checkout_url") or "")
 
 
+@dataclass(frozen=True)
+class PendingLink:
+    """A pending payment written, the provider's link not asked for yet (the chat asks for
+    it after its turn committed, holding no lock: `request_link`, then `record_link`)."""
+
+    payment_id: uuid.UUID
+    gateway: PaymentGateway
+    request: CheckoutRequest
+
+
 def create_checkout(
     session: Session,
     booking: Booking,
@@ -128,6 +145,27 @@ def create_checkout(
     not set up) and GatewayError (Stripe refused or is unreachable). The caller should hold
     the booking row locked so two requests do not make two links.
     """
+    prepared = prepare_checkout(session, booking, tenant, config, now, method)
+    if isinstance(prepared, Checkout):
+        return prepared
+    link = prepared.gateway.create_checkout(prepared.request)
+    payment = session.get(Payment, prepared.payment_id)
+    assert payment is not None  # written by prepare_checkout in this transaction
+    record_link(payment, link)
+    session.flush()
+    return Checkout(payment, created=True)
+
+
+def prepare_checkout(
+    session: Session,
+    booking: Booking,
+    tenant: Tenant,
+    config: CheckoutConfig,
+    now: datetime,
+    method: PaymentMethod | None = None,
+) -> Checkout | PendingLink:
+    """The booking's open Checkout link, or a pending payment and the request for a new
+    link (no provider call here). Raises PaymentRefused like `create_checkout`."""
     service.refuse_if_paid(session, booking)
     method = method or config.method_for(tenant)
     existing = service.open_checkout(session, booking, now, method)
@@ -152,24 +190,25 @@ def create_checkout(
     session.flush()
     contact = session.get(Contact, booking.contact_id)
     base = config.public_url.rstrip("/")
-    link = gateway.create_checkout(
-        CheckoutRequest(
-            tenant_id=booking.tenant_id,
-            payment_id=payment.id,
-            currency=tenant.currency.upper(),
-            items=(LineItem(name, amount),),
-            idempotency_key=f"checkout:{payment.id}",
-            success_url=f"{base}/payments/thanks",
-            cancel_url=f"{base}/payments/cancelled",
-            customer_email=contact.email if contact else None,
-            booking_id=booking.id,
-            conversation_id=booking.conversation_id,
-        )
+    request = CheckoutRequest(
+        tenant_id=booking.tenant_id,
+        payment_id=payment.id,
+        currency=tenant.currency.upper(),
+        items=(LineItem(name, amount),),
+        idempotency_key=f"checkout:{payment.id}",
+        success_url=f"{base}/payments/thanks",
+        cancel_url=f"{base}/payments/cancelled",
+        customer_email=contact.email if contact else None,
+        booking_id=booking.id,
+        conversation_id=booking.conversation_id,
     )
+    return PendingLink(payment.id, gateway, request)
+
+
+def record_link(payment: Payment, link: CheckoutLink) -> None:
     payment.provider_reference = link.provider_reference[:200]
     payment.details = {
+        **(payment.details or {}),
         "checkout_url": link.url,
         "expires_at": link.expires_at.isoformat() if link.expires_at else None,
     }
-    session.flush()
-    return Checkout(payment, created=True)

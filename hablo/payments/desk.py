@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -21,8 +22,8 @@ from hablo.db.models import Booking, Payment, Tenant
 from hablo.domain.payments import OfferKind, PaymentOffer
 from hablo.engine.ports import PaymentDeskFactory
 from hablo.payments import service
-from hablo.payments.checkout import CheckoutConfig, create_checkout
-from hablo.payments.gateway import GatewayError
+from hablo.payments.checkout import CheckoutConfig, PendingLink, prepare_checkout
+from hablo.payments.link_later import LinkAfterCommit
 from hablo.payments.service import PaymentRefused
 
 log = logging.getLogger(__name__)
@@ -97,24 +98,21 @@ class CheckoutDesk:
         booking = unpaid[0]
         name, price = service.service_name(session, booking)
         try:
-            # Its own savepoint: a Stripe failure must not leave the pending payment behind.
             with session.begin_nested():
-                made = create_checkout(session, booking, tenant, self._config, self._now)
-        except GatewayError as exc:
-            log.warning("checkout link for booking %s failed: %s", booking.id, exc)
-            return PaymentOffer(OfferKind.UNAVAILABLE, service=name, starts_at=booking.starts_at)
+                made = prepare_checkout(session, booking, tenant, self._config, self._now)
         except PaymentRefused as exc:  # e.g. a free service: nothing to pay
             log.info("no checkout link for booking %s: %s", booking.id, exc)
             return PaymentOffer(OfferKind.NOTHING)
-        amount = made.payment.amount_minor
-        return PaymentOffer(
-            OfferKind.LINK,
-            service=name,
-            starts_at=booking.starts_at,
-            amount_minor=amount,
-            url=made.url,
-            deposit=amount < price,
+        offer = PaymentOffer(
+            OfferKind.LINK, service=name, starts_at=booking.starts_at, amount_minor=price
         )
+        if isinstance(made, PendingLink):
+            # The provider is asked after the turn commits, not under the conversation lock.
+            amount = made.request.items[0].unit_amount_minor
+            offer = replace(offer, amount_minor=amount, deposit=amount < price)
+            return replace(offer, link_later=LinkAfterCommit(made, offer))
+        amount = made.payment.amount_minor
+        return replace(offer, amount_minor=amount, url=made.url, deposit=amount < price)
 
     def _upcoming(
         self, session: Session, contact_id: uuid.UUID, booking_id: uuid.UUID | None

@@ -2,8 +2,8 @@
 they ask ("quiero pagar") and right after the booking skill made a booking (a follow-up
 with `booking_id`). The bookkeeping lives in `hablo.payments`; this is only the talk.
 
-The link is made with a blocking call to Stripe: fine here, skills run in the
-conversation actor's thread, never on the event loop.
+A new link is asked of the provider after the turn commits (`AFTER_COMMIT`): the
+turn's transaction never waits on Stripe or MercadoPago while it holds the conversation.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import uuid
 from dataclasses import replace
 
 from hablo.domain.payments import OfferKind, PaymentOffer
+from hablo.engine.after_commit import AFTER_COMMIT
 from hablo.engine.nlu.text import normalize
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.skills.examples import load_examples
@@ -37,6 +38,11 @@ class PaymentSkill(Skill):
         offer = ctx.payments().offer(turn.contact_id, booking_id)
         if booking_id is not None and offer.kind not in _AFTER_BOOKING:
             return SkillResult()
+        if offer.link_later is not None:
+            # Said once the provider made the link, after this turn committed.
+            lang = turn.language
+            work = offer.link_later.worded(lambda made: _text(made, ctx, lang))
+            return SkillResult(meta={AFTER_COMMIT: work})
         method = _METHOD.search(normalize(turn.text)) if booking_id is None else None
         if method is not None and offer.kind in (OfferKind.OFFLINE, OfferKind.NOTHING):
             # "¿aceptan tarjeta?": what is known (online or not), then honestly not the rest.
