@@ -18,7 +18,6 @@ import pykka
 from hablo.config import Settings
 from hablo.db.base import utcnow
 from hablo.db.database import Database
-from hablo.engine import plan_limits
 from hablo.engine.context import Clock, TenantServices, system_clock
 from hablo.engine.conversation_actor import TurnRetryPolicy
 from hablo.engine.messages import ConversationKey, InboundMessage, InboxEvent, SubmitResult
@@ -39,6 +38,7 @@ from hablo.engine.skillset import (
 from hablo.engine.tenant_actor import LiveActorBudget, TenantActor
 from hablo.engine.tenant_profile import config_version, load_profile
 from hablo.plugins.loader import SkillRegistry
+from hablo.tenancy import plan_gate
 
 log = logging.getLogger(__name__)
 _STRIPES = 64
@@ -263,5 +263,5 @@ class Engine:
         return result
 
     def reload_tenant(self, tenant_id: uuid.UUID) -> None:
-        plan_limits.forget(tenant_id)
+        plan_gate.forget(tenant_id)
         self.router.reload_tenant(tenant_id)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from hablo.db.database import Database
 from hablo.db.enums import Role, SenderKind, TenantStatus, UserStatus
 from hablo.db.models import AuditLog, Contact, Message, Tenant, User
-from hablo.engine import plan_limits
+from hablo.tenancy import plan_gate
 from hablo.tenancy.settings import NotificationSettings
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def recount_usage(
     """Recount every tenant's usage, record limit notices once per period, then send them."""
     with db.transaction() as session:
         notices = _recount(session, now())
-    plan_limits.forget_all()  # the turn gate decides again on the fresh counts
+    plan_gate.forget_all()  # the turn gate decides again on the fresh counts
     for notice in notices:
         try:
             notify(notice)
