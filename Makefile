@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test install lint bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ lint: install
 
 bench: install
 	$(BIN)/hablo bench
+
+# Desktop and phone-width PNGs of every console page, in docs/screenshots/ (needs Chromium).
+screenshots: install
+	$(BIN)/python scripts/console_screenshots.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
