@@ -42,13 +42,13 @@ from hablo.adapters.base import (
     retry_after_seconds,
 )
 from hablo.adapters.whatsapp_cloud import TokenBucket
-from hablo.api.errors import json_error
 from hablo.db.base import utcnow
 from hablo.db.enums import DeliveryStatus
 from hablo.engine.bridge import LoopBridge
 from hablo.engine.messages import InboundMessage, OutboundEnvelope
 from hablo.engine.runtime import Engine
 from hablo.engine.store import normalize_phone
+from hablo.web.errors import json_error
 
 SMS = "twilio_sms"
 WHATSAPP = "twilio_whatsapp"

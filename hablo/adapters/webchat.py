@@ -22,7 +22,6 @@ from sqlalchemy import select
 
 from hablo.adapters.base import ChannelSender, SendReceipt, TransientSendError
 from hablo.adapters.webchat_guard import Refused, WebChatGuard, origin_allowed
-from hablo.api.errors import json_error
 from hablo.db.base import utcnow
 from hablo.db.models import Conversation, Tenant
 from hablo.engine.bridge import LoopBridge
@@ -31,6 +30,7 @@ from hablo.engine.runtime import Engine
 from hablo.engine.sanitize import clean_text
 from hablo.security.csp import html_page
 from hablo.tenancy.settings import allowed_webchat_origins
+from hablo.web.errors import json_error
 
 CHANNEL = "webchat"
 MAX_TEXT = 4000

@@ -48,14 +48,14 @@ from hablo.adapters.base import (
     retry_after_seconds,
 )
 from hablo.adapters.whatsapp_cloud_parse import parse_webhook, phone_number_ids
-from hablo.api import json_body
-from hablo.api.errors import json_error
 from hablo.db.base import utcnow
 from hablo.db.enums import SenderKind
 from hablo.db.models import ChannelAccount, Message
 from hablo.engine.bridge import LoopBridge
 from hablo.engine.messages import InboundMessage, OutboundEnvelope
 from hablo.engine.runtime import Engine
+from hablo.web import json_body
+from hablo.web.errors import json_error
 
 CHANNEL = "whatsapp_cloud"
 DEFAULT_API_BASE = "https://graph.facebook.com/v21.0"

@@ -30,13 +30,13 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
-from hablo.api import json_body
 from hablo.api.app_keys import RUNTIME
 from hablo.api.permissions import PERMISSIONS, is_allowed
 from hablo.api.problems import ApiError, forbidden, not_found, unauthorized
 from hablo.api.scope import TenantScope, run_global, run_scoped
 from hablo.api.suspension import refuse_writes_when_suspended
 from hablo.security.principal import Principal
+from hablo.web import json_body
 
 Q = TypeVar("Q")
 B = TypeVar("B")

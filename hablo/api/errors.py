@@ -1,4 +1,5 @@
-"""One error shape for every HTTP error: {"error": {"code", "message", "details"}}."""
+"""The API's error middleware: every failure answers the one error shape of
+`hablo.web.errors` (re-exported here for the API's modules)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,12 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from hablo.api.problems import ApiError
+from hablo.web.errors import error_body, json_error
+
+__all__ = ["error_body", "error_middleware", "json_error", "validation_details"]
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details or {}}}
-
-
-def json_error(status: int, code: str, message: str, details: Any = None) -> web.Response:
-    return web.json_response(error_body(code, message, details), status=status)
 
 
 @web.middleware

@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hablo.api import json_body
 from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call
 from hablo.api.problems import ApiError
@@ -35,6 +34,7 @@ from hablo.payments.mercadopago_gateway import MercadoPagoGateway, MercadoPagoPa
 from hablo.payments.service import Effects
 from hablo.payments.stripe_webhooks import DuplicateEvent
 from hablo.security.secrets import SecretBox, SecretError
+from hablo.web import json_body
 
 routes = ApiRoutes("webhooks")
 log = logging.getLogger(__name__)

@@ -17,7 +17,6 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hablo.api import json_body
 from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call
 from hablo.api.problems import ApiError
@@ -28,6 +27,7 @@ from hablo.engine.agent_reply import hand_to_dispatcher
 from hablo.payments import service, stripe_webhooks
 from hablo.payments.stripe_webhooks import DuplicateEvent
 from hablo.security.secrets import SecretBox, SecretError
+from hablo.web import json_body
 
 routes = ApiRoutes("webhooks")
 log = logging.getLogger(__name__)
