@@ -6,11 +6,11 @@ from __future__ import annotations
 from hablo.adapters.email.imap_poller import ImapPoller
 from hablo.adapters.email.receiver import EmailReceiver
 from hablo.adapters.email.sender import EmailSender, thread_from_inbox
-from hablo.bootstrap import Runtime
+from hablo.adapters.host import ChannelHost
 
 
 class EmailChannel:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: ChannelHost) -> None:
         settings = runtime.settings
         engine = runtime.engine
         self.sender = EmailSender(runtime.accounts, thread_from_inbox(engine.db))

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from playwright.async_api import Playwright, async_playwright
 from sqlalchemy import select
 
+from hablo.adapters.host import ChannelHost
 from hablo.adapters.whatsapp_web import page_script
 from hablo.adapters.whatsapp_web.session import (
     CONNECTED,
@@ -27,7 +28,6 @@ from hablo.adapters.whatsapp_web.session import (
     SessionStatus,
     WebSession,
 )
-from hablo.bootstrap import Runtime
 from hablo.db.models import AuditLog, ChannelAccount
 from hablo.db.staff_events import record_channel_disconnected
 from hablo.engine.messages import InboundMessage
@@ -41,7 +41,7 @@ T = TypeVar("T")
 
 
 class WhatsAppWebSessions:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: ChannelHost) -> None:
         self._runtime = runtime
         settings = runtime.settings
         self._options = SessionOptions(
