@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from hablo.config.secret_keys import parse_key_spec
+
 CONFIG_FILE_ENV = "HABLO_CONFIG_FILE"
 
 
@@ -174,8 +176,6 @@ class Settings(BaseSettings):
     @field_validator("secret_keys")
     @classmethod
     def _valid_secret_keys(cls, value: list[str]) -> list[str]:
-        from hablo.security.secrets import parse_key_spec
-
         for spec in value:
             parse_key_spec(spec)  # KeyRingError is a ValueError that never echoes the key
         return value

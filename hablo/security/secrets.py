@@ -18,7 +18,6 @@ import base64
 import binascii
 import logging
 import os
-import re
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,10 +25,15 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from hablo.config.secret_keys import KeyRingError, parse_key_spec
+from hablo.config.secret_keys import b64d as _b64d
+
+# The key format is the settings' (config/secret_keys.py); these names stay importable here.
+__all__ = ["KeyRingError", "SecretBox", "SecretError", "generate_key_spec", "parse_key_spec"]
+
 log = logging.getLogger(__name__)
 
 _VERSION = "v1"
-_KID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 KEY_FILE_NAME = "secret-keys"
 
 
@@ -37,31 +41,8 @@ class SecretError(Exception):
     """A sealed value cannot be opened (unknown key, tampered, wrong context)."""
 
 
-class KeyRingError(ValueError):
-    """A key specification is malformed (one line, safe to show: never echoes a key)."""
-
-
-def _b64d(text: str) -> bytes:
-    padded = text + "=" * (-len(text) % 4)
-    return base64.urlsafe_b64decode(padded.encode("ascii"))
-
-
 def _b64e(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def parse_key_spec(spec: str) -> tuple[str, bytes]:
-    """``"<kid>:<base64 key>"`` -> (kid, 32-byte key)."""
-    kid, sep, encoded = spec.strip().partition(":")
-    if not sep or not _KID.match(kid):
-        raise KeyRingError("secret key must look like '<key id>:<base64 of 32 bytes>'")
-    try:
-        key = _b64d(encoded.replace("+", "-").replace("/", "_"))
-    except (binascii.Error, ValueError) as exc:
-        raise KeyRingError(f"secret key '{kid}': not valid base64") from exc
-    if len(key) != 32:
-        raise KeyRingError(f"secret key '{kid}': must be 32 bytes (AES-256), got {len(key)}")
-    return kid, key
 
 
 def generate_key_spec(kid: str | None = None) -> str:
