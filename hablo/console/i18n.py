@@ -145,13 +145,18 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     "window_closed": (
         "Pasaron más de 24 horas desde el último mensaje del cliente: WhatsApp solo admite "
-        "plantillas aprobadas; tu texto sale dentro de esta plantilla:",
+        "plantillas aprobadas. Lo que envíes sale como la plantilla",
         "More than 24 hours since the customer's last message: WhatsApp only allows approved "
-        "templates; your text goes out inside this template:",
+        "templates. What you send goes out as the template",
+    ),
+    "template_with_text": ("con tu texto dentro.", "with your text in it."),
+    "template_without_text": (
+        "sin tu texto (la plantilla no lo lleva).",
+        "without your text (the template does not carry it).",
     ),
     "no_templates": (
-        "No hay plantillas aprobadas configuradas para este negocio.",
-        "This business has no approved templates set up.",
+        "pero este negocio no configuró ninguna: el mensaje no llegará.",
+        "but this business has none set up: the message will not arrive.",
     ),
     "labels": ("Etiquetas", "Labels"),
     "new_label": ("Nueva etiqueta", "New label"),

@@ -6,13 +6,15 @@ saved replies are the console's own, in the tenant's scope."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlalchemy import select
 
+from hablo.adapters.whatsapp_cloud import CHANNEL as WHATSAPP_CLOUD
+from hablo.adapters.whatsapp_cloud import SERVICE_WINDOW
 from hablo.api.permissions import is_allowed
 from hablo.api.problems import ApiError, conflict, forbidden, not_found
 from hablo.api.routes import auth, bookings, contacts, conversations, messages
@@ -35,9 +37,8 @@ from hablo.security.principal import Principal
 
 routes = web.RouteTableDef()
 T = TypeVar("T")
-# WhatsApp accepts free text only this long after the customer's last message.
-WHATSAPP_WINDOW = timedelta(hours=24)
-WHATSAPP_CHANNELS = frozenset({"whatsapp_cloud"})
+# The channel whose sender falls back to an approved template outside its service window.
+WHATSAPP_CHANNELS = frozenset({WHATSAPP_CLOUD})
 
 
 async def scoped(request: web.Request, principal: Principal, work: Any) -> Any:
@@ -185,7 +186,7 @@ async def thread_context(
 
 def _window(
     scope: TenantScope, channel: str, conversation_id: uuid.UUID
-) -> tuple[bool, str | None]:
+) -> tuple[bool, dict[str, Any] | None]:
     """Whether WhatsApp's 24-hour window is closed, and the approved template the
     account would send instead (None: none set up, the message would fail)."""
     if channel not in WHATSAPP_CHANNELS:
@@ -195,15 +196,20 @@ def _window(
         return False, None
     if last.tzinfo is None:  # SQLite gives naive UTC
         last = last.replace(tzinfo=UTC)
-    if datetime.now(UTC) - last <= WHATSAPP_WINDOW:
+    if datetime.now(UTC) - last <= SERVICE_WINDOW:
         return False, None
     account = scope.session.scalars(
         scope.select(ChannelAccount).where(
             ChannelAccount.channel == channel, ChannelAccount.enabled.is_(True)
         )
     ).first()
-    name = (account.config or {}).get("template_name") if account else None
-    return True, str(name) if name else None
+    config = (account.config or {}) if account else {}
+    if not config.get("template_name"):
+        return True, None
+    return True, {
+        "name": str(config["template_name"]),
+        "with_text": bool(config.get("template_text_param")),
+    }
 
 
 @routes.get("/app/conversations/{conversation_id}")

@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy import case, exists, func, or_, select
 
+from hablo.api.permissions import is_allowed
 from hablo.api.scope import TenantScope, contains
 from hablo.console.labels import has_label, labels_by_conversation
-from hablo.db.enums import ConversationStatus, SenderKind
+from hablo.db.enums import ConversationStatus, SenderKind, UserStatus
 from hablo.db.models import Contact, Conversation, Message, OutboxMessage, User
 
 LIST_LIMIT = 100
@@ -205,16 +206,14 @@ def last_customer_at(scope: TenantScope, conversation_id: uuid.UUID) -> datetime
 
 
 def staff(scope: TenantScope) -> list[tuple[uuid.UUID, str]]:
-    """Who can be assigned (the same rule as the assign operation: may send messages)."""
-    rows = scope.session.execute(
-        select(User.id, User.first_name, User.last_name, User.role, User.status)
-        .where(User.tenant_id == scope.tenant_id)
-        .order_by(User.first_name)
-    ).all()
+    """Who can be assigned: the assign operation's rule (active, may send messages)."""
+    users = scope.session.scalars(
+        select(User).where(User.tenant_id == scope.tenant_id).order_by(User.first_name)
+    )
     return [
-        (r.id, f"{r.first_name} {r.last_name}".strip())
-        for r in rows
-        if r.role.value in ("owner", "admin", "agent") and r.status.value == "active"
+        (u.id, f"{u.first_name} {u.last_name}".strip())
+        for u in users
+        if is_allowed(u.role, "messages:send") and u.status == UserStatus.ACTIVE
     ]
 
 

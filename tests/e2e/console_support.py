@@ -66,10 +66,10 @@ class Console:
 @contextmanager
 def console_server(db_url: str, **overrides: Any) -> Iterator[Console]:
     with fake_smtp() as (mail, port):
+        overrides.setdefault("channels", ["webchat", "console"])
         runtime = bootstrap(
             make_settings(
                 db_url,
-                channels=["webchat", "console"],
                 smtp_host="127.0.0.1",
                 smtp_port=port,
                 smtp_security="none",

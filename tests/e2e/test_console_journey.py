@@ -6,12 +6,18 @@ end in a working sign-in."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from sqlalchemy import update
 
-from hablo.db.enums import Role
+from hablo.api.server import token_service
+from hablo.db.enums import Role, SenderKind
+from hablo.db.models import Message, User
+from hablo.security.principal import Principal
 from tests.e2e.console_support import (
     CHROMIUM,
     PASSWORD,
@@ -21,6 +27,16 @@ from tests.e2e.console_support import (
     chromium,
     console_server,
     sign_in,
+)
+from tests.e2e.server import wait_until
+from tests.providers.fake_whatsapp_cloud import (
+    ACCESS_TOKEN,
+    APP_SECRET,
+    PHONE_NUMBER_ID,
+    VERIFY_TOKEN,
+    FakeWhatsAppCloud,
+    post_webhook,
+    text_message,
 )
 
 pytestmark = [
@@ -178,3 +194,93 @@ def _api_token(console: Console, email: str, password: str, mails_before: int) -
     )
     assert done.status_code == 200, done.text
     return str(done.json()["access_token"])
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_the_same_for_whatsapp_through_the_fake_graph_api(db_url: str) -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=WAIT_MS)
+    fake = FakeWhatsAppCloud().start()
+    try:
+        with console_server(
+            db_url,
+            channels=["console", "whatsapp_cloud"],
+            whatsapp_cloud_api_base=fake.api_base,
+        ) as console:
+            _connect_whatsapp(console, template_name="seguimiento", template_text_param=True)
+            _whatsapp_journey(console, fake)
+    finally:
+        fake.stop()
+
+
+def _connect_whatsapp(console: Console, **config: object) -> None:
+    """The owner connects the number through the API, as in the WhatsApp tests."""
+    with console.runtime.db.transaction() as session:
+        owner = User(
+            tenant_id=console.tenant_id,
+            email=f"owner.{uuid.uuid4().hex[:6]}@example.com",
+            first_name="Sol",
+            password_hash="!",
+            role=Role.OWNER,
+        )
+        session.add(owner)
+        session.flush()
+        principal = Principal(owner.id, console.tenant_id, Role.OWNER)
+    token = token_service(console.runtime).issue_access(principal)
+    created = requests.post(
+        console.url("/api/channels"),
+        json={
+            "channel": "whatsapp_cloud",
+            "address": PHONE_NUMBER_ID,
+            "display_name": "Salón (WhatsApp)",
+            "config": {"verify_token": VERIFY_TOKEN, **config},
+            "secrets": {"access_token": ACCESS_TOKEN, "app_secret": APP_SECRET},
+        },
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+
+
+def _whatsapp_journey(console: Console, fake: FakeWhatsAppCloud) -> None:
+    from playwright.sync_api import expect
+
+    peer = "5491155550001"
+    base = console.server.base_url
+    with chromium() as browser:
+        agent = browser.new_context(locale="es-ES").new_page()
+        watch = PageWatch().attach(agent)
+        sign_in(agent, console, console.user(Role.AGENT, first_name="Lucía"))
+        assert post_webhook(base, text_message(peer, "quiero hablar con una persona", "w1")).ok
+        first = agent.locator("ul.conversations li a").first
+        expect(first).to_contain_text("Espera a una persona")
+        expect(first).to_contain_text("whatsapp_cloud")
+        first.click()
+        agent.locator("#take").click()
+        agent.locator("#reply-text").fill("Hola Ana, te atiendo yo.")
+        agent.get_by_role("button", name="Enviar").click()
+        wait_until(
+            lambda: any(s.text == "Hola Ana, te atiendo yo." for s in fake.sent_to(peer)),
+            timeout=30,
+            what="the agent's reply at the Graph API",
+        )
+        agent.locator("#release").click()
+        expect(agent.locator("#conv-status")).to_have_text("Abierta")
+        sent = len(fake.sent_to(peer))
+        assert post_webhook(base, text_message(peer, "¿a qué hora abren el sábado?", "w2")).ok
+        wait_until(lambda: len(fake.sent_to(peer)) > sent, timeout=30, what="the bot's answer")
+        assert "13:00" in fake.sent_to(peer)[-1].text
+        expect(agent.locator("#messages .msg.bot").last).to_contain_text("13:00")
+
+        # A day later the composer says WhatsApp's window is closed and names the template.
+        with console.runtime.db.transaction() as session:
+            session.execute(
+                update(Message)
+                .where(Message.sender_kind == SenderKind.CUSTOMER)
+                .values(created_at=datetime.now(UTC) - timedelta(hours=25))
+            )
+        agent.reload()
+        expect(agent.locator("#window-closed")).to_contain_text("24 horas")
+        expect(agent.locator("#template-name")).to_have_text("seguimiento")
+        watch.check()
