@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import requests
@@ -214,7 +215,7 @@ def test_the_same_for_whatsapp_through_the_fake_graph_api(db_url: str) -> None:
         fake.stop()
 
 
-def _connect_whatsapp(console: Console, **config: object) -> None:
+def _connect_whatsapp(console: Console, **config: Any) -> None:
     """The owner connects the number through the API, as in the WhatsApp tests."""
     with console.runtime.db.transaction() as session:
         owner = User(
