@@ -117,7 +117,7 @@ def cmd_secrets(args: argparse.Namespace) -> int:
         print(generate_key_spec(args.key_id))
         return 0
     from hablo.db.database import Database
-    from hablo.security.rotation import reseal_all
+    from hablo.reseal import reseal_all
 
     settings = _settings(args)
     box = SecretBox.from_config(settings.secret_keys, settings.state_dir)

@@ -18,7 +18,7 @@ from hablo.payments.mercadopago_settings import (
     with_mercadopago_keys,
 )
 from hablo.payments.service import open_secret_key, with_stripe_keys
-from hablo.security.rotation import reseal_all
+from hablo.reseal import reseal_all
 from hablo.security.second_factor import totp_context
 from hablo.security.secrets import SecretBox, SecretError, generate_key_spec
 

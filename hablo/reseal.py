@@ -1,4 +1,6 @@
-"""Key rotation for secrets at rest: move every sealed value onto the current key.
+"""Key rotation for secrets at rest: move every sealed value onto the current key. It knows
+every package that seals something (channels, LLM, payments, second factors), so it sits
+beside bootstrap, above them all.
 
 Rotation is: put a new key first in HABLO_SECRET_KEYS (keep the old ones after it), run
 `hablo secrets reseal`, then drop the old keys. Values keep opening throughout, since
@@ -17,6 +19,14 @@ from hablo.adapters.accounts import reseal as reseal_account
 from hablo.db.models import ChannelAccount, Tenant, User
 from hablo.llm.config import SETTINGS_KEY as LLM_SETTINGS_KEY
 from hablo.llm.config import key_context as llm_key_context
+from hablo.payments.mercadopago_settings import (
+    access_token_context as mercadopago_access_token_context,
+)
+from hablo.payments.mercadopago_settings import (
+    webhook_secret_context as mercadopago_webhook_secret_context,
+)
+from hablo.payments.service import secret_key_context as stripe_secret_key_context
+from hablo.payments.service import webhook_secret_context as stripe_webhook_secret_context
 from hablo.security.second_factor import totp_context
 from hablo.security.secrets import SecretBox
 
@@ -55,21 +65,17 @@ def reseal_all(session: Session, box: SecretBox) -> Counter[str]:
 
 
 def _reseal_stripe(tenant: Tenant, box: SecretBox) -> Counter[str]:
-    from hablo.payments.service import secret_key_context, webhook_secret_context
-
     contexts = {
-        "secret_key_sealed": secret_key_context(tenant.id),
-        "webhook_secret_sealed": webhook_secret_context(tenant.id),
+        "secret_key_sealed": stripe_secret_key_context(tenant.id),
+        "webhook_secret_sealed": stripe_webhook_secret_context(tenant.id),
     }
     return _reseal_provider(tenant, box, "stripe", contexts)
 
 
 def _reseal_mercadopago(tenant: Tenant, box: SecretBox) -> Counter[str]:
-    from hablo.payments.mercadopago_settings import access_token_context, webhook_secret_context
-
     contexts = {
-        "access_token_sealed": access_token_context(tenant.id),
-        "webhook_secret_sealed": webhook_secret_context(tenant.id),
+        "access_token_sealed": mercadopago_access_token_context(tenant.id),
+        "webhook_secret_sealed": mercadopago_webhook_secret_context(tenant.id),
     }
     return _reseal_provider(tenant, box, "mercadopago", contexts)
 
