@@ -21,7 +21,11 @@ from hablo.api.scope import TenantScope
 from hablo.contacts import identities
 from hablo.contacts.csv_io import Record, split_record, unescape_cell
 from hablo.contacts.limits import lock_room, record_usage
-from hablo.contacts.normalize import (
+from hablo.contacts.schemas import ImportReport, RowError, RowFailure
+from hablo.db.base import new_id
+from hablo.db.enums import ContactKind
+from hablo.db.models import Contact, ContactIdentity
+from hablo.domain.contacts import (
     check_language,
     check_text,
     normalize_email,
@@ -29,10 +33,6 @@ from hablo.contacts.normalize import (
     parse_kind,
     region_of_locale,
 )
-from hablo.contacts.schemas import ImportReport, RowError, RowFailure
-from hablo.db.base import new_id
-from hablo.db.enums import ContactKind
-from hablo.db.models import Contact, ContactIdentity
 
 BATCH_SIZE = 500
 MAX_LISTED_FAILURES = 1000

@@ -9,15 +9,15 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, field_validator
 
 from hablo.api.endpoints import PageQuery, RequestModel
-from hablo.contacts.normalize import (
+from hablo.db.enums import ContactKind
+from hablo.db.models import Contact
+from hablo.domain.contacts import (
     MAX_EMAIL,
     MAX_PHONE_INPUT,
     check_language,
     check_text,
     normalize_email,
 )
-from hablo.db.enums import ContactKind
-from hablo.db.models import Contact
 
 _EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 1, tzinfo=UTC)

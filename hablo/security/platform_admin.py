@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hablo.contacts.normalize import normalize_email
 from hablo.db.enums import Role
 from hablo.db.models import AuditLog, User
+from hablo.domain.contacts import normalize_email
 from hablo.security.passwords import hash_password, password_problems
 
 

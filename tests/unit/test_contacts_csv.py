@@ -17,7 +17,7 @@ from hablo.contacts.csv_io import (
     sniff_delimiter,
     unescape_cell,
 )
-from hablo.contacts.normalize import normalize_email, normalize_phone, region_of_locale
+from hablo.domain.contacts import normalize_email, normalize_phone, region_of_locale
 
 
 class Chunks:

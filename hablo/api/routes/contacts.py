@@ -39,7 +39,6 @@ from hablo.contacts.limits import (
     plan_limit_error,
     record_usage,
 )
-from hablo.contacts.normalize import normalize_phone, region_of_locale
 from hablo.contacts.privacy import conversation_peers, forget_inbound_events
 from hablo.contacts.schemas import (
     ContactDetail,
@@ -53,6 +52,7 @@ from hablo.contacts.schemas import (
 )
 from hablo.contacts.search import filtered, ordered
 from hablo.db.models import Contact, Payment
+from hablo.domain.contacts import normalize_phone, region_of_locale
 
 log = logging.getLogger(__name__)
 routes = ApiRoutes("contacts")
