@@ -61,7 +61,11 @@ def bootstrap(
     if upgrade_schema:
         migrate.upgrade(settings.database_url)
     llm.configure(settings)
-    db = Database(settings.database_url, pool_size=settings.db_pool_size)
+    db = Database(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        turn_concurrency=settings.turn_concurrency,
+    )
     registry = SkillRegistry.discover(extra=extra_skills)
     engine = build_engine(settings, db, registry, clock)
     if registry.get("booking") is not None:

@@ -21,13 +21,22 @@ class ConfigError(Exception):
     """A configuration problem, phrased as one line naming the key."""
 
 
+# Pooled connections kept beside the turns': the outbox dispatcher and the edge.
+RESERVED_CONNECTIONS = 2
+
+
 class Settings(BaseSettings):
     """Every knob of a hablo process. Defaults run the embedded demo with no config."""
 
     model_config = SettingsConfigDict(env_prefix="HABLO_", extra="forbid", frozen=True)
 
     database_url: str = "sqlite:///hablo.db"
-    db_pool_size: int = Field(default=4, ge=1, le=200)
+    # Turns of this process that run their transaction at once (each holds one pooled
+    # connection while it does; provider and model calls run outside it).
+    turn_concurrency: int = Field(default=4, ge=1, le=200)
+    # Unset: the rule, turn_concurrency + RESERVED_CONNECTIONS (the outbox dispatcher, the
+    # edge's inbox inserts and API requests), with as many again as overflow for bursts.
+    db_pool_size: int | None = Field(default=None, ge=1, le=200)
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -220,6 +229,12 @@ class Settings(BaseSettings):
     @property
     def dialect(self) -> str:
         return "postgresql" if self.database_url.startswith("postgresql") else "sqlite"
+
+    @property
+    def pool_size(self) -> int:
+        """Pooled database connections (docs/scaling.md, "Sizing"): db_pool_size when set,
+        else turn_concurrency + RESERVED_CONNECTIONS."""
+        return self.db_pool_size or self.turn_concurrency + RESERVED_CONNECTIONS
 
     # LLM mode: process-wide defaults; each tenant's own config is tenants.settings["llm"].
     llm_default_model: str = "gpt-4o-mini"

@@ -15,8 +15,18 @@ from sqlalchemy.pool import StaticPool
 class Database:
     """Owns the SQLAlchemy engine. Built by bootstrap; nothing connects at import."""
 
-    def __init__(self, url: str, *, pool_size: int = 8, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 8,
+        echo: bool = False,
+        turn_concurrency: int | None = None,
+    ) -> None:
         self.url = url
+        # How many turns may hold a connection at once (the engine's store enforces it);
+        # by default all but two of the pool (settings.pool_size states the rule).
+        self.turn_concurrency = turn_concurrency or max(1, pool_size - 2)
         self.dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
         self.engine = _make_engine(url, pool_size=pool_size, echo=echo)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)

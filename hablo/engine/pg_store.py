@@ -115,7 +115,7 @@ class PostgresConversationStore(ConversationStore):
         compute: TurnComputer,
         sender_name: str = "",
     ) -> tuple[tuple[int, ...], list[OutboundEnvelope]]:
-        with self.db.begin() as conn:
+        with self.turn_slots, self.db.begin() as conn:
             raw = _raw(conn)
             with raw.pipeline():  # BEGIN + lock + claim: one round trip
                 locked = raw.execute(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -95,6 +96,9 @@ class ConversationStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._sql = HotPathStatements(db.dialect)
+        # Turns beyond this many wait here, not in the pool: the outbox dispatcher and the
+        # edge's inbox inserts always find a connection.
+        self.turn_slots = threading.BoundedSemaphore(db.turn_concurrency)
 
     # -- inbox ---------------------------------------------------------------------------
 
@@ -231,7 +235,7 @@ class ConversationStore:
         Returns the inbox ids this transaction claimed and the replies to send; nothing
         claimed means another delivery already processed these rows.
         """
-        with self.db.begin() as conn:
+        with self.turn_slots, self.db.begin() as conn:
             conversation = self.lock_live(conn, key) or self.open_live(conn, key, sender_name)
             claimed = tuple(self.claim_inbox(conn, inbox_ids))
             if not claimed:
@@ -249,7 +253,7 @@ class ConversationStore:
         outside any transaction and returns the replies about it, which are written like a
         turn's (no customer message, the state as it is). A conversation closed meanwhile
         gets nothing sent."""
-        with self.db.begin() as conn:
+        with self.turn_slots, self.db.begin() as conn:
             conversation = self.lock_live(conn, key)
             replies = tuple(record(conn))
             if conversation is None or not replies:
