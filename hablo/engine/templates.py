@@ -174,6 +174,9 @@ class TemplateRenderer:
         self._sandbox = tenant_environment(ChoiceLoader([DictLoader(dict(overrides)), builtin]))
         # One renderer per tenant runtime, rebuilt on reload: nothing goes stale here.
         self._found: dict[str, Template | None] = {}
+        # The catalogues are read once per process (~0.2 s): here, as a tenant's runtime
+        # is built, not inside the first turn's skill time budget.
+        catalogues()
 
     def render(self, name: str, language: str, variants: Sequence[str] = (), **values: Any) -> str:
         """The tenant's or a plugin's wording for the first of `variants` ("es-MX-usted",
