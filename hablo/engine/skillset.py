@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from hablo.engine.assist import TurnAssistant
 from hablo.engine.context import Clock, TenantServices
 from hablo.engine.dialogue import DIALOGUE_ACTS
 from hablo.engine.nlu.datetimes import month_first_locale
@@ -21,9 +21,6 @@ from hablo.engine.tenant_profile import TenantProfile
 from hablo.plugins.loader import SkillRegistry
 from hablo.plugins.sdk import Skill
 from hablo.skills.examples import load_examples
-
-if TYPE_CHECKING:
-    from hablo.engine.turns import TurnAssistant
 
 FALLBACK_INTENT = "fallback"
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -39,31 +39,6 @@ from hablo.plugins.sdk import FollowUp, Skill, SkillResult, Turn
 log = logging.getLogger(__name__)
 DEFAULT_SKILL_BUDGET_S = 5.0
 DEFAULT_HANDOFF_TIMEOUT_MIN = 60
-
-
-class AssistedTurn(Protocol):
-    """One turn helped by a model (LLM mode): what the customer wants, and at the end the
-    wording of what the skills answered."""
-
-    understanding: Understanding
-
-    def finish(self, replies: tuple[str, ...], skill: str | None, failed: bool) -> tuple[str, ...]:
-        """The replies to send (the model's phrasing, or `replies` unchanged)."""
-        ...
-
-
-class TurnAssistant(Protocol):
-    """Per-tenant seam: None on a TenantRuntime means the local NLU alone."""
-
-    def begin(
-        self,
-        text: str,
-        local: Understanding,
-        conversation: LockedConversation,
-        flow: str | None,
-        ctx: EngineSkillContext,
-        conn: Connection | None,
-    ) -> AssistedTurn: ...
 
 
 @dataclass(frozen=True)

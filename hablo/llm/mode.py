@@ -1,5 +1,6 @@
 """LLM mode's process-wide layer (event loop, circuit breakers, key box, HTTP clients)
-and the per-tenant assistant the engine calls through its `TurnAssistant` seam."""
+and the per-tenant assistant the engine calls through its `TurnAssistant` port
+(hablo/engine/assist.py)."""
 
 from __future__ import annotations
 

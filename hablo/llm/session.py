@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -21,10 +21,32 @@ from hablo.engine.context import EngineSkillContext
 from hablo.engine.nlu.pipeline import Understanding
 from hablo.engine.store import LockedConversation
 from hablo.llm import budget, guard, prompt, tools
-from hablo.llm.client import Completion, ProviderFault, ToolCall
+from hablo.llm.breaker import CircuitBreaker
+from hablo.llm.client import ChatClient, Completion, LoopThread, ProviderFault, ToolCall
+from hablo.llm.config import TenantLlmConfig
+from hablo.llm.tokens import TokenCounter
+from hablo.notify.mailer import Mailer
+from hablo.plugins.sdk import Skill
 
-if TYPE_CHECKING:
-    from hablo.llm.mode import LlmAssistant
+
+class TenantAssistant(Protocol):
+    """What a turn reads from its tenant's assistant (hablo.llm.mode.LlmAssistant, which
+    creates the turn: a protocol here keeps the two modules out of an import cycle)."""
+
+    loop: LoopThread
+    mailer: Callable[[], Mailer]
+    tenant_id: uuid.UUID
+    slug: str
+    skills: Mapping[str, Skill]
+    config: TenantLlmConfig
+    client: ChatClient
+    breaker: CircuitBreaker
+    model: str
+    request_timeout_s: float
+    deadline_s: float
+    history_tokens: int
+    counter: TokenCounter
+
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,7 +57,7 @@ MIN_CALL_S = 0.05  # less time than this left: do not start a call
 class LlmTurn:
     def __init__(
         self,
-        assistant: LlmAssistant,
+        assistant: TenantAssistant,
         text: str,
         local: Understanding,
         conversation: LockedConversation | None,
