@@ -1,4 +1,5 @@
-"""Errors on console pages are pages (in the user's language), not the API's JSON."""
+"""Errors on console pages are pages (in the user's language), not the API's JSON; a page
+view renews the session's idle lifetime."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from aiohttp import web
 
 from hablo.api.problems import ApiError
 from hablo.console.render import render
+from hablo.console.session import renew_session
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -17,7 +19,9 @@ async def console_errors(request: web.Request, handler: Handler) -> web.StreamRe
     if not request.path.startswith("/app") or request.path.startswith("/app/static"):
         return await handler(request)
     try:
-        return await handler(request)
+        response = await handler(request)
+        renew_session(request, response)
+        return response
     except ApiError as error:
         if request.headers.get("HX-Request"):
             # A refused htmx action: its message goes to the page's flash area.

@@ -35,6 +35,7 @@ CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 _CSRF_KEY = web.RequestKey("console_csrf", str)
+_PRINCIPAL_KEY = web.RequestKey("console_principal", Principal)
 
 
 def _cookie(
@@ -75,7 +76,24 @@ async def current_principal(request: web.Request) -> Principal | None:
         return None
     if not await request.app[PRINCIPAL_CHECK](principal):
         return None
+    request[_PRINCIPAL_KEY] = principal
     return principal
+
+
+def renew_session(request: web.Request, response: web.StreamResponse) -> None:
+    """A page the user opened restarts the idle lifetime (partial updates and the event
+    stream do not: an unattended screen still expires)."""
+    principal = request.get(_PRINCIPAL_KEY)
+    if (
+        principal is None
+        or request.method != "GET"
+        or request.headers.get("HX-Request")
+        or response.prepared
+        or SESSION_COOKIE in response.cookies
+    ):
+        return
+    token = request.app[TOKENS].issue_access(principal, ttl=SESSION_IDLE)
+    _cookie(response, request, SESSION_COOKIE, token, int(SESSION_IDLE.total_seconds()))
 
 
 def csrf_token(request: web.Request) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyotp
 import pytest
 import requests
 from sqlalchemy import update
@@ -180,6 +181,23 @@ def test_reset_and_invitation_links_lead_to_a_sign_in(console: Console) -> None:
         fresh.get_by_role("button", name="Configurar una aplicación de autenticación").click()
         expect(fresh.locator("#totp-secret")).not_to_be_empty()
         assert not axe_findings(fresh)
+        authenticator = pyotp.TOTP(fresh.locator("#totp-secret").inner_text())
+        fresh.get_by_label("Código").fill(authenticator.now())
+        fresh.get_by_role("button", name="Verificar").click()
+        expect(fresh.get_by_role("status").last).to_contain_text("es tu segundo factor")
+        expect(fresh.locator("#factor")).to_have_text("Aplicación de autenticación")
+
+        # From now on the sign-in asks for the app's code (the next one: a code is used once).
+        fresh.get_by_role("button", name="Cerrar sesión", exact=True).click()
+        expect(fresh.get_by_role("status")).to_contain_text("Sesión cerrada")
+        fresh.get_by_label("Correo electrónico").fill(invited)
+        fresh.get_by_label("Contraseña").fill(PASSWORD)
+        fresh.get_by_role("button", name="Iniciar sesión").click()
+        expect(fresh.get_by_text("aplicación de autenticación")).to_be_visible()
+        next_step = datetime.now(UTC) + timedelta(seconds=authenticator.interval)
+        fresh.get_by_label("Código").fill(authenticator.at(next_step))
+        fresh.get_by_role("button", name="Verificar").click()
+        expect(fresh.get_by_role("heading", level=1)).to_contain_text("Bandeja")
         watch.check()
 
 

@@ -124,7 +124,9 @@ def test_log_out_everywhere_and_expiry_end_the_session(console: Console) -> None
     first, email = _signed_in(console)
     second = requests.Session()
     second.cookies.update(first.cookies)  # the same account in another browser
-    assert second.get(console.url("/app/inbox"), timeout=30).status_code == 200
+    page = second.get(console.url("/app/inbox"), timeout=30)
+    assert page.status_code == 200
+    assert "hablo_session" in page.cookies  # a page view restarts the idle lifetime
     token = _csrf(first.get(console.url("/app/security"), timeout=30))
     out = first.post(
         console.url("/app/logout-all"), data={"csrf": token}, timeout=30, allow_redirects=False
