@@ -287,7 +287,12 @@ class NotificationMails:
             summary=note.summary,
             channel=note.channel,
             customer=_line(customer or "?"),
-            console_url=self.console_url,
+            # The conversation itself in the console, when the event has one.
+            console_url=(
+                f"{self.console_url}/conversations/{note.conversation_id}"
+                if note.conversation_id is not None
+                else self.console_url
+            ),
             handoff_timeout_minutes=_int(
                 settings.get(HANDOFF_TIMEOUT_KEY), DEFAULT_HANDOFF_TIMEOUT_MIN
             ),

@@ -138,6 +138,9 @@ def test_a_handoff_is_recorded_once_and_mailed_once_in_each_language(
         inbox.wait_for(OPS, timeout=30)
         assert _subject(english) == "Peluquería Sol: +5491155550777 asks to talk to a person"
         assert ASK_HUMAN in inbox.body(english) and "60 minutes" in inbox.body(english)
+        [event] = _notifications(runtime, "handoff_requested")
+        link = f"{runtime.settings.public_url}/app/conversations/{event.conversation_id}"
+        assert link in inbox.body(english)
         assert _subject(spanish) == "Peluquería Sol: +5491155550777 pide hablar con una persona"
         assert ASK_HUMAN in inbox.body(spanish)
 
@@ -151,7 +154,7 @@ def test_a_handoff_is_recorded_once_and_mailed_once_in_each_language(
         for address in (OWNER, ADMIN, OPS):
             assert len(inbox.to(address)) == 1, address
         assert inbox.to(AGENT) == []
-        [event] = _notifications(runtime, "handoff_requested")
+        [event] = _notifications(runtime, "handoff_requested")  # still one
         assert (event.tenant_id, event.channel, event.summary) == (tenant_id, "console", ASK_HUMAN)
         assert event.conversation_id is not None
     finally:
