@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from hablo.domain.booking.repository import BookingInfo
 from hablo.plugins import FollowUp, SkillResult
@@ -16,6 +16,10 @@ from hablo.skills.booking.slots import (
     repo_of,
     service_by_id,
 )
+
+# The next of several services asked together starts this close to the end of the one
+# before, or the customer is offered times.
+_RIGHT_AFTER = timedelta(minutes=30)
 
 
 class ManageBookings(FlowBase):
@@ -81,8 +85,11 @@ class ManageBookings(FlowBase):
         repo = repo_of(self.ctx)
         day = after.astimezone(self.zone).date()
         free = repo.free_slots(day, following, self.ctx.opening_hours(day), self.now)
-        if after in free:
-            nxt = self._propose(after)
+        # The first free start once the first service is over: "right after" may be the
+        # next step of the grid or the end of a buffer (ends 10:40, next start 10:45).
+        soon = [s for s in free if after <= s < after + _RIGHT_AFTER]
+        if soon:
+            nxt = self._propose(soon[0])
         else:
             nxt = self._offer(
                 after, following, "booking_next_options", service=following.label(self.lang)
