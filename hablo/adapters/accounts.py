@@ -7,6 +7,9 @@ value copied onto another account or name does not open.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import threading
 import time
 import uuid
@@ -18,8 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hablo.db.models import ChannelAccount
+from hablo.db.staff_events import record_channel_disconnected
+from hablo.engine.ports import PermanentSendError
 from hablo.engine.sanitize import MAX_PEER, has_unsafe
 from hablo.security.secrets import SecretBox
+
+log = logging.getLogger(__name__)
 
 # Channels that are configured as accounts (console and web chat need none).
 ACCOUNT_CHANNELS = ("whatsapp_cloud", "whatsapp_web", "twilio_sms", "twilio_whatsapp", "email")
@@ -67,6 +74,17 @@ class OpenAccount:
     address: str
     config: Mapping[str, Any]
     secrets: Mapping[str, str] = field(repr=False)
+
+
+class CredentialsRejected(PermanentSendError):
+    """The provider refused the account's credentials: nothing goes out through it until
+    the business fixes them. Senders report it (`AccountDirectory.report_rejected`)."""
+
+
+def credentials_fingerprint(account: OpenAccount) -> str:
+    """Names one set of credentials (new credentials, new name) without revealing them."""
+    material = json.dumps(sorted(account.secrets.items())).encode()
+    return hashlib.sha256(material).hexdigest()[:16]
 
 
 def _opened(account: ChannelAccount, box: SecretBox) -> OpenAccount:
@@ -149,6 +167,21 @@ class AccountDirectory:
                 .order_by(ChannelAccount.created_at, ChannelAccount.id)
             ).all()
             return [_opened(row, self.box()) for row in rows]
+
+    def report_rejected(self, account: OpenAccount, reason: str) -> None:
+        """Tell staff the channel is down (a staff notification, once per set of
+        credentials). Never raises: the send's own error is what the outbox must see."""
+        try:
+            with self._session_factory() as session:
+                record_channel_disconnected(
+                    session.connection(),
+                    account.tenant_id,
+                    account.channel,
+                    f"{account.id}:{credentials_fingerprint(account)}",
+                    reason,
+                )
+        except Exception:
+            log.exception("could not record the rejected credentials of account %s", account.id)
 
     def box(self) -> SecretBox:
         if self._box is None:

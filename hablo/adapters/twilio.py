@@ -31,7 +31,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from hablo.adapters.accounts import AccountDirectory, OpenAccount
+from hablo.adapters.accounts import AccountDirectory, CredentialsRejected, OpenAccount
 from hablo.adapters.base import (
     ChannelSender,
     PermanentSendError,
@@ -278,7 +278,10 @@ class TwilioSender(ChannelSender):
         try:
             message = client.messages.create(**params)
         except TwilioRestException as exc:
-            raise _classify(exc, http.retry_after) from None
+            error = _classify(exc, http.retry_after)
+            if isinstance(error, CredentialsRejected):
+                self._accounts.report_rejected(account, str(error))
+            raise error from None
         except requests.RequestException as exc:
             raise TransientSendError(f"twilio: network error: {type(exc).__name__}") from None
         return SendReceipt(provider_message_id=message.sid)
@@ -288,4 +291,6 @@ def _classify(exc: TwilioRestException, retry_after: str | None) -> Exception:
     described = f"twilio HTTP {exc.status}, error {exc.code}: {exc.msg or 'no details'}"[:300]
     if exc.status == 429 or exc.status >= 500:
         return TransientSendError(described, retry_after=retry_after_seconds(retry_after))
+    if exc.status == 401:  # e.g. 20003: the account SID or auth token is wrong
+        return CredentialsRejected(f"twilio credentials rejected ({described})")
     return PermanentSendError(described)

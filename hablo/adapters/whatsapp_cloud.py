@@ -37,7 +37,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from hablo.adapters.accounts import AccountDirectory, OpenAccount
+from hablo.adapters.accounts import AccountDirectory, CredentialsRejected, OpenAccount
 from hablo.adapters.base import (
     ChannelSender,
     PermanentSendError,
@@ -270,6 +270,13 @@ class WhatsAppCloudSender(ChannelSender):
         account = self._accounts.for_tenant(envelope.tenant_id, CHANNEL)
         if account is None:
             raise PermanentSendError("no enabled whatsapp_cloud account for this business")
+        try:
+            return self._send(account, envelope)
+        except CredentialsRejected as exc:
+            self._accounts.report_rejected(account, str(exc))
+            raise
+
+    def _send(self, account: OpenAccount, envelope: OutboundEnvelope) -> SendReceipt:
         checked_media(envelope, self._allow_private)
         template = _template(account.config, envelope.text)
         if template is not None and self._outside_window(envelope):
@@ -350,7 +357,7 @@ def _classify(status: int, retry_after: str | None, raw: bytes) -> Exception:
     if status == 429 or status >= 500 or code in TRANSIENT_CODES:
         return TransientSendError(described, retry_after=retry_after_seconds(retry_after))
     if status == 401 or code == 190:
-        return PermanentSendError(f"whatsapp access token rejected ({described})")
+        return CredentialsRejected(f"whatsapp access token rejected ({described})")
     return PermanentSendError(described)
 
 

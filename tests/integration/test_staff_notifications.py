@@ -10,6 +10,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 from email.message import Message
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from hablo.adapters.accounts import OpenAccount
 from hablo.bootstrap import Runtime, bootstrap
 from hablo.db.base import utcnow
 from hablo.db.enums import BookingStatus, ConversationStatus, Role
@@ -175,6 +177,36 @@ def test_the_same_event_twice_is_one_notification(db_url: str, smtp: tuple[Inbox
                 conn, tenant_id, "whatsapp_web", "2026-12-07T05:00:00+00:00", "logged out"
             )
         assert len(_notifications(runtime, "channel_disconnected")) == 2
+    finally:
+        runtime.close()
+
+
+def test_rejected_credentials_are_one_event_per_set_of_credentials(
+    db_url: str, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    runtime, tenant_id = _runtime(db_url, port)
+    try:
+        account = OpenAccount(
+            id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            channel="whatsapp_cloud",
+            address="1234567890",
+            config={},
+            secrets={"access_token": "EAAG-old"},
+        )
+        reason = "whatsapp access token rejected (whatsapp HTTP 401, error 190: expired)"
+        for _ in range(3):  # every reply of the day fails the same way
+            runtime.accounts.report_rejected(account, reason)
+        [event] = _notifications(runtime, "channel_disconnected")
+        assert (event.channel, event.summary) == ("whatsapp_cloud", reason)
+        assert "EAAG" not in event.event_key
+        # New credentials that fail too are news again.
+        runtime.accounts.report_rejected(replace(account, secrets={"access_token": "x"}), reason)
+        assert len(_notifications(runtime, "channel_disconnected")) == 2
+        assert _mails(runtime).run_once() == 6  # owner, admin, ops: twice
+        assert "the whatsapp_cloud channel disconnected" in _subject(inbox.to(OWNER)[0])
+        assert "expired" in inbox.body(inbox.to(ADMIN)[0])
     finally:
         runtime.close()
 

@@ -34,9 +34,13 @@ class OneAccount:
             config={"account_sid": ACCOUNT_SID, **config},
             secrets={"auth_token": AUTH_TOKEN},
         )
+        self.rejected: list[tuple[OpenAccount, str]] = []
 
     def for_tenant(self, tenant_id: uuid.UUID, channel: str) -> OpenAccount | None:
         return self.account if (tenant_id, channel) == (TENANT, self.account.channel) else None
+
+    def report_rejected(self, account: OpenAccount, reason: str) -> None:
+        self.rejected.append((account, reason))
 
 
 @pytest.fixture
@@ -99,10 +103,13 @@ def test_error_mapping(fake: FakeTwilio) -> None:
     assert sms.send(envelope()).provider_message_id.startswith("SM")  # type: ignore[union-attr]
 
 
-def test_wrong_auth_token_is_permanent(fake: FakeTwilio) -> None:
+def test_wrong_auth_token_is_permanent_and_reported(fake: FakeTwilio) -> None:
     fake.auth_token = "rotated"
+    sms = sender(fake)
     with pytest.raises(PermanentSendError, match="20003"):
-        sender(fake).send(envelope())
+        sms.send(envelope())
+    reports = cast(OneAccount, sms._accounts).rejected
+    assert [why.startswith("twilio credentials rejected") for _, why in reports] == [True]
 
 
 def test_connection_refused_is_transient() -> None:

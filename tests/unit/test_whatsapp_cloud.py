@@ -155,9 +155,13 @@ def test_token_bucket_spreads_a_burst_at_the_rate() -> None:
 class Directory:
     def __init__(self, account: OpenAccount | None) -> None:
         self.account = account
+        self.rejected: list[tuple[OpenAccount, str]] = []
 
     def for_tenant(self, tenant_id: uuid.UUID, channel: str) -> OpenAccount | None:
         return self.account
+
+    def report_rejected(self, account: OpenAccount, reason: str) -> None:
+        self.rejected.append((account, reason))
 
 
 @pytest.fixture
@@ -232,9 +236,13 @@ def test_wrong_token_and_missing_account_are_permanent(fake: FakeWhatsAppCloud) 
         config={},
         secrets={"access_token": "EAAG-wrong"},
     )
+    refused = sender(bad, api_base=fake.api_base)
     with pytest.raises(PermanentSendError, match="access token rejected") as caught:
-        sender(bad, api_base=fake.api_base).send(reply())
+        refused.send(reply())
     assert "EAAG-wrong" not in str(caught.value)
+    # Staff are told the channel is down (the directory records a staff notification).
+    reports = cast(Directory, refused._accounts).rejected
+    assert [(a.id, "access token rejected" in why) for a, why in reports] == [(bad.id, True)]
     with pytest.raises(PermanentSendError, match="no enabled whatsapp_cloud account"):
         sender(None).send(reply())
 
