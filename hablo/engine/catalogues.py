@@ -10,6 +10,7 @@ variety and formality is a catalogue, hablo/locale/<locale>/LC_MESSAGES/hablo.po
     es_ES         Spain, whatever the formality: "festivo", "¡Vale!"
     es_ES@tu      Spain with tú: "te he reservado", "pedir cita"
     es_MX         Mexico, whatever the formality
+    en_US         the United States ("canceled"); English itself is the templates' text
 
 A reply is worded by the first catalogue of its chain that translates a block (the
 tenant's "es-MX-usted" looks in es_MX@usted, es_MX, es@usted, es, then keeps the
