@@ -12,12 +12,11 @@ from functools import cache
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from hablo.api.endpoints import Call, Endpoint
-from hablo.api.errors import validation_details
+from hablo.api.endpoints import Call, Endpoint, _validate
 from hablo.api.permissions import is_allowed
-from hablo.api.problems import ApiError, forbidden
+from hablo.api.problems import forbidden
 from hablo.api.routes import all_routes
 from hablo.api.suspension import refuse_writes_when_suspended
 from hablo.security.principal import Principal
@@ -45,15 +44,7 @@ def may(principal: Principal | None, handler: Handler) -> bool:
 def _model(model: type[BaseModel] | None, data: Any, where: str) -> Any:
     if model is None or data is None or isinstance(data, BaseModel):
         return data
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        details = validation_details(exc)
-        for item in details:
-            item["loc"] = [where, *item["loc"]]
-        raise ApiError(
-            422, "validation_error", f"the request {where} is not valid", details
-        ) from exc
+    return _validate(model, data, where)  # the API's own validation and 422 details
 
 
 async def call_api(

@@ -11,7 +11,7 @@ from aiohttp import web
 from hablo.api.middleware import TOKENS
 from hablo.api.problems import ApiError
 from hablo.api.routes import auth, auth_factors, auth_passwords
-from hablo.console.api_calls import call_api
+from hablo.console.api_calls import Handler, call_api
 from hablo.console.guard import (
     limit,
     limit_like,
@@ -203,19 +203,19 @@ async def old_reset_link(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/app/logout")
 async def logout(request: web.Request) -> web.StreamResponse:
-    principal = await user_of(request)
-    await posted(request)
-    await call_api(request, auth.logout, principal)
-    response = redirect("/app/login?m=out")
-    end_session(response)
-    return response
+    return await _log_out(request, auth.logout)
 
 
 @routes.post("/app/logout-all")
 async def logout_all(request: web.Request) -> web.StreamResponse:
+    return await _log_out(request, auth.logout_everywhere)
+
+
+async def _log_out(request: web.Request, operation: Handler) -> web.StreamResponse:
+    """This session (or, with logout_everywhere, every session of the account) ends."""
     principal = await user_of(request)
     await posted(request)
-    await call_api(request, auth.logout_everywhere, principal)
+    await call_api(request, operation, principal)
     response = redirect("/app/login?m=out")
     end_session(response)
     return response

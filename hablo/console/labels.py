@@ -30,6 +30,15 @@ def _clean(raw: str, limit: int, field: str) -> str:
     return value
 
 
+def _flush_unique(scope: TenantScope, message: str, field: str) -> None:
+    """Write now: a name taken (also by a concurrent request) is a 409, not a 500."""
+    try:
+        with scope.session.begin_nested():
+            scope.session.flush()
+    except IntegrityError as exc:
+        raise conflict(message, {"field": field}) from exc
+
+
 def has_label(label_id: uuid.UUID) -> Any:
     return exists().where(
         ConversationLabel.conversation_id == Conversation.id,
@@ -64,11 +73,7 @@ def labels_by_conversation(
 def create_label(scope: TenantScope, raw_name: str) -> Label:
     name = _clean(raw_name, MAX_LABEL, "name")
     label = scope.add(Label(name=name))
-    try:
-        with scope.session.begin_nested():
-            scope.session.flush()
-    except IntegrityError as exc:
-        raise conflict(f"there is already a label {name!r}", {"field": "name"}) from exc
+    _flush_unique(scope, f"there is already a label {name!r}", "name")
     scope.audit("create", "label", label.id, {"name": name})
     return label
 
@@ -114,11 +119,7 @@ def create_saved_reply(scope: TenantScope, raw_shortcut: str, raw_text: str) -> 
         )
     text = _clean(raw_text, MAX_REPLY, "text")
     reply = scope.add(SavedReply(shortcut=shortcut, text=text))
-    try:
-        with scope.session.begin_nested():
-            scope.session.flush()
-    except IntegrityError as exc:
-        raise conflict(f"the shortcut /{shortcut} is taken", {"field": "shortcut"}) from exc
+    _flush_unique(scope, f"the shortcut /{shortcut} is taken", "shortcut")
     scope.audit("create", "saved_reply", reply.id, {"shortcut": shortcut})
     return reply
 

@@ -19,17 +19,9 @@ from hablo.demo import seed_demo
 from hablo.security.passwords import hash_password
 from tests.conftest import make_settings
 from tests.e2e.server import ServerThread, serve
+from tests.e2e.test_webchat_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.providers.fake_smtp import Inbox, fake_smtp
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 PASSWORD = "Gato-Azul-2024"
 PHONE = {"width": 390, "height": 844}
