@@ -207,7 +207,7 @@ def test_spain_words_its_replies_its_own_way() -> None:
 
 def test_the_tenant_locale_picks_the_wording() -> None:
     renderer = _renderer()
-    values = {"tenant": TENANT, "service": "Masaje"}
+    values: dict[str, Any] = {"tenant": TENANT, "service": "Masaje"}
 
     def say(locale: str, formality: str | None = None) -> str:
         variants = wording_variants(locale, formality)
