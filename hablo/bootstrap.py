@@ -22,7 +22,10 @@ from hablo.plugins.loader import SkillRegistry
 from hablo.plugins.sdk import Skill
 from hablo.security import log_redaction
 from hablo.security.secrets import SecretBox
+from hablo.skills.booking.reminders import send_due_reminders
 from hablo.skills.handoff_timeout import release_expired_handoffs
+from hablo.tenancy.mails import mail_limit_notices
+from hablo.tenancy.usage import RECOUNT_INTERVAL_S, recount_usage
 
 
 @dataclass
@@ -69,8 +72,6 @@ def bootstrap(
     registry = SkillRegistry.discover(extra=extra_skills)
     engine = build_engine(settings, db, registry, clock)
     if registry.get("booking") is not None:
-        from hablo.skills.booking.reminders import send_due_reminders
-
         engine.add_job(
             "booking reminders",
             settings.reminder_interval_s,
@@ -119,9 +120,5 @@ def _add_staff_notifications(engine: Engine, settings: Settings, db: Database) -
 
 def _add_usage_recount(engine: Engine, settings: Settings, db: Database, clock: Clock) -> None:
     """Plan limits: recount each tenant's usage, tell owners once when messages run out."""
-    from hablo.notify.mailer import build_mailer
-    from hablo.tenancy.mails import mail_limit_notices
-    from hablo.tenancy.usage import RECOUNT_INTERVAL_S, recount_usage
-
     notify = mail_limit_notices(build_mailer(settings))
     engine.add_job("usage recount", RECOUNT_INTERVAL_S, lambda: recount_usage(db, clock, notify))

@@ -12,8 +12,9 @@ import holidays as holiday_calendars
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from hablo.db.enums import Plan
-from hablo.db.models import BusinessHours, Holiday, Service, Tenant
+from hablo.db.enums import Plan, Role
+from hablo.db.models import BusinessHours, Holiday, Service, Tenant, User
+from hablo.security.passwords import hash_password
 
 DEMO_SLUG = "demo"
 DEMO_SERVICES = (
@@ -100,10 +101,6 @@ def seed_demo_owner(session: Session, state_dir: Path) -> tuple[str, str | None]
     """The demo salon's owner, for trying the API: created once with a random password
     kept in the state folder (readable by its owner only). Returns (e-mail, password;
     None when the file is gone, e.g. after a password reset)."""
-    from hablo.db.enums import Role
-    from hablo.db.models import User
-    from hablo.security.passwords import hash_password
-
     password_file = state_dir / DEMO_OWNER_PASSWORD_FILE
     exists = session.scalars(select(User.id).where(User.email == DEMO_OWNER_EMAIL)).first()
     if exists is None:

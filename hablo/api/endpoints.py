@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from hablo.api.app_keys import RUNTIME
+from hablo.api.errors import validation_details
 from hablo.api.permissions import PERMISSIONS, is_allowed
 from hablo.api.problems import ApiError, forbidden, not_found, unauthorized
 from hablo.api.scope import TenantScope, run_global, run_scoped
@@ -384,8 +385,6 @@ def _nul_error(where: str) -> ApiError:
 
 
 def _validate(model: type[BaseModel], data: Any, where: str, *, json_input: bool = False) -> Any:
-    from hablo.api.errors import validation_details
-
     try:
         if json_input:
             return model.model_validate_json(data, strict=True)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from hablo.api.problems import ApiError
 from hablo.db.models import Tenant
+from hablo.tenancy.usage import count_contacts
 
 PLAN_LIMIT_STATUS = 403
 
@@ -40,8 +41,6 @@ def lock_room(session: Session, tenant_id: uuid.UUID) -> Room:
 def contacts_count(session: Session, tenant_id: uuid.UUID) -> int:
     """Live contacts: an erased one (GDPR) no longer uses the plan's room, as in
     GET /api/tenants/me/usage and the recount job."""
-    from hablo.tenancy.usage import count_contacts  # the usage module imports the engine
-
     return count_contacts(session, tenant_id)
 
 

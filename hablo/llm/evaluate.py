@@ -21,6 +21,8 @@ from hablo.engine.nlu.evaluation import (
 )
 from hablo.engine.nlu.model_store import DbModelStore
 from hablo.engine.nlu.pipeline import ClassifierCache
+from hablo.engine.skillset import build_tenant_runtime
+from hablo.engine.tenant_profile import load_profile
 from hablo.llm.config import TenantLlmConfig
 from hablo.llm.mode import LlmLayer
 from hablo.plugins.loader import SkillRegistry
@@ -54,9 +56,6 @@ def run_llm_evaluation(
     api_key: str,
     registry: SkillRegistry | None = None,
 ) -> tuple[EvalReport, LlmEvalStats]:
-    from hablo.engine.skillset import build_tenant_runtime
-    from hablo.engine.tenant_profile import load_profile
-
     cases = load_cases(path)
     with db.transaction() as session:
         profile = load_profile(session, tenant_id_by_slug(session, tenant_slug))

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from hablo.adapters.accounts import seal_secrets
 from hablo.api.app_keys import RUNTIME
 from hablo.api.channel_rules import check_config, check_hosts, check_secrets
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery, RequestModel
@@ -141,8 +142,6 @@ async def get_channel(call: Call[None, None]) -> ChannelAccountOut:
     summary="Connect a channel account (a number or a mailbox)",
 )
 async def create_channel(call: Call[None, ChannelAccountIn]) -> ChannelAccountOut:
-    from hablo.adapters.accounts import seal_secrets
-
     data = call.body
     secrets = data.secrets
     runtime = _runtime(call)
@@ -198,8 +197,6 @@ async def create_channel(call: Call[None, ChannelAccountIn]) -> ChannelAccountOu
     summary="Change a channel account (only the fields sent; secrets by name)",
 )
 async def update_channel(call: Call[None, ChannelAccountPatch]) -> ChannelAccountOut:
-    from hablo.adapters.accounts import seal_secrets
-
     changes = call.body.model_dump(exclude_unset=True, exclude_none=True)
     secrets: dict[str, str] = changes.pop("secrets", {})
     runtime = _runtime(call)

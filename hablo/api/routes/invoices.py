@@ -19,6 +19,7 @@ from hablo.api.app_keys import BRIDGE, RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call, Page, PageQuery, RequestModel
 from hablo.api.problems import ApiError, conflict
 from hablo.api.ratelimit import MAIL_WINDOW_S, RATE_LIMITER, Limit, tenant_mail_key
+from hablo.api.routes.auth import MAILER
 from hablo.api.routes.hours import CalendarDate
 from hablo.api.routes.tenants import own_tenant
 from hablo.api.scope import TenantScope, sort_order
@@ -239,8 +240,6 @@ def _mail(invoice: Invoice, tenant: Tenant, customer: str) -> tuple[str, str, st
     summary="E-mail the invoice PDF to the customer (or to the address given)",
 )
 async def send_invoice(call: Call[None, SendIn]) -> SentOut:
-    from hablo.api.routes.auth import MAILER
-
     mailer = call.request.app[MAILER]
 
     def prepare(scope: TenantScope) -> tuple[EmailMessage, str, int]:

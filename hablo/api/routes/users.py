@@ -33,7 +33,9 @@ from hablo.api.ratelimit import (
 from hablo.api.scope import TenantScope, check_if_match, contains, etag_of, sort_order
 from hablo.db.enums import Role, UserStatus
 from hablo.db.models import Tenant, User
+from hablo.notify.mailer import MailError, build_mailer
 from hablo.security.passwords import WeakPassword, check_strength, hash_password
+from hablo.security.second_factor import Purpose, issue, new_token
 from hablo.security.sessions import revoke_user_sessions
 from hablo.tenancy.mails import MailText, already_registered_mail, invitation_mail
 from hablo.tenancy.settings import EmailAddress
@@ -416,8 +418,6 @@ def _invitation_limit(call: Call[Any, Any]) -> tuple[str, Limit]:
 
 
 def _issue_invitation(scope: TenantScope, user: User) -> dict[str, str]:
-    from hablo.security.second_factor import Purpose, issue, new_token
-
     token = new_token()
     issue(scope.session, user.id, Purpose.PASSWORD_RESET, token, INVITATION_TTL)
     tenant = scope.session.get(Tenant, scope.tenant_id)
@@ -451,8 +451,6 @@ def _send_invitation(call: Call[Any, Any], invitation: dict[str, str]) -> bool:
 
 
 def _send_mail(call: Call[Any, Any], to: str, mail: MailText) -> bool:
-    from hablo.notify.mailer import MailError, build_mailer
-
     try:
         build_mailer(call.request.app[RUNTIME].settings).send(to, mail.subject, mail.body)
     except MailError as exc:

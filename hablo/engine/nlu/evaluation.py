@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hablo.db.models import Tenant
 from hablo.engine.nlu.model_store import DbModelStore, ModelStore
 from hablo.engine.nlu.pipeline import ClassifierCache, NluPipeline
 from hablo.engine.nlu.text import normalize
-from hablo.engine.tenant_profile import TenantProfile
+from hablo.engine.skillset import build_tenant_runtime
+from hablo.engine.tenant_profile import TenantProfile, load_profile
 from hablo.plugins.loader import SkillRegistry
 from hablo.plugins.sdk import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.skills.examples import BUILTIN_INTENTS, load_examples
@@ -304,8 +306,6 @@ def build_pipeline(
 
     Always the model trained on exactly this training set: the shipped or stored one when
     there is one (`store`), else trained here and stored."""
-    from hablo.engine.skillset import build_tenant_runtime
-
     runtime = build_tenant_runtime(
         profile,
         registry,
@@ -347,8 +347,6 @@ def evaluate(
 def tenant_id_by_slug(session: Any, slug: str) -> uuid.UUID:
     from sqlalchemy import select
 
-    from hablo.db.models import Tenant
-
     found = session.scalars(select(Tenant.id).where(Tenant.slug == slug)).one_or_none()
     if found is None:
         raise LookupError(f"no tenant with slug {slug!r}")
@@ -367,8 +365,6 @@ def run_evaluation(
     """Validate the file, load the tenant from `db` (a hablo Database), build, evaluate.
 
     Raises EvalInputError for the file or --now, LookupError for an unknown tenant."""
-    from hablo.engine.tenant_profile import load_profile
-
     cases = load_cases(path)
     with db.transaction() as session:
         profile = load_profile(session, tenant_id_by_slug(session, tenant_slug))
