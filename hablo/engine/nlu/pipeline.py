@@ -378,8 +378,7 @@ def _by_rule(
         if asked is not None:  # "¿hacen brushing?": yes, and its price
             entities.setdefault("service", asked)
             return "pricing", 1.0
-    if intent is None and "when" in entities and (
-        "service" in entities or _AVAILABILITY.search(normalize(text))
-    ):
+    named = "service" in entities or "service_options" in entities
+    if intent is None and "when" in entities and (named or _AVAILABILITY.search(normalize(text))):
         return "book", max(confidence, _UNSURE)  # "corte el domingo a las 11"
     return intent, confidence

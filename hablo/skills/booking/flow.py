@@ -269,6 +269,9 @@ class BookingFlow(ManageBookings):
                 )
             self.state["service_id"] = str(service.id)
         if "day" not in self.state:
+            soonest = self._soonest(service) if reading.wants_earliest(self.turn.text) else None
+            if soonest is not None:  # "what's the soonest you can see me?"
+                return self._propose(soonest)
             self.state["step"] = "day"
             return self._say("booking_ask_day", service=service.label(self.lang))
         day = date.fromisoformat(self.state["day"])
@@ -341,6 +344,20 @@ class BookingFlow(ManageBookings):
             services=services,
             ask_service=not self.state.get("service_id"),
         )
+
+    def _soonest(self, service: ServiceInfo) -> datetime | None:
+        repo = repo_of(self.ctx)
+        first = nearest_free(
+            self.now,
+            service.duration_minutes,
+            repo.policy,
+            self.ctx.opening_hours,
+            repo.busy_between,
+            self.now,
+            self.zone,
+            limit=1,
+        )
+        return first[0] if first else None
 
     def _offer(
         self, wanted: datetime, offered: ServiceInfo, template: str, **values: Any
