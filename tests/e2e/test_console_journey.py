@@ -46,6 +46,16 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found"),
 ]
 WAIT_MS = 30_000
+NOTIFICATION_RECORDER = """
+window.__notifications = [];
+window.Notification = class {
+  static permission = "granted";
+  static requestPermission() { return Promise.resolve("granted"); }
+  constructor(title, options) {
+    window.__notifications.push({title: title, body: (options || {}).body});
+  }
+};
+"""
 
 
 @pytest.fixture
@@ -61,6 +71,8 @@ def test_agent_takes_a_handoff_replies_and_gives_it_back(console: Console) -> No
     expect.set_options(timeout=WAIT_MS)
     with chromium() as browser:
         agent = browser.new_context(locale="es-ES").new_page()
+        # The browser's notifications, granted and recorded (headless Chromium shows none).
+        agent.add_init_script(NOTIFICATION_RECORDER)
         watch = PageWatch().attach(agent)
         sign_in(agent, console, console.user(Role.AGENT, first_name="Lucía"))
         expect(agent.get_by_text("No hay conversaciones")).to_be_visible()
@@ -76,6 +88,13 @@ def test_agent_takes_a_handoff_replies_and_gives_it_back(console: Console) -> No
         first = agent.locator("ul.conversations li a").first
         expect(first).to_contain_text("Espera a una persona")
         expect(agent.locator("#notify-count")).to_have_text("1")
+        shown = agent.evaluate("window.__notifications")
+        assert shown == [
+            {
+                "title": "Un cliente pide una persona",
+                "body": "Un cliente pide una persona: quiero hablar con una persona (webchat)",
+            }
+        ], shown
         first.click()
         expect(agent.locator("#messages")).to_contain_text("quiero hablar con una persona")
         assert not axe_findings(agent)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from hablo.api.server import token_service
 from hablo.db.enums import Role
 from hablo.db.models import Contact, Conversation, SavedReply, User
+from hablo.demo import seed_salon
 from hablo.security.principal import Principal
 from tests.e2e.console_support import PASSWORD, Console, console_server
 
@@ -169,3 +170,29 @@ def test_the_sign_in_form_locks_like_the_api(console: Console) -> None:
         console.url("/api/auth/login"), json={"email": email, "password": PASSWORD}, timeout=30
     )
     assert api.status_code == 423
+
+
+def test_another_business_conversation_is_not_found(console: Console) -> None:
+    with console.runtime.db.transaction() as session:
+        other_tenant = seed_salon(session, "otro-salon", "Otro salón")
+        contact = Contact(tenant_id=other_tenant, name="Pablo", phone="+34600000002")
+        session.add(contact)
+        session.flush()
+        foreign = Conversation(
+            tenant_id=other_tenant, contact_id=contact.id, channel="webchat", peer="v-2"
+        )
+        session.add(foreign)
+        session.flush()
+        foreign_id = foreign.id
+    agent, _ = _signed_in(console)
+    token = _csrf(agent.get(console.url("/app/security"), timeout=30))
+    assert agent.get(console.url(f"/app/conversations/{foreign_id}"), timeout=30).status_code == 404
+    for action in ("take", "close", "reply", "notes"):
+        posted = agent.post(
+            console.url(f"/app/conversations/{foreign_id}/{action}"),
+            data={"csrf": token, "text": "hola", "body": "nota"},
+            timeout=30,
+        )
+        assert posted.status_code == 404, action
+    listing = agent.get(console.url("/app/inbox"), timeout=30).text
+    assert str(foreign_id) not in listing and "Pablo" not in listing
