@@ -36,6 +36,7 @@ test: install $(FAQ_STAMP)
 lint: install
 	$(BIN)/ruff check hablo tests
 	$(BIN)/mypy hablo
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/hablo bench
