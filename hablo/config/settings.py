@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///hablo.db"
     # Turns of this process that run their transaction at once (each holds one pooled
     # connection while it does; provider and model calls run outside it).
-    turn_concurrency: int = Field(default=4, ge=1, le=200)
+    turn_concurrency: int = Field(default=8, ge=1, le=200)
     # Unset: the rule, turn_concurrency + RESERVED_CONNECTIONS (the outbox dispatcher, the
     # edge's inbox inserts and API requests), with as many again as overflow for bursts.
     db_pool_size: int | None = Field(default=None, ge=1, le=200)
