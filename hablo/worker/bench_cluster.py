@@ -90,6 +90,14 @@ class WorkerCluster:
     # -- processes -----------------------------------------------------------------------
 
     def start(self) -> None:
+        self.spawn(self.workers)
+        self._reader = threading.Thread(target=self._read_replies, daemon=True)
+        self._reader.start()
+        self.wait_balanced(self.live_ids())
+
+    def spawn(self, count: int) -> None:
+        """Start `count` more worker processes and wait until they run (not until the
+        shards are shared out again: see wait_balanced)."""
         env = {k: v for k, v in os.environ.items() if not k.upper().startswith("HABLO_")}
         for name in _PASSED:
             value = getattr(self.settings, name)
@@ -104,12 +112,12 @@ class WorkerCluster:
         )
         command = [sys.executable, "-m", "hablo.worker.bench_node", self.replies_key]
         ready: queue.Queue[tuple[int, str]] = queue.Queue()
-        for _ in range(self.workers):
+        for _ in range(count):
             proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
             self._procs.append(proc)
             threading.Thread(target=self._await_ready, args=(proc, ready), daemon=True).start()
         deadline = time.monotonic() + START_TIMEOUT_S
-        while len(self._ids) < self.workers:
+        for _ in range(count):
             try:
                 pid, worker_id = ready.get(timeout=max(0.1, deadline - time.monotonic()))
             except queue.Empty:
@@ -117,9 +125,6 @@ class WorkerCluster:
             if not worker_id:
                 raise RuntimeError(f"bench worker {pid} exited before it was ready")
             self._ids[pid] = worker_id
-        self._reader = threading.Thread(target=self._read_replies, daemon=True)
-        self._reader.start()
-        self.wait_balanced(self.live_ids())
 
     @staticmethod
     def _await_ready(proc: subprocess.Popen[str], ready: queue.Queue[tuple[int, str]]) -> None:

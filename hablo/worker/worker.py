@@ -16,6 +16,7 @@ rows in id order first, then newer doorbells; a row seen twice is claimed once).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import random
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 # The shard whose holder runs the periodic jobs (reminders, usage recount): one runner.
 JOBS_SHARD = 0
 READ_BATCH = 500
+# The key of the outbox's flush markers: no conversation has it.
+_FLUSH_KEY = ConversationKey(uuid.UUID(int=0), "-", "-")
 
 
 def new_worker_id() -> str:
@@ -70,6 +73,9 @@ class ShardWorker:
         # shard -> stream position: what the bell reader reads (guarded by _lock).
         self._positions: dict[int, str] = {}
         self._taking: set[int] = set()  # leased, fence not raised yet (renewed too)
+        self._markers = itertools.count(1)
+        self._seen: set[int] = set()
+        self._flushed = threading.Condition()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -84,6 +90,7 @@ class ShardWorker:
         engine.store = FencedStore(engine.db, self.shard_of, self.held)
         engine.scope = lambda key: self.shard_of(key) in self.held
         engine.runs_jobs = lambda: JOBS_SHARD in self.held
+        engine.add_turn_listener(self._on_turn)
 
     def start(self) -> None:
         for name, target in (
@@ -107,6 +114,22 @@ class ShardWorker:
             log.warning("could not leave the worker set; the heartbeat runs out")
 
     # -- leases ----------------------------------------------------------------------------
+
+    def _flush_outbox(self, timeout_s: float = 10.0) -> None:
+        """Wait until the outbox has handled everything enqueued before this call (a
+        marker of no conversation travels the dispatcher's queue behind it)."""
+        marker = -next(self._markers)
+        self.engine.dispatcher.enqueue(_FLUSH_KEY, [], (marker,))
+        with self._flushed:
+            if not self._flushed.wait_for(lambda: marker in self._seen, timeout_s):
+                log.warning("outbox not flushed in %.0fs before giving shards up", timeout_s)
+            self._seen.discard(marker)
+
+    def _on_turn(self, inbox_ids: tuple[int, ...]) -> None:
+        if inbox_ids and inbox_ids[0] < 0:
+            with self._flushed:
+                self._seen.add(inbox_ids[0])
+                self._flushed.notify_all()
 
     def _keep_leases(self) -> None:
         """Renewal alone on its thread: a slow take (fence waits, a large inbox scan)
@@ -199,12 +222,15 @@ class ShardWorker:
         # Queued events run first; what is left stays pending in the inbox.
         self.engine.router.release(belongs)
         if graceful:
-            # Room for the turns already queued to commit and their replies to go out
-            # while the fence is still ours; the new owner resends only what is left.
+            # Room for the turns already queued to commit while the fence is still ours.
             time.sleep(min(1.0, self.lease_s / 4))
         for shard in shards:
             self.held.pop(shard, None)
-            if graceful:
+        if graceful:
+            # Their replies go out before the lease does: the new owner resends only
+            # what is still pending after that (replies waiting for a retry).
+            self._flush_outbox()
+            for shard in shards:
                 try:
                     self.leases.release(shard)
                 except RedisError:

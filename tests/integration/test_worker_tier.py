@@ -71,6 +71,7 @@ def _worker(rt: Runtime, name: str) -> ShardWorker:
         worker_id=name,
     )
     worker.install()
+    engine.dispatcher.start()  # giving shards up cleanly waits for the outbox
     return worker
 
 
@@ -93,6 +94,8 @@ def test_shards_are_shared_fairly_and_given_back(pg_runtime: Runtime) -> None:
     a.balance()
     assert sorted(a.held) == list(range(SHARDS))
     a.stop()
+    for engine in (a.engine, b.engine):
+        engine.dispatcher.stop()
 
 
 def _compute(
@@ -232,6 +235,54 @@ def test_bursts_keep_their_order_across_a_kill_9(pg_runtime: Runtime) -> None:
                 f"{total - len(answered)} of {total} never answered"
             )
         assert cluster.counts.duplicated == 0  # a resent reply (same row) is not a second answer
+        position = {inbox_id: n for n, inbox_id in enumerate(answered)}
+        for peer, ids in sent.items():
+            assert sorted(ids, key=position.__getitem__) == ids, f"{peer} answered out of order"
+    finally:
+        cluster.close()
+
+
+def test_a_worker_joining_under_load_takes_its_share_without_resends(pg_runtime: Runtime) -> None:
+    """Shards handed over cleanly (a worker joins): the old owner's replies go out before
+    its lease goes, so the new owner resends nothing, and order holds."""
+    settings = pg_runtime.settings.model_copy(update={"shards": 64, "shard_lease_s": 3.0})
+    engine = pg_runtime.engine
+    with pg_runtime.db.transaction() as session:
+        tenant_id = seed_salon(session, "joining", "Salón Llegada")
+    engine.build_runtime(tenant_id)
+    answered: list[int] = []
+    done = threading.Condition()
+
+    def on_turn(inbox_ids: tuple[int, ...]) -> None:
+        with done:
+            answered.extend(inbox_ids)
+            done.notify_all()
+
+    cluster = WorkerCluster(settings, engine, 1)
+    cluster.add_turn_listener(on_turn)
+    peers = [f"+54911777{n:05d}" for n in range(40)]
+    sent: dict[str, list[int]] = {peer: [] for peer in peers}
+
+    def burst(texts: tuple[str, ...]) -> None:
+        for peer in peers:
+            for text in texts:
+                message = inbound(tenant_id, text, peer=peer, channel=BENCH)
+                sent[peer].append(engine.submit(message).inbox_id)
+
+    try:
+        cluster.start()
+        burst(("hola", "precios", "dónde están"))
+        cluster.spawn(1)  # joins while the first worker is busy with the bursts
+        burst(("horarios", "gracias"))
+        cluster.wait_balanced(cluster.live_ids())
+        burst(("chau",))
+        total = sum(len(ids) for ids in sent.values())
+        with done:
+            assert done.wait_for(lambda: len(answered) >= total, WAIT_S), (
+                f"{total - len(answered)} of {total} never answered"
+            )
+        assert cluster.counts.duplicated == 0
+        assert cluster.counts.resent == 0
         position = {inbox_id: n for n, inbox_id in enumerate(answered)}
         for peer, ids in sent.items():
             assert sorted(ids, key=position.__getitem__) == ids, f"{peer} answered out of order"
