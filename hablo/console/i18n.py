@@ -163,6 +163,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "add": ("Añadir", "Add"),
     "remove": ("Quitar", "Remove"),
     "delete": ("Borrar", "Delete"),
+    "rename": ("Renombrar", "Rename"),
     "saved_replies": ("Respuestas guardadas", "Saved replies"),
     "shortcut": ("Atajo", "Shortcut"),
     "text": ("Texto", "Text"),

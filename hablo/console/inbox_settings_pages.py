@@ -86,3 +86,23 @@ async def delete_item(request: web.Request) -> web.StreamResponse:
             request, principal, lambda scope: inbox_labels.delete_saved_reply(scope, item_id)
         )
     return redirect("/app/inbox/settings")
+
+
+@routes.post("/app/inbox/settings/labels/{item_id}/rename")
+async def rename_label(request: web.Request) -> web.StreamResponse:
+    principal = await staff_user(request)
+    form = await posted(request)
+    require(principal, "conversations:write")
+    try:
+        label_id = uuid.UUID(request.match_info["item_id"])
+    except ValueError as exc:
+        raise not_found("label") from exc
+    try:
+        await scoped(
+            request,
+            principal,
+            lambda scope: inbox_labels.rename_label(scope, label_id, text(form, "name")),
+        )
+    except ApiError as error:
+        return await _settings_page(request, principal, error)
+    return redirect("/app/inbox/settings")

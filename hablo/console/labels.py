@@ -78,6 +78,15 @@ def create_label(scope: TenantScope, raw_name: str) -> Label:
     return label
 
 
+def rename_label(scope: TenantScope, label_id: uuid.UUID, raw_name: str) -> Label:
+    label = scope.get(Label, label_id, what="label", for_update=True)
+    name = _clean(raw_name, MAX_LABEL, "name")
+    before, label.name = label.name, name
+    _flush_unique(scope, f"there is already a label {name!r}", "name")
+    scope.audit("update", "label", label.id, {"name": name, "was": before})
+    return label
+
+
 def delete_label(scope: TenantScope, label_id: uuid.UUID) -> None:
     label = scope.get(Label, label_id, what="label")
     scope.session.delete(label)

@@ -91,17 +91,19 @@ def test_every_page_for_every_role(console: Console) -> None:
             for path, heading in staff_pages:
                 _visit(page, watch, console.url(path), heading)
             context.close()
-        # A client of the business has an account (security page) but no inbox.
-        context = browser.new_context(locale="es-ES")
-        page = context.new_page()
-        watch = PageWatch(allowed_statuses={403}).attach(page)
-        sign_in(page, console, console.user(Role.CLIENT), target="/app/security")
-        _visit(page, watch, console.url("/app/security"), "Seguridad")
-        for path, _ in staff_pages[:3]:
-            response = page.goto(console.url(path))
-            assert response is not None and response.status == 403, path
-            expect(page.locator(".error")).to_contain_text("rol")
-        context.close()
+        # A client of the business and the platform's super admin have an account
+        # (security page) but no inbox.
+        for role in (Role.CLIENT, Role.SUPER_ADMIN):
+            context = browser.new_context(locale="es-ES")
+            page = context.new_page()
+            watch = PageWatch(allowed_statuses={403}).attach(page)
+            sign_in(page, console, console.user(role), target="/app/security")
+            _visit(page, watch, console.url("/app/security"), "Seguridad")
+            for path, _ in staff_pages[:3]:
+                response = page.goto(console.url(path))
+                assert response is not None and response.status == 403, (role, path)
+                expect(page.locator(".error")).to_contain_text("rol")
+            context.close()
 
 
 def _start_a_chat(console: Console) -> str:
@@ -130,26 +132,33 @@ def test_labels_saved_replies_filters_and_language(console: Console) -> None:
         page.get_by_label("Nueva etiqueta").fill("VIP")
         page.get_by_role("button", name="Añadir").first.click()
         expect(page.locator(".label-chip")).to_have_text(["VIP"])
+        page.get_by_label("Renombrar VIP").fill("Cliente VIP")
+        page.get_by_role("button", name="Renombrar").click()
+        expect(page.locator(".label-chip")).to_have_text(["Cliente VIP"])
         page.get_by_label("Atajo").fill("/horario")
         page.get_by_label("Texto").fill("Abrimos de lunes a sábado.")
         page.get_by_role("button", name="Añadir").last.click()
         expect(page.locator("code")).to_have_text(["/horario"])
+        assert not axe_findings(page)  # with its rename and delete forms filled in
 
         page.goto(console.url(f"/app/conversations/{conversation_id}"))
-        page.get_by_role("button", name="VIP").click()
-        expect(page.get_by_role("button", name="VIP")).to_have_attribute("aria-pressed", "true")
+        page.get_by_role("button", name="Cliente VIP").click()
+        expect(page.get_by_role("button", name="Cliente VIP")).to_have_attribute(
+            "aria-pressed", "true"
+        )
         # "/hor" offers the saved reply; Tab puts its text in the composer.
         page.locator("#reply-text").fill("/hor")
         expect(page.locator("#shortcut-menu")).to_contain_text("/horario")
         page.locator("#reply-text").press("Tab")
         expect(page.locator("#reply-text")).to_have_value("Abrimos de lunes a sábado.")
+        assert not axe_findings(page)
 
         rows = page.locator("ul.conversations li")
         page.goto(console.url("/app/inbox"))
         expect(rows).to_have_count(1)
-        page.get_by_label("Etiqueta").select_option(label="VIP")
+        page.get_by_label("Etiqueta").select_option(label="Cliente VIP")
         expect(rows).to_have_count(1)
-        expect(rows.first).to_contain_text("VIP")
+        expect(rows.first).to_contain_text("Cliente VIP")
         page.get_by_label("Estado").select_option(value="closed")
         expect(page.get_by_text("No hay conversaciones")).to_be_visible()
         page.get_by_label("Estado").select_option(value="")
