@@ -219,6 +219,7 @@ def _serve(runtime: Any) -> int:
             raise CliError(str(exc), code=2) from exc
     base = f"http://{settings.host}:{settings.port}"
     print(f"web chat:  {base}/chat/demo")
+    print(f"console:   {base}/app")
     print(f"health:    {base}/healthz")
     print(f"API docs:  {base}/docs")
     print("press Ctrl+C to stop")
