@@ -67,6 +67,7 @@ class NotificationMail(Base):
         ForeignKey("staff_notifications.id", ondelete="CASCADE")
     )
     address: Mapped[str] = mapped_column(String(254))
+    # The recipient's locale (e.g. en-US): its language picks the text.
     language: Mapped[str] = mapped_column(String(16))
     # pending -> sending (claimed, until claimed_until) -> sent | failed | skipped
     status: Mapped[str] = mapped_column(String(16), default="pending")
