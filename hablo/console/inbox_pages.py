@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlalchemy import select
@@ -98,7 +97,6 @@ async def _list_context(request: web.Request, principal: Principal) -> dict[str,
     context.update(
         {
             "filters": filters,
-            "filter_query": urlencode(filters.as_query()),
             "statuses": ["waiting_human", "open", "in_progress", "closed"],
             "me": principal.user_id,
             "can": abilities(principal),

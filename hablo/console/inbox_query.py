@@ -47,16 +47,6 @@ class InboxFilters:
         label = _uuid_or_none(get("label")) if get("label") else None
         return cls(status, get("channel", 24), get("assignee", 40), label, get("q", 200))
 
-    def as_query(self) -> dict[str, str]:
-        values = {
-            "status": self.status,
-            "channel": self.channel,
-            "assignee": self.assignee,
-            "label": str(self.label) if self.label else "",
-            "q": self.q,
-        }
-        return {k: v for k, v in values.items() if v}
-
 
 def _uuid_or_none(raw: str) -> uuid.UUID | None:
     try:

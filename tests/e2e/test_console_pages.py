@@ -4,10 +4,12 @@ pages and actions a role may not use are refused."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hablo.db.enums import Role
 from hablo.db.models import Conversation
@@ -160,6 +162,18 @@ def test_labels_saved_replies_filters_and_language(console: Console) -> None:
         expect(rows).to_have_count(1)
         expect(rows.first).to_contain_text("Cliente VIP")
         page.get_by_label("Estado").select_option(value="closed")
+        expect(page.get_by_text("No hay conversaciones")).to_be_visible()
+        # Something changes in the inbox: the live refresh keeps the filters chosen since.
+        with (
+            page.expect_response(lambda r: "/app/inbox/list" in r.url) as refreshed,
+            console.runtime.db.transaction() as session,
+        ):
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id == uuid.UUID(conversation_id))
+                .values(updated_at=datetime.now(UTC))
+            )
+        assert "status=closed" in refreshed.value.url
         expect(page.get_by_text("No hay conversaciones")).to_be_visible()
         page.get_by_label("Estado").select_option(value="")
         page.get_by_label("Buscar").fill("hola")
