@@ -157,3 +157,15 @@ def test_everyday_words_of_a_holiday_name_are_no_date(country: str, text: str) -
 )
 def test_easter_is_computed(year: int, easter: date) -> None:
     assert easter_sunday(year) == easter
+
+
+def test_the_head_of_a_compound_name_and_a_short_word_that_tells_two_apart() -> None:
+    salon = _matcher("Women's haircut", "Men's haircut", "Balayage", "Blowout")
+    men = salon.find("how much for a men's cut?")
+    assert men is not None and men.name == "Men's haircut"
+    assert salon.find("how much is a haircut?") is None  # women's or men's: asked
+    assert {s.name for s in salon.by_name_words("a cut for my son")} == {
+        "Women's haircut",
+        "Men's haircut",
+    }
+    assert salon.find("what do you have on friday?") is None

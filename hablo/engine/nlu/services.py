@@ -127,6 +127,15 @@ class ServiceMatcher:
                         words.setdefault(_singular(word), set()).add(service)
         self._words = {w: tuple(sorted(s, key=lambda x: x.name)) for w, s in words.items()}
         self._word_keys = list(self._words)
+        # Every word of each service's names as written (short ones too: "men's").
+        self._name_words = {
+            str(service.id): frozenset(
+                word
+                for phrase in (service.name, *(n for _, n in service.names))
+                for word in normalize(phrase, keep_enye=True).split()
+            )
+            for service in services
+        }
         # Every word of a service's names and synonyms, to find where a message names it.
         self._said_as: dict[str, frozenset[str]] = {}
         for service in services:
@@ -168,11 +177,18 @@ class ServiceMatcher:
         """The services whose names share a distinctive word with the message ("consulta"
         -> Consulta general; "limpieza" -> Limpieza dental and Limpieza facial)."""
         found: set[ServiceInfo] = set()
+        short: list[str] = []
         for token in normalize(text, keep_enye=True).split():
-            if len(token) < 4 or token in _STOP or token in _GENERIC:
+            if token in _STOP or token in _GENERIC or len(token) < 3:
+                continue
+            if len(token) == 3:  # "cut" of haircut; "men" only tells two apart (below)
+                short.append(token)
+                hit = self._by_suffix(token)
+                if hit:
+                    found = set(hit) if not found else (found & set(hit)) or found
                 continue
             word = _singular(token)
-            hit = self._words.get(word) or self._by_prefix(word)
+            hit = self._words.get(word) or self._by_prefix(word) or self._by_suffix(word)
             if hit is None and len(word) >= 5:
                 match = process.extractOne(
                     word, self._word_keys, scorer=fuzz.ratio, score_cutoff=WORD_SCORE
@@ -181,7 +197,24 @@ class ServiceMatcher:
             if hit:
                 # Several words: the services that have them all ("limpieza dental").
                 found = set(hit) if not found else (found & set(hit)) or found
+        if len(found) > 1:  # "men's cut": a short word of one name settles it
+            for token in short:
+                narrowed = {s for s in found if token in self._name_words.get(str(s.id), ())}
+                found = narrowed or found
         return tuple(sorted(found, key=lambda s: s.name))
+
+    def _by_suffix(self, word: str) -> tuple[ServiceInfo, ...] | None:
+        """The head of a compound name: "cut" (haircut). The rest must be a word itself
+        (four letters or more): "men" is no part of "women"."""
+        if not word.isalpha():
+            return None
+        found = {
+            service
+            for key, services in self._words.items()
+            if len(key) >= len(word) + 4 and key.endswith(word)
+            for service in services
+        }
+        return tuple(sorted(found, key=lambda s: s.name)) or None
 
     def _by_prefix(self, word: str) -> tuple[ServiceInfo, ...] | None:
         """A word cut short: "semi" (semipermanente), "microchip" (microchipping),
