@@ -16,7 +16,15 @@ from hablo.api.permissions import is_allowed
 from hablo.api.scope import TenantScope, contains
 from hablo.console.labels import has_label, labels_by_conversation
 from hablo.db.enums import ConversationStatus, SenderKind, UserStatus
-from hablo.db.models import Contact, Conversation, Message, OutboxMessage, User
+from hablo.db.models import (
+    Contact,
+    Conversation,
+    ConversationLabel,
+    ConversationNote,
+    Message,
+    OutboxMessage,
+    User,
+)
 
 LIST_LIMIT = 100
 THREAD_LIMIT = 100
@@ -221,7 +229,8 @@ def inbox_fingerprint(scope: TenantScope) -> tuple[Any, ...]:
 
 
 def conversation_fingerprint(scope: TenantScope, conversation_id: uuid.UUID) -> tuple[Any, ...]:
-    """Changes with the conversation, its messages' delivery status, and its notes."""
+    """Changes with the conversation, its messages' delivery status, its notes and labels
+    (another agent's note shows up; a refresh that raced a change is followed by one more)."""
     conversation = scope.session.execute(
         select(Conversation.updated_at, Conversation.status, Conversation.message_count).where(
             Conversation.tenant_id == scope.tenant_id, Conversation.id == conversation_id
@@ -233,4 +242,20 @@ def conversation_fingerprint(scope: TenantScope, conversation_id: uuid.UUID) -> 
         .group_by(Message.status)
         .order_by(Message.status)
     ).all()
-    return (str(conversation), str(statuses))
+    extras = scope.session.execute(
+        select(
+            select(func.count(ConversationNote.id))
+            .where(
+                ConversationNote.tenant_id == scope.tenant_id,
+                ConversationNote.conversation_id == conversation_id,
+            )
+            .scalar_subquery(),
+            select(func.count(ConversationLabel.label_id))
+            .where(
+                ConversationLabel.tenant_id == scope.tenant_id,
+                ConversationLabel.conversation_id == conversation_id,
+            )
+            .scalar_subquery(),
+        )
+    ).one()
+    return (str(conversation), str(statuses), str(tuple(extras)))

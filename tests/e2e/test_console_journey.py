@@ -101,6 +101,10 @@ def test_agent_takes_a_handoff_replies_and_gives_it_back(console: Console) -> No
 
         agent.locator("#take").click()
         expect(agent.locator("#assignee")).to_have_text("Lucía")
+        agent.get_by_label("Añadir nota").fill("Pregunta por el precio del tinte")
+        agent.get_by_role("button", name="Añadir nota").click()
+        expect(agent.locator(".notes li")).to_contain_text(["Pregunta por el precio del tinte"])
+        expect(agent.get_by_label("Añadir nota")).to_have_value("")
         agent.locator("#reply-text").fill("Hola, soy Lucía. ¿En qué te ayudo?")
         agent.get_by_role("button", name="Enviar").click()
         expect(agent.locator("#messages .msg.agent")).to_contain_text("soy Lucía")
