@@ -169,3 +169,16 @@ def test_the_head_of_a_compound_name_and_a_short_word_that_tells_two_apart() -> 
         "Men's haircut",
     }
     assert salon.find("what do you have on friday?") is None
+
+
+def test_a_synonym_of_one_service_inside_the_fuller_name_of_another() -> None:
+    groomer = ServiceMatcher(
+        [
+            ServiceInfo(uuid.uuid4(), "Full groom (small dog)", "", 4500, 90, ("full groom",)),
+            ServiceInfo(uuid.uuid4(), "Full groom (large dog)", "", 6500, 120, ()),
+        ]
+    )
+    large = groomer.find("How much is a full groom for a large dog?")
+    assert large is not None and large.name == "Full groom (large dog)"
+    small = groomer.find("a full groom please")
+    assert small is not None and small.name == "Full groom (small dog)"

@@ -154,7 +154,15 @@ class ServiceMatcher:
         # Exact phrase containment wins outright (longest alias first).
         contained = [a for a in self._aliases if f" {a.phrase} " in f" {norm} "]
         if contained:
-            return max(contained, key=lambda a: len(a.phrase)).service
+            said = max(contained, key=lambda a: len(a.phrase))
+            # "a full groom for a large dog": the small dog's synonym "full groom" is
+            # said, but the large dog's name has those words and more of the message.
+            named = self.by_name_words(text)
+            if len(named) == 1 and named[0] != said.service:
+                words = {_singular(w) for w in said.phrase.split() if w not in _STOP}
+                if words <= self._said_as.get(str(named[0].id), frozenset()):
+                    return named[0]
+            return said.service
         tokens = [t for t in norm.split() if t not in _STOP and len(t) > 2]
         if not tokens:
             return None
