@@ -44,7 +44,9 @@ class DeliveredTurns:
             self.order.extend(inbox_ids)
             self._cond.notify_all()
 
-    def wait_for(self, inbox_ids: Iterable[int], timeout: float = 15.0) -> None:
+    # Generous: a tenant with plugin skills trains its classifier on start (5-15 s of a
+    # busy 2-core machine) before its first turn.
+    def wait_for(self, inbox_ids: Iterable[int], timeout: float = 60.0) -> None:
         wanted = set(inbox_ids)
         deadline = time.monotonic() + timeout
         with self._cond:
