@@ -113,7 +113,7 @@ def shoot(url: object, email: str) -> None:
 
 def save(page: Page, name: str, size: str) -> None:
     page.wait_for_timeout(300)  # let htmx settle
-    page.screenshot(path=str(OUT / f"console-{name}-{size}.png"), full_page=size == "phone")
+    page.screenshot(path=str(OUT / f"console-{name}-{size}.png"), full_page=True)
 
 
 if __name__ == "__main__":
