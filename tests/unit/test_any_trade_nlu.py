@@ -182,3 +182,12 @@ def test_a_synonym_of_one_service_inside_the_fuller_name_of_another() -> None:
     assert large is not None and large.name == "Full groom (large dog)"
     small = groomer.find("a full groom please")
     assert small is not None and small.name == "Full groom (small dog)"
+
+
+def test_a_part_of_a_request_that_fits_two_services_is_unsettled() -> None:
+    salon = _matcher("Women's haircut", "Men's haircut", "Balayage", "Blowout")
+    assert {s.name for s in salon.unsettled("a cut and a blowout on Saturday")} == {
+        "Women's haircut",
+        "Men's haircut",
+    }
+    assert salon.unsettled("a men's cut and a blowout") == ()

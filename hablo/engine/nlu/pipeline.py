@@ -323,7 +323,12 @@ class NluPipeline:
         if when is not None:
             entities["when"] = when
         services = self._matcher.find_all(text, near=when.text if when else None)
-        if services:
+        unsettled = self._matcher.unsettled(text) if services else ()
+        if unsettled and not set(unsettled) & set(services):
+            # "a cut and a blowout": which cut is asked first, the blowout comes after.
+            entities["service_options"] = unsettled
+            entities["services_then"] = tuple(services)
+        elif services:
             entities["service"] = services[0]
             if len(services) > 1:
                 entities["services"] = tuple(services)

@@ -264,6 +264,17 @@ class ServiceMatcher:
         ]
         return " ".join(kept)
 
+    def unsettled(self, text: str) -> tuple[ServiceInfo, ...]:
+        """The services one part of a request could mean when it names several ("a cut"
+        in "a cut and a blowout": women's or men's haircut?); () when every part names
+        one service or none."""
+        for part in _PARTS.split(normalize(text, keep_enye=True)):
+            if part.strip() and self.find(part) is None:
+                options = self.by_name_words(part)
+                if len(options) > 1:
+                    return options
+        return ()
+
     def find_all(self, text: str, near: str | None = None) -> list[ServiceInfo]:
         """Every service a message names, in the order said ("corte y barba"). With
         `near` (the words of a date or time in the message), only the services named

@@ -194,6 +194,9 @@ class BookingFlow(ManageBookings):
             others = [s for s in self.turn.entities.get("services", ()) if s.id != service.id]
             if others and self.state.get("mode", "book") == "book":
                 self.state["then"] = [str(s.id) for s in others]
+        elif self.turn.entities.get("services_then") and self.state.get("mode", "book") == "book":
+            # "a cut and a blowout": the bot asks which cut; the blowout follows it.
+            self.state["then"] = [str(s.id) for s in self.turn.entities["services_then"]]
         when = self.turn.entities.get("when")
         if when is None or not when.has_date:
             number = reading.day_mention(self.turn.text)
