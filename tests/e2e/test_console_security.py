@@ -196,3 +196,24 @@ def test_another_business_conversation_is_not_found(console: Console) -> None:
         assert posted.status_code == 404, action
     listing = agent.get(console.url("/app/inbox"), timeout=30).text
     assert str(foreign_id) not in listing and "Pablo" not in listing
+
+
+def test_the_sign_in_form_shares_the_api_rate_limit(console: Console) -> None:
+    browser = requests.Session()
+    token = _csrf(browser.get(console.url("/app/login"), timeout=30))
+    statuses = []
+    for n in range(11):  # the API allows 10 logins a minute per client address
+        statuses.append(
+            browser.post(
+                console.url("/app/login"),
+                data={"csrf": token, "email": f"nadie{n}@example.com", "password": "x" * 12},
+                timeout=30,
+            ).status_code
+        )
+    assert statuses[:10] == [401] * 10 and statuses[10] == 429
+    api = requests.post(
+        console.url("/api/auth/login"),
+        json={"email": "otro@example.com", "password": "x" * 12},
+        timeout=30,
+    )
+    assert api.status_code == 429  # the same budget: the form's tries count for the API too
