@@ -15,7 +15,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, ViewportSize, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the test server helpers (tests/e2e/server.py)
@@ -33,7 +33,10 @@ from tests.e2e.server import serve  # noqa: E402
 OUT = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "Gato-Azul-2024"
-SIZES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
+SIZES: dict[str, ViewportSize] = {
+    "desktop": {"width": 1280, "height": 860},
+    "phone": {"width": 390, "height": 844},
+}
 CUSTOMERS = {
     "+34600111222": ["hola", "¿cuánto cuesta un corte de pelo?"],
     "+34600333444": ["¿a qué hora abren el sábado?"],
