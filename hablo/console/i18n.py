@@ -125,6 +125,7 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Note for the team (the customer never sees it)",
     ),
     "add_note": ("Añadir nota", "Add note"),
+    "no_notes": ("Sin notas todavía.", "No notes yet."),
     "contact": ("Contacto", "Contact"),
     "phone": ("Teléfono", "Phone"),
     "bookings": ("Reservas", "Bookings"),
