@@ -75,6 +75,12 @@ def identity_of(channel: str, peer: str) -> tuple[str, str]:
     return kind, peer
 
 
+def contact_phone(kind: str, value: str) -> str | None:
+    """The phone kept on a new contact: a peer that is no phone number (hostile input)
+    identifies, but is not kept as the contact's phone (E.164: at most 16 characters)."""
+    return value if kind == "phone" and _E164_SHAPE.fullmatch(value) else None
+
+
 def normalize_phone(raw: str, default_region: str | None = None) -> str:
     """E.164 ("+5491155550000"); raises ValueError for something that is not a phone."""
     try:
@@ -166,9 +172,7 @@ class ConversationStore:
                 id=contact_id,
                 tenant_id=key.tenant_id,
                 name=name,
-                # A peer that is no phone number (hostile input) identifies, but is not kept
-                # as the contact's phone (E.164: at most 16 characters).
-                phone=value if kind == "phone" and _E164_SHAPE.fullmatch(value) else None,
+                phone=contact_phone(kind, value),
                 email=value if kind == "email" else None,
                 kind=ContactKind.PROSPECT,
                 total_conversations=0,

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from hablo.bootstrap import Runtime
 from hablo.db.base import utcnow
 from hablo.db.enums import ConversationStatus, SenderKind
-from hablo.db.models import Conversation, Message, OutboxMessage
+from hablo.db.models import Contact, ContactIdentity, Conversation, Message, OutboxMessage
 from hablo.engine.agent_reply import envelope_of, record_agent_reply
 from hablo.engine.messages import ConversationKey, InboundMessage, OutboundEnvelope
 from hablo.engine.pg_store import PostgresConversationStore
@@ -34,14 +34,14 @@ def _executors(runtime: Runtime) -> list[ConversationStore]:
 
 
 def _one_turn(
-    store: ConversationStore, tenant_id: uuid.UUID, peer: str
+    store: ConversationStore, tenant_id: uuid.UUID, peer: str, channel: str = "console"
 ) -> tuple[ConversationKey, list[OutboundEnvelope]]:
     message = InboundMessage(
         tenant_id,
-        "console",
+        channel,
         peer,
         "hola, ¿tienen turno?",
-        f"m-{peer}",
+        f"m-{channel}-{peer}",
         RECEIVED,
         sender_name="Ana",
         extra=(("attachments", (ATTACHMENT,)),),
@@ -88,8 +88,22 @@ def _written(runtime: Runtime, key: ConversationKey) -> dict[str, Any]:
             .where(OutboxMessage.conversation_id == conversation.id)
             .order_by(OutboxMessage.id)
         ).all()
+        contact = conn.execute(select(Contact).where(Contact.id == conversation.contact_id)).one()
+        identities = conn.execute(
+            select(ContactIdentity.kind, ContactIdentity.value).where(
+                ContactIdentity.contact_id == contact.id
+            )
+        ).all()
     by_id = {m.id: i for i, m in enumerate(messages)}
     return {
+        "contact": (
+            contact.name,
+            contact.phone == key.peer,
+            contact.email,
+            contact.kind,
+            contact.total_conversations,
+            [(kind, value == key.peer) for kind, value in identities],
+        ),
         "conversation": (
             conversation.status,
             conversation.language,
@@ -129,6 +143,7 @@ def _written(runtime: Runtime, key: ConversationKey) -> dict[str, Any]:
 
 
 EXPECTED_TURN: dict[str, Any] = {
+    "contact": ("Ana", True, None, "prospect", 1, [("phone", True)]),
     "conversation": (ConversationStatus.OPEN, "es", {"flow": "booking"}, 3),
     "messages": [
         (
@@ -178,6 +193,16 @@ def test_every_executor_writes_the_same_turn_rows(
         assert envelopes[-1].media_url == "https://x.test/menu.png"
         resent = {e.outbox_id: e for e in store.pending_outbox()}
         assert [resent[e.outbox_id] for e in envelopes] == envelopes
+        # The same person on another channel: the contact is found, not made again.
+        _one_turn(store, demo_tenant_id, key.peer, channel="sms")
+        with runtime.db.begin() as conn:
+            contacts = conn.execute(
+                select(Conversation.contact_id, Contact.total_conversations)
+                .join(Contact, Contact.id == Conversation.contact_id)
+                .where(Conversation.peer == key.peer)
+            ).all()
+        assert len(contacts) == 2 and len({c for c, _ in contacts}) == 1, type(store).__name__
+        assert {total for _, total in contacts} == {2}
     if runtime.db.dialect == "postgresql":
         assert len(executors) == 2  # both executors were compared, not just one
 
