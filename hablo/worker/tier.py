@@ -132,7 +132,7 @@ class EdgeTier:
     async def stop_relay(self) -> None:
         if self._relay is not None:
             self._relay.cancel()
-            await asyncio.gather(self._relay, return_exceptions=True)
+            await asyncio.wait([self._relay], timeout=5.0)
         if self._async_redis is not None:
             await self._async_redis.aclose()
 

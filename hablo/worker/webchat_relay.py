@@ -39,7 +39,7 @@ class WebChatRelaySender(ChannelSender):
 
     channel = CHANNEL
 
-    def __init__(self, redis: Redis, prefix: str, timeout_s: float = 5.0) -> None:
+    def __init__(self, redis: Redis, prefix: str, timeout_s: float = 10.0) -> None:
         self._redis = redis
         self._prefix = prefix
         self._timeout_s = timeout_s
@@ -85,10 +85,11 @@ async def relay_to_hub(redis: AsyncRedis, prefix: str, hub: WebChatHub) -> None:
     Runs until cancelled; reconnects after a Redis failure."""
     while True:
         try:
-            async with redis.pubsub() as pubsub:
+            async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                 await pubsub.subscribe(frames_channel(prefix))
-                async for item in pubsub.listen():
-                    if item.get("type") == "message":
+                while True:  # polled with a timeout: cancelling never waits on a read
+                    item = await pubsub.get_message(timeout=1.0)
+                    if item is not None and item.get("type") == "message":
                         await _relay_one(redis, hub, item["data"])
         except asyncio.CancelledError:
             raise

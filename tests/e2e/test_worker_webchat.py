@@ -21,8 +21,9 @@ from hablo.bootstrap import Runtime, bootstrap
 from hablo.db.enums import OutboxStatus
 from hablo.db.models import OutboxMessage
 from hablo.demo import seed_demo
+from hablo.worker.leases import ShardLeases
 from tests.conftest import TEST_STATE_DIR, _truncate_postgres, make_settings
-from tests.e2e.server import serve
+from tests.e2e.server import serve, wait_until
 from tests.e2e.test_cli import HABLO, hablo
 from tests.e2e.test_webchat import say, ws_url
 
@@ -39,7 +40,8 @@ def edge(postgres_url: str) -> Iterator[Runtime]:
     )
     rt = bootstrap(settings, upgrade_schema=False)
     with rt.db.transaction() as session:
-        seed_demo(session)
+        tenant_id = seed_demo(session)
+    rt.engine.build_runtime(tenant_id)  # trains and stores the model the worker loads
     yield rt
     rt.close()
     client = redis.Redis.from_url(REDIS_URL)
@@ -63,15 +65,30 @@ def _start_worker(rt: Runtime, cwd: Path) -> subprocess.Popen[str]:
     assert proc.stdout is not None
     line = proc.stdout.readline()  # "worker ... running" once it started
     assert "running" in line, f"worker did not start: {line!r}"
+    client = redis.Redis.from_url(REDIS_URL)
+    leases = ShardLeases(client, rt.settings.redis_prefix, "test", rt.settings.shards, 1.0)
+    wait_until(lambda: all(leases.holders().values()), timeout=WAIT_S, what="the worker's shards")
+    client.close()
     return proc
 
 
 def test_web_chat_reply_comes_back_from_a_worker_process(edge: Runtime, tmp_path: Path) -> None:
     worker = _start_worker(edge, tmp_path)
 
+    def all_sent() -> bool:
+        with edge.db.transaction() as session:
+            statuses = session.scalars(select(OutboxMessage.status)).all()
+        return bool(statuses) and all(s == OutboxStatus.SENT for s in statuses)
+
     async def chat(url: str) -> str:
         async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
             _, reply = await asyncio.wait_for(say(ws, "¿cuánto sale el corte?"), WAIT_S)
+            # Connected until the row is marked sent (just after the frame went out; a
+            # resend carries the same frame id, which the page drops).
+            deadline = asyncio.get_running_loop().time() + WAIT_S
+            while not await asyncio.to_thread(all_sent):
+                assert asyncio.get_running_loop().time() < deadline, "reply never marked sent"
+                await asyncio.sleep(0.1)
             await ws.close()
         return str(reply["text"])
 
@@ -81,9 +98,6 @@ def test_web_chat_reply_comes_back_from_a_worker_process(edge: Runtime, tmp_path
         assert "$8.000" in price
         # The edge ran no turn: it has no actors; the worker did, and sent by relay.
         assert edge.engine.budget.peak == 0
-        with edge.db.transaction() as session:
-            statuses = session.scalars(select(OutboxMessage.status)).all()
-        assert statuses and all(s == OutboxStatus.SENT for s in statuses)
     finally:
         worker.terminate()
         assert worker.wait(WAIT_S) == 0
