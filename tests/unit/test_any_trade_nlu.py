@@ -191,3 +191,9 @@ def test_a_part_of_a_request_that_fits_two_services_is_unsettled() -> None:
         "Men's haircut",
     }
     assert salon.unsettled("a men's cut and a blowout") == ()
+
+
+def test_an_everyday_word_is_no_name_cut_short() -> None:
+    beauty = _matcher("Estética facial", "Masaje relajante")
+    assert beauty.find("¿tienen lugar este jueves?") is None
+    assert beauty.by_name_words("¿tienen lugar este jueves?") == ()

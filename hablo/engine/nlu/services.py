@@ -95,6 +95,97 @@ _STOP = frozenset(
 )
 
 
+# Everyday words that begin some service names: never a name cut short.
+_EVERYDAY = frozenset(
+    [
+        "este",
+        "esta",
+        "esto",
+        "estos",
+        "estas",
+        "pero",
+        "como",
+        "cuando",
+        "donde",
+        "quiero",
+        "quisiera",
+        "puedo",
+        "tengo",
+        "tiene",
+        "tienen",
+        "hola",
+        "buenas",
+        "buen",
+        "manana",
+        "tarde",
+        "noche",
+        "todo",
+        "toda",
+        "todos",
+        "nada",
+        "algo",
+        "mucho",
+        "poco",
+        "bien",
+        "solo",
+        "otra",
+        "otro",
+        "hace",
+        "hacer",
+        "dame",
+        "dale",
+        "vale",
+        "listo",
+        "lista",
+        "cuanto",
+        "hora",
+        "horas",
+        "dias",
+        "semana",
+        "gracias",
+        "favor",
+        "mano",
+        "cara",
+        "masa",
+        "pasa",
+        "pasar",
+        "sabado",
+        "lunes",
+        "martes",
+        "jueves",
+        "viernes",
+        "this",
+        "that",
+        "then",
+        "there",
+        "here",
+        "what",
+        "when",
+        "where",
+        "with",
+        "have",
+        "want",
+        "need",
+        "like",
+        "just",
+        "some",
+        "more",
+        "time",
+        "back",
+        "next",
+        "last",
+        "week",
+        "today",
+        "please",
+        "thanks",
+        "good",
+        "morning",
+        "after",
+        "before",
+    ]
+)
+
+
 @dataclass(frozen=True)
 class _Alias:
     phrase: str
@@ -226,8 +317,9 @@ class ServiceMatcher:
 
     def _by_prefix(self, word: str) -> tuple[ServiceInfo, ...] | None:
         """A word cut short: "semi" (semipermanente), "microchip" (microchipping),
-        "depi" (depilación). Only alphabetic words of four letters or more."""
-        if len(word) < 4 or not word.isalpha():
+        "depi" (depilación). Only alphabetic words of four letters or more that are not
+        everyday words themselves ("este jueves" names no Estética)."""
+        if len(word) < 4 or not word.isalpha() or word in _EVERYDAY:
             return None
         found = {
             service
