@@ -197,3 +197,17 @@ def test_an_everyday_word_is_no_name_cut_short() -> None:
     beauty = _matcher("Estética facial", "Masaje relajante")
     assert beauty.find("¿tienen lugar este jueves?") is None
     assert beauty.by_name_words("¿tienen lugar este jueves?") == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("no, el viernes no, mejor el sábado", 13),
+        ("not friday, saturday please", 13),
+        ("hoy no puedo, el viernes a las 10", 12),
+        ("el viernes no puedo", 12),  # the only day said stays the day
+    ],
+)
+def test_a_day_turned_down_gives_way_to_the_other(text: str, day: int) -> None:
+    when = extract_when(text, NOW)
+    assert when is not None and when.start.day == day

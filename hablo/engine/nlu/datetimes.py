@@ -553,6 +553,21 @@ def _pin_next_week(refs: list[_DateRef], week: re.Match[str], today: date) -> li
     return refs
 
 
+# "el viernes no, mejor el sábado", "not friday, saturday": the day turned down.
+_REFUSED_AFTER = re.compile(r"\s*,?\s*no\b(?!\s+(?:puedo|tengo|hay|se|me|podes|puedes))")
+_REFUSED_BEFORE = re.compile(r"\b(?:not|no)\s+(?:on\s+)?$")
+
+
+def _not_refused(s: str, refs: list[_DateRef]) -> list[_DateRef]:
+    """The dates the message does not turn down, when it names another one."""
+    kept = [
+        r
+        for r in refs
+        if not _REFUSED_AFTER.match(s, r.end) and not _REFUSED_BEFORE.search(s[: r.start])
+    ]
+    return kept if kept else refs
+
+
 def _closest(refs: list[_DateRef], clock: _Clock | None) -> _DateRef | None:
     """The date nearest the clock time ("hoy no puedo, el viernes a las 10"), else the first."""
     if not refs:
@@ -630,7 +645,7 @@ def extract_when(
         if period_m["this"] or period_m["p5"]:  # "esta noche", "tonight" also name today
             extra_refs.append(_DateRef(period_m.start(), period_m.end(), _fixed(now.date())))
 
-    ref = _closest(_collect_dates(s, now, clock, month_first) + extra_refs, clock)
+    ref = _closest(_not_refused(s, _collect_dates(s, now, clock, month_first) + extra_refs), clock)
     if clock is None and ref is None:
         return None
     spans = [(x.start, x.end) for x in (clock, ref) if x is not None]
