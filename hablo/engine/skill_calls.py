@@ -9,13 +9,12 @@ capped, so a few hung skills cannot stop the process from exiting nor exhaust th
 
 from __future__ import annotations
 
-import logging
+import contextvars
 import queue
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -44,7 +43,8 @@ class BudgetedCalls:
 
     def call(self, fn: Callable[[], T], budget_s: float) -> T:
         """fn()'s result or exception; CallOverrun when it takes longer than budget_s."""
-        job = _Call(fn)
+        context = contextvars.copy_context()  # the skill sees the caller's context vars
+        job: _Call[T] = _Call(lambda: context.run(fn))
         with self._lock:
             spawn = self._idle == 0 and self._threads < self._max_threads
             if spawn:
