@@ -101,7 +101,7 @@ def serve(runtime: Runtime) -> Iterator[ServerThread]:
 
 
 def wait_until(
-    probe: Callable[[], T], timeout: float = 10.0, interval: float = 0.05, what: str = ""
+    probe: Callable[[], T], timeout: float = 30.0, interval: float = 0.05, what: str = ""
 ) -> T:
     """Poll `probe` until it returns something truthy; fail with `what` after `timeout`."""
     deadline = time.monotonic() + timeout

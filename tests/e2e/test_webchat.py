@@ -39,7 +39,7 @@ def ws_url(server: ServerThread, slug: str = "demo", visitor: str = VISITOR) -> 
 
 
 async def frames_until(
-    ws: WS, done: Callable[[list[Frame]], bool], timeout: float = 15.0
+    ws: WS, done: Callable[[list[Frame]], bool], timeout: float = 30.0
 ) -> list[Frame]:
     """Read JSON frames until `done(frames)`; fail (showing what came) after `timeout`."""
     frames: list[Frame] = []
