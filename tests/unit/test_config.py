@@ -150,7 +150,7 @@ def test_settings_are_frozen() -> None:
         ("HABLO_CHANNELS", '["fax"]', "channels"),
         ("HABLO_LOG_LEVEL", "LOUD", "log_level"),
         ("HABLO_NLU_THRESHOLD", "1.5", "nlu_threshold"),
-        ("HABLO_ROUTER", "redis", "router"),
+        ("HABLO_ROUTER", "kafka", "router"),
     ],
 )
 def test_invalid_environment_value_is_one_line_naming_the_key(
