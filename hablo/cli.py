@@ -289,6 +289,15 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_skills(args: argparse.Namespace) -> int:
+    from hablo.cli_skills import SkillsCliError, run
+
+    try:
+        return run(args, _settings(args))
+    except SkillsCliError as exc:
+        raise CliError(str(exc), code=exc.code) from None
+
+
 def cmd_bookings(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
@@ -772,6 +781,32 @@ def build_parser() -> argparse.ArgumentParser:
     plugins = add("plugins", cmd_plugins, "List skill plugins and whether they loaded.")
     plugins.add_argument("action", choices=["list"])
     plugins.add_argument("--json", action="store_true", help="one JSON object per plugin")
+
+    skills = add(
+        "skills",
+        cmd_skills,
+        "Which installed skills a business runs: list (status, intents, on/off, config "
+        "problems); enable, disable or configure one, validated by the skill's config "
+        "model. Running servers and workers pick the change up within seconds.",
+    )
+    skills.add_argument("action", choices=["list", "enable", "disable", "config"])
+    skills.add_argument("name", nargs="?", metavar="SKILL", help="the skill (not for list)")
+    skills.add_argument("--tenant", required=True, help="tenant slug, e.g. demo")
+    skills.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="enable/config: a config field, merged into the stored config (repeatable; "
+        "VALUE is read as JSON when it parses: 75, true, [1, 2]; else as text)",
+    )
+    skills.add_argument(
+        "--config",
+        dest="config_file",
+        metavar="FILE",
+        help="enable/config: the whole config as a YAML or JSON mapping (replaces the stored one)",
+    )
+    skills.add_argument("--json", action="store_true", help="list: one JSON object per skill")
 
     bookings = add("bookings", cmd_bookings, "List a tenant's bookings (times in its zone).")
     bookings.add_argument("action", choices=["list"])

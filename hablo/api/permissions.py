@@ -32,6 +32,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "settings:read": _MANAGERS,
     "settings:write": _MANAGERS,
     "audit:read": _MANAGERS,
+    # Which installed skills the business runs, and their config.
+    "skills:read": _MANAGERS,
+    "skills:write": _MANAGERS,
     # People of the business.
     "users:read": _STAFF,
     "users:write": _MANAGERS,

@@ -12,6 +12,7 @@ ROUTE_MODULES = (
     "tenants",
     "settings",
     "replies",
+    "skills",
     "users",
     "contacts",
     "privacy",
@@ -35,8 +36,8 @@ ROUTE_MODULES = (
     "admin",
 )
 # Modules that add operations to another one's routes: the password and second-factor
-# operations, on auth's.
-ROUTE_ADDONS = ("auth_factors", "auth_passwords")
+# operations, on auth's; sending files, on messages'.
+ROUTE_ADDONS = ("auth_factors", "auth_passwords", "message_media")
 
 
 def all_routes() -> list[ApiRoutes]:

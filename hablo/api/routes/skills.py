@@ -1,0 +1,113 @@
+"""The installed skills and which of them this business runs, with their config.
+
+Enabling, disabling or configuring one takes effect without a restart: the change
+moves `tenants.updated_at`, which every process running the tenant watches, and this
+process is told at once; the classifier retrains on the new intents off the hot path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from hablo.api.app_keys import RUNTIME
+from hablo.api.endpoints import ApiRoutes, Call, RequestModel
+from hablo.api.problems import ApiError, conflict, not_found
+from hablo.api.scope import TenantScope
+from hablo.plugins.tenant_skills import (
+    SkillConfigInvalid,
+    SkillUnavailable,
+    SkillView,
+    UnknownSkill,
+    list_tenant_skills,
+    set_tenant_skill,
+)
+
+routes = ApiRoutes("skills")
+
+
+class SkillOut(BaseModel):
+    name: str
+    source: str = Field(description="Where it was loaded from (entry point or module)")
+    status: str = Field(description='"loaded", or "failed" (see error): installed but broken')
+    error: str | None = Field(description="Why the plugin failed to load")
+    builtin: bool
+    intents: list[str] = Field(description="The intents it answers")
+    config_schema: dict[str, Any] | None = Field(
+        description="JSON Schema of its config (from the skill's config_model)"
+    )
+    enabled: bool = Field(description="Whether this business runs it")
+    config: dict[str, Any] = Field(description="This business's config for it")
+    config_error: str | None = Field(
+        description="Why an enabled skill does not run here: its stored config is invalid"
+    )
+
+    @classmethod
+    def of(cls, view: SkillView) -> SkillOut:
+        return cls.model_validate(view.as_dict())
+
+
+class SkillList(BaseModel):
+    items: list[SkillOut]
+
+
+class SkillChange(RequestModel):
+    """Only the fields sent change; `config` replaces the whole stored config."""
+
+    enabled: bool | None = None
+    config: dict[str, Any] | None = Field(
+        default=None, description="Validated against the skill's config_schema"
+    )
+
+
+@routes.get("/api/skills", "skills:read", response=SkillList)
+async def list_skills(call: Call[None, None]) -> SkillList:
+    """The installed skills, their status and this business's settings for each"""
+    registry = call.request.app[RUNTIME].registry
+
+    def work(scope: TenantScope) -> SkillList:
+        views = list_tenant_skills(registry, scope.session, scope.tenant_id)
+        return SkillList(items=[SkillOut.of(v) for v in views])
+
+    return await call.db(work)
+
+
+@routes.put(
+    "/api/skills/{name}",
+    "skills:write",
+    body=SkillChange,
+    response=SkillOut,
+    errors=(404, 409),
+    path_types={"name": str},
+    summary="Enable, disable or configure a skill for this business; effective on the "
+    "next message, no restart",
+)
+async def change_skill(call: Call[None, SkillChange]) -> SkillOut:
+    registry = call.request.app[RUNTIME].registry
+    name: str = call.path["name"]
+    body = call.body
+
+    def work(scope: TenantScope) -> SkillOut:
+        try:
+            view, changes = set_tenant_skill(
+                registry,
+                scope.session,
+                scope.tenant_id,
+                name,
+                enabled=body.enabled,
+                config=body.config,
+            )
+        except UnknownSkill:
+            raise not_found("skill") from None
+        except SkillUnavailable as exc:
+            raise conflict(str(exc)) from None
+        except SkillConfigInvalid as exc:
+            details = [{**e, "loc": ["body", "config", *e["loc"]]} for e in exc.errors]
+            raise ApiError(422, "validation_error", str(exc), details) from None
+        scope.audit("update", "skill", name, changes)
+        return SkillOut.of(view)
+
+    result = await call.db(work)
+    call.tenant_changed()
+    return result
