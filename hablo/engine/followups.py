@@ -52,9 +52,11 @@ def with_context(
     ):
         intent, confidence = topic, max(confidence, TRUST_CLASSIFIER)
     if topic == NOT_OFFERED and intent is None and is_follow_up(text):
-        # "¿hacen depilación?" … "¿y alisado?": the same question about something else.
-        thing = " ".join(text.split()[1:]).strip(" ?¿!¡.")
-        if thing:
+        if "service" in entities:
+            # "¿hacen depilación?" … "¿y la de pareja?": that one we do; its price says so.
+            intent, confidence = "pricing", TRUST_CLASSIFIER
+        elif thing := " ".join(text.split()[1:]).strip(" ?¿!¡."):
+            # "¿hacen depilación?" … "¿y alisado?": the same question about something else.
             intent, confidence = NOT_OFFERED, 1.0
             entities["thing"] = thing
     remembered = _service(services, context.get("service"))

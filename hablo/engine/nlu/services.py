@@ -45,6 +45,23 @@ _GENERIC = frozenset(
         "appointment",
     ]
 )
+# Generic words that, said alone, still point at the services named with them ("una
+# sesión", "el completo"); not the trade's material ("extensiones de pelo" is no haircut),
+# "servicios" (the list) or a booking itself ("quiero un turno").
+_SAID_ALONE = _GENERIC - {
+    "pelo",
+    "cabello",
+    "hair",
+    "servicio",
+    "servicios",
+    "service",
+    "services",
+    "turno",
+    "cita",
+    "appointment",
+}
+# Words after which a generic word qualifies another ("extensiones de pelo").
+_OF = frozenset(["de", "del", "of", "para", "for"])
 
 
 def _singular(word: str) -> str:
@@ -218,6 +235,18 @@ class ServiceMatcher:
                         words.setdefault(_singular(word), set()).add(service)
         self._words = {w: tuple(sorted(s, key=lambda x: x.name)) for w, s in words.items()}
         self._word_keys = list(self._words)
+        # The generic words of the names ("sesión" of "Sesión individual" and "Sesión
+        # online"): they tell no service apart, but a message that says only one of them
+        # still asks about these services, not about something the business lacks.
+        generic: dict[str, set[ServiceInfo]] = {}
+        for service in services:
+            for phrase in (service.name, *(n for _, n in service.names)):
+                for word in normalize(phrase, keep_enye=True).split():
+                    if word in _SAID_ALONE:
+                        generic.setdefault(_singular(word), set()).add(service)
+        self._generic_words = {
+            w: tuple(sorted(s, key=lambda x: x.name)) for w, s in generic.items()
+        }
         # Every word of each service's names as written (short ones too: "men's").
         self._name_words = {
             str(service.id): frozenset(
@@ -300,7 +329,21 @@ class ServiceMatcher:
             for token in short:
                 narrowed = {s for s in found if token in self._name_words.get(str(s.id), ())}
                 found = narrowed or found
+        if not found:
+            found = self._by_generic_word(text)
         return tuple(sorted(found, key=lambda s: s.name))
+
+    def _by_generic_word(self, text: str) -> set[ServiceInfo]:
+        """ "¿cuánto sale una sesión?" at a psychologist's whose services are "Sesión
+        individual" and "Sesión online": both, so the bot asks which."""
+        found: set[ServiceInfo] = set()
+        previous = ""
+        for token in normalize(text, keep_enye=True).split():
+            hit = None if previous in _OF else self._generic_words.get(_singular(token))
+            previous = token
+            if hit:
+                found = set(hit) if not found else (found & set(hit)) or found
+        return found
 
     def _by_suffix(self, word: str) -> tuple[ServiceInfo, ...] | None:
         """The head of a compound name: "cut" (haircut). The rest must be a word itself
