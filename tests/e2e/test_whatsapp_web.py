@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from hablo.adapters.whatsapp_web.wpp_contract import wa_js_version
 from hablo.bootstrap import bootstrap
 from hablo.db.enums import Role
 from hablo.db.models import AuditLog, Message, User
@@ -23,7 +24,7 @@ from hablo.demo import seed_demo
 from tests.api.support import Api, Client
 from tests.conftest import make_settings
 from tests.e2e.server import serve, wait_until
-from tests.providers.fake_whatsapp_web import FakeWhatsAppWeb
+from tests.providers.fake_whatsapp_web import WHATSAPP_VERSION, FakeWhatsAppWeb
 
 CHROMIUM = Path("/usr/bin/chromium")
 CUSTOMER = "5491155550001"
@@ -138,12 +139,18 @@ def test_link_chat_restart_lose_and_unlink(db_url: str, tmp_path: Path) -> None:
             svg = get_qr(owner, "svg")
             assert svg.headers["Content-Type"].startswith("image/svg+xml")
             assert "<svg" in svg.text
-            assert status(owner)["state"] == "scan_qr"
+            shown = status(owner)
+            assert shown["state"] == "scan_qr"
             assert fake.qr_refs, "the page showed no QR"
+            # The session injected the vendored WA-JS into the page (the fake reads its
+            # WPP.version before putting its emulation in place).
+            assert fake.injected and set(fake.injected) == {wa_js_version()}
+            assert shown["wa_js_version"] == wa_js_version()
 
             fake.control("scan", {"phone": BUSINESS_PHONE})
             connected = wait_state(owner, "connected")
             assert connected["phone"] == BUSINESS_PHONE
+            assert connected["whatsapp_web_version"] == WHATSAPP_VERSION
             again = owner.post("/api/whatsapp/qr")
             assert again.status_code == 409, again.text
             assert again.json()["error"]["code"] == "already_connected"
@@ -155,6 +162,7 @@ def test_link_chat_restart_lose_and_unlink(db_url: str, tmp_path: Path) -> None:
                     select(Message.body).where(Message.body == QUESTION)
                 ).all()
             assert inbound == [QUESTION]
+            assert CHAT in fake.reads, "no read receipt before the reply"
 
             # A group message is not for the bot.
             replies_before = len(fake.sent_to(CHAT))

@@ -1,13 +1,17 @@
-"""A fake WhatsApp Web page on 127.0.0.1, shaped the way `page_script` expects the real
-one: a QR element carrying a `data-ref` payload until the test "scans" it, then the chat
-list (`#pane-side`) and a `window.Store` with Msg/Chat/SendMessage/Conn/AppState.
+"""A fake WhatsApp Web page on 127.0.0.1 that offers the `window.WPP` surface hablo uses
+(exactly the names in `wpp_contract`, checked at import and by a unit test), the way
+WA-JS builds it on the real page.
 
-The login survives a browser restart the way WhatsApp's does: a token in localStorage
-(in the persistent Chromium profile). The page polls the fake for incoming messages,
-and messages the adapter sends are POSTed back here and recorded.
+The session injects the real, vendored WA-JS before the page's own script runs; on this
+page WA-JS finds no WhatsApp modules and never becomes ready, so the page records the
+injected `WPP.version` (POST /api/injected) and replaces `window.WPP` with its emulation,
+keeping that version. The login survives a browser restart the way WhatsApp's does: a
+token in localStorage (in the persistent Chromium profile). The page polls the fake for
+incoming messages and emits them as `chat.new_message`; sent messages and read receipts
+are POSTed back here and recorded.
 
 Test controls: POST /control/scan {phone}, POST /control/incoming {from, text, isGroup,
-pushname}, POST /control/logout (the phone unlinks the device), GET /control/sent.
+pushname}, POST /control/logout (the phone unlinks the device).
 """
 
 from __future__ import annotations
@@ -19,7 +23,59 @@ from typing import Any
 import requests
 from aiohttp import web
 
+from hablo.adapters.whatsapp_web import wpp_contract
 from tests.providers.threaded import ThreadedFakeServer
+
+WHATSAPP_VERSION = "2.3000.1000000000-fake"
+
+# The emulated WPP, one JavaScript function per contract entry. `S` is the page's state.
+WPP_TOP_LEVEL = {
+    "isReady": "true",
+    "version": "injectedVersion",
+    "on": "(event, cb) => { (S.listeners[event] = S.listeners[event] || []).push(cb); }",
+}
+WPP_FUNCTIONS = {
+    "conn.isAuthenticated": "() => Boolean(S.token)",
+    "conn.isMainReady": "() => S.mainReady",
+    "conn.needsUpdate": "() => false",
+    "conn.getAuthCode": """async () => S.token || !S.ref ? null
+      : {type: "multidevice", ref: S.ref, fullCode: S.ref}""",
+    "conn.getMyUserId": """() => S.mainReady
+      ? {user: S.phone, server: "c.us", _serialized: S.phone + "@c.us"} : undefined""",
+    "conn.getBuildConstants": f"() => ({{VERSION_STR: {WHATSAPP_VERSION!r}}})",
+    "conn.logout": """async () => {
+      await post("/api/logout", {token: S.token});
+      localStorage.clear();
+      scanLoop();
+      return true;
+    }""",
+    "chat.markIsRead": """async (chatId) => {
+      await post("/api/read", {token: S.token, chatId});
+      return {wid: {_serialized: chatId}, unreadCount: 0};
+    }""",
+    "chat.sendTextMessage": """async (chatId, text) => {
+      const sent = await post("/api/sent", {token: S.token, chatId, text});
+      if (sent.error) throw new Error(sent.error);
+      return {id: sent.id, ack: 1, from: S.phone + "@c.us", to: chatId};
+    }""",
+}
+WPP_EVENTS = ("chat.new_message",)
+assert set(WPP_TOP_LEVEL) == set(wpp_contract.TOP_LEVEL), "the fake WPP drifted from the contract"
+assert set(WPP_FUNCTIONS) == set(wpp_contract.FUNCTIONS), "the fake WPP drifted from the contract"
+assert set(WPP_EVENTS) == set(wpp_contract.EVENTS), "the fake WPP drifted from the contract"
+
+
+def _wpp_object() -> str:
+    """The emulated WPP as a JavaScript object literal, namespaces nested."""
+    spaces: dict[str, list[str]] = {}
+    for entry, body in WPP_FUNCTIONS.items():
+        namespace, name = entry.split(".", 1)
+        spaces.setdefault(namespace, []).append(f"{name}: {body}")
+    members = [f"{name}: {value}" for name, value in WPP_TOP_LEVEL.items()]
+    for namespace, functions in spaces.items():
+        members.append(namespace + ": {\n" + ",\n".join(functions) + "\n}")
+    return "{\n" + ",\n".join(members) + "\n}"
+
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>WhatsApp</title></head>
@@ -30,16 +86,20 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const getJson = async (url, opts) => (await fetch(url, opts)).json();
 const post = (url, body) => getJson(url, {method: "POST",
   headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+const emit = (event, arg) => (S.listeners[event] || []).forEach((cb) => cb(arg));
+
+// What the session injected before this script ran (the real WA-JS, not ready here).
+const injectedVersion = window.WPP ? String(window.WPP.version) : null;
+post("/api/injected", {version: injectedVersion});
+const S = {listeners: {}, token: null, phone: null, ref: null, mainReady: false, loop: 0};
 
 async function scanLoop() {
-  delete window.Store;
+  const loop = ++S.loop;
+  S.token = null; S.phone = null; S.mainReady = false;
   const {ref} = await getJson("/api/qr");
-  app.innerHTML = "";
-  const qr = document.createElement("div");
-  qr.setAttribute("data-ref", ref);
-  qr.innerHTML = '<canvas width="264" height="264"></canvas>';
-  app.appendChild(qr);
-  for (;;) {
+  S.ref = ref;
+  app.textContent = "Scan the QR";
+  while (loop === S.loop) {
     await sleep(250);
     const login = await getJson("/api/login?ref=" + encodeURIComponent(ref));
     if (login.token) {
@@ -50,60 +110,40 @@ async function scanLoop() {
   }
 }
 
-function installStore(token, phone, listeners) {
-  window.Store = {
-    Conn: {wid: {user: phone, _serialized: phone + "@c.us"}},
-    Msg: {on: (event, cb) => { if (event === "add") listeners.push(cb); }},
-    Chat: {find: async (id) => ({id: {_serialized: id}})},
-    SendMessage: {sendTextMsgToChat: async (chat, text) => {
-      const sent = await post("/api/sent", {token, chatId: chat.id._serialized, text});
-      return {id: {_serialized: sent.id}};
-    }},
-    AppState: {logout: async () => {
-      await post("/api/logout", {token});
-      localStorage.clear();
-    }},
-  };
-}
-
 async function chatLoop() {
-  const token = localStorage.getItem("fake-wa-token");
-  const phone = localStorage.getItem("fake-wa-phone");
-  const listeners = [];
+  const loop = ++S.loop;
+  S.token = localStorage.getItem("fake-wa-token");
+  S.phone = localStorage.getItem("fake-wa-phone");
+  S.ref = null;
   let after = null;  // first poll: only learn where the queue stands (no history replay)
-  let shown = false;
-  for (;;) {
+  while (loop === S.loop) {
     const since = after === null ? "" : "&after=" + after;
-    const got = await getJson("/api/poll?token=" + encodeURIComponent(token) + since);
+    const got = await getJson("/api/poll?token=" + encodeURIComponent(S.token) + since);
     if (!got.valid) {
       localStorage.removeItem("fake-wa-token");
       return scanLoop();
     }
-    if (!shown) {
-      app.innerHTML = '<div id="pane-side"></div>';
-      installStore(token, phone, listeners);
-      shown = true;
+    if (!S.mainReady) {  // synced: ready to send (WA-JS's conn.main_ready)
+      S.mainReady = true;
+      app.textContent = "Chats";
     }
     for (const event of got.events) {
-      const line = document.createElement("div");
-      line.className = "message-in";
-      line.textContent = event.text;
-      document.getElementById("pane-side").appendChild(line);
-      const msg = {
-        id: {_serialized: event.id, fromMe: false}, from: {_serialized: event.from},
+      emit("chat.new_message", {
+        id: {_serialized: event.id, fromMe: false},
+        from: {_serialized: event.from, toString: () => event.from},
         body: event.text, type: "chat", isNewMsg: true, isGroupMsg: event.isGroup,
         t: event.t, notifyName: event.pushname,
-      };
-      listeners.forEach((cb) => cb(msg));
+      });
     }
     after = got.last;
     await sleep(200);
   }
 }
 
+window.WPP = WPP_OBJECT;
 if (localStorage.getItem("fake-wa-token")) chatLoop(); else scanLoop();
 </script></body></html>
-"""
+""".replace("WPP_OBJECT", _wpp_object())
 
 
 class FakeWhatsAppWeb(ThreadedFakeServer):
@@ -117,6 +157,8 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
         self.events: list[dict[str, Any]] = []
         self.sent: list[dict[str, Any]] = []
         self.qr_refs: list[str] = []  # every QR payload shown
+        self.injected: list[str | None] = []  # WPP.version found on each page load
+        self.reads: list[str] = []  # chats marked read
         self._lock = threading.Lock()
 
     @property
@@ -142,6 +184,8 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
         app.router.add_get("/api/login", self._login)
         app.router.add_get("/api/poll", self._poll)
         app.router.add_post("/api/sent", self._record_sent)
+        app.router.add_post("/api/read", self._record_read)
+        app.router.add_post("/api/injected", self._record_injected)
         app.router.add_post("/api/logout", self._page_logout)
         app.router.add_post("/control/scan", self._scan)
         app.router.add_post("/control/incoming", self._incoming)
@@ -181,6 +225,20 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
             message_id = "true_" + str(body["chatId"]) + "_3EB0" + secrets.token_hex(8).upper()
             self.sent.append({"chatId": body["chatId"], "text": body["text"], "id": message_id})
         return web.json_response({"id": message_id})
+
+    async def _record_read(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            if body.get("token") not in self.valid_tokens:
+                return web.json_response({"error": "logged out"}, status=401)
+            self.reads.append(str(body["chatId"]))
+        return web.json_response({"ok": True})
+
+    async def _record_injected(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            self.injected.append(body.get("version"))
+        return web.json_response({"ok": True})
 
     async def _page_logout(self, request: web.Request) -> web.Response:
         body = await request.json()

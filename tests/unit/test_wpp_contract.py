@@ -8,7 +8,8 @@ import hashlib
 import re
 from pathlib import Path
 
-from hablo.adapters.whatsapp_web import wpp_contract
+from hablo.adapters.whatsapp_web import page_script, wpp_contract
+from tests.providers import fake_whatsapp_web
 
 TYPES = wpp_contract.VENDOR_DIR / "types"
 EXPORT_LIST = re.compile(r"export\s*\{([^}]*)\}")
@@ -64,6 +65,22 @@ def test_a_renamed_entry_is_caught() -> None:
         "chat.new_msg",
         "conn.main_ready_now",
     ]
+
+
+def test_the_fake_page_implements_exactly_the_contract() -> None:
+    assert set(fake_whatsapp_web.WPP_FUNCTIONS) == set(wpp_contract.FUNCTIONS)
+    assert set(fake_whatsapp_web.WPP_TOP_LEVEL) == set(wpp_contract.TOP_LEVEL)
+    assert set(fake_whatsapp_web.WPP_EVENTS) == set(wpp_contract.EVENTS)
+
+
+def test_the_page_scripts_call_only_contract_entries() -> None:
+    """The page scripts call exactly the contract's functions and events."""
+    scripts = page_script.PROBE_JS + page_script.HOOK_JS + page_script.SEND_JS
+    scripts += page_script.LOGOUT_JS
+    called = set(re.findall(r"WPP\.(\w+\.\w+)\(", scripts))
+    assert called == set(wpp_contract.FUNCTIONS), called  # nothing unlisted, nothing unused
+    events = set(re.findall(r"WPP\.on\(\"([\w.]+)\"", scripts))
+    assert events == set(wpp_contract.EVENTS)
 
 
 def test_the_vendored_bundle_is_the_recorded_one() -> None:

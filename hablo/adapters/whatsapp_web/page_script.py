@@ -1,60 +1,69 @@
 """Everything hablo knows about WhatsApp Web's page lives here, and only here.
 
-WhatsApp Web changes its markup and internal modules without notice. When it does, this
-is the one file to fix: the session (session.py) only calls the scripts below and reads
-the small dicts they return; it never touches a selector itself.
-
-What the scripts expect of the page:
-
-- the QR code is an element with a ``data-ref`` attribute holding the payload the phone
-  scans (WhatsApp renders it on a canvas inside that element);
-- once logged in, the chat list (``#pane-side``) is present;
-- ``window.Store`` exposes the page's internal modules (as WhatsApp Web's webpack bundle
-  does; libraries such as whatsapp-web.js read the same): ``Store.Msg`` emits ``add`` for
-  new messages, ``Store.Chat.find`` opens a chat, ``Store.SendMessage.sendTextMsgToChat``
-  sends text, ``Store.Conn.wid.user`` is the linked phone, ``Store.AppState.logout``
-  unlinks the device.
+The page exposes no API of its own; WA-JS (@wppconnect/wa-js, vendored in ``vendor/``)
+builds one, ``window.WPP``, out of WhatsApp Web's module loader, and is maintained as
+WhatsApp changes. The session injects the bundle before every navigation, then these
+scripts: a thin map onto WPP, calling only what ``wpp_contract`` lists (which a test
+checks against WA-JS's type declarations). The session never touches the page itself.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from hablo.adapters.whatsapp_web.wpp_contract import WA_JS_FILE
+
 # The function the injected hook calls with each new incoming message.
 INCOMING_BINDING = "habloIncoming"
 
-QR_SELECTOR = "div[data-ref]"
-LOGGED_IN_SELECTOR = "#pane-side"
+# Injected (add_init_script) before HOOK_JS: WA-JS itself.
+WA_JS_PATH: Path = WA_JS_FILE
 
-# Where the page stands: {"state": "connected"|"scan_qr"|"loading", "qr": str|None,
-# "phone": str|None}.
+# Where the page stands: {"state": "loading"|"scan_qr"|"connected"|"needs_update",
+# "qr": the payload to show as a QR or None, "phone": the linked number's digits or None,
+# "whatsapp": WhatsApp Web's version or None}.
 PROBE_JS = """
-() => {
-  // Connected only once the message hook is in: a message before that would be lost.
-  if (document.querySelector(LOGGED_IN) && window.Store && window.Store.__habloHooked) {
-    const wid = window.Store.Conn && window.Store.Conn.wid;
-    return {state: "connected", qr: null, phone: wid ? String(wid.user) : null};
-  }
-  const qr = document.querySelector(QR);
-  const ref = qr ? qr.getAttribute("data-ref") : null;
-  if (ref) return {state: "scan_qr", qr: ref, phone: null};
-  return {state: "loading", qr: null, phone: null};
+async () => {
+  const WPP = window.WPP;
+  const seen = {state: "loading", qr: null, phone: null, whatsapp: null};
+  if (!WPP || !WPP.isReady) return seen;  // WA-JS has not found the page's modules yet
+  const build = WPP.conn.getBuildConstants();
+  seen.whatsapp = build ? String(build.VERSION_STR) : null;
+  if (WPP.conn.needsUpdate()) {
+    seen.state = "needs_update";
+  } else if (WPP.conn.isMainReady()) {
+    // Connected only once the message hook is in: a message before that would be lost.
+    if (window.__habloHookedWpp !== WPP) return seen;
+    const wid = WPP.conn.getMyUserId();
+    seen.state = "connected";
+    seen.phone = wid ? String(wid.user) : null;
+  } else if (!WPP.conn.isAuthenticated()) {
+    const code = await WPP.conn.getAuthCode();  // WhatsApp rotates it every ~20 s
+    if (code && code.fullCode) {
+      seen.state = "scan_qr";
+      seen.qr = String(code.fullCode);
+    }
+  }  // else: linked, still syncing
+  return seen;
 }
-""".replace("LOGGED_IN", repr(LOGGED_IN_SELECTOR)).replace("QR)", repr(QR_SELECTOR) + ")")
+"""
 
-# Installed before every navigation (add_init_script): waits for the Store, then forwards
-# each new message that is not ours to the exposed binding.
+# Installed before every navigation, after WA-JS: once WPP is ready, forwards each new
+# message that is not ours to the exposed binding.
 HOOK_JS = """
 (() => {
-  // Checked on an interval, not once: after a re-login the page may build a new Store.
+  // Checked on an interval: WPP becomes ready some time after the page loads.
   const hook = () => {
-    const store = window.Store;
-    if (!store || !store.Msg || !store.Msg.on || store.__habloHooked) return;
-    store.__habloHooked = true;
-    store.Msg.on("add", (msg) => {
+    const WPP = window.WPP;
+    if (!WPP || !WPP.isReady || window.__habloHookedWpp === WPP) return;
+    window.__habloHookedWpp = WPP;
+    WPP.on("chat.new_message", (msg) => {
       if (!msg || !msg.isNewMsg || (msg.id && msg.id.fromMe)) return;
-      if (msg.type && msg.type !== "chat") return;
+      if (msg.type && msg.type !== "chat") return;  // text only, for now
+      const from = msg.from && (msg.from._serialized || String(msg.from));
       window.BINDING({
         id: msg.id._serialized,
-        from: msg.from._serialized || String(msg.from),
+        from: from || "",
         text: msg.body || "",
         isGroup: Boolean(msg.isGroupMsg),
         timestamp: msg.t || 0,
@@ -66,20 +75,21 @@ HOOK_JS = """
 })();
 """.replace("BINDING", INCOMING_BINDING)
 
-# Sends {chatId, text}; resolves to the page's message id.
+# Sends {chatId, text}: a read receipt for the customer's messages, then the text;
+# resolves to the page's message id.
 SEND_JS = """
 async ({chatId, text}) => {
-  const chat = await window.Store.Chat.find(chatId);
-  const sent = await window.Store.SendMessage.sendTextMsgToChat(chat, text);
-  return sent && sent.id ? sent.id._serialized : null;
+  try {
+    await window.WPP.chat.markIsRead(chatId);
+  } catch (err) {}  // a missing receipt must not cost the reply
+  const sent = await window.WPP.chat.sendTextMessage(chatId, text);
+  return sent && sent.id ? String(sent.id) : null;
 }
 """
 
 LOGOUT_JS = """
 async () => {
-  if (window.Store && window.Store.AppState && window.Store.AppState.logout) {
-    await window.Store.AppState.logout();
-  }
+  if (window.WPP && window.WPP.isReady) await window.WPP.conn.logout();
 }
 """
 
@@ -91,6 +101,13 @@ def chat_id(e164: str) -> str:
 
 def is_group(chat: str) -> bool:
     return chat.endswith("@g.us")
+
+
+def is_person(chat: str) -> bool:
+    """A chat with a phone number. Not groups, and not "@lid" chats (WhatsApp's hidden
+    ids, whose digits are not a phone number: answering one would need WA-JS's
+    contact.getPnLidEntry, not wired in yet)."""
+    return chat.endswith("@c.us")
 
 
 def peer_digits(chat: str) -> str:

@@ -142,6 +142,11 @@ class WhatsAppWebSessions:
             session = self._sessions.get(tenant_id)
         return session.qr if session else None
 
+    def whatsapp_version(self, tenant_id: uuid.UUID) -> str | None:
+        with self._lock:
+            session = self._sessions.get(tenant_id)
+        return session.whatsapp_version if session else None
+
     def send(self, tenant_id: uuid.UUID, peer: str, text: str, timeout: float) -> str | None:
         with self._lock:
             session = self._sessions.get(tenant_id)
@@ -205,8 +210,8 @@ class WhatsAppWebSessions:
 
     async def _incoming(self, tenant_id: uuid.UUID, raw: dict[str, Any]) -> None:
         chat = str(raw.get("from") or "")
-        if raw.get("isGroup") or page_script.is_group(chat):
-            return  # the bot serves one-to-one chats only
+        if raw.get("isGroup") or not page_script.is_person(chat):
+            return  # the bot serves one-to-one chats with a phone number only
         text, message_id = str(raw.get("text") or ""), str(raw.get("id") or "")
         if not text.strip() or not message_id or len(message_id) > 200:
             return

@@ -95,6 +95,7 @@ class WebSession:
         self._on_incoming = on_incoming
         self.status = SessionStatus(STARTING, datetime.now(UTC))
         self.qr: str | None = None
+        self.whatsapp_version: str | None = None  # WhatsApp Web's, as the page reports it
         self._context: BrowserContext | None = None
         self._page: Page | None = None
         self._stopping = False
@@ -156,6 +157,8 @@ class WebSession:
         )
         page = self._context.pages[0] if self._context.pages else await self._context.new_page()
         await page.expose_function(page_script.INCOMING_BINDING, self._incoming)
+        # WA-JS first (it builds window.WPP from the page's modules), then our hook on it.
+        await page.add_init_script(path=page_script.WA_JS_PATH)
         await page.add_init_script(page_script.HOOK_JS)
         await page.goto(self.url)
         self._page = page
@@ -166,6 +169,7 @@ class WebSession:
         while not self._stopping:
             seen = await self._page.evaluate(page_script.PROBE_JS)
             state = seen.get("state")
+            self.whatsapp_version = seen.get("whatsapp") or self.whatsapp_version
             if state == CONNECTED:
                 self.qr = None
                 await self._set(CONNECTED, phone=seen.get("phone"))

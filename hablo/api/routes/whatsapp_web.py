@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from hablo.adapters.whatsapp_web.qr import qr_png, qr_svg
 from hablo.adapters.whatsapp_web.registry import CHANNEL, WhatsAppWebSessions
 from hablo.adapters.whatsapp_web.session import CONNECTED, SessionStatus
+from hablo.adapters.whatsapp_web.wpp_contract import wa_js_version
 from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call, RequestModel
 from hablo.api.problems import ApiError
@@ -38,12 +39,27 @@ class WhatsAppWebStatusOut(BaseModel):
     since: datetime | None
     last_error: str | None
     phone: str | None = Field(description="The linked number's digits, when connected")
+    wa_js_version: str | None = Field(
+        None, description="The WA-JS version injected into the page, when the channel is served"
+    )
+    whatsapp_web_version: str | None = Field(
+        None, description="WhatsApp Web's version, as the page reported it"
+    )
 
     @classmethod
-    def of(cls, served: bool, status: SessionStatus | None) -> WhatsAppWebStatusOut:
+    def of(
+        cls, served: bool, status: SessionStatus | None, whatsapp_web_version: str | None = None
+    ) -> WhatsAppWebStatusOut:
+        injected = wa_js_version() if served else None
         if status is None:
             return cls(
-                channel_served=served, state="not_started", since=None, last_error=None, phone=None
+                channel_served=served,
+                state="not_started",
+                since=None,
+                last_error=None,
+                phone=None,
+                wa_js_version=injected,
+                whatsapp_web_version=whatsapp_web_version,
             )
         return cls(
             channel_served=served,
@@ -51,6 +67,8 @@ class WhatsAppWebStatusOut(BaseModel):
             since=status.since,
             last_error=status.last_error,
             phone=status.phone,
+            wa_js_version=injected,
+            whatsapp_web_version=whatsapp_web_version,
         )
 
 
@@ -130,8 +148,10 @@ async def _wait_for_page(
 async def whatsapp_status(call: Call[None, None]) -> WhatsAppWebStatusOut:
     sessions = _sessions(call)
     tenant_id = call.tenant_id
+    if sessions is None:
+        return WhatsAppWebStatusOut.of(False, None)
     return WhatsAppWebStatusOut.of(
-        sessions is not None, sessions.status(tenant_id) if sessions else None
+        True, sessions.status(tenant_id), sessions.whatsapp_version(tenant_id)
     )
 
 
