@@ -90,6 +90,9 @@ WHEN_CASES: list[tuple[str, str, bool, bool]] = [
     ("el viernes pasado", "2027-03-05 00:00", True, False),
     ("last friday", "2027-03-05 00:00", True, False),
     ("yesterday", "2027-03-09 00:00", True, False),
+    # a past day beside one to come is the story, not the wish
+    ("my cat is sick since yesterday, can you see her today?", "2027-03-10 00:00", True, False),
+    ("desde ayer me duele la muela, ¿me atienden mañana?", "2027-03-11 00:00", True, False),
     ("el 10/3", "2027-03-10 00:00", True, False),
     ("3/18", "2027-03-18 00:00", True, False),
     ("18/3/2028", "2028-03-18 00:00", True, False),

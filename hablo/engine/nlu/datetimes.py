@@ -568,6 +568,13 @@ def _not_refused(s: str, refs: list[_DateRef]) -> list[_DateRef]:
     return kept if kept else refs
 
 
+def _not_past(refs: list[_DateRef], today: date) -> list[_DateRef]:
+    """The dates still to come, when the message names one beside past ones: "throwing up
+    since yesterday, can you see her today?" asks about today."""
+    kept = [r for r in refs if r.resolve(None) >= today]
+    return kept if kept else refs
+
+
 def _closest(refs: list[_DateRef], clock: _Clock | None) -> _DateRef | None:
     """The date nearest the clock time ("hoy no puedo, el viernes a las 10"), else the first."""
     if not refs:
@@ -645,7 +652,8 @@ def extract_when(
         if period_m["this"] or period_m["p5"]:  # "esta noche", "tonight" also name today
             extra_refs.append(_DateRef(period_m.start(), period_m.end(), _fixed(now.date())))
 
-    ref = _closest(_not_refused(s, _collect_dates(s, now, clock, month_first) + extra_refs), clock)
+    refs = _not_refused(s, _collect_dates(s, now, clock, month_first) + extra_refs)
+    ref = _closest(_not_past(refs, now.date()), clock)
     if clock is None and ref is None:
         return None
     spans = [(x.start, x.end) for x in (clock, ref) if x is not None]
