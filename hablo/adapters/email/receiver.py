@@ -16,13 +16,17 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from aiosmtpd.controller import Controller
-
 from hablo.adapters.accounts import AccountDirectory
 from hablo.adapters.email.inbound import CHANNEL, inbound_message
 from hablo.adapters.email.parse import MailRejected, parse_mail
+from hablo.config.extras import MissingExtra
 from hablo.db.base import utcnow
 from hablo.engine.messages import InboundMessage
+
+try:  # the [email] extra: only a server with the e-mail channel on needs it
+    from aiosmtpd.controller import Controller
+except ImportError:  # pragma: no cover - exercised by the packaging test's bare install
+    Controller = None  # type: ignore[assignment,misc]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +93,8 @@ class EmailReceiver:
         port: int,
         max_bytes: int,
     ) -> None:
+        if Controller is None:
+            raise MissingExtra("the e-mail channel's SMTP receiver", "email")
         self._controller = Controller(
             MailboxHandler(accounts, submit),
             hostname=host,
