@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from hablo.console import auth_pages, inbox_pages, inbox_settings_pages, live
+from hablo.console import auth_pages, inbox_pages, inbox_settings_pages, live, media_pages
 from hablo.console.errors import console_errors
 
 STATIC = Path(__file__).parent / "static"
@@ -19,6 +19,7 @@ def setup_console(app: web.Application) -> None:
     app.router.add_routes(auth_pages.routes)
     app.router.add_routes(inbox_pages.routes)
     app.router.add_routes(inbox_settings_pages.routes)
+    app.router.add_routes(media_pages.routes)
     app.router.add_routes(live.routes)
     app.router.add_static("/app/static", STATIC, append_version=False)
     app.on_startup.append(live.on_startup)

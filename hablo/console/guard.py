@@ -55,9 +55,14 @@ async def posted(request: web.Request) -> Form:
     """The form of an unsafe request, after the CSRF and origin checks."""
     form = await request.post()
     sent = form.get(CSRF_FIELD)
-    if not same_origin(request) or not csrf_ok(request, sent if isinstance(sent, str) else None):
-        raise ApiError(403, "csrf", "the form's CSRF token is missing or wrong; reload the page")
+    require_csrf(request, sent if isinstance(sent, str) else None)
     return form
+
+
+def require_csrf(request: web.Request, sent: str | None) -> None:
+    """The origin and CSRF checks of an unsafe request (`sent`: the form's token)."""
+    if not same_origin(request) or not csrf_ok(request, sent):
+        raise ApiError(403, "csrf", "the form's CSRF token is missing or wrong; reload the page")
 
 
 def text(form: Form, name: str) -> str:

@@ -119,6 +119,15 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Write a reply… (/ for saved replies)",
     ),
     "send": ("Enviar", "Send"),
+    "attach_file": ("Enviar una imagen o un documento", "Send an image or a document"),
+    "attach_hint": (
+        "JPEG o PNG, o un PDF, Word, Excel, PowerPoint o texto; hasta 5 MB.",
+        "JPEG or PNG, or a PDF, Word, Excel, PowerPoint or text file; up to 5 MB.",
+    ),
+    "caption": ("Texto que lo acompaña (opcional)", "Caption (optional)"),
+    "send_file": ("Enviar archivo", "Send file"),
+    "image": ("Imagen", "Image"),
+    "document": ("Documento", "Document"),
     "notes": ("Notas internas", "Internal notes"),
     "note_placeholder": (
         "Nota para el equipo (el cliente no la ve)",
@@ -197,6 +206,16 @@ _TEXT: dict[str, tuple[str, str]] = {
     "err_precondition_failed": (
         "Alguien cambió la conversación; recarga y prueba otra vez.",
         "Someone changed the conversation; reload and try again.",
+    ),
+    "err_unsupported_file": (
+        "Ese archivo no se puede enviar: elige una imagen JPEG o PNG, o un PDF, Word, "
+        "Excel, PowerPoint o texto.",
+        "That file cannot be sent: choose a JPEG or PNG image, or a PDF, Word, Excel, "
+        "PowerPoint or text file.",
+    ),
+    "err_file_too_large": (
+        "El archivo pesa más de 5 MB.",
+        "The file is larger than 5 MB.",
     ),
     "err_csrf": ("El formulario caducó; recarga la página.", "The form expired; reload the page."),
 }

@@ -132,7 +132,7 @@ async def inbox_list(request: web.Request) -> web.StreamResponse:
     return render(request, "_list.html", context)
 
 
-def _conversation_id(request: web.Request) -> uuid.UUID:
+def conversation_id_of(request: web.Request) -> uuid.UUID:
     try:
         return uuid.UUID(request.match_info["conversation_id"])
     except ValueError as exc:
@@ -213,7 +213,7 @@ def _window(
 @routes.get("/app/conversations/{conversation_id}")
 async def conversation_page(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
-    conversation_id = _conversation_id(request)
+    conversation_id = conversation_id_of(request)
     context = await _list_context(request, principal)
     context.update(await thread_context(request, principal, conversation_id))
     me = await call_api(request, auth.get_me, principal)
@@ -225,11 +225,11 @@ async def conversation_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/app/conversations/{conversation_id}/thread")
 async def thread_partial(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
-    context = await thread_context(request, principal, _conversation_id(request))
+    context = await thread_context(request, principal, conversation_id_of(request))
     return render(request, "_thread.html", context)
 
 
-async def _after_action(
+async def after_action(
     request: web.Request, principal: Principal, conversation_id: uuid.UUID
 ) -> web.StreamResponse:
     if request.headers.get("HX-Request"):
@@ -242,7 +242,7 @@ async def _after_action(
 async def conversation_action(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
     form = await posted(request)
-    conversation_id = _conversation_id(request)
+    conversation_id = conversation_id_of(request)
     path = {"conversation_id": conversation_id}
     action = request.match_info["action"]
     if action == "close":
@@ -284,14 +284,14 @@ async def conversation_action(request: web.Request) -> web.StreamResponse:
             body={"agent_id": None},
             path=path,
         )
-    return await _after_action(request, principal, conversation_id)
+    return await after_action(request, principal, conversation_id)
 
 
 @routes.post("/app/conversations/{conversation_id}/assign")
 async def assign(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
     form = await posted(request)
-    conversation_id = _conversation_id(request)
+    conversation_id = conversation_id_of(request)
     raw = text(form, "agent_id")
     try:
         agent_id = str(uuid.UUID(raw)) if raw else None
@@ -304,14 +304,14 @@ async def assign(request: web.Request) -> web.StreamResponse:
         body={"agent_id": agent_id},
         path={"conversation_id": conversation_id},
     )
-    return await _after_action(request, principal, conversation_id)
+    return await after_action(request, principal, conversation_id)
 
 
 @routes.post("/app/conversations/{conversation_id}/reply")
 async def reply(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
     form = await posted(request)
-    conversation_id = _conversation_id(request)
+    conversation_id = conversation_id_of(request)
     body: dict[str, Any] = {"text": text(form, "text")}
     client_id = text(form, "client_message_id")
     if client_id:
@@ -323,14 +323,14 @@ async def reply(request: web.Request) -> web.StreamResponse:
         body=body,
         path={"conversation_id": conversation_id},
     )
-    return await _after_action(request, principal, conversation_id)
+    return await after_action(request, principal, conversation_id)
 
 
 @routes.post("/app/conversations/{conversation_id}/notes")
 async def add_note(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
     form = await posted(request)
-    conversation_id = _conversation_id(request)
+    conversation_id = conversation_id_of(request)
     await call_api(
         request,
         conversations.add_note,
@@ -338,7 +338,7 @@ async def add_note(request: web.Request) -> web.StreamResponse:
         body={"body": text(form, "body")},
         path={"conversation_id": conversation_id},
     )
-    return await _after_action(request, principal, conversation_id)
+    return await after_action(request, principal, conversation_id)
 
 
 @routes.post("/app/conversations/{conversation_id}/labels")
@@ -346,7 +346,7 @@ async def toggle_label(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
     require(principal, "conversations:write")
     form = await posted(request)
-    conversation_id = _conversation_id(request)
+    conversation_id = conversation_id_of(request)
     try:
         label_id = uuid.UUID(text(form, "label_id"))
     except ValueError as exc:
@@ -357,4 +357,4 @@ async def toggle_label(request: web.Request) -> web.StreamResponse:
         principal,
         lambda scope: inbox_labels.set_label(scope, conversation_id, label_id, on),
     )
-    return await _after_action(request, principal, conversation_id)
+    return await after_action(request, principal, conversation_id)

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import case, exists, func, or_, select
 
@@ -177,7 +178,7 @@ def thread_messages(scope: TenantScope, conversation_id: uuid.UUID) -> list[Thre
         media = [dict(a) for a in message.attachments or [] if isinstance(a, dict)]
         sent_media = payload.get("media")
         if isinstance(sent_media, dict) and sent_media.get("url"):
-            media.append({"type": sent_media.get("type", "image"), "url": sent_media["url"]})
+            media.append(_sent_media(sent_media, payload.get("file")))
         out.append(
             ThreadMessage(
                 id=message.id,
@@ -191,6 +192,17 @@ def thread_messages(scope: TenantScope, conversation_id: uuid.UUID) -> list[Thre
             )
         )
     return out
+
+
+def _sent_media(media: dict[str, Any], file: Any) -> dict[str, Any]:
+    """A file a reply carried. One of our own media links is shown by its path, so the
+    console opens it on the server the agent is using (and its CSP allows the image)."""
+    url = str(media["url"])
+    path = urlsplit(url).path
+    shown = {"type": media.get("type", "image"), "url": path if path.startswith("/media/") else url}
+    if isinstance(file, dict) and file.get("name"):
+        shown["caption"] = str(file["name"])
+    return shown
 
 
 def last_customer_at(scope: TenantScope, conversation_id: uuid.UUID) -> datetime | None:

@@ -113,9 +113,11 @@ def record_agent_reply(
     now: datetime,
     *,
     sender_kind: SenderKind = SenderKind.AGENT,
+    extras: dict[str, Any] | None = None,
 ) -> AgentReply:
     """Write the agent's message in the caller's transaction. `conversation` must have been
-    loaded FOR UPDATE in this transaction (the per-conversation lock).
+    loaded FOR UPDATE in this transaction (the per-conversation lock). `extras` travel
+    with the text as a bot reply's do (`Reply.extras()`: an image or document by URL).
 
     With `sender_kind=SenderKind.BOT` it is a system message on the bot's behalf (e.g. a
     payment confirmation): same order and outbox, but the bot is not muted."""
@@ -137,6 +139,7 @@ def record_agent_reply(
         confidence=0.0,
         skill=None,
         replies=(text,),
+        reply_extras=(extras,),
         new_state=muted_state(conversation.state, now) if agent else None,
         new_status=ConversationStatus.WAITING_HUMAN if agent else None,
         sender_kind=sender_kind,

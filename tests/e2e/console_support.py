@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,9 @@ def console_server(db_url: str, **overrides: Any) -> Iterator[Console]:
             runtime.db.dispose()
 
 
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+
+
 @dataclass
 class PageWatch:
     """What went wrong on a page: console errors, uncaught exceptions, failed requests."""
@@ -93,7 +97,13 @@ class PageWatch:
         return self
 
     def _console(self, message: Any) -> None:
-        if message.type == "error":
+        # Chromium also logs every 4xx response; an expected status is not a problem.
+        expected = any(
+            message.text.endswith(f"status of {status} ({reason})")
+            for status, reason in _REASONS.items()
+            if status in self.allowed_statuses
+        )
+        if message.type == "error" and not expected:
             self.problems.append(f"console: {message.text}")
 
     def _failed(self, request: Any) -> None:

@@ -236,7 +236,14 @@ async def list_messages(call: Call[MessageQuery, None]) -> Page[MessageOut]:
     "(header `Idempotent-Replay: true`) and sends nothing again.",
 )
 async def send_message(call: Call[None, AgentMessageIn]) -> MessageOut:
-    body = call.body
+    return await send_as_agent(call, call.body.text, call.body.client_message_id, None)
+
+
+async def send_as_agent(
+    call: Call[Any, Any], text: str, client_message_id: str | None, extras: dict[str, Any] | None
+) -> MessageOut:
+    """The agent's message (text, or media with a caption): written with the handoff in
+    one transaction, then handed to the outbox dispatcher."""
 
     def work(scope: TenantScope) -> tuple[MessageOut, OutboundEnvelope | None]:
         conversation = scope.get(
@@ -247,9 +254,10 @@ async def send_message(call: Call[None, AgentMessageIn]) -> MessageOut:
                 scope.session,
                 conversation,
                 call.user.user_id,
-                body.text,
-                body.client_message_id,
+                text,
+                client_message_id,
                 utcnow(),
+                extras=extras,
             )
         except ConversationClosedError as exc:
             raise conflict(
@@ -266,7 +274,7 @@ async def send_message(call: Call[None, AgentMessageIn]) -> MessageOut:
                 "send",
                 "message",
                 reply.message.id,
-                {"conversation_id": conversation.id, "client_message_id": body.client_message_id},
+                {"conversation_id": conversation.id, "client_message_id": client_message_id},
             )
         return MessageOut.of(reply.message), reply.envelope
 
