@@ -21,6 +21,7 @@ from hablo.adapters.whatsapp_web.sender import WhatsAppWebSender
 from hablo.api.app_keys import BRIDGE, RUNTIME
 from hablo.api.endpoints import DEADLINE, Endpoint, mount
 from hablo.api.errors import error_middleware
+from hablo.api.health import READINESS, Readiness, healthz, readyz
 from hablo.api.middleware import (
     HTTP_PARSER_LIMITS,
     PRINCIPAL_CHECK,
@@ -51,26 +52,6 @@ from hablo.security.tokens import SigningKeys, TokenService
 from hablo.worker.tier import EdgeTier
 
 ENDPOINTS = web.AppKey("endpoints", list[Endpoint])
-
-
-async def healthz(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-
-    def probe() -> None:
-        with runtime.db.engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-
-    try:
-        await request.app[BRIDGE].call(probe)
-    except Exception:
-        return web.json_response({"status": "degraded", "database": "unreachable"}, status=503)
-    return web.json_response(
-        {
-            "status": "ok",
-            "database": runtime.db.dialect,
-            "live_conversations": runtime.engine.router.live_conversations(),
-        }
-    )
 
 
 def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Application:
@@ -114,6 +95,7 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
         app.router.add_routes(whatsapp.routes())
     # router = "redis": this process is the edge of the worker tier (docs/scaling.md).
     tier = EdgeTier(runtime) if settings.router == "redis" else None
+    app[READINESS] = Readiness(runtime, tier.redis if tier else None)
     twilio_channels = [
         c for c in ("twilio_sms", "twilio_whatsapp") if c in runtime.settings.channels
     ]
@@ -188,6 +170,7 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
     # Open chat sockets would otherwise hold graceful shutdown for its full timeout.
     app.on_shutdown.append(close_chats)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/openapi.json", openapi_json)
     app.router.add_get("/docs", docs)
     app.router.add_get("/.well-known/jwks.json", jwks)

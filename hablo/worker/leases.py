@@ -35,6 +35,11 @@ return 0
 """
 
 
+def live_workers(redis: Redis, prefix: str) -> int:
+    """How many workers' heartbeats have not run out (for readiness checks)."""
+    return int(redis.zcount(f"{prefix}worker:live", int(time.time() * 1000), "+inf"))
+
+
 class ShardLeases:
     def __init__(
         self, redis: Redis, prefix: str, worker_id: str, shards: int, lease_s: float
