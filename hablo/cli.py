@@ -298,6 +298,25 @@ def cmd_skills(args: argparse.Namespace) -> int:
         raise CliError(str(exc), code=exc.code) from None
 
 
+def cmd_skill(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hablo.plugins.loader import SkillRegistry
+    from hablo.plugins.scaffold import ScaffoldError, new_skill_package
+
+    taken = {status.name for status in SkillRegistry.discover().statuses}
+    target = Path(args.dir or "hablo-" + args.name.replace("_", "-"))
+    try:
+        files = new_skill_package(args.name, target, taken)
+    except ScaffoldError as exc:
+        raise CliError(str(exc), code=2) from None
+    except OSError as exc:
+        raise CliError(f"cannot write {target}: {exc.strerror or exc}") from None
+    for path in files:
+        print(target / path)
+    return 0
+
+
 def cmd_bookings(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
@@ -807,6 +826,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="enable/config: the whole config as a YAML or JSON mapping (replaces the stored one)",
     )
     skills.add_argument("--json", action="store_true", help="list: one JSON object per skill")
+
+    skill = add(
+        "skill",
+        cmd_skill,
+        "Write a new skill package (`new NAME`): pyproject with the entry point, the skill "
+        "with its config model and templates, unit and dialogue tests that pass as written "
+        "(docs/writing-a-skill.md).",
+    )
+    skill.add_argument("action", choices=["new"])
+    skill.add_argument("name", metavar="NAME", help="the skill's name, e.g. wifi or gift_cards")
+    skill.add_argument("--dir", help="where to write it (default: ./hablo-NAME)")
 
     bookings = add("bookings", cmd_bookings, "List a tenant's bookings (times in its zone).")
     bookings.add_argument("action", choices=["list"])
