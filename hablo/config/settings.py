@@ -167,6 +167,8 @@ class Settings(BaseSettings):
     whatsapp_web_min_gap_s: float = Field(default=1.0, ge=0)
     whatsapp_web_max_gap_s: float = Field(default=3.0, ge=0)
     whatsapp_web_backoff_max_s: float = Field(default=60.0, gt=0)
+    # A page neither showing a QR nor connected for this long is "broken" (alerted, stopped).
+    whatsapp_web_ready_timeout_s: float = Field(default=180.0, gt=0)
     # E-mail channel: the built-in SMTP receiver for the tenants' mailboxes (not a relay:
     # only enabled e-mail accounts are accepted), its size limit, and how often IMAP
     # mailboxes (accounts with config.imap_host) are polled.

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from hablo.adapters.whatsapp_web.wpp_contract import wa_js_version
 from hablo.bootstrap import bootstrap
 from hablo.db.enums import Role
-from hablo.db.models import AuditLog, Message, User
+from hablo.db.models import AuditLog, Message, StaffNotification, User
 from hablo.demo import seed_demo
 from tests.api.support import Api, Client
 from tests.conftest import make_settings
@@ -37,7 +37,9 @@ pytestmark = pytest.mark.browser
 
 
 @contextmanager
-def live_whatsapp_web(db_url: str, state_dir: Path, seed: bool, web_url: str) -> Iterator[Api]:
+def live_whatsapp_web(
+    db_url: str, state_dir: Path, seed: bool, web_url: str, **extra: Any
+) -> Iterator[Api]:
     settings = make_settings(
         db_url,
         channels=["console", "whatsapp_web"],
@@ -46,6 +48,7 @@ def live_whatsapp_web(db_url: str, state_dir: Path, seed: bool, web_url: str) ->
         whatsapp_web_min_gap_s=0.0,
         whatsapp_web_max_gap_s=0.2,
         whatsapp_web_backoff_max_s=2.0,
+        **extra,
     )
     runtime = bootstrap(settings, upgrade_schema=False)
     if seed:
@@ -235,6 +238,71 @@ def test_link_chat_restart_lose_and_unlink(db_url: str, tmp_path: Path) -> None:
             refs_before = len(fake.qr_refs)
             assert get_qr(owner).content[:8] == PNG_SIGNATURE
             assert len(fake.qr_refs) > refs_before
+            assert status(owner)["state"] == "scan_qr"
+    finally:
+        fake.stop()
+
+
+def test_a_page_that_cannot_go_on_is_broken_and_alerted(db_url: str, tmp_path: Path) -> None:
+    """A page that never gets ready, and one WhatsApp asks to update, each end in the
+    `broken` state with one alert, instead of an endless relaunch; asking for a QR again
+    starts afresh."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run this")
+    fake = FakeWhatsAppWeb().start()
+    state_dir = tmp_path / "state"
+    try:
+        fake.control("flags", {"stalled": True})
+        with live_whatsapp_web(
+            db_url, state_dir, True, fake.url, whatsapp_web_ready_timeout_s=4.0
+        ) as api:
+            owner = api.as_role(Role.OWNER)
+            created = owner.post(
+                "/api/channels", json={"channel": "whatsapp_web", "address": "+" + BUSINESS_PHONE}
+            )
+            assert created.status_code == 201, created.text
+            waiting = owner.post("/api/whatsapp/qr", timeout=60)
+            assert waiting.status_code in (202, 409), waiting.text  # no QR: not ready
+            stalled = wait_state(owner, "broken")
+            assert "not ready within 4 s" in stalled["last_error"], stalled
+            again = owner.post("/api/whatsapp/qr", timeout=60)  # asking again: no relaunch
+            assert again.status_code == 409, again.text
+            assert again.json()["error"]["code"] == "broken"
+            assert fake.injected == [wa_js_version()], "relaunched instead of stopping"
+
+            fake.control("flags", {"stalled": False, "needs_update": True})
+            restarted = owner.post("/api/whatsapp/qr?restart=true", timeout=60)
+            assert restarted.status_code in (200, 202, 409), restarted.text
+            outdated = wait_until(
+                lambda: (
+                    (s := status(owner))["state"] == "broken"
+                    and "update" in (s["last_error"] or "")
+                    and s
+                ),
+                timeout=30,
+                what="broken by needs_update",
+            )
+            assert "scripts/update-wa-js" in outdated["last_error"]
+            with api.runtime.db.transaction() as session:
+                alerts = session.scalars(
+                    select(StaffNotification.summary).where(
+                        StaffNotification.tenant_id == api.tenant_id(),
+                        StaffNotification.kind == "channel_disconnected",
+                    )
+                ).all()
+            assert len(alerts) == 2, alerts  # one per breakdown
+            assert any("not ready" in a for a in alerts) and any("update" in a for a in alerts)
+            wait_until(
+                lambda: [m for m in mails(state_dir) if "WhatsApp Web" in str(m["Subject"])],
+                timeout=30,
+                what="an alert mail",
+            )
+
+            # Fixed (here: WhatsApp stops asking): a new QR request starts afresh.
+            fake.control("flags", {"needs_update": False})
+            fixed = owner.post("/api/whatsapp/qr?restart=true", timeout=60)
+            assert fixed.status_code in (200, 202), fixed.text
+            assert get_qr(owner).content[:8] == PNG_SIGNATURE
             assert status(owner)["state"] == "scan_qr"
     finally:
         fake.stop()

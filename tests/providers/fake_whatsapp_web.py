@@ -11,7 +11,8 @@ incoming messages and emits them as `chat.new_message`; sent messages and read r
 are POSTed back here and recorded.
 
 Test controls: POST /control/scan {phone}, POST /control/incoming {from, text, isGroup,
-pushname}, POST /control/logout (the phone unlinks the device).
+pushname}, POST /control/logout (the phone unlinks the device), POST /control/flags
+{needs_update, stalled} (WhatsApp asks for an update; the next page load never gets ready).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ WPP_TOP_LEVEL = {
 WPP_FUNCTIONS = {
     "conn.isAuthenticated": "() => Boolean(S.token)",
     "conn.isMainReady": "() => S.mainReady",
-    "conn.needsUpdate": "() => false",
+    "conn.needsUpdate": "() => S.needsUpdate",
     "conn.getAuthCode": """async () => S.token || !S.ref ? null
       : {type: "multidevice", ref: S.ref, fullCode: S.ref}""",
     "conn.getMyUserId": """() => S.mainReady
@@ -91,7 +92,15 @@ const emit = (event, arg) => (S.listeners[event] || []).forEach((cb) => cb(arg))
 // What the session injected before this script ran (the real WA-JS, not ready here).
 const injectedVersion = window.WPP ? String(window.WPP.version) : null;
 post("/api/injected", {version: injectedVersion});
-const S = {listeners: {}, token: null, phone: null, ref: null, mainReady: false, loop: 0};
+const S = {listeners: {}, token: null, phone: null, ref: null, mainReady: false, loop: 0,
+  needsUpdate: false};
+
+async function followFlags() {  // what the test asks of WhatsApp: an update
+  for (;;) {
+    S.needsUpdate = Boolean((await getJson("/api/flags")).needs_update);
+    await sleep(250);
+  }
+}
 
 async function scanLoop() {
   const loop = ++S.loop;
@@ -140,8 +149,14 @@ async function chatLoop() {
   }
 }
 
-window.WPP = WPP_OBJECT;
-if (localStorage.getItem("fake-wa-token")) chatLoop(); else scanLoop();
+async function main() {
+  // "stalled": WA-JS never finds the page's modules; the injected WPP stays not ready.
+  if ((await getJson("/api/flags")).stalled) return;
+  window.WPP = WPP_OBJECT;
+  followFlags();
+  if (localStorage.getItem("fake-wa-token")) chatLoop(); else scanLoop();
+}
+main();
 </script></body></html>
 """.replace("WPP_OBJECT", _wpp_object())
 
@@ -159,6 +174,7 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
         self.qr_refs: list[str] = []  # every QR payload shown
         self.injected: list[str | None] = []  # WPP.version found on each page load
         self.reads: list[str] = []  # chats marked read
+        self.flags: dict[str, bool] = {"needs_update": False, "stalled": False}
         self._lock = threading.Lock()
 
     @property
@@ -190,6 +206,8 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
         app.router.add_post("/control/scan", self._scan)
         app.router.add_post("/control/incoming", self._incoming)
         app.router.add_post("/control/logout", self._phone_logout)
+        app.router.add_get("/api/flags", self._get_flags)
+        app.router.add_post("/control/flags", self._set_flags)
 
     async def _page(self, request: web.Request) -> web.Response:
         return web.Response(text=PAGE, content_type="text/html")
@@ -239,6 +257,18 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
         with self._lock:
             self.injected.append(body.get("version"))
         return web.json_response({"ok": True})
+
+    async def _get_flags(self, request: web.Request) -> web.Response:
+        with self._lock:
+            return web.json_response(dict(self.flags))
+
+    async def _set_flags(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            for name in self.flags:
+                if name in body:
+                    self.flags[name] = bool(body[name])
+            return web.json_response(dict(self.flags))
 
     async def _page_logout(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from hablo.adapters.host import ChannelHost
 from hablo.adapters.whatsapp_web import page_script
 from hablo.adapters.whatsapp_web.session import (
+    BROKEN,
     CONNECTED,
     SessionNotConnected,
     SessionOptions,
@@ -50,6 +51,7 @@ class WhatsAppWebSessions:
             min_gap_s=settings.whatsapp_web_min_gap_s,
             max_gap_s=settings.whatsapp_web_max_gap_s,
             backoff_max_s=settings.whatsapp_web_backoff_max_s,
+            ready_timeout_s=settings.whatsapp_web_ready_timeout_s,
         )
         self._root = settings.state_dir / "whatsapp-web"
         self._sessions: dict[uuid.UUID, WebSession] = {}
@@ -111,12 +113,14 @@ class WhatsAppWebSessions:
 
     # -- per tenant ---------------------------------------------------------------
 
-    def ensure(self, tenant_id: uuid.UUID, url: str) -> WebSession:
-        """The tenant's session, started if it is not running."""
+    def ensure(self, tenant_id: uuid.UUID, url: str, *, restart_broken: bool = False) -> WebSession:
+        """The tenant's session, started if it is not running. A broken one stays broken
+        (so a client asking again and again does not relaunch it in a loop) unless
+        `restart_broken`: how an owner retries after fixing what the alert said."""
         assert self._loop is not None and self._pw is not None, "registry not started"
         with self._lock:
             found = self._sessions.get(tenant_id)
-            if found is not None:
+            if found is not None and (found.status.state != BROKEN or not restart_broken):
                 return found
             session = WebSession(
                 tenant_id,
@@ -178,14 +182,21 @@ class WhatsAppWebSessions:
             return
         lost = old.state == CONNECTED and new.state != CONNECTED
         deliberate = new.last_error == "unlinked through the API"
+        # One alert per loss (keyed by when the lost session connected) or per breakdown.
+        alert: str | None = None
+        if new.state == BROKEN:
+            alert = "broken:" + new.since.isoformat()
+        elif lost and not deliberate:
+            alert = old.since.isoformat()
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, self._record, tenant_id, old, new, lost and not deliberate)
+        await loop.run_in_executor(None, self._record, tenant_id, old, new, alert)
 
     def _record(
-        self, tenant_id: uuid.UUID, old: SessionStatus, new: SessionStatus, lost: bool
+        self, tenant_id: uuid.UUID, old: SessionStatus, new: SessionStatus, alert: str | None
     ) -> None:
-        """An audit row for the change; on a loss, a staff notification in the same
-        transaction (the console shows it, the notification job e-mails it once)."""
+        """An audit row for the change; on a loss or a breakdown (`alert`: its key), a staff
+        notification in the same transaction (the console shows it, the notification job
+        e-mails it once)."""
         with self._runtime.db.transaction() as session:
             session.add(
                 AuditLog(
@@ -198,14 +209,9 @@ class WhatsAppWebSessions:
                     created_at=datetime.now(UTC),
                 )
             )
-            if lost:
-                # One event per connected session: `since` is when this one connected.
+            if alert is not None:
                 record_channel_disconnected(
-                    session.connection(),
-                    tenant_id,
-                    CHANNEL,
-                    old.since.isoformat(),
-                    new.last_error or new.state,
+                    session.connection(), tenant_id, CHANNEL, alert, new.last_error or new.state
                 )
 
     async def _incoming(self, tenant_id: uuid.UUID, raw: dict[str, Any]) -> None:

@@ -6,6 +6,9 @@ page specifics come from `page_script`.
 
 States: starting -> scan_qr -> connected -> disconnected (lost, or unlinked on purpose)
 or failed (Chromium would not start); a supervisor relaunches with exponential backoff.
+`broken` is the end of the line: WhatsApp Web asks for an update, or the page never became
+ready; relaunching would loop (the endless-QR complaint against other gateways), so the
+session stops, the managers are alerted, and a new POST /api/whatsapp/qr starts afresh.
 """
 
 from __future__ import annotations
@@ -38,13 +41,15 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-STARTING, SCAN_QR, CONNECTED, DISCONNECTED, FAILED = (
+STARTING, SCAN_QR, CONNECTED, DISCONNECTED, FAILED, BROKEN = (
     "starting",
     "scan_qr",
     "connected",
     "disconnected",
     "failed",
+    "broken",
 )
+NEEDS_UPDATE = "needs_update"  # what the page probe reports; the session becomes BROKEN
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,9 @@ class SessionOptions:
     probe_interval_s: float = 0.5
     backoff_base_s: float = 1.0
     backoff_max_s: float = 60.0
+    # Longest the page may stay neither showing a QR nor connected (WA-JS not ready, or
+    # a sync that hangs) before the session is declared broken.
+    ready_timeout_s: float = 180.0
 
 
 # (tenant_id, previous status, new status); (tenant_id, raw message from the page)
@@ -73,6 +81,10 @@ IncomingHook = Callable[[uuid.UUID, dict[str, Any]], Awaitable[None]]
 
 class SessionNotConnected(Exception):
     """The page is not logged in: nothing can be sent now."""
+
+
+class SessionBroken(Exception):
+    """The page cannot go on by itself; a person has to look (the message says why)."""
 
 
 class WebSession:
@@ -130,6 +142,12 @@ class WebSession:
                 await self._watch()
             except asyncio.CancelledError:
                 raise
+            except SessionBroken as exc:
+                log.warning("whatsapp_web %s: broken (%s)", self.tenant_id, exc)
+                await self._close_browser()
+                self.qr = None
+                await self._set(BROKEN, str(exc))
+                return
             except Exception as exc:
                 if self._stopping:
                     break
@@ -166,10 +184,25 @@ class WebSession:
     async def _watch(self) -> None:
         """Follow the page until it breaks (raises) or the session stops."""
         assert self._page is not None
+        waiting_since: float | None = time.monotonic()  # neither a QR nor connected since
         while not self._stopping:
             seen = await self._page.evaluate(page_script.PROBE_JS)
             state = seen.get("state")
             self.whatsapp_version = seen.get("whatsapp") or self.whatsapp_version
+            if state == NEEDS_UPDATE:
+                raise SessionBroken(
+                    "WhatsApp Web asks for an update: a newer Chromium, or a newer WA-JS"
+                    " (scripts/update-wa-js), is needed"
+                )
+            if state in (CONNECTED, SCAN_QR):
+                waiting_since = None
+            elif waiting_since is None:
+                waiting_since = time.monotonic()
+            elif time.monotonic() - waiting_since > self._options.ready_timeout_s:
+                raise SessionBroken(
+                    f"the page was not ready within {self._options.ready_timeout_s:.0f} s"
+                    " (WA-JS did not find WhatsApp Web's modules, or the sync hung)"
+                )
             if state == CONNECTED:
                 self.qr = None
                 await self._set(CONNECTED, phone=seen.get("phone"))

@@ -4,13 +4,17 @@ Contract of POST /api/whatsapp/qr: it starts the tenant's session if needed and 
 few seconds for the page. Then: 200 with the QR image (PNG, or SVG with ?format=svg) to
 scan from WhatsApp > Linked devices; 202 with the status JSON when the page has no QR yet
 (ask again in a moment); 409 `already_connected` when a phone is linked (details carry
-the state); 409 `channel_not_served` / `no_account` when this server does not run the
-whatsapp_web channel or the tenant has no enabled whatsapp_web account.
+the state); 409 `broken` when the session stopped on a problem a person must fix (WhatsApp
+Web asks for an update, or the page never became ready: `last_error` says which); after
+fixing it, `?restart=true` starts the session afresh; 409 `channel_not_served` /
+`no_account` when this server does not run the whatsapp_web channel or the tenant has no
+enabled whatsapp_web account.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 from datetime import datetime
@@ -21,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from hablo.adapters.whatsapp_web.qr import qr_png, qr_svg
 from hablo.adapters.whatsapp_web.registry import CHANNEL, WhatsAppWebSessions
-from hablo.adapters.whatsapp_web.session import CONNECTED, SessionStatus
+from hablo.adapters.whatsapp_web.session import BROKEN, CONNECTED, SessionStatus
 from hablo.adapters.whatsapp_web.wpp_contract import wa_js_version
 from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call, RequestModel
@@ -35,7 +39,9 @@ QR_WAIT_S = 10.0
 
 class WhatsAppWebStatusOut(BaseModel):
     channel_served: bool = Field(description="Whether this server runs the whatsapp_web channel")
-    state: Literal["not_started", "starting", "scan_qr", "connected", "disconnected", "failed"]
+    state: Literal[
+        "not_started", "starting", "scan_qr", "connected", "disconnected", "failed", "broken"
+    ]
     since: datetime | None
     last_error: str | None
     phone: str | None = Field(description="The linked number's digits, when connected")
@@ -74,6 +80,7 @@ class WhatsAppWebStatusOut(BaseModel):
 
 class QrQuery(RequestModel):
     format: Literal["png", "svg"] = "png"
+    restart: bool = False  # relaunch a broken session
 
 
 def _sessions(call: Call[Any, Any]) -> WhatsAppWebSessions | None:
@@ -103,8 +110,18 @@ async def whatsapp_qr(call: Call[QrQuery, None]) -> web.StreamResponse:
             409, "no_account", "add an enabled whatsapp_web account first (POST /api/channels)"
         )
     url = call.request.app[RUNTIME].settings.whatsapp_web_url  # a platform setting
-    await asyncio.to_thread(sessions.ensure, tenant_id, url)
+    await asyncio.to_thread(
+        functools.partial(sessions.ensure, restart_broken=call.query.restart), tenant_id, url
+    )
     status, qr = await _wait_for_page(sessions, tenant_id)
+    if status is not None and status.state == BROKEN:
+        raise ApiError(
+            409,
+            "broken",
+            "the WhatsApp Web session stopped on a problem to fix first (see last_error);"
+            " then ask again with ?restart=true",
+            {"state": status.state, "last_error": status.last_error},
+        )
     if status is not None and status.state == CONNECTED:
         raise ApiError(
             409,
@@ -132,7 +149,7 @@ async def _wait_for_page(
     deadline = time.monotonic() + QR_WAIT_S
     while True:
         status, qr = sessions.status(tenant_id), sessions.qr(tenant_id)
-        if qr is not None or (status is not None and status.state == CONNECTED):
+        if qr is not None or (status is not None and status.state in (CONNECTED, BROKEN)):
             return status, qr
         if time.monotonic() >= deadline:
             return status, None
