@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from sqlalchemy import inspect, select
 
+from hablo.api.scope import redact
 from hablo.config import Settings
 from hablo.db.database import Database
 from hablo.db.models import AuditLog, Tenant
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     action="update",
                     entity="skill",
                     entity_id=args.name,
-                    changes={**changes, "source": "cli"},
+                    changes=redact({**changes, "source": "cli"}),  # as the API does
                 )
             )
     finally:
