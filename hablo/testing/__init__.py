@@ -1,4 +1,4 @@
-"""Testing tools for tenants and plugin authors: dialogue tests (`hablo test dialogues`)
+"""Testing tools for tenants and plugin authors: dialogue tests (`hablo test dialogues`),
 a ready SkillContext for a skill's unit tests (hablo.testing.context), and a skill's
 dialogue files through the real engine from its own pytest (hablo.testing.engine_kit).
 
