@@ -119,13 +119,13 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Write a reply… (/ for saved replies)",
     ),
     "send": ("Enviar", "Send"),
-    "attach_file": ("Enviar una imagen o un documento", "Send an image or a document"),
+    "attach_file": ("Adjuntar una imagen o un documento", "Attach an image or a document"),
     "attach_hint": (
         "JPEG o PNG, o un PDF, Word, Excel, PowerPoint o texto; hasta 5 MB.",
         "JPEG or PNG, or a PDF, Word, Excel, PowerPoint or text file; up to 5 MB.",
     ),
     "caption": ("Texto que lo acompaña (opcional)", "Caption (optional)"),
-    "send_file": ("Enviar archivo", "Send file"),
+    "send_file": ("Mandar archivo", "Send file"),
     "image": ("Imagen", "Image"),
     "document": ("Documento", "Document"),
     "notes": ("Notas internas", "Internal notes"),
@@ -216,6 +216,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     "err_file_too_large": (
         "El archivo pesa más de 5 MB.",
         "The file is larger than 5 MB.",
+    ),
+    "err_already_taken": (
+        "Otra persona cambió quién atiende esta conversación hace un momento; mira quién la "
+        "tiene ahora.",
+        "Someone else changed who handles this conversation a moment ago; see who has it now.",
     ),
     "err_csrf": ("El formulario caducó; recarga la página.", "The form expired; reload the page."),
 }

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from hablo.adapters.whatsapp_cloud import CHANNEL as WHATSAPP_CLOUD
 from hablo.adapters.whatsapp_cloud import SERVICE_WINDOW
 from hablo.api.permissions import is_allowed
-from hablo.api.problems import ApiError, conflict, forbidden, not_found
+from hablo.api.problems import ApiError, forbidden, not_found
 from hablo.api.routes import auth, bookings, contacts, conversations, messages
 from hablo.api.scope import TenantScope, run_scoped
 from hablo.console import labels as inbox_labels
@@ -29,7 +29,6 @@ from hablo.console.inbox_query import (
     thread_messages,
 )
 from hablo.console.render import render
-from hablo.db.enums import ConversationStatus
 from hablo.db.models import ChannelAccount
 from hablo.notify.staff_notifications import latest_id
 from hablo.security.principal import Principal
@@ -248,27 +247,16 @@ async def conversation_action(request: web.Request) -> web.StreamResponse:
     if action == "close":
         await call_api(request, conversations.close_conversation, principal, path=path)
     elif action == "take":
-        detail = await call_api(
-            request, conversations.get_conversation, principal, query={"messages": 0}, path=path
-        )
-        taken_by = detail.assigned_agent_id
-        if taken_by is not None and taken_by != principal.user_id and not text(form, "force"):
-            raise conflict("another agent took this conversation a moment ago")
+        # One conditional write: of two agents taking it at once, the second is refused
+        # (409) unless the page it clicked on showed the first one holding it.
+        raw = text(form, "from_agent_id")
         await call_api(
             request,
-            conversations.assign_conversation,
+            conversations.take_conversation,
             principal,
-            body={"agent_id": principal.user_id},
+            body={"from_agent_id": raw or None},
             path=path,
         )
-        if detail.status != ConversationStatus.WAITING_HUMAN:
-            await call_api(
-                request,
-                conversations.update_conversation,
-                principal,
-                body={"status": "waiting_human"},
-                path=path,
-            )
     else:  # release: the bot answers the next message; nobody holds it
         await call_api(
             request,
@@ -297,11 +285,14 @@ async def assign(request: web.Request) -> web.StreamResponse:
         agent_id = str(uuid.UUID(raw)) if raw else None
     except ValueError as exc:
         raise ApiError(422, "validation_error", "choose a person from the list") from exc
+    body: dict[str, Any] = {"agent_id": agent_id}
+    if "expected_agent_id" in form:  # who the page showed: someone else's change meanwhile wins
+        body["expected_agent_id"] = text(form, "expected_agent_id") or None
     await call_api(
         request,
         conversations.assign_conversation,
         principal,
-        body={"agent_id": agent_id},
+        body=body,
         path={"conversation_id": conversation_id},
     )
     return await after_action(request, principal, conversation_id)

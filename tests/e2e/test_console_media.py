@@ -65,9 +65,9 @@ def test_agent_sends_an_image_and_a_document(console: Console, tmp_path: Path) -
         agent.locator("ul.conversations li a").first.click()
         expect(agent.locator("#messages")).to_contain_text("quiero hablar con una persona")
 
-        agent.get_by_label("Enviar una imagen o un documento").set_input_files(str(image))
+        agent.get_by_label("Adjuntar una imagen o un documento").set_input_files(str(image))
         agent.get_by_label("Texto que lo acompaña (opcional)").fill("Nuestra lista de precios")
-        agent.get_by_role("button", name="Enviar archivo").click()
+        agent.get_by_role("button", name="Mandar archivo").click()
         shown = agent.locator("#messages .msg.agent img.thumb")
         expect(shown).to_have_count(1)
         expect(shown).to_have_attribute("alt", "precios.png")
@@ -88,15 +88,15 @@ def test_agent_sends_an_image_and_a_document(console: Console, tmp_path: Path) -
         fetched = requests.get(console.url(link), timeout=30)
         assert fetched.status_code == 200 and fetched.content == PNG
 
-        agent.get_by_label("Enviar una imagen o un documento").set_input_files(str(document))
-        agent.get_by_role("button", name="Enviar archivo").click()
+        agent.get_by_label("Adjuntar una imagen o un documento").set_input_files(str(document))
+        agent.get_by_role("button", name="Mandar archivo").click()
         expect(agent.locator("#messages .msg.agent a.media").last).to_have_text(
             "Documento: presupuesto.pdf"
         )
 
         sent_before = agent.locator("#messages .msg.agent").count()
-        agent.get_by_label("Enviar una imagen o un documento").set_input_files(str(fake))
-        agent.get_by_role("button", name="Enviar archivo").click()
+        agent.get_by_label("Adjuntar una imagen o un documento").set_input_files(str(fake))
+        agent.get_by_role("button", name="Mandar archivo").click()
         expect(agent.locator("#flash")).to_contain_text("Ese archivo no se puede enviar")
         expect(agent.locator("#messages .msg.agent")).to_have_count(sent_before)
         assert not axe_findings(agent)

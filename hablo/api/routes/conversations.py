@@ -127,6 +127,19 @@ class ConversationPatch(RequestModel):
 
 class AssignIn(RequestModel):
     agent_id: uuid.UUID | None = Field(description="A staff user of this tenant, or null")
+    expected_agent_id: uuid.UUID | None = Field(
+        default=None,
+        description="Only if the conversation is still assigned to this user (null: to "
+        "nobody) — what your screen showed; otherwise 409 `already_taken`",
+    )
+
+
+class TakeIn(RequestModel):
+    from_agent_id: uuid.UUID | None = Field(
+        default=None,
+        description="Take it over from this agent (the one your screen showed holding it); "
+        "held by anyone else, or by nobody you named, it is 409 `already_taken`",
+    )
 
 
 class NoteIn(RequestModel):
@@ -268,6 +281,8 @@ async def assign_conversation(call: Call[None, AssignIn]) -> ConversationOut:
         conversation = _locked(scope, call.path["conversation_id"])
         check_if_match(call.if_match(), conversation)
         _refuse_closed(conversation)
+        if "expected_agent_id" in call.body.model_fields_set:
+            _still_held_by(conversation, {call.body.expected_agent_id})
         if agent_id is not None:
             agent = scope.get(User, agent_id, what="user")
             if not is_allowed(agent.role, "messages:send") or agent.status != UserStatus.ACTIVE:
@@ -279,6 +294,35 @@ async def assign_conversation(call: Call[None, AssignIn]) -> ConversationOut:
                 )
         conversation.assigned_agent_id = agent_id
         return _saved(scope, call, conversation, "assign", {"agent_id": agent_id})
+
+    return await call.db(work)
+
+
+@routes.post(
+    "/api/conversations/{conversation_id}/take",
+    "conversations:write",
+    body=TakeIn,
+    response=ConversationOut,
+    errors=(409,),
+    summary="Take the conversation: assign it to yourself and mute the bot, unless "
+    "another agent got there first",
+    description="Checked and written under the conversation's row lock, so of two agents "
+    "taking the same chat at the same moment one gets it and the other a 409 "
+    "`already_taken` naming who has it. Taking one you already hold changes nothing.",
+)
+async def take_conversation(call: Call[None, TakeIn]) -> ConversationOut:
+    me = call.user.user_id
+
+    def work(scope: TenantScope) -> ConversationOut:
+        conversation = _locked(scope, call.path["conversation_id"])
+        _refuse_closed(conversation)
+        _still_held_by(conversation, {None, me, call.body.from_agent_id})
+        if conversation.status != ConversationStatus.WAITING_HUMAN:
+            mute_bot(conversation, utcnow())
+        elif conversation.assigned_agent_id == me:
+            return _saved(scope, call, conversation, None, {})
+        conversation.assigned_agent_id = me
+        return _saved(scope, call, conversation, "take", {"agent_id": me})
 
     return await call.db(work)
 
@@ -363,6 +407,21 @@ def _refuse_closed(conversation: Conversation) -> None:
         raise conflict(
             "this conversation is closed; the customer's next message opens a new one",
             {"status": "closed"},
+        )
+
+
+def _still_held_by(conversation: Conversation, allowed: set[uuid.UUID | None]) -> None:
+    """The compare of a compare-and-set: the row is locked, so nobody changes the
+    assignee between this check and the caller's write."""
+    holder = conversation.assigned_agent_id
+    if holder not in allowed:
+        raise ApiError(
+            409,
+            "already_taken",
+            "another agent took this conversation a moment ago"
+            if holder is not None
+            else "this conversation was unassigned a moment ago",
+            {"assigned_agent_id": str(holder) if holder else None},
         )
 
 
