@@ -51,7 +51,7 @@ def test_image_with_caption_reaches_the_channel_and_its_link_serves_it(
     envelope = [e for e in envelopes if e.peer == peer][-1]
     assert envelope.text == "Nuestros precios"
     assert envelope.media_url == body["media_url"] and envelope.media_type == "image"
-    fetched = _fetch(api, envelope.media_url)
+    fetched = _fetch(api, body["media_url"])
     assert fetched.status_code == 200 and fetched.content == PNG
     assert fetched.headers["Content-Type"] == "image/png"
 
@@ -92,7 +92,7 @@ def test_bad_uploads_get_clear_errors_and_write_nothing(api: Api, chats: Chats) 
     path = f"/api/conversations/{conversation}/media"
 
     def post(**kwargs: object) -> requests.Response:
-        return agent.post(path, **kwargs)  # type: ignore[arg-type]
+        return agent.post(path, **kwargs)
 
     renamed = post(files={"file": ("factura.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")})
     assert renamed.status_code == 415 and renamed.json()["error"]["code"] == "unsupported_file"

@@ -13,6 +13,8 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from hablo.bootstrap import Runtime, bootstrap
 from hablo.db.enums import Role
 from hablo.db.models import User
@@ -163,3 +165,23 @@ def sign_in(page: Any, console: Console, email: str, target: str = "/app/inbox")
         page.get_by_label("Código").fill(code)
         page.get_by_role("button", name="Verificar").click()
     page.wait_for_url(f"**{target}*", timeout=30_000)
+
+
+# Every browser test of the console: marked, and skipped where Chromium is missing.
+BROWSER_TEST = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found"),
+]
+
+
+def customer_asks_for_a_person(browser: Any, console: Console) -> Any:
+    """A web chat customer who asked for a person (and got the bot's answer): the page."""
+    from playwright.sync_api import expect
+
+    customer = browser.new_context(locale="es-ES").new_page()
+    customer.goto(console.url("/chat/demo"))
+    expect(customer.locator("#send")).to_be_enabled()
+    customer.locator("#text").fill("quiero hablar con una persona")
+    customer.locator("#text").press("Enter")
+    expect(customer.locator(".msg.bot")).to_have_count(1)
+    return customer

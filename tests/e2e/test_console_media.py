@@ -12,19 +12,17 @@ import requests
 
 from hablo.db.enums import Role
 from tests.e2e.console_support import (
-    CHROMIUM,
+    BROWSER_TEST,
     Console,
     PageWatch,
     axe_findings,
     chromium,
     console_server,
+    customer_asks_for_a_person,
     sign_in,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found"),
-]
+pytestmark = BROWSER_TEST
 WAIT_MS = 30_000
 # A real 1×1 PNG (the browser draws it: a broken image would not be 1 px wide).
 PNG = bytes.fromhex(
@@ -52,12 +50,7 @@ def test_agent_sends_an_image_and_a_document(console: Console, tmp_path: Path) -
     fake = tmp_path / "virus.pdf"
     fake.write_bytes(b"MZ\x90\x00 this is no pdf")
     with chromium() as browser:
-        customer = browser.new_context(locale="es-ES").new_page()
-        customer.goto(console.url("/chat/demo"))
-        expect(customer.locator("#send")).to_be_enabled()
-        customer.locator("#text").fill("quiero hablar con una persona")
-        customer.locator("#text").press("Enter")
-        expect(customer.locator(".msg.bot")).to_have_count(1)
+        customer = customer_asks_for_a_person(browser, console)
 
         agent = browser.new_context(locale="es-ES").new_page()
         watch = PageWatch(allowed_statuses={415}).attach(agent)

@@ -10,19 +10,17 @@ import pytest
 
 from hablo.db.enums import Role
 from tests.e2e.console_support import (
-    CHROMIUM,
+    BROWSER_TEST,
     Console,
     PageWatch,
     axe_findings,
     chromium,
     console_server,
+    customer_asks_for_a_person,
     sign_in,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found"),
-]
+pytestmark = BROWSER_TEST
 WAIT_MS = 30_000
 
 
@@ -38,12 +36,7 @@ def test_the_second_of_two_agents_taking_is_told(console: Console) -> None:
 
     expect.set_options(timeout=WAIT_MS)
     with chromium() as browser:
-        customer = browser.new_context(locale="es-ES").new_page()
-        customer.goto(console.url("/chat/demo"))
-        expect(customer.locator("#send")).to_be_enabled()
-        customer.locator("#text").fill("quiero hablar con una persona")
-        customer.locator("#text").press("Enter")
-        expect(customer.locator(".msg.bot")).to_have_count(1)
+        customer_asks_for_a_person(browser, console)
 
         pages = {}
         for name in ("Lucía", "Marta"):
