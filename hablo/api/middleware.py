@@ -112,7 +112,8 @@ async def hide_server_version(request: web.Request, response: web.StreamResponse
 async def identity(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Verify a bearer token when one is sent; routes decide whether they need one."""
     header = request.headers.get("Authorization")
-    if header:
+    # /metrics checks its own scraper token (hablo.api.metrics), not an access token.
+    if header and request.path != "/metrics":
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthorized("use 'Authorization: Bearer <access token>'")

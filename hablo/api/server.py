@@ -22,6 +22,7 @@ from hablo.api.app_keys import BRIDGE, RUNTIME
 from hablo.api.endpoints import DEADLINE, Endpoint, mount
 from hablo.api.errors import error_middleware
 from hablo.api.health import READINESS, Readiness, healthz, readyz
+from hablo.api.metrics import count_requests, metrics
 from hablo.api.middleware import (
     HTTP_PARSER_LIMITS,
     PRINCIPAL_CHECK,
@@ -59,6 +60,7 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
     settings = runtime.settings
     app = web.Application(
         middlewares=[
+            count_requests,
             forwarded_middleware(settings.trusted_proxies),
             security_headers,
             error_middleware,
@@ -171,6 +173,7 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
     app.on_shutdown.append(close_chats)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/openapi.json", openapi_json)
     app.router.add_get("/docs", docs)
     app.router.add_get("/.well-known/jwks.json", jwks)

@@ -160,6 +160,9 @@ class Settings(BaseSettings):
     # WhatsApp Cloud API: an optional platform-level verify token for the GET handshake
     # of /webhooks/whatsapp (otherwise any enabled account's config.verify_token matches).
     whatsapp_verify_token: str | None = Field(default=None, repr=False)
+    # /metrics: with a token, scrapers send `Authorization: Bearer <token>`; without one,
+    # only private and loopback addresses may read it.
+    metrics_token: str | None = Field(default=None, repr=False)
     # WhatsApp Web: Debian's Chromium (Playwright's own download is not used); profiles live
     # in state_dir/whatsapp-web/<tenant>. Replies are paced a random min..max seconds apart.
     whatsapp_web_chromium: Path = Path("/usr/bin/chromium")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from hablo.engine.messages import ConversationKey, OutboundEnvelope
+from hablo.engine.metrics import OUTBOUND
 from hablo.engine.ports import (
     ChannelSender,
     PermanentSendError,
@@ -176,13 +177,17 @@ class OutboxDispatcher:
             delay = self._policy.delay(attempts, exc.retry_after)
             self._record_failure(envelope, attempts, str(exc), delay)
             if delay is None:
+                OUTBOUND.labels(envelope.channel, "dead_lettered").inc()
                 return True
+            OUTBOUND.labels(envelope.channel, "retrying").inc()
             retry = replace(envelope, attempts=attempts)
             heapq.heappush(self._retries, (time.monotonic() + delay, envelope.outbox_id, retry))
             return False
         except Exception as exc:  # permanent, or a sender bug: dead-letter, never loop
             self._record_failure(envelope, attempts, f"{type(exc).__name__}: {exc}", None)
+            OUTBOUND.labels(envelope.channel, "dead_lettered").inc()
             return True
+        OUTBOUND.labels(envelope.channel, "sent").inc()
         self._sent_batch.append((envelope.outbox_id, receipt.provider_message_id))
         return True
 

@@ -21,6 +21,7 @@ from hablo.db.database import Database
 from hablo.engine.context import Clock, TenantServices, system_clock
 from hablo.engine.conversation_actor import TurnRetryPolicy
 from hablo.engine.messages import ConversationKey, InboundMessage, InboxEvent, SubmitResult
+from hablo.engine.metrics import INBOUND, TurnClock
 from hablo.engine.nlu.model_store import REGENERATE_HINT, DbModelStore, model_key
 from hablo.engine.nlu.pipeline import ClassifierCache
 from hablo.engine.outbox import OutboxDispatcher, RetryPolicy, TurnListener
@@ -95,6 +96,8 @@ class Engine:
             ),
         )
         self.router: Router = InProcessRouter(self._start_tenant_actor, self.budget)
+        self.turn_clock = TurnClock()
+        self.dispatcher.add_listener(self.turn_clock.delivered)
         # Arrival order per conversation = inbox id order: insert and hand-off happen
         # under the same lock stripe, so two threads cannot swap them.
         self._stripes = [threading.Lock() for _ in range(_STRIPES)]
@@ -259,6 +262,8 @@ class Engine:
         with self._stripe(message):
             result = self.store.accept(message)
             if not result.duplicate:
+                INBOUND.labels(message.key.channel).inc()
+                self.turn_clock.accepted(result.inbox_id)
                 (self.ring or self.router.deliver)(InboxEvent(result.inbox_id, message))
         return result
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from hablo.db.base import new_id, utcnow
 from hablo.db.enums import Role, UserStatus
 from hablo.db.models import AuditLog, LlmMonthlyUsage, LlmUsage, Tenant, User
+from hablo.engine.metrics import LLM_TOKENS
 from hablo.notify.mailer import Mailer, MailError
 from hablo.tenancy.mails import MailText, llm_budget_reached_mail
 
@@ -88,6 +89,9 @@ def record(
     )
     if usage.total:
         _add_monthly(conn, tenant_id, month_of(now), usage, now)
+        # Counted when recorded: tokens spent stay spent even if the turn rolls back.
+        LLM_TOKENS.labels(usage.model[:128], "prompt").inc(usage.prompt_tokens)
+        LLM_TOKENS.labels(usage.model[:128], "completion").inc(usage.completion_tokens)
 
 
 def _add_monthly(
