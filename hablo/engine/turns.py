@@ -29,6 +29,7 @@ from hablo.engine.dialogue import (
     route,
 )
 from hablo.engine.followups import remember, with_context
+from hablo.engine.metrics import SKILL_ERRORS
 from hablo.engine.nlu.acts import ACK, GOODBYE, starts_yes
 from hablo.engine.nlu.pipeline import Understanding
 from hablo.engine.skill_calls import BudgetedCalls, CallOverrun
@@ -271,6 +272,7 @@ def _run_skill(
             # transaction is given up (row lock and connection released now, a late write
             # fails on a closed connection) and the caller commits an apology instead.
             turn.conn.invalidate()
+            SKILL_ERRORS.labels(skill.name).inc()
             raise SkillOverrun(skill.name, budget) from None
         return _skill_failed(skill, turn, ctx, f"skill {skill.name} failed: SkillOverrun")
     except Exception as exc:  # a skill error never kills a conversation
@@ -311,6 +313,7 @@ def _run_skill(
 
 
 def _skill_failed(skill: Skill, turn: _Turn, ctx: EngineSkillContext, error: str) -> SkillResult:
+    SKILL_ERRORS.labels(skill.name).inc()
     turn.error = error
     turn.skill = skill.name
     turn.replies.append(ctx.render("skill_error", turn.understanding.language))
