@@ -32,6 +32,8 @@ MATCHER = ServiceMatcher(
         ("dale dale", "affirm"),
         ("👍", "affirm"),
         ("yes please", "affirm"),
+        ("bet", "affirm"),  # US slang, like "for sure" and "aight"
+        ("for sure", "affirm"),
         ("listo gracias!", "thanks"),  # a yes only where a question waits (the engine)
         ("no gracias", "deny"),
         ("nop", "deny"),

@@ -31,6 +31,7 @@ _YES = (
     "|yes|yeah|yep|yup|yea|ya|sure|great|correct|absolutely|of course|sounds good|go ahead"
     "|please do|do it|book it|reservalo|reservame|agendalo|agendame|anotame|anotalo|hecho|super"
     "|fine|alright|all right|cool|awesome|thats fine|that works|works for me|that s fine"
+    "|bet|for sure|fosho|sounds great|deal|yessir|aight|ight|lets do it|let s do it"
 )
 _NO = (
     "no|nop|nope|nah|noo|naa|mejor no|no gracias|para nada|negativo|not really|no thanks"
@@ -185,3 +186,22 @@ def is_follow_up(text: str, value_words: set[str] | None = None) -> bool:
 
 def refers_to_same(text: str) -> bool:
     return bool(_SAME_RE.search(plain(text)))
+
+
+# "cancel mine", "cancelá mi turno", "la mía": the customer's booking, not one being made.
+_OWN_BOOKING_RE = re.compile(
+    r"\b(?:mine|my (?:appointment|booking|slot|reservation)|the one i (?:have|made|booked)"
+    r"|mi (?:turno|cita|reserva|hora)|el mio|la mia|el que (?:tengo|saque|reserve)"
+    r"|la que (?:tengo|saque|reserve))\b"
+)
+_CANCEL_RE = re.compile(r"\b(?:cancel\w*|anul\w*|dar de baja|da de baja|dame de baja)\b")
+
+
+def means_own_booking(text: str) -> bool:
+    return bool(_OWN_BOOKING_RE.search(plain(text)))
+
+
+def cancels_own_booking(text: str) -> bool:
+    """ "nah, cancel mine": a cancellation whatever the "nah" in front makes it look like."""
+    norm = plain(text)
+    return bool(_CANCEL_RE.search(norm) and _OWN_BOOKING_RE.search(norm))

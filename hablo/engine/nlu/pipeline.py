@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from hablo.engine.nlu.acts import AFFIRM, DENY, read_act
+from hablo.engine.nlu.acts import AFFIRM, DENY, cancels_own_booking, read_act
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier, Prediction
 from hablo.engine.nlu.datetimes import (
     OpeningHours,
@@ -371,6 +371,8 @@ def _by_rule(
     act = read_act(text)
     if act is not None:  # "sí, gracias", "👍", "jaja"
         return act, 1.0
+    if intent in (AFFIRM, DENY, None) and cancels_own_booking(text):
+        return "cancel", 1.0
     if intent in (AFFIRM, DENY) and ("service" in entities or "service_options" in entities):
         # "y si le hacen también la afinación?": its "si" is an "if", and the message asks
         # about a service: that service and its price (a yes or no that says more is

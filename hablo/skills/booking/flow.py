@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hablo.domain.booking.availability import nearest_free
-from hablo.engine.nlu.acts import AFFIRM, DENY, starts_no
+from hablo.engine.nlu.acts import AFFIRM, DENY, means_own_booking, starts_no
 from hablo.plugins import SkillResult
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
@@ -39,7 +39,8 @@ class BookingFlow(ManageBookings):
         if intent == "my_bookings":
             return self._list()
         if intent == "cancel":
-            if self.state.get("mode") in ("book", "reschedule") and step:
+            mine = means_own_booking(self.turn.text)
+            if self.state.get("mode") in ("book", "reschedule") and step and not mine:
                 return self._say("booking_abandoned", flow=False, state={})
             return self._choose_booking("cancel")
         if intent == "reschedule" and self.state.get("mode") != "reschedule":
