@@ -165,4 +165,3 @@ def asks_price(text: str) -> bool:
     return bool(
         re.search(r"\b(?:cuanto|precio|sale|cuesta|vale|how much|price|cost)\b", plain(text))
     )
-
