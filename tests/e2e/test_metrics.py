@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -20,6 +23,8 @@ from hablo.llm.budget import TurnUsage, record
 from tests.conftest import make_settings
 from tests.e2e.server import ServerThread, serve, wait_until
 from tests.e2e.test_webchat import say, ws_url
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def scrape(
@@ -116,3 +121,19 @@ def test_without_a_token_only_private_addresses_may_scrape(runtime: Runtime) -> 
         proxied.close()
     assert public.status_code == 403 and public.json()["error"]["code"] == "forbidden"
     assert private.status_code == 200 and "hablo_inbound_messages_total" in private.text
+
+
+def test_the_sample_dashboard_charts_only_metrics_hablo_serves(runtime: Runtime) -> None:
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text("utf-8"))
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    charted = {
+        re.sub(r"_(total|bucket|count|sum)$", "", name)
+        for expr in exprs
+        for name in re.findall(r"\b(?:hablo|process)_[a-z_]+", expr)
+    }
+    with serve(runtime) as server:
+        served = requests.get(server.url("/metrics"), timeout=30).text
+    families = {
+        re.sub(r"_total$", "", name) for name in re.findall(r"^# TYPE (\S+) ", served, re.M)
+    }
+    assert len(charted) >= 8 and charted <= families, charted - families
