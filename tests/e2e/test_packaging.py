@@ -56,7 +56,8 @@ def bare_venv(wheel: Path) -> Path:
     ready = venv / ".deps-installed"
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
     if not ready.exists():  # first run (or an interrupted one): a fresh venv, deps and all
-        shutil.rmtree(venv, ignore_errors=True)
+        for stale in venv.parent.glob("hablo-bare-venv-*"):  # older dependency sets
+            shutil.rmtree(stale, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
         subprocess.run([*pip, "install", str(wheel)], check=True, timeout=900)
         ready.touch()
@@ -140,6 +141,11 @@ def served(bare_venv: Path, tmp_path: Path) -> Iterator[str]:
 def test_the_bare_wheel_serves_health_and_its_package_data(served: str) -> None:
     health = requests.get(served + "/healthz", timeout=10)
     assert health.status_code == 200
+    # The migrations shipped in the wheel brought the new database to the code's head.
+    ready = requests.get(served + "/readyz", timeout=30)
+    assert ready.status_code == 200 and ready.json()["checks"]["migrations"] == "ok", ready.text
+    scraped = requests.get(served + "/metrics", timeout=30)  # from loopback: allowed
+    assert scraped.status_code == 200 and "hablo_api_requests_total" in scraped.text
     # Templates, locale catalogues and static files come from the wheel, not the checkout.
     login = requests.get(served + "/app/login", timeout=30)
     assert login.status_code == 200 and "<form" in login.text
