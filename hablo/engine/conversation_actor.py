@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pykka
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Connection
 from hablo.db.enums import ConversationStatus
 from hablo.db.staff_events import record_handoff_requested
 from hablo.engine.after_commit import AfterCommit
+from hablo.engine.assisted_turn import ask_unlocked
 from hablo.engine.failures import backoff, describe, is_transient
 from hablo.engine.messages import (
     ConversationKey,
@@ -34,7 +36,7 @@ from hablo.engine.store import (
     TurnRecord,
     inbound_attachments,
 )
-from hablo.engine.turns import SkillOverrun
+from hablo.engine.turns import SkillOverrun, TurnOutcome
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,21 @@ class Progress:
     @property
     def in_flight(self) -> int:
         return self.routed - self.done
+
+
+@dataclass(frozen=True)
+class _Phrasing:
+    """A committed LLM turn whose replies the model words next (no transaction open)."""
+
+    outcome: TurnOutcome
+    conversation_id: uuid.UUID
+    answers: tuple[int, ...]  # the inbox ids of the turn
+
+
+def _phrases_later(outcome: TurnOutcome) -> bool:
+    assisted = outcome.assisted
+    failed = outcome.error is not None
+    return assisted is not None and assisted.needs_phrasing(outcome.replies, failed)
 
 
 Deliver = Callable[[ConversationKey, list[OutboundEnvelope], tuple[int, ...]], None]
@@ -246,15 +263,25 @@ class ConversationActor(pykka.ThreadingActor):
     def _process(self, batch: list[InboxEvent]) -> tuple[tuple[int, ...], list[OutboundEnvelope]]:
         runtime = self._runtime()
         by_id = {event.inbox_id: event.message for event in batch}
+        # LLM mode: the model is asked before the turn's transaction, with nothing held.
+        asked = ask_unlocked(
+            runtime, self._store, self.key, "\n".join(m.text for m in by_id.values())
+        )
 
         def compute(
             conversation: LockedConversation, conn: Connection, claimed: tuple[int, ...]
         ) -> TurnRecord:
             messages = [by_id[i] for i in claimed]
             text = "\n".join(m.text for m in messages)
+            assisted = asked.for_write(conversation) if asked is not None else None
             # The plan gate: a suspended or out-of-messages tenant does not run skills.
-            outcome = run_gated_turn(runtime, conversation, text, conn)
+            outcome = run_gated_turn(runtime, conversation, text, conn, assisted)
             later[:] = outcome.after_commit
+            if _phrases_later(outcome):
+                to_phrase[:] = [_Phrasing(outcome, conversation.id, claimed)]
+                outcome = replace(outcome, replies=(), reply_extras=())  # written after it
+            elif asked is not None:
+                asked.assisted.record(conn, conversation.id, claimed[-1])
             if outcome.new_status == ConversationStatus.WAITING_HUMAN != conversation.status:
                 # Staff are told in this same transaction (the console, then e-mail).
                 record_handoff_requested(
@@ -281,9 +308,12 @@ class ConversationActor(pykka.ThreadingActor):
             )
 
         later: list[AfterCommit] = []
+        to_phrase: list[_Phrasing] = []
         sender = batch[0].message.sender_name
         try:
             claimed, envelopes = self._store.process_turn(self.key, tuple(by_id), compute, sender)
+            if claimed and to_phrase:
+                envelopes = envelopes + self._phrase_after_commit(to_phrase[0])
             if claimed and later:
                 envelopes = envelopes + self._after_commit(later)
             return claimed, envelopes
@@ -292,6 +322,30 @@ class ConversationActor(pykka.ThreadingActor):
             # the customer's messages and an apology commit now, the state as it was.
             apology = self._overrun_apology(runtime, by_id, overrun)
             return self._store.process_turn(self.key, tuple(by_id), apology, sender)
+
+    def _phrase_after_commit(self, phrasing: _Phrasing) -> list[OutboundEnvelope]:
+        """LLM mode: the model words the committed turn's replies with no transaction open;
+        the replies (phrased, or the skills' own) and the usage row then commit together in
+        a short transaction and are sent as the turn's. A failure here is logged, never
+        retried as the turn (which is committed)."""
+        outcome = phrasing.outcome
+        assert outcome.assisted is not None
+        assisted, replies = outcome.assisted, outcome.replies
+        phrased = assisted.phrase(replies, failed=outcome.error is not None)
+        # Merged or split by the model: choices and media no longer line up.
+        extras = outcome.reply_extras if len(phrased) == len(replies) else ()
+
+        def record(conn: Connection) -> tuple[str, ...]:
+            assisted.record(conn, phrasing.conversation_id, phrasing.answers[-1])
+            return phrased
+
+        try:
+            return self._store.commit_followup(
+                self.key, outcome.skill or "", record, extras, phrasing.answers
+            )
+        except Exception:
+            log.exception("the phrased replies of %s were not written", self.key)
+            return []
 
     def _after_commit(self, works: list[AfterCommit]) -> list[OutboundEnvelope]:
         """The slow work the turn's skills asked for: no transaction is open while it runs;

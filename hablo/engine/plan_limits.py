@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Connection
 
+from hablo.engine.assist import AssistedTurn
 from hablo.engine.nlu.language import detect_language
 from hablo.engine.skillset import TenantRuntime
 from hablo.engine.store import LockedConversation
@@ -28,11 +29,12 @@ def run_gated_turn(
     conversation: LockedConversation,
     text: str,
     conn: Connection | None,
+    assisted: AssistedTurn | None = None,
 ) -> TurnOutcome:
     """`run_turn` behind the plan gate."""
     block = cached_plan_block(conn, runtime.profile.info.id) if conn is not None else None
     if block is None:
-        return run_turn(runtime, conversation, text, conn)
+        return run_turn(runtime, conversation, text, conn, assisted)
     language = detect_language(text, conversation.language or runtime.profile.info.language)
     replies: tuple[str, ...] = ()
     if not block.suspended:

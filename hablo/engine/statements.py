@@ -53,6 +53,8 @@ class HotPathStatements:
             CONVERSATIONS.c.peer == bindparam("peer"),
             CONVERSATIONS.c.status != ConversationStatus.CLOSED,
         )
+        # The same row unlocked: what LLM mode reads before asking the model.
+        self.read_live: Executable = lock
         # SQLite has no row locks: BEGIN IMMEDIATE already serialises writers.
         self.lock_live: Executable = lock.with_for_update() if dialect == "postgresql" else lock
         self.claim_inbox: Executable = (

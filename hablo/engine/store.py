@@ -252,6 +252,8 @@ class ConversationStore:
         key: ConversationKey,
         skill: str,
         record: Callable[[Connection], Sequence[str]],
+        reply_extras: tuple[dict[str, Any] | None, ...] = (),
+        answers: tuple[int, ...] = (),
     ) -> list[OutboundEnvelope]:
         """A short transaction after a turn: `record` writes the result of slow work done
         outside any transaction and returns the replies about it, which are written like a
@@ -263,7 +265,7 @@ class ConversationStore:
             if conversation is None or not replies:
                 return []
             turn = TurnRecord(
-                inbox_ids=(),
+                inbox_ids=answers,  # the inbound messages the replies answer, if any
                 inbound=(),
                 language=conversation.language,
                 intent=None,
@@ -271,14 +273,24 @@ class ConversationStore:
                 skill=skill,
                 replies=replies,
                 new_state=None,
+                reply_extras=reply_extras,
             )
             return self.commit_turn(conn, key, conversation, turn)
 
     def lock_live(self, conn: Connection, key: ConversationKey) -> LockedConversation | None:
         """Lock the conversation row FIRST: inserting before locking deadlocks under load."""
+        return self._live(conn, key, self._sql.lock_live)
+
+    def read_live(self, conn: Connection, key: ConversationKey) -> LockedConversation | None:
+        """The live conversation as it is now, without locking it (a read to act on later,
+        after checking under the lock that it has not moved on)."""
+        return self._live(conn, key, self._sql.read_live)
+
+    def _live(
+        self, conn: Connection, key: ConversationKey, statement: Any
+    ) -> LockedConversation | None:
         row = conn.execute(
-            self._sql.lock_live,
-            {"tenant_id": key.tenant_id, "channel": key.channel, "peer": key.peer},
+            statement, {"tenant_id": key.tenant_id, "channel": key.channel, "peer": key.peer}
         ).first()
         if row is None:
             return None

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from hablo.db.enums import ConversationStatus
 from hablo.engine.after_commit import AFTER_COMMIT, AfterCommit
+from hablo.engine.assist import AssistedTurn
 from hablo.engine.context import EngineSkillContext
 from hablo.engine.dialogue import (
     AFFIRM,
@@ -56,6 +57,8 @@ class TurnOutcome:
     reply_extras: tuple[dict[str, Any] | None, ...] = ()
     # Slow work the skills asked for, to run once this turn committed.
     after_commit: tuple[AfterCommit, ...] = ()
+    # LLM mode: the model that understood this turn, to phrase `replies` once it committed.
+    assisted: AssistedTurn | None = None
 
 
 class SkillOverrun(Exception):
@@ -87,7 +90,7 @@ class _Turn:
         self.error: str | None = None
         self.after_commit: list[AfterCommit] = []
 
-    def outcome(self) -> TurnOutcome:
+    def outcome(self, assisted: AssistedTurn | None = None) -> TurnOutcome:
         u = self.understanding
         extras = tuple(self.extras.get(i) for i in range(len(self.replies)))
         last = extras[-1] if extras else None
@@ -104,6 +107,7 @@ class _Turn:
             self.error,
             extras if any(extras) else (),
             tuple(self.after_commit),
+            assisted,
         )
 
 
@@ -112,7 +116,10 @@ def run_turn(
     conversation: LockedConversation,
     text: str,
     conn: Connection | None = None,
+    assisted: AssistedTurn | None = None,
 ) -> TurnOutcome:
+    """`assisted`: LLM mode's understanding, asked before this transaction began
+    (engine/assisted_turn.py); its phrasing is left to the caller, after the commit."""
     ctx = runtime.services.for_turn(conn)
     now = ctx.now()
     state = DialogueState.load(conversation.state)
@@ -126,9 +133,7 @@ def run_turn(
     ):
         # A human owns this conversation: the bot stays silent (and spends no tokens).
         return _Turn(understanding, state).outcome()
-    assisted = None
-    if runtime.assistant is not None:
-        assisted = runtime.assistant.begin(text, understanding, conversation, state.flow, ctx, conn)
+    if assisted is not None:
         understanding = assisted.understanding
     services = runtime.profile.services
     turn = _Turn(understanding, state, conn)
@@ -142,12 +147,7 @@ def run_turn(
     if parts and turn.state.flow:
         turn.state.offer = None  # the last question asked is the flow's, not an offer
     _no_loops(runtime, turn, ctx)
-    if assisted is not None:
-        phrased = assisted.finish(tuple(turn.replies), turn.skill, failed=turn.error is not None)
-        if len(phrased) != len(turn.replies):
-            turn.extras.clear()  # merged or split by the model: choices no longer line up
-        turn.replies = list(phrased)
-    return turn.outcome()
+    return turn.outcome(assisted)
 
 
 def _decide(

@@ -79,7 +79,7 @@ def run_llm_evaluation(
         ctx = runtime.services.for_turn(None)
         for case in cases:
             local = runtime.nlu.understand(case.text, local_now, profile.opening_hours)
-            turn = assistant.begin(case.text, local, None, None, ctx, None)
+            turn = assistant.read(case.text, local, None, None, ctx, None).understand()
             stats.outcomes[turn.outcome] += 1
             stats.prompt_tokens += turn.prompt_tokens
             stats.completion_tokens += turn.completion_tokens

@@ -146,7 +146,7 @@ class LlmAssistant:
         # Loaded now (once per process and encoding), not inside a turn's deadline.
         self.counter = TokenCounter(model)
 
-    def begin(
+    def read(
         self,
         text: str,
         local: Understanding,
@@ -155,7 +155,8 @@ class LlmAssistant:
         ctx: EngineSkillContext,
         conn: Connection | None,
     ) -> LlmTurn:
-        return LlmTurn(self, text, local, conversation, flow, ctx, conn).start()
+        """A turn's read phase, in the caller's short transaction; `understand()` next."""
+        return LlmTurn(self, text, local, conversation, flow, ctx, conn).read()
 
 
 # -- the process's layer -----------------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""One LLM-assisted turn: understand (the model picks a skill as a tool), let the engine
-run the skill as always, then phrase (the model words the skill's answer, the guard
-checks it). Any fault, the breaker or the budget: the local NLU answers this turn."""
+"""One LLM-assisted turn: read (history, customer facts, the budget; in a short
+transaction), understand (the model picks a skill as a tool; no transaction open), let
+the engine run the skill as always in its locked write transaction, then phrase (the
+model words the skill's answer after that commit, the guard checks it) and record the
+usage. Any fault, the breaker or the budget: the local NLU answers this turn."""
 
 from __future__ import annotations
 
@@ -15,8 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from hablo.db.base import utcnow
-from hablo.db.enums import InboxStatus
-from hablo.db.models import Conversation, InboxEvent, Tenant
+from hablo.db.models import Tenant
 from hablo.engine.context import EngineSkillContext
 from hablo.engine.nlu.pipeline import Understanding
 from hablo.engine.store import LockedConversation
@@ -71,7 +72,7 @@ class LlmTurn:
         self.conversation = conversation
         self.flow = flow
         self.ctx = ctx
-        self.conn = conn
+        self.conn = conn  # the read phase's transaction only: never kept past read()
         self.deadline = time.monotonic() + assistant.deadline_s
         self.understanding = local
         self.outcome = "assisted"
@@ -89,22 +90,42 @@ class LlmTurn:
 
     # -- understand ------------------------------------------------------------------------
 
-    def start(self) -> LlmTurn:
+    def read(self) -> LlmTurn:
+        """What the model needs, read in the caller's short transaction (`conn`)."""
         try:
-            self._understand()
+            self._prepare()
         except ProviderFault as fault:
             self._fall_back(fault.kind)
         except Exception as exc:  # LLM mode must never cost a turn: local NLU instead
             log.exception("tenant %s: LLM turn failed: %s", self.a.slug, type(exc).__name__)
             self._fall_back("error")
+        self.conn = None
         return self
+
+    def understand(self) -> LlmTurn:
+        """The understanding call; the caller holds no transaction and no connection."""
+        if self.fallback is not None:
+            return self
+        try:
+            self.understanding = self._request(self._messages, self._interpret)
+        except ProviderFault as fault:
+            self._fall_back(fault.kind)
+        except Exception as exc:
+            log.exception("tenant %s: LLM turn failed: %s", self.a.slug, type(exc).__name__)
+            self._fall_back("error")
+        return self
+
+    def drop(self, reason: str) -> None:
+        """The conversation moved on while the model was asked: its answer is not used."""
+        if self.fallback is None:
+            self._fall_back(reason)
 
     def _fall_back(self, reason: str) -> None:
         self.understanding, self.fallback, self.outcome = self.local, reason, reason
         if reason not in ("budget",):
             log.warning("tenant %s: LLM %s, local NLU answers this turn", self.a.slug, reason)
 
-    def _understand(self) -> None:
+    def _prepare(self) -> None:
         if self.conn is not None and self._over_budget(self.conn):
             raise ProviderFault("budget")
         language = self.local.language
@@ -121,7 +142,6 @@ class LlmTurn:
         history = self.a.counter.trim_history(history, self.a.history_tokens)
         self._messages = prompt.chat_messages(self._system, history, self.text)
         self._tools = tools.skill_tools(self.a.skills, self.ctx.services(), language, self.flow)
-        self.understanding = self._request(self._messages, self._interpret)
 
     def _interpret(self, completion: Completion) -> Understanding:
         if not completion.tool_calls:
@@ -212,14 +232,21 @@ class LlmTurn:
 
     # -- phrase --------------------------------------------------------------------------------
 
-    def finish(self, replies: tuple[str, ...], skill: str | None, failed: bool) -> tuple[str, ...]:
+    def needs_phrasing(self, replies: tuple[str, ...], failed: bool) -> bool:
+        """Whether phrase() may call the model (else it returns `replies` as they are)."""
+        if self.fallback is not None or not replies or failed:
+            return False
+        if self._direct is not None:
+            return self.local.intent is None and not self.flow and bool(self._direct)
+        return self._call is not None
+
+    def phrase(self, replies: tuple[str, ...], failed: bool) -> tuple[str, ...]:
+        """The replies to send; the caller holds no transaction and no connection."""
         try:
-            out = self._finish(replies, failed)
+            return self._finish(replies, failed)
         except Exception as exc:
             log.exception("tenant %s: LLM phrasing failed: %s", self.a.slug, type(exc).__name__)
-            out = replies
-        self._record()
-        return out
+            return replies
 
     def _finish(self, replies: tuple[str, ...], failed: bool) -> tuple[str, ...]:
         if self.fallback is not None or not replies or failed:
@@ -266,15 +293,15 @@ class LlmTurn:
 
     # -- accounting ----------------------------------------------------------------------------
 
-    def _record(self) -> None:
-        if self.conn is None or self.calls == 0:
+    def record(self, conn: Connection, conversation_id: uuid.UUID, inbox_id: int) -> None:
+        """This turn's usage, in a write transaction of the caller's."""
+        if self.calls == 0:
             return
-        conversation_id = self.conversation.id if self.conversation else None
         budget.record(
-            self.conn,
+            conn,
             self.a.tenant_id,
             conversation_id,
-            _inbox_id(self.conn, conversation_id),
+            inbox_id,
             budget.TurnUsage(
                 self.a.model, self.calls, self.prompt_tokens, self.completion_tokens, self.outcome
             ),
@@ -284,29 +311,3 @@ class LlmTurn:
 def _text_only(completion: Completion) -> str:
     # A second tool call is not run (one skill per turn): "" keeps the skill's words.
     return "" if completion.tool_calls else (completion.content or "").strip()
-
-
-def _inbox_id(conn: Connection, conversation_id: uuid.UUID | None) -> int | None:
-    """This turn's inbound message: the newest inbox row of the conversation's address
-    claimed (processed) by this very transaction, which holds the conversation's lock."""
-    if conversation_id is None:
-        return None
-    address = conn.execute(
-        select(Conversation.tenant_id, Conversation.channel, Conversation.peer).where(
-            Conversation.id == conversation_id
-        )
-    ).first()
-    if address is None:
-        return None
-    found = conn.execute(
-        select(InboxEvent.id)
-        .where(
-            InboxEvent.tenant_id == address.tenant_id,
-            InboxEvent.channel == address.channel,
-            InboxEvent.peer == address.peer,
-            InboxEvent.status == InboxStatus.PROCESSED,
-        )
-        .order_by(InboxEvent.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    return None if found is None else int(found)

@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.header import decode_header, make_header
@@ -103,12 +104,26 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 @pytest.fixture
 def llm(db_url: str, tmp_path: Any, fake: FakeOpenAI, smtp: tuple[Inbox, int]) -> Iterator[Harness]:
+    with open_harness(db_url, tmp_path, fake, smtp, DEADLINE_S, REQUEST_TIMEOUT_S) as harness:
+        yield harness
+
+
+@contextmanager
+def open_harness(
+    db_url: str,
+    tmp_path: Any,
+    fake: FakeOpenAI,
+    smtp: tuple[Inbox, int],
+    deadline_s: float,
+    request_timeout_s: float,
+) -> Iterator[Harness]:
+    """A running engine whose demo tenant is in LLM mode against `fake`."""
     inbox, smtp_port = smtp
     settings = make_settings(
         db_url,
         state_dir=tmp_path / "state",
-        llm_turn_deadline_s=DEADLINE_S,
-        llm_timeout_s=REQUEST_TIMEOUT_S,
+        llm_turn_deadline_s=deadline_s,
+        llm_timeout_s=request_timeout_s,
         llm_breaker_failures=2,
         llm_breaker_cooldown_s=30.0,
         smtp_host="127.0.0.1",
@@ -143,9 +158,11 @@ def llm(db_url: str, tmp_path: Any, fake: FakeOpenAI, smtp: tuple[Inbox, int]) -
         turns.wait_for([result.inbox_id], timeout=90)
         return sender.texts_for(PEER)[before:]
 
-    yield Harness(rt, tenant_id, fake, settings, inbox, say, lambda: inbox_ids[-1])
-    rt.close()
-    llm_mode.uninstall()
+    try:
+        yield Harness(rt, tenant_id, fake, settings, inbox, say, lambda: inbox_ids[-1])
+    finally:
+        rt.close()
+        llm_mode.uninstall()
 
 
 def _open_weekday() -> date:

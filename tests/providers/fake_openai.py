@@ -32,16 +32,20 @@ class Scripted:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    # Held until the test sets it (or 60 s): "the provider is thinking" for as long as needed.
+    hold: threading.Event | None = None
     prompt_tokens: int = 120
     completion_tokens: int = 18
 
 
-def tool_call(name: str, delay_s: float = 0.0, **arguments: Any) -> Scripted:
-    return Scripted("tool", tool=name, arguments=arguments, delay_s=delay_s)
+def tool_call(
+    name: str, delay_s: float = 0.0, hold: threading.Event | None = None, **arguments: Any
+) -> Scripted:
+    return Scripted("tool", tool=name, arguments=arguments, delay_s=delay_s, hold=hold)
 
 
-def text(content: str, delay_s: float = 0.0) -> Scripted:
-    return Scripted("text", content=content, delay_s=delay_s)
+def text(content: str, delay_s: float = 0.0, hold: threading.Event | None = None) -> Scripted:
+    return Scripted("text", content=content, delay_s=delay_s, hold=hold)
 
 
 def delay(seconds: float) -> Scripted:
@@ -100,6 +104,8 @@ class FakeOpenAI(ThreadedFakeServer):
             return _error(401, "invalid_api_key", "Incorrect API key provided.")
         if step.delay_s:
             await asyncio.sleep(step.delay_s)
+        if step.hold is not None:
+            await asyncio.get_running_loop().run_in_executor(None, step.hold.wait, 60.0)
         if step.kind == "status":
             return _error(step.status, "fake_error", f"scripted {step.status}", step.headers)
         if step.kind == "malformed":
