@@ -25,7 +25,20 @@ WEBCHAT_ORIGINS_KEY = "webchat_allowed_origins"
 MAX_WEBCHAT_ORIGINS = 20
 # Slugs that name (or may one day name) hablo's own paths and hosts, not a business.
 RESERVED_SLUGS = frozenset(
-    {"api", "app", "admin", "static", "chat", "docs", "www", "webhooks", "auth", "healthz"}
+    {
+        "api",
+        "app",
+        "admin",
+        "static",
+        "chat",
+        "docs",
+        "www",
+        "webhooks",
+        "auth",
+        "healthz",
+        "readyz",
+        "metrics",
+    }
 )
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$"
 DEFAULT_HANDOFF_TIMEOUT_MIN = 60  # the engine's default (engine/turns.py)
