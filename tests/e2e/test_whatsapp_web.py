@@ -304,6 +304,21 @@ def test_a_page_that_cannot_go_on_is_broken_and_alerted(db_url: str, tmp_path: P
             assert fixed.status_code in (200, 202), fixed.text
             assert get_qr(owner).content[:8] == PNG_SIGNATURE
             assert status(owner)["state"] == "scan_qr"
+
+            # Linking by a pairing code typed on the phone instead of the QR.
+            bad = owner.post("/api/whatsapp/pairing-code", json={"phone": "hola"})
+            assert bad.status_code in (400, 422), bad.text
+            paired = owner.post(
+                "/api/whatsapp/pairing-code", json={"phone": "+" + BUSINESS_PHONE}, timeout=60
+            )
+            assert paired.status_code == 200, paired.text
+            code = paired.json()["code"]
+            assert fake.pairing[code][1] == BUSINESS_PHONE  # asked for that number
+            fake.control("enter_code", {"code": code})
+            assert wait_state(owner, "connected")["phone"] == BUSINESS_PHONE
+            linked = owner.post("/api/whatsapp/pairing-code", json={"phone": "+" + CUSTOMER})
+            assert linked.status_code == 409, linked.text
+            assert linked.json()["error"]["code"] == "already_connected"
     finally:
         fake.stop()
 

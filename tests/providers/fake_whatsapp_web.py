@@ -11,7 +11,8 @@ incoming messages and emits them as `chat.new_message`; sent messages and read r
 are POSTed back here and recorded.
 
 Test controls: POST /control/scan {phone}, POST /control/incoming {from, text, isGroup,
-pushname}, POST /control/logout (the phone unlinks the device), POST /control/flags
+pushname}, POST /control/logout (the phone unlinks the device), POST /control/enter_code
+{code} (the phone types a pairing code; `pairing` lists them), POST /control/flags
 {needs_update, stalled} (WhatsApp asks for an update; the next page load never gets ready).
 """
 
@@ -49,6 +50,10 @@ WPP_FUNCTIONS = {
       localStorage.clear();
       scanLoop();
       return true;
+    }""",
+    "conn.genLinkDeviceCodeForPhoneNumber": """async (phone) => {
+      if (S.token || !S.ref) throw new Error("no login on screen");
+      return (await post("/api/pairing", {ref: S.ref, phone})).code;
     }""",
     "chat.markIsRead": """async (chatId) => {
       await post("/api/read", {token: S.token, chatId});
@@ -175,6 +180,7 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
         self.injected: list[str | None] = []  # WPP.version found on each page load
         self.reads: list[str] = []  # chats marked read
         self.flags: dict[str, bool] = {"needs_update": False, "stalled": False}
+        self.pairing: dict[str, tuple[str, str]] = {}  # code -> (QR ref, phone digits)
         self._lock = threading.Lock()
 
     @property
@@ -207,6 +213,8 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
         app.router.add_post("/control/incoming", self._incoming)
         app.router.add_post("/control/logout", self._phone_logout)
         app.router.add_get("/api/flags", self._get_flags)
+        app.router.add_post("/api/pairing", self._new_pairing_code)
+        app.router.add_post("/control/enter_code", self._enter_code)
         app.router.add_post("/control/flags", self._set_flags)
 
     async def _page(self, request: web.Request) -> web.Response:
@@ -256,6 +264,24 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
         body = await request.json()
         with self._lock:
             self.injected.append(body.get("version"))
+        return web.json_response({"ok": True})
+
+    async def _new_pairing_code(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        code = secrets.token_hex(4).upper()  # WhatsApp's are 8 characters too
+        with self._lock:
+            self.pairing[code] = (str(body["ref"]), str(body["phone"]))
+        return web.json_response({"code": code})
+
+    async def _enter_code(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            found = self.pairing.pop(str(body.get("code")), None)
+            if found is None:
+                return web.json_response({"error": "unknown code"}, status=409)
+            token = secrets.token_hex(16)
+            self.scanned[found[0]] = (token, found[1])
+            self.valid_tokens.add(token)
         return web.json_response({"ok": True})
 
     async def _get_flags(self, request: web.Request) -> web.Response:

@@ -87,6 +87,12 @@ async ({chatId, text}) => {
 }
 """
 
+# Asks WhatsApp for a code to link {phone} (digits) by typing it on that phone (WhatsApp >
+# Linked devices > Link with phone number); only while the page offers a QR.
+PAIRING_CODE_JS = """
+async ({phone}) => String(await window.WPP.conn.genLinkDeviceCodeForPhoneNumber(phone))
+"""
+
 LOGOUT_JS = """
 async () => {
   if (window.WPP && window.WPP.isReady) await window.WPP.conn.logout();

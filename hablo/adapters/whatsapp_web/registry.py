@@ -151,6 +151,13 @@ class WhatsAppWebSessions:
             session = self._sessions.get(tenant_id)
         return session.whatsapp_version if session else None
 
+    def pairing_code(self, tenant_id: uuid.UUID, phone_digits: str, timeout: float) -> str:
+        with self._lock:
+            session = self._sessions.get(tenant_id)
+        if session is None:
+            raise SessionNotConnected("no session")
+        return self._call(session.pairing_code(phone_digits), timeout=timeout)
+
     def send(self, tenant_id: uuid.UUID, peer: str, text: str, timeout: float) -> str | None:
         with self._lock:
             session = self._sessions.get(tenant_id)

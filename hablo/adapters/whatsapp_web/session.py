@@ -235,6 +235,13 @@ class WebSession:
             self._last_sent = time.monotonic()
             return str(message_id) if message_id else None
 
+    async def pairing_code(self, phone_digits: str) -> str:
+        """A code to link `phone_digits` by typing it on that phone instead of scanning."""
+        if self.status.state != SCAN_QR or self._page is None:
+            raise SessionNotConnected(f"the page offers no login now ({self.status.state})")
+        code = await self._page.evaluate(page_script.PAIRING_CODE_JS, {"phone": phone_digits})
+        return str(code)
+
     async def stop(self, *, logout: bool = False) -> None:
         """Close the browser; with `logout`, unlink the device and wipe the profile."""
         self._stopping = True

@@ -26,6 +26,7 @@ FUNCTIONS: tuple[str, ...] = (
     "conn.getMyUserId",  # the linked phone's wid
     "conn.getBuildConstants",  # the WhatsApp Web version (VERSION_STR)
     "conn.logout",  # unlink this device
+    "conn.genLinkDeviceCodeForPhoneNumber",  # link by a code typed on the phone, not a QR
     "chat.markIsRead",  # read receipt for the customer's messages before replying
     "chat.sendTextMessage",
 )

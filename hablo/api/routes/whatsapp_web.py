@@ -25,16 +25,23 @@ from pydantic import BaseModel, Field
 
 from hablo.adapters.whatsapp_web.qr import qr_png, qr_svg
 from hablo.adapters.whatsapp_web.registry import CHANNEL, WhatsAppWebSessions
-from hablo.adapters.whatsapp_web.session import BROKEN, CONNECTED, SessionStatus
+from hablo.adapters.whatsapp_web.session import (
+    BROKEN,
+    CONNECTED,
+    SessionNotConnected,
+    SessionStatus,
+)
 from hablo.adapters.whatsapp_web.wpp_contract import wa_js_version
 from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call, RequestModel
 from hablo.api.problems import ApiError
+from hablo.api.routes.tenants import PhoneNumber
 
 routes = ApiRoutes("whatsapp_web")
 # Set by the server lifecycle when "whatsapp_web" is in settings.channels.
 SESSIONS = web.AppKey("whatsapp_web_sessions", WhatsAppWebSessions)
 QR_WAIT_S = 10.0
+PAIRING_TIMEOUT_S = 30.0
 
 
 class WhatsAppWebStatusOut(BaseModel):
@@ -78,6 +85,15 @@ class WhatsAppWebStatusOut(BaseModel):
         )
 
 
+class PairingCodeIn(RequestModel):
+    phone: PhoneNumber = Field(description="The number to link, E.164, e.g. +5491144443333")
+
+
+class PairingCodeOut(BaseModel):
+    code: str = Field(description="Type it on that phone: Linked devices > Link with phone number")
+    phone: str
+
+
 class QrQuery(RequestModel):
     format: Literal["png", "svg"] = "png"
     restart: bool = False  # relaunch a broken session
@@ -97,6 +113,22 @@ def _sessions(call: Call[Any, Any]) -> WhatsAppWebSessions | None:
     description=__doc__ or "",
 )
 async def whatsapp_qr(call: Call[QrQuery, None]) -> web.StreamResponse:
+    _, status, qr = await _start_and_wait(call, restart=call.query.restart)
+    if qr is None:
+        body = WhatsAppWebStatusOut.of(True, status).model_dump(mode="json")
+        return web.json_response(body, status=202, headers={"Retry-After": "2"})
+    if call.query.format == "svg":
+        image = await asyncio.to_thread(qr_svg, qr)
+        return web.Response(body=image, content_type="image/svg+xml", headers=_no_store())
+    image = await asyncio.to_thread(qr_png, qr)
+    return web.Response(body=image, content_type="image/png", headers=_no_store())
+
+
+async def _start_and_wait(
+    call: Call[Any, Any], *, restart: bool
+) -> tuple[WhatsAppWebSessions, SessionStatus | None, str | None]:
+    """Start the tenant's session if needed and wait until the page offers a login (or
+    answer 409: channel not served, no account, already connected, broken)."""
     sessions = _sessions(call)
     if sessions is None:
         raise ApiError(
@@ -111,7 +143,7 @@ async def whatsapp_qr(call: Call[QrQuery, None]) -> web.StreamResponse:
         )
     url = call.request.app[RUNTIME].settings.whatsapp_web_url  # a platform setting
     await asyncio.to_thread(
-        functools.partial(sessions.ensure, restart_broken=call.query.restart), tenant_id, url
+        functools.partial(sessions.ensure, restart_broken=restart), tenant_id, url
     )
     status, qr = await _wait_for_page(sessions, tenant_id)
     if status is not None and status.state == BROKEN:
@@ -129,14 +161,42 @@ async def whatsapp_qr(call: Call[QrQuery, None]) -> web.StreamResponse:
             "a phone is already linked; disconnect first to link another",
             {"state": status.state, "phone": status.phone},
         )
+    return sessions, status, qr
+
+
+@routes.post(
+    "/api/whatsapp/pairing-code",
+    "channels:write",
+    body=PairingCodeIn,
+    response=PairingCodeOut,
+    errors=(409, 502),
+    summary="Link a phone by a code typed on it instead of scanning the QR",
+    description="Starts the session if needed, like /api/whatsapp/qr (the same 409s);"
+    " 409 `not_ready` when the page offers no login yet (ask again), 502 `page_error`"
+    " when WhatsApp Web refused the request. On the phone: WhatsApp > Linked devices >"
+    " Link a device > Link with phone number instead, then type the code.",
+)
+async def whatsapp_pairing_code(call: Call[None, PairingCodeIn]) -> PairingCodeOut:
+    sessions, status, qr = await _start_and_wait(call, restart=False)
     if qr is None:
-        body = WhatsAppWebStatusOut.of(True, status).model_dump(mode="json")
-        return web.json_response(body, status=202, headers={"Retry-After": "2"})
-    if call.query.format == "svg":
-        image = await asyncio.to_thread(qr_svg, qr)
-        return web.Response(body=image, content_type="image/svg+xml", headers=_no_store())
-    image = await asyncio.to_thread(qr_png, qr)
-    return web.Response(body=image, content_type="image/png", headers=_no_store())
+        raise ApiError(
+            409,
+            "not_ready",
+            "the page offers no login yet; ask again in a moment",
+            {"state": status.state if status else "not_started"},
+        )
+    digits = call.body.phone.lstrip("+")
+    try:
+        code = await asyncio.to_thread(
+            sessions.pairing_code, call.tenant_id, digits, PAIRING_TIMEOUT_S
+        )
+    except SessionNotConnected as exc:
+        raise ApiError(409, "not_ready", f"the page offers no login now ({exc})") from exc
+    except Exception as exc:  # the page's answer (WhatsApp refused, timed out)
+        raise ApiError(
+            502, "page_error", f"WhatsApp Web did not give a code ({type(exc).__name__})"
+        ) from exc
+    return PairingCodeOut(code=code, phone=call.body.phone)
 
 
 def _no_store() -> dict[str, str]:
