@@ -246,7 +246,7 @@ def test_link_chat_restart_lose_and_unlink(db_url: str, tmp_path: Path) -> None:
 def test_a_page_that_cannot_go_on_is_broken_and_alerted(db_url: str, tmp_path: Path) -> None:
     """A page that never gets ready, and one WhatsApp asks to update, each end in the
     `broken` state with one alert, instead of an endless relaunch; asking for a QR again
-    starts afresh."""
+    starts afresh. Then the phone is linked by a pairing code instead of the QR."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run this")
     fake = FakeWhatsAppWeb().start()
