@@ -199,6 +199,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except TierConfigError as exc:
         raise CliError(str(exc), code=2) from exc
     configure_logging(settings)
+    if settings.worker_metrics_port is not None:
+        from hablo.engine.metrics import serve_worker_metrics
+
+        serve_worker_metrics(settings.worker_metrics_host, settings.worker_metrics_port)
     run_worker(
         bootstrap(settings),
         ready=lambda worker_id: print(f"worker {worker_id} running; Ctrl+C to stop", flush=True),

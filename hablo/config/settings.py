@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # Every process of a deployment must use the same shard count.
     shards: int = Field(default=64, ge=1, le=4096)
     shard_lease_s: float = Field(default=5.0, ge=1.0, le=120.0)
+    # `hablo worker` serves its own Prometheus figures on this port when set (no token:
+    # keep worker_metrics_host a private address; the edge's /metrics has the rest).
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
     nlu: Literal["local"] = "local"
     # Channels this process serves: "webchat" mounts /chat/{slug}; "console" allows `hablo chat`;
     # "whatsapp_cloud" mounts /webhooks/whatsapp and sends through the Graph API;

@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.process_collector import ProcessCollector
 
@@ -80,3 +80,9 @@ class TurnClock:
             starts = [s for s in (self._started.pop(i, None) for i in inbox_ids) if s]
         if starts:
             self._histogram.observe(time.monotonic() - min(starts))
+
+
+def serve_worker_metrics(host: str, port: int) -> None:
+    """A `hablo worker` has no HTTP server of its own: a daemon thread serves the
+    counters (not the per-scrape database figures, which the edge's /metrics has)."""
+    start_http_server(port, addr=host, registry=REGISTRY)

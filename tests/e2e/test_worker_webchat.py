@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 import redis
+import requests
 from sqlalchemy import select
 
 from hablo.bootstrap import Runtime, bootstrap
@@ -28,6 +30,14 @@ from tests.e2e.test_cli import HABLO, hablo
 from tests.e2e.test_webchat import say, ws_url
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 WAIT_S = 60.0
 
 
@@ -51,8 +61,10 @@ def edge(postgres_url: str) -> Iterator[Runtime]:
     client.close()
 
 
-def _start_worker(rt: Runtime, cwd: Path) -> subprocess.Popen[str]:
+def _start_worker(rt: Runtime, cwd: Path, metrics_port: int | None = None) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("HABLO_")}
+    if metrics_port is not None:
+        env["HABLO_WORKER_METRICS_PORT"] = str(metrics_port)
     env.update(
         HABLO_DATABASE_URL=rt.settings.database_url,
         HABLO_ROUTER="redis",
@@ -73,7 +85,8 @@ def _start_worker(rt: Runtime, cwd: Path) -> subprocess.Popen[str]:
 
 
 def test_web_chat_reply_comes_back_from_a_worker_process(edge: Runtime, tmp_path: Path) -> None:
-    worker = _start_worker(edge, tmp_path)
+    metrics_port = _free_port()
+    worker = _start_worker(edge, tmp_path, metrics_port)
 
     def all_sent() -> bool:
         with edge.db.transaction() as session:
@@ -98,6 +111,11 @@ def test_web_chat_reply_comes_back_from_a_worker_process(edge: Runtime, tmp_path
         assert "$8.000" in price
         # The edge ran no turn: it has no actors; the worker did, and sent by relay.
         assert edge.engine.budget.peak == 0
+        # The worker serves its own figures: the reply it sent by relay is counted there.
+        figures = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=30).text
+        sent = 'hablo_outbound_messages_total{channel="webchat",outcome="sent"} '
+        (line,) = [x for x in figures.splitlines() if x.startswith(sent)]
+        assert float(line.split()[-1]) >= 1
     finally:
         worker.terminate()
         assert worker.wait(WAIT_S) == 0
