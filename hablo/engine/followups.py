@@ -25,6 +25,8 @@ FOLLOW_UP_INTENTS = frozenset({"hours", "pricing", "location", "book", "my_booki
 _WHOLE_LIST = re.compile(
     r"\b(?:precios|prices|lista|list|todos|todo|all|menu|servicios|services|tarifas|rates)\b"
 )
+# "Otra cosa, ¿cuánto dura más o menos?": how long the service just talked about takes.
+_HOW_LONG = re.compile(r"\b(?:cuanto (?:dura|tarda|demora|lleva)|how long)\b")
 # Below this, a follow-up's own classification loses to the remembered topic.
 TRUST_CLASSIFIER = 0.6
 
@@ -65,7 +67,7 @@ def with_context(
         # "¿hacen manicura?" … "¿cuánto sale?": the price of that one, not the list.
         bare_price = (
             intent == "pricing"
-            and len(text.split()) <= 4
+            and (len(text.split()) <= 4 or _HOW_LONG.search(normalize(text)) is not None)
             and topic is not None
             and not _WHOLE_LIST.search(normalize(text))
         )

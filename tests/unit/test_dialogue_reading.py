@@ -82,7 +82,7 @@ def test_after_a_list_of_times_a_bare_number_is_an_hour_and_a_word_an_option() -
     assert reading.bare_hour("a las 5") == 5 and reading.bare_hour("17 hs") == 17
     assert reading.bare_hour("5 personas") is None
     assert reading.day_of_month("el 31") == 31 and reading.day_of_month("22") == 22
-    assert reading.period_hours("a la tarde") == (12, 24)
+    assert reading.period_hours("a la tarde") == (13, 24)  # noon is "mediodía"
     assert reading.wants_earliest("lo antes posible")
 
 
@@ -188,6 +188,6 @@ def test_a_range_of_the_day_is_not_a_time() -> None:
     assert window("mañana después de las 5") == (17 * 60, 24 * 60)
     assert window("any time before noon") == (0, 12 * 60)
     assert window("el viernes antes de las 11") == (0, 11 * 60)
-    assert window("a la tarde") == (12 * 60, 24 * 60)
+    assert window("a la tarde") == (13 * 60, 24 * 60)
     assert window("a las 3 de la tarde") is None  # three o'clock
     assert window("mañana a las 5") is None

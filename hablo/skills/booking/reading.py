@@ -42,7 +42,9 @@ _PERIOD_RE = re.compile(
     r"|(?P<en2>morning|afternoon|evening))\b"
 )
 _PERIOD_HOURS = {
-    "manana": (0, 12), "morning": (0, 12), "tarde": (12, 24), "tardecita": (15, 24),
+    # Noon itself is "mediodía": the afternoon starts at one (Spanish-speaking countries
+    # lunch later still, but 13:00 is "la tarde" everywhere).
+    "manana": (0, 12), "morning": (0, 12), "tarde": (13, 24), "tardecita": (15, 24),
     "afternoon": (12, 24), "noche": (18, 24), "evening": (17, 24),
     "temprano": (0, 11), "early": (0, 11), "bien temprano": (0, 10), "first thing": (0, 10),
 }  # fmt: skip
@@ -127,7 +129,7 @@ def wants_earliest(text: str) -> bool:
 
 
 def period_hours(text: str) -> tuple[int, int] | None:
-    """The hours a period names ("a la tarde" -> 12..24), or None."""
+    """The hours a period names ("a la tarde" -> 13..24), or None."""
     found = _PERIOD_RE.search(plain(text))
     if found is None:
         return None
@@ -147,7 +149,7 @@ _AFTER_RE = re.compile(
 
 
 def window(text: str, when: Any) -> tuple[int, int] | None:
-    """The minutes of the day a customer accepts: "a la tarde" (12:00-24:00), "antes de
+    """The minutes of the day a customer accepts: "a la tarde" (13:00-24:00), "antes de
     las 12" / "any time before noon" (until 12:00), "después de las 5" (from 17:00)."""
     if when is not None and getattr(when, "has_time", False):
         said = plain(text)
