@@ -9,6 +9,7 @@ moves `tenants.updated_at` in the same transaction: every process running the te
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from sqlalchemy.orm import Session
 from hablo.db.base import utcnow
 from hablo.db.models import Tenant, TenantSkill
 from hablo.plugins.loader import PluginStatus, SkillRegistry
+from hablo.plugins.sdk import Skill
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,14 @@ def _rows(session: Session, tenant_id: uuid.UUID) -> dict[str, TenantSkill]:
     return {row.skill_name: row for row in found}
 
 
+def _json_schema(cls: type[Skill]) -> dict[str, Any] | None:
+    try:
+        return cls.config_model.model_json_schema()
+    except Exception:  # a field type with no JSON Schema must not break the listing
+        log.warning("skill %s: its config model has no JSON Schema", cls.name)
+        return None
+
+
 def _view(registry: SkillRegistry, status: PluginStatus, row: TenantSkill | None) -> SkillView:
     cls = registry.get(status.name)
     builtin = status.name in registry.builtin_names()
@@ -153,7 +165,7 @@ def _view(registry: SkillRegistry, status: PluginStatus, row: TenantSkill | None
         error=status.error,
         builtin=builtin,
         intents=tuple(spec.name for spec in cls.intents) if cls is not None else (),
-        config_schema=cls.config_model.model_json_schema() if cls is not None else None,
+        config_schema=_json_schema(cls) if cls is not None else None,
         enabled=enabled and cls is not None,
         config=config,
         config_error=config_error,
