@@ -109,6 +109,11 @@ def test_bad_uploads_get_clear_errors_and_write_nothing(api: Api, chats: Chats) 
     assert (
         no_file.status_code == 422 and no_file.json()["error"]["message"] == "choose a file to send"
     )
+    broken = post(
+        data=b"--b\r\n--b--\r\n",
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert broken.status_code == 400 and broken.json()["error"]["code"] == "bad_form"
     as_json = post(json={"caption": "hola"})
     assert as_json.status_code == 415
     long_caption = post(files={"file": ("a.png", PNG, "image/png")}, data={"caption": "x" * 1025})

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import Field
 
 from hablo.api.app_keys import RUNTIME
@@ -72,7 +73,7 @@ async def _read(request: web.Request) -> Upload:
                 fields[part.name] = (await part.read(decode=True)).decode("utf-8")[:4096]
             else:
                 raise ApiError(422, "validation_error", f"unknown form field {part.name!r}")
-    except (ValueError, UnicodeDecodeError, AssertionError) as exc:
+    except (ValueError, UnicodeDecodeError, AssertionError, HttpProcessingError) as exc:
         raise ApiError(400, "bad_form", "the request body is not a valid multipart form") from exc
     if data is None:
         raise ApiError(
