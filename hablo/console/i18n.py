@@ -179,6 +179,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "text": ("Texto", "Text"),
     "notifications": ("Avisos", "Notifications"),
     "no_notifications": ("Sin avisos.", "No notifications."),
+    "unread": ("sin leer", "unread"),
     "allow_notifications": ("Activar avisos del navegador", "Turn on browser notifications"),
     "live_on": ("En vivo", "Live"),
     "nk_handoff_requested": ("Un cliente pide una persona", "A customer asks for a person"),

@@ -28,9 +28,9 @@ from hablo.console.inbox_query import (
     staff,
     thread_messages,
 )
+from hablo.console.notification_box import notification_context
 from hablo.console.render import render
 from hablo.db.models import ChannelAccount
-from hablo.notify.staff_notifications import latest_id
 from hablo.security.principal import Principal
 
 routes = web.RouteTableDef()
@@ -105,21 +105,13 @@ async def _list_context(request: web.Request, principal: Principal) -> dict[str,
     return context
 
 
-async def _notifications_start(request: web.Request, principal: Principal) -> dict[str, Any]:
-    """The badge counts what arrives after the page loaded."""
-    newest = await scoped(
-        request, principal, lambda scope: latest_id(scope.session.connection(), scope.tenant_id)
-    )
-    return {"notify_after": newest, "notifications": []}
-
-
 @routes.get("/app/inbox")
 async def inbox(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
     context = await _list_context(request, principal)
     me = await call_api(request, auth.get_me, principal)
     context.update({"user": me, "active": "inbox", "thread": None, "current": None})
-    context.update(await _notifications_start(request, principal))
+    context.update(await notification_context(request, principal))
     return render(request, "inbox.html", context)
 
 
@@ -217,7 +209,7 @@ async def conversation_page(request: web.Request) -> web.StreamResponse:
     context.update(await thread_context(request, principal, conversation_id))
     me = await call_api(request, auth.get_me, principal)
     context.update({"user": me, "active": "inbox", "current": str(conversation_id), "thread": True})
-    context.update(await _notifications_start(request, principal))
+    context.update(await notification_context(request, principal))
     return render(request, "inbox.html", context)
 
 

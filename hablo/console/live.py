@@ -15,17 +15,21 @@ from typing import Any
 
 from aiohttp import web
 
+from hablo.api.problems import ApiError
+from hablo.api.routes import notifications as api_notifications
+from hablo.console.api_calls import call_api
+from hablo.console.guard import posted, text
 from hablo.console.inbox_pages import scoped, staff_user
 from hablo.console.inbox_query import conversation_fingerprint, inbox_fingerprint
+from hablo.console.notification_box import notification_context
 from hablo.console.render import render
 from hablo.console.session import current_principal
-from hablo.notify.staff_notifications import latest_id, list_since
+from hablo.notify.staff_notifications import latest_id
 
 routes = web.RouteTableDef()
 POLL_S = 1.0
 KEEPALIVE_S = 15.0
 RECHECK_SESSION_S = 30.0
-SHOWN_NOTIFICATIONS = 20
 SHUTDOWN: web.AppKey[asyncio.Event] = web.AppKey("console_shutdown", asyncio.Event)
 
 
@@ -102,17 +106,20 @@ async def live(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/app/notifications")
 async def notifications(request: web.Request) -> web.StreamResponse:
-    """Staff notifications newer than `after` (the newest one when the page loaded)."""
+    """The notifications box as it is now (refreshed when one arrives)."""
     principal = await staff_user(request)
+    context = await notification_context(request, principal)
+    return render(request, "_notifications.html", context)
+
+
+@routes.post("/app/notifications/seen")
+async def notifications_seen(request: web.Request) -> web.StreamResponse:
+    """The user opened the list: what it showed is read (the badge goes to zero)."""
+    principal = await staff_user(request)
+    form = await posted(request)
     try:
-        after = max(0, int(request.query.get("after", "0")))
-    except ValueError:
-        after = 0
-    items = await scoped(
-        request,
-        principal,
-        lambda scope: list_since(
-            scope.session.connection(), scope.tenant_id, after, SHOWN_NOTIFICATIONS
-        ),
-    )
-    return render(request, "_notifications.html", {"notifications": list(reversed(items))})
+        last_id = int(text(form, "last_id"))
+    except ValueError as exc:
+        raise ApiError(422, "validation_error", "last_id must be a number") from exc
+    await call_api(request, api_notifications.mark_seen, principal, body={"last_id": last_id})
+    return web.Response(status=204)

@@ -67,7 +67,8 @@
       seen[id] = true;
       if (first) return;  // what was there on load is not news
       if (window.Notification && Notification.permission === "granted") {
-        new Notification(item.getAttribute("data-title") || "hablo", { body: item.textContent.trim() });
+        var what = item.querySelector(".what") || item;  // the event, not its time
+        new Notification(item.getAttribute("data-title") || "hablo", { body: what.textContent.trim() });
       }
     });
     window.__habloNotified = true;
@@ -84,11 +85,26 @@
     }
   }
 
+  // Opening the notifications list marks what it shows as read (the badge goes to zero).
+  function markSeen(e) {
+    var box = e.target;
+    if (box.tagName !== "DETAILS" || !box.open || !box.hasAttribute("data-seen-url")) return;
+    if (!box.querySelector("#notify-count")) return;
+    window.htmx.ajax("POST", box.getAttribute("data-seen-url"), {
+      source: box, swap: "none", values: { last_id: box.getAttribute("data-last-id") }
+    }).then(function () {
+      var count = box.querySelector("#notify-count");
+      if (count) count.remove();
+      box.querySelectorAll(".unread").forEach(function (li) { li.classList.remove("unread"); });
+    });
+  }
+
   function start() {
     tokenFromFragment();
     savedReplies();
     notify(document);
     askPermission();
+    document.addEventListener("toggle", markSeen, true);  // toggle does not bubble
     document.body.addEventListener("htmx:afterSwap", function (e) {
       notify(e.target);
       if (e.target.id === "thread") {

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hablo.db.base import Base, Timestamps, UUIDPrimaryKey
@@ -63,6 +63,8 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     last_login_at: Mapped[datetime | None]
     # The language of mails to this user (and of the console); NULL: the tenant's.
     locale: Mapped[str | None] = mapped_column(String(16))
+    # The newest staff notification this user has looked at (unread: the ones after it).
+    notifications_seen_id: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class TenantSkill(UUIDPrimaryKey, Timestamps, Base):
