@@ -185,3 +185,10 @@ def customer_asks_for_a_person(browser: Any, console: Console) -> Any:
     customer.locator("#text").press("Enter")
     expect(customer.locator(".msg.bot")).to_have_count(1)
     return customer
+
+
+@pytest.fixture
+def console(db_url: str) -> Iterator[Console]:
+    """The console's live server with the demo business (import it into a test module)."""
+    with console_server(db_url) as running:
+        yield running

@@ -4,7 +4,6 @@ a clear message and nothing is sent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,13 @@ from tests.e2e.console_support import (
     PageWatch,
     axe_findings,
     chromium,
-    console_server,
+    console,
     customer_asks_for_a_person,
     sign_in,
 )
 
 pytestmark = BROWSER_TEST
+__all__ = ["console"]  # the fixture
 WAIT_MS = 30_000
 # A real 1×1 PNG (the browser draws it: a broken image would not be 1 px wide).
 PNG = bytes.fromhex(
@@ -30,12 +30,6 @@ PNG = bytes.fromhex(
     "1f15c4890000000d49444154789c6360f8cf000000030101001826dd8d0000000049454e44ae426082"
 )
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
-
-
-@pytest.fixture
-def console(db_url: str) -> Iterator[Console]:
-    with console_server(db_url) as running:
-        yield running
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)

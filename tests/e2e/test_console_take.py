@@ -4,8 +4,6 @@ then take it over on purpose."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from hablo.db.enums import Role
@@ -15,19 +13,14 @@ from tests.e2e.console_support import (
     PageWatch,
     axe_findings,
     chromium,
-    console_server,
+    console,
     customer_asks_for_a_person,
     sign_in,
 )
 
 pytestmark = BROWSER_TEST
+__all__ = ["console"]  # the fixture
 WAIT_MS = 30_000
-
-
-@pytest.fixture
-def console(db_url: str) -> Iterator[Console]:
-    with console_server(db_url) as running:
-        yield running
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
