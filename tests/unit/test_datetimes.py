@@ -137,6 +137,7 @@ WHEN_CASES: list[tuple[str, str, bool, bool]] = [
     ("tomorrow morning at 8", "2027-03-11 08:00", True, True),
     ("the 18th at 9am", "2027-03-18 09:00", True, True),
     ("half past 3", "2027-03-10 15:30", False, True),
+    ("say half 4?", "2027-03-10 16:30", False, True),  # British: half past four
     ("quarter to 4", "2027-03-10 15:45", False, True),
     # offsets from now
     ("in 2 hours", "2027-03-10 14:00", False, True),

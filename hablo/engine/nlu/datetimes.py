@@ -149,8 +149,10 @@ _TIME_RE = re.compile(
       |\s+(?P<oclock>en\s+punto|o'?clock)\b)?""",
     re.X,
 )
+# "half past 4", "quarter to 5", and the British "half 4" (half past four).
 _PAST_RE = re.compile(
-    rf"\b(?:at\s+)?(?P<q>half|quarter)\s+(?P<rel>past|to)\s+(?P<h>\d{{1,2}}|{_HOUR})\b"
+    rf"\b(?:at\s+)?(?:(?P<q>half|quarter)\s+(?P<rel>past|to)|(?P<bare>half))\s+"
+    rf"(?P<h>\d{{1,2}}|{_HOUR})\b"
 )
 _NOON_RE = re.compile(
     r"\b(?:(?:al|a|el|at|by|around|para\s+el|hasta\s+el|tipo)\s+)?"
@@ -335,7 +337,7 @@ def _past_clock(s: str) -> _Clock | None:
     h = _number(m["h"], _HOUR_WORDS)
     if not 1 <= h <= 12:
         return None
-    minute = 15 if m["q"] == "quarter" else 30
+    minute = 15 if m["q"] == "quarter" else 30  # a bare "half" is half past
     hour, minute = ((h - 1) % 24, 60 - minute) if m["rel"] == "to" else (h, minute)
     return _Clock(m.start(), m.end(), hour, minute, h, False, None)
 
