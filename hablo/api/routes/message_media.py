@@ -18,6 +18,7 @@ from hablo.api.media_store import ALLOWED, MAX_BYTES, UnsupportedFile, media_sto
 from hablo.api.problems import ApiError, not_found
 from hablo.api.routes.messages import CleanText, MessageOut, routes, send_as_agent
 from hablo.db.base import utcnow
+from hablo.db.models import Conversation
 from hablo.plugins.sdk import Reply
 
 MULTIPART = "multipart/form-data"
@@ -116,6 +117,11 @@ def _too_large() -> ApiError:
     "7 days.",
 )
 async def send_media(call: Call[None, None]) -> MediaMessageOut:
+    # Another tenant's conversation is "not found" before anything of the upload is read
+    # (an error about the form would tell it exists).
+    await call.db(
+        lambda scope: scope.get(Conversation, call.path["conversation_id"], what="conversation")
+    )
     data, name, raw_fields = await read_upload(call.request)
     # The console's form token, checked by the console.
     raw = {k: v for k, v in raw_fields.items() if k != "csrf"}
