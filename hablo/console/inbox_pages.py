@@ -18,6 +18,7 @@ from hablo.api.permissions import is_allowed
 from hablo.api.problems import ApiError, forbidden, not_found
 from hablo.api.routes import auth, bookings, contacts, conversations, messages
 from hablo.api.scope import TenantScope, run_scoped
+from hablo.api.suspension import refuse_writes_when_suspended
 from hablo.console import labels as inbox_labels
 from hablo.console.api_calls import call_api, may
 from hablo.console.guard import posted, redirect, text, user_of
@@ -250,18 +251,20 @@ async def conversation_action(request: web.Request) -> web.StreamResponse:
             path=path,
         )
     else:  # release: the bot answers the next message; nobody holds it
-        await call_api(
-            request,
-            conversations.update_conversation,
-            principal,
-            body={"status": "open"},
-            path=path,
-        )
+        # The assignee goes first: if the second write fails, the conversation still waits
+        # for a person instead of being the bot's while it names an agent.
         await call_api(
             request,
             conversations.assign_conversation,
             principal,
             body={"agent_id": None},
+            path=path,
+        )
+        await call_api(
+            request,
+            conversations.update_conversation,
+            principal,
+            body={"status": "open"},
             path=path,
         )
     return await after_action(request, principal, conversation_id)
@@ -327,6 +330,7 @@ async def add_note(request: web.Request) -> web.StreamResponse:
 @routes.post("/app/conversations/{conversation_id}/labels")
 async def toggle_label(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
+    await refuse_writes_when_suspended(request, request.path, principal)
     require(principal, "conversations:write")
     form = await posted(request)
     conversation_id = conversation_id_of(request)

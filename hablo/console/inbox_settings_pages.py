@@ -10,6 +10,7 @@ from aiohttp import web
 from hablo.api.problems import ApiError, not_found
 from hablo.api.routes import auth
 from hablo.api.scope import TenantScope
+from hablo.api.suspension import refuse_writes_when_suspended
 from hablo.console import labels as inbox_labels
 from hablo.console.api_calls import call_api
 from hablo.console.guard import posted, redirect, text
@@ -46,6 +47,7 @@ async def inbox_settings(request: web.Request) -> web.StreamResponse:
 @routes.post("/app/inbox/settings/{what:labels|replies}")
 async def create_item(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
+    await refuse_writes_when_suspended(request, request.path, principal)
     form = await posted(request)
     what = request.match_info["what"]
     require(principal, "conversations:write" if what == "labels" else "settings:write")
@@ -72,6 +74,7 @@ async def create_item(request: web.Request) -> web.StreamResponse:
 @routes.post("/app/inbox/settings/{what:labels|replies}/{item_id}/delete")
 async def delete_item(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
+    await refuse_writes_when_suspended(request, request.path, principal)
     await posted(request)
     what = request.match_info["what"]
     require(principal, "conversations:write" if what == "labels" else "settings:write")
@@ -91,6 +94,7 @@ async def delete_item(request: web.Request) -> web.StreamResponse:
 @routes.post("/app/inbox/settings/labels/{item_id}/rename")
 async def rename_label(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
+    await refuse_writes_when_suspended(request, request.path, principal)
     form = await posted(request)
     require(principal, "conversations:write")
     try:

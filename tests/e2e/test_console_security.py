@@ -14,8 +14,16 @@ import requests
 from sqlalchemy import select
 
 from hablo.api.server import token_service
-from hablo.db.enums import Role
-from hablo.db.models import Contact, Conversation, SavedReply, User
+from hablo.db.enums import Role, TenantStatus
+from hablo.db.models import (
+    Contact,
+    Conversation,
+    ConversationLabel,
+    Label,
+    SavedReply,
+    Tenant,
+    User,
+)
 from hablo.demo import seed_salon
 from hablo.security.principal import Principal
 from tests.e2e.console_support import PASSWORD, Console, console_server
@@ -217,3 +225,29 @@ def test_the_sign_in_form_shares_the_api_rate_limit(console: Console) -> None:
         timeout=30,
     )
     assert api.status_code == 429  # the same budget: the form's tries count for the API too
+
+
+def test_a_suspended_business_cannot_label_its_conversations(console: Console) -> None:
+    """Labels are written by the console itself (not through an API operation): the
+    suspension rule the API applies to every write applies here too."""
+    conversation_id = _a_conversation(console)
+    with console.runtime.db.transaction() as session:
+        label = Label(tenant_id=console.tenant_id, name="VIP")
+        session.add(label)
+        session.flush()
+        label_id = label.id
+    agent, _ = _signed_in(console)
+    page = agent.get(console.url(f"/app/conversations/{conversation_id}"), timeout=30)
+    assert page.status_code == 200
+    with console.runtime.db.transaction() as session:
+        tenant = session.get(Tenant, console.tenant_id)
+        assert tenant is not None
+        tenant.status = TenantStatus.SUSPENDED
+    refused = agent.post(
+        console.url(f"/app/conversations/{conversation_id}/labels"),
+        data={"csrf": _csrf(page), "label_id": str(label_id), "on": "1"},
+        timeout=30,
+    )
+    assert refused.status_code == 403, refused.text[:300]
+    with console.runtime.db.transaction() as session:
+        assert session.scalars(select(ConversationLabel)).first() is None
