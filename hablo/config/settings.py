@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "json": one JSON object per line (for a log shipper), with the request id on API
+    # lines and tenant/conversation ids on engine lines; "text" reads best in a terminal.
+    log_format: Literal["text", "json"] = "text"
+    # Errors are also sent to Sentry when set (needs the [sentry] extra), secrets redacted.
+    sentry_dsn: str | None = Field(default=None, repr=False)
+    sentry_environment: str = Field(default="production", min_length=1, max_length=64)
 
     # "inprocess": this process runs the actors (one command, no Redis). "redis": the
     # worker tier (docs/scaling.md): conversations are spread over `hablo worker`
