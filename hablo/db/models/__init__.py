@@ -18,6 +18,7 @@ from hablo.db.models.llm import LlmMonthlyUsage, LlmUsage
 from hablo.db.models.nlu import NluModel
 from hablo.db.models.notifications import NotificationMail, StaffNotification
 from hablo.db.models.payments_ledger import InvoiceCounter, WebhookEvent
+from hablo.db.models.remote_skills import RemoteSkill
 from hablo.db.models.tenancy import Tenant, TenantSkill, User
 from hablo.db.models.workers import ShardFence
 
@@ -45,6 +46,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "RefreshToken",
+    "RemoteSkill",
     "SavedReply",
     "Service",
     "ShardFence",
