@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hablo.db.base import Base, UUIDPrimaryKey, utcnow
@@ -14,6 +14,7 @@ from hablo.db.base import Base, UUIDPrimaryKey, utcnow
 
 class AuditLog(UUIDPrimaryKey, Base):
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_created", "created_at"),)  # retention
 
     tenant_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), index=True

@@ -89,7 +89,10 @@ class Conversation(UUIDPrimaryKey, Timestamps, Base):
 
 class Message(UUIDPrimaryKey, Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_time", "conversation_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_messages_conversation_time", "conversation_id", "created_at"),
+        Index("ix_messages_tenant_created", "tenant_id", "created_at"),  # retention
+    )
 
     tenant_id: Mapped[uuid.UUID] = tenant_fk()
     conversation_id: Mapped[uuid.UUID] = mapped_column(

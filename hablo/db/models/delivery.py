@@ -24,6 +24,7 @@ class InboxEvent(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "channel", "provider_message_id"),
         Index("ix_inbox_pending", "status", "id"),
+        Index("ix_inbox_received", "received_at"),  # retention
     )
 
     id: Mapped[int] = mapped_column(SerialId, primary_key=True, autoincrement=True)
