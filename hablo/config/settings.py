@@ -182,6 +182,16 @@ class Settings(BaseSettings):
     whatsapp_web_backoff_max_s: float = Field(default=60.0, gt=0)
     # A page neither showing a QR nor connected for this long is "broken" (alerted, stopped).
     whatsapp_web_ready_timeout_s: float = Field(default=180.0, gt=0)
+    # Not getting the number banned: before each message the chat shows "typing..." for
+    # a pause of per_char x its length, kept within min..max; each linked number sends at
+    # most per_minute (later ones wait) and per_day (later ones are refused) messages;
+    # one browser per tenant and at most max_browsers in this process.
+    whatsapp_web_typing_s_per_char: float = Field(default=0.04, ge=0)
+    whatsapp_web_typing_min_s: float = Field(default=1.0, ge=0)
+    whatsapp_web_typing_max_s: float = Field(default=6.0, ge=0)
+    whatsapp_web_sends_per_minute: int = Field(default=10, ge=1)
+    whatsapp_web_sends_per_day: int = Field(default=500, ge=1)
+    whatsapp_web_max_browsers: int = Field(default=10, ge=1)
     # E-mail channel: the built-in SMTP receiver for the tenants' mailboxes (not a relay:
     # only enabled e-mail accounts are accepted), its size limit, and how often IMAP
     # mailboxes (accounts with config.imap_host) are polled.
