@@ -60,8 +60,9 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from hablo.bootstrap import bootstrap, configure_logging
+    from hablo.bootstrap import bootstrap
     from hablo.demo import seed_demo, seed_demo_owner
+    from hablo.observability import configure_logging
 
     settings = _settings(args)
     configure_logging(settings)
@@ -179,7 +180,8 @@ def cmd_mail(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from hablo.bootstrap import bootstrap, configure_logging
+    from hablo.bootstrap import bootstrap
+    from hablo.observability import configure_logging
 
     settings = _settings(args)
     configure_logging(settings)
@@ -187,7 +189,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from hablo.bootstrap import bootstrap, configure_logging
+    from hablo.bootstrap import bootstrap
+    from hablo.observability import configure_logging
     from hablo.worker.process import run_worker
     from hablo.worker.tier import TierConfigError, check_tier_settings
 
