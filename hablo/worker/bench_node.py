@@ -15,9 +15,10 @@ import sys
 from redis import Redis
 
 from hablo.adapters.base import ChannelSender, SendReceipt
-from hablo.bootstrap import bootstrap, configure_logging
+from hablo.bootstrap import bootstrap
 from hablo.config import load_settings
 from hablo.engine.messages import OutboundEnvelope
+from hablo.observability import configure_logging
 from hablo.worker.process import run_worker
 
 CHANNEL = "bench"
