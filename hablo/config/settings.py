@@ -107,6 +107,19 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     request_timeout_s: float = Field(default=30.0, gt=0)
+    # Database limits per connection, seconds, 0 = none (docs/operations.md): how long one
+    # statement may run and how long it may wait for a lock (PostgreSQL; SQLite queues its
+    # one writer up to the statement limit). Keep them under request_timeout_s. Migrations
+    # run with db_migration_timeout_s for both.
+    db_statement_timeout_s: float = Field(default=15.0, ge=0, le=86400)
+    db_lock_timeout_s: float = Field(default=5.0, ge=0, le=86400)
+    db_migration_timeout_s: float = Field(default=600.0, ge=0, le=86400)
+    # SIGTERM: /readyz answers 503 for shutdown_announce_s while requests are still served
+    # (so a balancer stops sending), then the listener closes, in-flight requests and
+    # turns finish, the outbox sends what it can; past shutdown_grace_s from the signal the
+    # process exits anyway (unfinished messages stay pending and are redone on restart).
+    shutdown_grace_s: float = Field(default=20.0, gt=0, le=3600)
+    shutdown_announce_s: float = Field(default=1.0, ge=0, le=300)
     # Rate limits and lockouts are shared through Redis when set, in-process otherwise.
     redis_url: str | None = None
     # Requests per minute under /api/ per client IP and per signed-in user (the account
