@@ -11,6 +11,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from hablo.db.cancellation import Cancellation
+from hablo.db.timeouts import DbTimeouts, apply_postgres_timeouts, sqlite_busy_timeout_ms
+
 
 class Database:
     """Owns the SQLAlchemy engine. Built by bootstrap; nothing connects at import."""
@@ -22,20 +25,32 @@ class Database:
         pool_size: int = 8,
         echo: bool = False,
         turn_concurrency: int | None = None,
+        timeouts: DbTimeouts | None = None,
     ) -> None:
         self.url = url
+        self.timeouts = timeouts or DbTimeouts()
         # How many turns may hold a connection at once (the engine's store enforces it);
         # by default all but two of the pool (settings.pool_size states the rule).
         self.turn_concurrency = turn_concurrency or max(1, pool_size - 2)
         self.dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
-        self.engine = _make_engine(url, pool_size=pool_size, echo=echo)
+        self.engine = _make_engine(url, pool_size=pool_size, echo=echo, timeouts=self.timeouts)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session inside one transaction: commit on success, roll back on any error."""
-        with self.sessions.begin() as session:
-            yield session
+    def transaction(self, cancellation: Cancellation | None = None) -> Iterator[Session]:
+        """A session inside one transaction: commit on success, roll back on any error.
+
+        With a `cancellation`, another thread may stop the work (a request past its
+        deadline): its running statement is interrupted and it never commits."""
+        if cancellation is None:
+            with self.sessions.begin() as session:
+                yield session
+            return
+        with self.sessions() as session, session.begin():
+            raw = session.connection().connection.dbapi_connection
+            with cancellation.watching(raw):
+                yield session
+                cancellation.commit_or_raise()
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -60,9 +75,9 @@ class Database:
         self.engine.dispose()
 
 
-def _make_engine(url: str, *, pool_size: int, echo: bool) -> Engine:
+def _make_engine(url: str, *, pool_size: int, echo: bool, timeouts: DbTimeouts) -> Engine:
     if url.startswith("postgresql"):
-        return create_engine(
+        engine = create_engine(
             url,
             pool_size=pool_size,
             max_overflow=pool_size,
@@ -71,19 +86,21 @@ def _make_engine(url: str, *, pool_size: int, echo: bool) -> Engine:
             pool_recycle=1800,
             echo=echo,
         )
+        apply_postgres_timeouts(engine, timeouts)
+        return engine
     kwargs: dict[str, Any] = {"echo": echo, "connect_args": {"check_same_thread": False}}
     if url in ("sqlite://", "sqlite:///:memory:"):
         kwargs["poolclass"] = StaticPool
     else:
         kwargs["pool_size"] = pool_size
         kwargs["max_overflow"] = pool_size
-        kwargs["connect_args"]["timeout"] = 30
+        kwargs["connect_args"]["timeout"] = sqlite_busy_timeout_ms(timeouts) / 1000
     engine = create_engine(url, **kwargs)
-    _configure_sqlite(engine)
+    _configure_sqlite(engine, sqlite_busy_timeout_ms(timeouts))
     return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     """WAL for concurrent readers; BEGIN IMMEDIATE so writers queue instead of deadlocking.
 
     pysqlite's own transaction handling defers BEGIN and upgrades read locks to write
@@ -98,7 +115,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
