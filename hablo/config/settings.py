@@ -180,6 +180,14 @@ class Settings(BaseSettings):
     # URLs and hosts a tenant may set (media links, mail servers) must resolve to public
     # addresses; True lifts that for development and tests (fakes on 127.0.0.1).
     allow_private_urls: bool = False
+    # Remote skills (a tenant's skill at its own URL, called over signed HTTP): True lets
+    # them live at private/loopback addresses and over plain http (development, tests).
+    remote_skills_allow_private: bool = False
+    # Deadline of one call (also capped at 80% of the tenant's skill_time_budget_s), and
+    # the circuit breaker: after this many failures in a row, skip it for the cool-down.
+    remote_skill_timeout_s: float = Field(default=4.0, gt=0, le=60)
+    remote_skill_breaker_failures: int = Field(default=3, ge=1, le=100)
+    remote_skill_breaker_cooldown_s: float = Field(default=30.0, ge=0, le=3600)
     # WhatsApp Cloud API: an optional platform-level verify token for the GET handshake
     # of /webhooks/whatsapp (otherwise any enabled account's config.verify_token matches).
     whatsapp_verify_token: str | None = Field(default=None, repr=False)
