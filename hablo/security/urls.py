@@ -44,14 +44,27 @@ def check_host(
         raise UnsafeAddress("the address has no host name")
     if allow_private:
         return
+    checked_addresses(host, port, allow_private=False, resolver=resolver)
+
+
+def checked_addresses(
+    host: str, port: int, *, allow_private: bool = False, resolver: Resolver = resolve
+) -> list[str]:
+    """The addresses `host` resolves to, all public (unless allow_private): connect to
+    one of these, not to the name again, and a DNS answer that changes in between (DNS
+    rebinding) cannot lead the connection inside."""
+    host = host.strip().strip("[]")
+    if not host:
+        raise UnsafeAddress("the address has no host name")
     try:
         addresses = resolver(host, port)
     except (OSError, UnicodeError) as exc:
         raise UnsafeAddress(f"{host} does not resolve") from exc
     if not addresses:
         raise UnsafeAddress(f"{host} does not resolve")
-    if not all(is_public(a) for a in addresses):
+    if not allow_private and not all(is_public(a) for a in addresses):
         raise UnsafeAddress(f"{host} is a private, loopback or link-local address")
+    return addresses
 
 
 def check_url(url: str, *, allow_private: bool = False, resolver: Resolver = resolve) -> str:
