@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -9,6 +11,7 @@ from aiohttp.typedefs import Middleware
 
 from hablo.api.endpoints import PRINCIPAL_KEY
 from hablo.api.problems import ApiError, unauthorized
+from hablo.config.log_context import bind_log_context
 from hablo.security.csp import issued_nonce, policy
 from hablo.security.principal import Principal
 from hablo.security.tokens import TokenError, TokenService
@@ -126,3 +129,33 @@ async def identity(request: web.Request, handler: Handler) -> web.StreamResponse
             raise unauthorized("this session has ended or the account is disabled; log in again")
         request[PRINCIPAL_KEY] = principal
     return await handler(request)
+
+
+REQUEST_ID_HEADER = "X-Request-Id"
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
+# An id a proxy or client sent is kept when it is short and plain (it ends up in logs and
+# in a response header); anything else is replaced by our own.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+
+
+@web.middleware
+async def request_id(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every log line of this request, the access log's included, carries its id.
+
+    aiohttp runs each request in a task of its own (a copy of the context), so the id is
+    bound for the rest of that task and not reset: the access line is written after the
+    handler returns, in the same task."""
+    sent = request.headers.get(REQUEST_ID_HEADER, "")
+    rid = sent if _SANE_REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
+    request[REQUEST_ID] = rid
+    bind_log_context(request_id=rid)
+    return await handler(request)
+
+
+async def echo_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    """Every response, streamed ones (web chat socket, console events) and errors included,
+    names its request's id (on_response_prepare: a middleware cannot add a header to a
+    response its handler already started)."""
+    rid = request.get(REQUEST_ID)
+    if rid is not None:
+        response.headers[REQUEST_ID_HEADER] = rid
