@@ -20,7 +20,9 @@ from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.orm import Session
 
 from hablo.api.app_keys import BRIDGE, RUNTIME
+from hablo.api.cancellable import call_cancellable
 from hablo.api.problems import ApiError, not_found
+from hablo.db.cancellation import Cancellation
 from hablo.db.models import AuditLog
 
 log = logging.getLogger(__name__)
@@ -153,8 +155,8 @@ async def run_scoped(
     runtime, bridge = _runtime(app)
     row_security = app[ROW_SECURITY]
 
-    def run() -> T:
-        with runtime.db.transaction() as session:
+    def run(cancellation: Cancellation) -> T:
+        with runtime.db.transaction(cancellation) as session:
             if row_security.probe(session):
                 session.execute(text(f"SET LOCAL ROLE {API_ROLE}"))
                 session.execute(
@@ -163,17 +165,17 @@ async def run_scoped(
                 )
             return work(TenantScope(session, tenant_id, actor_user_id, source_ip))
 
-    return await bridge.call(run)
+    return await call_cancellable(bridge, run)
 
 
 async def run_global(app: web.Application, work: Callable[[Session], T]) -> T:
     runtime, bridge = _runtime(app)
 
-    def run() -> T:
-        with runtime.db.transaction() as session:
+    def run(cancellation: Cancellation) -> T:
+        with runtime.db.transaction(cancellation) as session:
             return work(session)
 
-    return await bridge.call(run)
+    return await call_cancellable(bridge, run)
 
 
 def contains(column: Any, needle: str) -> ColumnElement[bool]:
