@@ -12,23 +12,23 @@ Several edge processes must share the state folder (or a volume mounted there).
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from hablo.config.settings import Settings
-from hablo.security.secrets import SecretBox, SecretError
+from hablo.lifecycle.media_files import LinkClaims, MediaFolder, media_root
+from hablo.security.secrets import SecretBox
 
 # Providers fetch a file when the message is sent; retries run for minutes, not days.
 # The link shown in the console lasts as long (staff open it from the conversation).
 URL_LIFETIME = timedelta(days=7)
-_CONTEXT = "media-url"
-_FILE_ID = re.compile(r"^[0-9a-f]{32}$")
 
 # What WhatsApp and Twilio accept (the smallest limit of the two: 5 MB for images and
 # for any media through Twilio), recognised by the file's first bytes, not its name.
@@ -61,6 +61,25 @@ class StoredFile:
     mime: str
     name: str
     size: int
+
+    def extras(self) -> dict[str, Any]:
+        """What a message keeps of the file (beside its link) to find it again."""
+        return {"id": self.file_id, "name": self.name, "mime": self.mime, "size": self.size}
+
+    @classmethod
+    def of_extras(cls, tenant_id: uuid.UUID, kind: str, file: Mapping[str, Any]) -> StoredFile:
+        """The file a message's extras describe (raises ValueError when they do not)."""
+        try:
+            return cls(
+                tenant_id,
+                str(file["id"]),
+                kind,
+                str(file["mime"]),
+                str(file["name"]),
+                int(file["size"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError("the message's extras name no stored file") from exc
 
 
 def recognise(data: bytes, name: str) -> tuple[str, str]:
@@ -104,6 +123,7 @@ def clean_name(name: str) -> str:
 class MediaStore:
     def __init__(self, root: Path, box: SecretBox, public_url: str) -> None:
         self.root = root
+        self.folder = MediaFolder(root)
         self._box = box
         self._public_url = public_url.rstrip("/")
 
@@ -115,49 +135,50 @@ class MediaStore:
         stored = StoredFile(
             tenant_id, secrets.token_hex(16), kind, mime, clean_name(name), len(data)
         )
-        folder = self.root / str(tenant_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / stored.file_id).write_bytes(data)
+        path = self.folder.path(tenant_id, stored.file_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
         return stored
 
     def discard(self, stored: StoredFile) -> None:
         """The message was not written after all: the file goes too."""
-        (self.root / str(stored.tenant_id) / stored.file_id).unlink(missing_ok=True)
+        self.folder.delete(stored.tenant_id, {stored.file_id})
 
     def url(self, stored: StoredFile, now: datetime) -> str:
         """The link providers and staff fetch the file by, valid for `URL_LIFETIME`."""
-        claims = {
-            "t": str(stored.tenant_id),
-            "f": stored.file_id,
-            "m": stored.mime,
-            "n": stored.name,
-            "e": int((now + URL_LIFETIME).timestamp()),
-        }
-        token = self._box.seal(json.dumps(claims, separators=(",", ":")), context=_CONTEXT)
-        return f"{self._public_url}/media/{token}"
+        claims = LinkClaims(
+            stored.tenant_id, stored.file_id, stored.mime, stored.name, now + URL_LIFETIME
+        )
+        return f"{self._public_url}/media/{claims.seal(self._box)}"
+
+    def fresh_url(
+        self, tenant_id: uuid.UUID, kind: str, file: Mapping[str, Any], now: datetime
+    ) -> str | None:
+        """A new link to a file a message sent (from its extras), if it is still kept."""
+        try:
+            stored = StoredFile.of_extras(tenant_id, kind, file)
+            kept = self.folder.path(tenant_id, stored.file_id).is_file()
+        except ValueError:
+            return None
+        return self.url(stored, now) if kept else None
 
     def open(self, token: str, now: datetime) -> tuple[Path, str, str] | None:
         """(path, mime type, name) for a valid, unexpired token of an existing file."""
-        try:
-            claims = json.loads(self._box.open(token, context=_CONTEXT))
-            tenant_id = uuid.UUID(claims["t"])
-            file_id, mime, name, expires = claims["f"], claims["m"], claims["n"], claims["e"]
-        except (SecretError, ValueError, KeyError, TypeError):
+        claims = LinkClaims.open(self._box, token)
+        if claims is None or claims.expires <= now:
             return None
-        if not isinstance(file_id, str) or not _FILE_ID.match(file_id):
-            return None
-        if datetime.fromtimestamp(int(expires), UTC) <= now:
-            return None
-        path = self.root / str(tenant_id) / file_id
-        return (path, str(mime), str(name)) if path.is_file() else None
+        path = self.folder.path(claims.tenant_id, claims.file_id)
+        return (path, claims.mime, claims.name) if path.is_file() else None
 
 
 @cache
-def _store(keys: tuple[str, ...], state_dir: Path, public_url: str) -> MediaStore:
+def _store(keys: tuple[str, ...], state_dir: Path, root: Path, public_url: str) -> MediaStore:
     box = SecretBox.from_config(list(keys), state_dir)
-    return MediaStore(state_dir / "media", box, public_url)
+    return MediaStore(root, box, public_url)
 
 
 def media_store(settings: Settings) -> MediaStore:
     """The process's store for these settings (built once)."""
-    return _store(tuple(settings.secret_keys), settings.state_dir, settings.public_url)
+    return _store(
+        tuple(settings.secret_keys), settings.state_dir, media_root(settings), settings.public_url
+    )

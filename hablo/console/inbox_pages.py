@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from hablo.adapters.whatsapp_cloud import CHANNEL as WHATSAPP_CLOUD
 from hablo.adapters.whatsapp_cloud import SERVICE_WINDOW
+from hablo.api.app_keys import RUNTIME
+from hablo.api.media_store import media_store
 from hablo.api.permissions import is_allowed
 from hablo.api.problems import ApiError, forbidden, not_found
 from hablo.api.routes import auth, bookings, contacts, conversations, messages
@@ -31,6 +33,7 @@ from hablo.console.inbox_query import (
 )
 from hablo.console.notification_box import notification_context
 from hablo.console.render import render
+from hablo.db.base import utcnow
 from hablo.db.models import ChannelAccount
 from hablo.security.principal import Principal
 
@@ -139,12 +142,16 @@ async def thread_context(
         request, conversations.get_conversation, principal, query={"messages": 0}, path=path
     )
     can = abilities(principal)
+    store, now = media_store(request.app[RUNTIME].settings), utcnow()
 
     def work(scope: TenantScope) -> dict[str, Any]:
+        def relink(kind: str, file: dict[str, Any]) -> str | None:
+            return store.fresh_url(scope.tenant_id, kind, file, now)
+
         outside, template = _window(scope, detail.channel, conversation_id)
         linked = inbox_labels.labels_by_conversation(scope, [conversation_id])
         return {
-            "messages": thread_messages(scope, conversation_id),
+            "messages": thread_messages(scope, conversation_id, relink),
             "labels": inbox_labels.all_labels(scope),
             "on_labels": {label_id for label_id, _ in linked.get(conversation_id, [])},
             "saved_replies": inbox_labels.saved_replies(scope),

@@ -6,6 +6,7 @@ agent sees changes (the live stream compares it)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -149,6 +150,10 @@ def _previews(scope: TenantScope, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     return {cid: body[:120] for cid, body in rows}
 
 
+# (media type, the file's extras) -> a fresh link to it, or None when they name no file.
+Relink = Callable[[str, dict[str, Any]], str | None]
+
+
 @dataclass(frozen=True)
 class ThreadMessage:
     id: uuid.UUID
@@ -161,9 +166,13 @@ class ThreadMessage:
     media: list[dict[str, Any]]
 
 
-def thread_messages(scope: TenantScope, conversation_id: uuid.UUID) -> list[ThreadMessage]:
+def thread_messages(
+    scope: TenantScope, conversation_id: uuid.UUID, relink: Relink | None = None
+) -> list[ThreadMessage]:
     """The latest messages, oldest first, with the buttons and media the customer got
-    (from the outbox row) or sent (the message's attachments: images, files, places)."""
+    (from the outbox row) or sent (the message's attachments: images, files, places).
+    `relink` gives an uploaded file a fresh link from the message's extras (the one
+    sent to the provider expires after a week; the file stays as long as the message)."""
     sequence = func.coalesce(OutboxMessage.id, 0)
     rows = scope.session.execute(
         select(Message, OutboxMessage.payload)
@@ -178,7 +187,7 @@ def thread_messages(scope: TenantScope, conversation_id: uuid.UUID) -> list[Thre
         media = [dict(a) for a in message.attachments or [] if isinstance(a, dict)]
         sent_media = payload.get("media")
         if isinstance(sent_media, dict) and sent_media.get("url"):
-            media.append(_sent_media(sent_media, payload.get("file")))
+            media.append(_sent_media(sent_media, payload.get("file"), relink))
         out.append(
             ThreadMessage(
                 id=message.id,
@@ -194,10 +203,12 @@ def thread_messages(scope: TenantScope, conversation_id: uuid.UUID) -> list[Thre
     return out
 
 
-def _sent_media(media: dict[str, Any], file: Any) -> dict[str, Any]:
+def _sent_media(media: dict[str, Any], file: Any, relink: Relink | None) -> dict[str, Any]:
     """A file a reply carried. One of our own media links is shown by its path, so the
     console opens it on the server the agent is using (and its CSP allows the image)."""
     url = str(media["url"])
+    if relink is not None and isinstance(file, dict) and file.get("id"):
+        url = relink(str(media.get("type") or "image"), file) or url
     path = urlsplit(url).path
     shown = {"type": media.get("type", "image"), "url": path if path.startswith("/media/") else url}
     if isinstance(file, dict) and file.get("name"):

@@ -5,20 +5,23 @@ transaction with the handoff, the outbox, retries); the file is in the media sto
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import Field
+from sqlalchemy import select
 
 from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import Call, RequestModel, _validate
-from hablo.api.media_store import ALLOWED, MAX_BYTES, UnsupportedFile, media_store
-from hablo.api.problems import ApiError, not_found
+from hablo.api.media_store import ALLOWED, MAX_BYTES, StoredFile, UnsupportedFile, media_store
+from hablo.api.problems import ApiError, conflict, not_found
 from hablo.api.routes.messages import CleanText, MessageOut, routes, send_as_agent
+from hablo.api.scope import TenantScope
 from hablo.db.base import utcnow
-from hablo.db.models import Conversation
+from hablo.db.models import Conversation, OutboxMessage
 from hablo.plugins.sdk import Reply
 
 MULTIPART = "multipart/form-data"
@@ -136,7 +139,7 @@ async def send_media(call: Call[None, None]) -> MediaMessageOut:
         fields.caption, media_url=url, media_type=stored.kind
     ).extras()
     assert extras is not None
-    extras["file"] = {"name": stored.name, "mime": stored.mime, "size": stored.size}
+    extras["file"] = stored.extras()
     try:
         message = await send_as_agent(call, fields.caption, fields.client_message_id, extras)
     except BaseException:
@@ -144,6 +147,15 @@ async def send_media(call: Call[None, None]) -> MediaMessageOut:
         raise
     if call.response_headers.get("Idempotent-Replay"):
         store.discard(stored)  # a retry: the first upload's file is the one sent
+        payload = await call.db(lambda scope: _sent_payload(scope, message.id))
+        try:
+            stored = StoredFile.of_extras(call.tenant_id, payload["media"]["type"], payload["file"])
+        except (KeyError, TypeError, ValueError):
+            raise conflict(
+                "this client_message_id was already used for another message",
+                {"field": "client_message_id"},
+            ) from None
+        url = store.url(stored, utcnow())
     return MediaMessageOut(
         **message.model_dump(),
         media_url=url,
@@ -152,6 +164,16 @@ async def send_media(call: Call[None, None]) -> MediaMessageOut:
         mime_type=stored.mime,
         size=stored.size,
     )
+
+
+def _sent_payload(scope: TenantScope, message_id: uuid.UUID) -> dict[str, Any]:
+    """The outbox payload of a message: its text and extras (media, file)."""
+    payload = scope.session.scalars(
+        select(OutboxMessage.payload).where(
+            OutboxMessage.tenant_id == scope.tenant_id, OutboxMessage.message_id == message_id
+        )
+    ).first()
+    return dict(payload or {})
 
 
 @routes.get(
