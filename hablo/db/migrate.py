@@ -17,6 +17,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from hablo.db.timeouts import DbTimeouts
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -25,23 +27,29 @@ _REVISION = re.compile(r'^revision(?:: str)? = "([^"]+)"', re.MULTILINE)
 _DOWN_REVISION = re.compile(r'^down_revision(?:: [^=]+)? = (?:"([^"]+)"|None)$', re.MULTILINE)
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, timeouts: DbTimeouts | None = None) -> Config:
     # Alembic is imported where it runs: most starts find the schema current (see above).
     from alembic.config import Config
 
     cfg = Config()
+    # env.py sets them on its connection (PostgreSQL); None: the server's own defaults.
+    cfg.attributes["timeouts"] = timeouts
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     # ConfigParser interpolation would choke on '%' in URL-encoded passwords.
     cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(
+    database_url: str, revision: str = "head", *, timeouts: DbTimeouts | None = None
+) -> None:
+    """`timeouts`: the limits of the migration's connection (settings'
+    db_migration_timeout_s), larger than a request's: an index build takes a while."""
     if revision == "head" and _is_at_head(database_url):
         return
     from alembic import command
 
-    command.upgrade(alembic_config(database_url), revision)
+    command.upgrade(alembic_config(database_url, timeouts), revision)
 
 
 def current_revision(database_url: str) -> str | None:

@@ -5,6 +5,7 @@ from sqlalchemy import create_engine, pool
 
 import hablo.db.models  # noqa: F401  (registers every table on Base.metadata)
 from hablo.db.base import Base
+from hablo.db.timeouts import apply_postgres_timeouts
 
 config = context.config
 target_metadata = Base.metadata
@@ -24,6 +25,9 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     engine = create_engine(url, poolclass=pool.NullPool)
+    timeouts = config.attributes.get("timeouts")
+    if timeouts is not None and engine.dialect.name == "postgresql":
+        apply_postgres_timeouts(engine, timeouts)
     with engine.connect() as connection:
         context.configure(
             connection=connection,
