@@ -29,8 +29,10 @@ from hablo.api.middleware import (
     TOKENS,
     PrincipalCheck,
     cors_middleware,
+    echo_request_id,
     hide_server_version,
     identity,
+    request_id,
     security_headers,
     url_length_limit,
 )
@@ -60,6 +62,7 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
     settings = runtime.settings
     app = web.Application(
         middlewares=[
+            request_id,  # first: every line logged below it names the request
             count_requests,
             forwarded_middleware(settings.trusted_proxies),
             security_headers,
@@ -168,6 +171,7 @@ def create_app(runtime: Runtime, *, manage_engine: bool = True) -> web.Applicati
 
     app.cleanup_ctx.append(lifecycle)
     app.on_response_prepare.append(hide_server_version)
+    app.on_response_prepare.append(echo_request_id)
     app.on_cleanup.append(close_rate_limiter)
     # Open chat sockets would otherwise hold graceful shutdown for its full timeout.
     app.on_shutdown.append(close_chats)
