@@ -56,6 +56,9 @@ class _Job:
     name: str
     interval_s: float
     run: Callable[[], object]
+    # Acts only on conversations this process owns (filters by `Engine.owns` itself), so
+    # every process that runs jobs runs it; else one process of a deployment does.
+    per_conversation: bool = False
     due: float = 0.0
 
 
@@ -110,9 +113,11 @@ class Engine:
         # A worker narrows the scope to the shards it holds.
         self.scope: KeyFilter = _everything
         self._channels: set[str] = set()
-        # Periodic jobs (reminders, usage recount) run where this says; a worker runs
-        # them only while it holds the housekeeping shard, a CLI tool never.
+        # Periodic jobs run where this says (a CLI tool or a pure edge: never); the
+        # deployment-wide ones (usage recount, staff mails) only where `leads_jobs` says
+        # too: a worker leads while it holds the housekeeping shard.
         self.runs_jobs: Callable[[], bool] = lambda: True
+        self.leads_jobs: Callable[[], bool] = lambda: True
         # Where an accepted event goes: the local actors, or a doorbell to the worker
         # that owns its conversation (hablo.worker).
         self.ring: Callable[[InboxEvent], None] | None = None
@@ -149,9 +154,17 @@ class Engine:
         skills = enabled_skills(self.registry, profile)
         return build_tenant_services(profile, skills, self.clock, self.payments)
 
-    def add_job(self, name: str, interval_s: float, job: Callable[[], object]) -> None:
-        """Run `job` every `interval_s` seconds on the housekeeping thread."""
-        self._jobs.append(_Job(name, interval_s, job))
+    def add_job(
+        self,
+        name: str,
+        interval_s: float,
+        job: Callable[[], object],
+        *,
+        per_conversation: bool = False,
+    ) -> None:
+        """Run `job` every `interval_s` seconds on the housekeeping thread. A
+        `per_conversation` job must act only on conversations `owns` accepts."""
+        self._jobs.append(_Job(name, interval_s, job, per_conversation))
 
     def _start_tenant_actor(self, tenant_id: uuid.UUID, shrink_others: Any) -> pykka.ActorRef[Any]:
         return TenantActor.start(
@@ -241,7 +254,9 @@ class Engine:
             self.router.tick()
             now = time.monotonic()
             for job in self._jobs:
-                if job.name != "recovery sweep" and not self.runs_jobs():
+                if job.name != "recovery sweep" and not (
+                    self.runs_jobs() and (job.per_conversation or self.leads_jobs())
+                ):
                     continue
                 if now >= job.due:
                     job.due = now + job.interval_s
