@@ -5,7 +5,9 @@ message) goes back to the bot, and the customer is told so through the outbox.
 The same rule the turn applies on the customer's next message (`handoff_expired`); this
 job does not wait for that message. Each release is one transaction that locks the
 conversation row and re-checks it, so two processes (or an agent writing at that moment)
-never release it twice or over a fresh human message.
+never release it twice or over a fresh human message. With several workers each
+releases only the conversations it owns (`owns`: their shard is held here and their
+channel has a sender here), under its fence; the others are left to their owners.
 """
 
 from __future__ import annotations
@@ -27,22 +29,30 @@ from hablo.engine.turns import handoff_expired
 log = logging.getLogger(__name__)
 Deliver = Callable[[ConversationKey, list[OutboundEnvelope], tuple[int, ...]], None]
 ServicesFor = Callable[[uuid.UUID], TenantServices]
+Owns = Callable[[ConversationKey], bool]
 BACK_TEMPLATE = "handoff_back"
 
 
 def release_expired_handoffs(
-    store: ConversationStore, deliver: Deliver, services_for: ServicesFor
+    store: ConversationStore, deliver: Deliver, services_for: ServicesFor, owns: Owns
 ) -> int:
-    """Give every expired handoff back to the bot; returns how many were released."""
+    """Give every expired handoff this process owns back to the bot; returns how many
+    were released."""
     with store.db.begin() as conn:
         waiting = conn.execute(
-            select(Conversation.id, Conversation.tenant_id, Conversation.state).where(
-                Conversation.status == ConversationStatus.WAITING_HUMAN
-            )
+            select(
+                Conversation.id,
+                Conversation.tenant_id,
+                Conversation.channel,
+                Conversation.peer,
+                Conversation.state,
+            ).where(Conversation.status == ConversationStatus.WAITING_HUMAN)
         ).all()
     services: dict[uuid.UUID, TenantServices] = {}
     released = 0
     for row in waiting:
+        if not owns(ConversationKey(row.tenant_id, row.channel, row.peer)):
+            continue  # another process's conversation (or a channel not sent from here)
         if not DialogueState.load(row.state or {}).handoff_at:
             continue  # muted for good (no marker): only a person releases it
         if row.tenant_id not in services:  # read before the write transaction opens

@@ -4,8 +4,10 @@ Taking a shard raises its fence (one row per shard, `shard_fences`). Each turn o
 fenced worker reads the shard's row FOR SHARE inside its own transaction and goes on only
 when the fence is still the one it got. The two conflict: a new owner's raise waits for
 the old owner's turns in flight and, once committed, every later turn of the old owner
-fails the check and rolls back (its inbox rows stay pending for the new owner). The
-conversation row lock stays the last guard: two turns of one conversation never
+fails the check and rolls back (its inbox rows stay pending for the new owner). Every other
+write of a conversation through the store (a follow-up after a turn, a job's reminder or
+handoff release, a quarantine) checks the fence the same way, in its own transaction.
+The conversation row lock stays the last guard: two turns of one conversation never
 interleave, whoever runs them.
 """
 
@@ -71,16 +73,35 @@ class FencedStore(PostgresConversationStore):
         sender_name: str = "",
     ) -> tuple[tuple[int, ...], list[OutboundEnvelope]]:
         shard = self._shard_of(key)
-        fence = self._held.get(shard)
-        if fence is None:
+        if shard not in self._held:  # fail before taking a connection
             raise StaleShardOwner(f"shard {shard} is not held by this worker")
 
         def fenced(
             conversation: LockedConversation, conn: Connection, claimed: tuple[int, ...]
         ) -> TurnRecord:
-            row = _raw(conn).execute(_CHECK, (shard,)).fetchone()
-            if row is None or row[0] != fence:
-                raise StaleShardOwner(f"shard {shard} was taken over (fence {fence})")
+            self.check_fence(conn, key)
             return compute(conversation, conn, claimed)
 
         return super().process_turn(key, inbox_ids, fenced, sender_name)
+
+    def commit_turn(
+        self,
+        conn: Connection,
+        key: ConversationKey,
+        conversation: LockedConversation,
+        turn: TurnRecord,
+    ) -> list[OutboundEnvelope]:
+        """Writes outside a turn (follow-ups, jobs, quarantine) commit under the fence too."""
+        self.check_fence(conn, key)
+        return super().commit_turn(conn, key, conversation, turn)
+
+    def check_fence(self, conn: Connection, key: ConversationKey) -> None:
+        """Hold the shard's fence (FOR SHARE, until `conn` commits) if it is still ours;
+        raise StaleShardOwner otherwise."""
+        shard = self._shard_of(key)
+        fence = self._held.get(shard)
+        if fence is None:
+            raise StaleShardOwner(f"shard {shard} is not held by this worker")
+        row = _raw(conn).execute(_CHECK, (shard,)).fetchone()
+        if row is None or row[0] != fence:
+            raise StaleShardOwner(f"shard {shard} was taken over (fence {fence})")

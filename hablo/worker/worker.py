@@ -39,7 +39,9 @@ from hablo.worker.shards import shard_of
 
 log = logging.getLogger(__name__)
 
-# The shard whose holder runs the periodic jobs (reminders, usage recount): one runner.
+# The shard whose holder runs the deployment-wide jobs (usage recount, staff mails): one
+# runner. Per-conversation jobs (reminders, handoff timeouts) run on every worker, each
+# for the shards it holds.
 JOBS_SHARD = 0
 READ_BATCH = 500
 # The key of the outbox's flush markers: no conversation has it.
@@ -84,12 +86,14 @@ class ShardWorker:
         return shard_of(key, self.shards)
 
     def install(self) -> None:
-        """Wire the engine (before Engine.start): fenced turns, recovery and sweeps only
-        for held shards, jobs only on the holder of the jobs shard."""
+        """Wire the engine (before Engine.start): fenced turns, recovery, sweeps and
+        per-conversation jobs only for held shards, deployment-wide jobs only on the
+        holder of the jobs shard."""
         engine = self.engine
         engine.store = FencedStore(engine.db, self.shard_of, self.held)
         engine.scope = lambda key: self.shard_of(key) in self.held
-        engine.runs_jobs = lambda: JOBS_SHARD in self.held
+        engine.runs_jobs = lambda: bool(self.held)
+        engine.leads_jobs = lambda: JOBS_SHARD in self.held
         engine.add_turn_listener(self._on_turn)
 
     def start(self) -> None:

@@ -361,6 +361,7 @@ def test_a_handoff_nobody_takes_goes_back_to_the_bot(db_url: str, smtp: tuple[In
                         runtime.engine.store,
                         runtime.engine.dispatcher.enqueue,
                         runtime.engine.tenant_services,
+                        runtime.engine.owns,
                     )
                 )
             )
@@ -383,12 +384,13 @@ def test_two_runners_release_an_expired_handoff_once(db_url: str, smtp: tuple[In
         start_collecting(runtime, sender)
         runtime.engine.submit(inbound(tenant_id, ASK_HUMAN, peer=PEER))
         sender.wait_for(1, timeout=30)
-        store, enqueue, services = (
+        store, enqueue, services, owns = (
             runtime.engine.store,
             runtime.engine.dispatcher.enqueue,
             runtime.engine.tenant_services,
+            runtime.engine.owns,
         )
-        assert release_expired_handoffs(store, enqueue, services) == 0  # 60 minutes not over
+        assert release_expired_handoffs(store, enqueue, services, owns) == 0  # 60 minutes not over
         # An hour passes (the handoff marker is moved back).
         conversation = _conversation(runtime, tenant_id)
         with runtime.db.begin() as conn:
@@ -402,7 +404,9 @@ def test_two_runners_release_an_expired_handoff_once(db_url: str, smtp: tuple[In
         released: list[int] = []
         runners = [
             threading.Thread(
-                target=lambda: released.append(release_expired_handoffs(store, enqueue, services))
+                target=lambda: released.append(
+                    release_expired_handoffs(store, enqueue, services, owns)
+                )
             )
             for _ in range(2)
         ]

@@ -5,78 +5,31 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 
 import pytest
-import redis
 from sqlalchemy import select
 
-from hablo.bootstrap import Runtime, bootstrap
+from hablo.bootstrap import Runtime
 from hablo.db.base import utcnow
 from hablo.db.enums import InboxStatus
 from hablo.db.models import InboxEvent as InboxRow
 from hablo.demo import seed_salon
-from hablo.engine.runtime import Engine
 from hablo.engine.store import LockedConversation, TurnRecord
-from hablo.worker.bench_cluster import WorkerCluster
-from hablo.worker.bench_node import CHANNEL as BENCH
 from hablo.worker.fencing import FencedStore, StaleShardOwner, raise_fence
 from hablo.worker.shards import shard_of
-from hablo.worker.worker import ShardWorker
-from tests.conftest import _truncate_postgres, make_settings
 from tests.integration.helpers import inbound
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
-SHARDS = 16
-WAIT_S = 60.0
-
-
-@pytest.fixture
-def prefix() -> Iterator[str]:
-    """A Redis namespace of this test only, removed afterwards."""
-    name = f"hablo-test-{uuid.uuid4().hex[:10]}:"
-    yield name
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{name}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
-@pytest.fixture
-def pg_runtime(postgres_url: str, prefix: str) -> Iterator[Runtime]:
-    _truncate_postgres(postgres_url)
-    settings = make_settings(
-        postgres_url,
-        router="redis",
-        redis_url=REDIS_URL,
-        redis_prefix=prefix,
-        shards=SHARDS,
-        shard_lease_s=2.0,
-    )
-    rt = bootstrap(settings, upgrade_schema=False)
-    yield rt
-    rt.close()
-
-
-def _worker(rt: Runtime, name: str) -> ShardWorker:
-    engine = Engine(rt.settings, rt.db, rt.registry)
-    worker = ShardWorker(
-        engine,
-        redis.Redis.from_url(REDIS_URL),
-        prefix=rt.settings.redis_prefix,
-        shards=SHARDS,
-        lease_s=rt.settings.shard_lease_s,
-        worker_id=name,
-    )
-    worker.install()
-    engine.dispatcher.start()  # giving shards up cleanly waits for the outbox
-    return worker
+from tests.integration.worker_support import (  # noqa: F401 (fixtures)
+    SHARDS,
+    WAIT_S,
+    in_test_worker,
+    pg_runtime_fixture,
+    prefix_fixture,
+    start_bursts,
+)
 
 
 def test_shards_are_shared_fairly_and_given_back(pg_runtime: Runtime) -> None:
-    a, b = _worker(pg_runtime, "a"), _worker(pg_runtime, "b")
+    a, b = in_test_worker(pg_runtime, "a"), in_test_worker(pg_runtime, "b")
     a.balance()
     assert sorted(a.held) == list(range(SHARDS))  # alone: everything
     b.balance()  # joins: the fair share is half, but nothing is free yet
@@ -198,93 +151,36 @@ def test_kill_9_of_a_worker_loses_nothing_answers_once_keeps_order(
 def test_bursts_keep_their_order_across_a_kill_9(pg_runtime: Runtime) -> None:
     """Customers who write several messages without waiting: after one worker is
     killed (-9) mid-way, every message is answered once, each conversation in order."""
-    settings = pg_runtime.settings.model_copy(update={"shards": 64, "shard_lease_s": 3.0})
-    engine = pg_runtime.engine
-    with pg_runtime.db.transaction() as session:
-        tenant_id = seed_salon(session, "bursts", "Salón Ráfagas")
-    engine.build_runtime(tenant_id)  # the model is trained and stored before the workers
-    answered: list[int] = []
-    done = threading.Condition()
-
-    def on_turn(inbox_ids: tuple[int, ...]) -> None:
-        with done:
-            answered.extend(inbox_ids)
-            done.notify_all()
-
-    cluster = WorkerCluster(settings, engine, 2)
-    cluster.add_turn_listener(on_turn)
-    peers = [f"+54911666{n:05d}" for n in range(40)]
-    sent: dict[str, list[int]] = {peer: [] for peer in peers}
-
-    def burst(texts: tuple[str, ...]) -> None:
-        for peer in peers:
-            for text in texts:
-                message = inbound(tenant_id, text, peer=peer, channel=BENCH)
-                sent[peer].append(engine.submit(message).inbox_id)
-
+    bursts = start_bursts(pg_runtime, "bursts", 2, "+54911666")
     try:
-        cluster.start()
-        burst(("hola", "precios", "dónde están"))
-        with done:
-            assert done.wait_for(lambda: len(answered) >= 30, WAIT_S)
-        cluster.kill_busiest()
-        burst(("horarios", "gracias"))
-        total = sum(len(ids) for ids in sent.values())
-        with done:
-            assert done.wait_for(lambda: len(answered) >= total, WAIT_S), (
-                f"{total - len(answered)} of {total} never answered"
-            )
-        assert cluster.counts.duplicated == 0  # a resent reply (same row) is not a second answer
-        position = {inbox_id: n for n, inbox_id in enumerate(answered)}
-        for peer, ids in sent.items():
-            assert sorted(ids, key=position.__getitem__) == ids, f"{peer} answered out of order"
+        bursts.cluster.start()
+        bursts.burst(("hola", "precios", "dónde están"))
+        bursts.wait_answered(30)
+        bursts.cluster.kill_busiest()
+        bursts.burst(("horarios", "gracias"))
+        bursts.wait_answered()
+        # A resent reply (same row) is not a second answer.
+        assert bursts.cluster.counts.duplicated == 0
+        bursts.assert_in_order()
     finally:
-        cluster.close()
+        bursts.cluster.close()
 
 
 def test_a_worker_joining_under_load_takes_its_share_without_resends(pg_runtime: Runtime) -> None:
     """Shards handed over cleanly (a worker joins): the old owner's replies go out before
     its lease goes, so the new owner resends nothing, and order holds."""
-    settings = pg_runtime.settings.model_copy(update={"shards": 64, "shard_lease_s": 3.0})
-    engine = pg_runtime.engine
-    with pg_runtime.db.transaction() as session:
-        tenant_id = seed_salon(session, "joining", "Salón Llegada")
-    engine.build_runtime(tenant_id)
-    answered: list[int] = []
-    done = threading.Condition()
-
-    def on_turn(inbox_ids: tuple[int, ...]) -> None:
-        with done:
-            answered.extend(inbox_ids)
-            done.notify_all()
-
-    cluster = WorkerCluster(settings, engine, 1)
-    cluster.add_turn_listener(on_turn)
-    peers = [f"+54911777{n:05d}" for n in range(40)]
-    sent: dict[str, list[int]] = {peer: [] for peer in peers}
-
-    def burst(texts: tuple[str, ...]) -> None:
-        for peer in peers:
-            for text in texts:
-                message = inbound(tenant_id, text, peer=peer, channel=BENCH)
-                sent[peer].append(engine.submit(message).inbox_id)
-
+    bursts = start_bursts(pg_runtime, "joining", 1, "+54911777")
+    cluster = bursts.cluster
     try:
         cluster.start()
-        burst(("hola", "precios", "dónde están"))
+        bursts.burst(("hola", "precios", "dónde están"))
         cluster.spawn(1)  # joins while the first worker is busy with the bursts
-        burst(("horarios", "gracias"))
+        bursts.burst(("horarios", "gracias"))
         cluster.wait_balanced(cluster.live_ids())
-        burst(("chau",))
-        total = sum(len(ids) for ids in sent.values())
-        with done:
-            assert done.wait_for(lambda: len(answered) >= total, WAIT_S), (
-                f"{total - len(answered)} of {total} never answered"
-            )
+        bursts.burst(("chau",))
+        bursts.wait_answered()
         assert cluster.counts.duplicated == 0
         assert cluster.counts.resent == 0
-        position = {inbox_id: n for n, inbox_id in enumerate(answered)}
-        for peer, ids in sent.items():
-            assert sorted(ids, key=position.__getitem__) == ids, f"{peer} answered out of order"
+        bursts.assert_in_order()
     finally:
         cluster.close()

@@ -2,7 +2,9 @@
 replying "sí"/"no" confirms or cancels (the booking skill's flow handles the answer).
 
 Each reminder is written in one transaction with the booking's `reminder_sent_at`, the
-bot message and its outbox row, so it is never sent twice, also across restarts.
+bot message and its outbox row, so it is never sent twice, also across restarts. With
+several workers each sends only the reminders of conversations it owns (`owns`: their
+shard is held here and their channel has a sender here), under its fence.
 """
 
 from __future__ import annotations
@@ -27,15 +29,18 @@ from hablo.engine.store import ConversationStore, TurnRecord
 log = logging.getLogger(__name__)
 Deliver = Callable[[ConversationKey, list[OutboundEnvelope], tuple[int, ...]], None]
 ServicesFor = Callable[[Any], TenantServices]
+Owns = Callable[[ConversationKey], bool]
 
 
 def send_due_reminders(
     store: ConversationStore,
     deliver: Deliver,
     services_for: ServicesFor,
+    owns: Owns,
     now: datetime | None = None,
 ) -> int:
-    """Send every reminder that is due now; returns how many were sent."""
+    """Send every reminder of this process's conversations that is due now; returns how
+    many were sent."""
     now = now or utcnow()
     sent = 0
     for tenant_id, settings in _tenants(store):
@@ -45,9 +50,14 @@ def send_due_reminders(
             log.warning("tenant %s: booking settings invalid, no reminders: %s", tenant_id, exc)
             continue
         horizon = now + timedelta(hours=policy.reminder_hours_before)
-        for booking_id in _due(store, tenant_id, now, horizon):
-            if _remind(store, deliver, services_for(tenant_id), booking_id, now):
-                sent += 1
+        for booking_id, key in _due(store, tenant_id, now, horizon):
+            if not owns(key):
+                continue  # its conversation's owner sends it
+            try:
+                if _remind(store, deliver, services_for(tenant_id), booking_id, now):
+                    sent += 1
+            except Exception:  # e.g. the shard moved meanwhile: the new owner sends it
+                log.exception("reminder for booking %s failed", booking_id)
     return sent
 
 
@@ -59,20 +69,23 @@ def _tenants(store: ConversationStore) -> Sequence[tuple[Any, dict[str, Any]]]:
         ]
 
 
-def _due(store: ConversationStore, tenant_id: Any, now: datetime, horizon: datetime) -> list[Any]:
+def _due(
+    store: ConversationStore, tenant_id: Any, now: datetime, horizon: datetime
+) -> list[tuple[Any, ConversationKey]]:
+    """The due bookings with the key of the conversation the reminder goes to."""
     with store.db.begin() as conn:
-        return list(
-            conn.scalars(
-                select(Booking.id).where(
-                    Booking.tenant_id == tenant_id,
-                    Booking.status.in_([BookingStatus.PENDING, BookingStatus.CONFIRMED]),
-                    Booking.reminder_sent_at.is_(None),
-                    Booking.conversation_id.is_not(None),
-                    Booking.starts_at > now,
-                    Booking.starts_at <= horizon,
-                )
+        rows = conn.execute(
+            select(Booking.id, Conversation.channel, Conversation.peer)
+            .join(Conversation, Conversation.id == Booking.conversation_id)
+            .where(
+                Booking.tenant_id == tenant_id,
+                Booking.status.in_([BookingStatus.PENDING, BookingStatus.CONFIRMED]),
+                Booking.reminder_sent_at.is_(None),
+                Booking.starts_at > now,
+                Booking.starts_at <= horizon,
             )
-        )
+        ).all()
+    return [(row.id, ConversationKey(tenant_id, row.channel, row.peer)) for row in rows]
 
 
 def _remind(
