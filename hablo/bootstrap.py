@@ -76,8 +76,9 @@ def bootstrap(
             "booking reminders",
             settings.reminder_interval_s,
             lambda: send_due_reminders(
-                engine.store, engine.dispatcher.enqueue, engine.tenant_services
+                engine.store, engine.dispatcher.enqueue, engine.tenant_services, engine.owns
             ),
+            per_conversation=True,
         )
     _add_usage_recount(engine, settings, db, clock)
     _add_staff_notifications(engine, settings, db)
@@ -113,8 +114,9 @@ def _add_staff_notifications(engine: Engine, settings: Settings, db: Database) -
         "handoff timeouts",
         settings.handoff_timeout_interval_s,
         lambda: release_expired_handoffs(
-            engine.store, engine.dispatcher.enqueue, engine.tenant_services
+            engine.store, engine.dispatcher.enqueue, engine.tenant_services, engine.owns
         ),
+        per_conversation=True,
     )
 
 
