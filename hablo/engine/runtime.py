@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -37,8 +37,9 @@ from hablo.engine.skillset import (
     enabled_skills,
 )
 from hablo.engine.tenant_actor import LiveActorBudget, TenantActor
-from hablo.engine.tenant_profile import config_version, load_profile
+from hablo.engine.tenant_profile import TenantProfile, config_version, load_profile
 from hablo.plugins.loader import SkillRegistry
+from hablo.plugins.sdk import Skill
 from hablo.tenancy import plan_gate
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,9 @@ class Engine:
         # Where an accepted event goes: the local actors, or a doorbell to the worker
         # that owns its conversation (hablo.worker).
         self.ring: Callable[[InboxEvent], None] | None = None
+        # A tenant's skills beyond the installed ones (its remote skills: bootstrap hands
+        # in hablo.plugins.remote_store's, with the key ring and the SSRF policy).
+        self.extra_skills: Callable[[TenantProfile], Mapping[str, Skill]] | None = None
 
     # -- wiring --------------------------------------------------------------------------
 
@@ -144,6 +148,7 @@ class Engine:
             self.registry,
             self.classifiers,
             self.clock,
+            extra_skills=self.extra_skills,
             payments=self.payments,
             assistant=self.assistant,
         )
