@@ -14,6 +14,7 @@ from typing import Any
 import pykka
 from sqlalchemy.engine import Connection
 
+from hablo.config.log_context import bind_log_context, log_context
 from hablo.db.enums import ConversationStatus
 from hablo.db.staff_events import record_handoff_requested
 from hablo.engine.after_commit import AfterCommit
@@ -123,8 +124,18 @@ class ConversationActor(pykka.ThreadingActor):
         self._burst_timer: threading.Timer | None = None
         self._burst_generation = 0
         self._burst_started = 0.0
+        self._conversation_id: uuid.UUID | None = None  # known after the first turn
 
     def on_receive(self, message: Any) -> None:
+        # Every log line of this message's handling names the tenant and the conversation.
+        with log_context(
+            tenant_id=self.key.tenant_id,
+            channel=self.key.channel,
+            conversation_id=self._conversation_id,
+        ):
+            self._handle(message)
+
+    def _handle(self, message: Any) -> None:
         match message:
             case InboxEvent():
                 self._pending.append(message)
@@ -271,6 +282,9 @@ class ConversationActor(pykka.ThreadingActor):
         def compute(
             conversation: LockedConversation, conn: Connection, claimed: tuple[int, ...]
         ) -> TurnRecord:
+            if self._conversation_id != conversation.id:
+                self._conversation_id = conversation.id
+                bind_log_context(conversation_id=conversation.id)
             messages = [by_id[i] for i in claimed]
             text = "\n".join(m.text for m in messages)
             assisted = asked.for_write(conversation) if asked is not None else None
