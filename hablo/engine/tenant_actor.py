@@ -15,6 +15,7 @@ from typing import Any
 
 import pykka
 
+from hablo.config.log_context import log_context
 from hablo.engine.conversation_actor import (
     ConversationActor,
     Deliver,
@@ -157,6 +158,10 @@ class TenantActor(pykka.ThreadingActor):
         self._live.clear()
 
     def on_receive(self, message: Any) -> Any:
+        with log_context(tenant_id=self.tenant_id):  # on every line of this message's work
+            return self._handle(message)
+
+    def _handle(self, message: Any) -> Any:
         match message:
             case InboxEvent():
                 self._rebuild_if_changed()
