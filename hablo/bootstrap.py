@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from hablo import llm
@@ -13,14 +13,17 @@ from hablo.db import migrate
 from hablo.db.database import Database
 from hablo.engine.context import Clock, system_clock
 from hablo.engine.runtime import Engine
+from hablo.engine.tenant_profile import TenantProfile
 from hablo.llm.attach import attach_assistant
 from hablo.notify.mailer import build_mailer
 from hablo.notify.notification_mails import NotificationMails
 from hablo.payments.checkout import CheckoutConfig
 from hablo.payments.desk import desk_factory
 from hablo.plugins.loader import SkillRegistry
+from hablo.plugins.remote_store import RemoteAccess, tenant_remote_skills
 from hablo.plugins.sdk import Skill
 from hablo.security import log_redaction
+from hablo.security.remote_skill_access import remote_access
 from hablo.security.secrets import SecretBox
 from hablo.skills.booking.reminders import send_due_reminders
 from hablo.skills.handoff_timeout import release_expired_handoffs
@@ -93,7 +96,7 @@ def build_engine(
 ) -> Engine:
     """The engine (not started) with the outer layers' side of its ports: payment desks
     and LLM mode. Channel senders are added by whoever runs the channels."""
-    return Engine(
+    engine = Engine(
         settings,
         db,
         registry,
@@ -101,6 +104,20 @@ def build_engine(
         payments=desk_factory(CheckoutConfig.from_settings(settings)),
         assistant=attach_assistant,
     )
+    engine.extra_skills = remote_skills(db, remote_access(settings))
+    return engine
+
+
+def remote_skills(
+    db: Database, access: RemoteAccess
+) -> Callable[[TenantProfile], Mapping[str, Skill]]:
+    """A tenant's enabled remote skills, read as its runtime is (re)built."""
+
+    def of_tenant(profile: TenantProfile) -> Mapping[str, Skill]:
+        with db.transaction() as session:
+            return tenant_remote_skills(session, profile.info.id, access)
+
+    return of_tenant
 
 
 def _add_staff_notifications(engine: Engine, settings: Settings, db: Database) -> None:
