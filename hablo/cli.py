@@ -213,6 +213,48 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from hablo.lifecycle.backup import BackupError, backup, default_name
+
+    settings = _settings(args)
+    out = Path(args.out) if args.out else default_name(datetime.now(UTC))
+    try:
+        manifest = backup(settings, out)
+    except BackupError as exc:
+        raise CliError(str(exc)) from None
+    summary = {"file": str(out), "bytes": out.stat().st_size}
+    print(json.dumps({**summary, **_manifest_summary(manifest)}))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hablo.db import migrate
+    from hablo.lifecycle.backup import BackupError, restore
+
+    settings = _settings(args)
+    try:
+        manifest = restore(settings, Path(args.file), replace=args.yes)
+    except BackupError as exc:
+        raise CliError(str(exc)) from None
+    revision = migrate.current_revision(settings.database_url)
+    print(json.dumps({**_manifest_summary(manifest), "migrated_to": revision}))
+    return 0
+
+
+def _manifest_summary(manifest: Any) -> dict[str, Any]:
+    return {
+        "database": manifest.database,
+        "revision": manifest.revision,
+        "media_files": manifest.media_files,
+        "created_at": manifest.created_at,
+    }
+
+
 def _serve(runtime: Any) -> int:
     from hablo.api.server import run_server
 
@@ -309,6 +351,9 @@ def cmd_skill(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from hablo.plugins.loader import SkillRegistry
+
+    if args.action == "serve":
+        return _serve_skill(args)
     from hablo.plugins.scaffold import ScaffoldError, new_skill_package
 
     taken = {status.name for status in SkillRegistry.discover().statuses}
@@ -321,6 +366,17 @@ def cmd_skill(args: argparse.Namespace) -> int:
         raise CliError(f"cannot write {target}: {exc.strerror or exc}") from None
     for path in files:
         print(target / path)
+    return 0
+
+
+def _serve_skill(args: argparse.Namespace) -> int:
+    """`hablo skill serve PACKAGE:Class`: the skill as a remote skill endpoint."""
+    from hablo.cli_skill_serve import ServeError, serve
+
+    try:
+        serve(args.name, args.host, args.port, os.environ.get(args.secret_env), print)
+    except ServeError as exc:
+        raise CliError(str(exc), code=2) from None
     return 0
 
 
@@ -801,6 +857,27 @@ def build_parser() -> argparse.ArgumentParser:
     tenant.add_argument("action", choices=["import", "export"])
     tenant.add_argument("target", metavar="FILE_OR_SLUG", help="import: the file; export: slug")
 
+    backup = add(
+        "backup",
+        cmd_backup,
+        "Back up the database and the uploaded media files into one archive (pg_dump for "
+        "PostgreSQL, SQLite's online backup API); safe while servers run "
+        "(docs/operations.md 'Backups and retention').",
+    )
+    backup.add_argument(
+        "--out", metavar="FILE", help="the archive (default: ./hablo-backup-<UTC time>.tar.gz)"
+    )
+    restore = add(
+        "restore",
+        cmd_restore,
+        "Replace the database and the media files with a backup's, then migrate to this "
+        "version's schema. Stop the servers and workers first.",
+    )
+    restore.add_argument("file", metavar="FILE", help="an archive written by `hablo backup`")
+    restore.add_argument(
+        "--yes", action="store_true", help="replace a database that holds data (all of it)"
+    )
+
     db = add("db", cmd_db, "Database schema: upgrade to the latest migration, or show it.")
     db.add_argument("action", choices=["upgrade", "current"])
 
@@ -838,12 +915,26 @@ def build_parser() -> argparse.ArgumentParser:
         "skill",
         cmd_skill,
         "Write a new skill package (`new NAME`): pyproject with the entry point, the skill "
-        "with its config model and templates, unit and dialogue tests that pass as written "
-        "(docs/writing-a-skill.md).",
+        "with its config model and templates, unit and dialogue tests that pass as written. "
+        "Or run a skill class as a remote skill endpoint for a business to register "
+        "(`serve PACKAGE.MODULE:Class --port N`; docs/writing-a-skill.md).",
     )
-    skill.add_argument("action", choices=["new"])
-    skill.add_argument("name", metavar="NAME", help="the skill's name, e.g. wifi or gift_cards")
-    skill.add_argument("--dir", help="where to write it (default: ./hablo-NAME)")
+    skill.add_argument("action", choices=["new", "serve"])
+    skill.add_argument(
+        "name",
+        metavar="NAME",
+        help="new: the skill's name, e.g. wifi or gift_cards; serve: PACKAGE.MODULE:Class",
+    )
+    skill.add_argument("--dir", help="new: where to write it (default: ./hablo-NAME)")
+    skill.add_argument("--port", type=int, default=8765, help="serve: the port (default 8765)")
+    skill.add_argument("--host", default="127.0.0.1", help="serve: the address to listen on")
+    skill.add_argument(
+        "--secret-env",
+        default="HABLO_SKILL_SECRET",
+        metavar="VAR",
+        help="serve: the environment variable holding the signing secret (32+ characters, "
+        "the one registered with the skill; default HABLO_SKILL_SECRET)",
+    )
 
     bookings = add("bookings", cmd_bookings, "List a tenant's bookings (times in its zone).")
     bookings.add_argument("action", choices=["list"])
