@@ -14,6 +14,13 @@ from pydantic import BaseModel, Field
 from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import ApiRoutes, Call, RequestModel
 from hablo.api.problems import ApiError, conflict, not_found
+from hablo.api.routes.skills_remote import (
+    RemoteSkillIn,
+    change_remote,
+    register_remote,
+    remote_list,
+    remove_remote,
+)
 from hablo.api.scope import TenantScope
 from hablo.plugins.tenant_skills import (
     SkillConfigInvalid,
@@ -33,6 +40,9 @@ class SkillOut(BaseModel):
     status: str = Field(description='"loaded", or "failed" (see error): installed but broken')
     error: str | None = Field(description="Why the plugin failed to load")
     builtin: bool
+    remote: bool = Field(
+        default=False, description="A skill the business hosts at its own URL (source)"
+    )
     intents: list[str] = Field(description="The intents it answers")
     config_schema: dict[str, Any] | None = Field(
         description="JSON Schema of its config (from the skill's config_model)"
@@ -68,7 +78,8 @@ async def list_skills(call: Call[None, None]) -> SkillList:
 
     def work(scope: TenantScope) -> SkillList:
         views = list_tenant_skills(registry, scope.session, scope.tenant_id)
-        return SkillList(items=[SkillOut.of(v) for v in views])
+        remote = [SkillOut.model_validate(item) for item in remote_list(scope)]
+        return SkillList(items=[SkillOut.of(v) for v in views] + remote)
 
     return await call.db(work)
 
@@ -87,6 +98,9 @@ async def change_skill(call: Call[None, SkillChange]) -> SkillOut:
     registry = call.request.app[RUNTIME].registry
     name: str = call.path["name"]
     body = call.body
+    remote = await change_remote(call, name, body.enabled, body.config)
+    if remote is not None:
+        return SkillOut.model_validate(remote)
 
     def work(scope: TenantScope) -> SkillOut:
         try:
@@ -111,3 +125,36 @@ async def change_skill(call: Call[None, SkillChange]) -> SkillOut:
     result = await call.db(work)
     call.tenant_changed()
     return result
+
+
+class RemoteSkillOut(SkillOut):
+    secret: str | None = Field(
+        default=None,
+        description="The signing secret hablo made (only when none was sent; shown once)",
+    )
+
+
+@routes.post(
+    "/api/skills/remote",
+    "skills:write",
+    body=RemoteSkillIn,
+    response=RemoteSkillOut,
+    status=201,
+    errors=(409, 422),
+    summary="Register a remote skill by URL: its manifest is fetched and validated, its "
+    "intents join the business's classifier; enabled at once, no restart",
+)
+async def add_remote_skill(call: Call[None, RemoteSkillIn]) -> RemoteSkillOut:
+    return RemoteSkillOut.model_validate(await register_remote(call))
+
+
+@routes.delete(
+    "/api/skills/remote/{name}",
+    "skills:write",
+    status=204,
+    errors=(404,),
+    path_types={"name": str},
+    summary="Remove a remote skill from this business",
+)
+async def delete_remote_skill(call: Call[None, None]) -> None:
+    await remove_remote(call, call.path["name"])
