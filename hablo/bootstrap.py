@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -22,7 +21,6 @@ from hablo.payments.desk import desk_factory
 from hablo.plugins.loader import SkillRegistry
 from hablo.plugins.remote_store import RemoteAccess, tenant_remote_skills
 from hablo.plugins.sdk import Skill
-from hablo.security import log_redaction
 from hablo.security.remote_skill_access import remote_access
 from hablo.security.secrets import SecretBox
 from hablo.skills.booking.reminders import send_due_reminders
@@ -46,14 +44,6 @@ class Runtime:
     def close(self) -> None:
         self.engine.stop()
         self.db.dispose()
-
-
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    log_redaction.install()
 
 
 def bootstrap(
