@@ -48,6 +48,8 @@ def live_whatsapp_web(
         whatsapp_web_min_gap_s=0.0,
         whatsapp_web_max_gap_s=0.2,
         whatsapp_web_backoff_max_s=2.0,
+        whatsapp_web_typing_min_s=0.0,
+        whatsapp_web_typing_max_s=0.0,
         **extra,
     )
     runtime = bootstrap(settings, upgrade_schema=False)
@@ -192,10 +194,12 @@ def test_link_chat_restart_lose_and_unlink(db_url: str, tmp_path: Path) -> None:
             assert len(fake.qr_refs) == refs_before, "the restart asked for a new scan"
             assert round_trip(fake, "tenés turno mañana?")
 
-            # The phone unlinks the device: the loss is recorded and the managers mailed once.
+            # The phone unlinks the device (conn.logout): the session ends logged out, its
+            # profile wiped, the loss recorded and the managers mailed once.
             fake.control("logout")
-            lost = wait_state(owner, "scan_qr")
+            lost = wait_state(owner, "logged_out")
             assert "logged out" in (lost["last_error"] or "")
+            assert not (state_dir / "whatsapp-web" / str(api.tenant_id())).exists()
             # The notification job mails every owner (one per server run here), in turn.
             managers = _manager_emails(api)
             alerts = wait_until(
@@ -215,11 +219,12 @@ def test_link_chat_restart_lose_and_unlink(db_url: str, tmp_path: Path) -> None:
                 changes = session.scalars(
                     select(AuditLog.changes).where(AuditLog.action == "whatsapp_web.state")
                 ).all()
-            assert {"from": "connected", "to": "disconnected"}.items() <= next(
-                c for c in changes if c["to"] == "disconnected"
+            assert {"from": "connected", "to": "logged_out"}.items() <= next(
+                c for c in changes if c["to"] == "logged_out"
             ).items()
 
-            # Scan again, then unlink through the API: the profile is wiped.
+            # Asking for a QR starts afresh; scan again, then unlink through the API: the
+            # profile is wiped.
             get_qr(owner)
             fake.control("scan", {"phone": BUSINESS_PHONE})
             wait_state(owner, "connected")

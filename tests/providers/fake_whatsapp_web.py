@@ -6,18 +6,26 @@ The session injects the real, vendored WA-JS before the page's own script runs; 
 page WA-JS finds no WhatsApp modules and never becomes ready, so the page records the
 injected `WPP.version` (POST /api/injected) and replaces `window.WPP` with its emulation,
 keeping that version. The login survives a browser restart the way WhatsApp's does: a
-token in localStorage (in the persistent Chromium profile). The page polls the fake for
-incoming messages and emits them as `chat.new_message`; sent messages and read receipts
-are POSTed back here and recorded.
+token in localStorage (in the persistent Chromium profile). Like WA-JS, the page emits
+the connection events (conn.auth_code_change for each QR and its rotation,
+conn.authenticated, conn.main_ready, conn.logout, conn.needs_update, conn.online) and
+each incoming message as `chat.new_message` (text, media, a location, a button reply;
+from a hidden "@lid" id that contact.getPnLidEntry maps back to the number). What the
+page does (read receipts, "typing...", texts and files sent) is POSTed back here and
+recorded, in order, in `actions`.
 
 Test controls: POST /control/scan {phone}, POST /control/incoming {from, text, isGroup,
-pushname}, POST /control/logout (the phone unlinks the device), POST /control/enter_code
-{code} (the phone types a pairing code; `pairing` lists them), POST /control/flags
-{needs_update, stalled} (WhatsApp asks for an update; the next page load never gets ready).
+pushname, type, caption, mimetype, filename, lat, lng, place, choiceId}, POST
+/control/lid {lid, phone} (WhatsApp knows that hidden id's number), POST /control/rotate
+(WhatsApp rotates the QR), POST /control/logout (the phone unlinks the device), POST
+/control/enter_code {code} (the phone types a pairing code; `pairing` lists them), POST
+/control/flags {needs_update, stalled, online} (WhatsApp asks for an update; the next page
+load never gets ready; the connection drops).
 """
 
 from __future__ import annotations
 
+import base64
 import secrets
 import threading
 from typing import Any
@@ -48,6 +56,7 @@ WPP_FUNCTIONS = {
     "conn.logout": """async () => {
       await post("/api/logout", {token: S.token});
       localStorage.clear();
+      emit("conn.logout");
       scanLoop();
       return true;
     }""",
@@ -59,16 +68,56 @@ WPP_FUNCTIONS = {
       await post("/api/read", {token: S.token, chatId});
       return {wid: {_serialized: chatId}, unreadCount: 0};
     }""",
+    "chat.markIsComposing": """async (chatId, duration) => {
+      await post("/api/composing", {token: S.token, chatId, duration});
+    }""",
     "chat.sendTextMessage": """async (chatId, text) => {
       const sent = await post("/api/sent", {token: S.token, chatId, text});
       if (sent.error) throw new Error(sent.error);
       return {id: sent.id, ack: 1, from: S.phone + "@c.us", to: chatId};
     }""",
+    "chat.sendFileMessage": """async (chatId, content, options) => {
+      if (typeof content !== "string" || !content.startsWith("data:")) {
+        throw new Error("the fake takes data: URLs only");
+      }
+      const sent = await post("/api/sent_file", {token: S.token, chatId, content, options});
+      if (sent.error) throw new Error(sent.error);
+      return {id: sent.id, ack: 1, from: S.phone + "@c.us", to: chatId};
+    }""",
+    "contact.getPnLidEntry": """async (contactId) => {
+      const found = await getJson("/api/lid?lid=" + encodeURIComponent(String(contactId)));
+      const lid = {id: String(contactId).split("@")[0], server: "lid",
+        _serialized: String(contactId)};
+      if (!found.phone) return {lid};
+      return {lid, phoneNumber: {id: found.phone, server: "c.us",
+        _serialized: found.phone + "@c.us"}};
+    }""",
 }
-WPP_EVENTS = ("chat.new_message",)
+WPP_EVENTS = (
+    "conn.auth_code_change",
+    "conn.authenticated",
+    "conn.main_ready",
+    "conn.logout",
+    "conn.needs_update",
+    "conn.online",
+    "chat.new_message",
+)
 assert set(WPP_TOP_LEVEL) == set(wpp_contract.TOP_LEVEL), "the fake WPP drifted from the contract"
 assert set(WPP_FUNCTIONS) == set(wpp_contract.FUNCTIONS), "the fake WPP drifted from the contract"
 assert set(WPP_EVENTS) == set(wpp_contract.EVENTS), "the fake WPP drifted from the contract"
+
+
+# /control/incoming's keys -> the message model's fields on WhatsApp Web.
+MESSAGE_FIELDS = {
+    "caption": "caption",
+    "mimetype": "mimetype",
+    "filename": "filename",
+    "size": "size",
+    "lat": "lat",
+    "lng": "lng",
+    "place": "loc",
+    "choiceId": "selectedButtonId",
+}
 
 
 def _wpp_object() -> str:
@@ -98,11 +147,23 @@ const emit = (event, arg) => (S.listeners[event] || []).forEach((cb) => cb(arg))
 const injectedVersion = window.WPP ? String(window.WPP.version) : null;
 post("/api/injected", {version: injectedVersion});
 const S = {listeners: {}, token: null, phone: null, ref: null, mainReady: false, loop: 0,
-  needsUpdate: false};
+  needsUpdate: false, online: true};
+const showQr = (ref) => {
+  S.ref = ref;
+  emit("conn.auth_code_change", {type: "multidevice", ref, fullCode: ref});
+};
 
-async function followFlags() {  // what the test asks of WhatsApp: an update
+async function followFlags() {  // what the test asks of WhatsApp: an update, offline
   for (;;) {
-    S.needsUpdate = Boolean((await getJson("/api/flags")).needs_update);
+    const flags = await getJson("/api/flags");
+    if (Boolean(flags.needs_update) !== S.needsUpdate) {
+      S.needsUpdate = Boolean(flags.needs_update);
+      if (S.needsUpdate) emit("conn.needs_update");
+    }
+    if (Boolean(flags.online) !== S.online) {
+      S.online = Boolean(flags.online);
+      emit("conn.online", S.online);
+    }
     await sleep(250);
   }
 }
@@ -111,16 +172,19 @@ async function scanLoop() {
   const loop = ++S.loop;
   S.token = null; S.phone = null; S.mainReady = false;
   const {ref} = await getJson("/api/qr");
-  S.ref = ref;
+  showQr(ref);
   app.textContent = "Scan the QR";
   while (loop === S.loop) {
     await sleep(250);
-    const login = await getJson("/api/login?ref=" + encodeURIComponent(ref));
+    const login = await getJson("/api/login?ref=" + encodeURIComponent(S.ref));
     if (login.token) {
       localStorage.setItem("fake-wa-token", login.token);
       localStorage.setItem("fake-wa-phone", login.phone);
+      emit("conn.auth_code_change", null);
+      emit("conn.authenticated");
       return chatLoop();
     }
+    if (login.ref && login.ref !== S.ref) showQr(login.ref);  // WhatsApp rotated it
   }
 }
 
@@ -133,21 +197,24 @@ async function chatLoop() {
   while (loop === S.loop) {
     const since = after === null ? "" : "&after=" + after;
     const got = await getJson("/api/poll?token=" + encodeURIComponent(S.token) + since);
-    if (!got.valid) {
+    if (!got.valid) {  // the phone unlinked this device
       localStorage.removeItem("fake-wa-token");
+      S.mainReady = false;
+      emit("conn.logout");
       return scanLoop();
     }
-    if (!S.mainReady) {  // synced: ready to send (WA-JS's conn.main_ready)
+    if (!S.mainReady) {  // synced: ready to send
       S.mainReady = true;
       app.textContent = "Chats";
+      emit("conn.main_ready");
     }
     for (const event of got.events) {
-      emit("chat.new_message", {
+      emit("chat.new_message", Object.assign({}, event.fields, {
         id: {_serialized: event.id, fromMe: false},
         from: {_serialized: event.from, toString: () => event.from},
-        body: event.text, type: "chat", isNewMsg: true, isGroupMsg: event.isGroup,
+        body: event.text, type: event.type, isNewMsg: true, isGroupMsg: event.isGroup,
         t: event.t, notifyName: event.pushname,
-      });
+      }));
     }
     after = got.last;
     await sleep(200);
@@ -179,7 +246,11 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
         self.qr_refs: list[str] = []  # every QR payload shown
         self.injected: list[str | None] = []  # WPP.version found on each page load
         self.reads: list[str] = []  # chats marked read
-        self.flags: dict[str, bool] = {"needs_update": False, "stalled": False}
+        self.flags: dict[str, bool] = {"needs_update": False, "stalled": False, "online": True}
+        # What the page did, in order: ("read" | "composing" | "sent" | "file", chatId).
+        self.actions: list[tuple[str, str]] = []
+        self.files: list[dict[str, Any]] = []  # sendFileMessage calls: chatId, data, options
+        self.lids: dict[str, str] = {}  # "@lid" id -> phone digits, as WhatsApp knows them
         self.pairing: dict[str, tuple[str, str]] = {}  # code -> (QR ref, phone digits)
         self._lock = threading.Lock()
 
@@ -198,6 +269,10 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
         with self._lock:
             return [s["text"] for s in self.sent if s["chatId"] == chat_id]
 
+    def actions_on(self, chat_id: str) -> list[str]:
+        with self._lock:
+            return [action for action, chat in self.actions if chat == chat_id]
+
     # -- server -----------------------------------------------------------------------
 
     def add_routes(self, app: web.Application) -> None:
@@ -206,7 +281,12 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
         app.router.add_get("/api/login", self._login)
         app.router.add_get("/api/poll", self._poll)
         app.router.add_post("/api/sent", self._record_sent)
+        app.router.add_post("/api/sent_file", self._record_file)
         app.router.add_post("/api/read", self._record_read)
+        app.router.add_post("/api/composing", self._record_composing)
+        app.router.add_get("/api/lid", self._lid)
+        app.router.add_post("/control/lid", self._set_lid)
+        app.router.add_post("/control/rotate", self._rotate)
         app.router.add_post("/api/injected", self._record_injected)
         app.router.add_post("/api/logout", self._page_logout)
         app.router.add_post("/control/scan", self._scan)
@@ -230,9 +310,18 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
     async def _login(self, request: web.Request) -> web.Response:
         with self._lock:
             found = self.scanned.get(request.query.get("ref", ""))
+            current = self.pending_ref
         if found is None:
-            return web.json_response({})
+            return web.json_response({"ref": current})  # the QR to show (maybe rotated)
         return web.json_response({"token": found[0], "phone": found[1]})
+
+    async def _rotate(self, request: web.Request) -> web.Response:
+        with self._lock:
+            if self.pending_ref is None:
+                return web.json_response({"error": "no QR on screen"}, status=409)
+            self.pending_ref = "2@" + secrets.token_urlsafe(24) + ",fake-wa-web"
+            self.qr_refs.append(self.pending_ref)
+            return web.json_response({"ref": self.pending_ref})
 
     async def _poll(self, request: web.Request) -> web.Response:
         token, after = request.query.get("token", ""), request.query.get("after")
@@ -250,14 +339,52 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
                 return web.json_response({"error": "logged out"}, status=401)
             message_id = "true_" + str(body["chatId"]) + "_3EB0" + secrets.token_hex(8).upper()
             self.sent.append({"chatId": body["chatId"], "text": body["text"], "id": message_id})
+            self.actions.append(("sent", str(body["chatId"])))
         return web.json_response({"id": message_id})
 
-    async def _record_read(self, request: web.Request) -> web.Response:
+    async def _record_file(self, request: web.Request) -> web.Response:
         body = await request.json()
         with self._lock:
             if body.get("token") not in self.valid_tokens:
                 return web.json_response({"error": "logged out"}, status=401)
-            self.reads.append(str(body["chatId"]))
+            header, _, data = str(body["content"]).partition(",")
+            message_id = "true_" + str(body["chatId"]) + "_3EB0" + secrets.token_hex(8).upper()
+            self.files.append(
+                {
+                    "chatId": body["chatId"],
+                    "header": header,
+                    "data": base64.b64decode(data),
+                    "options": body["options"],
+                    "id": message_id,
+                }
+            )
+            self.actions.append(("file", str(body["chatId"])))
+        return web.json_response({"id": message_id})
+
+    async def _record_read(self, request: web.Request) -> web.Response:
+        return await self._record_action(request, "read")
+
+    async def _record_composing(self, request: web.Request) -> web.Response:
+        return await self._record_action(request, "composing")
+
+    async def _record_action(self, request: web.Request, action: str) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            if body.get("token") not in self.valid_tokens:
+                return web.json_response({"error": "logged out"}, status=401)
+            if action == "read":
+                self.reads.append(str(body["chatId"]))
+            self.actions.append((action, str(body["chatId"])))
+        return web.json_response({"ok": True})
+
+    async def _lid(self, request: web.Request) -> web.Response:
+        with self._lock:
+            return web.json_response({"phone": self.lids.get(request.query.get("lid", ""))})
+
+    async def _set_lid(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        with self._lock:
+            self.lids[str(body["lid"])] = str(body["phone"])
         return web.json_response({"ok": True})
 
     async def _record_injected(self, request: web.Request) -> web.Response:
@@ -319,10 +446,17 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
             event = {
                 "id": "false_" + str(body["from"]) + "_3A" + secrets.token_hex(8).upper(),
                 "from": body["from"],
-                "text": body["text"],
+                "text": body.get("text", ""),
+                "type": body.get("type", "chat"),
                 "isGroup": bool(body.get("isGroup", False)),
                 "pushname": body.get("pushname", ""),
                 "t": len(self.events) + 1,
+                # The message model's other fields, as WhatsApp Web names them.
+                "fields": {
+                    name: body[key]
+                    for key, name in MESSAGE_FIELDS.items()
+                    if body.get(key) is not None
+                },
             }
             self.events.append(event)
         return web.json_response(event)

@@ -75,8 +75,7 @@ def test_the_fake_page_implements_exactly_the_contract() -> None:
 
 def test_the_page_scripts_call_only_contract_entries() -> None:
     """The page scripts call exactly the contract's functions and events."""
-    scripts = page_script.PROBE_JS + page_script.HOOK_JS + page_script.SEND_JS
-    scripts += page_script.LOGOUT_JS + page_script.PAIRING_CODE_JS
+    scripts = "".join(page_script.ALL_SCRIPTS)
     called = set(re.findall(r"WPP\.(\w+\.\w+)\(", scripts))
     assert called == set(wpp_contract.FUNCTIONS), called  # nothing unlisted, nothing unused
     events = set(re.findall(r"WPP\.on\(\"([\w.]+)\"", scripts))

@@ -28,11 +28,22 @@ FUNCTIONS: tuple[str, ...] = (
     "conn.logout",  # unlink this device
     "conn.genLinkDeviceCodeForPhoneNumber",  # link by a code typed on the phone, not a QR
     "chat.markIsRead",  # read receipt for the customer's messages before replying
+    "chat.markIsComposing",  # "typing..." shown for a while before each reply
     "chat.sendTextMessage",
+    "chat.sendFileMessage",  # an image or a document with a caption
+    "contact.getPnLidEntry",  # the phone number behind a hidden "@lid" sender id
 )
 
 # Events, subscribed with `WPP.on(name, listener)`.
-EVENTS: tuple[str, ...] = ("chat.new_message",)
+EVENTS: tuple[str, ...] = (
+    "conn.auth_code_change",  # WhatsApp rotated the QR (or it is gone)
+    "conn.authenticated",  # the QR was scanned / the pairing code typed
+    "conn.main_ready",  # synced, ready to send
+    "conn.logout",  # the phone unlinked this device (or WhatsApp ended the session)
+    "conn.needs_update",  # WhatsApp Web asks for an update
+    "conn.online",  # the connection went offline / online
+    "chat.new_message",
+)
 
 
 def wa_js_version() -> str:

@@ -8,15 +8,15 @@ the state); 409 `broken` when the session stopped on a problem a person must fix
 Web asks for an update, or the page never became ready: `last_error` says which); after
 fixing it, `?restart=true` starts the session afresh; 409 `channel_not_served` /
 `no_account` when this server does not run the whatsapp_web channel or the tenant has no
-enabled whatsapp_web account.
+enabled whatsapp_web account; 503 `too_many_browsers` when this server already runs as many
+WhatsApp Web browsers as it may (HABLO_WHATSAPP_WEB_MAX_BROWSERS). After the phone unlinked
+the device (state `logged_out`), asking again starts afresh with a new QR.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import time
-import uuid
 from datetime import datetime
 from typing import Any, Literal
 
@@ -24,7 +24,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from hablo.adapters.whatsapp_web.qr import qr_png, qr_svg
-from hablo.adapters.whatsapp_web.registry import CHANNEL, WhatsAppWebSessions
+from hablo.adapters.whatsapp_web.registry import CHANNEL, TooManyBrowsers, WhatsAppWebSessions
 from hablo.adapters.whatsapp_web.session import (
     BROKEN,
     CONNECTED,
@@ -47,11 +47,21 @@ PAIRING_TIMEOUT_S = 30.0
 class WhatsAppWebStatusOut(BaseModel):
     channel_served: bool = Field(description="Whether this server runs the whatsapp_web channel")
     state: Literal[
-        "not_started", "starting", "scan_qr", "connected", "disconnected", "failed", "broken"
+        "not_started",
+        "starting",
+        "scan_qr",
+        "connected",
+        "disconnected",
+        "failed",
+        "broken",
+        "logged_out",
     ]
     since: datetime | None
     last_error: str | None
     phone: str | None = Field(description="The linked number's digits, when connected")
+    online: bool | None = Field(
+        None, description="Whether the page is online (WhatsApp's conn.online), once it said"
+    )
     wa_js_version: str | None = Field(
         None, description="The WA-JS version injected into the page, when the channel is served"
     )
@@ -71,6 +81,7 @@ class WhatsAppWebStatusOut(BaseModel):
                 since=None,
                 last_error=None,
                 phone=None,
+                online=None,
                 wa_js_version=injected,
                 whatsapp_web_version=whatsapp_web_version,
             )
@@ -80,6 +91,7 @@ class WhatsAppWebStatusOut(BaseModel):
             since=status.since,
             last_error=status.last_error,
             phone=status.phone,
+            online=status.online,
             wa_js_version=injected,
             whatsapp_web_version=whatsapp_web_version,
         )
@@ -108,7 +120,7 @@ def _sessions(call: Call[Any, Any]) -> WhatsAppWebSessions | None:
     "channels:write",
     query=QrQuery,
     produces="image/png",
-    errors=(409,),
+    errors=(409, 503),
     summary="Start the WhatsApp Web session if needed and get the QR to link a phone",
     description=__doc__ or "",
 )
@@ -142,10 +154,16 @@ async def _start_and_wait(
             409, "no_account", "add an enabled whatsapp_web account first (POST /api/channels)"
         )
     url = call.request.app[RUNTIME].settings.whatsapp_web_url  # a platform setting
-    await asyncio.to_thread(
-        functools.partial(sessions.ensure, restart_broken=restart), tenant_id, url
-    )
-    status, qr = await _wait_for_page(sessions, tenant_id)
+    try:
+        await asyncio.to_thread(
+            functools.partial(sessions.ensure, restart_broken=restart), tenant_id, url
+        )
+    except TooManyBrowsers as exc:
+        raise ApiError(
+            503, "too_many_browsers", str(exc), {"max_browsers": sessions.max_browsers}
+        ) from exc
+    # The page pushes its QR and state changes: this returns as soon as one arrives.
+    status, qr = await asyncio.to_thread(sessions.wait_for_login, tenant_id, QR_WAIT_S)
     if status is not None and status.state == BROKEN:
         raise ApiError(
             409,
@@ -169,7 +187,7 @@ async def _start_and_wait(
     "channels:write",
     body=PairingCodeIn,
     response=PairingCodeOut,
-    errors=(409, 502),
+    errors=(409, 502, 503),
     summary="Link a phone by a code typed on it instead of scanning the QR",
     description="Starts the session if needed, like /api/whatsapp/qr (the same 409s);"
     " 409 `not_ready` when the page offers no login yet (ask again), 502 `page_error`"
@@ -201,19 +219,6 @@ async def whatsapp_pairing_code(call: Call[None, PairingCodeIn]) -> PairingCodeO
 
 def _no_store() -> dict[str, str]:
     return {"Cache-Control": "no-store"}  # a QR is a short-lived login credential
-
-
-async def _wait_for_page(
-    sessions: WhatsAppWebSessions, tenant_id: uuid.UUID
-) -> tuple[SessionStatus | None, str | None]:
-    deadline = time.monotonic() + QR_WAIT_S
-    while True:
-        status, qr = sessions.status(tenant_id), sessions.qr(tenant_id)
-        if qr is not None or (status is not None and status.state in (CONNECTED, BROKEN)):
-            return status, qr
-        if time.monotonic() >= deadline:
-            return status, None
-        await asyncio.sleep(0.2)
 
 
 @routes.get(
