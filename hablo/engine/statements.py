@@ -79,7 +79,9 @@ class HotPathStatements:
         )
         self.mark_outbox_sent: Executable = (
             update(OUTBOX)
-            .where(OUTBOX.c.id == bindparam("outbox_id"))
+            # Only a row still pending: one sent or dead-lettered by another process
+            # (a shard handover) is theirs, and this send is not counted.
+            .where(OUTBOX.c.id == bindparam("outbox_id"), OUTBOX.c.status == OutboxStatus.PENDING)
             .values(
                 status=OutboxStatus.SENT,
                 sent_at=bindparam("now"),

@@ -387,6 +387,10 @@ class ConversationStore:
     # -- outbox --------------------------------------------------------------------------
 
     def pending_outbox(self) -> list[OutboundEnvelope]:
+        return [envelope for envelope, _ in self.pending_outbox_schedule()]
+
+    def pending_outbox_schedule(self) -> list[tuple[OutboundEnvelope, datetime]]:
+        """The unsent replies in id order, each with when it may be tried (its back-off)."""
         with self.db.begin() as conn:
             rows = (
                 conn.execute(
@@ -397,20 +401,27 @@ class ConversationStore:
                 .mappings()
                 .all()
             )
-        return [envelope_from_row(row) for row in rows]
+        return [(envelope_from_row(row), row["next_attempt_at"]) for row in rows]
 
-    def mark_sent(self, sent: Sequence[tuple[int, str | None]]) -> None:
+    def mark_sent(self, sent: Sequence[tuple[int, str | None]]) -> set[int]:
         """Record successful sends, (outbox id, provider message id), outbox and messages
-        in one transaction (PostgresConversationStore does it in one statement)."""
+        in one transaction (PostgresConversationStore does it in one statement). Only
+        rows still pending are marked; returns their ids."""
         if not sent:
-            return
+            return set()
         now = utcnow()
         with self.db.begin() as conn:
-            conn.execute(
-                self._sql.mark_outbox_sent,
-                [{"outbox_id": i, "provider_message_id": p, "now": now} for i, p in sent],
-            )
-            conn.execute(self._sql.mark_messages_sent, {"outbox_ids": [i for i, _ in sent]})
+            marked = [
+                i
+                for i, p in sent
+                if conn.execute(
+                    self._sql.mark_outbox_sent,
+                    {"outbox_id": i, "provider_message_id": p, "now": now},
+                ).rowcount
+            ]
+            if marked:
+                conn.execute(self._sql.mark_messages_sent, {"outbox_ids": marked})
+        return set(marked)
 
     def mark_failed_attempt(
         self, outbox_id: int, attempts: int, error: str, next_attempt_in: timedelta | None
@@ -422,8 +433,12 @@ class ConversationStore:
         else:
             values["next_attempt_at"] = utcnow() + next_attempt_in
         with self.db.begin() as conn:
-            conn.execute(update(OUTBOX).where(OUTBOX.c.id == outbox_id).values(**values))
-            if next_attempt_in is None:
+            changed = conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == outbox_id, OUTBOX.c.status == OutboxStatus.PENDING)
+                .values(**values)
+            ).rowcount
+            if next_attempt_in is None and changed:
                 conn.execute(
                     update(MESSAGES)
                     .where(
