@@ -104,16 +104,19 @@ SELECT %(conversation_id)s, %(tenant_id)s, contact.id, %(channel)s, %(peer)s, %(
 FROM contact
 RETURNING contact_id
 """
+# Only rows still pending (see ConversationStore.mark_sent); returns the ids marked.
 _MARK_SENT = """
 WITH batch AS (
     SELECT unnest(%(ids)s::bigint[]) AS id, unnest(%(pids)s::text[]) AS pid
 ), sent AS (
     UPDATE outbox SET status = %(sent)s, sent_at = %(now)s, attempts = outbox.attempts + 1,
            provider_message_id = COALESCE(batch.pid, outbox.provider_message_id)
-    FROM batch WHERE outbox.id = batch.id
-    RETURNING outbox.message_id
+    FROM batch WHERE outbox.id = batch.id AND outbox.status = %(pending)s
+    RETURNING outbox.id, outbox.message_id
+), delivered AS (
+    UPDATE messages SET status = %(delivered)s FROM sent WHERE messages.id = sent.message_id
 )
-UPDATE messages SET status = %(delivered)s FROM sent WHERE messages.id = sent.message_id
+SELECT id FROM sent
 """
 
 
@@ -267,21 +270,23 @@ class PostgresConversationStore(ConversationStore):
             raw.commit()
         return envelopes_of(key, rows, [cursor.fetchone()[0] for cursor in outbox])
 
-    def mark_sent(self, sent: Sequence[tuple[int, str | None]]) -> None:
+    def mark_sent(self, sent: Sequence[tuple[int, str | None]]) -> set[int]:
         if not sent:
-            return
+            return set()
         with _pooled_autocommit(self.db) as raw:
-            raw.execute(
+            marked = raw.execute(
                 _MARK_SENT,
                 {
                     "ids": [i for i, _ in sent],
                     "pids": [p for _, p in sent],
                     "now": utcnow(),
                     "sent": OutboxStatus.SENT.value,
+                    "pending": OutboxStatus.PENDING.value,
                     "delivered": DeliveryStatus.SENT.value,
                 },
                 prepare=True,
-            )
+            ).fetchall()
+        return {row[0] for row in marked}
 
 
 def _params(row: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, ...]:
