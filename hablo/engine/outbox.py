@@ -1,6 +1,12 @@
 """The outbox dispatcher: sends committed replies through their channel, in order per
 conversation, retrying transient failures with exponential backoff and jitter, and
-dead-lettering after the last attempt. One thread; status updates are batched."""
+dead-lettering after the last attempt. One thread; status updates are batched.
+
+With several processes (the worker tier) a reply belongs to the process that holds its
+conversation's shard: when a shard moves away, `forget` drops its retries and the replies
+waiting behind them (the new owner resends what is still pending, at the time its back-off
+said); a row is marked sent only while it is still pending, so a reply another process
+already sent or dead-lettered is not counted (or re-marked) here."""
 
 from __future__ import annotations
 
@@ -13,9 +19,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from hablo.config.log_context import log_context
+from hablo.db.base import utcnow
 from hablo.engine.messages import ConversationKey, OutboundEnvelope
 from hablo.engine.metrics import OUTBOUND
 from hablo.engine.ports import (
@@ -54,7 +61,28 @@ class RetryPolicy:
         return max(jittered, retry_after or 0.0)
 
 
+@dataclass(frozen=True)
+class Scheduled:
+    """A pending reply found by recovery while in back-off: first tried at `not_before`
+    (UTC), later replies of its conversation wait behind it."""
+
+    envelope: OutboundEnvelope
+    not_before: datetime
+
+    @property
+    def key(self) -> ConversationKey:
+        return self.envelope.key
+
+
+@dataclass(frozen=True)
+class Forget:
+    """Drop the retries and waiting replies of the conversations `where` selects."""
+
+    where: Callable[[ConversationKey], bool]
+
+
 Item = OutboundEnvelope | TurnMarker
+Queued = Item | Scheduled | Forget
 
 
 class OutboxDispatcher:
@@ -70,12 +98,12 @@ class OutboxDispatcher:
         self._policy = policy
         self._listeners = list(listeners)
         # One queue item per turn (its replies, then its marker): one wake-up per turn.
-        self._queue: queue.SimpleQueue[tuple[Item, ...] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Queued, ...] | None] = queue.SimpleQueue()
         self._retries: list[tuple[float, int, OutboundEnvelope]] = []
         # Conversations with a reply waiting for retry: later items wait behind it.
         self._blocked: dict[ConversationKey, deque[Item]] = {}
         self._thread: threading.Thread | None = None
-        self._sent_batch: list[tuple[int, str | None]] = []
+        self._sent_batch: list[tuple[OutboundEnvelope, str | None]] = []
         self._markers_batch: list[TurnMarker] = []
 
     def add_sender(self, sender: ChannelSender) -> None:
@@ -104,6 +132,21 @@ class OutboxDispatcher:
         behind the conversation's earlier replies even when this turn has none."""
         self._queue.put((*envelopes, TurnMarker(key, inbox_ids)))
 
+    def enqueue_pending(self, envelope: OutboundEnvelope, not_before: datetime) -> None:
+        """A reply recovery found pending: sent now, or at `not_before` if it is waiting
+        for a retry (its back-off is kept across a restart or a shard handover)."""
+        if not_before <= utcnow():
+            self.enqueue(envelope.key, [envelope], envelope.inbox_ids)
+        else:
+            marker = TurnMarker(envelope.key, envelope.inbox_ids)
+            self._queue.put((Scheduled(envelope, not_before), marker))
+
+    def forget(self, where: Callable[[ConversationKey], bool]) -> None:
+        """The conversations `where` selects moved to another process: drop their
+        retries and the replies waiting behind them (handled in queue order, so what was
+        enqueued before this call is handled first)."""
+        self._queue.put((Forget(where),))
+
     # -- the loop ------------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -119,7 +162,7 @@ class OutboxDispatcher:
             else:
                 if item is None:
                     running = False
-            batch: list[Item] = list(item) if item is not None else []
+            batch: list[Queued] = list(item) if item is not None else []
             while running:  # drain what is already queued: one status update per batch
                 try:
                     more = self._queue.get_nowait()
@@ -139,16 +182,33 @@ class OutboxDispatcher:
             return None
         return max(0.0, self._retries[0][0] - time.monotonic())
 
-    def _handle(self, item: Item) -> None:
+    def _handle(self, item: Queued) -> None:
+        if isinstance(item, Forget):
+            self._forget(item.where)
+            return
         key = item.key
         if key in self._blocked:
-            self._blocked[key].append(item)
+            self._blocked[key].append(item.envelope if isinstance(item, Scheduled) else item)
             return
         if isinstance(item, TurnMarker):
             self._markers_batch.append(item)
             return
+        if isinstance(item, Scheduled):
+            wait_s = (item.not_before - utcnow()).total_seconds()
+            due = time.monotonic() + max(0.0, wait_s)
+            heapq.heappush(self._retries, (due, item.envelope.outbox_id, item.envelope))
+            self._blocked[key] = deque()
+            return
         if not self._attempt(item):
             self._blocked[key] = deque()
+
+    def _forget(self, where: Callable[[ConversationKey], bool]) -> None:
+        kept = [retry for retry in self._retries if not where(retry[2].key)]
+        if len(kept) != len(self._retries):
+            heapq.heapify(kept)
+            self._retries = kept
+        for key in [key for key in self._blocked if where(key)]:
+            del self._blocked[key]
 
     def _run_due_retries(self) -> None:
         now = time.monotonic()
@@ -196,8 +256,7 @@ class OutboxDispatcher:
             self._record_failure(envelope, attempts, f"{type(exc).__name__}: {exc}", None)
             OUTBOUND.labels(envelope.channel, "dead_lettered").inc()
             return True
-        OUTBOUND.labels(envelope.channel, "sent").inc()
-        self._sent_batch.append((envelope.outbox_id, receipt.provider_message_id))
+        self._sent_batch.append((envelope, receipt.provider_message_id))
         return True
 
     def _record_failure(
@@ -228,10 +287,19 @@ class OutboxDispatcher:
         if self._sent_batch:
             sent, self._sent_batch = self._sent_batch, []
             try:
-                self._store.mark_sent(sent)
+                marked = self._store.mark_sent([(e.outbox_id, p) for e, p in sent])
             except Exception:
                 # The replies went out; a restart may re-send them (at-least-once window).
                 log.exception("could not mark %d outbox rows sent", len(sent))
+                marked = {e.outbox_id for e, _ in sent}
+            for envelope, _ in sent:
+                if envelope.outbox_id in marked:
+                    OUTBOUND.labels(envelope.channel, "sent").inc()
+                else:
+                    log.warning(
+                        "outbox %s was sent here, but another process had already sent or ended it",
+                        envelope.outbox_id,
+                    )
         if self._markers_batch:
             markers, self._markers_batch = self._markers_batch, []
             for marker in markers:
