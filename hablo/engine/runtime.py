@@ -230,9 +230,9 @@ class Engine:
 
         cutoff = utcnow() - timedelta(seconds=older_than_s) if older_than_s else None
         if older_than_s is None:
-            envelopes = [e for e in self.store.pending_outbox() if mine(e.key)]
-            for envelope in envelopes:
-                self.dispatcher.enqueue(envelope.key, [envelope], envelope.inbox_ids)
+            for envelope, not_before in self.store.pending_outbox_schedule():
+                if mine(envelope.key):  # a reply waiting for a retry keeps its back-off
+                    self.dispatcher.enqueue_pending(envelope, not_before)
         pending = [
             (inbox_id, message)
             for inbox_id, message in self.store.pending_inbox(older_than=cutoff)
