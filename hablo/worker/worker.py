@@ -119,7 +119,7 @@ class ShardWorker:
 
     # -- leases ----------------------------------------------------------------------------
 
-    def _flush_outbox(self, timeout_s: float = 10.0) -> None:
+    def flush_outbox(self, timeout_s: float = 10.0) -> None:
         """Wait until the outbox has handled everything enqueued before this call (a
         marker of no conversation travels the dispatcher's queue behind it)."""
         marker = -next(self._markers)
@@ -230,10 +230,13 @@ class ShardWorker:
             time.sleep(min(1.0, self.lease_s / 4))
         for shard in shards:
             self.held.pop(shard, None)
+        # Their replies waiting for a retry are the new owner's to send now (it resends
+        # what is pending when its back-off is over); sending them here too sends twice.
+        self.engine.dispatcher.forget(belongs)
         if graceful:
             # Their replies go out before the lease does: the new owner resends only
             # what is still pending after that (replies waiting for a retry).
-            self._flush_outbox()
+            self.flush_outbox()
             for shard in shards:
                 try:
                     self.leases.release(shard)
