@@ -10,6 +10,7 @@ from hablo.adapters.accounts import AccountDirectory
 from hablo.config import Settings
 from hablo.db import migrate
 from hablo.db.database import Database
+from hablo.db.timeouts import DbTimeouts
 from hablo.engine.context import Clock, system_clock
 from hablo.engine.runtime import Engine
 from hablo.engine.tenant_profile import TenantProfile
@@ -55,12 +56,13 @@ def bootstrap(
 ) -> Runtime:
     """Migrate (optionally), connect, discover plugins and build the engine (not started)."""
     if upgrade_schema:
-        migrate.upgrade(settings.database_url)
+        migrate.upgrade(settings.database_url, timeouts=migration_timeouts(settings))
     llm.configure(settings)
     db = Database(
         settings.database_url,
         pool_size=settings.pool_size,
         turn_concurrency=settings.turn_concurrency,
+        timeouts=DbTimeouts(settings.db_statement_timeout_s, settings.db_lock_timeout_s),
     )
     registry = SkillRegistry.discover(extra=extra_skills)
     engine = build_engine(settings, db, registry, clock)
@@ -79,6 +81,11 @@ def bootstrap(
         db.transaction, lambda: SecretBox.from_config(settings.secret_keys, settings.state_dir)
     )
     return Runtime(settings=settings, db=db, registry=registry, engine=engine, accounts=accounts)
+
+
+def migration_timeouts(settings: Settings) -> DbTimeouts:
+    """Migrations build indexes and rewrite tables: one larger limit for both."""
+    return DbTimeouts(settings.db_migration_timeout_s, settings.db_migration_timeout_s)
 
 
 def build_engine(
