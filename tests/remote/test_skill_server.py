@@ -1,0 +1,129 @@
+"""`hablo skill serve` (a real subprocess) refuses what was not signed by hablo with the
+skill's secret: no signature, a forged one, a stale timestamp, a replayed request; and
+answers a signed turn through the skill's own code and templates."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import requests
+
+from hablo.plugins.remote_protocol import (
+    ContextView,
+    DayView,
+    Manifest,
+    ReplayGuard,
+    SignatureRefused,
+    TurnModel,
+    TurnRequest,
+    signed_headers,
+)
+from hablo.testing.context import DEMO_NOW, DEMO_TENANT, demo_services
+from tests.remote.conftest import SkillServer
+
+
+def turn_body(text: str = "cuántos puntos tengo", config: dict[str, object] | None = None) -> bytes:
+    view = ContextView(
+        tenant=DEMO_TENANT,
+        now=DEMO_NOW,
+        services=list(demo_services()),
+        weekly_hours={2: [("09:00:00", "19:00:00")]},
+        days=[DayView(day=DEMO_NOW.date(), hours=[("09:00:00", "19:00:00")])],
+        settings={},
+        bookings=[],
+        config=dict(config or {}),
+    )
+    turn = TurnModel(
+        text=text,
+        language="es",
+        intent="points_balance",
+        confidence=0.9,
+        entities={},
+        state={"asked": 2},
+        conversation_id=uuid.uuid4(),
+        contact_id=uuid.uuid4(),
+    )
+    return TurnRequest(turn=turn, context=view).model_dump_json().encode()
+
+
+def post(server: SkillServer, body: bytes, headers: dict[str, str]) -> requests.Response:
+    return requests.post(server.url + "/turn", data=body, headers=headers, timeout=30)
+
+
+def test_a_signed_turn_is_answered_by_the_skill(skill_server: SkillServer) -> None:
+    manifest = Manifest.model_validate(
+        requests.get(skill_server.url + "/manifest", timeout=30).json()
+    )
+    assert manifest.name == "points"
+    assert [i.name for i in manifest.intents] == ["points_balance", "points_redeem"]
+    body = turn_body()
+    answer = post(skill_server, body, signed_headers(skill_server.secret, body))
+    assert answer.status_code == 200, answer.text
+    data = answer.json()
+    assert data["replies"][0]["text"] == "Peluquería Sol: tenés 0 puntos (0 turnos)."
+    assert data["state"] == {"asked": 3} and data["actions"] == []
+
+
+def test_forged_stale_and_replayed_requests_are_refused(skill_server: SkillServer) -> None:
+    body = turn_body()
+    unsigned = post(skill_server, body, {"Content-Type": "application/json"})
+    assert unsigned.status_code == 401
+    assert unsigned.json()["error"]["code"] == "bad_signature"
+
+    forged = post(skill_server, body, signed_headers("not-the-secret" * 3, body))
+    assert forged.status_code == 401 and forged.json()["error"]["message"] == "bad signature"
+
+    stale = post(skill_server, body, signed_headers(skill_server.secret, body, time.time() - 600))
+    assert stale.status_code == 401 and stale.json()["error"]["message"] == "stale timestamp"
+
+    headers = signed_headers(skill_server.secret, body)
+    assert post(skill_server, body, headers).status_code == 200
+    replayed = post(skill_server, body, headers)
+    assert replayed.status_code == 401
+    assert replayed.json()["error"]["message"] == "replayed request"
+
+    # A body changed under a good signature is a forgery too.
+    tampered = body.replace(b"cu\\u00e1ntos", b"cuantos") if b"\\u00e1" in body else body + b" "
+    assert post(skill_server, tampered, headers).status_code == 401
+
+
+def test_the_config_check_uses_the_skills_own_model(skill_server: SkillServer) -> None:
+    bad = json.dumps({"points_per_booking": -1}).encode()
+    refused = requests.post(
+        skill_server.url + "/config",
+        data=bad,
+        headers=signed_headers(skill_server.secret, bad),
+        timeout=30,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["loc"] == ["points_per_booking"]
+    good = json.dumps({"points_per_booking": 5}).encode()
+    accepted = requests.post(
+        skill_server.url + "/config",
+        data=good,
+        headers=signed_headers(skill_server.secret, good),
+        timeout=30,
+    )
+    assert accepted.status_code == 200
+
+
+def test_the_replay_guard_forgets_only_what_is_out_of_its_window() -> None:
+    guard = ReplayGuard("k" * 40, window_s=300)
+    body = b"{}"
+    headers = signed_headers("k" * 40, body, now=1000)
+    guard.check(headers, body, now=1000)
+    for now in (1001, 1299):
+        try:
+            guard.check(headers, body, now=now)
+        except SignatureRefused as exc:
+            assert str(exc) == "replayed request"
+        else:
+            raise AssertionError("a replay inside the window was accepted")
+    try:
+        guard.check(headers, body, now=1301)
+    except SignatureRefused as exc:
+        assert str(exc) == "stale timestamp"
+    else:
+        raise AssertionError("a stale request was accepted")
