@@ -13,6 +13,7 @@ import logging
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
@@ -38,6 +39,9 @@ _VISITOR = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 log = logging.getLogger(__name__)
 
 PeerKey = tuple[uuid.UUID, str]
+# The replies kept for a visitor who was not connected when they were sent, taken (and
+# forgotten) when the visitor connects: the worker tier's relay keeps them in Redis.
+Backlog = Callable[[PeerKey], Awaitable[list[dict[str, Any]]]]
 
 
 @dataclass(frozen=True)
@@ -53,9 +57,21 @@ class WebChatHub:
 
     def __init__(self) -> None:
         self._sockets: dict[PeerKey, set[web.WebSocketResponse]] = defaultdict(set)
+        self.backlog: Backlog | None = None
 
     def add(self, key: PeerKey, ws: web.WebSocketResponse) -> None:
         self._sockets[key].add(ws)
+
+    async def catch_up(self, key: PeerKey, ws: web.WebSocketResponse) -> None:
+        """A socket just added: the visitor's kept replies, oldest first (the page drops
+        one it has shown already, by its id)."""
+        if self.backlog is None:
+            return
+        for frame in await self.backlog(key):
+            try:
+                await ws.send_json(frame)
+            except (ConnectionError, RuntimeError):
+                return
 
     def remove(self, key: PeerKey, ws: web.WebSocketResponse) -> None:
         sockets = self._sockets.get(key)
@@ -214,6 +230,7 @@ class WebChat:
         key = (site.id, visitor)
         self._hub.add(key, ws)
         try:
+            await self._hub.catch_up(key, ws)
             async for frame in ws:
                 if frame.type == WSMsgType.TEXT:
                     await self._on_frame(ws, site.id, visitor, ip, frame.data)
