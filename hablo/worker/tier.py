@@ -17,7 +17,7 @@ from hablo.adapters.whatsapp_cloud import WhatsAppCloudSender, last_customer_mes
 from hablo.bootstrap import Runtime
 from hablo.config import Settings
 from hablo.worker.doorbell import DoorbellRing
-from hablo.worker.webchat_relay import WebChatRelaySender, relay_to_hub
+from hablo.worker.webchat_relay import HeldReplies, WebChatRelaySender, relay_to_hub
 from hablo.worker.worker import ShardWorker
 
 log = logging.getLogger(__name__)
@@ -123,8 +123,10 @@ class EdgeTier:
             self.worker.start()
 
     def start_relay(self, hub: WebChatHub) -> None:
-        """On the event loop: relayed web chat frames go to this edge's sockets."""
+        """On the event loop: relayed web chat frames go to this edge's sockets, and a
+        visitor who connects gets the replies kept while they were away."""
         self._async_redis = AsyncRedis.from_url(self._url)
+        hub.backlog = HeldReplies(self._async_redis, self.runtime.settings.redis_prefix)
         self._relay = asyncio.get_running_loop().create_task(
             relay_to_hub(self._async_redis, self.runtime.settings.redis_prefix, hub)
         )

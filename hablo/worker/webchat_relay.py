@@ -1,12 +1,14 @@
 """Web chat replies from the worker that ran the turn to the edge that holds the
 visitor's socket.
 
-The worker publishes the frame on `P webchat:frames` (Redis pub/sub) with an answer key;
-every edge pushes it to its sockets for that visitor and answers how many took it
-(0 when the visitor is not connected there). PUBLISH says how many edges listen, so the
-worker knows how many answers to wait for: delivered by one of them -> sent; all said 0
--> "visitor not connected", retried with backoff like the in-process sender does; an edge
-that does not answer in time -> retried too (the frame id lets the page drop a resend).
+The worker never waits for an edge (it would hold the outbox thread and every reply
+behind it): in one Redis round trip it keeps the frame in the visitor's backlog
+(`P webchat:held:<tenant>:<visitor>`, the last HELD_MAX frames for HELD_TTL_S) and
+publishes it on `P webchat:frames`. Every edge pushes a published frame to its sockets
+for that visitor and, when one took it, removes it from the backlog. A visitor who was
+not connected anywhere gets the backlog when their page connects again (to any edge);
+the page drops a frame it has shown already by its id. So a reply is "sent" once Redis
+has it; a Redis failure is retried by the outbox like any provider outage.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
 from typing import Any
 
@@ -23,15 +24,22 @@ from redis.asyncio import Redis as AsyncRedis
 from redis.exceptions import RedisError
 
 from hablo.adapters.base import ChannelSender, SendReceipt, TransientSendError
-from hablo.adapters.webchat import CHANNEL, WebChatHub, frame_of
+from hablo.adapters.webchat import CHANNEL, PeerKey, WebChatHub, frame_of
 from hablo.engine.messages import OutboundEnvelope
 
 log = logging.getLogger(__name__)
-ANSWER_TTL_S = 30
+# A visitor away longer than a day starts a new chat anyway; 50 replies are more than
+# any one absence collects.
+HELD_TTL_S = 24 * 3600
+HELD_MAX = 50
 
 
 def frames_channel(prefix: str) -> str:
     return f"{prefix}webchat:frames"
+
+
+def held_key(prefix: str, tenant_id: uuid.UUID | str, visitor: str) -> str:
+    return f"{prefix}webchat:held:{tenant_id}:{visitor}"
 
 
 class WebChatRelaySender(ChannelSender):
@@ -39,50 +47,58 @@ class WebChatRelaySender(ChannelSender):
 
     channel = CHANNEL
 
-    def __init__(self, redis: Redis, prefix: str, timeout_s: float = 10.0) -> None:
+    def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
-        self._timeout_s = timeout_s
 
     def send(self, envelope: OutboundEnvelope) -> SendReceipt:
         frame = frame_of(envelope)
-        answer = f"{self._prefix}webchat:answer:{uuid.uuid4().hex}"
-        note = {
-            "tenant": str(envelope.tenant_id),
-            "peer": envelope.peer,
-            "frame": frame,
-            "answer": answer,
-        }
+        raw = json.dumps(frame, ensure_ascii=False)
+        held = held_key(self._prefix, envelope.tenant_id, envelope.peer)
+        note = {"tenant": str(envelope.tenant_id), "peer": envelope.peer, "frame": raw}
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.rpush(held, raw)
+        pipe.ltrim(held, -HELD_MAX, -1)
+        pipe.expire(held, HELD_TTL_S)
+        pipe.publish(frames_channel(self._prefix), json.dumps(note, ensure_ascii=False))
         try:
-            edges = int(self._redis.publish(frames_channel(self._prefix), json.dumps(note)))
-            if edges == 0:
-                raise TransientSendError("no edge serves the web chat", retry_after=2.0)
-            delivered = self._await_answers(answer, edges)
+            pipe.execute()
         except RedisError as exc:
             raise TransientSendError(f"redis: {exc}") from exc
-        if delivered == 0:
-            raise TransientSendError("visitor not connected", retry_after=2.0)
         return SendReceipt(provider_message_id=frame["id"])
 
-    def _await_answers(self, answer: str, edges: int) -> int:
-        deadline = time.monotonic() + self._timeout_s
-        delivered = answered = 0
-        while answered < edges and not delivered:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            got: Any = self._redis.blpop([answer], timeout=remaining)
-            if got is None:
-                break
-            answered += 1
-            delivered += int(got[1])
-        self._redis.delete(answer)
-        return delivered
+
+class HeldReplies:
+    """The edge's side of the backlog (WebChatHub.backlog): a connecting visitor's kept
+    replies, taken atomically so two edges never both push them."""
+
+    def __init__(self, redis: AsyncRedis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def __call__(self, key: PeerKey) -> list[dict[str, Any]]:
+        held = held_key(self._prefix, key[0], key[1])
+        try:
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.lrange(held, 0, -1)
+            pipe.delete(held)
+            raws, _ = await pipe.execute()
+        except RedisError as exc:
+            log.warning("web chat backlog not read (%s); the visitor sees new replies only", exc)
+            return []
+        frames = []
+        for raw in raws:
+            try:
+                frames.append(dict(json.loads(raw)))
+            except (ValueError, TypeError):
+                log.error("unreadable kept web chat frame skipped")
+        return frames
 
 
 async def relay_to_hub(redis: AsyncRedis, prefix: str, hub: WebChatHub) -> None:
-    """The edge's side: push relayed frames to this process's sockets and answer.
-    Runs until cancelled; reconnects after a Redis failure."""
+    """The edge's side: push relayed frames to this process's sockets, and drop a frame
+    one of them took from the visitor's backlog. Runs until cancelled; reconnects after
+    a Redis failure."""
     while True:
         try:
             async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
@@ -90,7 +106,7 @@ async def relay_to_hub(redis: AsyncRedis, prefix: str, hub: WebChatHub) -> None:
                 while True:  # polled with a timeout: cancelling never waits on a read
                     item = await pubsub.get_message(timeout=1.0)
                     if item is not None and item.get("type") == "message":
-                        await _relay_one(redis, hub, item["data"])
+                        await _relay_one(redis, prefix, hub, item["data"])
         except asyncio.CancelledError:
             raise
         except (RedisError, OSError) as exc:
@@ -98,16 +114,14 @@ async def relay_to_hub(redis: AsyncRedis, prefix: str, hub: WebChatHub) -> None:
             await asyncio.sleep(1.0)
 
 
-async def _relay_one(redis: AsyncRedis, hub: WebChatHub, data: bytes | str) -> None:
+async def _relay_one(redis: AsyncRedis, prefix: str, hub: WebChatHub, data: bytes | str) -> None:
     try:
         note = json.loads(data)
         key = (uuid.UUID(note["tenant"]), str(note["peer"]))
-        frame, answer = dict(note["frame"]), str(note["answer"])
+        raw = str(note["frame"])
+        frame = dict(json.loads(raw))
     except (ValueError, KeyError, TypeError):
         log.error("unreadable web chat relay note skipped")
         return
-    delivered = await hub.push(key, frame)
-    pipe = redis.pipeline()
-    pipe.rpush(answer, delivered)
-    pipe.expire(answer, ANSWER_TTL_S)
-    await pipe.execute()
+    if await hub.push(key, frame):
+        await redis.lrem(held_key(prefix, key[0], key[1]), 1, raw)

@@ -21,9 +21,11 @@ from sqlalchemy import select
 
 from hablo.bootstrap import Runtime, bootstrap
 from hablo.db.enums import OutboxStatus
-from hablo.db.models import OutboxMessage
+from hablo.db.models import OutboxMessage, Tenant
 from hablo.demo import seed_demo
+from hablo.engine.messages import OutboundEnvelope
 from hablo.worker.leases import ShardLeases
+from hablo.worker.webchat_relay import WebChatRelaySender, frames_channel, held_key
 from tests.conftest import TEST_STATE_DIR, _truncate_postgres, make_settings
 from tests.e2e.server import serve, wait_until
 from tests.e2e.test_cli import HABLO, hablo
@@ -172,3 +174,57 @@ def test_worker_tier_misconfiguration_is_one_line(
     result = hablo(*args, cwd=tmp_path, env=env)
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def _demo_id(rt: Runtime) -> uuid.UUID:
+    with rt.db.transaction() as session:
+        return session.scalars(select(Tenant.id).where(Tenant.slug == "demo")).one()
+
+
+async def _next_message(ws: aiohttp.ClientWebSocketResponse) -> dict[str, object]:
+    while True:
+        frame = await asyncio.wait_for(ws.receive_json(), WAIT_S)
+        if frame.get("type") == "message":
+            return dict(frame)
+
+
+def test_the_relay_hands_a_reply_over_without_waiting_for_any_edge(edge: Runtime) -> None:
+    """A worker's web chat send is one Redis round trip: with no edge listening (or an
+    edge that never answers) it is still handed over, kept for the visitor, and pushed
+    to their page when it connects; a reply taken live is not pushed again."""
+    client = redis.Redis.from_url(REDIS_URL)
+    relay = WebChatRelaySender(client, edge.settings.redis_prefix)
+    visitor, tenant_id = "visitor-away-123", _demo_id(edge)
+
+    def reply(outbox_id: int, text: str) -> OutboundEnvelope:
+        return OutboundEnvelope(outbox_id, tenant_id, "webchat", visitor, text, None)
+
+    silent = client.pubsub()  # an "edge" that listens and never answers
+    silent.subscribe(frames_channel(edge.settings.redis_prefix))
+    try:
+        receipt = relay.send(reply(901, "¿Seguís ahí?"))
+        assert receipt.provider_message_id == "out-901"
+
+        async def visit(url: str) -> tuple[dict[str, object], dict[str, object]]:
+            async with aiohttp.ClientSession() as http:
+                async with http.ws_connect(url) as ws:
+                    kept = await _next_message(ws)  # sent while the visitor was away
+                    await asyncio.to_thread(relay.send, reply(902, "Te espero"))
+                    live = await _next_message(ws)
+                held = held_key(edge.settings.redis_prefix, tenant_id, visitor)
+                await asyncio.to_thread(
+                    wait_until, lambda: not client.exists(held), WAIT_S, 0.05, "live one dropped"
+                )
+                async with http.ws_connect(url) as ws:  # back again: nothing old is pushed
+                    await asyncio.to_thread(relay.send, reply(903, "¡Hola!"))
+                    again = await _next_message(ws)
+                    assert again["id"] == "out-903", again
+            return kept, live
+
+        with serve(edge) as server:
+            kept, live = asyncio.run(visit(ws_url(server, visitor=visitor)))
+        assert (kept["id"], kept["text"]) == ("out-901", "¿Seguís ahí?")
+        assert (live["id"], live["text"]) == ("out-902", "Te espero")
+    finally:
+        silent.close()
+        client.close()
