@@ -5,121 +5,38 @@ groups, survive a restart without a new scan, alert on a lost session, unlink.""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import struct
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from hablo.adapters.whatsapp_web.wpp_contract import wa_js_version
-from hablo.bootstrap import bootstrap
 from hablo.db.enums import Role
 from hablo.db.models import AuditLog, Message, StaffNotification, User
-from hablo.demo import seed_demo
-from tests.api.support import Api, Client
-from tests.conftest import make_settings
-from tests.e2e.server import serve, wait_until
+from tests.api.support import Api
+from tests.e2e.server import wait_until
+from tests.e2e.whatsapp_web_support import (
+    BUSINESS_PHONE,
+    CHAT,
+    CUSTOMER,
+    PNG_SIGNATURE,
+    QUESTION,
+    get_qr,
+    live_whatsapp_web,
+    mails,
+    needs_chromium,
+    png_size,
+    round_trip,
+    status,
+    wait_state,
+)
 from tests.providers.fake_whatsapp_web import WHATSAPP_VERSION, FakeWhatsAppWeb
-
-CHROMIUM = Path("/usr/bin/chromium")
-CUSTOMER = "5491155550001"
-CHAT = CUSTOMER + "@c.us"
-BUSINESS_PHONE = "5491144443333"
-QUESTION = "hola, cuánto sale el corte?"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 pytestmark = pytest.mark.browser
 
 
-@contextmanager
-def live_whatsapp_web(
-    db_url: str, state_dir: Path, seed: bool, web_url: str, **extra: Any
-) -> Iterator[Api]:
-    settings = make_settings(
-        db_url,
-        channels=["console", "whatsapp_web"],
-        state_dir=state_dir,
-        whatsapp_web_url=web_url,  # a platform setting, never an account's
-        whatsapp_web_min_gap_s=0.0,
-        whatsapp_web_max_gap_s=0.2,
-        whatsapp_web_backoff_max_s=2.0,
-        whatsapp_web_typing_min_s=0.0,
-        whatsapp_web_typing_max_s=0.0,
-        **extra,
-    )
-    runtime = bootstrap(settings, upgrade_schema=False)
-    if seed:
-        with runtime.db.transaction() as session:
-            seed_demo(session)
-    try:
-        with serve(runtime) as server:
-            yield Api(server, runtime)
-    finally:
-        runtime.db.dispose()
-
-
-def status(owner: Client) -> dict[str, Any]:
-    response = owner.get("/api/whatsapp/status")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def wait_state(owner: Client, state: str, timeout: float = 30.0) -> dict[str, Any]:
-    return wait_until(
-        lambda: (s := status(owner))["state"] == state and s,
-        timeout=timeout,
-        interval=0.2,
-        what=f"state {state}",
-    )
-
-
-def get_qr(owner: Client, fmt: str = "png") -> Any:
-    """POST /api/whatsapp/qr until the page shows a QR (202 means: not yet)."""
-
-    def ready() -> Any:
-        response = owner.post(f"/api/whatsapp/qr?format={fmt}", timeout=60)
-        assert response.status_code in (200, 202), response.text
-        return response if response.status_code == 200 else None
-
-    return wait_until(ready, timeout=60, interval=0.5, what="a QR")
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == PNG_SIGNATURE
-    assert data[12:16] == b"IHDR"
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
-
-
-def round_trip(fake: FakeWhatsAppWeb, text: str) -> str:
-    before = len(fake.sent_to(CHAT))
-    fake.control("incoming", {"from": CHAT, "text": text, "pushname": "Ana"})
-    replies = wait_until(
-        lambda: len(fake.sent_to(CHAT)) > before and fake.sent_to(CHAT),
-        timeout=30,
-        interval=0.2,
-        what="the bot's reply on the page",
-    )
-    return str(replies[-1])
-
-
-def mails(state_dir: Path) -> list[email.message.Message]:
-    folder = state_dir / "mail"
-    return [
-        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-        for p in sorted(folder.glob("*.eml"))
-    ]
-
-
 def test_link_chat_restart_lose_and_unlink(db_url: str, tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run this")
+    needs_chromium()
     fake = FakeWhatsAppWeb().start()
     state_dir = tmp_path / "state"
     try:
@@ -252,8 +169,7 @@ def test_a_page_that_cannot_go_on_is_broken_and_alerted(db_url: str, tmp_path: P
     """A page that never gets ready, and one WhatsApp asks to update, each end in the
     `broken` state with one alert, instead of an endless relaunch; asking for a QR again
     starts afresh. Then the phone is linked by a pairing code instead of the QR."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run this")
+    needs_chromium()
     fake = FakeWhatsAppWeb().start()
     state_dir = tmp_path / "state"
     try:

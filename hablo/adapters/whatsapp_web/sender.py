@@ -71,7 +71,11 @@ class WhatsAppWebSender(ChannelSender):
         except (concurrent.futures.TimeoutError, TimeoutError) as exc:
             raise TransientSendError("whatsapp_web page did not answer in time") from exc
         except Exception as exc:  # a page error (navigation, crash): the page may recover
-            raise TransientSendError(f"whatsapp_web send failed: {type(exc).__name__}") from exc
+            detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+            log.warning("whatsapp_web %s: send failed", tenant_id, exc_info=True)
+            raise TransientSendError(
+                f"whatsapp_web send failed: {type(exc).__name__} {detail}".strip()
+            ) from exc
         return SendReceipt(provider_message_id=message_id)
 
 

@@ -327,7 +327,8 @@ class WebSession:
         """Send a reply like a person would: within the number's caps (SendDeferred /
         SendRefused otherwise), a gap after the last one, "typing..." for a while."""
         async with self._send_lock:
-            if self.status.state != CONNECTED or self._page is None:
+            page = self._page  # closed under us, it raises Playwright's error, not None's
+            if self.status.state != CONNECTED or page is None:
                 raise SessionNotConnected(self.status.state)
             self._caps.check()
             # A burst of replies looks like a bot to WhatsApp: a jittered gap between them.
@@ -338,16 +339,14 @@ class WebSession:
             chat = page_script.chat_id(peer)
             o = self._options
             pause = typing_pause(len(text), o.typing_s_per_char, o.typing_min_s, o.typing_max_s)
-            await self._page.evaluate(
-                page_script.COMPOSE_JS, {"chatId": chat, "ms": int(pause * 1000)}
-            )
+            await page.evaluate(page_script.COMPOSE_JS, {"chatId": chat, "ms": int(pause * 1000)})
             await asyncio.sleep(pause)
             if media is None:
-                message_id = await self._page.evaluate(
+                message_id = await page.evaluate(
                     page_script.SEND_JS, {"chatId": chat, "text": text}
                 )
             else:
-                message_id = await self._page.evaluate(
+                message_id = await page.evaluate(
                     page_script.SEND_FILE_JS,
                     {
                         "chatId": chat,
