@@ -68,6 +68,7 @@ def wait_sent(fake: FakeWhatsAppWeb, digits: str, count: int, timeout: float = 6
     )
 
 
+@pytest.mark.timeout(600)  # a minute of the cap, two browser launches, a loaded machine
 def test_typing_reply_only_and_send_caps(db_url: str, tmp_path: Path) -> None:
     needs_chromium()
     fake = FakeWhatsAppWeb().start()
