@@ -19,21 +19,22 @@ from types import TracebackType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from hablo.adapters.base import ChannelSender, SendReceipt
 from hablo.adapters.console import TurnWaiter
-from hablo.bootstrap import build_engine
+from hablo.bootstrap import build_engine, remote_skills
 from hablo.config import Settings
 from hablo.db import migrate
 from hablo.db.database import Database
 from hablo.db.enums import BookingStatus, SenderKind
-from hablo.db.models import Booking, Conversation, Message, Service
+from hablo.db.models import Booking, Conversation, Message, RemoteSkill, Service
 from hablo.engine.messages import InboundMessage, OutboundEnvelope
 from hablo.engine.runtime import Engine
 from hablo.engine.tenant_profile import TenantProfile, load_profile
 from hablo.plugins.loader import SkillRegistry
 from hablo.plugins.sdk import Skill
+from hablo.security.remote_skill_access import remote_access
 from hablo.testing.dialogue_file import (
     DialogueFileError,
     LoadedCase,
@@ -98,6 +99,18 @@ class ReplyCollector(ChannelSender):
     def replies(self, peer: str) -> list[str]:
         with self._lock:
             return list(self._by_peer.get(peer, ()))
+
+
+def registered_remote_skills(settings: Settings, profile: TenantProfile) -> Mapping[str, Skill]:
+    """The tenant's remote skills as registered in the configured database, their secrets
+    opened with its key ring: the scratch copy talks to the same endpoints."""
+    source = Database(settings.database_url, pool_size=1)
+    try:
+        if not inspect(source.engine).has_table(RemoteSkill.__tablename__):
+            return {}
+        return remote_skills(source, remote_access(settings))(profile)
+    finally:
+        source.dispose()
 
 
 class DialogueRunner:
@@ -177,6 +190,9 @@ class DialogueRunner:
         # Bootstrap-like wiring without the housekeeping jobs (reminders, usage mails):
         # they would add messages the conversation under test never caused.
         self._engine = build_engine(settings, db, registry, self._clock)
+        if source is not None:
+            remote = registered_remote_skills(self._settings, self._profile)
+            self._engine.extra_skills = lambda _profile: remote
         self._engine.add_sender(self._sender)
         self._engine.add_turn_listener(self._waiter)
         self._engine.start()
