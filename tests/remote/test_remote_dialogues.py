@@ -1,0 +1,62 @@
+"""`hablo test dialogues` with a remote skill: the tenant's registered remote skill is
+called by the scratch copy (a real `hablo skill serve`), and a failing case fails."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hablo.bootstrap import bootstrap
+from hablo.demo import seed_demo
+from hablo.plugins import remote_store
+from hablo.security.remote_skill_access import remote_access
+from tests.conftest import make_settings
+from tests.remote.conftest import ROOT, SkillServer
+
+DIALOGUES = Path(__file__).parent / "dialogues" / "points.yaml"
+
+
+def _dialogues(env: dict[str, str], path: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "hablo", "test", "dialogues", str(path)]
+    command += ["--tenant", "demo", "--now", "2027-03-10T12:00", "--json"]
+    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_dialogue_tests_call_the_registered_remote_skill(
+    tmp_path: Path, skill_server: SkillServer
+) -> None:
+    url = f"sqlite:///{tmp_path / 'hablo.db'}"
+    settings = make_settings(url, state_dir=tmp_path / "state", remote_skills_allow_private=True)
+    runtime = bootstrap(settings)
+    try:
+        with runtime.db.transaction() as session:
+            tenant_id = seed_demo(session)
+        access = remote_access(settings)
+        manifest = remote_store.fetch_manifest(skill_server.url, skill_server.secret, access.policy)
+        with runtime.db.transaction() as session:
+            remote_store.register(
+                session, tenant_id, access, name="points", url=skill_server.url,
+                secret=skill_server.secret, manifest=manifest, taken_intents=(), taken_names=(),
+            )  # fmt: skip
+    finally:
+        runtime.close()
+    env = {
+        **os.environ,
+        "HABLO_DATABASE_URL": url,
+        "HABLO_STATE_DIR": str(tmp_path / "state"),  # its key ring opens the secret
+        "HABLO_REMOTE_SKILLS_ALLOW_PRIVATE": "true",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("HABLO_SECRET_KEYS", None)
+    passed = _dialogues(env, DIALOGUES)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    summary = json.loads(passed.stdout.strip().splitlines()[-1])
+    assert summary["cases"] == 3 and summary["failed_steps"] == 0
+
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(DIALOGUES.read_text().replace("tenés 0 puntos", "tenés 99 puntos"))
+    failed = _dialogues(env, wrong)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
