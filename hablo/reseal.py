@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hablo.adapters.accounts import reseal as reseal_account
-from hablo.db.models import ChannelAccount, Tenant, User
+from hablo.db.models import ChannelAccount, RemoteSkill, Tenant, User
 from hablo.llm.config import SETTINGS_KEY as LLM_SETTINGS_KEY
 from hablo.llm.config import key_context as llm_key_context
 from hablo.payments.mercadopago_settings import (
@@ -27,6 +27,7 @@ from hablo.payments.mercadopago_settings import (
 )
 from hablo.payments.service import secret_key_context as stripe_secret_key_context
 from hablo.payments.service import webhook_secret_context as stripe_webhook_secret_context
+from hablo.plugins.remote_store import secret_context as remote_secret_context
 from hablo.security.second_factor import totp_context
 from hablo.security.secrets import SecretBox
 
@@ -61,6 +62,12 @@ def reseal_all(session: Session, box: SecretBox) -> Counter[str]:
         count = reseal_account(account, box)
         if count:
             moved["channel_accounts.secrets"] += count
+    for remote in session.scalars(select(RemoteSkill).with_for_update()):
+        context = remote_secret_context(remote.tenant_id, remote.name)
+        fresh = box.reseal(remote.secret_sealed, context=context)
+        if fresh != remote.secret_sealed:
+            remote.secret_sealed = fresh
+            moved["remote_skills.secret"] += 1
     return moved
 
 
