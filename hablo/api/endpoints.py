@@ -225,11 +225,19 @@ _UUID_PATTERN = "[0-9a-fA-F-]{32,36}"
 _INT_PATTERN = "-?[0-9]{1,18}"
 
 
+def path_pattern(kind: Any) -> str | None:
+    """The regex a path parameter type declares (`path_pattern`), if any."""
+    found = getattr(kind, "path_pattern", None)
+    return found if isinstance(found, str) else None
+
+
 def _route_pattern(endpoint: Endpoint) -> str:
     def pattern(match: re.Match[str]) -> str:
         name = match.group(1)
         kind = endpoint.path_types.get(name, uuid.UUID)
-        regex = {uuid.UUID: _UUID_PATTERN, int: _INT_PATTERN}.get(kind)
+        # A str subclass may carry its own pattern (a name that must not swallow a sibling
+        # route's literal segment, e.g. /api/skills/{name} and /api/skills/remote).
+        regex = path_pattern(kind) or {uuid.UUID: _UUID_PATTERN, int: _INT_PATTERN}.get(kind)
         return "{" + name + ":" + regex + "}" if regex else match.group(0)
 
     return _PATH_PARAM.sub(pattern, endpoint.path)
