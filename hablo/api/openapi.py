@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from hablo.api.endpoints import Endpoint
+from hablo.api.endpoints import Endpoint, path_pattern
 from hablo.api.permissions import PERMISSIONS
 
 REF = "#/components/schemas/{model}"
@@ -133,6 +133,8 @@ def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     for name in endpoint.path_params:
         kind = endpoint.path_types.get(name)
         schema = {"type": "string", "format": "uuid"} if kind is None else {"type": "string"}
+        if path_pattern(kind):
+            schema["pattern"] = f"^{path_pattern(kind)}$"
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     if endpoint.query is not None:
         query_schema = endpoint.query.model_json_schema(ref_template=REF)
