@@ -34,6 +34,13 @@ from hablo.plugins.tenant_skills import (
 routes = ApiRoutes("skills")
 
 
+class SkillName(str):
+    """A skill's name in a path: an identifier, never "remote" (that is
+    /api/skills/remote, where remote skills are registered)."""
+
+    path_pattern = r"(?!remote$)[A-Za-z_][A-Za-z0-9_]{0,63}"
+
+
 class SkillOut(BaseModel):
     name: str
     source: str = Field(description="Where it was loaded from (entry point or module)")
@@ -90,13 +97,13 @@ async def list_skills(call: Call[None, None]) -> SkillList:
     body=SkillChange,
     response=SkillOut,
     errors=(404, 409),
-    path_types={"name": str},
+    path_types={"name": SkillName},
     summary="Enable, disable or configure a skill for this business; effective on the "
     "next message, no restart",
 )
 async def change_skill(call: Call[None, SkillChange]) -> SkillOut:
     registry = call.request.app[RUNTIME].registry
-    name: str = call.path["name"]
+    name = str(call.path["name"])
     body = call.body
     remote = await change_remote(call, name, body.enabled, body.config)
     if remote is not None:
