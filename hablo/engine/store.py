@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import phonenumbers
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from hablo.db.base import new_id, utcnow
@@ -38,6 +38,7 @@ from hablo.engine.statements import (
     HotPathStatements,
 )
 from hablo.engine.turn_rows import (
+    CLIENT_ID_KEY,
     LockedConversation,
     TurnRecord,
     TurnRows,
@@ -90,6 +91,11 @@ def normalize_phone(raw: str, default_region: str | None = None) -> str:
     if not phonenumbers.is_possible_number(number):
         raise ValueError(f"not a possible phone number: {raw!r}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class StaleOwner(ConnectionError):
+    """Raised by `check_write`: another process runs this conversation now (a worker
+    whose shard was taken over); what is pending is that process's to send."""
 
 
 # compute(conversation, connection, the inbox ids this transaction claimed) -> TurnRecord
@@ -276,6 +282,72 @@ class ConversationStore:
                 reply_extras=reply_extras,
             )
             return self.commit_turn(conn, key, conversation, turn)
+
+    def check_write(self, conn: Connection, key: ConversationKey) -> None:
+        """Raise StaleOwner when this process may no longer write the conversation (a
+        worker's fence, see FencedStore); any process may, here."""
+
+    def reword_replies(
+        self,
+        key: ConversationKey,
+        replies: Sequence[OutboundEnvelope],
+        texts: Sequence[str],
+        record: Callable[[Connection], object],
+    ) -> list[OutboundEnvelope]:
+        """Before they are sent: one turn's committed, still pending replies say `texts`
+        instead, one text per reply, or one for them all (kept on the last reply's row,
+        which carries the inbox ids it answers, without choices or media; the others are
+        deleted unsent). `record` writes alongside. Returns the replies to send now, []
+        when they are no longer pending (not this process's to send any more)."""
+        with self.turn_slots, self.db.begin() as conn:
+            self.check_write(conn, key)
+            self.lock_live(conn, key)
+            record(conn)
+            ids = [reply.outbox_id for reply in replies]
+            rows = {
+                row["id"]: row
+                for row in conn.execute(
+                    select(OUTBOX).where(
+                        OUTBOX.c.id.in_(ids), OUTBOX.c.status == OutboxStatus.PENDING
+                    )
+                ).mappings()
+            }
+            if len(rows) != len(ids):
+                return []
+            if len(texts) == len(replies):
+                kept = list(zip(replies, texts, strict=True))
+                dropped: Sequence[OutboundEnvelope] = ()
+            else:
+                kept, dropped = [(replies[-1], "\n\n".join(texts))], replies[:-1]
+            if dropped:
+                gone = [rows[reply.outbox_id] for reply in dropped]
+                conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_([r["id"] for r in gone])))
+                conn.execute(
+                    delete(MESSAGES).where(MESSAGES.c.id.in_([r["message_id"] for r in gone]))
+                )
+                conn.execute(
+                    update(CONVERSATIONS)
+                    .where(CONVERSATIONS.c.id == gone[0]["conversation_id"])
+                    .values(message_count=CONVERSATIONS.c.message_count - len(gone))
+                )
+            reworded = []
+            for reply, text in kept:
+                row = rows[reply.outbox_id]
+                payload = dict(row["payload"] or {})
+                if dropped:  # merged: the choices and media of one reply fit no longer
+                    payload = {k: v for k, v in payload.items() if k in _MERGED_KEEPS}
+                payload["text"] = text
+                if payload != row["payload"]:
+                    conn.execute(
+                        update(OUTBOX).where(OUTBOX.c.id == row["id"]).values(payload=payload)
+                    )
+                    conn.execute(
+                        update(MESSAGES).where(MESSAGES.c.id == row["message_id"]).values(body=text)
+                    )
+                reworded.append(
+                    envelope_from_row({**row, "payload": payload}, inbox_ids=reply.inbox_ids)
+                )
+            return reworded
 
     def lock_live(self, conn: Connection, key: ConversationKey) -> LockedConversation | None:
         """Lock the conversation row FIRST: inserting before locking deadlocks under load."""
@@ -508,6 +580,9 @@ def statements_for(dialect: str) -> HotPathStatements:
     """Prebuilt statements for writers outside a store (the API's sessions)."""
     return HotPathStatements(dialect)
 
+
+# What a reply's payload keeps when several replies are merged into it.
+_MERGED_KEEPS = frozenset({"inbox_ids", CLIENT_ID_KEY})
 
 # Which statuses a callback may move a message from (forward only).
 _EARLIER_STATUSES: dict[DeliveryStatus, tuple[DeliveryStatus, ...]] = {
