@@ -8,9 +8,12 @@ lock or with a pooled connection checked out:
    only when the conversation is still the one that was read (`Asked.fresh_for`), else
    it is dropped and the local NLU answers, as for any LLM fault; skills (booking,
    cancelling) run there with the usual rules, and the usage row is written;
-4. phrase — after that commit, again with nothing held; the phrased replies are written
-   by the one turn writer in a short follow-up transaction (`ConversationStore.
-   commit_followup`) and sent right behind the turn.
+4. phrase — the skills' own replies were written with the turn (pending, not sent yet),
+   so a crash or a database error from here on loses nothing: the customer gets the
+   skills' words. After the commit, with nothing held, the model words them; a short
+   transaction puts its words in those rows (`ConversationStore.reword_replies`, with
+   the usage row) and they are sent. Phrasing that fails or runs out of time sends the
+   skills' words as they are.
 
 The conversation actor runs the steps of one conversation one after another, so
 per-conversation order is kept without the lock; the lock and the freshness check guard
@@ -19,17 +22,22 @@ against writers from elsewhere (an agent's reply, another worker).
 
 from __future__ import annotations
 
+import logging
+import uuid
 from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
 
 from hablo.db.enums import ConversationStatus
 from hablo.engine.assist import AssistedTurn
 from hablo.engine.dialogue import DialogueState, picked_choice
-from hablo.engine.messages import ConversationKey
+from hablo.engine.messages import ConversationKey, OutboundEnvelope
 from hablo.engine.skillset import TenantRuntime
-from hablo.engine.store import ConversationStore, LockedConversation
+from hablo.engine.store import ConversationStore, LockedConversation, StaleOwner
 from hablo.engine.turns import handoff_expired
 from hablo.tenancy.plan_gate import cached_plan_block
 
+log = logging.getLogger(__name__)
 STALE = "stale"
 
 
@@ -91,3 +99,37 @@ def ask_unlocked(
         assisted = assistant.read(text, local, conversation, state.flow, ctx, conn)
     assisted.understand()  # no transaction, no pooled connection
     return Asked(assisted, None if conversation is None else _version(conversation))
+
+
+@dataclass(frozen=True)
+class Phrasing:
+    """A committed LLM turn whose replies (written with it, pending) the model words."""
+
+    assisted: AssistedTurn
+    replies: tuple[str, ...]  # the skills' own words, as written
+    failed: bool  # the turn's skill failed: its apology is not reworded
+    conversation_id: uuid.UUID
+    answers: tuple[int, ...]  # the inbox ids of the turn
+
+
+def phrase_committed(
+    store: ConversationStore,
+    key: ConversationKey,
+    phrasing: Phrasing,
+    written: list[OutboundEnvelope],
+) -> list[OutboundEnvelope]:
+    """Step 4: the replies to send for the committed turn whose replies are `written`.
+    No transaction is open while the model is waited for."""
+    assisted = phrasing.assisted
+    phrased = assisted.phrase(phrasing.replies, failed=phrasing.failed)  # never raises
+
+    def record(conn: Connection) -> None:
+        assisted.record(conn, phrasing.conversation_id, phrasing.answers[-1])
+
+    try:
+        return store.reword_replies(key, written, phrased, record)
+    except StaleOwner:
+        return []  # another process runs the conversation now and sends them
+    except Exception:
+        log.exception("the phrased replies of %s were not written; the skills' are sent", key)
+        return written

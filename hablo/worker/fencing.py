@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from hablo.db.database import Database
 from hablo.engine.messages import ConversationKey, OutboundEnvelope
 from hablo.engine.pg_store import PostgresConversationStore
-from hablo.engine.store import LockedConversation, TurnComputer, TurnRecord
+from hablo.engine.store import LockedConversation, StaleOwner, TurnComputer, TurnRecord
 
 _RAISE = """
 INSERT INTO shard_fences (shard, fence, owner, updated_at) VALUES (%s, 1, %s, now())
@@ -37,7 +37,7 @@ def _raw(conn: Connection) -> Any:
     return conn.connection.driver_connection
 
 
-class StaleShardOwner(ConnectionError):
+class StaleShardOwner(StaleOwner):
     """This worker no longer holds the conversation's shard. A ConnectionError on
     purpose: the actor treats it as an outage (retries later, counts no attempt against
     the message) until the worker stops it; the new owner runs the message."""
@@ -79,7 +79,7 @@ class FencedStore(PostgresConversationStore):
         def fenced(
             conversation: LockedConversation, conn: Connection, claimed: tuple[int, ...]
         ) -> TurnRecord:
-            self.check_fence(conn, key)
+            self.check_write(conn, key)
             return compute(conversation, conn, claimed)
 
         return super().process_turn(key, inbox_ids, fenced, sender_name)
@@ -92,10 +92,10 @@ class FencedStore(PostgresConversationStore):
         turn: TurnRecord,
     ) -> list[OutboundEnvelope]:
         """Writes outside a turn (follow-ups, jobs, quarantine) commit under the fence too."""
-        self.check_fence(conn, key)
+        self.check_write(conn, key)
         return super().commit_turn(conn, key, conversation, turn)
 
-    def check_fence(self, conn: Connection, key: ConversationKey) -> None:
+    def check_write(self, conn: Connection, key: ConversationKey) -> None:
         """Hold the shard's fence (FOR SHARE, until `conn` commits) if it is still ours;
         raise StaleShardOwner otherwise."""
         shard = self._shard_of(key)

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import OperationalError
 
-from hablo.db.enums import SenderKind
-from hablo.db.models import Conversation, LlmUsage, Message
+from hablo.db.enums import OutboxStatus, SenderKind
+from hablo.db.models import Conversation, LlmUsage, Message, OutboxMessage
 from tests.integration.test_llm_mode import (  # noqa: F401 (the fixtures are shared)
     PEER,
     Harness,
@@ -206,3 +206,45 @@ def test_a_phrasing_past_the_deadline_sends_the_skills_words(hasty: Harness) -> 
     assert replies == ["Corte de pelo: $8.000 (30 min)."]
     row = _usage(h)[-1]
     assert (row.calls, row.outcome) == (2, "phrase_deadline")
+
+
+def _bot_replies(h: Harness) -> list[tuple[str, OutboxStatus, str]]:
+    """Every bot reply written so far: (message body, outbox status, outbox text)."""
+    with h.rt.db.transaction() as session:
+        rows = session.execute(
+            select(Message.body, OutboxMessage.status, OutboxMessage.payload)
+            .join(OutboxMessage, OutboxMessage.message_id == Message.id)
+            .order_by(OutboxMessage.id)
+        ).all()
+    return [(body, status, str(payload["text"])) for body, status, payload in rows]
+
+
+def test_the_skills_reply_is_written_with_the_turn_and_reworded_before_sending(
+    patient: Harness,
+) -> None:
+    """While the model words the reply, the turn (with the skill's own reply, pending)
+    is committed already: a crash or a database error from there on still answers the
+    customer. Once worded, that same row says the model's words and is sent once."""
+    h = patient
+    h.say("hola")
+    before = len(_bot_replies(h))
+    phrased = threading.Event()
+    h.fake.queue(
+        tool_call("pricing", intent="pricing", service="Arreglo de barba"),
+        say_text("La barba sale $5.000 y lleva 20 minutos.", hold=phrased),
+    )
+    worker, replies = _in_background(h, "y la barba cuánto?")
+    try:
+        _wait_until(lambda: len(_bot_replies(h)) > before, "the turn's reply row")
+        written = _bot_replies(h)[before:]
+    finally:
+        phrased.set()
+    worker.join(WAIT_S)
+    [(body, status, text)] = written  # the skill's words, not sent yet
+    assert status == OutboxStatus.PENDING and "$5.000" in body and text == body
+    assert body != "La barba sale $5.000 y lleva 20 minutos."
+    assert replies == ["La barba sale $5.000 y lleva 20 minutos."]
+    _wait_until(lambda: _bot_replies(h)[-1][1] == OutboxStatus.SENT, "the sent mark")
+    assert _bot_replies(h)[before:] == [
+        ("La barba sale $5.000 y lleva 20 minutos.", OutboxStatus.SENT, replies[0])
+    ]
