@@ -8,7 +8,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pykka
@@ -18,7 +18,7 @@ from hablo.config.log_context import bind_log_context, log_context
 from hablo.db.enums import ConversationStatus
 from hablo.db.staff_events import record_handoff_requested
 from hablo.engine.after_commit import AfterCommit
-from hablo.engine.assisted_turn import ask_unlocked
+from hablo.engine.assisted_turn import Phrasing, ask_unlocked, phrase_committed
 from hablo.engine.failures import backoff, describe, is_transient
 from hablo.engine.messages import (
     ConversationKey,
@@ -76,15 +76,6 @@ class Progress:
     @property
     def in_flight(self) -> int:
         return self.routed - self.done
-
-
-@dataclass(frozen=True)
-class _Phrasing:
-    """A committed LLM turn whose replies the model words next (no transaction open)."""
-
-    outcome: TurnOutcome
-    conversation_id: uuid.UUID
-    answers: tuple[int, ...]  # the inbox ids of the turn
 
 
 def _phrases_later(outcome: TurnOutcome) -> bool:
@@ -292,8 +283,12 @@ class ConversationActor(pykka.ThreadingActor):
             outcome = run_gated_turn(runtime, conversation, text, conn, assisted)
             later[:] = outcome.after_commit
             if _phrases_later(outcome):
-                to_phrase[:] = [_Phrasing(outcome, conversation.id, claimed)]
-                outcome = replace(outcome, replies=(), reply_extras=())  # written after it
+                # Written now in the skills' words, reworded before they are sent.
+                assert outcome.assisted is not None
+                failed = outcome.error is not None
+                to_phrase[:] = [
+                    Phrasing(outcome.assisted, outcome.replies, failed, conversation.id, claimed)
+                ]
             elif asked is not None:
                 asked.assisted.record(conn, conversation.id, claimed[-1])
             if outcome.new_status == ConversationStatus.WAITING_HUMAN != conversation.status:
@@ -322,12 +317,12 @@ class ConversationActor(pykka.ThreadingActor):
             )
 
         later: list[AfterCommit] = []
-        to_phrase: list[_Phrasing] = []
+        to_phrase: list[Phrasing] = []
         sender = batch[0].message.sender_name
         try:
             claimed, envelopes = self._store.process_turn(self.key, tuple(by_id), compute, sender)
             if claimed and to_phrase:
-                envelopes = envelopes + self._phrase_after_commit(to_phrase[0])
+                envelopes = phrase_committed(self._store, self.key, to_phrase[0], envelopes)
             if claimed and later:
                 envelopes = envelopes + self._after_commit(later)
             return claimed, envelopes
@@ -336,30 +331,6 @@ class ConversationActor(pykka.ThreadingActor):
             # the customer's messages and an apology commit now, the state as it was.
             apology = self._overrun_apology(runtime, by_id, overrun)
             return self._store.process_turn(self.key, tuple(by_id), apology, sender)
-
-    def _phrase_after_commit(self, phrasing: _Phrasing) -> list[OutboundEnvelope]:
-        """LLM mode: the model words the committed turn's replies with no transaction open;
-        the replies (phrased, or the skills' own) and the usage row then commit together in
-        a short transaction and are sent as the turn's. A failure here is logged, never
-        retried as the turn (which is committed)."""
-        outcome = phrasing.outcome
-        assert outcome.assisted is not None
-        assisted, replies = outcome.assisted, outcome.replies
-        phrased = assisted.phrase(replies, failed=outcome.error is not None)
-        # Merged or split by the model: choices and media no longer line up.
-        extras = outcome.reply_extras if len(phrased) == len(replies) else ()
-
-        def record(conn: Connection) -> tuple[str, ...]:
-            assisted.record(conn, phrasing.conversation_id, phrasing.answers[-1])
-            return phrased
-
-        try:
-            return self._store.commit_followup(
-                self.key, outcome.skill or "", record, extras, phrasing.answers
-            )
-        except Exception:
-            log.exception("the phrased replies of %s were not written", self.key)
-            return []
 
     def _after_commit(self, works: list[AfterCommit]) -> list[OutboundEnvelope]:
         """The slow work the turn's skills asked for: no transaction is open while it runs;
