@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import socket
 import subprocess
 import sys
 import threading
@@ -20,27 +18,22 @@ from pathlib import Path
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.served_process import clean_environ, free_port, wait_until_healthy
+
 HABLO = Path(sys.executable).with_name("hablo")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _environ(tmp_path: Path, **settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("HABLO_")}
-    env["HABLO_DATABASE_URL"] = f"sqlite:///{tmp_path / 'hablo.db'}"
-    env["HABLO_STATE_DIR"] = str(tmp_path / "state")
-    env.update(settings)
-    return env
+    return clean_environ(
+        HABLO_DATABASE_URL=f"sqlite:///{tmp_path / 'hablo.db'}",
+        HABLO_STATE_DIR=str(tmp_path / "state"),
+        **settings,
+    )
 
 
 @pytest.fixture
 def served_json(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(HABLO), "serve", "--port", str(port)],
         cwd=tmp_path,
@@ -51,19 +44,7 @@ def served_json(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if requests.get(base + "/healthz", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if server.poll() is not None:
-                pytest.fail(
-                    "hablo serve exited:\n" + (server.stderr.read() if server.stderr else "")
-                )
-            assert time.monotonic() < deadline, "hablo serve did not answer /healthz in 120 s"
-            time.sleep(0.3)
+        wait_until_healthy(base + "/healthz", server, "hablo serve")
         yield base, server
     finally:
         if server.poll() is None:
@@ -103,7 +84,7 @@ def test_a_sentry_dsn_without_the_extra_is_one_line_naming_it(tmp_path: Path) ->
     env = _environ(tmp_path, HABLO_SENTRY_DSN="http://key@127.0.0.1:9/1")
     env["PYTHONPATH"] = str(hidden)
     done = subprocess.run(
-        [str(HABLO), "serve", "--port", str(_free_port())],
+        [str(HABLO), "serve", "--port", str(free_port())],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
-import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -31,6 +29,7 @@ from cryptography.x509.oid import NameOID
 
 from hablo.config import Settings
 from tests.e2e.deploy_files import DEPLOY
+from tests.e2e.served_process import clean_environ, free_port, wait_until_healthy
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 HABLO = Path(sys.executable).with_name("hablo")
@@ -38,12 +37,6 @@ HABLO = Path(sys.executable).with_name("hablo")
 pytestmark = pytest.mark.skipif(
     NGINX is None, reason="nginx is not installed (Debian: apt-get install -y nginx-light)"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _self_signed(folder: Path) -> Path:
@@ -78,20 +71,6 @@ def _self_signed(folder: Path) -> Path:
     return folder / "fullchain.pem"
 
 
-def _wait_for(url: str, process: subprocess.Popen[bytes], what: str, **kwargs: object) -> None:
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if requests.get(url, timeout=2, **kwargs).ok:  # type: ignore[arg-type]
-                return
-        except requests.RequestException:
-            pass
-        if process.poll() is not None:
-            pytest.fail(f"{what} exited with {process.returncode}")
-        assert time.monotonic() < deadline, f"{what} did not answer {url} in 120 s"
-        time.sleep(0.3)
-
-
 @dataclass
 class Proxied:
     http: str
@@ -103,9 +82,8 @@ class Proxied:
 def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
     tmp = tmp_path_factory.mktemp("nginx")
     ca = _self_signed(tmp / "tls")
-    hablo_port, http_port, https_port = _free_port(), _free_port(), _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("HABLO_")}
-    env.update(
+    hablo_port, http_port, https_port = free_port(), free_port(), free_port()
+    env = clean_environ(
         HABLO_DATABASE_URL=f"sqlite:///{tmp / 'hablo.db'}",
         HABLO_STATE_DIR=str(tmp / "state"),
         HABLO_TRUSTED_PROXIES='["127.0.0.1"]',
@@ -147,8 +125,8 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
     )
     try:
         https = f"https://127.0.0.1:{https_port}"
-        _wait_for(f"http://127.0.0.1:{hablo_port}/healthz", server, "hablo serve")
-        _wait_for(https + "/healthz", proxy, "nginx", verify=str(ca))
+        wait_until_healthy(f"http://127.0.0.1:{hablo_port}/healthz", server, "hablo serve")
+        wait_until_healthy(https + "/healthz", proxy, "nginx", verify=str(ca))
         yield Proxied(f"http://127.0.0.1:{http_port}", https, ca)
     finally:
         for process in (proxy, server):
