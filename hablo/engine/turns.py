@@ -31,7 +31,7 @@ from hablo.engine.dialogue import (
 )
 from hablo.engine.followups import remember, with_context
 from hablo.engine.metrics import SKILL_ERRORS
-from hablo.engine.nlu.acts import ACK, GOODBYE, starts_yes
+from hablo.engine.nlu.acts import ACK, COMPLAINT, GOODBYE, read_act, says_yes, starts_yes
 from hablo.engine.nlu.pipeline import Understanding
 from hablo.engine.skill_calls import BudgetedCalls, CallOverrun
 from hablo.engine.skillset import TenantRuntime
@@ -123,6 +123,7 @@ def run_turn(
     ctx = runtime.services.for_turn(conn)
     now = ctx.now()
     state = DialogueState.load(conversation.state)
+    text = runtime.nlu.respell(text)
     # "2" after a numbered list of choices means the second choice.
     text = picked_choice(text, state.choices) or text
     understanding = runtime.nlu.understand(
@@ -176,9 +177,18 @@ def _decide(
         turn.replies.append(ctx.render("flow_exit", lang))
         return
 
+    if understanding.intent == COMPLAINT:
+        _complained(runtime, turn, text, conversation, ctx, now)
+        return
     awaited = turn.state.flow or turn.state.offer or turn.state.offered_human
-    if awaited and understanding.intent == "thanks" and starts_yes(text):
-        # "dale, gracias" to a question is the answer, with manners.
+    yes_no = bool(turn.state.choices) and read_act(turn.state.choices[0]) == AFFIRM
+    if (
+        awaited
+        and understanding.intent == "thanks"
+        and (starts_yes(text) or (yes_no and says_yes(text)))
+    ):
+        # "dale, gracias" to a question is the answer, with manners; so is "perfecto,
+        # gracias" to a yes/no question.
         turn.understanding = understanding = replace(understanding, intent=AFFIRM)
     if turn.state.offered_human and understanding.intent in (AFFIRM, DENY):
         turn.state.offered_human = False
@@ -234,6 +244,28 @@ def _decide(
     ):
         turn.replies.append(ctx.render("offer_human", lang))
         turn.state.offered_human = True
+
+
+def _complained(
+    runtime: TenantRuntime,
+    turn: _Turn,
+    text: str,
+    conversation: LockedConversation,
+    ctx: EngineSkillContext,
+    now: datetime,
+) -> None:
+    """ "No entendés nada": a person is offered now, not after more misunderstandings
+    (with no handoff skill, the customer is told what the bot can do)."""
+    lang = turn.understanding.language
+    if HUMAN not in runtime.by_intent:
+        turn.replies.append(ctx.render("fallback", lang, example=_example_service(ctx, lang)))
+        return
+    if turn.state.offered_human:  # asked twice: hand over
+        turn.state.offered_human = False
+        _run_skill(runtime, runtime.by_intent[HUMAN], turn, text, conversation, ctx, now)
+        return
+    turn.replies.append(ctx.render("offer_human", lang))
+    turn.state.offered_human = True
 
 
 def _run_skill(

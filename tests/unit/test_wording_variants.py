@@ -54,7 +54,7 @@ TENANT = TenantInfo(
 OPTIONS = {"options": ["jueves 11 de marzo, 10:00", "jueves 11 de marzo, 11:00"]}
 BOOKINGS = {"bookings": ["Masaje, jueves 11 de marzo, 10:00", "Masaje, lunes 15 de marzo"]}
 OPTIONS_TEXT = {"options_text": "Te puedo ofrecer: 1) jueves 11 de marzo, 10:00"}
-SERVICES = {"services": ["Masaje", "Consulta"]}
+SERVICES = {"services": ["Masaje", "Consulta"], "when": None}
 PAY = {"service": "Masaje", "when": "jueves 11 de marzo, 10:00", "amount": "$ 900", "url": "x"}
 HOURS = {"day_name": "sábado 13 de marzo", "relative": "mañana"}
 
@@ -87,7 +87,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "skill_error": [{}],
     "thanks": [{}],
     "unknown_fact": [{"thing": "estacionamiento"}],
-    "booking_ask_service": [SERVICES],
+    "booking_ask_service": [SERVICES, {**SERVICES, "when": "jueves 11 de marzo a las 10:00"}],
     "booking_ask_day": [{"service": "Masaje"}],
     "booking_ask_time": [{"day": "jueves 11 de marzo", "slots": ["10:00", "11:00"]}],
     "booking_day_full": [{"day": "jueves 11 de marzo", "service": "Masaje", **OPTIONS_TEXT}],

@@ -21,6 +21,8 @@ ACK = "ack"
 LAUGH = "laugh"
 HELP = "help"
 THANKS = "thanks"
+# "no entendés nada", "this is useless": the customer is fed up with the bot.
+COMPLAINT = "complaint"
 _THANKS_RE = re.compile(r"\b(?:gracias|thanks|thank you|thx|ty)\b")
 
 _YES = (
@@ -58,6 +60,15 @@ _HELP_RE = re.compile(
 _LAUGH_RE = re.compile(
     r"^(?:(?:ja|je|ji|js|ha|he|lo+l|xd|lmao|jaj|jsj)+\s*)+(?:(?:ok|okay|dale|bueno|si|yes)\b\s*)*$"
 )
+# Frustration with the bot itself, not a request: a person is offered at once.
+_COMPLAINT_RE = re.compile(
+    r"\b(?:no (?:me )?(?:entendes|entiendes|entiende|entendiste|entendio|capt\w+) nada"
+    r"|no (?:me )?(?:estas|esta) entendiendo|no (?:me )?entendes|no me entiendes"
+    r"|no (?:sirve|sirves|servis) (?:para )?nada|que bot (?:mas )?(?:inutil|malo|tonto)"
+    r"|(?:sos|eres|es) (?:un )?(?:inutil|desastre)|bot (?:inutil|de mierda)"
+    r"|you (?:dont|do not|don t) (?:understand|get it)|(?:this|you) (?:is|are) useless"
+    r"|useless bot|stupid bot|you re useless|youre useless)\b"
+)
 # Emoji and signs people send as "ok", with nothing else in the message.
 _ACK_SIGNS = frozenset("👍👌🙌✅🙏😊🙂😀😁😃😄👏💪🤝❤♥💯✌🆗😉👋🏻🏼🏽🏾🏿\ufe0f")
 _LAUGH_SIGNS = frozenset("😂🤣😆😅😹🏻🏼🏽🏾🏿\ufe0f")
@@ -85,6 +96,8 @@ def read_act(text: str) -> str | None:
     norm = plain(text)
     if not norm:
         return None
+    if _COMPLAINT_RE.search(norm) and len(norm.split()) <= 10:
+        return COMPLAINT
     if _YES_RE.match(norm):
         # "listo, gracias" is thanks; the engine reads it as a yes where one is awaited.
         return THANKS if _THANKS_RE.search(norm) and not starts_yes(norm) else AFFIRM
@@ -102,6 +115,34 @@ def read_act(text: str) -> str | None:
 
 def _asks_something(norm: str) -> bool:
     return bool(re.search(r"\b(?:turno|cita|precio|cuanto|horario|hora|book|price)\b", norm))
+
+
+_SHIFT_RE = re.compile(
+    r"\b(?:(?P<later>mas tarde|mas tardecito|un (?:poco|rato|toque) (?:mas tarde|despues)"
+    r"|later)|(?P<earlier>mas temprano|mas tempranito|un (?:poco|rato|toque) (?:antes"
+    r"|mas temprano)|earlier|sooner))\b"
+)
+# A request, not a plan: "se puede más tarde?", not "más tarde te escribo".
+_CAN_RE = re.compile(
+    r"\b(?:se puede|(?:lo |la )?(?:puedo|podemos|podes|podrias|puedes|podria|pueden|podrian)"
+    r"|pasar\w*|mover\w*|cambiar\w*|correr\w*|hay (?:algo|lugar|turno|cita)|tenes|tienes"
+    r"|tienen|can (?:we|i|you)|could (?:we|i|you)|move|push|make it|do it|anything)\b"
+)
+
+
+def asks_shift(text: str) -> str | None:
+    """ "¿se puede más tarde?", "could we do it a bit earlier?": "later" or "earlier"
+    than the time on the table (a proposal, or the customer's booking)."""
+    norm = plain(text)
+    found = _SHIFT_RE.search(norm)
+    if found is None or not (_CAN_RE.search(norm) or text.rstrip().endswith("?")):
+        return None
+    return "later" if found["later"] else "earlier"
+
+
+def says_yes(text: str) -> bool:
+    """The whole message is a yes, maybe with thanks ("perfecto, gracias", "ok gracias")."""
+    return bool(_YES_RE.match(plain(text)))
 
 
 def starts_no(text: str) -> bool:

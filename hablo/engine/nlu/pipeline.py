@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from hablo.engine.nlu.acts import AFFIRM, DENY, cancels_own_booking, read_act
+from hablo.engine.nlu.acts import AFFIRM, DENY, asks_shift, cancels_own_booking, read_act
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier, Prediction
 from hablo.engine.nlu.datetimes import (
     OpeningHours,
@@ -30,6 +30,7 @@ from hablo.engine.nlu.model_store import (
 )
 from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
 from hablo.engine.nlu.services import ServiceMatcher
+from hablo.engine.nlu.spelling import Speller
 from hablo.engine.nlu.text import normalize
 from hablo.engine.nlu.trainer import train_in_child
 from hablo.engine.nlu.unknown import UnknownAsk, unknown_ask
@@ -37,9 +38,7 @@ from hablo.engine.nlu.unknown import UnknownAsk, unknown_ask
 TrainingSet = tuple[tuple[str, str], ...]  # (text, intent)
 # Built-in intents a question about an unknown thing is mistaken for ("¿hacen alisado?"
 # scores as pricing); a tenant plugin's confident intent is left alone.
-_DISGUISES = frozenset(
-    {None, "pricing", "location", "hours", "book", "greeting", "my_bookings"}
-)
+_DISGUISES = frozenset({None, "pricing", "location", "hours", "book", "greeting", "my_bookings"})
 _UNSURE = 0.6
 # Other built-in intents an unsure classifier gives such questions ("do you take
 # walk-ins?" → pay); a plugin's intent is trusted at any confidence.
@@ -265,6 +264,7 @@ class NluPipeline:
         self._default_language = default_language
         self._holidays = holidays
         self._month_first = month_first  # "3/12" is March 12 (en-US)
+        self._speller = Speller(matcher.words())
 
     @property
     def classifier(self) -> IntentClassifier:
@@ -274,6 +274,11 @@ class NluPipeline:
     def classifier_ref(self) -> ClassifierRef:
         return self._ref
 
+    def respell(self, text: str) -> str:
+        """The message with chat spelling read as the words meant ("kiero korte el
+        juebes"); the turn reads this text throughout (nlu/spelling.py)."""
+        return self._speller.respell(text)
+
     def understand(
         self,
         text: str,
@@ -281,15 +286,14 @@ class NluPipeline:
         opening_hours: OpeningHours,
         conversation_language: str | None = None,
     ) -> Understanding:
+        text = self.respell(text)
         language = detect_language(text, conversation_language or self._default_language)
         entities = self._entities(text, now, opening_hours)
         prediction = self._predict(text, entities)
         intent = prediction.intent
         if intent is not None and intent not in self._ref.intents:
             intent = None  # a stand-in model's intent that this tenant's skills do not have
-        intent, confidence = _by_rule(
-            text, intent, prediction.confidence, entities, self._matcher
-        )
+        intent, confidence = _by_rule(text, intent, prediction.confidence, entities, self._matcher)
         return Understanding(intent, confidence, language, entities)
 
     def _predict(self, text: str, entities: Mapping[str, Any]) -> Prediction:
@@ -311,13 +315,9 @@ class NluPipeline:
         sure = masked.intent is not None and masked.confidence >= _UNSURE
         return masked if sure and masked.confidence > raw.confidence else raw
 
-    def _entities(
-        self, text: str, now: datetime, opening_hours: OpeningHours
-    ) -> dict[str, Any]:
+    def _entities(self, text: str, now: datetime, opening_hours: OpeningHours) -> dict[str, Any]:
         entities: dict[str, Any] = {}
-        when = extract_when(
-            text, now, opening_hours=opening_hours, month_first=self._month_first
-        )
+        when = extract_when(text, now, opening_hours=opening_hours, month_first=self._month_first)
         if self._holidays is not None:
             when = _on_named_holiday(text, when, now, self._holidays)
         if when is not None:
@@ -373,6 +373,8 @@ def _by_rule(
         return act, 1.0
     if intent in (AFFIRM, DENY, None) and cancels_own_booking(text):
         return "cancel", 1.0
+    if intent is None and "when" not in entities and asks_shift(text):
+        return "reschedule", _UNSURE  # "¿se puede más tarde?" (a flow that asked reads it first)
     if intent in (AFFIRM, DENY) and ("service" in entities or "service_options" in entities):
         # "y si le hacen también la afinación?": its "si" is an "if", and the message asks
         # about a service: that service and its price (a yes or no that says more is

@@ -267,6 +267,10 @@ class ServiceMatcher:
             }
             self._said_as[str(service.id)] = frozenset(said)
 
+    def words(self) -> frozenset[str]:
+        """Every word of the services' names and synonyms (normalised, ñ kept)."""
+        return frozenset(word for phrase in self._phrases for word in phrase.split())
+
     def find(self, text: str) -> ServiceInfo | None:
         if not self._aliases:
             return None

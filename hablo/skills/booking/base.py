@@ -89,3 +89,7 @@ class FlowBase(ABC):
     @abstractmethod
     def _propose(self, start: datetime) -> SkillResult:
         """Ask to confirm one time."""
+
+    @abstractmethod
+    def _shifted(self, start: datetime, shift: str) -> SkillResult:
+        """Offer the same day's times after ("later") or before ("earlier") `start`."""

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hablo.domain.booking.availability import nearest_free
-from hablo.engine.nlu.acts import AFFIRM, DENY, means_own_booking, starts_no
+from hablo.engine.nlu.acts import AFFIRM, DENY, asks_shift, means_own_booking, starts_no
 from hablo.plugins import SkillResult
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
@@ -58,6 +58,10 @@ class BookingFlow(ManageBookings):
         act = self.turn.intent if self.turn.intent in (AFFIRM, DENY) else None
         when, service = ents.get("when"), ents.get("service")
         if step in CONFIRM_STEPS:
+            shift = asks_shift(text)
+            if shift is not None and self.state.get("proposal") and when is None:
+                proposed = datetime.fromisoformat(self.state["proposal"])
+                return self._shifted(proposed.astimezone(self.zone), shift)
             if self._changes_proposal():
                 self.state.pop("proposal", None)
                 self._absorb_entities()
@@ -116,6 +120,9 @@ class BookingFlow(ManageBookings):
         index = reading.ordinal_index(text, len(shown))
         if index is not None:  # "la tercera" of the times just listed
             return self._propose(shown[index - 1])
+        if self.turn.intent == AFFIRM and shown:  # "sí" to a list of times: which one?
+            texts = [self.ctx.format_datetime(s, self.lang) for s in shown]
+            return self._say("booking_which_option", options=texts)
         hour = reading.bare_hour(text)
         if hour is not None:
             self._set_time(self._pick_hour(day, hour), "00")
@@ -221,7 +228,8 @@ class BookingFlow(ManageBookings):
                 self._set_time(f"{local:%H}", f"{local:%M}")
                 self.state.pop("window", None)
                 if not when.has_date and "day" not in self.state:
-                    self.state["day"] = local.date().isoformat()
+                    # A time alone while moving a booking is on the booking's own day.
+                    self.state["day"] = self.state.get("booking_day") or local.date().isoformat()
             found = True
         return found
 
@@ -269,7 +277,9 @@ class BookingFlow(ManageBookings):
                 self.state["step"] = "service"
                 options = self.turn.entities.get("service_options") or ctx.services()
                 return self._say(
-                    "booking_ask_service", services=[s.label(self.lang) for s in options]
+                    "booking_ask_service",
+                    services=[s.label(self.lang) for s in options],
+                    when=self._said_when(),
                 )
             self.state["service_id"] = str(service.id)
         if "day" not in self.state:
@@ -290,6 +300,12 @@ class BookingFlow(ManageBookings):
                 day=say_day(self.ctx, day, self.lang),
                 holiday=ctx.holiday(day),
             )
+        said_range = self._window() or reading.window(self.turn.text, None)
+        if wanted_time is None and not said_range and reading.wants_earliest(self.turn.text):
+            # "el lunes a primera hora", "the first one you have on Friday"
+            free = repo_of(ctx).free_slots(day, service, ctx.opening_hours(day), self.now)
+            if free:
+                return self._propose(free[0])
         if wanted_time is None:
             period = reading.window(self.turn.text, None) or self._window()
             text = ask_time_text(ctx, service, day, self.lang, period)
@@ -317,6 +333,26 @@ class BookingFlow(ManageBookings):
             ctx, self.lang, wanted, service.duration_minutes, intervals, self.now, repo.policy
         )
         return self._offer(wanted, service, "booking_unavailable", reason=reason)
+
+    def _shifted(self, start: datetime, shift: str) -> SkillResult:
+        """The times of the same day after (or before) `start`: "¿se puede más tarde?"."""
+        minute = start.hour * 60 + start.minute
+        self.state["day"] = start.date().isoformat()
+        self.state["window"] = [minute + 1, 24 * 60] if shift == "later" else [0, minute]
+        for key in ("time", "asked_time", "proposal"):
+            self.state.pop(key, None)
+        return self._advance()
+
+    def _said_when(self) -> str | None:
+        """The day (and time) the customer already gave, said back while the service is
+        asked for: "¿Qué servicio querés el jueves 11 a las 17:00?" shows it was heard."""
+        if "day" not in self.state:
+            return None
+        day = date.fromisoformat(self.state["day"])
+        if "time" not in self.state:
+            return say_day(self.ctx, day, self.lang)
+        moment = datetime.combine(day, time.fromisoformat(self.state["time"]), self.zone)
+        return self.ctx.format_datetime(moment, self.lang)
 
     def _refuse_day(self) -> SkillResult | None:
         """A day that cannot be booked, said at once (before asking anything else):

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hablo.domain.booking.repository import BookingInfo
+from hablo.engine.nlu.acts import asks_shift
 from hablo.plugins import FollowUp, SkillResult
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
@@ -172,7 +173,11 @@ class ManageBookings(FlowBase):
         self.state["booking_service_id"] = str(booking.service_id)
         self.state["service_id"] = str(booking.service_id)
         own = booking.local_start(self.zone)
+        self.state["booking_day"] = own.date().isoformat()
         when = self.turn.entities.get("when")
+        shift = asks_shift(self.turn.text)
+        if when is None and shift is not None:  # "¿se puede más tarde?"
+            return self._shifted(own, shift)
         if when is not None and when.start.astimezone(self.zone).date() != own.date():
             self.state["asked_time"] = f"{own:%H:%M}"  # "pasalo al viernes": same time
             if self._absorb_entities() and "day" in self.state:

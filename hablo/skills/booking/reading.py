@@ -28,12 +28,18 @@ _HOUR_RE = re.compile(
     r"^(?:(?:a|para|tipo|como|at|around|by)\s+)?(?:las\s+)?(?P<h>\d{1,2})"
     r"(?:\s*(?:hs|h|hrs|horas|hora))?(?:\s+(?:porfa|por favor|please|gracias|dale))*$"
 )
-_DAY_RE = re.compile(r"^(?:(?:el|para el|on the|the|for the)\s+)?(?:dia\s+)?(?P<d>\d{1,2})"
-                     r"(?:ro|ero|st|nd|rd|th)?$")
+_DAY_RE = re.compile(
+    r"^(?:(?:el|para el|on the|the|for the)\s+)?(?:dia\s+)?(?P<d>\d{1,2})"
+    r"(?:ro|ero|st|nd|rd|th)?$"
+)
 _EARLIEST_RE = re.compile(
     r"\b(?:lo antes posible|lo mas pronto|cuanto antes|el (?:mas )?(?:primero|temprano)"
     r"|lo mas temprano|el primer(?:o)? (?:libre|disponible|que haya)|asap|as soon as possible"
-    r"|earliest|first available|soonest|cualquiera|any|whichever|el que (?:sea|haya))\b"
+    r"|(?:el |la )?(?:primer|primera|proximo|proxima) (?:turno|cita|hueco|lugar|horario)"
+    r" (?:libre|disponible|que (?:haya|tengas|tenes|tienes|tenga))|a primera hora"
+    r"|lo primero que (?:haya|tengas|tenes|tienes|tenga)|next (?:available|opening|free)"
+    r"|first thing|earliest|first available|soonest|cualquiera|any|whichever"
+    r"|el que (?:sea|haya))\b"
 )
 _PERIOD_RE = re.compile(
     r"\b(?:(?:a|por|en|de|durante)\s+la\s+(?P<es>manana|tarde|tardecita|noche)"

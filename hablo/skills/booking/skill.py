@@ -82,7 +82,7 @@ def _question_for(state: dict[str, Any], ctx: SkillContext, lang: str) -> str:
     service = service_by_id(ctx, state.get("service_id"))
     if step == "service":
         services = [s.label(lang) for s in ctx.services()]
-        return ctx.render("booking_ask_service", lang, services=services)
+        return ctx.render("booking_ask_service", lang, services=services, when=None)
     if step == "day" and service:
         return ctx.render("booking_ask_day", lang, service=service.label(lang))
     if step in CONFIRM_STEPS and service and state.get("proposal"):
