@@ -333,33 +333,10 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
             return web.json_response({"valid": True, "events": events, "last": last})
 
     async def _record_sent(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        with self._lock:
-            if body.get("token") not in self.valid_tokens:
-                return web.json_response({"error": "logged out"}, status=401)
-            message_id = "true_" + str(body["chatId"]) + "_3EB0" + secrets.token_hex(8).upper()
-            self.sent.append({"chatId": body["chatId"], "text": body["text"], "id": message_id})
-            self.actions.append(("sent", str(body["chatId"])))
-        return web.json_response({"id": message_id})
+        return await self._record_action(request, "sent")
 
     async def _record_file(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        with self._lock:
-            if body.get("token") not in self.valid_tokens:
-                return web.json_response({"error": "logged out"}, status=401)
-            header, _, data = str(body["content"]).partition(",")
-            message_id = "true_" + str(body["chatId"]) + "_3EB0" + secrets.token_hex(8).upper()
-            self.files.append(
-                {
-                    "chatId": body["chatId"],
-                    "header": header,
-                    "data": base64.b64decode(data),
-                    "options": body["options"],
-                    "id": message_id,
-                }
-            )
-            self.actions.append(("file", str(body["chatId"])))
-        return web.json_response({"id": message_id})
+        return await self._record_action(request, "file")
 
     async def _record_read(self, request: web.Request) -> web.Response:
         return await self._record_action(request, "read")
@@ -368,14 +345,30 @@ class FakeWhatsAppWeb(ThreadedFakeServer):
         return await self._record_action(request, "composing")
 
     async def _record_action(self, request: web.Request, action: str) -> web.Response:
+        """What the page did to a chat, for a logged-in page only; a message's id."""
         body = await request.json()
+        chat = str(body["chatId"])
+        message_id = "true_" + chat + "_3EB0" + secrets.token_hex(8).upper()
         with self._lock:
             if body.get("token") not in self.valid_tokens:
                 return web.json_response({"error": "logged out"}, status=401)
+            self.actions.append((action, chat))
             if action == "read":
-                self.reads.append(str(body["chatId"]))
-            self.actions.append((action, str(body["chatId"])))
-        return web.json_response({"ok": True})
+                self.reads.append(chat)
+            elif action == "sent":
+                self.sent.append({"chatId": chat, "text": body["text"], "id": message_id})
+            elif action == "file":
+                header, _, data = str(body["content"]).partition(",")
+                self.files.append(
+                    {
+                        "chatId": chat,
+                        "header": header,
+                        "data": base64.b64decode(data),
+                        "options": body["options"],
+                        "id": message_id,
+                    }
+                )
+        return web.json_response({"id": message_id})
 
     async def _lid(self, request: web.Request) -> web.Response:
         with self._lock:
