@@ -31,6 +31,8 @@ class Readiness:
         self._runtime = runtime
         self._redis = redis  # the worker tier's client; None without the tier
         self._head = head_from_files()  # the code's schema: fixed for this process
+        # Set when a shutdown begins: a balancer stops sending before the listener closes.
+        self.draining = False
 
     def database(self) -> dict[str, Any]:
         checks: dict[str, Any] = {}
@@ -80,6 +82,11 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    if request.app[READINESS].draining:
+        return web.json_response(
+            {"status": "draining", "failing": ["shutdown"], "checks": {"shutdown": "draining"}},
+            status=503,
+        )
     try:
         checks = await asyncio.wait_for(
             request.app[BRIDGE].call(request.app[READINESS].check), PROBE_TIMEOUT_S

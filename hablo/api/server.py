@@ -24,7 +24,6 @@ from hablo.api.errors import error_middleware
 from hablo.api.health import READINESS, Readiness, healthz, readyz
 from hablo.api.metrics import count_requests, metrics
 from hablo.api.middleware import (
-    HTTP_PARSER_LIMITS,
     PRINCIPAL_CHECK,
     TOKENS,
     PrincipalCheck,
@@ -43,6 +42,7 @@ from hablo.api.routes import all_routes
 from hablo.api.routes.auth import MAILER
 from hablo.api.routes.whatsapp_web import SESSIONS as WHATSAPP_WEB_SESSIONS
 from hablo.api.scope import ROW_SECURITY, RowSecurity
+from hablo.api.shutdown import serve_until_signalled
 from hablo.api.webchat_setup import build_webchat
 from hablo.bootstrap import Runtime
 from hablo.console import setup_console
@@ -234,17 +234,8 @@ async def jwks(request: web.Request) -> web.Response:
 
 
 def run_server(runtime: Runtime) -> None:
-    settings = runtime.settings
+    """Serve until SIGTERM or Ctrl+C, then drain within the grace period (api/shutdown.py)."""
     try:
-        web.run_app(
-            create_app(runtime),
-            host=settings.host,
-            port=settings.port,
-            print=None,
-            # run_app hands these to the HTTP parser (not `handler_args`, which aiohttp
-            # 3.14 refuses with a warning per connection and the parser's bare 400).
-            max_line_size=HTTP_PARSER_LIMITS["max_line_size"],
-            max_field_size=HTTP_PARSER_LIMITS["max_field_size"],
-        )
+        asyncio.run(serve_until_signalled(create_app(runtime), runtime.settings))
     finally:
         runtime.db.dispose()
