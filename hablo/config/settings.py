@@ -207,9 +207,9 @@ class Settings(BaseSettings):
     # a pause of per_char x its length, kept within min..max; each linked number sends at
     # most per_minute (later ones wait) and per_day (later ones are refused) messages;
     # one browser per tenant and at most max_browsers in this process.
-    whatsapp_web_typing_s_per_char: float = Field(default=0.04, ge=0)
+    whatsapp_web_typing_s_per_char: float = Field(default=0.03, ge=0)
     whatsapp_web_typing_min_s: float = Field(default=1.0, ge=0)
-    whatsapp_web_typing_max_s: float = Field(default=6.0, ge=0)
+    whatsapp_web_typing_max_s: float = Field(default=4.0, ge=0)
     whatsapp_web_sends_per_minute: int = Field(default=10, ge=1)
     whatsapp_web_sends_per_day: int = Field(default=500, ge=1)
     whatsapp_web_max_browsers: int = Field(default=10, ge=1)
