@@ -59,6 +59,9 @@ def test_image_with_caption_reaches_the_channel_and_its_link_serves_it(
     again = agent.post(path, files=files, data=data)
     assert again.status_code == 201 and again.json()["id"] == body["id"]
     assert again.headers["Idempotent-Replay"] == "true"
+    # ... and links the file the first upload sent (not the retry's, discarded).
+    refetched = _fetch(api, again.json()["media_url"])
+    assert refetched.status_code == 200 and refetched.content == PNG
     folder = media_store(api.runtime.settings).root / str(api.tenant_id())
     with api.runtime.db.transaction() as session:
         rows = session.scalars(
