@@ -163,6 +163,15 @@ class Settings(BaseSettings):
     notification_mails_per_tenant_per_hour: int = Field(default=60, ge=1)
     # How often handed-off conversations nobody answered are given back to the bot.
     handoff_timeout_interval_s: float = Field(default=30.0, gt=0)
+    # Retention (docs/operations.md "Backups and retention"): how often the job runs, how
+    # long the audit log and the log tables (processed inbox events, staff notifications
+    # and their mails, LLM calls) are kept, when an upload no message refers to goes, and
+    # how many rows one transaction deletes. A tenant's messages: its own setting.
+    retention_interval_s: float = Field(default=3600.0, gt=0)
+    audit_retention_days: int = Field(default=90, ge=1)
+    log_retention_days: int = Field(default=90, ge=1)
+    orphan_media_hours: float = Field(default=24.0, ge=1)
+    retention_batch: int = Field(default=500, ge=10, le=10_000)
     # Stripe: the API base (tests point it at a fake on 127.0.0.1) and the signing secret
     # of the platform-level webhook endpoint (tenants' own endpoints use their own secret).
     stripe_api_base: str = "https://api.stripe.com"

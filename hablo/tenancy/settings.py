@@ -20,6 +20,9 @@ REPLY_LANGUAGES = ("es", "en")
 NOTIFICATIONS_KEY = "notifications"
 DEBOUNCE_KEY = "debounce_ms"
 HANDOFF_TIMEOUT_KEY = "handoff_timeout_minutes"
+# Days a tenant keeps its conversations' messages (and the files they sent); unset: always.
+MESSAGE_RETENTION_KEY = "message_retention_days"
+MAX_MESSAGE_RETENTION_DAYS = 36500
 # Sites that may embed the web chat (browsers send their origin); hablo's own page always may.
 WEBCHAT_ORIGINS_KEY = "webchat_allowed_origins"
 MAX_WEBCHAT_ORIGINS = 20
@@ -163,3 +166,11 @@ class NotificationSettings(BaseModel):
             return cls.model_validate(settings.get(NOTIFICATIONS_KEY) or {})
         except ValueError:
             return cls()
+
+
+def message_retention_days(settings: Mapping[str, Any]) -> int | None:
+    """The tenant's message retention in days; None (keep) when unset or not valid."""
+    value = settings.get(MESSAGE_RETENTION_KEY)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 1 <= value <= MAX_MESSAGE_RETENTION_DAYS else None
