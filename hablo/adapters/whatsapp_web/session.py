@@ -75,9 +75,9 @@ class SessionOptions:
     headless: bool = True
     min_gap_s: float = 1.0
     max_gap_s: float = 3.0
-    typing_s_per_char: float = 0.04
+    typing_s_per_char: float = 0.03
     typing_min_s: float = 1.0
-    typing_max_s: float = 6.0
+    typing_max_s: float = 4.0
     backoff_base_s: float = 1.0
     backoff_max_s: float = 60.0
     # Longest the page may stay neither showing a QR nor connected (WA-JS not ready, or
@@ -331,16 +331,15 @@ class WebSession:
             if self.status.state != CONNECTED or page is None:
                 raise SessionNotConnected(self.status.state)
             self._caps.check()
-            # A burst of replies looks like a bot to WhatsApp: a jittered gap between them.
-            gap = random.uniform(self._options.min_gap_s, self._options.max_gap_s)
-            wait = self._last_sent + gap - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
             chat = page_script.chat_id(peer)
             o = self._options
             pause = typing_pause(len(text), o.typing_s_per_char, o.typing_min_s, o.typing_max_s)
-            await page.evaluate(page_script.COMPOSE_JS, {"chatId": chat, "ms": int(pause * 1000)})
-            await asyncio.sleep(pause)
+            # A burst of replies looks like a bot: a jittered gap after the last one. The
+            # chat shows "typing..." meanwhile, so the two waits overlap.
+            gap = random.uniform(o.min_gap_s, o.max_gap_s)
+            wait = max(pause, self._last_sent + gap - time.monotonic())
+            await page.evaluate(page_script.COMPOSE_JS, {"chatId": chat, "ms": int(wait * 1000)})
+            await asyncio.sleep(wait)
             if media is None:
                 message_id = await page.evaluate(
                     page_script.SEND_JS, {"chatId": chat, "text": text}
