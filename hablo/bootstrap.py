@@ -19,6 +19,7 @@ from hablo.notify.mailer import build_mailer
 from hablo.notify.notification_mails import NotificationMails
 from hablo.payments.checkout import CheckoutConfig
 from hablo.payments.desk import desk_factory
+from hablo.payments.link_later import LINKLESS_SWEEP_S, expire_linkless_payments
 from hablo.plugins.loader import SkillRegistry
 from hablo.plugins.remote_store import RemoteAccess, tenant_remote_skills
 from hablo.plugins.sdk import Skill
@@ -77,6 +78,8 @@ def bootstrap(
         )
     _add_usage_recount(engine, settings, db, clock)
     _add_staff_notifications(engine, settings, db)
+    # Chat payments whose link was never recorded (a crash after their turn) expire.
+    engine.add_job("link-less payments", LINKLESS_SWEEP_S, lambda: expire_linkless_payments(db))
     accounts = AccountDirectory(
         db.transaction, lambda: SecretBox.from_config(settings.secret_keys, settings.state_dir)
     )
