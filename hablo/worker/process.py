@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 
 from hablo.adapters.base import ChannelSender
 from hablo.bootstrap import Runtime
+from hablo.engine.grace import GraceWatchdog
 from hablo.engine.outbox import TurnListener
 from hablo.worker.tier import check_tier_settings, new_shard_worker, sync_redis, worker_senders
 
@@ -22,8 +23,10 @@ def run_worker(
     listeners: Iterable[TurnListener] = (),
     ready: Callable[[str], None] = lambda worker_id: None,
 ) -> None:
-    """Run until SIGTERM or SIGINT, then give the shards back after their queued work.
-    `senders` replaces the configured channels' senders (the bench's collecting one)."""
+    """Run until SIGTERM or SIGINT, then give the shards back after their queued work,
+    within settings.shutdown_grace_s (then the watchdog exits: the work left is pending for
+    the shards' next owners). `senders` replaces the configured channels' senders (the
+    bench's collecting one)."""
     redis = sync_redis(check_tier_settings(runtime.settings))
     engine = runtime.engine
     for sender in worker_senders(runtime, redis) if senders is None else senders:
@@ -43,6 +46,8 @@ def run_worker(
         while not stop.wait(1.0):
             pass
     finally:
+        watchdog = GraceWatchdog(runtime.settings.shutdown_grace_s, "hablo worker").start()
         worker.stop()
         runtime.close()
         redis.close()
+        watchdog.cancel()
