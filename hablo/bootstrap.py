@@ -14,6 +14,7 @@ from hablo.db.timeouts import DbTimeouts
 from hablo.engine.context import Clock, system_clock
 from hablo.engine.runtime import Engine
 from hablo.engine.tenant_profile import TenantProfile
+from hablo.lifecycle.retention import Retention
 from hablo.llm.attach import attach_assistant
 from hablo.notify.mailer import build_mailer
 from hablo.notify.notification_mails import NotificationMails
@@ -78,6 +79,9 @@ def bootstrap(
         )
     _add_usage_recount(engine, settings, db, clock)
     _add_staff_notifications(engine, settings, db)
+    # Old audit and log rows, messages past a tenant's retention with their files, and
+    # uploads no message refers to (docs/operations.md "Backups and retention").
+    engine.add_job("retention", settings.retention_interval_s, Retention.of(settings, db).run_once)
     # Chat payments whose link was never recorded (a crash after their turn) expire.
     engine.add_job("link-less payments", LINKLESS_SWEEP_S, lambda: expire_linkless_payments(db))
     accounts = AccountDirectory(
