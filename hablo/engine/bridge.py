@@ -8,6 +8,7 @@ loop, with a timeout) or `post` (fire and forget).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -21,8 +22,10 @@ class LoopBridge:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hablo-io")
 
     async def call(self, func: Callable[..., T], *args: Any) -> T:
-        """Run blocking work (DB, Engine.submit) off the loop and await its result."""
-        return await self.loop.run_in_executor(self._executor, func, *args)
+        """Run blocking work (DB, Engine.submit) off the loop and await its result, in a
+        copy of the caller's context (its log lines keep the request's id)."""
+        context = contextvars.copy_context()
+        return await self.loop.run_in_executor(self._executor, context.run, func, *args)
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
         """From a non-loop thread: run a coroutine on the loop and wait for its result."""
