@@ -3,6 +3,7 @@ turn attached, secrets masked in the message, the extra fields and the traceback
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from hablo.config.log_context import bind_log_context, current_log_context, log_context
+from hablo.engine.bridge import LoopBridge
 from hablo.observability.logs import JsonFormatter, RedactingTextFormatter
 from hablo.observability.sentry import scrub
 from hablo.security.log_redaction import MASK, RedactingFilter
@@ -115,3 +117,19 @@ def test_sentry_events_are_scrubbed_by_value_and_by_key() -> None:
     assert clean["request"]["headers"] == {"Authorization": MASK, "Accept": "*/*"}
     assert clean["extra"]["nested"][0] == {"client_secret": MASK}
     assert clean["level"] == "error" and clean["count"] == 3
+
+
+def test_blocking_work_handed_to_the_bridge_keeps_the_requests_ids() -> None:
+    async def handler() -> tuple[dict[str, str], dict[str, str]]:
+        bridge = LoopBridge(asyncio.get_running_loop(), workers=1)
+        try:
+            with log_context(request_id="req-42"):
+                inside = await bridge.call(lambda: dict(current_log_context()))
+            after = await bridge.call(lambda: dict(current_log_context()))
+        finally:
+            bridge.close()
+        return inside, after
+
+    inside, after = asyncio.run(handler())
+    assert inside == {"request_id": "req-42"}
+    assert after == {}  # the worker thread does not keep it for the next caller
