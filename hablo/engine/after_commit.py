@@ -2,8 +2,9 @@
 must not wait while the turn's transaction holds the conversation's row lock and a pooled
 connection. A skill puts such work in `SkillResult.meta[AFTER_COMMIT]`; the conversation
 actor runs `perform()` with no transaction open, then `record()` in a short transaction of
-its own under the conversation's lock, and sends what it returns right behind the turn's
-replies (the turn counts as delivered only after them)."""
+its own under the conversation's lock (and, in a worker, its shard's fence: a worker that
+lost the shard meanwhile records nothing), and sends what it returns right behind the
+turn's replies (the turn counts as delivered only after them)."""
 
 from __future__ import annotations
 
