@@ -33,6 +33,10 @@ WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"
 REGULARIZATION_C = 20.0
 MAX_ITERATIONS = 3000
 OUT_OF_SCOPE = "_out_of_scope"
+# Words whose character n-gram columns are remembered per classifier: customers reuse a
+# small vocabulary, so most words of a message were already cut into n-grams. Past this
+# many (hostile input) the memory starts again.
+WORD_COLUMNS_CACHE = 50_000
 
 _WORD_TOKEN = re.compile(WORD_TOKEN_PATTERN)
 
@@ -77,7 +81,11 @@ class _Block:
     def values(self, grams: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
         """(global columns, L2-normalised sublinear tf-idf values) of the known grams."""
         vocabulary = self.vocabulary
-        counts = Counter(idx for gram in grams if (idx := vocabulary.get(gram)) is not None)
+        return self.weigh([idx for gram in grams if (idx := vocabulary.get(gram)) is not None])
+
+    def weigh(self, found: list[int]) -> tuple[np.ndarray, np.ndarray] | None:
+        """`values` of the known grams' columns, in the order the grams came."""
+        counts = Counter(found)
         if not counts:
             return None
         columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
@@ -113,6 +121,8 @@ class IntentClassifier:
         self._weights_t = np.ascontiguousarray(model.weights.T)  # (features, classes)
         self._bias = model.bias
         self.threshold = threshold
+        # word -> the char block's columns of its n-grams, in n-gram order (see scores).
+        self._word_columns: dict[str, tuple[int, ...]] = {}
 
     @property
     def n_features(self) -> int:
@@ -122,11 +132,10 @@ class IntentClassifier:
         """Class probabilities for one text (softmax of the linear scores)."""
         norm = normalize(text)
         logits = self._bias.copy()
-        for block, grams in (
-            (self._char, _char_wb_ngrams(norm)),
-            (self._word, _word_ngrams(norm)),
+        for found in (
+            self._char.weigh(self._char_columns(norm)),
+            self._word.values(_word_ngrams(norm)),
         ):
-            found = block.values(grams)
             if found is not None:
                 columns, values = found
                 logits += values @ self._weights_t[columns]
@@ -134,6 +143,26 @@ class IntentClassifier:
         exp = np.exp(logits)
         probs: np.ndarray = exp / exp.sum()
         return probs
+
+    def _char_columns(self, norm: str) -> list[int]:
+        """The char block's columns of the text's known n-grams, in the order
+        `_char_wb_ngrams` gives them (so the sums, and the scores, are the same to the
+        last bit). Character n-grams never cross a word, so each word's are cut once."""
+        cache, vocabulary = self._word_columns, self._char.vocabulary
+        columns: list[int] = []
+        for word in norm.split():
+            known = cache.get(word)
+            if known is None:
+                known = tuple(
+                    idx
+                    for gram in _char_wb_ngrams(word)
+                    if (idx := vocabulary.get(gram)) is not None
+                )
+                if len(cache) >= WORD_COLUMNS_CACHE:
+                    cache.clear()
+                cache[word] = known  # actor threads may race here: same value either way
+            columns.extend(known)
+        return columns
 
     def predict(self, text: str) -> Prediction:
         probs = self.scores(text)
