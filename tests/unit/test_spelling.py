@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hablo.engine.nlu.acts import COMPLAINT, asks_shift, read_act, says_yes
+from hablo.engine.nlu.party import for_companion, party_size
 from hablo.engine.nlu.spelling import Speller, sound_key
 
 SALON = Speller(["corte", "pelo", "barba", "manicura", "uñas", "coloración", "haircut"])
@@ -80,3 +81,26 @@ def test_yes_with_thanks_and_complaints() -> None:
     assert read_act("no entendés nada") == COMPLAINT
     assert read_act("you don't understand") == COMPLAINT
     assert read_act("no entendí el precio, cuánto sale?") != COMPLAINT
+
+
+@pytest.mark.parametrize(
+    ("text", "people"),
+    [
+        ("quiero corte para mí el viernes y para mi hijo justo después", 2),
+        ("tenés turno para 2 cortes el sábado?", 2),
+        ("tres turnos de manicura", 3),
+        ("haircut for me and my son", 2),
+        ("a las dos de la tarde", 1),
+        ("en 2 semanas", 1),
+        ("corte para mí", 1),
+    ],
+)
+def test_party_size(text: str, people: int) -> None:
+    assert party_size(text) == people
+
+
+def test_a_companion_is_a_request_for_someone_else() -> None:
+    assert for_companion("y para mi hijo también?")
+    assert for_companion("can my son get one right after me?")
+    assert not for_companion("mi hijo está enfermo")
+    assert not for_companion("gracias")

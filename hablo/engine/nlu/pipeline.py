@@ -29,6 +29,7 @@ from hablo.engine.nlu.model_store import (
     read_builtin_model,
 )
 from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
+from hablo.engine.nlu.party import for_companion
 from hablo.engine.nlu.services import ServiceMatcher
 from hablo.engine.nlu.spelling import Speller
 from hablo.engine.nlu.text import normalize
@@ -373,6 +374,8 @@ def _by_rule(
         return act, 1.0
     if intent in (AFFIRM, DENY, None) and cancels_own_booking(text):
         return "cancel", 1.0
+    if intent is None and for_companion(text):
+        return "book", _UNSURE  # "¿y para mi hijo también?": book for them too
     if intent is None and "when" not in entities and asks_shift(text):
         return "reschedule", _UNSURE  # "¿se puede más tarde?" (a flow that asked reads it first)
     if intent in (AFFIRM, DENY) and ("service" in entities or "service_options" in entities):

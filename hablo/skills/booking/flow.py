@@ -8,6 +8,7 @@ from typing import Any
 
 from hablo.domain.booking.availability import nearest_free
 from hablo.engine.nlu.acts import AFFIRM, DENY, asks_shift, means_own_booking, starts_no
+from hablo.engine.nlu.party import for_companion, party_size
 from hablo.plugins import SkillResult
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
@@ -45,6 +46,10 @@ class BookingFlow(ManageBookings):
             return self._choose_booking("cancel")
         if intent == "reschedule" and self.state.get("mode") != "reschedule":
             return self._choose_booking("reschedule")
+        if intent == "book" and not self.turn.in_flow and for_companion(self.turn.text):
+            joined = self._companion()
+            if joined is not None:
+                return joined
         if not self.turn.in_flow or (intent == "book" and step in (None, *YES_NO_STEPS)):
             self.state = {"mode": "book"}
         absorbed = self._absorb_entities()
@@ -202,6 +207,10 @@ class BookingFlow(ManageBookings):
             others = [s for s in self.turn.entities.get("services", ()) if s.id != service.id]
             if others and self.state.get("mode", "book") == "book":
                 self.state["then"] = [str(s.id) for s in others]
+            party = party_size(self.turn.text)
+            if party > 1 and not others and self.state.get("mode", "book") == "book":
+                # "corte para mí y mi hijo": the same service again, right after.
+                self.state["then"] = [str(service.id)] * (party - 1)
         elif self.turn.entities.get("services_then") and self.state.get("mode", "book") == "book":
             # "a cut and a blowout": the bot asks which cut; the blowout follows it.
             self.state["then"] = [str(s.id) for s in self.turn.entities["services_then"]]
@@ -333,6 +342,24 @@ class BookingFlow(ManageBookings):
             ctx, self.lang, wanted, service.duration_minutes, intervals, self.now, repo.policy
         )
         return self._offer(wanted, service, "booking_unavailable", reason=reason)
+
+    def _companion(self) -> SkillResult | None:
+        """ "¿y para mi hijo también?" after booking: the same service (or the one named)
+        right after the customer's booking from this conversation. None: there is no
+        such booking, or the message names a day or time (the usual flow reads it)."""
+        if "when" in self.turn.entities:
+            return None
+        mine = [b for b in self._upcoming() if b.conversation_id == self.turn.conversation_id]
+        if not mine:
+            return None
+        last = max(mine, key=lambda b: b.ends_at)
+        named = self.turn.entities.get("service")
+        service = named if isinstance(named, ServiceInfo) else None
+        service = service or service_by_id(self.ctx, str(last.service_id))
+        if service is None:
+            return None
+        self.state = {"mode": "book", "service_id": str(service.id)}
+        return self._right_after(service, last.ends_at)
 
     def _shifted(self, start: datetime, shift: str) -> SkillResult:
         """The times of the same day after (or before) `start`: "¿se puede más tarde?"."""

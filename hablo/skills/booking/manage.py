@@ -83,19 +83,21 @@ class ManageBookings(FlowBase):
         if following is None:
             return done
         self.state = {"mode": "book", "service_id": str(following.id), "then": queue}
+        nxt = self._right_after(following, after)
+        return replace(nxt, replies=done.replies + nxt.replies)
+
+    def _right_after(self, service: ServiceInfo, after: datetime) -> SkillResult:
+        """Propose `service` as soon as `after` (the end of a booking), or offer the
+        nearest free times that day."""
         repo = repo_of(self.ctx)
         day = after.astimezone(self.zone).date()
-        free = repo.free_slots(day, following, self.ctx.opening_hours(day), self.now)
+        free = repo.free_slots(day, service, self.ctx.opening_hours(day), self.now)
         # The first free start once the first service is over: "right after" may be the
         # next step of the grid or the end of a buffer (ends 10:40, next start 10:45).
         soon = [s for s in free if after <= s < after + _RIGHT_AFTER]
         if soon:
-            nxt = self._propose(soon[0])
-        else:
-            nxt = self._offer(
-                after, following, "booking_next_options", service=following.label(self.lang)
-            )
-        return replace(nxt, replies=done.replies + nxt.replies)
+            return self._propose(soon[0])
+        return self._offer(after, service, "booking_next_options", service=service.label(self.lang))
 
     def _denied(self) -> SkillResult:
         if self.state["step"] == "confirm_reminder":

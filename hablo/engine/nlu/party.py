@@ -1,0 +1,59 @@
+"""Bookings for more than one person: "2 cortes", "para mí y mi hijo", "can my son get
+one right after me?". Small businesses book families back to back; the booking flow
+books each person's service one after the other."""
+
+from __future__ import annotations
+
+import re
+
+from hablo.engine.nlu.text import plain
+
+_KIN = (
+    r"(?:hij[oa]s?|marido|esposa|esposo|mujer|novi[oa]|amig[oa]s?|mama|papa|madre|padre"
+    r"|herman[oa]s?|nen[ea]s?|pareja|sobrin[oa]s?|prim[oa]s?|suegr[oa]|abuel[oa]"
+    r"|son|daughter|husband|wife|partner|boyfriend|girlfriend|friend|mom|mum|dad|mother"
+    r"|father|brother|sister|kid|niece|nephew)"
+)
+# "para mí y mi hijo", "for me and my wife", "y también para mi hija", "my son too"
+_COMPANION_RE = re.compile(
+    rf"\b(?:(?:para |for )?(?:mi|me|myself|yo) (?:y|and) (?:para |for )?(?:mi|my) {_KIN}"
+    rf"|(?:y|and|tambien|also|plus) (?:tambien |also )?(?:para |for )?(?:mi|my) {_KIN}"
+    rf"|(?:para|for) (?:mi|my) {_KIN} (?:tambien|too|as well)"
+    rf"|(?:otro|otra|another) (?:para|for) (?:mi|my) {_KIN})\b"
+)
+_COUNT = {"2": 2, "3": 3, "4": 4, "dos": 2, "tres": 3, "cuatro": 4, "two": 2, "three": 3,
+          "four": 4}  # fmt: skip
+# "2 cortes", "dos turnos", "para tres personas", "two haircuts": a count of people served
+# one after the other (not "2 horas", "dos de la tarde").
+_PARTY_RE = re.compile(
+    r"\b(?P<n>2|3|4|dos|tres|cuatro|two|three|four)\s+"
+    r"(?!(?:horas?|hs|minutos?|dias?|semanas?|meses|veces|de|del|y|pm|am|hours?|days?"
+    r"|weeks?|minutes?|times|o|or|a|en|in)\b)(?P<what>[a-z]+s)\b"
+)
+
+
+def party_size(text: str) -> int:
+    """How many people one booking request is for: "2 cortes", "para mí y mi hijo" -> 2.
+    The booking flow books them one after the other."""
+    said = plain(text)
+    counted = _PARTY_RE.search(said)
+    if counted is not None:
+        return _COUNT[counted["n"]]
+    return 2 if _COMPANION_RE.search(said) else 1
+
+
+# A person of the customer's ("mi hijo", "my wife") ...
+_THEIR_RE = re.compile(rf"\b(?:mi|my|a mi|for my|para mi) {_KIN}\b")
+# ... in a request to book them too ("también", "right after me", "se puede", "quiere").
+_ALSO_RE = re.compile(
+    r"\b(?:tambien|too|also|as well|despues de mi|after me|justo despues|right after"
+    r"|quiere|quieren|wants?|se puede|puede|pueden|can|could|get one|turno|cita"
+    r"|appointment|book)\b"
+)
+
+
+def for_companion(text: str) -> bool:
+    """ "¿y para mi hijo también?", "mi hija quiere manicura después de mí": a booking
+    for someone the customer brings, to go with the customer's own."""
+    said = plain(text)
+    return bool(_THEIR_RE.search(said) and _ALSO_RE.search(said))
