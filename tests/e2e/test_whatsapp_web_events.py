@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 import qrcode
@@ -97,7 +98,7 @@ def test_events_media_lid_files_and_browser_cap(db_url: str, tmp_path: Path) -> 
 
             # A text, then an image with a caption, a location and a button reply.
             round_trip(fake, "hola")
-            incoming = [
+            incoming: list[dict[str, Any]] = [
                 {"type": "image", "caption": "¿tienen este color?", "mimetype": "image/jpeg"},
                 {"type": "location", "lat": -34.6037, "lng": -58.3816, "place": "Obelisco"},
                 {"type": "buttons_response", "text": "Mañana", "choiceId": "day-2"},

@@ -147,9 +147,9 @@ def test_typing_reply_only_and_send_caps(db_url: str, tmp_path: Path) -> None:
             write(fake, LATE, "hola, ¿tienen turno hoy?")
             capped = wait_until(
                 lambda: (
-                    (rows := outbox_rows(api, LATE))
-                    and rows[-1].status == OutboxStatus.DEAD
-                    and rows[-1]
+                    rows[-1]
+                    if (rows := outbox_rows(api, LATE)) and rows[-1].status == OutboxStatus.DEAD
+                    else None
                 ),
                 timeout=60,
                 what="the reply refused by the daily cap",
