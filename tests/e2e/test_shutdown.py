@@ -3,7 +3,8 @@ webhooks from many customers, SIGTERM in the middle of it, a restart, and the pr
 retries of what was refused meanwhile. Every message the server accepted (answered 2xx)
 and every retried one gets exactly one reply at the fake Graph API: 0 lost, 0 duplicated;
 /readyz said 503 while draining, and the process exited on its own within the grace
-period (the watchdog's forced exit has another code)."""
+period (the watchdog's forced exit has another code). The same for a `hablo worker` of
+the Redis worker tier stopped while the edge keeps accepting."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ import signal
 import socket
 import subprocess
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 from aiohttp import web
 from sqlalchemy import func, select
@@ -28,6 +31,7 @@ from hablo.db.enums import InboxStatus, OutboxStatus
 from hablo.db.models import ChannelAccount, InboxEvent, OutboxMessage
 from hablo.demo import seed_demo
 from hablo.engine.grace import EXIT_GRACE_EXPIRED
+from hablo.worker.leases import ShardLeases
 from tests.conftest import TEST_STATE_DIR, _truncate_postgres, make_settings
 from tests.e2e.server import wait_until
 from tests.e2e.test_cli import HABLO
@@ -41,6 +45,8 @@ from tests.providers.fake_whatsapp_cloud import (
     text_message,
 )
 
+REDIS_URL = "redis://127.0.0.1:6379/0"
+SHARDS = 8
 WAIT_S = 90.0
 GRACE_S = 30.0
 SENDERS = 4
@@ -108,6 +114,24 @@ def seeded(postgres_url: str, fake: FakeWhatsAppCloud) -> Iterator[Runtime]:
     rt.close()
 
 
+def hablo_env(rt: Runtime, fake: FakeWhatsAppCloud, **env: str) -> dict[str, str]:
+    """A clean HABLO_* environment for a subprocess on the test's database and fake."""
+    clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("HABLO_")}
+    clean.update(
+        HABLO_DATABASE_URL=rt.settings.database_url,
+        HABLO_CHANNELS='["console", "whatsapp_cloud"]',
+        HABLO_WHATSAPP_CLOUD_API_BASE=fake.api_base,
+        HABLO_ALLOW_PRIVATE_URLS="true",
+        HABLO_STATE_DIR=str(TEST_STATE_DIR),
+        HABLO_NLU_TRAIN_IN_BACKGROUND="false",
+        HABLO_OUTBOX_BACKOFF_BASE_S="0.05",
+        HABLO_OUTBOX_BACKOFF_MAX_S="0.2",
+        HABLO_SHUTDOWN_GRACE_S=str(GRACE_S),
+    )
+    clean.update(env)
+    return clean
+
+
 class Server:
     """`hablo serve` in a subprocess, with the grace period and announcement under test."""
 
@@ -118,27 +142,23 @@ class Server:
         cwd: Path,
         grace_s: float = GRACE_S,
         announce_s: float = 2.0,
+        **env: str,
     ) -> None:
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.upper().startswith("HABLO_")}
         env.update(
-            HABLO_DATABASE_URL=rt.settings.database_url,
             HABLO_PORT=str(self.port),
-            HABLO_CHANNELS='["console", "whatsapp_cloud"]',
-            HABLO_WHATSAPP_CLOUD_API_BASE=fake.api_base,
-            HABLO_ALLOW_PRIVATE_URLS="true",
-            HABLO_STATE_DIR=str(TEST_STATE_DIR),
-            HABLO_NLU_TRAIN_IN_BACKGROUND="false",
-            HABLO_OUTBOX_BACKOFF_BASE_S="0.05",
-            HABLO_OUTBOX_BACKOFF_MAX_S="0.2",
             HABLO_SHUTDOWN_GRACE_S=str(grace_s),
             HABLO_SHUTDOWN_ANNOUNCE_S=str(announce_s),
         )
         self.log_path = cwd / f"serve-{self.port}.log"
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [*HABLO, "serve"], cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT
+            [*HABLO, "serve"],
+            cwd=cwd,
+            env=hablo_env(rt, fake, **env),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         wait_until(self._ready, timeout=WAIT_S, interval=0.2, what="hablo serve to be ready")
 
@@ -278,6 +298,91 @@ def test_a_drain_past_the_grace_period_exits_and_leaves_the_replies_pending(
     finally:
         restarted.stop()
     assert {peer: len(fake.sent_to(peer)) for peer in peers} == dict.fromkeys(peers, 1)
+
+
+class Worker:
+    """`hablo worker` in a subprocess; ready once the tier's shards all have a holder."""
+
+    def __init__(self, rt: Runtime, fake: FakeWhatsAppCloud, cwd: Path, **env: str) -> None:
+        self.log_path = cwd / f"worker-{uuid.uuid4().hex[:6]}.log"
+        self.log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [*HABLO, "worker"],
+            cwd=cwd,
+            env=hablo_env(rt, fake, **env),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        client = redis.Redis.from_url(REDIS_URL)
+        leases = ShardLeases(client, env["HABLO_REDIS_PREFIX"], "test", SHARDS, 1.0)
+        try:
+            wait_until(self._running, timeout=WAIT_S, interval=0.2, what="hablo worker")
+            wait_until(
+                lambda: all(leases.holders().values()), timeout=WAIT_S, what="the shards' holders"
+            )
+        finally:
+            client.close()
+
+    def _running(self) -> bool:
+        assert self.proc.poll() is None, f"hablo worker exited with {self.proc.returncode}"
+        return "running" in self.log_path.read_text()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+        self.log.close()
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    prefix = f"hablo-test-{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.mark.timeout(600)
+def test_sigterm_to_a_worker_mid_stream_loses_and_duplicates_nothing(
+    seeded: Runtime, fake: StallingGraph, tmp_path: Path, redis_prefix: str
+) -> None:
+    tier = {
+        "HABLO_ROUTER": "redis",
+        "HABLO_REDIS_URL": REDIS_URL,
+        "HABLO_REDIS_PREFIX": redis_prefix,
+        "HABLO_SHARDS": str(SHARDS),
+    }
+    processes: list[Worker | Server] = [Worker(seeded, fake, tmp_path, **tier)]
+    try:
+        edge = Server(seeded, fake, tmp_path, HABLO_SERVE_WORKER="false", **tier)
+        processes.append(edge)
+        stream = Stream(edge.base_url)
+        senders = [threading.Thread(target=stream.run, args=(i,)) for i in range(SENDERS)]
+        for thread in senders:
+            thread.start()
+        wait_until(lambda: len(stream.accepted) >= BEFORE_SIGTERM, timeout=WAIT_S, what="load")
+        processes[0].proc.send_signal(signal.SIGTERM)
+        # Its shards are given back after their queued turns, within the grace period.
+        assert processes[0].proc.wait(GRACE_S + WAIT_S) == 0
+        # Meanwhile the edge goes on accepting; the worker that takes over answers them.
+        more = len(stream.accepted) + BEFORE_SIGTERM
+        processes.append(Worker(seeded, fake, tmp_path, **tier))
+        wait_until(lambda: len(stream.accepted) >= more, timeout=WAIT_S, what="more load")
+        stream.stop.set()
+        for thread in senders:
+            thread.join(WAIT_S)
+        assert not stream.refused
+        wait_until(lambda: _all_done(seeded), timeout=WAIT_S, interval=0.2, what="all replies")
+    finally:
+        for process in processes:
+            process.stop()
+    replies = {peer: len(fake.sent_to(peer)) for peer in stream.accepted}
+    assert replies == dict.fromkeys(stream.accepted, 1), {
+        peer: n for peer, n in replies.items() if n != 1
+    }
 
 
 def _readyz(base_url: str) -> int:
