@@ -48,11 +48,12 @@ def _tenant_id(runtime: Any, slug: str) -> uuid.UUID:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
+    from hablo.bootstrap import migration_timeouts
     from hablo.db import migrate
 
     settings = _settings(args)
     if args.action == "upgrade":
-        migrate.upgrade(settings.database_url)
+        migrate.upgrade(settings.database_url, timeouts=migration_timeouts(settings))
         print(f"database at revision {migrate.current_revision(settings.database_url)}")
     else:
         print(migrate.current_revision(settings.database_url) or "empty (run `hablo db upgrade`)")
