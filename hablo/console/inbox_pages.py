@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from hablo.adapters.whatsapp_cloud import CHANNEL as WHATSAPP_CLOUD
 from hablo.adapters.whatsapp_cloud import SERVICE_WINDOW
+from hablo.api import inbox_labels
 from hablo.api.app_keys import RUNTIME
 from hablo.api.media_store import media_store
 from hablo.api.permissions import is_allowed
@@ -21,7 +22,6 @@ from hablo.api.problems import ApiError, forbidden, not_found
 from hablo.api.routes import auth, bookings, contacts, conversations, messages
 from hablo.api.scope import TenantScope, run_scoped
 from hablo.api.suspension import refuse_writes_when_suspended
-from hablo.console import labels as inbox_labels
 from hablo.console.api_calls import call_api, may
 from hablo.console.guard import posted, redirect, text, user_of
 from hablo.console.inbox_query import (

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import case, exists, func, or_, select
 
+from hablo.api.inbox_labels import has_label, labels_by_conversation
 from hablo.api.permissions import is_allowed
 from hablo.api.scope import TenantScope, contains
-from hablo.console.labels import has_label, labels_by_conversation
 from hablo.db.enums import ConversationStatus, SenderKind, UserStatus
 from hablo.db.models import (
     Contact,

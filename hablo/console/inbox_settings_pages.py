@@ -7,11 +7,11 @@ from typing import Any
 
 from aiohttp import web
 
+from hablo.api import inbox_labels
 from hablo.api.problems import ApiError, not_found
 from hablo.api.routes import auth
 from hablo.api.scope import TenantScope
 from hablo.api.suspension import refuse_writes_when_suspended
-from hablo.console import labels as inbox_labels
 from hablo.console.api_calls import call_api
 from hablo.console.guard import posted, redirect, text
 from hablo.console.inbox_pages import abilities, require, scoped, staff_user

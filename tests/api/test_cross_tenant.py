@@ -34,9 +34,11 @@ from hablo.db.models import (
     Conversation,
     ConversationNote,
     Holiday,
+    Label,
     Message,
     OutboxMessage,
     Payment,
+    SavedReply,
     Service,
     User,
 )
@@ -127,7 +129,9 @@ def plant_foreign_objects(api: Api) -> dict[str, list[Any]]:
             display_name="Secreto",
             secrets={},
         )
-        session.add_all([dead, payment, account])
+        label = Label(tenant_id=tenant_id, name="etiqueta secreta")
+        saved = SavedReply(tenant_id=tenant_id, shortcut="secreta", text="texto secreto")
+        session.add_all([dead, payment, account, label, saved])
         session.flush()
         invoice = issue_invoice(session, payment, now=datetime.now(UTC))
         ids = {
@@ -142,6 +146,8 @@ def plant_foreign_objects(api: Api) -> dict[str, list[Any]]:
             "payment_id": payment.id,
             "invoice_id": invoice.id,
             "account_id": account.id,
+            "label_id": label.id,
+            "reply_id": saved.id,
         }
     foreign: dict[str, list[Any]] = {name: [str(value)] for name, value in ids.items()}
     foreign["outbox_id"] = [dead.id]
@@ -176,6 +182,8 @@ def test_no_route_reads_or_changes_another_tenants_objects(api: Api) -> None:
         "nota secreta",
         "respuesta secreta",
         "agent@victim.test",
+        "etiqueta secreta",
+        "texto secreto",
     } | {v for values in foreign.values() for v in values if isinstance(v, str)}
     # The planted booking is a staff notification: let the mail job do its bookkeeping
     # now, so only the attacks could change the victim's rows below.

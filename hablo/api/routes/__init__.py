@@ -19,6 +19,8 @@ ROUTE_MODULES = (
     "conversations",
     "notifications",
     "messages",
+    "labels",
+    "saved_replies",
     "services",
     "hours",
     "hours_calendar",

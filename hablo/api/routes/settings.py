@@ -19,7 +19,9 @@ from hablo.tenancy.settings import (
     DEBOUNCE_KEY,
     DEFAULT_HANDOFF_TIMEOUT_MIN,
     HANDOFF_TIMEOUT_KEY,
+    MAX_MESSAGE_RETENTION_DAYS,
     MAX_WEBCHAT_ORIGINS,
+    MESSAGE_RETENTION_KEY,
     NOTIFICATIONS_KEY,
     WEBCHAT_ORIGINS_KEY,
     LocaleName,
@@ -27,6 +29,7 @@ from hablo.tenancy.settings import (
     TimeZoneName,
     WebOrigin,
     allowed_webchat_origins,
+    message_retention_days,
 )
 
 routes = ApiRoutes("settings")
@@ -35,7 +38,11 @@ MAX_DEBOUNCE_MS = 10_000
 MAX_HANDOFF_TIMEOUT_MIN = 7 * 24 * 60
 # Keys of `tenants.settings` this API owns; others (templates, llm, booking policy, ...)
 # are kept untouched.
-_JSON_KEYS = (DEBOUNCE_KEY, HANDOFF_TIMEOUT_KEY, WEBCHAT_ORIGINS_KEY)
+_JSON_KEYS = (DEBOUNCE_KEY, HANDOFF_TIMEOUT_KEY, WEBCHAT_ORIGINS_KEY, MESSAGE_RETENTION_KEY)
+_RETENTION_HELP = (
+    "Messages (and the files they sent) older than this many days are deleted; the "
+    "conversations stay, with their dates and contact. null: kept for good"
+)
 
 
 class SettingsOut(BaseModel):
@@ -50,6 +57,7 @@ class SettingsOut(BaseModel):
     webchat_allowed_origins: list[str] = Field(
         description="Sites that may embed the web chat (hablo's own page always may)"
     )
+    message_retention_days: int | None = Field(description=_RETENTION_HELP)
 
     @classmethod
     def of(cls, tenant: Tenant) -> SettingsOut:
@@ -64,6 +72,7 @@ class SettingsOut(BaseModel):
             ),
             notifications=NotificationSettings.of(stored),
             webchat_allowed_origins=sorted(allowed_webchat_origins(stored)),
+            message_retention_days=message_retention_days(stored),
         )
 
 
@@ -87,6 +96,9 @@ class SettingsPatch(RequestModel):
         max_length=MAX_WEBCHAT_ORIGINS,
         description="Origins (https://shop.example.com) whose pages may embed the web chat; "
         "replaces the stored list",
+    )
+    message_retention_days: int | None = Field(
+        default=None, ge=1, le=MAX_MESSAGE_RETENTION_DAYS, description=_RETENTION_HELP
     )
 
     @model_validator(mode="after")

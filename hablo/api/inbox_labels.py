@@ -117,8 +117,8 @@ def saved_replies(scope: TenantScope) -> list[SavedReply]:
     return list(scope.session.scalars(scope.select(SavedReply).order_by(SavedReply.shortcut)))
 
 
-def create_saved_reply(scope: TenantScope, raw_shortcut: str, raw_text: str) -> SavedReply:
-    shortcut = raw_shortcut.strip().lstrip("/").lower()
+def _shortcut(raw: str) -> str:
+    shortcut = raw.strip().lstrip("/").lower()
     if not _SHORTCUT.match(shortcut):
         raise ApiError(
             422,
@@ -126,10 +126,31 @@ def create_saved_reply(scope: TenantScope, raw_shortcut: str, raw_text: str) -> 
             "a shortcut is 1-32 lowercase letters, digits, '-' or '_'",
             {"field": "shortcut"},
         )
+    return shortcut
+
+
+def create_saved_reply(scope: TenantScope, raw_shortcut: str, raw_text: str) -> SavedReply:
+    shortcut = _shortcut(raw_shortcut)
     text = _clean(raw_text, MAX_REPLY, "text")
     reply = scope.add(SavedReply(shortcut=shortcut, text=text))
     _flush_unique(scope, f"the shortcut /{shortcut} is taken", "shortcut")
     scope.audit("create", "saved_reply", reply.id, {"shortcut": shortcut})
+    return reply
+
+
+def update_saved_reply(
+    scope: TenantScope, reply_id: uuid.UUID, raw_shortcut: str | None, raw_text: str | None
+) -> SavedReply:
+    """Change the shortcut, the text or both (what is None stays)."""
+    reply = scope.get(SavedReply, reply_id, what="saved reply", for_update=True)
+    changes: dict[str, Any] = {}
+    if raw_shortcut is not None:
+        changes["shortcut"] = reply.shortcut = _shortcut(raw_shortcut)
+    if raw_text is not None:
+        reply.text = _clean(raw_text, MAX_REPLY, "text")
+        changes["text"] = True  # the audit says it changed, not what it says
+    _flush_unique(scope, f"the shortcut /{reply.shortcut} is taken", "shortcut")
+    scope.audit("update", "saved_reply", reply.id, changes)
     return reply
 
 
