@@ -13,13 +13,14 @@ import aiohttp
 import psycopg
 import pytest
 from aiohttp import web
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hablo.api.endpoints import ApiRoutes, Call, mount
 from hablo.api.server import create_app
 from hablo.bootstrap import Runtime, bootstrap
+from hablo.db import migrate
 from hablo.db.cancellation import Cancellation, WorkCancelled
 from hablo.db.database import Database
 from hablo.db.models import AuditLog
@@ -219,3 +220,23 @@ def test_request_past_its_deadline_commits_nothing(slow_runtime: Runtime) -> Non
     quick = f"quick-{uuid.uuid4().hex[:8]}"  # control: the same work within the deadline
     assert asyncio.run(_post_slow_write(slow_runtime, quick, **{"X-Probe": "quick"})) == 204
     assert _marks(slow_runtime.db, quick) == 1
+
+
+def test_migrations_run_with_their_own_limits(postgres_url: str) -> None:
+    """A limit no migration can meet (1 ms) stops it: the limits reach Alembic's
+    connection. The test databases migrate without limits (conftest), like `upgrade()`."""
+    name = f"hablo_migrate_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        with pytest.raises(OperationalError) as stopped:
+            migrate.upgrade(url, timeouts=DbTimeouts(statement_s=0.001, lock_s=0.001))
+        assert isinstance(stopped.value.orig, psycopg.errors.QueryCanceled)
+        migrate.upgrade(url, timeouts=DbTimeouts(statement_s=600, lock_s=600))
+        assert migrate.current_revision(url) == migrate.head_from_files()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
