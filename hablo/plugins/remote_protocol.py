@@ -218,7 +218,9 @@ class ReplyModel(_Strict):
     choices: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=MAX_CHOICES
     )
-    media_url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    media_url: (
+        Annotated[str, StringConstraints(max_length=2000, pattern=r"^https://\S+$")] | None
+    ) = None  # sent on to the customer's channel: https only
     media_type: Literal["image", "document"] = "image"
 
 
