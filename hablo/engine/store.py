@@ -391,7 +391,9 @@ class ConversationStore:
         conversation: LockedConversation,
         turn: TurnRecord,
     ) -> list[OutboundEnvelope]:
-        """Write the inbound message, the replies, their outbox rows and the new state."""
+        """Write the inbound message, the replies, their outbox rows and the new state
+        (when this process may still write the conversation: `check_write`)."""
+        self.check_write(conn, key)
         rows = turn_rows(key, conversation, turn, utcnow())
         return envelopes_of(key, rows, write_rows(conn, self._sql, rows))
 
