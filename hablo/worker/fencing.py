@@ -84,20 +84,10 @@ class FencedStore(PostgresConversationStore):
 
         return super().process_turn(key, inbox_ids, fenced, sender_name)
 
-    def commit_turn(
-        self,
-        conn: Connection,
-        key: ConversationKey,
-        conversation: LockedConversation,
-        turn: TurnRecord,
-    ) -> list[OutboundEnvelope]:
-        """Writes outside a turn (follow-ups, jobs, quarantine) commit under the fence too."""
-        self.check_write(conn, key)
-        return super().commit_turn(conn, key, conversation, turn)
-
     def check_write(self, conn: Connection, key: ConversationKey) -> None:
-        """Hold the shard's fence (FOR SHARE, until `conn` commits) if it is still ours;
-        raise StaleShardOwner otherwise."""
+        """Every write of the conversation (a turn, a follow-up, a job's reminder or
+        handoff release, a quarantine) checks here: hold the shard's fence (FOR SHARE,
+        until `conn` commits) if it is still ours, else raise StaleShardOwner."""
         shard = self._shard_of(key)
         fence = self._held.get(shard)
         if fence is None:

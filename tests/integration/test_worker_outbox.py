@@ -16,31 +16,17 @@ from hablo.db.models import Message, OutboxMessage
 from hablo.demo import seed_salon
 from hablo.engine.messages import OutboundEnvelope
 from hablo.engine.ports import TransientSendError
-from hablo.engine.store import ConversationStore, LockedConversation, TurnRecord
+from hablo.engine.store import ConversationStore
 from tests.e2e.server import wait_until
 from tests.fakes import CollectingSender
 from tests.integration.helpers import inbound, start_collecting
 from tests.integration.worker_support import (  # noqa: F401 (fixtures)
     WAIT_S,
+    hello_turn,
     in_test_worker,
     pg_runtime_fixture,
     prefix_fixture,
 )
-
-
-def _compute(
-    conversation: LockedConversation, conn: object, claimed: tuple[int, ...]
-) -> TurnRecord:
-    return TurnRecord(
-        inbox_ids=claimed,
-        inbound=(("hola", utcnow()),),
-        language="es",
-        intent=None,
-        confidence=0.0,
-        skill=None,
-        replies=("¡hola!",),
-        new_state=None,
-    )
 
 
 def _committed_reply(
@@ -49,7 +35,7 @@ def _committed_reply(
     """A turn committed through `store`: its inbox ids and its one reply."""
     message = inbound(tenant_id, "hola", peer=peer)
     inbox_id = store.accept(message).inbox_id
-    claimed, [reply] = store.process_turn(message.key, [inbox_id], _compute)  # type: ignore[arg-type]
+    claimed, [reply] = store.process_turn(message.key, [inbox_id], hello_turn)  # type: ignore[arg-type]
     return claimed, reply
 
 

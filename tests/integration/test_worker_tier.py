@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from hablo.bootstrap import Runtime
-from hablo.db.base import utcnow
 from hablo.db.enums import InboxStatus
 from hablo.db.models import InboxEvent as InboxRow
 from hablo.demo import seed_salon
@@ -21,6 +20,7 @@ from tests.integration.helpers import inbound
 from tests.integration.worker_support import (  # noqa: F401 (fixtures)
     SHARDS,
     WAIT_S,
+    hello_turn,
     in_test_worker,
     pg_runtime_fixture,
     prefix_fixture,
@@ -51,21 +51,6 @@ def test_shards_are_shared_fairly_and_given_back(pg_runtime: Runtime) -> None:
         engine.dispatcher.stop()
 
 
-def _compute(
-    conversation: LockedConversation, conn: object, claimed: tuple[int, ...]
-) -> TurnRecord:
-    return TurnRecord(
-        inbox_ids=claimed,
-        inbound=(("hola", utcnow()),),
-        language="es",
-        intent=None,
-        confidence=0.0,
-        skill=None,
-        replies=("hola!",),
-        new_state=None,
-    )
-
-
 def test_a_stale_owner_commits_nothing_and_waits_for_nobody(pg_runtime: Runtime) -> None:
     with pg_runtime.db.transaction() as session:
         tenant_id = seed_salon(session, "fenced", "Salón Cercado")
@@ -79,10 +64,10 @@ def test_a_stale_owner_commits_nothing_and_waits_for_nobody(pg_runtime: Runtime)
     new = FencedStore(pg_runtime.db, lambda key: shard_of(key, SHARDS), new_held)
 
     with pytest.raises(StaleShardOwner):
-        old.process_turn(message.key, [inbox_id], _compute)  # type: ignore[arg-type]
+        old.process_turn(message.key, [inbox_id], hello_turn)  # type: ignore[arg-type]
     with pg_runtime.db.transaction() as session:
         assert session.get(InboxRow, inbox_id).status == InboxStatus.PENDING  # type: ignore[union-attr]
-    claimed, replies = new.process_turn(message.key, [inbox_id], _compute)  # type: ignore[arg-type]
+    claimed, replies = new.process_turn(message.key, [inbox_id], hello_turn)  # type: ignore[arg-type]
     assert claimed == (inbox_id,) and len(replies) == 1
 
 
@@ -105,7 +90,7 @@ def test_taking_a_shard_waits_for_the_old_owners_turn_in_flight(pg_runtime: Runt
     ) -> TurnRecord:
         in_turn.set()
         assert finish.wait(WAIT_S)
-        return _compute(conversation, conn, claimed)
+        return hello_turn(conversation, conn, claimed)
 
     turn = threading.Thread(target=lambda: old.process_turn(first.key, [ids[0]], slow))  # type: ignore[arg-type]
     turn.start()
@@ -122,7 +107,7 @@ def test_taking_a_shard_waits_for_the_old_owners_turn_in_flight(pg_runtime: Runt
     taker.join(WAIT_S)
     assert fences == [held[shard] + 1]
     with pytest.raises(StaleShardOwner):
-        old.process_turn(second.key, [ids[1]], _compute)  # type: ignore[arg-type]
+        old.process_turn(second.key, [ids[1]], hello_turn)  # type: ignore[arg-type]
     with pg_runtime.db.transaction() as session:
         statuses = dict(session.execute(select(InboxRow.id, InboxRow.status)).all())
     assert statuses == {ids[0]: InboxStatus.PROCESSED, ids[1]: InboxStatus.PENDING}

@@ -13,8 +13,10 @@ import pytest
 import redis
 
 from hablo.bootstrap import Runtime, bootstrap
+from hablo.db.base import utcnow
 from hablo.demo import seed_salon
 from hablo.engine.runtime import Engine
+from hablo.engine.store import LockedConversation, TurnRecord
 from hablo.worker.bench_cluster import WorkerCluster
 from hablo.worker.bench_node import CHANNEL as BENCH
 from hablo.worker.worker import ShardWorker
@@ -53,6 +55,22 @@ def pg_runtime_fixture(postgres_url: str, prefix: str) -> Iterator[Runtime]:
     rt = bootstrap(settings, upgrade_schema=False)
     yield rt
     rt.close()
+
+
+def hello_turn(
+    conversation: LockedConversation, conn: object, claimed: tuple[int, ...]
+) -> TurnRecord:
+    """A turn computer: "hola" answered "hola!" (for driving a store directly)."""
+    return TurnRecord(
+        inbox_ids=claimed,
+        inbound=(("hola", utcnow()),),
+        language="es",
+        intent=None,
+        confidence=0.0,
+        skill=None,
+        replies=("hola!",),
+        new_state=None,
+    )
 
 
 def in_test_worker(rt: Runtime, name: str, engine: Engine | None = None) -> ShardWorker:
