@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -17,6 +17,8 @@ _PARTS = re.compile(r"\s*(?:,|\by\b|\be\b|\band\b|\bmas\b|\bplus\b|\bcon\b|\bwit
 MIN_SCORE = 82.0
 # One word against one word of a name: stricter ("limpiesa" yes, "limpio" no).
 WORD_SCORE = 88.0
+# Words whose affix scans (_by_suffix, _by_prefix) a matcher remembers.
+AFFIX_MEMO = 20_000
 # Words too common in service names to tell one service from another.
 _GENERIC = frozenset(
     [
@@ -266,6 +268,9 @@ class ServiceMatcher:
                 if len(word) >= 3 and word not in _STOP
             }
             self._said_as[str(service.id)] = frozenset(said)
+        # word -> what _by_suffix / _by_prefix found for it (see _remembered).
+        self._suffixes: dict[str, tuple[ServiceInfo, ...] | None] = {}
+        self._prefixes: dict[str, tuple[ServiceInfo, ...] | None] = {}
 
     def words(self) -> frozenset[str]:
         """Every word of the services' names and synonyms (normalised, ñ kept)."""
@@ -350,6 +355,28 @@ class ServiceMatcher:
         return found
 
     def _by_suffix(self, word: str) -> tuple[ServiceInfo, ...] | None:
+        return self._remembered(self._suffixes, word, self._scan_suffix)
+
+    def _by_prefix(self, word: str) -> tuple[ServiceInfo, ...] | None:
+        return self._remembered(self._prefixes, word, self._scan_prefix)
+
+    @staticmethod
+    def _remembered(
+        memo: dict[str, tuple[ServiceInfo, ...] | None],
+        word: str,
+        scan: Callable[[str], tuple[ServiceInfo, ...] | None],
+    ) -> tuple[ServiceInfo, ...] | None:
+        """A scan of every name word, once per word said (customers repeat their words;
+        the index is immutable). Past AFFIX_MEMO words (hostile input) it starts again."""
+        if word in memo:
+            return memo[word]
+        found = scan(word)
+        if len(memo) >= AFFIX_MEMO:
+            memo.clear()
+        memo[word] = found  # actor threads may race here: same value either way
+        return found
+
+    def _scan_suffix(self, word: str) -> tuple[ServiceInfo, ...] | None:
         """The head of a compound name: "cut" (haircut). The rest must be a word itself
         (four letters or more): "men" is no part of "women"."""
         if not word.isalpha():
@@ -362,7 +389,7 @@ class ServiceMatcher:
         }
         return tuple(sorted(found, key=lambda s: s.name)) or None
 
-    def _by_prefix(self, word: str) -> tuple[ServiceInfo, ...] | None:
+    def _scan_prefix(self, word: str) -> tuple[ServiceInfo, ...] | None:
         """A word cut short: "semi" (semipermanente), "microchip" (microchipping),
         "depi" (depilación). Only alphabetic words of four letters or more that are not
         everyday words themselves ("este jueves" names no Estética)."""
