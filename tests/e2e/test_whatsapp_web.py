@@ -204,20 +204,19 @@ def test_a_page_that_cannot_go_on_is_broken_and_alerted(db_url: str, tmp_path: P
                 what="broken by needs_update",
             )
             assert "scripts/update-wa-js" in outdated["last_error"]
-            with api.runtime.db.transaction() as session:
-                alerts = session.scalars(
-                    select(StaffNotification.summary).where(
-                        StaffNotification.tenant_id == api.tenant_id(),
-                        StaffNotification.kind == "channel_disconnected",
-                    )
-                ).all()
-            assert len(alerts) == 2, alerts  # one per breakdown
+            # The alert is written just after the state changes: wait for it.
+            alerts = wait_until(
+                lambda: len(found := _alerts(api)) >= 2 and found,
+                timeout=30,
+                what="an alert per breakdown",
+            )
             assert any("not ready" in a for a in alerts) and any("update" in a for a in alerts)
             wait_until(
                 lambda: [m for m in mails(state_dir) if "WhatsApp Web" in str(m["Subject"])],
                 timeout=30,
                 what="an alert mail",
             )
+            assert len(_alerts(api)) == 2, "one alert per breakdown"
 
             # Fixed (here: WhatsApp stops asking): a new QR request starts afresh.
             fake.control("flags", {"needs_update": False})
@@ -242,6 +241,18 @@ def test_a_page_that_cannot_go_on_is_broken_and_alerted(db_url: str, tmp_path: P
             assert linked.json()["error"]["code"] == "already_connected"
     finally:
         fake.stop()
+
+
+def _alerts(api: Api) -> list[str]:
+    with api.runtime.db.transaction() as session:
+        return list(
+            session.scalars(
+                select(StaffNotification.summary).where(
+                    StaffNotification.tenant_id == api.tenant_id(),
+                    StaffNotification.kind == "channel_disconnected",
+                )
+            )
+        )
 
 
 def _manager_emails(api: Api) -> set[str]:
