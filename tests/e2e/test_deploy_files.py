@@ -97,6 +97,12 @@ def _assert_real_settings(
             pytest.fail(f"{where}: {exc}")
 
 
+def _drain_s() -> float:
+    """How long a process may take to stop after SIGTERM with the default settings."""
+    defaults = Settings()
+    return defaults.shutdown_announce_s + defaults.shutdown_grace_s
+
+
 # -- Dockerfile ---------------------------------------------------------------------------
 
 
@@ -194,6 +200,8 @@ def test_compose_runs_the_whole_deployment_with_health_checks() -> None:
         mounts = {v.split(":")[1]: v.split(":")[0] for v in services[name]["volumes"]}
         assert mounts[state] == "hablo-state" and mounts[f"{state}/media"] == "hablo-media"
     assert services["edge"]["environment"]["HABLO_SERVE_WORKER"] == "false"
+    for name in ("edge", "worker"):  # Docker waits for the drain before its SIGKILL
+        assert int(services[name]["stop_grace_period"].removesuffix("s")) > _drain_s()
     assert services["nginx"]["depends_on"]["edge"]["condition"] == "service_healthy"
     assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in services["nginx"]["volumes"]
     assert set(_compose()["volumes"]) == {"postgres-data", "hablo-state", "hablo-media"}
@@ -405,7 +413,9 @@ def test_systemd_units_run_hablo_unprivileged_and_hardened() -> None:
         assert service["StateDirectory"] == "hablo"  # /var/lib/hablo, HABLO_STATE_DIR
         for key, value in HARDENING.items():
             assert service.get(key) == value, (path.name, key)
-        assert service["KillSignal"] == "SIGTERM" and int(service["TimeoutStopSec"]) >= 30
+        # systemd waits for the drain (HABLO_SHUTDOWN_GRACE_S after the announcement).
+        assert service["KillSignal"] == "SIGTERM"
+        assert int(service["TimeoutStopSec"]) > _drain_s(), path.name
     assert _unit(DEPLOY / "systemd" / "hablo-edge.service")["Service"]["ExecStart"].endswith(
         "hablo serve"
     )
