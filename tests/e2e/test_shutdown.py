@@ -9,9 +9,7 @@ the Redis worker tier stopped while the edge keeps accepting."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import subprocess
 import threading
 import uuid
@@ -33,8 +31,10 @@ from hablo.demo import seed_demo
 from hablo.engine.grace import EXIT_GRACE_EXPIRED
 from hablo.worker.leases import ShardLeases
 from tests.conftest import TEST_STATE_DIR, _truncate_postgres, make_settings
+from tests.e2e.served_process import clean_environ, free_port, wait_until_healthy
 from tests.e2e.server import wait_until
 from tests.e2e.test_cli import HABLO
+from tests.integration.worker_support import REDIS_URL, prefix_fixture  # noqa: F401 (fixture)
 from tests.providers.fake_whatsapp_cloud import (
     ACCESS_TOKEN,
     APP_SECRET,
@@ -45,19 +45,12 @@ from tests.providers.fake_whatsapp_cloud import (
     text_message,
 )
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 SHARDS = 8
 WAIT_S = 90.0
 GRACE_S = 30.0
 SENDERS = 4
 BEFORE_SIGTERM = 24  # messages accepted before the signal
 QUESTION = "¿cuánto sale el corte?"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class StallingGraph(FakeWhatsAppCloud):
@@ -116,8 +109,7 @@ def seeded(postgres_url: str, fake: FakeWhatsAppCloud) -> Iterator[Runtime]:
 
 def hablo_env(rt: Runtime, fake: FakeWhatsAppCloud, **env: str) -> dict[str, str]:
     """A clean HABLO_* environment for a subprocess on the test's database and fake."""
-    clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("HABLO_")}
-    clean.update(
+    clean = clean_environ(
         HABLO_DATABASE_URL=rt.settings.database_url,
         HABLO_CHANNELS='["console", "whatsapp_cloud"]',
         HABLO_WHATSAPP_CLOUD_API_BASE=fake.api_base,
@@ -144,7 +136,7 @@ class Server:
         announce_s: float = 2.0,
         **env: str,
     ) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         env.update(
             HABLO_PORT=str(self.port),
@@ -160,14 +152,7 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        wait_until(self._ready, timeout=WAIT_S, interval=0.2, what="hablo serve to be ready")
-
-    def _ready(self) -> bool:
-        assert self.proc.poll() is None, f"hablo serve exited with {self.proc.returncode}"
-        try:
-            return requests.get(self.base_url + "/readyz", timeout=5).status_code == 200
-        except requests.ConnectionError:
-            return False
+        wait_until_healthy(self.base_url + "/readyz", self.proc, "hablo serve", WAIT_S)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -334,25 +319,14 @@ class Worker:
         self.log.close()
 
 
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    prefix = f"hablo-test-{uuid.uuid4().hex[:10]}:"
-    yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{prefix}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
 @pytest.mark.timeout(600)
 def test_sigterm_to_a_worker_mid_stream_loses_and_duplicates_nothing(
-    seeded: Runtime, fake: StallingGraph, tmp_path: Path, redis_prefix: str
+    seeded: Runtime, fake: StallingGraph, tmp_path: Path, prefix: str
 ) -> None:
     tier = {
         "HABLO_ROUTER": "redis",
         "HABLO_REDIS_URL": REDIS_URL,
-        "HABLO_REDIS_PREFIX": redis_prefix,
+        "HABLO_REDIS_PREFIX": prefix,
         "HABLO_SHARDS": str(SHARDS),
     }
     processes: list[Worker | Server] = [Worker(seeded, fake, tmp_path, **tier)]
