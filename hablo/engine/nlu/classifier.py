@@ -39,6 +39,9 @@ OUT_OF_SCOPE = "_out_of_scope"
 WORD_COLUMNS_CACHE = 50_000
 
 _WORD_TOKEN = re.compile(WORD_TOKEN_PATTERN)
+# 1 + log(count), scikit-learn's sublinear tf, for the counts a message has: looked up
+# instead of computed gram by gram (the same math.log values, so the same scores).
+_SUBLINEAR_TF = np.array([0.0, *(1.0 + math.log(c) for c in range(1, 256))])
 
 
 def _char_wb_ngrams(text: str, low: int = NGRAM_RANGE[0], high: int = NGRAM_RANGE[1]) -> list[str]:
@@ -89,9 +92,13 @@ class _Block:
         if not counts:
             return None
         columns = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        tf = np.fromiter(
-            (1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts)
-        )
+        counted = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+        if counted.max() < len(_SUBLINEAR_TF):
+            tf = _SUBLINEAR_TF[counted]
+        else:  # a gram hundreds of times over (hostile input)
+            tf = np.fromiter(
+                (1.0 + math.log(c) for c in counts.values()), dtype=np.float64, count=len(counts)
+            )
         values = tf * self.idf[columns]
         values /= np.sqrt(values @ values)
         return columns + self.offset, values
