@@ -22,7 +22,13 @@ from hablo.db.enums import OutboxStatus, Role, SenderKind
 from hablo.db.models import Conversation, Message, OutboxMessage
 from tests.api.support import Api
 from tests.e2e.server import wait_until
-from tests.e2e.whatsapp_web_support import get_qr, live_whatsapp_web, needs_chromium, wait_state
+from tests.e2e.whatsapp_web_support import (
+    get_qr,
+    live_whatsapp_web,
+    needs_chromium,
+    status,
+    wait_state,
+)
 
 LIVE = os.environ.get("HABLO_WHATSAPP_WEB_LIVE") == "1"
 REAL_URL = "https://web.whatsapp.com"
@@ -51,7 +57,7 @@ def test_runbook_against_the_real_whatsapp_web(db_url: str, tmp_path: Path) -> N
         "whatsapp_web_min_gap_s": 1.0,
         "whatsapp_web_max_gap_s": 3.0,
         "whatsapp_web_typing_min_s": 1.0,
-        "whatsapp_web_typing_max_s": 6.0,
+        "whatsapp_web_typing_max_s": 4.0,
         "whatsapp_web_headless": os.environ.get("HABLO_WHATSAPP_WEB_HEADLESS", "true") != "false",
     }
     with live_whatsapp_web(db_url, state_dir, True, REAL_URL, **real) as api:
@@ -59,11 +65,24 @@ def test_runbook_against_the_real_whatsapp_web(db_url: str, tmp_path: Path) -> N
         created = owner.post("/api/channels", json={"channel": "whatsapp_web", "address": phone})
         assert created.status_code == 201, created.text
 
-        # Steps 3-4: scan the QR, watch the status reach connected.
+        # Steps 3-4: scan the QR (WhatsApp rotates it every ~20 s: the file follows), watch
+        # the status reach connected.
         qr_file = tmp_path / "qr.png"
         qr_file.write_bytes(get_qr(owner).content)
-        say(f"Scan {qr_file} from {phone}: WhatsApp > Linked devices > Link a device")
-        connected = wait_state(owner, "connected", timeout=PERSON_S)
+        say(f"Open {qr_file} (it is refreshed) and scan it from {phone}: WhatsApp > Linked")
+        say("devices > Link a device")
+
+        def linked() -> bool:
+            answer = owner.post("/api/whatsapp/qr", timeout=60)
+            if answer.status_code == 200:
+                qr_file.write_bytes(answer.content)
+            state = status(owner)
+            if state["state"] == "broken":
+                pytest.fail(f"the session broke: {state['last_error']}")
+            return answer.status_code == 409 and state["state"] == "connected"
+
+        wait_until(linked, timeout=PERSON_S, interval=2.0, what="the phone linked")
+        connected = status(owner)
         say(f"connected: WA-JS {connected['wa_js_version']}, {connected['whatsapp_web_version']}")
 
         # Step 5: a customer writes from a second phone and gets an answer.
