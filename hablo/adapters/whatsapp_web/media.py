@@ -36,7 +36,9 @@ class OutgoingFile:
     size: int
 
 
-def fetch_media(envelope: OutboundEnvelope, allow_private: bool) -> OutgoingFile | None:
+def fetch_media(
+    envelope: OutboundEnvelope, allow_private: bool, max_bytes: int = MAX_MEDIA_BYTES
+) -> OutgoingFile | None:
     """The envelope's media ready for the page, or None when it carries none."""
     if not envelope.media_url:
         return None
@@ -44,7 +46,7 @@ def fetch_media(envelope: OutboundEnvelope, allow_private: bool) -> OutgoingFile
     url = envelope.media_url
     try:
         with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_S) as response:
-            data = response.read(MAX_MEDIA_BYTES + 1)
+            data = response.read(max_bytes + 1)
             headers: Message = response.headers
     except urllib.error.HTTPError as exc:
         if exc.code in (408, 429) or exc.code >= 500:
@@ -52,8 +54,8 @@ def fetch_media(envelope: OutboundEnvelope, allow_private: bool) -> OutgoingFile
         raise PermanentSendError(f"media link answered {exc.code}") from None
     except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
         raise TransientSendError(f"media link unreachable: {type(exc).__name__}") from None
-    if len(data) > MAX_MEDIA_BYTES:
-        raise PermanentSendError(f"media larger than {MAX_MEDIA_BYTES // (1024 * 1024)} MB")
+    if len(data) > max_bytes:
+        raise PermanentSendError(f"media larger than {max_bytes} bytes")
     mimetype = headers.get_content_type() or "application/octet-stream"
     kind = envelope.media_type if envelope.media_type in KINDS else "document"
     encoded = base64.b64encode(data).decode("ascii")
