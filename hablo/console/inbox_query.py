@@ -17,7 +17,7 @@ from sqlalchemy import case, exists, func, or_, select
 from hablo.api.inbox_labels import has_label, labels_by_conversation
 from hablo.api.permissions import is_allowed
 from hablo.api.scope import TenantScope, contains
-from hablo.db.enums import ConversationStatus, SenderKind, UserStatus
+from hablo.db.enums import ConversationStatus, DeliveryStatus, SenderKind, UserStatus
 from hablo.db.models import (
     Contact,
     Conversation,
@@ -25,6 +25,7 @@ from hablo.db.models import (
     ConversationNote,
     Message,
     OutboxMessage,
+    StaffNotification,
     User,
 )
 
@@ -238,47 +239,48 @@ def staff(scope: TenantScope) -> list[tuple[uuid.UUID, str]]:
     ]
 
 
-def inbox_fingerprint(scope: TenantScope) -> tuple[Any, ...]:
-    """Changes when any conversation of the tenant changes (status, assignee, new message)."""
-    row = scope.session.execute(
-        select(
-            func.count(Conversation.id),
-            func.max(Conversation.updated_at),
-            func.max(Conversation.last_message_at),
-            func.sum(Conversation.message_count),
-        ).where(Conversation.tenant_id == scope.tenant_id)
-    ).one()
-    return tuple(str(v) for v in row)
+def live_fingerprint(scope: TenantScope, conversation_id: uuid.UUID | None) -> tuple[Any, Any, Any]:
+    """(inbox, conversation on screen, newest staff notification): each part changes when
+    what that part of the page shows does. One query, each part an index lookup, so an
+    open console that watches an idle business costs one cheap round trip per second.
 
-
-def conversation_fingerprint(scope: TenantScope, conversation_id: uuid.UUID) -> tuple[Any, ...]:
-    """Changes with the conversation, its messages' delivery status, its notes and labels
-    (another agent's note shows up; a refresh that raced a change is followed by one more)."""
-    conversation = scope.session.execute(
-        select(Conversation.updated_at, Conversation.status, Conversation.message_count).where(
-            Conversation.tenant_id == scope.tenant_id, Conversation.id == conversation_id
-        )
-    ).first()
-    statuses = scope.session.execute(
-        select(Message.status, func.count(Message.id))
-        .where(Message.tenant_id == scope.tenant_id, Message.conversation_id == conversation_id)
-        .group_by(Message.status)
-        .order_by(Message.status)
-    ).all()
-    extras = scope.session.execute(
-        select(
+    Every write to a conversation (a turn, an agent's reply, assign, status) moves its
+    `updated_at`; delivery receipts move its messages' statuses (summed by rank, which
+    only goes up), and notes and labels are counted."""
+    tenant = scope.tenant_id
+    parts: list[Any] = [
+        select(func.max(Conversation.updated_at))
+        .where(Conversation.tenant_id == tenant)
+        .scalar_subquery(),
+        select(func.max(StaffNotification.id))
+        .where(StaffNotification.tenant_id == tenant)
+        .scalar_subquery(),
+    ]
+    if conversation_id is not None:
+        rank = case({s: i for i, s in enumerate(DeliveryStatus)}, value=Message.status)
+        parts += [
+            select(Conversation.updated_at)
+            .where(Conversation.tenant_id == tenant, Conversation.id == conversation_id)
+            .scalar_subquery(),
+            select(func.count(Message.id))
+            .where(Message.tenant_id == tenant, Message.conversation_id == conversation_id)
+            .scalar_subquery(),
+            select(func.sum(rank))
+            .where(Message.tenant_id == tenant, Message.conversation_id == conversation_id)
+            .scalar_subquery(),
             select(func.count(ConversationNote.id))
             .where(
-                ConversationNote.tenant_id == scope.tenant_id,
+                ConversationNote.tenant_id == tenant,
                 ConversationNote.conversation_id == conversation_id,
             )
             .scalar_subquery(),
             select(func.count(ConversationLabel.label_id))
             .where(
-                ConversationLabel.tenant_id == scope.tenant_id,
+                ConversationLabel.tenant_id == tenant,
                 ConversationLabel.conversation_id == conversation_id,
             )
             .scalar_subquery(),
-        )
-    ).one()
-    return (str(conversation), str(statuses), str(tuple(extras)))
+        ]
+    row = scope.session.execute(select(*parts)).one()
+    thread = tuple(str(v) for v in row[2:]) if conversation_id is not None else None
+    return str(row[0]), thread, int(row[1] or 0)

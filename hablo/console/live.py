@@ -2,9 +2,10 @@
 
 It watches, in the database (the truth every process shares: edge, workers), a small
 fingerprint of the tenant's inbox, of the conversation on screen, and the newest staff
-notification, and names what changed: `inbox`, `conversation` or `notify`; htmx then
-fetches the part of the page that event refreshes. The stream ends when the session
-does (log out, revoked, expired) or the server shuts down."""
+notification (one query of index lookups a second: `live_fingerprint`), and names what
+changed: `inbox`, `conversation` or `notify`; htmx then fetches the part of the page
+that event refreshes. The stream ends when the session does (log out, revoked, expired)
+or the server shuts down."""
 
 from __future__ import annotations
 
@@ -20,11 +21,10 @@ from hablo.api.routes import notifications as api_notifications
 from hablo.console.api_calls import call_api
 from hablo.console.guard import posted, text
 from hablo.console.inbox_pages import scoped, staff_user
-from hablo.console.inbox_query import conversation_fingerprint, inbox_fingerprint
+from hablo.console.inbox_query import live_fingerprint
 from hablo.console.notification_box import notification_context
 from hablo.console.render import render
 from hablo.console.session import current_principal
-from hablo.notify.staff_notifications import latest_id
 
 routes = web.RouteTableDef()
 POLL_S = 1.0
@@ -53,10 +53,8 @@ async def live(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
     conversation_id = _conversation(request)
 
-    def probe(scope: Any) -> tuple[Any, Any, int]:
-        inbox = inbox_fingerprint(scope)
-        thread = conversation_fingerprint(scope, conversation_id) if conversation_id else None
-        return inbox, thread, latest_id(scope.session.connection(), scope.tenant_id)
+    def probe(scope: Any) -> tuple[Any, Any, Any]:
+        return live_fingerprint(scope, conversation_id)
 
     response = web.StreamResponse(
         headers={

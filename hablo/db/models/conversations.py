@@ -52,6 +52,7 @@ class Conversation(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "conversations"
     __table_args__ = (
         Index("ix_conversations_lookup", "tenant_id", "contact_id", "channel", "status"),
+        Index("ix_conversations_tenant_updated", "tenant_id", "updated_at"),  # console live
         # At most one live conversation per customer address: enforced by the database.
         Index(
             "uq_conversations_live_peer",
