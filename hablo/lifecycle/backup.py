@@ -132,15 +132,20 @@ def restore(settings: Settings, archive: Path, *, replace: bool) -> Manifest:
                 "the database holds data (tenants or users); add --yes to replace it all"
             )
         root = media_root(settings)
-        root.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix=".hablo-restore-", dir=root.parent) as work:
-            incoming = Path(work) / "media"
-            database = _extract(tar, incoming, Path(work), _DATABASE[dialect])
-            if dialect == "postgresql":
-                _tool(lambda: pg_tools.restore_replacing(url, database, Path(work)))
-            else:
-                _sqlite_copy(database, _sqlite_path(url))
-            _swap_in(incoming, root, Path(work) / "media.before")
+        root.mkdir(parents=True, exist_ok=True)
+        # The files are unpacked inside the media folder (it may be a volume of its own:
+        # moving them in is then a rename on the same file system).
+        incoming = Path(tempfile.mkdtemp(prefix=".restoring-", dir=root))
+        try:
+            with tempfile.TemporaryDirectory(prefix=".hablo-restore-", dir=root.parent) as work:
+                database = _extract(tar, incoming, Path(work), _DATABASE[dialect])
+                if dialect == "postgresql":
+                    _tool(lambda: pg_tools.restore_replacing(url, database, Path(work)))
+                else:
+                    _sqlite_copy(database, _sqlite_path(url))
+            _swap_in(incoming, root)
+        finally:
+            shutil.rmtree(incoming, ignore_errors=True)
     migrate.upgrade(url)
     return manifest
 
@@ -183,7 +188,6 @@ def _read_member(tar: tarfile.TarFile, name: str) -> bytes:
 def _extract(tar: tarfile.TarFile, media: Path, work: Path, database_name: str) -> Path:
     """The database file and the media files, by their expected names only (a member
     named otherwise, a link or a path outside is refused, never written)."""
-    media.mkdir()
     database: Path | None = None
     for member in tar:
         if member.name == MANIFEST:
@@ -217,11 +221,16 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def _swap_in(incoming: Path, root: Path, old: Path) -> None:
-    """The restored media folder takes the place of the current one."""
-    if root.exists():
-        os.replace(root, old)
-    os.replace(incoming, root)
+def _swap_in(incoming: Path, root: Path) -> None:
+    """The restored tenants' folders take the place of the current ones (the media
+    folder itself stays: it may be a mount point)."""
+    replaced = Path(tempfile.mkdtemp(prefix=".replaced-", dir=root))
+    for child in list(root.iterdir()):
+        if not child.name.startswith("."):
+            os.replace(child, replaced / child.name)
+    for child in list(incoming.iterdir()):
+        os.replace(child, root / child.name)
+    shutil.rmtree(replaced, ignore_errors=True)
 
 
 # -- the database --------------------------------------------------------------------------

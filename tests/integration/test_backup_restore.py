@@ -167,6 +167,8 @@ def test_restore_refuses_a_database_with_data_unless_told_and_then_replaces_it(
     assert _everything(url) == before
     assert image.is_file()
     assert not (image.parent / later.file_id).exists()  # the media folder is the backup's
+    # ... swapped in place (the folder itself may be a mount point), nothing left over.
+    assert [p.name for p in image.parent.parent.iterdir()] == [str(tenant_id)]
 
 
 def test_archives_that_do_not_fit_are_refused_before_anything_changes(
