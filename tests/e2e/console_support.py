@@ -112,6 +112,9 @@ class PageWatch:
         # An event stream closed by navigating away is not a failure of the page.
         if request.url.split("?")[0].endswith("/app/live"):
             return
+        # Nor is a live refresh (an htmx partial) the page left before it was answered.
+        if request.failure == "net::ERR_ABORTED" and request.headers.get("hx-request"):
+            return
         self.problems.append(f"request failed: {request.url} {request.failure}")
 
     def _response(self, response: Any) -> None:
