@@ -158,6 +158,25 @@ def register(
     return row
 
 
+def view(row: RemoteSkillRow) -> dict[str, Any]:
+    """A remote skill in the shape of the installed skills' listing (/api/skills,
+    `hablo skills list`)."""
+    manifest = row.manifest
+    return {
+        "name": row.name,
+        "source": row.url,
+        "status": "loaded",
+        "error": None,
+        "builtin": False,
+        "remote": True,
+        "intents": [intent["name"] for intent in manifest.get("intents", [])],
+        "config_schema": manifest.get("config_schema") or None,
+        "enabled": row.enabled,
+        "config": dict(row.config),
+        "config_error": None,
+    }
+
+
 def remote_rows(session: Session, tenant_id: uuid.UUID) -> list[RemoteSkillRow]:
     return sorted(_rows(session, tenant_id).values(), key=lambda r: r.name)
 

@@ -16,7 +16,6 @@ from hablo.api.app_keys import RUNTIME
 from hablo.api.endpoints import Call, RequestModel
 from hablo.api.problems import ApiError, conflict, not_found
 from hablo.api.scope import TenantScope
-from hablo.db.models import RemoteSkill as RemoteSkillRow
 from hablo.plugins import remote_store
 from hablo.plugins.remote_protocol import MIN_SECRET, Manifest
 from hablo.plugins.remote_store import RemoteAccess, RemoteSkillRefused
@@ -45,24 +44,6 @@ class RemoteSkillIn(RequestModel):
         description="The signing secret the skill's server checks (default: hablo makes "
         "one and returns it once)",
     )
-
-
-def remote_skill_out(row: RemoteSkillRow) -> dict[str, Any]:
-    """A remote skill in the shape of /api/skills' items."""
-    manifest = row.manifest
-    return {
-        "name": row.name,
-        "source": row.url,
-        "status": "loaded",
-        "error": None,
-        "builtin": False,
-        "remote": True,
-        "intents": [intent["name"] for intent in manifest.get("intents", [])],
-        "config_schema": manifest.get("config_schema") or None,
-        "enabled": row.enabled,
-        "config": dict(row.config),
-        "config_error": None,
-    }
 
 
 def access_of(call: Call[Any, Any]) -> RemoteAccess:
@@ -111,7 +92,7 @@ async def register_remote(call: Call[None, RemoteSkillIn]) -> dict[str, Any]:
         except RemoteSkillRefused as exc:
             raise refused(exc) from None
         scope.audit("create", "remote_skill", name, {"url": body.url})
-        out = remote_skill_out(row)
+        out = remote_store.view(row)
         if body.secret is None:
             out["secret"] = secret  # shown once: the skill's server needs it
         return out
@@ -151,7 +132,7 @@ async def change_remote(
         if config is not None:
             changes["config"] = config
         scope.audit("update", "remote_skill", name, changes)
-        return remote_skill_out(row)
+        return remote_store.view(row)
 
     result = await call.db(work)
     call.tenant_changed()
@@ -170,7 +151,7 @@ async def remove_remote(call: Call[None, None], name: str) -> None:
 
 def remote_list(scope: TenantScope) -> list[dict[str, Any]]:
     return [
-        remote_skill_out(row) for row in remote_store.remote_rows(scope.session, scope.tenant_id)
+        remote_store.view(row) for row in remote_store.remote_rows(scope.session, scope.tenant_id)
     ]
 
 
