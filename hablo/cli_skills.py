@@ -18,7 +18,9 @@ from hablo.api.scope import redact
 from hablo.config import Settings
 from hablo.db.database import Database
 from hablo.db.models import AuditLog, Tenant
+from hablo.plugins import remote_store
 from hablo.plugins.loader import SkillRegistry
+from hablo.plugins.remote_store import RemoteAccess, RemoteSkillRefused
 from hablo.plugins.tenant_skills import (
     SkillConfigInvalid,
     SkillUnavailable,
@@ -26,6 +28,7 @@ from hablo.plugins.tenant_skills import (
     list_tenant_skills,
     set_tenant_skill,
 )
+from hablo.security.remote_skill_access import remote_access
 
 
 class SkillsCliError(Exception):
@@ -50,6 +53,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if not inspect(db.engine).has_table(Tenant.__tablename__):
             raise SkillsCliError("no hablo schema in the database (run `hablo db upgrade`)")
+        access = remote_access(settings)
         with db.transaction() as session:
             tenant_id = session.scalars(
                 select(Tenant.id).where(Tenant.slug == args.tenant)
@@ -57,8 +61,27 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             if tenant_id is None:
                 raise SkillsCliError(f"no tenant with slug {args.tenant!r}")
             if args.action == "list":
-                _print_list(list_tenant_skills(registry, session, tenant_id), args.json)
+                views = [v.as_dict() for v in list_tenant_skills(registry, session, tenant_id)]
+                remote = [
+                    remote_store.view(r) for r in remote_store.remote_rows(session, tenant_id)
+                ]
+                _print_list(views + remote, args.json)
                 return 0
+            row = remote_store.find(session, tenant_id, args.name)
+            # The secret signs the config check: opened only when there is one to check.
+            changes_config = file_config is not None or bool(updates)
+            found = (
+                (
+                    row.url,
+                    remote_store.open_secret(row, access) if changes_config else "",
+                    dict(row.config),
+                )
+                if row
+                else None
+            )
+        if found is not None:
+            return _change_remote(db, access, tenant_id, args, found, file_config, updates)
+        with db.transaction() as session:
             config: dict[str, Any] | None = None
             if file_config is not None or updates:
                 current = {
@@ -98,15 +121,61 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _print_list(views: list[Any], as_json: bool) -> None:
+def _change_remote(
+    db: Database,
+    access: RemoteAccess,
+    tenant_id: Any,
+    args: argparse.Namespace,
+    found: tuple[str, str, dict[str, Any]],
+    file_config: dict[str, Any] | None,
+    updates: dict[str, Any],
+) -> int:
+    """A remote skill of the tenant: its config is checked by the skill's own server
+    (before any transaction), then stored like an installed skill's."""
+    url, secret, current = found
+    config: dict[str, Any] | None = None
+    if file_config is not None or updates:
+        config = {**(file_config if file_config is not None else current), **updates}
+        try:
+            remote_store.check_config(url, secret, access.policy, config)
+        except RemoteSkillRefused as exc:
+            code = 2 if exc.code == "validation_error" else 1
+            raise SkillsCliError(f"skill {args.name}: {exc}", code=code) from None
+    enabled = {"enable": True, "disable": False}.get(args.action)
+    with db.transaction() as session:
+        row = remote_store.change(session, tenant_id, args.name, enabled=enabled, config=config)
+        if row is None:
+            raise SkillsCliError(f"remote skill {args.name!r} was removed meanwhile")
+        changes: dict[str, Any] = {"enabled": row.enabled, "source": "cli"}
+        if config is not None:
+            changes["config"] = config
+        session.add(
+            AuditLog(
+                tenant_id=tenant_id,
+                action="update",
+                entity="remote_skill",
+                entity_id=args.name,
+                changes=redact(changes),
+            )
+        )
+        state = "enabled" if row.enabled else "disabled"
+    print(json.dumps({"skill": args.name, "tenant": args.tenant, "state": state}))
+    return 0
+
+
+def _print_list(views: list[dict[str, Any]], as_json: bool) -> None:
     for view in views:
         if as_json:
-            print(json.dumps(view.as_dict(), ensure_ascii=False, default=str))
+            print(json.dumps(view, ensure_ascii=False, default=str))
             continue
-        state = "on" if view.enabled else "off"
-        note = view.error or view.config_error or ""
-        intents = ",".join(view.intents) or "-"
-        print(f"{view.name:<16} {view.status:<7} {state:<4} {intents:<28} {note}".rstrip())
+        state = "on" if view["enabled"] else "off"
+        note = (
+            view["error"]
+            or view["config_error"]
+            or ("remote " + view["source"] if view.get("remote") else "")
+        )
+        intents = ",".join(view["intents"]) or "-"
+        print(f"{view['name']:<16} {view['status']:<7} {state:<4} {intents:<28} {note}".rstrip())
 
 
 def _parse_set(item: str) -> tuple[str, Any]:
