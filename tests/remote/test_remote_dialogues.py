@@ -9,12 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from hablo.bootstrap import bootstrap
 from hablo.demo import seed_demo
-from hablo.plugins import remote_store
-from hablo.security.remote_skill_access import remote_access
 from tests.conftest import make_settings
 from tests.remote.conftest import ROOT, SkillServer
+from tests.remote.support import register_points
 
 DIALOGUES = Path(__file__).parent / "dialogues" / "points.yaml"
 
@@ -22,9 +23,11 @@ DIALOGUES = Path(__file__).parent / "dialogues" / "points.yaml"
 def _dialogues(env: dict[str, str], path: Path) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "hablo", "test", "dialogues", str(path)]
     command += ["--tenant", "demo", "--now", "2027-03-10T12:00", "--json"]
-    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
 
 
+# Two `hablo` subprocesses, each training a classifier on a busy machine.
+@pytest.mark.timeout(1200)
 def test_dialogue_tests_call_the_registered_remote_skill(
     tmp_path: Path, skill_server: SkillServer
 ) -> None:
@@ -34,13 +37,7 @@ def test_dialogue_tests_call_the_registered_remote_skill(
     try:
         with runtime.db.transaction() as session:
             tenant_id = seed_demo(session)
-        access = remote_access(settings)
-        manifest = remote_store.fetch_manifest(skill_server.url, skill_server.secret, access.policy)
-        with runtime.db.transaction() as session:
-            remote_store.register(
-                session, tenant_id, access, name="points", url=skill_server.url,
-                secret=skill_server.secret, manifest=manifest, taken_intents=(), taken_names=(),
-            )  # fmt: skip
+        register_points(runtime, tenant_id, skill_server)
     finally:
         runtime.close()
     env = {
