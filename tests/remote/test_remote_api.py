@@ -96,3 +96,17 @@ def test_ssrf_is_refused_without_the_platform_setting(
         bad = owner.post("/api/skills/remote", json={"url": skill_server.url, "secret": "short"})
         assert bad.status_code == 422
         assert _rows(api) == []
+
+
+def test_another_business_cannot_see_or_touch_it(api: Api, skill_server: SkillServer) -> None:
+    owner = api.as_role(Role.OWNER)
+    created = owner.post(
+        "/api/skills/remote", json={"url": skill_server.url, "secret": skill_server.secret}
+    )
+    assert created.status_code == 201
+    other = api.as_role(Role.OWNER, tenant="other")
+    assert all(s["name"] != "points" for s in other.get("/api/skills").json()["items"])
+    assert other.put("/api/skills/points", json={"enabled": False}).status_code == 404
+    assert other.delete("/api/skills/remote/points").status_code == 404
+    (row,) = _rows(api)
+    assert row.enabled and row.tenant_id == api.tenant_id("demo")
