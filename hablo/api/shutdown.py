@@ -26,6 +26,10 @@ from hablo.engine.grace import GraceWatchdog
 log = logging.getLogger(__name__)
 
 
+class ListenError(Exception):
+    """The address is taken or not ours: one line for the CLI."""
+
+
 async def serve_until_signalled(app: web.Application, settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     signalled = asyncio.Event()
@@ -40,11 +44,14 @@ async def serve_until_signalled(app: web.Application, settings: Settings) -> Non
     )
     await runner.setup()  # the app's cleanup_ctx starts the engine here
     try:
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
-        await signalled.wait()
-    finally:
-        await _drain(app, runner, settings)
+        await web.TCPSite(runner, settings.host, settings.port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ListenError(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+        ) from exc
+    await signalled.wait()
+    await _drain(app, runner, settings)
 
 
 async def _drain(app: web.Application, runner: web.AppRunner, settings: Settings) -> None:
