@@ -258,6 +258,7 @@ def _manifest_summary(manifest: Any) -> dict[str, Any]:
 
 def _serve(runtime: Any) -> int:
     from hablo.api.server import run_server
+    from hablo.api.shutdown import ListenError
 
     settings = runtime.settings
     if settings.router == "redis":
@@ -274,7 +275,10 @@ def _serve(runtime: Any) -> int:
     print(f"API docs:  {base}/docs")
     print("press Ctrl+C to stop")
     sys.stdout.flush()
-    run_server(runtime)
+    try:
+        run_server(runtime)
+    except ListenError as exc:
+        raise CliError(str(exc)) from exc
     return 0
 
 
