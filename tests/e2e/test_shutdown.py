@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import subprocess
 import threading
 import uuid
@@ -33,7 +34,7 @@ from hablo.worker.leases import ShardLeases
 from tests.conftest import TEST_STATE_DIR, _truncate_postgres, make_settings
 from tests.e2e.served_process import clean_environ, free_port, wait_until_healthy
 from tests.e2e.server import wait_until
-from tests.e2e.test_cli import HABLO
+from tests.e2e.test_cli import HABLO, hablo
 from tests.integration.worker_support import REDIS_URL, prefix_fixture  # noqa: F401 (fixture)
 from tests.providers.fake_whatsapp_cloud import (
     ACCESS_TOKEN,
@@ -364,3 +365,15 @@ def _readyz(base_url: str) -> int:
         return requests.get(base_url + "/readyz", timeout=5).status_code
     except requests.ConnectionError:
         return 0
+
+
+def test_serve_on_a_taken_port_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = hablo("serve", cwd=tmp_path, env={"HABLO_PORT": str(port)})
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]  # after the log lines of the start-up
+    assert last.startswith(f"hablo: cannot listen on 127.0.0.1:{port}: "), result.stderr
+    assert "Traceback" not in result.stderr
