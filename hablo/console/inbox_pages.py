@@ -19,9 +19,8 @@ from hablo.api.app_keys import RUNTIME
 from hablo.api.media_store import media_store
 from hablo.api.permissions import is_allowed
 from hablo.api.problems import ApiError, forbidden, not_found
-from hablo.api.routes import auth, bookings, contacts, conversations, messages
+from hablo.api.routes import auth, bookings, contacts, conversations, labels, messages
 from hablo.api.scope import TenantScope, run_scoped
-from hablo.api.suspension import refuse_writes_when_suspended
 from hablo.console.api_calls import call_api, may
 from hablo.console.guard import posted, redirect, text, user_of
 from hablo.console.inbox_query import (
@@ -337,8 +336,6 @@ async def add_note(request: web.Request) -> web.StreamResponse:
 @routes.post("/app/conversations/{conversation_id}/labels")
 async def toggle_label(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
-    await refuse_writes_when_suspended(request, request.path, principal)
-    require(principal, "conversations:write")
     form = await posted(request)
     conversation_id = conversation_id_of(request)
     try:
@@ -346,9 +343,10 @@ async def toggle_label(request: web.Request) -> web.StreamResponse:
     except ValueError as exc:
         raise not_found("label") from exc
     on = text(form, "on") == "1"
-    await scoped(
+    await call_api(
         request,
+        labels.label_conversation if on else labels.unlabel_conversation,
         principal,
-        lambda scope: inbox_labels.set_label(scope, conversation_id, label_id, on),
+        path={"conversation_id": conversation_id, "label_id": label_id},
     )
     return await after_action(request, principal, conversation_id)

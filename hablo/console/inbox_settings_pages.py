@@ -1,4 +1,5 @@
-"""The business's labels and saved replies: list, add, delete (the inbox uses them)."""
+"""The business's labels and saved replies: list, add, rename, delete (the inbox uses
+them), through the API's operations (/api/labels, /api/saved-replies)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ from aiohttp import web
 
 from hablo.api import inbox_labels
 from hablo.api.problems import ApiError, not_found
-from hablo.api.routes import auth
+from hablo.api.routes import auth, labels, saved_replies
 from hablo.api.scope import TenantScope
-from hablo.api.suspension import refuse_writes_when_suspended
 from hablo.console.api_calls import call_api
 from hablo.console.guard import posted, redirect, text
-from hablo.console.inbox_pages import abilities, require, scoped, staff_user
+from hablo.console.inbox_pages import abilities, scoped, staff_user
 from hablo.console.render import render
 from hablo.security.principal import Principal
 
@@ -47,25 +47,14 @@ async def inbox_settings(request: web.Request) -> web.StreamResponse:
 @routes.post("/app/inbox/settings/{what:labels|replies}")
 async def create_item(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
-    await refuse_writes_when_suspended(request, request.path, principal)
     form = await posted(request)
-    what = request.match_info["what"]
-    require(principal, "conversations:write" if what == "labels" else "settings:write")
     try:
-        if what == "labels":
-            await scoped(
-                request,
-                principal,
-                lambda scope: inbox_labels.create_label(scope, text(form, "name")),
-            )
+        if request.match_info["what"] == "labels":
+            body = {"name": text(form, "name")}
+            await call_api(request, labels.create_label, principal, body=body)
         else:
-            await scoped(
-                request,
-                principal,
-                lambda scope: inbox_labels.create_saved_reply(
-                    scope, text(form, "shortcut"), text(form, "text")
-                ),
-            )
+            body = {"shortcut": text(form, "shortcut"), "text": text(form, "text")}
+            await call_api(request, saved_replies.create_saved_reply, principal, body=body)
     except ApiError as error:
         return await _settings_page(request, principal, error)
     return redirect("/app/inbox/settings")
@@ -74,38 +63,34 @@ async def create_item(request: web.Request) -> web.StreamResponse:
 @routes.post("/app/inbox/settings/{what:labels|replies}/{item_id}/delete")
 async def delete_item(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
-    await refuse_writes_when_suspended(request, request.path, principal)
     await posted(request)
-    what = request.match_info["what"]
-    require(principal, "conversations:write" if what == "labels" else "settings:write")
     try:
         item_id = uuid.UUID(request.match_info["item_id"])
     except ValueError as exc:
         raise not_found() from exc
-    if what == "labels":
-        await scoped(request, principal, lambda scope: inbox_labels.delete_label(scope, item_id))
+    if request.match_info["what"] == "labels":
+        await call_api(request, labels.delete_label, principal, path={"label_id": item_id})
     else:
-        await scoped(
-            request, principal, lambda scope: inbox_labels.delete_saved_reply(scope, item_id)
-        )
+        path = {"reply_id": item_id}
+        await call_api(request, saved_replies.delete_saved_reply, principal, path=path)
     return redirect("/app/inbox/settings")
 
 
 @routes.post("/app/inbox/settings/labels/{item_id}/rename")
 async def rename_label(request: web.Request) -> web.StreamResponse:
     principal = await staff_user(request)
-    await refuse_writes_when_suspended(request, request.path, principal)
     form = await posted(request)
-    require(principal, "conversations:write")
     try:
         label_id = uuid.UUID(request.match_info["item_id"])
     except ValueError as exc:
         raise not_found("label") from exc
     try:
-        await scoped(
+        await call_api(
             request,
+            labels.rename_label,
             principal,
-            lambda scope: inbox_labels.rename_label(scope, label_id, text(form, "name")),
+            body={"name": text(form, "name")},
+            path={"label_id": label_id},
         )
     except ApiError as error:
         return await _settings_page(request, principal, error)

@@ -35,9 +35,8 @@ class LabelList(BaseModel):
 
 
 class LabelIn(RequestModel):
-    name: str = Field(
-        min_length=1, max_length=inbox_labels.MAX_LABEL, description="Unique in the business"
-    )
+    # Emptiness (also after cleaning) is the service's check, with its own message.
+    name: str = Field(max_length=inbox_labels.MAX_LABEL, description="Unique in the business")
 
 
 @routes.get(

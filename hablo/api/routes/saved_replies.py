@@ -41,15 +41,16 @@ class SavedReplyList(BaseModel):
 
 
 class SavedReplyIn(RequestModel):
-    shortcut: str = Field(min_length=1, max_length=33, description=_SHORTCUT_HELP)
-    text: str = Field(min_length=1, max_length=inbox_labels.MAX_REPLY)
+    # Shapes and emptiness are the service's checks, with their own messages.
+    shortcut: str = Field(max_length=33, description=_SHORTCUT_HELP)
+    text: str = Field(max_length=inbox_labels.MAX_REPLY)
 
 
 class SavedReplyPatch(RequestModel):
     """Only the fields sent change."""
 
-    shortcut: str | None = Field(default=None, min_length=1, max_length=33)
-    text: str | None = Field(default=None, min_length=1, max_length=inbox_labels.MAX_REPLY)
+    shortcut: str | None = Field(default=None, max_length=33)
+    text: str | None = Field(default=None, max_length=inbox_labels.MAX_REPLY)
 
     @model_validator(mode="after")
     def _something(self) -> SavedReplyPatch:
