@@ -1,7 +1,7 @@
 """The inbox: the tenant's conversations (filtered, live), one conversation with its
 messages, contact, bookings and notes, and the agent's actions on it. Every change runs
-the API's operation for it (permission table, row locks, audit and all); labels and
-saved replies are the console's own, in the tenant's scope."""
+the API's operation for it (permission table, row locks, audit and all), labels and
+saved replies included."""
 
 from __future__ import annotations
 
