@@ -112,8 +112,26 @@ def picked_choice(text: str, choices: list[str]) -> str | None:
     return choices[index] if 0 <= index < len(choices) else None
 
 
+# "no, dejá, después te escribo", "bueno lo pienso y te aviso", "maybe later": the
+# customer leaves the flow for now (said while a flow waits for an answer).
+_LEAVE = (
+    r"deja(?:lo)?|dejemoslo|olvida(?:lo|te)|no importa|no pasa nada"
+    r"|despues (?:te (?:escribo|aviso|confirmo)|veo|lo veo|vuelvo)"
+    r"|(?:lo|la) (?:pienso|veo)|(?:y )?te (?:aviso|confirmo|escribo)(?: despues| mas tarde)?"
+    r"|(?:ahora|por ahora) no|mejor (?:despues|otro dia)"
+    r"|mas tarde te (?:escribo|aviso|confirmo)|let me think(?: about it)?"
+    r"|i ?ll (?:think about it|let you know|get back to you)|not now|maybe later"
+    r"|never ?mind|forget it"
+)
+_POLITE = r"no|bueno|ok|okay|dale|mmm+|uh|ah|ya|gracias|thanks|nah|naa|hmm+|esta bien|igual"
+# The whole message says it: "nah forget it, cancel mine" asks for more than leaving.
+_LEAVING_RE = re.compile(rf"^(?:(?:{_POLITE})\s+)*(?:{_LEAVE})(?:\s+(?:{_LEAVE}|{_POLITE}))*$")
+
+
 def is_exit(text: str) -> bool:
-    return normalize(text).strip(" .!") in EXIT_WORDS
+    said = normalize(text).strip(" .!")
+    words = " ".join(re.sub(r"[^\w\s]", " ", said).split())
+    return said in EXIT_WORDS or bool(_LEAVING_RE.match(words))
 
 
 def is_short_answer(text: str, entities: Mapping[str, Any]) -> bool:

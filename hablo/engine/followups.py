@@ -62,8 +62,8 @@ def with_context(
             intent, confidence = NOT_OFFERED, 1.0
             entities["thing"] = thing
     remembered = _service(services, context.get("service"))
-    if "service" not in entities and remembered is not None and not state.flow:
-        priced_then_book = intent == "book" and topic == "pricing"
+    if "service" not in entities and remembered is not None:
+        priced_then_book = intent == "book" and topic == "pricing" and not state.flow
         # "¿hacen manicura?" … "¿cuánto sale?": the price of that one, not the list.
         bare_price = (
             intent == "pricing"
@@ -71,7 +71,9 @@ def with_context(
             and topic is not None
             and not _WHOLE_LIST.search(normalize(text))
         )
-        if refers_to_same(text) or priced_then_book or bare_price:
+        # In a booking flow only a bare price question is about its service ("quiero
+        # turno para manicura el martes" … "¿cuánto sale?"): the flow reads the rest.
+        if (refers_to_same(text) and not state.flow) or priced_then_book or bare_price:
             entities["service"] = remembered
     day = context.get("day")
     if intent == "hours" and day and "when" not in entities and "weekday" not in entities:

@@ -385,8 +385,23 @@ def _questions(
         ):
             continue  # "turno para corte y barba" is one request, not two
         if len({u.intent for _, u in asks}) >= 2:
-            return sorted(asks, key=lambda pu: pu[1].intent in _FLOW_INTENTS)
+            return sorted(_share_day(asks), key=lambda pu: pu[1].intent in _FLOW_INTENTS)
     return None
+
+
+def _share_day(asks: list[tuple[str, Understanding]]) -> list[tuple[str, Understanding]]:
+    """ "¿Abren el sábado? Y si hay turno para barba": the request is for the day the
+    other question named (said once, it holds for the whole message)."""
+    dated = [u.entities["when"] for _, u in asks if "when" in u.entities]
+    dated = [w for w in dated if w.has_date]
+    if len(dated) != 1:
+        return asks
+    return [
+        (p, replace(u, entities={**u.entities, "when": dated[0]}))
+        if u.intent in _FLOW_INTENTS and "when" not in u.entities
+        else (p, u)
+        for p, u in asks
+    ]
 
 
 def _example_service(ctx: EngineSkillContext, lang: str) -> str | None:

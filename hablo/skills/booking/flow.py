@@ -33,6 +33,7 @@ class BookingFlow(ManageBookings):
     def run(self) -> SkillResult:
         intent = self.turn.intent
         step = self.state.get("step") if self.turn.in_flow else None
+        self._note_price()
         if step:
             answered = self._answer_pending(step)
             if answered is not None:
@@ -56,6 +57,17 @@ class BookingFlow(ManageBookings):
         if self.turn.in_flow and not absorbed and intent not in ("book", "reschedule"):
             return replace(self._advance(), misunderstood=True)
         return self._advance()
+
+    def _note_price(self) -> None:
+        """ "precio de tintura y si tienen turno el jueves", "¿cuánto sale?" mid-booking:
+        the price is said before the booking's next question."""
+        service = self.turn.entities.get("service")
+        if isinstance(service, ServiceInfo) and reading.asks_price(self.turn.text):
+            price = self.ctx.format_money(service.price_minor, self.lang)
+            note = self.ctx.render(
+                "booking_price_note", self.lang, service=service.label(self.lang), price=price
+            )
+            self.prefix.append(note)
 
     def _answer_pending(self, step: str) -> SkillResult | None:
         """The message read as the answer to the pending question; None: it is not one."""
@@ -85,16 +97,6 @@ class BookingFlow(ManageBookings):
         if step == "pick_option":
             return self._picked_option(act)
         if step == "service" and isinstance(service, ServiceInfo):
-            if reading.asks_price(text):
-                price = self.ctx.format_money(service.price_minor, self.lang)
-                self.prefix.append(
-                    self.ctx.render(
-                        "booking_price_note",
-                        self.lang,
-                        service=service.label(self.lang),
-                        price=price,
-                    )
-                )
             self._absorb_entities()
             return self._advance()
         if step == "day":
@@ -171,7 +173,7 @@ class BookingFlow(ManageBookings):
         index = reading.option_index(self.turn.text, len(options))
         if index is not None:
             return self._propose(options[index - 1])
-        if reading.wants_earliest(self.turn.text) and options:
+        if reading.wants_earliest(self.turn.text) and options and when is None:
             return self._propose(options[0])
         if when is not None or isinstance(self.turn.entities.get("service"), ServiceInfo):
             self._absorb_entities()
@@ -225,6 +227,13 @@ class BookingFlow(ManageBookings):
             local = when.start.astimezone(self.zone)
             if when.has_date:
                 self._set_day(local.date())
+                if not when.has_time and (
+                    reading.window(self.turn.text, None) or reading.wants_first(self.turn.text)
+                ):
+                    # "mañana a la tarde", "la primera que tengas": no longer the hour
+                    # asked before.
+                    self.state.pop("time", None)
+                    self.state.pop("asked_time", None)
             bounded = reading.window(self.turn.text, when) if when.has_time else None
             if bounded is not None:
                 # "después de las 5", "any time before noon": a range, not a time.
@@ -309,10 +318,11 @@ class BookingFlow(ManageBookings):
                 day=say_day(self.ctx, day, self.lang),
                 holiday=ctx.holiday(day),
             )
-        said_range = self._window() or reading.window(self.turn.text, None)
-        if wanted_time is None and not said_range and reading.wants_earliest(self.turn.text):
-            # "el lunes a primera hora", "the first one you have on Friday"
+        if wanted_time is None and reading.wants_first(self.turn.text):
+            # "el lunes a primera hora", "la primera que tengas mañana a la tarde"
             free = repo_of(ctx).free_slots(day, service, ctx.opening_hours(day), self.now)
+            span = reading.window(self.turn.text, None) or self._window() or (0, 24 * 60)
+            free = [s for s in free if span[0] <= minute_of_day(s, self.zone) < span[1]]
             if free:
                 return self._propose(free[0])
         if wanted_time is None:

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 
 from hablo.domain.booking.repository import BookingInfo
 from hablo.engine.nlu.acts import asks_shift
+from hablo.engine.nlu.datetimes import WhenMention, extract_when
+from hablo.engine.nlu.text import normalize
 from hablo.plugins import FollowUp, SkillResult
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
@@ -167,6 +169,18 @@ class ManageBookings(FlowBase):
         result = self._say("booking_pick", bookings=[self._describe(b) for b in bookings])
         return replace(result, misunderstood=True)
 
+    def _moved_to(self, when: WhenMention | None, own: datetime) -> WhenMention | None:
+        """ "cambiar mi turno del jueves al viernes": the day after the booking's own is
+        where it goes (the first day said is the booking being moved)."""
+        if when is None or not when.has_date or when.start.date() != own.date():
+            return when
+        rest = normalize(self.turn.text).split(normalize(when.text), 1)[-1]
+        later = extract_when(rest, self.now, opening_hours=self.ctx.opening_hours)
+        if later is None or not later.has_date:
+            return when
+        self.turn = replace(self.turn, entities={**self.turn.entities, "when": later})
+        return later
+
     def _with_booking(self, booking: BookingInfo) -> SkillResult:
         self.state["booking_id"] = str(booking.id)
         if self.state["mode"] == "cancel":
@@ -176,7 +190,7 @@ class ManageBookings(FlowBase):
         self.state["service_id"] = str(booking.service_id)
         own = booking.local_start(self.zone)
         self.state["booking_day"] = own.date().isoformat()
-        when = self.turn.entities.get("when")
+        when = self._moved_to(self.turn.entities.get("when"), own)
         shift = asks_shift(self.turn.text)
         if when is None and shift is not None:  # "¿se puede más tarde?"
             return self._shifted(own, shift)

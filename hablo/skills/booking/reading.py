@@ -32,15 +32,19 @@ _DAY_RE = re.compile(
     r"^(?:(?:el|para el|on the|the|for the)\s+)?(?:dia\s+)?(?P<d>\d{1,2})"
     r"(?:ro|ero|st|nd|rd|th)?$"
 )
-_EARLIEST_RE = re.compile(
-    r"\b(?:lo antes posible|lo mas pronto|cuanto antes|el (?:mas )?(?:primero|temprano)"
+# "the first you have": the earliest free time (of the day, or of the range, said).
+_FIRST = (
+    r"lo antes posible|lo mas pronto|cuanto antes|el (?:mas )?(?:primero|temprano)"
     r"|lo mas temprano|el primer(?:o)? (?:libre|disponible|que haya)|asap|as soon as possible"
     r"|(?:el |la )?(?:primer|primera|proximo|proxima) (?:turno|cita|hueco|lugar|horario)"
     r" (?:libre|disponible|que (?:haya|tengas|tenes|tienes|tenga))|a primera hora"
-    r"|lo primero que (?:haya|tengas|tenes|tienes|tenga)|next (?:available|opening|free)"
-    r"|first thing|earliest|first available|soonest|cualquiera|any|whichever"
-    r"|el que (?:sea|haya))\b"
+    r"|(?:lo|la|el) primer[oa]? que (?:haya|tengas|tenes|tienes|tenga)"
+    r"|next (?:available|opening|free)|the first (?:one |slot |time )?you have"
+    r"|first thing|earliest|first available|soonest"
 )
+_FIRST_RE = re.compile(rf"\b(?:{_FIRST})\b")
+# ... and the words that leave the choice to the bot ("cualquiera", "any").
+_EARLIEST_RE = re.compile(rf"\b(?:{_FIRST}|cualquiera|any|whichever|el que (?:sea|haya))\b")
 _PERIOD_RE = re.compile(
     r"\b(?:(?:a|por|en|de|durante)\s+la\s+(?P<es>manana|tarde|tardecita|noche)"
     r"|de\s+(?P<es2>tarde|manana)|in\s+the\s+(?P<en>morning|afternoon|evening)"
@@ -131,7 +135,14 @@ def day_mention(text: str) -> int | None:
 
 
 def wants_earliest(text: str) -> bool:
+    """ "lo antes posible", "cualquiera": the earliest of what is on the table."""
     return bool(_EARLIEST_RE.search(plain(text)))
+
+
+def wants_first(text: str) -> bool:
+    """ "a primera hora", "la primera que tengas a la tarde": the first free time, not
+    "any time before noon" (a range to choose from)."""
+    return bool(_FIRST_RE.search(plain(text)))
 
 
 def period_hours(text: str) -> tuple[int, int] | None:
