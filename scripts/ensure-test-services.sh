@@ -18,13 +18,18 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis is not reachable" >&2; exit 1; }
 
-# Browser tests use Debian's Chromium (Playwright's own download cannot work offline).
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian packages some tests drive for real: Chromium for the browser tests (Playwright's
+# own download cannot work offline), nginx for the shipped deploy/nginx.conf in front of
+# `hablo serve`. Installed when missing and we are root; otherwise those tests skip.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing Chromium from Debian"
+    echo "installing from Debian: ${missing[*]}"
     apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
   else
-    echo "Chromium not found: browser tests will be skipped (apt-get install chromium)" >&2
+    echo "not installed: ${missing[*]}; the tests that need them will be skipped" >&2
   fi
 fi
