@@ -70,6 +70,13 @@ def default_name(now: datetime) -> Path:
 
 def backup(settings: Settings, out: Path) -> Manifest:
     """Write the archive to `out` (refused if it exists)."""
+    try:
+        return _backup(settings, out)
+    except OSError as exc:  # a folder that cannot be written, a full disk
+        raise BackupError(f"cannot write {out}: {exc.strerror or exc}") from exc
+
+
+def _backup(settings: Settings, out: Path) -> Manifest:
     if out.exists():
         raise BackupError(f"{out} exists; choose another --out")
     url = settings.database_url
@@ -109,6 +116,13 @@ def backup(settings: Settings, out: Path) -> Manifest:
 def restore(settings: Settings, archive: Path, *, replace: bool) -> Manifest:
     """Put the archive's database and media files in place of the configured ones, then
     migrate to this version's schema."""
+    try:
+        return _restore(settings, archive, replace=replace)
+    except OSError as exc:  # the state folder cannot be written, a full disk
+        raise BackupError(f"cannot restore {archive}: {exc.strerror or exc}") from exc
+
+
+def _restore(settings: Settings, archive: Path, *, replace: bool) -> Manifest:
     url = settings.database_url
     dialect = _dialect(url)
     with _open_archive(archive) as tar:

@@ -239,6 +239,12 @@ def test_cli_backup_and_restore_answer_one_line(
     restored = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert restored["migrated_to"] == migrate.head_from_files()
 
+    unwritable = archive / "sub"  # a folder under a file: not even root can make it
+    assert main(["backup", "--out", str(unwritable / "x.tar.gz")]) == 1
+    assert capsys.readouterr().err.startswith(f"hablo: cannot write {unwritable}/x.tar.gz: ")
+    assert main(["restore", str(tmp_path / "missing.tar.gz")]) == 1
+    assert capsys.readouterr().err.strip().endswith("missing.tar.gz: no such file")
+
 
 def test_a_pg_dump_older_than_the_server_is_named_in_one_line(
     postgres_url: str,
