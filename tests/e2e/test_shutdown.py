@@ -14,7 +14,7 @@ import socket
 import subprocess
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,6 @@ import pytest
 import redis
 import requests
 from aiohttp import web
-from sqlalchemy import func, select
 
 from hablo.adapters.accounts import seal_secrets
 from hablo.bootstrap import Runtime, bootstrap
@@ -35,6 +34,7 @@ from tests.conftest import TEST_STATE_DIR, _truncate_postgres, make_settings
 from tests.e2e.served_process import clean_environ, free_port, wait_until_healthy
 from tests.e2e.server import wait_until
 from tests.e2e.test_cli import HABLO, hablo
+from tests.integration.helpers import count
 from tests.integration.worker_support import REDIS_URL, prefix_fixture  # noqa: F401 (fixture)
 from tests.providers.fake_whatsapp_cloud import (
     ACCESS_TOKEN,
@@ -125,41 +125,55 @@ def hablo_env(rt: Runtime, fake: FakeWhatsAppCloud, **env: str) -> dict[str, str
     return clean
 
 
-class Server:
-    """`hablo serve` in a subprocess, with the grace period and announcement under test."""
+class HabloProcess:
+    """`hablo COMMAND` in a subprocess on the test's database, its output in a log file."""
 
     def __init__(
-        self,
-        rt: Runtime,
-        fake: FakeWhatsAppCloud,
-        cwd: Path,
-        grace_s: float = GRACE_S,
-        announce_s: float = 2.0,
-        **env: str,
+        self, command: str, rt: Runtime, fake: FakeWhatsAppCloud, cwd: Path, **env: str
     ) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        env.update(
-            HABLO_PORT=str(self.port),
-            HABLO_SHUTDOWN_GRACE_S=str(grace_s),
-            HABLO_SHUTDOWN_ANNOUNCE_S=str(announce_s),
-        )
-        self.log_path = cwd / f"serve-{self.port}.log"
+        self.log_path = cwd / f"{command}-{uuid.uuid4().hex[:6]}.log"
         self.log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [*HABLO, "serve"],
+            [*HABLO, command],
             cwd=cwd,
             env=hablo_env(rt, fake, **env),
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        wait_until_healthy(self.base_url + "/readyz", self.proc, "hablo serve", WAIT_S)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(30)
         self.log.close()
+
+
+class Server(HabloProcess):
+    """`hablo serve`, with the grace period and announcement under test."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        fake: FakeWhatsAppCloud,
+        cwd: Path,
+        *,
+        grace_s: float = GRACE_S,
+        announce_s: float = 2.0,
+        tier: Mapping[str, str] | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        super().__init__(
+            "serve",
+            rt,
+            fake,
+            cwd,
+            **(tier or {}),
+            HABLO_PORT=str(self.port),
+            HABLO_SHUTDOWN_GRACE_S=str(grace_s),
+            HABLO_SHUTDOWN_ANNOUNCE_S=str(announce_s),
+        )
+        wait_until_healthy(self.base_url + "/readyz", self.proc, "hablo serve", WAIT_S)
 
 
 @dataclass
@@ -194,14 +208,9 @@ def message_of(peer: str) -> dict[str, object]:
     return text_message(peer, QUESTION, f"wamid.{peer}")  # the id is the provider's dedupe key
 
 
-def _count(rt: Runtime, model: type, *where: object) -> int:
-    with rt.db.transaction() as session:
-        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-
 def _all_done(rt: Runtime) -> bool:
-    pending_inbox = _count(rt, InboxEvent, InboxEvent.status == InboxStatus.PENDING)
-    unsent = _count(rt, OutboxMessage, OutboxMessage.status != OutboxStatus.SENT)
+    pending_inbox = count(rt, InboxEvent, InboxEvent.status == InboxStatus.PENDING)
+    unsent = count(rt, OutboxMessage, OutboxMessage.status != OutboxStatus.SENT)
     return pending_inbox == 0 and unsent == 0
 
 
@@ -251,7 +260,7 @@ def test_sigterm_mid_stream_loses_and_duplicates_nothing(
     assert (lost, duplicated) == ([], []), replies
     assert all("$8.000" in fake.sent_to(peer)[0].text for peer in peers)
     # Exactly one inbox row per message: the retries were recognised as duplicates.
-    assert _count(seeded, InboxEvent) == len(peers)
+    assert count(seeded, InboxEvent) == len(peers)
 
 
 @pytest.mark.timeout(600)
@@ -274,7 +283,7 @@ def test_a_drain_past_the_grace_period_exits_and_leaves_the_replies_pending(
     finally:
         server.stop()
     assert "after the 4 s grace period" in server.log_path.read_text()
-    assert _count(seeded, OutboxMessage, OutboxMessage.status == OutboxStatus.SENT) == 0
+    assert count(seeded, OutboxMessage, OutboxMessage.status == OutboxStatus.SENT) == 0
     assert not fake.sent
 
     fake.stalled.clear()
@@ -286,19 +295,11 @@ def test_a_drain_past_the_grace_period_exits_and_leaves_the_replies_pending(
     assert {peer: len(fake.sent_to(peer)) for peer in peers} == dict.fromkeys(peers, 1)
 
 
-class Worker:
-    """`hablo worker` in a subprocess; ready once the tier's shards all have a holder."""
+class Worker(HabloProcess):
+    """`hablo worker`; ready once the tier's shards all have a holder."""
 
     def __init__(self, rt: Runtime, fake: FakeWhatsAppCloud, cwd: Path, **env: str) -> None:
-        self.log_path = cwd / f"worker-{uuid.uuid4().hex[:6]}.log"
-        self.log = self.log_path.open("w")
-        self.proc = subprocess.Popen(
-            [*HABLO, "worker"],
-            cwd=cwd,
-            env=hablo_env(rt, fake, **env),
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        super().__init__("worker", rt, fake, cwd, **env)
         client = redis.Redis.from_url(REDIS_URL)
         leases = ShardLeases(client, env["HABLO_REDIS_PREFIX"], "test", SHARDS, 1.0)
         try:
@@ -313,12 +314,6 @@ class Worker:
         assert self.proc.poll() is None, f"hablo worker exited with {self.proc.returncode}"
         return "running" in self.log_path.read_text()
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(30)
-        self.log.close()
-
 
 @pytest.mark.timeout(600)
 def test_sigterm_to_a_worker_mid_stream_loses_and_duplicates_nothing(
@@ -330,9 +325,9 @@ def test_sigterm_to_a_worker_mid_stream_loses_and_duplicates_nothing(
         "HABLO_REDIS_PREFIX": prefix,
         "HABLO_SHARDS": str(SHARDS),
     }
-    processes: list[Worker | Server] = [Worker(seeded, fake, tmp_path, **tier)]
+    processes: list[HabloProcess] = [Worker(seeded, fake, tmp_path, **tier)]
     try:
-        edge = Server(seeded, fake, tmp_path, HABLO_SERVE_WORKER="false", **tier)
+        edge = Server(seeded, fake, tmp_path, tier={**tier, "HABLO_SERVE_WORKER": "false"})
         processes.append(edge)
         stream = Stream(edge.base_url)
         senders = [threading.Thread(target=stream.run, args=(i,)) for i in range(SENDERS)]
