@@ -158,7 +158,7 @@ class Server(HabloProcess):
         cwd: Path,
         *,
         grace_s: float = GRACE_S,
-        announce_s: float = 2.0,
+        announce_s: float = 1.0,
         tier: Mapping[str, str] | None = None,
     ) -> None:
         self.port = free_port()
@@ -218,7 +218,8 @@ def _all_done(rt: Runtime) -> bool:
 def test_sigterm_mid_stream_loses_and_duplicates_nothing(
     seeded: Runtime, fake: StallingGraph, tmp_path: Path
 ) -> None:
-    server = Server(seeded, fake, tmp_path)
+    # Announced long enough for this test's probe to see it on a busy machine.
+    server = Server(seeded, fake, tmp_path, announce_s=5.0)
     try:
         stream = Stream(server.base_url)
         senders = [threading.Thread(target=stream.run, args=(i,)) for i in range(SENDERS)]
