@@ -1,6 +1,13 @@
 """The outbox dispatcher: sends committed replies through their channel, in order per
 conversation, retrying transient failures with exponential backoff and jitter, and
-dead-lettering after the last attempt. One thread; status updates are batched.
+dead-lettering after the last attempt.
+
+Replies go out in lanes (hablo.engine.outbox_lanes: a tenant's replies on one channel):
+a lane sends one reply at a time, in order, and up to `lanes` lanes send at once on a
+small pool of sender threads, so a slow provider or WhatsApp Web's typing pause holds
+back only its own lane. One coordinating thread owns every other piece of state (lanes,
+retries, the status batch) and every database write, so the sender threads share
+nothing but the queue they report to.
 
 With several processes (the worker tier) a reply belongs to the process that holds its
 conversation's shard: when a shard moves away, `forget` drops its retries and the replies
@@ -18,6 +25,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -25,6 +33,15 @@ from hablo.config.log_context import log_context
 from hablo.db.base import utcnow
 from hablo.engine.messages import ConversationKey, OutboundEnvelope
 from hablo.engine.metrics import OUTBOUND
+from hablo.engine.outbox_lanes import (
+    Barrier,
+    BarrierToken,
+    Lane,
+    LaneKey,
+    RetryDue,
+    SenderPool,
+    lane_of,
+)
 from hablo.engine.ports import (
     ChannelSender,
     PermanentSendError,
@@ -36,6 +53,7 @@ from hablo.engine.store import ConversationStore
 log = logging.getLogger(__name__)
 
 TurnListener = Callable[[tuple[int, ...]], None]
+DEFAULT_LANES = 8
 
 
 @dataclass(frozen=True)
@@ -81,8 +99,17 @@ class Forget:
     where: Callable[[ConversationKey], bool]
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A sender thread's report: what one send of `item` came to."""
+
+    lane: LaneKey
+    item: OutboundEnvelope | RetryDue
+    outcome: SendReceipt | Exception
+
+
 Item = OutboundEnvelope | TurnMarker
-Queued = Item | Scheduled | Forget
+Queued = Item | Scheduled | Forget | Sent
 
 
 class OutboxDispatcher:
@@ -92,16 +119,23 @@ class OutboxDispatcher:
         senders: Mapping[str, ChannelSender],
         policy: RetryPolicy,
         listeners: Sequence[TurnListener] = (),
+        lanes: int = DEFAULT_LANES,
     ) -> None:
         self._store = store
         self._senders = dict(senders)
         self._policy = policy
         self._listeners = list(listeners)
+        self._max_lanes = lanes
         # One queue item per turn (its replies, then its marker): one wake-up per turn.
         self._queue: queue.SimpleQueue[tuple[Queued, ...] | None] = queue.SimpleQueue()
         self._retries: list[tuple[float, int, OutboundEnvelope]] = []
         # Conversations with a reply waiting for retry: later items wait behind it.
         self._blocked: dict[ConversationKey, deque[Item]] = {}
+        self._lanes: dict[LaneKey, Lane] = {}
+        # Lanes with work and no send in flight, oldest first (an ordered set).
+        self._ready: dict[LaneKey, None] = {}
+        self._in_flight = 0
+        self._pool: SenderPool | None = None
         self._thread: threading.Thread | None = None
         self._sent_batch: list[tuple[OutboundEnvelope, str | None]] = []
         self._markers_batch: list[TurnMarker] = []
@@ -113,14 +147,20 @@ class OutboxDispatcher:
         self._listeners.append(listener)
 
     def start(self) -> None:
+        self._pool = SenderPool(self._max_lanes, "hablo-outbox-send")
         self._thread = threading.Thread(target=self._run, name="hablo-outbox", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Send what is queued (one attempt each; replies in back-off stay pending for
+        the next start), then end; waits up to `timeout` seconds."""
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout)
             self._thread = None
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     def enqueue(
         self,
@@ -129,7 +169,11 @@ class OutboxDispatcher:
         inbox_ids: tuple[int, ...],
     ) -> None:
         """Called right after a turn committed: its replies, then its marker, which waits
-        behind the conversation's earlier replies even when this turn has none."""
+        behind the conversation's earlier replies even when this turn has none.
+
+        A marker alone for a channel with no sender here (no conversation of this
+        process) is a flush: it reaches the listeners once everything enqueued before
+        it was handled, in every lane."""
         self._queue.put((*envelopes, TurnMarker(key, inbox_ids)))
 
     def enqueue_pending(self, envelope: OutboundEnvelope, not_before: datetime) -> None:
@@ -143,38 +187,35 @@ class OutboxDispatcher:
 
     def forget(self, where: Callable[[ConversationKey], bool]) -> None:
         """The conversations `where` selects moved to another process: drop their
-        retries and the replies waiting behind them (handled in queue order, so what was
-        enqueued before this call is handled first)."""
+        retries and the replies waiting behind them (once every lane handled what was
+        enqueued before this call)."""
         self._queue.put((Forget(where),))
 
-    # -- the loop ------------------------------------------------------------------------
+    # -- the coordinating loop -----------------------------------------------------------
 
     def _run(self) -> None:
-        running = True
-        while running:
-            timeout = self._seconds_to_next_retry()
+        draining = False
+        while not (draining and self._in_flight == 0 and not self._lanes):
+            # Draining: no new retries (they stay pending with their back-off).
+            timeout = None if draining else self._seconds_to_next_retry()
             try:
-                item = self._queue.get(timeout=timeout)
+                batch = [self._queue.get(timeout=timeout)]
             except queue.Empty:
-                item = None
-                if not self._retries:
-                    continue
-            else:
-                if item is None:
-                    running = False
-            batch: list[Queued] = list(item) if item is not None else []
-            while running:  # drain what is already queued: one status update per batch
+                batch = []
+            while True:  # drain what is already queued: one status update per batch
                 try:
-                    more = self._queue.get_nowait()
+                    batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-                if more is None:
-                    running = False
-                else:
-                    batch.extend(more)
-            for queued in batch:
-                self._handle(queued)
-            self._run_due_retries()
+            for entry in batch:
+                if entry is None:
+                    draining = True
+                    continue
+                for queued in entry:
+                    self._route(queued)
+            if not draining:
+                self._release_due_retries()
+            self._pump()
             self._flush()
 
     def _seconds_to_next_retry(self) -> float | None:
@@ -182,25 +223,146 @@ class OutboxDispatcher:
             return None
         return max(0.0, self._retries[0][0] - time.monotonic())
 
-    def _handle(self, item: Queued) -> None:
-        if isinstance(item, Forget):
-            self._forget(item.where)
+    def _route(self, item: Queued) -> None:
+        if isinstance(item, Sent):
+            self._settle(item)
+        elif isinstance(item, Forget):
+            where = item.where
+            self._barrier(lambda: self._forget(where))
+        elif isinstance(item, TurnMarker) and item.key.channel not in self._senders:
+            self._barrier(lambda: self._markers_batch.append(item))
+        else:
+            self._lane_append(lane_of(item.key), item)
+
+    def _lane_append(self, name: LaneKey, item: object, *, first: bool = False) -> None:
+        lane = self._lanes.setdefault(name, Lane())
+        if first:
+            lane.items.appendleft(item)
+        else:
+            lane.items.append(item)
+        if not lane.busy:
+            self._ready[name] = None
+
+    def _barrier(self, then: Callable[[], None]) -> None:
+        active = [name for name, lane in self._lanes.items() if lane.active]
+        if not active:
+            then()
             return
-        key = item.key
-        if key in self._blocked:
-            self._blocked[key].append(item.envelope if isinstance(item, Scheduled) else item)
-            return
-        if isinstance(item, TurnMarker):
-            self._markers_batch.append(item)
-            return
-        if isinstance(item, Scheduled):
-            wait_s = (item.not_before - utcnow()).total_seconds()
-            due = time.monotonic() + max(0.0, wait_s)
-            heapq.heappush(self._retries, (due, item.envelope.outbox_id, item.envelope))
-            self._blocked[key] = deque()
-            return
-        if not self._attempt(item):
-            self._blocked[key] = deque()
+        barrier = Barrier(len(active), then)
+        for name in active:
+            self._lane_append(name, BarrierToken(barrier))
+
+    def _pump(self) -> None:
+        """Start a send on every ready lane while fewer than `lanes` are in flight; the
+        lanes left waiting keep their turn. Lanes with nothing left are dropped."""
+        waiting: dict[LaneKey, None] = {}
+        for name in self._ready:
+            lane = self._lanes.get(name)
+            if lane is None or lane.busy:
+                continue
+            item = self._next_send(lane)
+            if item is None:
+                del self._lanes[name]  # idle: reaped
+            elif self._in_flight >= self._max_lanes:
+                waiting[name] = None
+            else:
+                lane.items.popleft()
+                lane.busy = True
+                self._in_flight += 1
+                self._start_send(name, item)
+        self._ready = waiting
+
+    def _next_send(self, lane: Lane) -> OutboundEnvelope | RetryDue | None:
+        """Handle the lane's items up to its next send (left at its head)."""
+        items = lane.items
+        while items:
+            item = items[0]
+            if isinstance(item, RetryDue):
+                return item
+            if isinstance(item, BarrierToken):
+                items.popleft()
+                item.barrier.remaining -= 1
+                if item.barrier.remaining == 0:
+                    item.barrier.then()
+                continue
+            assert isinstance(item, OutboundEnvelope | TurnMarker | Scheduled)
+            key = item.key
+            if key in self._blocked:
+                items.popleft()
+                self._blocked[key].append(item.envelope if isinstance(item, Scheduled) else item)
+            elif isinstance(item, OutboundEnvelope):
+                return item
+            elif isinstance(item, TurnMarker):
+                items.popleft()
+                self._markers_batch.append(item)
+            else:
+                items.popleft()
+                wait_s = (item.not_before - utcnow()).total_seconds()
+                due = time.monotonic() + max(0.0, wait_s)
+                heapq.heappush(self._retries, (due, item.envelope.outbox_id, item.envelope))
+                self._blocked[key] = deque()
+        return None
+
+    def _start_send(self, name: LaneKey, item: OutboundEnvelope | RetryDue) -> None:
+        envelope = item.envelope if isinstance(item, RetryDue) else item
+        sender = self._senders.get(envelope.channel)
+        assert self._pool is not None
+
+        def send() -> None:
+            outcome: SendReceipt | Exception
+            try:
+                if sender is None:
+                    raise PermanentSendError(f"no sender for channel {envelope.channel!r}")
+                with _context(envelope):
+                    outcome = sender.send(envelope)
+            except Exception as exc:
+                outcome = exc
+            self._queue.put((Sent(name, item, outcome),))
+
+        self._pool.submit(send)
+
+    def _settle(self, report: Sent) -> None:
+        lane = self._lanes[report.lane]
+        lane.busy = False
+        self._in_flight -= 1
+        self._ready[report.lane] = None
+        item = report.item
+        envelope = item.envelope if isinstance(item, RetryDue) else item
+        key = envelope.key
+        with _context(envelope):
+            retry = self._conclude(envelope, report.outcome)
+        if retry is None:
+            waiting = self._blocked.pop(key, None) if isinstance(item, RetryDue) else None
+            if waiting:  # the conversation's held replies go next, before its later ones
+                lane.items.extendleft(reversed(waiting))
+        elif isinstance(item, RetryDue) and key not in self._blocked:
+            log.info("outbox %s: its conversation moved away; not retried here", envelope.outbox_id)
+        else:
+            self._blocked.setdefault(key, deque())
+            heapq.heappush(self._retries, retry)
+
+    def _conclude(
+        self, envelope: OutboundEnvelope, outcome: SendReceipt | Exception
+    ) -> tuple[float, int, OutboundEnvelope] | None:
+        """Record one send's outcome. None when done (sent or dead-lettered), else the
+        retry to schedule (due time, id, envelope)."""
+        attempts = envelope.attempts + 1
+        if isinstance(outcome, TransientSendError):
+            delay = self._policy.delay(attempts, outcome.retry_after)
+            self._record_failure(envelope, attempts, str(outcome), delay)
+            if delay is None:
+                OUTBOUND.labels(envelope.channel, "dead_lettered").inc()
+                return None
+            OUTBOUND.labels(envelope.channel, "retrying").inc()
+            retry = replace(envelope, attempts=attempts)
+            return (time.monotonic() + delay, envelope.outbox_id, retry)
+        if isinstance(outcome, Exception):  # permanent, or a sender bug: never loop
+            error = f"{type(outcome).__name__}: {outcome}"
+            self._record_failure(envelope, attempts, error, None)
+            OUTBOUND.labels(envelope.channel, "dead_lettered").inc()
+            return None
+        self._sent_batch.append((envelope, outcome.provider_message_id))
+        return None
 
     def _forget(self, where: Callable[[ConversationKey], bool]) -> None:
         kept = [retry for retry in self._retries if not where(retry[2].key)]
@@ -209,55 +371,17 @@ class OutboxDispatcher:
             self._retries = kept
         for key in [key for key in self._blocked if where(key)]:
             del self._blocked[key]
+        for lane in self._lanes.values():
+            due = [i for i in lane.items if isinstance(i, RetryDue) and where(i.key)]
+            for item in due:
+                lane.items.remove(item)
 
-    def _run_due_retries(self) -> None:
+    def _release_due_retries(self) -> None:
+        """Due retries go to the head of their lane: the lane's next send."""
         now = time.monotonic()
         while self._retries and self._retries[0][0] <= now:
             _, _, envelope = heapq.heappop(self._retries)
-            key = envelope.key
-            if not self._attempt(envelope):
-                continue  # still blocked; rescheduled by _attempt
-            waiting = self._blocked.pop(key, deque())
-            while waiting:
-                item = waiting.popleft()
-                if isinstance(item, TurnMarker):
-                    self._markers_batch.append(item)
-                elif not self._attempt(item):
-                    self._blocked[key] = waiting
-                    break
-
-    def _attempt(self, envelope: OutboundEnvelope) -> bool:
-        """Try one send. True when done (sent or dead-lettered), False when retrying."""
-        with log_context(
-            tenant_id=envelope.tenant_id,
-            conversation_id=envelope.conversation_id,
-            channel=envelope.channel,
-        ):
-            return self._send_once(envelope)
-
-    def _send_once(self, envelope: OutboundEnvelope) -> bool:
-        attempts = envelope.attempts + 1
-        sender = self._senders.get(envelope.channel)
-        try:
-            if sender is None:
-                raise PermanentSendError(f"no sender for channel {envelope.channel!r}")
-            receipt: SendReceipt = sender.send(envelope)
-        except TransientSendError as exc:
-            delay = self._policy.delay(attempts, exc.retry_after)
-            self._record_failure(envelope, attempts, str(exc), delay)
-            if delay is None:
-                OUTBOUND.labels(envelope.channel, "dead_lettered").inc()
-                return True
-            OUTBOUND.labels(envelope.channel, "retrying").inc()
-            retry = replace(envelope, attempts=attempts)
-            heapq.heappush(self._retries, (time.monotonic() + delay, envelope.outbox_id, retry))
-            return False
-        except Exception as exc:  # permanent, or a sender bug: dead-letter, never loop
-            self._record_failure(envelope, attempts, f"{type(exc).__name__}: {exc}", None)
-            OUTBOUND.labels(envelope.channel, "dead_lettered").inc()
-            return True
-        self._sent_batch.append((envelope, receipt.provider_message_id))
-        return True
+            self._lane_append(lane_of(envelope.key), RetryDue(envelope), first=True)
 
     def _record_failure(
         self, envelope: OutboundEnvelope, attempts: int, error: str, delay: float | None
@@ -308,3 +432,11 @@ class OutboxDispatcher:
                         listener(marker.inbox_ids)
                     except Exception:
                         log.exception("turn listener failed")
+
+
+def _context(envelope: OutboundEnvelope) -> AbstractContextManager[None]:
+    return log_context(
+        tenant_id=envelope.tenant_id,
+        conversation_id=envelope.conversation_id,
+        channel=envelope.channel,
+    )
