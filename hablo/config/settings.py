@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
     outbox_backoff_base_s: float = Field(default=1.0, gt=0)
     outbox_backoff_max_s: float = Field(default=300.0, gt=0)
+    # Lanes (one tenant's replies on one channel, sent one at a time, in order) that send
+    # at once, each on its own sender thread: a slow provider or WhatsApp Web's typing
+    # pause holds back only its lane. Sends mostly wait, so 8 suits even 2 cores.
+    outbox_lanes: int = Field(default=8, ge=1, le=64)
 
     # Files hablo generates for itself when not configured (the demo's secret key and
     # token signing keys). Production sets secret_keys / jwt_keys_dir explicitly.
