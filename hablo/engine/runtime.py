@@ -98,6 +98,7 @@ class Engine:
                 settings.outbox_backoff_base_s,
                 settings.outbox_backoff_max_s,
             ),
+            lanes=settings.outbox_lanes,
         )
         self.router: Router = InProcessRouter(self._start_tenant_actor, self.budget)
         self.turn_clock = TurnClock()
