@@ -35,6 +35,7 @@ SAMPLES: dict[str, Any] = {
     "end": "16:00",
     "example": "¿cuánto sale un corte?",
     "holiday": None,
+    "hours": 24,
     "intervals": [("09:00", "13:00"), ("16:00", "20:00")],
     "items": [(_SERVICE, "$8.000"), (_SERVICES[1], "$15.000")],
     "last": "31 de enero",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hablo.engine.nlu.acts import COMPLAINT, asks_shift, read_act, says_yes
+from hablo.engine.nlu.acts import COMPLAINT, GREETING, asks_reminder, asks_shift, read_act, says_yes
 from hablo.engine.nlu.party import for_companion, party_size
 from hablo.engine.nlu.spelling import Speller, sound_key
 
@@ -104,3 +104,10 @@ def test_a_companion_is_a_request_for_someone_else() -> None:
     assert for_companion("can my son get one right after me?")
     assert not for_companion("mi hijo está enfermo")
     assert not for_companion("gracias")
+
+
+def test_reminder_questions_and_a_raised_hand() -> None:
+    assert asks_reminder("me podés recordar el día antes?")
+    assert asks_reminder("do you send reminders?")
+    assert not asks_reminder("me recordás a qué hora es mi turno?")
+    assert read_act("🙋‍♀️") == GREETING

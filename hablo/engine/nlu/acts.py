@@ -72,6 +72,9 @@ _COMPLAINT_RE = re.compile(
 # Emoji and signs people send as "ok", with nothing else in the message.
 _ACK_SIGNS = frozenset("👍👌🙌✅🙏😊🙂😀😁😃😄👏💪🤝❤♥💯✌🆗😉👋🏻🏼🏽🏾🏿\ufe0f")
 _LAUGH_SIGNS = frozenset("😂🤣😆😅😹🏻🏼🏽🏾🏿\ufe0f")
+# A raised hand ("🙋‍♀️", with its skin tone and gender joined on) opens a chat: hello.
+_HELLO_SIGNS = frozenset("🙋🏻🏼🏽🏾🏿\u200d\u2640\u2642\ufe0f")
+GREETING = "greeting"
 
 # "¿y el sábado?", "y para barba?", "and on sunday?", "what about friday?", "¿y mañana?"
 _FOLLOW_UP_RE = re.compile(r"^(?:y|e|and|what about|how about|o|or|entonces|tambien)\b")
@@ -91,6 +94,8 @@ def read_act(text: str) -> str | None:
     """The act a whole message is, or None when it says more than an act."""
     if _signs(text, _ACK_SIGNS):
         return AFFIRM
+    if _signs(text, _HELLO_SIGNS):
+        return GREETING
     if _signs(text, _LAUGH_SIGNS):
         return LAUGH
     norm = plain(text)
@@ -138,6 +143,18 @@ def asks_shift(text: str) -> str | None:
     if found is None or not (_CAN_RE.search(norm) or text.rstrip().endswith("?")):
         return None
     return "later" if found["later"] else "earlier"
+
+
+_REMINDER_RE = re.compile(r"\b(?:recordatorios?|reminders?)\b")
+_REMIND_RE = re.compile(r"\b(?:recorda\w*|recuerd\w*|avis\w*|remind\w*|text me|message me)\b")
+_BEFORE_RE = re.compile(r"\b(?:antes|before|dia anterior|day before|previo|the day prior)\b")
+
+
+def asks_reminder(text: str) -> bool:
+    """ "¿me avisan el día antes?", "do you send reminders?": whether the business
+    reminds customers of their bookings (not "¿me recordás a qué hora es mi turno?")."""
+    norm = plain(text)
+    return bool(_REMINDER_RE.search(norm) or (_REMIND_RE.search(norm) and _BEFORE_RE.search(norm)))
 
 
 def says_yes(text: str) -> bool:

@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from hablo.engine.nlu.acts import AFFIRM, DENY, asks_shift, cancels_own_booking, read_act
+from hablo.engine.nlu.acts import (
+    AFFIRM,
+    DENY,
+    asks_reminder,
+    asks_shift,
+    cancels_own_booking,
+    read_act,
+)
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier, Prediction
 from hablo.engine.nlu.datetimes import (
     OpeningHours,
@@ -374,6 +381,8 @@ def _by_rule(
         return act, 1.0
     if intent in (AFFIRM, DENY, None) and cancels_own_booking(text):
         return "cancel", 1.0
+    if intent in (None, "book", "my_bookings") and asks_reminder(text):
+        return "my_bookings", 1.0  # "¿me avisan el día antes?": the booking skill says how
     if intent is None and for_companion(text):
         return "book", _UNSURE  # "¿y para mi hijo también?": book for them too
     if intent is None and "when" not in entities and asks_shift(text):

@@ -7,7 +7,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hablo.domain.booking.availability import nearest_free
-from hablo.engine.nlu.acts import AFFIRM, DENY, asks_shift, means_own_booking, starts_no
+from hablo.engine.nlu.acts import (
+    AFFIRM,
+    DENY,
+    asks_reminder,
+    asks_shift,
+    means_own_booking,
+    starts_no,
+)
 from hablo.engine.nlu.party import for_companion, party_size
 from hablo.plugins import SkillResult
 from hablo.plugins.sdk import ServiceInfo
@@ -34,6 +41,8 @@ class BookingFlow(ManageBookings):
         intent = self.turn.intent
         step = self.state.get("step") if self.turn.in_flow else None
         self._note_price()
+        if intent == "my_bookings" and asks_reminder(self.turn.text):
+            return self._reminder_info(step)
         if step:
             answered = self._answer_pending(step)
             if answered is not None:
@@ -57,6 +66,16 @@ class BookingFlow(ManageBookings):
         if self.turn.in_flow and not absorbed and intent not in ("book", "reschedule"):
             return replace(self._advance(), misunderstood=True)
         return self._advance()
+
+    def _reminder_info(self, step: str | None) -> SkillResult:
+        """ "¿me avisan el día antes?": whether and when the reminder comes; a booking in
+        progress goes on with its question."""
+        hours = repo_of(self.ctx).policy.reminder_hours_before
+        note = self.ctx.render("booking_reminder_info", self.lang, hours=hours)
+        if step and self.turn.in_flow:
+            self.prefix.append(note)
+            return self._advance()
+        return self._result(note, flow=False, state={})
 
     def _note_price(self) -> None:
         """ "precio de tintura y si tienen turno el jueves", "¿cuánto sale?" mid-booking:
