@@ -5,6 +5,7 @@ database work: the caller gets 503 and nothing of that work is committed, ever."
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy import create_engine, func, make_url, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from hablo.api.cancellable import call_cancellable
 from hablo.api.endpoints import ApiRoutes, Call, mount
 from hablo.api.server import create_app
 from hablo.bootstrap import Runtime, bootstrap
@@ -25,6 +27,7 @@ from hablo.db.cancellation import Cancellation, WorkCancelled
 from hablo.db.database import Database
 from hablo.db.models import AuditLog
 from hablo.db.timeouts import DbTimeouts
+from hablo.engine.bridge import LoopBridge
 from tests.conftest import make_settings
 from tests.e2e.server import wait_until
 
@@ -240,3 +243,46 @@ def test_migrations_run_with_their_own_limits(postgres_url: str) -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def _race_deadline(commit_first: bool) -> tuple[object, list[str]]:
+    """A work that waits past a 0.2 s deadline, having begun its commit or not."""
+    outcome: list[str] = []
+    release = threading.Event()
+
+    def work(cancellation: Cancellation) -> int:
+        if commit_first:
+            cancellation.commit_or_raise()
+        release.wait(WAIT_S)
+        try:
+            cancellation.commit_or_raise()
+        except WorkCancelled:
+            outcome.append("cancelled")
+            raise
+        outcome.append("committed")
+        return 42
+
+    async def main() -> object:
+        bridge = LoopBridge(asyncio.get_running_loop())
+        timer = threading.Timer(3.0, release.set)  # well after the deadline
+        timer.start()
+        try:
+            return await asyncio.wait_for(call_cancellable(bridge, work), timeout=0.2)
+        except TimeoutError as exc:
+            return exc
+        finally:
+            release.set()
+            await asyncio.to_thread(wait_until, lambda: outcome, WAIT_S)
+            bridge.close()
+
+    return asyncio.run(main()), outcome
+
+
+def test_deadline_cancels_work_that_has_not_begun_its_commit() -> None:
+    result, outcome = _race_deadline(commit_first=False)
+    assert isinstance(result, TimeoutError) and outcome == ["cancelled"]
+
+
+def test_deadline_waits_for_work_whose_commit_began() -> None:
+    result, outcome = _race_deadline(commit_first=True)
+    assert result == 42 and outcome == ["committed"]
