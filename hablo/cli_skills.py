@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
 from hablo.api.scope import redact
 from hablo.config import Settings
@@ -105,15 +106,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 raise SkillsCliError(str(exc)) from None
             except SkillConfigInvalid as exc:
                 raise SkillsCliError(str(exc), code=2) from None
-            session.add(
-                AuditLog(
-                    tenant_id=tenant_id,
-                    action="update",
-                    entity="skill",
-                    entity_id=args.name,
-                    changes=redact({**changes, "source": "cli"}),  # as the API does
-                )
-            )
+            _audit(session, tenant_id, "skill", args.name, changes)
     finally:
         db.dispose()
     state = "enabled" if view.enabled else "disabled"
@@ -146,21 +139,28 @@ def _change_remote(
         row = remote_store.change(session, tenant_id, args.name, enabled=enabled, config=config)
         if row is None:
             raise SkillsCliError(f"remote skill {args.name!r} was removed meanwhile")
-        changes: dict[str, Any] = {"enabled": row.enabled, "source": "cli"}
+        changes: dict[str, Any] = {"enabled": row.enabled}
         if config is not None:
             changes["config"] = config
-        session.add(
-            AuditLog(
-                tenant_id=tenant_id,
-                action="update",
-                entity="remote_skill",
-                entity_id=args.name,
-                changes=redact(changes),
-            )
-        )
+        _audit(session, tenant_id, "remote_skill", args.name, changes)
         state = "enabled" if row.enabled else "disabled"
     print(json.dumps({"skill": args.name, "tenant": args.tenant, "state": state}))
     return 0
+
+
+def _audit(
+    session: Session, tenant_id: Any, entity: str, name: str, changes: dict[str, Any]
+) -> None:
+    """The change in the business's audit log, redacted as the API's are."""
+    session.add(
+        AuditLog(
+            tenant_id=tenant_id,
+            action="update",
+            entity=entity,
+            entity_id=name,
+            changes=redact({**changes, "source": "cli"}),
+        )
+    )
 
 
 def _print_list(views: list[dict[str, Any]], as_json: bool) -> None:
