@@ -3,12 +3,16 @@ POST /api/skills/remote does."""
 
 from __future__ import annotations
 
+import os
 import uuid
+from pathlib import Path
 
-from hablo.bootstrap import Runtime
+from hablo.bootstrap import Runtime, bootstrap
+from hablo.demo import seed_demo
 from hablo.plugins import remote_store
 from hablo.security.remote_skill_access import remote_access
-from tests.remote.conftest import SkillServer
+from tests.conftest import make_settings
+from tests.remote.conftest import ROOT, SkillServer
 
 
 def register_points(runtime: Runtime, tenant_id: uuid.UUID, server: SkillServer) -> None:
@@ -26,3 +30,24 @@ def register_points(runtime: Runtime, tenant_id: uuid.UUID, server: SkillServer)
             taken_intents=(),
             taken_names=(),
         )
+
+
+def demo_with_points(folder: Path, server: SkillServer) -> tuple[Runtime, dict[str, str]]:
+    """A SQLite database in `folder` with the demo salon and the points skill registered
+    (the caller closes the runtime), and the environment a `hablo` subprocess needs to
+    use it: its state folder's key ring opens the skill's secret."""
+    url = f"sqlite:///{folder / 'hablo.db'}"
+    settings = make_settings(url, state_dir=folder / "state", remote_skills_allow_private=True)
+    runtime = bootstrap(settings)
+    with runtime.db.transaction() as session:
+        tenant_id = seed_demo(session)
+    register_points(runtime, tenant_id, server)
+    env = {
+        **os.environ,
+        "HABLO_DATABASE_URL": url,
+        "HABLO_STATE_DIR": str(folder / "state"),
+        "HABLO_REMOTE_SKILLS_ALLOW_PRIVATE": "true",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("HABLO_SECRET_KEYS", None)
+    return runtime, env

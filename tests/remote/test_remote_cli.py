@@ -3,7 +3,6 @@ server's check (a bad value is one line naming the field, exit 2), disabled."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,31 +10,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from hablo.bootstrap import bootstrap
 from hablo.db.models import RemoteSkill
-from hablo.demo import seed_demo
-from tests.conftest import make_settings
 from tests.remote.conftest import ROOT, SkillServer
-from tests.remote.support import register_points
+from tests.remote.support import demo_with_points
 
 
 @pytest.mark.timeout(600)  # four `hablo` subprocesses on a busy machine
 def test_hablo_skills_lists_configures_and_disables_a_remote_skill(
     tmp_path: Path, skill_server: SkillServer
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'hablo.db'}"
-    settings = make_settings(url, state_dir=tmp_path / "state", remote_skills_allow_private=True)
-    runtime = bootstrap(settings)
-    with runtime.db.transaction() as session:
-        tenant_id = seed_demo(session)
-    register_points(runtime, tenant_id, skill_server)
-    env = {
-        **os.environ,
-        "HABLO_DATABASE_URL": url,
-        "HABLO_STATE_DIR": str(tmp_path / "state"),
-        "HABLO_REMOTE_SKILLS_ALLOW_PRIVATE": "true",
-    }
-    env.pop("HABLO_SECRET_KEYS", None)
+    runtime, env = demo_with_points(tmp_path, skill_server)
 
     def hablo(*args: str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "hablo", "skills", *args, "--tenant", "demo"]

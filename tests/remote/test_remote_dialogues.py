@@ -4,18 +4,14 @@ called by the scratch copy (a real `hablo skill serve`), and a failing case fail
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from hablo.bootstrap import bootstrap
-from hablo.demo import seed_demo
-from tests.conftest import make_settings
 from tests.remote.conftest import ROOT, SkillServer
-from tests.remote.support import register_points
+from tests.remote.support import demo_with_points
 
 DIALOGUES = Path(__file__).parent / "dialogues" / "points.yaml"
 
@@ -31,23 +27,8 @@ def _dialogues(env: dict[str, str], path: Path) -> subprocess.CompletedProcess[s
 def test_dialogue_tests_call_the_registered_remote_skill(
     tmp_path: Path, skill_server: SkillServer
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'hablo.db'}"
-    settings = make_settings(url, state_dir=tmp_path / "state", remote_skills_allow_private=True)
-    runtime = bootstrap(settings)
-    try:
-        with runtime.db.transaction() as session:
-            tenant_id = seed_demo(session)
-        register_points(runtime, tenant_id, skill_server)
-    finally:
-        runtime.close()
-    env = {
-        **os.environ,
-        "HABLO_DATABASE_URL": url,
-        "HABLO_STATE_DIR": str(tmp_path / "state"),  # its key ring opens the secret
-        "HABLO_REMOTE_SKILLS_ALLOW_PRIVATE": "true",
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("HABLO_SECRET_KEYS", None)
+    runtime, env = demo_with_points(tmp_path, skill_server)
+    runtime.close()
     passed = _dialogues(env, DIALOGUES)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     summary = json.loads(passed.stdout.strip().splitlines()[-1])
