@@ -52,8 +52,12 @@ from hablo.engine.store import ConversationStore
 
 log = logging.getLogger(__name__)
 
+Sendable = OutboundEnvelope | RetryDue
 TurnListener = Callable[[tuple[int, ...]], None]
 DEFAULT_LANES = 8
+# Replies one sender thread sends in a row for its lane before reporting: their rows are
+# marked sent in one statement, as when one thread sent everything.
+RUN_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -101,11 +105,12 @@ class Forget:
 
 @dataclass(frozen=True)
 class Sent:
-    """A sender thread's report: what one send of `item` came to."""
+    """A sender thread's report on one run of a lane: what each item came to (None for
+    a turn marker), in order, and the items it did not try (after a failed send)."""
 
     lane: LaneKey
-    item: OutboundEnvelope | RetryDue
-    outcome: SendReceipt | Exception
+    done: tuple[tuple[Sendable | TurnMarker, SendReceipt | Exception | None], ...]
+    rest: tuple[Sendable | TurnMarker, ...]
 
 
 Item = OutboundEnvelope | TurnMarker
@@ -253,71 +258,101 @@ class OutboxDispatcher:
             self._lane_append(name, BarrierToken(barrier))
 
     def _pump(self) -> None:
-        """Start a send on every ready lane while fewer than `lanes` are in flight; the
+        """Start a run on every ready lane while fewer than `lanes` are in flight; the
         lanes left waiting keep their turn. Lanes with nothing left are dropped."""
         waiting: dict[LaneKey, None] = {}
         for name in self._ready:
             lane = self._lanes.get(name)
             if lane is None or lane.busy:
                 continue
-            item = self._next_send(lane)
-            if item is None:
+            if not self._up_to_next_send(lane):
                 del self._lanes[name]  # idle: reaped
             elif self._in_flight >= self._max_lanes:
                 waiting[name] = None
             else:
-                lane.items.popleft()
                 lane.busy = True
                 self._in_flight += 1
-                self._start_send(name, item)
+                self._start_run(name, self._take_run(lane))
         self._ready = waiting
 
-    def _next_send(self, lane: Lane) -> OutboundEnvelope | RetryDue | None:
-        """Handle the lane's items up to its next send (left at its head)."""
+    def _up_to_next_send(self, lane: Lane) -> bool:
+        """Handle the lane's items up to its next send (left at its head); False when
+        the lane holds nothing more."""
         items = lane.items
         while items:
             item = items[0]
             if isinstance(item, RetryDue):
-                return item
-            if isinstance(item, BarrierToken):
-                items.popleft()
-                item.barrier.remaining -= 1
-                if item.barrier.remaining == 0:
-                    item.barrier.then()
-                continue
-            assert isinstance(item, OutboundEnvelope | TurnMarker | Scheduled)
-            key = item.key
-            if key in self._blocked:
-                items.popleft()
-                self._blocked[key].append(item.envelope if isinstance(item, Scheduled) else item)
-            elif isinstance(item, OutboundEnvelope):
-                return item
-            elif isinstance(item, TurnMarker):
-                items.popleft()
-                self._markers_batch.append(item)
-            else:
-                items.popleft()
-                wait_s = (item.not_before - utcnow()).total_seconds()
-                due = time.monotonic() + max(0.0, wait_s)
-                heapq.heappush(self._retries, (due, item.envelope.outbox_id, item.envelope))
-                self._blocked[key] = deque()
-        return None
+                return True
+            if not self._handle_passive(items):
+                return True
+        return False
 
-    def _start_send(self, name: LaneKey, item: OutboundEnvelope | RetryDue) -> None:
-        envelope = item.envelope if isinstance(item, RetryDue) else item
-        sender = self._senders.get(envelope.channel)
+    def _handle_passive(self, items: deque[object]) -> bool:
+        """Handle the head item if it needs no send (popping it); False if it does."""
+        item = items[0]
+        if isinstance(item, BarrierToken):
+            items.popleft()
+            item.barrier.remaining -= 1
+            if item.barrier.remaining == 0:
+                item.barrier.then()
+            return True
+        assert isinstance(item, OutboundEnvelope | TurnMarker | Scheduled)
+        key = item.key
+        if key in self._blocked:
+            items.popleft()
+            self._blocked[key].append(item.envelope if isinstance(item, Scheduled) else item)
+        elif isinstance(item, OutboundEnvelope):
+            return False
+        elif isinstance(item, TurnMarker):
+            items.popleft()
+            self._markers_batch.append(item)
+        else:
+            items.popleft()
+            wait_s = (item.not_before - utcnow()).total_seconds()
+            due = time.monotonic() + max(0.0, wait_s)
+            heapq.heappush(self._retries, (due, item.envelope.outbox_id, item.envelope))
+            self._blocked[key] = deque()
+        return True
+
+    def _take_run(self, lane: Lane) -> list[Sendable | TurnMarker]:
+        """Pop the lane's next run: a due retry alone, or up to RUN_MAX replies in a row
+        with the markers between them (held replies are parked on the way)."""
+        items = lane.items
+        first = items.popleft()
+        assert isinstance(first, Sendable)
+        run: list[Sendable | TurnMarker] = [first]
+        if isinstance(first, RetryDue):
+            return run
+        sends = 1
+        while items and sends < RUN_MAX:
+            item = items[0]
+            if isinstance(item, OutboundEnvelope | TurnMarker) and item.key not in self._blocked:
+                run.append(item)
+                items.popleft()
+                sends += isinstance(item, OutboundEnvelope)
+            elif isinstance(item, RetryDue | BarrierToken | Scheduled):
+                break  # handled between runs
+            else:
+                self._handle_passive(items)  # parked behind its conversation's retry
+        return run
+
+    def _start_run(self, name: LaneKey, run: list[Sendable | TurnMarker]) -> None:
+        senders = self._senders
         assert self._pool is not None
 
         def send() -> None:
-            outcome: SendReceipt | Exception
-            try:
-                if sender is None:
-                    raise PermanentSendError(f"no sender for channel {envelope.channel!r}")
-                with _context(envelope):
-                    outcome = sender.send(envelope)
-            except Exception as exc:
-                outcome = exc
-            self._queue.put((Sent(name, item, outcome),))
+            done: list[tuple[Sendable | TurnMarker, SendReceipt | Exception | None]] = []
+            for position, item in enumerate(run):
+                if isinstance(item, TurnMarker):
+                    done.append((item, None))
+                    continue
+                envelope = _envelope_of(item)
+                outcome = _send(senders.get(envelope.channel), envelope)
+                done.append((item, outcome))
+                if not isinstance(outcome, SendReceipt):  # later replies may be held
+                    self._queue.put((Sent(name, tuple(done), tuple(run[position + 1 :])),))
+                    return
+            self._queue.put((Sent(name, tuple(done), ()),))
 
         self._pool.submit(send)
 
@@ -326,11 +361,19 @@ class OutboxDispatcher:
         lane.busy = False
         self._in_flight -= 1
         self._ready[report.lane] = None
-        item = report.item
-        envelope = item.envelope if isinstance(item, RetryDue) else item
+        for item, outcome in report.done:
+            if isinstance(item, TurnMarker):
+                self._markers_batch.append(item)
+            else:
+                assert outcome is not None
+                self._settle_send(lane, item, outcome)
+        lane.items.extendleft(reversed(report.rest))
+
+    def _settle_send(self, lane: Lane, item: Sendable, outcome: SendReceipt | Exception) -> None:
+        envelope = _envelope_of(item)
         key = envelope.key
         with _context(envelope):
-            retry = self._conclude(envelope, report.outcome)
+            retry = self._conclude(envelope, outcome)
         if retry is None:
             waiting = self._blocked.pop(key, None) if isinstance(item, RetryDue) else None
             if waiting:  # the conversation's held replies go next, before its later ones
@@ -440,3 +483,18 @@ def _context(envelope: OutboundEnvelope) -> AbstractContextManager[None]:
         conversation_id=envelope.conversation_id,
         channel=envelope.channel,
     )
+
+
+def _envelope_of(item: Sendable) -> OutboundEnvelope:
+    return item.envelope if isinstance(item, RetryDue) else item
+
+
+def _send(sender: ChannelSender | None, envelope: OutboundEnvelope) -> SendReceipt | Exception:
+    """One attempt, on a sender thread: the receipt, or what went wrong."""
+    try:
+        if sender is None:
+            raise PermanentSendError(f"no sender for channel {envelope.channel!r}")
+        with _context(envelope):
+            return sender.send(envelope)
+    except Exception as exc:
+        return exc
