@@ -89,6 +89,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "unknown_fact": [{"thing": "estacionamiento"}],
     "booking_ask_service": [SERVICES, {**SERVICES, "when": "jueves 11 de marzo a las 10:00"}],
     "booking_reminder_info": [{"hours": 24}, {"hours": 2}, {"hours": 0}],
+    "booking_confirm_many": [{"bookings": ["Masaje, jueves 11", "Consulta"], "price": "$ 9"}],
+    "booking_done_many": [{"bookings": ["Masaje, jueves 11", "Consulta, jueves 11"]}],
     "booking_ask_day": [{"service": "Masaje"}],
     "booking_ask_time": [{"day": "jueves 11 de marzo", "slots": ["10:00", "11:00"]}],
     "booking_day_full": [{"day": "jueves 11 de marzo", "service": "Masaje", **OPTIONS_TEXT}],

@@ -499,6 +499,21 @@ class BookingFlow(ManageBookings):
                 "booking_reschedule_confirm", service=service.label(self.lang), when=when
             )
         self.state["step"] = "confirm"
+        self.state.pop("bundle", None)
+        chain = self._chain(service, start) if self.state.get("then") else []
+        paid_online = self.ctx.payments().online() and any(
+            s.price_minor > 0 for s in (service, *(f for f, _ in chain))
+        )
+        if chain and not paid_online:
+            # "corte y barba", "para mí y mi hijo": one question, one "sí" for all.
+            self.state["bundle"] = [[str(f.id), t.isoformat()] for f, t in chain]
+            items = [self._item(service, start)] + [self._item(f, t) for f, t in chain]
+            total = service.price_minor + sum(f.price_minor for f, _ in chain)
+            return self._ask_yes_no(
+                "booking_confirm_many",
+                bookings=items,
+                price=self.ctx.format_money(total, self.lang),
+            )
         return self._ask_yes_no(
             "booking_confirm",
             service=service.label(self.lang),

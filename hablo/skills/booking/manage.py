@@ -62,6 +62,8 @@ class ManageBookings(FlowBase):
             booked = repo.book(
                 self.turn.contact_id, service, start, self.turn.conversation_id, status
             )
+            if booked is not None and self.state.get("bundle") and not online:
+                return self._book_bundle(booked, service)
             if booked is not None:
                 done = self._say(
                     "booking_done",
@@ -91,15 +93,59 @@ class ManageBookings(FlowBase):
     def _right_after(self, service: ServiceInfo, after: datetime) -> SkillResult:
         """Propose `service` as soon as `after` (the end of a booking), or offer the
         nearest free times that day."""
-        repo = repo_of(self.ctx)
-        day = after.astimezone(self.zone).date()
-        free = repo.free_slots(day, service, self.ctx.opening_hours(day), self.now)
-        # The first free start once the first service is over: "right after" may be the
-        # next step of the grid or the end of a buffer (ends 10:40, next start 10:45).
-        soon = [s for s in free if after <= s < after + _RIGHT_AFTER]
-        if soon:
-            return self._propose(soon[0])
+        soon = self._first_after(service, after)
+        if soon is not None:
+            return self._propose(soon)
         return self._offer(after, service, "booking_next_options", service=service.label(self.lang))
+
+    def _first_after(self, service: ServiceInfo, after: datetime) -> datetime | None:
+        """The first free start once the one before is over: "right after" may be the
+        next step of the grid or the end of a buffer (ends 10:40, next start 10:45)."""
+        day = after.astimezone(self.zone).date()
+        free = repo_of(self.ctx).free_slots(day, service, self.ctx.opening_hours(day), self.now)
+        return next((s for s in free if after <= s < after + _RIGHT_AFTER), None)
+
+    def _chain(self, first: ServiceInfo, start: datetime) -> list[tuple[ServiceInfo, datetime]]:
+        """The services queued after `first` ("corte y barba", "para mí y mi hijo"), each
+        right after the one before; empty when one of them cannot follow at once (they
+        are then proposed one by one)."""
+        chain: list[tuple[ServiceInfo, datetime]] = []
+        after = start + timedelta(minutes=first.duration_minutes)
+        for service_id in self.state.get("then", []):
+            following = service_by_id(self.ctx, service_id)
+            soon = self._first_after(following, after) if following is not None else None
+            if following is None or soon is None:
+                return []
+            chain.append((following, soon))
+            after = soon + timedelta(minutes=following.duration_minutes)
+        return chain
+
+    def _book_bundle(self, first: BookingInfo, service: ServiceInfo) -> SkillResult:
+        """After the first booking of a bundle confirmed with one "sí": the others. One
+        taken meanwhile is offered again; the rest stay booked."""
+        repo = repo_of(self.ctx)
+        booked = [self._item(service, first.starts_at)]
+        bundle = list(self.state.get("bundle", []))
+        while bundle:
+            service_id, start_iso = bundle.pop(0)
+            following = service_by_id(self.ctx, service_id)
+            if following is None:  # removed from the catalogue meanwhile
+                continue
+            start = datetime.fromisoformat(start_iso)
+            contact, conversation = self.turn.contact_id, self.turn.conversation_id
+            made = repo.book(contact, following, start, conversation, "confirmed")
+            if made is None:  # someone else took it between the proposal and the "sí"
+                done = self._say("booking_done_many", flow=False, state={}, bookings=booked)
+                rest = [sid for sid, _ in bundle]
+                self.state = {"mode": "book", "service_id": service_id, "then": rest}
+                nxt = self._offer(start, following, "booking_taken")
+                return replace(nxt, replies=done.replies + nxt.replies)
+            booked.append(self._item(following, made.starts_at))
+        return self._say("booking_done_many", flow=False, state={}, bookings=booked)
+
+    def _item(self, service: ServiceInfo, start: datetime) -> str:
+        """One line of a bundle: "Corte de pelo, viernes 12 de marzo a las 10:00"."""
+        return f"{service.label(self.lang)}, {self.ctx.format_datetime(start, self.lang)}"
 
     def _denied(self) -> SkillResult:
         if self.state["step"] == "confirm_reminder":
