@@ -20,28 +20,35 @@ from __future__ import annotations
 import heapq
 import logging
 import queue
-import random
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hablo.config.log_context import log_context
 from hablo.db.base import utcnow
 from hablo.engine.messages import ConversationKey, OutboundEnvelope
 from hablo.engine.metrics import OUTBOUND
-from hablo.engine.outbox_lanes import (
+from hablo.engine.outbox_items import (
     Barrier,
     BarrierToken,
-    Lane,
+    Forget,
+    Item,
+    LaneItem,
     LaneKey,
+    Queued,
     RetryDue,
-    SenderPool,
+    RetryPolicy,
+    Scheduled,
+    Sendable,
+    Sent,
+    TurnMarker,
     lane_of,
 )
+from hablo.engine.outbox_lanes import Lane, SenderPool
 from hablo.engine.ports import (
     ChannelSender,
     PermanentSendError,
@@ -52,69 +59,11 @@ from hablo.engine.store import ConversationStore
 
 log = logging.getLogger(__name__)
 
-Sendable = OutboundEnvelope | RetryDue
 TurnListener = Callable[[tuple[int, ...]], None]
 DEFAULT_LANES = 8
 # Replies one sender thread sends in a row for its lane before reporting: their rows are
 # marked sent in one statement, as when one thread sent everything.
 RUN_MAX = 64
-
-
-@dataclass(frozen=True)
-class TurnMarker:
-    """Queued after a turn's replies: when reached, the turn is fully delivered."""
-
-    key: ConversationKey
-    inbox_ids: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int
-    base_s: float
-    max_s: float
-
-    def delay(self, attempts: int, retry_after: float | None) -> float | None:
-        """Seconds until the next attempt after `attempts` failures; None = give up."""
-        if attempts >= self.max_attempts:
-            return None
-        backoff = min(self.max_s, self.base_s * 2 ** (attempts - 1))
-        jittered = backoff * random.uniform(0.5, 1.0)  # full-ish jitter spreads retries
-        return max(jittered, retry_after or 0.0)
-
-
-@dataclass(frozen=True)
-class Scheduled:
-    """A pending reply found by recovery while in back-off: first tried at `not_before`
-    (UTC), later replies of its conversation wait behind it."""
-
-    envelope: OutboundEnvelope
-    not_before: datetime
-
-    @property
-    def key(self) -> ConversationKey:
-        return self.envelope.key
-
-
-@dataclass(frozen=True)
-class Forget:
-    """Drop the retries and waiting replies of the conversations `where` selects."""
-
-    where: Callable[[ConversationKey], bool]
-
-
-@dataclass(frozen=True)
-class Sent:
-    """A sender thread's report on one run of a lane: what each item came to (None for
-    a turn marker), in order, and the items it did not try (after a failed send)."""
-
-    lane: LaneKey
-    done: tuple[tuple[Sendable | TurnMarker, SendReceipt | Exception | None], ...]
-    rest: tuple[Sendable | TurnMarker, ...]
-
-
-Item = OutboundEnvelope | TurnMarker
-Queued = Item | Scheduled | Forget | Sent
 
 
 class OutboxDispatcher:
@@ -239,7 +188,7 @@ class OutboxDispatcher:
         else:
             self._lane_append(lane_of(item.key), item)
 
-    def _lane_append(self, name: LaneKey, item: object, *, first: bool = False) -> None:
+    def _lane_append(self, name: LaneKey, item: LaneItem, *, first: bool = False) -> None:
         lane = self._lanes.setdefault(name, Lane())
         if first:
             lane.items.appendleft(item)
@@ -287,7 +236,7 @@ class OutboxDispatcher:
                 return True
         return False
 
-    def _handle_passive(self, items: deque[object]) -> bool:
+    def _handle_passive(self, items: deque[LaneItem]) -> bool:
         """Handle the head item if it needs no send (popping it); False if it does."""
         item = items[0]
         if isinstance(item, BarrierToken):

@@ -11,53 +11,19 @@ from __future__ import annotations
 
 import queue
 import threading
-import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hablo.engine.messages import ConversationKey, OutboundEnvelope
+from hablo.engine.outbox_items import LaneItem
 
 # A sender thread with nothing to do for this long ends (a new one starts on demand).
 IDLE_THREAD_S = 30.0
 
-LaneKey = tuple[str, uuid.UUID]
-
-
-def lane_of(key: ConversationKey) -> LaneKey:
-    """The lane of a conversation: its channel and tenant."""
-    return (key.channel, key.tenant_id)
-
-
-@dataclass(frozen=True)
-class RetryDue:
-    """A reply whose back-off ended: sent before what its lane holds, while its
-    conversation's later replies still wait behind it."""
-
-    envelope: OutboundEnvelope
-
-    @property
-    def key(self) -> ConversationKey:
-        return self.envelope.key
-
-
-@dataclass
-class Barrier:
-    """Runs `then` once every lane has handled what it held when the barrier was set
-    (each such lane holds one token at its tail)."""
-
-    remaining: int
-    then: Callable[[], None]
-
-
-@dataclass(frozen=True)
-class BarrierToken:
-    barrier: Barrier
-
 
 @dataclass
 class Lane:
-    items: deque[object] = field(default_factory=deque)
+    items: deque[LaneItem] = field(default_factory=deque)
     busy: bool = False  # a send of this lane is in flight
 
     @property
