@@ -113,6 +113,15 @@ def _dispatcher(
     return dispatcher, turns
 
 
+def _blocked_on(
+    rt: Runtime, tenant: uuid.UUID
+) -> tuple[GatedSender, OutboxDispatcher, DeliveredTurns]:
+    """A dispatcher (4 lanes) whose sender holds `tenant`'s sends until its gate opens."""
+    sender = GatedSender()
+    sender.gates[tenant] = threading.Event()
+    return (sender, *_dispatcher(rt, sender, lanes=4))
+
+
 def _statuses(rt: Runtime, *replies: Reply) -> list[OutboxStatus]:
     with rt.db.transaction() as session:
         rows = {r.id: r for r in session.scalars(select(OutboxMessage))}
@@ -123,9 +132,7 @@ def test_a_blocked_lane_holds_back_only_its_own_replies(
     runtime: Runtime, tenants: list[uuid.UUID]
 ) -> None:
     slow, fast = tenants[0], tenants[1]
-    gated = GatedSender()
-    gated.gates[slow] = threading.Event()
-    dispatcher, turns = _dispatcher(runtime, gated, lanes=4)
+    gated, dispatcher, turns = _blocked_on(runtime, slow)
     try:
         a1 = Reply(runtime, slow, "+5491100000001")
         a2 = Reply(runtime, slow, "+5491100000002")  # same lane, another conversation
@@ -176,9 +183,7 @@ def test_a_flush_waits_for_every_lane_and_a_reply_in_back_off_waits_for_its_retr
     runtime: Runtime, tenants: list[uuid.UUID]
 ) -> None:
     slow, retrying = tenants[0], tenants[1]
-    sender = GatedSender()
-    sender.gates[slow] = threading.Event()
-    dispatcher, turns = _dispatcher(runtime, sender, lanes=4)
+    sender, dispatcher, turns = _blocked_on(runtime, slow)
     try:
         a1 = Reply(runtime, slow, "+5491100000011")
         r1 = Reply(runtime, retrying, "+5491100000012")
@@ -206,9 +211,7 @@ def test_stop_sends_what_every_lane_holds_and_leaves_retries_pending(
     runtime: Runtime, tenants: list[uuid.UUID]
 ) -> None:
     slow, other = tenants[0], tenants[1]
-    sender = GatedSender()
-    sender.gates[slow] = threading.Event()
-    dispatcher, turns = _dispatcher(runtime, sender, lanes=4)
+    sender, dispatcher, turns = _blocked_on(runtime, slow)
     a1 = Reply(runtime, slow, "+5491100000021")
     a2 = Reply(runtime, slow, "+5491100000022")
     b1 = Reply(runtime, other, "+5491100000023")
