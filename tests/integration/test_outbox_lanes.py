@@ -23,7 +23,7 @@ from hablo.engine.messages import ConversationKey, OutboundEnvelope
 from hablo.engine.outbox import OutboxDispatcher, RetryPolicy
 from hablo.engine.ports import ChannelSender, SendReceipt, TransientSendError
 from tests.e2e.server import wait_until
-from tests.integration.helpers import DeliveredTurns, inbound
+from tests.integration.helpers import DeliveredTurns, inbound, start_collecting
 from tests.integration.worker_support import WAIT_S, hello_turn
 
 FAST_RETRIES = RetryPolicy(max_attempts=5, base_s=0.01, max_s=0.05)
@@ -282,3 +282,25 @@ def test_each_conversation_keeps_its_order_and_a_lane_never_sends_twice_at_once(
     for order in by_conversation.values():
         assert order == sorted(order)  # commit order
     assert set(_statuses(runtime, *replies)) == {OutboxStatus.SENT}
+
+
+def test_through_the_engine_a_tenant_blocked_in_its_send_does_not_delay_another(
+    runtime: Runtime, demo_tenant_id: uuid.UUID, tenants: list[uuid.UUID]
+) -> None:
+    sender = GatedSender()
+    sender.gates[demo_tenant_id] = threading.Event()
+    turns = start_collecting(runtime, sender)
+    try:
+        held = runtime.engine.submit(inbound(demo_tenant_id, "hola"))
+        wait_until(lambda: sender.events, WAIT_S, what="the demo tenant's send to start")
+        other = runtime.engine.submit(inbound(tenants[0], "hola"))
+        turns.wait_for([other.inbox_id], WAIT_S)
+        assert held.inbox_id not in turns.order  # its send is still blocked
+        blocked = sender.events[0][1]  # the demo tenant's reply, not sent yet; B's was
+        assert not sender.seen(("sent", blocked))
+        assert any(kind == "sent" for kind, _ in sender.events)
+        sender.gates[demo_tenant_id].set()
+        turns.wait_for([held.inbox_id], WAIT_S)
+        assert turns.order.index(other.inbox_id) < turns.order.index(held.inbox_id)
+    finally:
+        sender.gates[demo_tenant_id].set()
