@@ -135,6 +135,34 @@ _CAN_RE = re.compile(
 )
 
 
+_SHIFT_BY_RE = re.compile(
+    r"\b(?P<n>una|un|1|media|dos|2|tres|3|30|15|45|an|half an|a half)\s*"
+    r"(?P<unit>horas?|hs|hrs?|hours?|minutos?|mins?|minutes?)?\s+"
+    r"(?:mas\s+)?(?P<dir>mas tarde|despues|later|antes|mas temprano|earlier|before)\b"
+)
+_SHIFT_COUNTS = {"una": 1, "un": 1, "1": 1, "an": 1, "dos": 2, "2": 2, "tres": 3, "3": 3}
+
+
+def shift_minutes(text: str) -> int | None:
+    """ "una hora más tarde" -> 60, "media hora antes" -> -30, "an hour later" -> 60."""
+    found = _SHIFT_BY_RE.search(plain(text))
+    if found is None:
+        return None
+    n, unit = found["n"], found["unit"] or ""
+    if n in ("media", "half an", "a half"):
+        minutes = 30
+    elif n in ("30", "15", "45"):
+        if unit.startswith(("h", "hs")):
+            return None
+        minutes = int(n)
+    elif unit.startswith(("hora", "hour", "hs", "hr")):
+        minutes = 60 * _SHIFT_COUNTS[n]
+    else:
+        return None
+    later = found["dir"] in ("mas tarde", "despues", "later")
+    return minutes if later else -minutes
+
+
 def asks_shift(text: str) -> str | None:
     """ "¿se puede más tarde?", "could we do it a bit earlier?": "later" or "earlier"
     than the time on the table (a proposal, or the customer's booking)."""
@@ -155,6 +183,14 @@ def asks_reminder(text: str) -> bool:
     reminds customers of their bookings (not "¿me recordás a qué hora es mi turno?")."""
     norm = plain(text)
     return bool(_REMINDER_RE.search(norm) or (_REMIND_RE.search(norm) and _BEFORE_RE.search(norm)))
+
+
+_ALSO_RE = re.compile(r"\b(?:tambien|too|also|as well|ademas|plus)\b")
+
+
+def adds_to_request(text: str) -> bool:
+    """ "y barba también", "a beard trim too": one more thing, not instead."""
+    return bool(_ALSO_RE.search(plain(text)))
 
 
 def says_yes(text: str) -> bool:

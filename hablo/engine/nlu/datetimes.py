@@ -93,7 +93,7 @@ _COUNT_WORDS: dict[str, int] = {
 }  # fmt: skip
 # Period words, plus the "a"/"p" of "am"/"pm" as captured by _TIME_RE.
 _PERIODS: dict[str, str] = {
-    "manana": "am", "madrugada": "am", "morning": "am", "a": "am",
+    "manana": "morning", "madrugada": "am", "morning": "morning", "a": "am",
     "tarde": "pm", "tardecita": "pm", "afternoon": "pm", "evening": "pm", "p": "pm",
     "noche": "night", "nochecita": "night", "night": "night", "tonight": "night",
     "mediodia": "noon",
@@ -361,6 +361,8 @@ def _readings(c: _Clock, period: str | None) -> list[_Reading]:
     pm = h + 12 if h < 12 else h
     if p == "am":
         return [(0 if h == 12 else h, mi, 0)]
+    if p == "morning":  # "por la mañana a las 12" is noon; "12 am" is midnight
+        return [(h, mi, 0)]
     if p == "pm":
         return [(pm, mi, 0)]
     if p == "noon":

@@ -368,6 +368,12 @@ def _on_named_holiday(
     return WhenMention(start, True, clock is not None, when.text if when else "")
 
 
+# "¿puede ser?", "¿se podrá?": asking for what the message names, not about bookings held.
+_MAY_I = re.compile(r"\b(?:puede ser|podra ser|se podra|se puede|is that ok|would that work)\b")
+_ANY_TIME = re.compile(r"\b(?:cualquier (?:horario|hora|momento)|any time|whenever)\b")
+_MOVE = re.compile(r"\b(?:pas\w*|cambi\w*|mov\w*|corr\w*|adelant\w*|atras\w*|move|change|push)\b")
+
+
 def _by_rule(
     text: str,
     intent: str | None,
@@ -381,6 +387,16 @@ def _by_rule(
         return act, 1.0
     if intent in (AFFIRM, DENY, None) and cancels_own_booking(text):
         return "cancel", 1.0
+    said = normalize(text)
+    if (
+        intent in ("my_bookings", "reschedule")
+        and _MAY_I.search(said)
+        and not _MOVE.search(said)
+        and ("service" in entities or "when" in entities)
+    ):
+        return "book", 1.0  # "corte el lunes a las 11, ¿puede ser?" asks for one
+    if intent in (None, "hours") and "service" in entities and _ANY_TIME.search(said):
+        return "book", 1.0  # "pedicura el sábado, cualquier horario": any time will do
     if intent in (None, "book", "my_bookings") and asks_reminder(text):
         return "my_bookings", 1.0  # "¿me avisan el día antes?": the booking skill says how
     if intent is None and for_companion(text):

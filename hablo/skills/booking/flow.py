@@ -10,9 +10,11 @@ from hablo.domain.booking.availability import nearest_free
 from hablo.engine.nlu.acts import (
     AFFIRM,
     DENY,
+    adds_to_request,
     asks_reminder,
     asks_shift,
     means_own_booking,
+    shift_minutes,
     starts_no,
 )
 from hablo.engine.nlu.party import for_companion, party_size
@@ -67,6 +69,42 @@ class BookingFlow(ManageBookings):
             return replace(self._advance(), misunderstood=True)
         return self._advance()
 
+    def _moved_by(self, text: str) -> SkillResult | None:
+        """ "mejor una hora más tarde": the proposal moved by that much, asked again."""
+        minutes = shift_minutes(text)
+        proposal = self.state.get("proposal")
+        if minutes is None or not proposal:
+            return None
+        moved = datetime.fromisoformat(proposal).astimezone(self.zone) + timedelta(minutes=minutes)
+        self.state.pop("proposal", None)
+        self.state.pop("window", None)
+        self._set_day(moved.date())
+        self._set_time(f"{moved:%H}", f"{moved:%M}")
+        return self._advance()
+
+    def _repeats_proposal(self, when: Any) -> bool:
+        """ "a las 12" / "same time" to "¿Paso tu turno … a las 12:00?": that is a yes."""
+        proposal = self.state.get("proposal")
+        if when is None or not when.has_time or not proposal:
+            return False
+        proposed = datetime.fromisoformat(proposal).astimezone(self.zone)
+        local = when.start.astimezone(self.zone)
+        same_day = not when.has_date or local.date() == proposed.date()
+        return same_day and local.time() == proposed.time()
+
+    def _adds_service(self, service: Any) -> bool:
+        """ "y barba también" while a haircut waits for its yes: both, one after the other
+        (the barba joins the proposal instead of replacing the haircut)."""
+        if not isinstance(service, ServiceInfo) or self.state.get("mode") != "book":
+            return False
+        if str(service.id) == self.state.get("service_id") or not adds_to_request(self.turn.text):
+            return False
+        then = list(self.state.get("then", []))
+        if str(service.id) not in then:
+            self.state["then"] = [*then, str(service.id)]
+        self.state.pop("proposal", None)
+        return True
+
     def _reminder_info(self, step: str | None) -> SkillResult:
         """ "¿me avisan el día antes?": whether and when the reminder comes; a booking in
         progress goes on with its question."""
@@ -94,6 +132,13 @@ class BookingFlow(ManageBookings):
         act = self.turn.intent if self.turn.intent in (AFFIRM, DENY) else None
         when, service = ents.get("when"), ents.get("service")
         if step in CONFIRM_STEPS:
+            moved = self._moved_by(text)
+            if moved is not None:
+                return moved
+            if self._adds_service(service):
+                return self._advance()
+            if self._repeats_proposal(when):
+                return self._confirmed()
             shift = asks_shift(text)
             if shift is not None and self.state.get("proposal") and when is None:
                 proposed = datetime.fromisoformat(self.state["proposal"])
@@ -154,6 +199,9 @@ class BookingFlow(ManageBookings):
             self._set_time(self._pick_hour(day, hour), "00")
             return self._advance()
         slots = repo_of(self.ctx).free_slots(day, service, self.ctx.opening_hours(day), self.now)
+        span = reading.window(text, None) or self._window()
+        if span is not None:  # "el primero que tengas" after "a la tarde": the afternoon's
+            slots = [s for s in slots if span[0] <= minute_of_day(s, self.zone) < span[1]]
         if reading.wants_earliest(text) and slots:
             return self._propose(slots[0])
         period = reading.window(text, None)
@@ -346,6 +394,8 @@ class BookingFlow(ManageBookings):
                 return self._propose(free[0])
         if wanted_time is None:
             period = reading.window(self.turn.text, None) or self._window()
+            if period is not None:  # kept: "el primero" next reads the afternoon's first
+                self.state["window"] = list(period)
             text = ask_time_text(ctx, service, day, self.lang, period)
             if text is None and period is not None:
                 start = datetime.combine(day, time(max(period[0] // 60, 9)), self.zone)

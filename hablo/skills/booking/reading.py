@@ -40,15 +40,20 @@ _FIRST = (
     r" (?:libre|disponible|que (?:haya|tengas|tenes|tienes|tenga))|a primera hora"
     r"|(?:lo|la|el) primer[oa]? que (?:haya|tengas|tenes|tienes|tenga)"
     r"|next (?:available|opening|free)|the first (?:one |slot |time )?you have"
-    r"|first thing|earliest|first available|soonest"
+    r"|first thing|earliest|first available|soonest|cualquier (?:horario|hora|momento)"
+    r"|any time works|whenever you have"
 )
 _FIRST_RE = re.compile(rf"\b(?:{_FIRST})\b")
 # ... and the words that leave the choice to the bot ("cualquiera", "any").
-_EARLIEST_RE = re.compile(rf"\b(?:{_FIRST}|cualquiera|any|whichever|el que (?:sea|haya))\b")
+_EARLIEST_RE = re.compile(
+    rf"\b(?:{_FIRST}|cualquiera|any|whichever"
+    rf"|el que (?:sea|haya))\b"
+)
 _PERIOD_RE = re.compile(
     r"\b(?:(?:a|por|en|de|durante)\s+la\s+(?P<es>manana|tarde|tardecita|noche)"
     r"|de\s+(?P<es2>tarde|manana)|in\s+the\s+(?P<en>morning|afternoon|evening)"
     r"|(?P<early>temprano|early|bien temprano|first thing)"
+    r"|(?P<lunch>after lunch|despues (?:de|del) (?:almuerzo|almorzar|comer|mediodia))"
     r"|(?P<en2>morning|afternoon|evening))\b"
 )
 _PERIOD_HOURS = {
@@ -57,6 +62,9 @@ _PERIOD_HOURS = {
     "manana": (0, 12), "morning": (0, 12), "tarde": (13, 24), "tardecita": (15, 24),
     "afternoon": (12, 24), "noche": (18, 24), "evening": (17, 24),
     "temprano": (0, 11), "early": (0, 11), "bien temprano": (0, 10), "first thing": (0, 10),
+    "after lunch": (13, 24), "despues de almuerzo": (13, 24), "despues del almuerzo": (13, 24),
+    "despues de almorzar": (13, 24), "despues de comer": (13, 24),
+    "despues del mediodia": (13, 24), "despues de mediodia": (13, 24),
 }  # fmt: skip
 
 
