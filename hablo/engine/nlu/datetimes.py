@@ -625,6 +625,25 @@ def _offset(m: re.Match[str]) -> timedelta:
     return timedelta(days=amount) if unit == "d" else timedelta(weeks=amount)
 
 
+# "a fortnight on Saturday", "in a fortnight", "in a fortnight's time"
+_FORTNIGHT_RE = re.compile(r"\b(?:in\s+)?(?:a\s+)?fortnight(?:'?s)?(?:\s+time)?\b")
+
+
+def _weekday_of_that_week(refs: list[_DateRef], ahead: date) -> list[_DateRef]:
+    """ "in two weeks on Thursday": the Thursday of the week two weeks ahead, one date
+    (the weekday alone would be this week's, the offset alone a Wednesday)."""
+    named = [r for r in refs if r.weekday is not None]
+    if len(named) != 1:
+        return refs
+    weekday = named[0].weekday
+    assert weekday is not None
+    day = ahead - timedelta(days=ahead.weekday()) + timedelta(days=weekday)
+    spans = [(r.start, r.end) for r in refs if r.weekday is not None or r.resolve(None) == ahead]
+    start, end = min(a for a, _ in spans), max(b for _, b in spans)
+    kept = [r for r in refs if r.weekday is None and r.resolve(None) != ahead]
+    return [*kept, _DateRef(start, end, _fixed(day))]
+
+
 def extract_when(
     text: str,
     now: datetime,
@@ -635,9 +654,17 @@ def extract_when(
     """The first date and/or time mentioned in `text`, resolved relative to local `now`."""
     s = _fold(text)
     extra_refs: list[_DateRef] = []  # dates implied by "en 3 días" / "esta noche"
+    weeks_ahead: date | None = None  # "dentro de dos semanas, el jueves": that week's
+    fortnight = _FORTNIGHT_RE.search(s)
+    if fortnight is not None:  # "a fortnight on Saturday", "in a fortnight"
+        weeks_ahead = now.date() + timedelta(days=14)
+        extra_refs.append(_DateRef(fortnight.start(), fortnight.end(), _fixed(weeks_ahead)))
+        s = _blank(s, fortnight.start(), fortnight.end())
     rel = _IN_RE.search(s)
     if rel is not None:
         delta = _offset(rel)
+        if delta >= timedelta(days=7):
+            weeks_ahead = now.date() + delta
         if rel["unit"][0] in "hm":  # a clock offset: add real elapsed time, DST-safe
             start = (now.astimezone(UTC) + delta).astimezone(now.tzinfo)
             start = start.replace(second=0, microsecond=0)
@@ -657,6 +684,8 @@ def extract_when(
             extra_refs.append(_DateRef(period_m.start(), period_m.end(), _fixed(now.date())))
 
     refs = _not_refused(s, _collect_dates(s, now, clock, month_first) + extra_refs)
+    if weeks_ahead is not None:
+        refs = _weekday_of_that_week(refs, weeks_ahead)
     ref = _closest(_not_past(refs, now.date()), clock)
     if clock is None and ref is None:
         return None

@@ -370,6 +370,11 @@ def _on_named_holiday(
 
 # "¿puede ser?", "¿se podrá?": asking for what the message names, not about bookings held.
 _MAY_I = re.compile(r"\b(?:puede ser|podra ser|se podra|se puede|is that ok|would that work)\b")
+# "me lo pasás", "pasalo", "cambiame el turno", "move it", "push it": the booking held.
+_MOVE_IT = re.compile(
+    r"\b(?:(?:me )?(?:lo|la) (?:pas|cambi|mov|corr)\w*|(?:pas|cambi|mov|corr)\w*(?:lo|la|melo|mela)"
+    r"|(?:pas|cambi|mov|corr)\w* (?:mi|el) (?:turno|cita)|(?:move|push|change) (?:it|my appointment))\b"
+)
 _ANY_TIME = re.compile(r"\b(?:cualquier (?:horario|hora|momento)|any time|whenever)\b")
 _MOVE = re.compile(r"\b(?:pas\w*|cambi\w*|mov\w*|corr\w*|adelant\w*|atras\w*|move|change|push)\b")
 
@@ -395,6 +400,8 @@ def _by_rule(
         and ("service" in entities or "when" in entities)
     ):
         return "book", 1.0  # "corte el lunes a las 11, ¿puede ser?" asks for one
+    if intent is None and "when" in entities and _MOVE_IT.search(said):
+        return "reschedule", 1.0  # "che, me surgió algo, ¿me lo pasás al martes?"
     if intent in (None, "hours") and "service" in entities and _ANY_TIME.search(said):
         return "book", 1.0  # "pedicura el sábado, cualquier horario": any time will do
     if intent in (None, "book", "my_bookings") and asks_reminder(text):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from hablo.domain.booking.repository import BookingInfo
@@ -89,6 +89,14 @@ class FlowBase(ABC):
     @abstractmethod
     def _propose(self, start: datetime) -> SkillResult:
         """Ask to confirm one time."""
+
+    @abstractmethod
+    def _set_time(self, hour: str, minute: str) -> None:
+        """Take a clock time into the state."""
+
+    @abstractmethod
+    def _pick_hour(self, day: date, hour: int) -> str:
+        """A bare hour read by opening hours (5 → 17:00 at a salon)."""
 
     @abstractmethod
     def _shifted(self, start: datetime, shift: str) -> SkillResult:

@@ -237,6 +237,11 @@ class ManageBookings(FlowBase):
         own = booking.local_start(self.zone)
         self.state["booking_day"] = own.date().isoformat()
         when = self._moved_to(self.turn.entities.get("when"), own)
+        hour = reading.to_hour(self.turn.text) if when is None else None
+        if hour is not None:  # "can we push it to 3?": that hour, the booking's own day
+            self.state["day"] = own.date().isoformat()
+            self._set_time(self._pick_hour(own.date(), hour[0]), f"{hour[1]:02d}")
+            return self._advance()
         shift = asks_shift(self.turn.text)
         if when is None and shift is not None:  # "¿se puede más tarde?"
             return self._shifted(own, shift)

@@ -142,6 +142,17 @@ def day_mention(text: str) -> int | None:
     return day if 1 <= day <= 31 else None
 
 
+_TO_HOUR_RE = re.compile(r"\b(?:to|till|para las|a las)\s+(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\b(?![:/.,]\d)")
+
+
+def to_hour(text: str) -> tuple[int, int] | None:
+    """ "push it to 3", "pasalo a las 4": the hour (and minutes) a booking moves to."""
+    found = _TO_HOUR_RE.search(normalize(text))
+    if found is None or int(found["h"]) > 23:
+        return None
+    return int(found["h"]), int(found["m"] or 0)
+
+
 def wants_earliest(text: str) -> bool:
     """ "lo antes posible", "cualquiera": the earliest of what is on the table."""
     return bool(_EARLIEST_RE.search(plain(text)))
