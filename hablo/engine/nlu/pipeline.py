@@ -372,8 +372,10 @@ def _on_named_holiday(
 _MAY_I = re.compile(r"\b(?:puede ser|podra ser|se podra|se puede|is that ok|would that work)\b")
 # "me lo pasás", "pasalo", "cambiame el turno", "move it", "push it": the booking held.
 _MOVE_IT = re.compile(
-    r"\b(?:(?:me )?(?:lo|la) (?:pas|cambi|mov|corr)\w*|(?:pas|cambi|mov|corr)\w*(?:lo|la|melo|mela)"
-    r"|(?:pas|cambi|mov|corr)\w* (?:mi|el) (?:turno|cita)|(?:move|push|change) (?:it|my appointment))\b"
+    r"\b(?:(?:me )?(?:lo|la) (?:pas|cambi|mov|corr)\w*"
+    r"|(?:pas|cambi|mov|corr)\w*(?:lo|la|melo|mela)"
+    r"|(?:pas|cambi|mov|corr)\w* (?:mi|el) (?:turno|cita)"
+    r"|(?:move|push|change) (?:it|my appointment))\b"
 )
 _ANY_TIME = re.compile(r"\b(?:cualquier (?:horario|hora|momento)|any time|whenever)\b")
 _MOVE = re.compile(r"\b(?:pas\w*|cambi\w*|mov\w*|corr\w*|adelant\w*|atras\w*|move|change|push)\b")

@@ -142,7 +142,9 @@ def day_mention(text: str) -> int | None:
     return day if 1 <= day <= 31 else None
 
 
-_TO_HOUR_RE = re.compile(r"\b(?:to|till|para las|a las)\s+(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\b(?![:/.,]\d)")
+_TO_HOUR_RE = re.compile(
+    r"\b(?:to|till|para las|a las)\s+(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\b(?![:/.,]\d)"
+)
 
 
 def to_hour(text: str) -> tuple[int, int] | None:
