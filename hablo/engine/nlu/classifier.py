@@ -36,7 +36,7 @@ OUT_OF_SCOPE = "_out_of_scope"
 # Words whose character n-gram columns are remembered per classifier: customers reuse a
 # small vocabulary, so most words of a message were already cut into n-grams. Past this
 # many (hostile input) the memory starts again.
-WORD_COLUMNS_CACHE = 50_000
+WORD_COLUMNS_CACHE = 20_000
 
 _WORD_TOKEN = re.compile(WORD_TOKEN_PATTERN)
 # 1 + log(count), scikit-learn's sublinear tf, for the counts a message has: looked up
