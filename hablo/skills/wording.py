@@ -52,6 +52,10 @@ def why_not(
         return "break", {"start": left, "end": back}
     if not (ends <= started_in or ends == time(0)):
         return "overruns", {"clock": started_in}
+    shift_start = next(a for a, b in intervals if a <= local < b)
+    since = (local.hour * 60 + local.minute) - (shift_start.hour * 60 + shift_start.minute)
+    if since % policy.slot_step_minutes:  # "quarter past four" where lessons start on the half hour
+        return "off_grid", {}
     return "taken", {}
 
 

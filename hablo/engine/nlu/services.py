@@ -305,10 +305,19 @@ class ServiceMatcher:
                 best = (match[1], self._aliases[match[2]].service)
         named = self.by_name_words(text)
         if best is not None:
+            if len(named) == 1 and named[0] != best[1] and self._says_own_word(text, named[0]):
+                # "a trial maths lesson": "trial" names the Trial lesson alone, though the
+                # words of "GCSE maths lesson" are more of the message.
+                return named[0]
             # "a maths lesson" is close to "GCSE maths lesson", but as close to "A-level
             # maths lesson": a name only partly said that fits several is no answer.
             return None if len(named) > 1 and best[1] in named else best[1]
         return named[0] if len(named) == 1 else None
+
+    def _says_own_word(self, text: str, service: ServiceInfo) -> bool:
+        """Whether the message says a word of `service`'s names that no other has."""
+        said = {_singular(t) for t in normalize(text, keep_enye=True).split()}
+        return any(self._words.get(word) == (service,) for word in said)
 
     def by_name_words(self, text: str) -> tuple[ServiceInfo, ...]:
         """The services whose names share a distinctive word with the message ("consulta"

@@ -59,6 +59,8 @@ _VOCABULARY = _CALENDAR + _words(
     "disponible reservo reservá reservas cancela cancele",
 )
 
+# "10ish", "10-ish": about ten o'clock.
+_ISH = re.compile(r"\b(\d{1,2})\s?-?ish\b", re.IGNORECASE)
 # A word of letters only, not part of "2x1" or "m2".
 _LETTER_WORD = re.compile(r"(?<!\w)[^\W\d_]+(?!\w)", re.UNICODE)
 
@@ -112,7 +114,7 @@ class Speller:
         self.respell = functools.lru_cache(maxsize=2048)(self._respell)
 
     def _respell(self, text: str) -> str:
-        return _LETTER_WORD.sub(self._word, text)
+        return _LETTER_WORD.sub(self._word, _ISH.sub(r"around \1", text))
 
     def _word(self, match: re.Match[str]) -> str:
         token = match.group(0)

@@ -199,12 +199,12 @@ class BookingFlow(ManageBookings):
             self._set_time(self._pick_hour(day, hour), "00")
             return self._advance()
         slots = repo_of(self.ctx).free_slots(day, service, self.ctx.opening_hours(day), self.now)
-        span = reading.window(text, None) or self._window()
+        span = self._period(text, day) or self._window()
         if span is not None:  # "el primero que tengas" after "a la tarde": the afternoon's
             slots = [s for s in slots if span[0] <= minute_of_day(s, self.zone) < span[1]]
         if reading.wants_earliest(text) and slots:
             return self._propose(slots[0])
-        period = reading.window(text, None)
+        period = self._period(text, day)
         if period is not None:
             fitting = [s for s in slots if period[0] <= minute_of_day(s, self.zone) < period[1]]
             if fitting:
@@ -240,6 +240,14 @@ class BookingFlow(ManageBookings):
         index = reading.option_index(self.turn.text, len(options))
         if index is not None:
             return self._propose(options[index - 1])
+        number = reading.lone_number(self.turn.text)
+        if number is not None and options and when is None:
+            if 1 <= number <= len(options):  # "dale, 2"
+                return self._propose(options[number - 1])
+            day = options[0].astimezone(self.zone).date()  # "ok 4 then": four o'clock
+            self.state["day"] = day.isoformat()
+            self._set_time(self._pick_hour(day, number), "00")
+            return self._advance()
         if reading.wants_earliest(self.turn.text) and options and when is None:
             return self._propose(options[0])
         if when is not None or isinstance(self.turn.entities.get("service"), ServiceInfo):
@@ -318,6 +326,17 @@ class BookingFlow(ManageBookings):
             found = True
         return found
 
+    def _period(self, text: str, day: date) -> tuple[int, int] | None:
+        """The part of the day a message names, fitted to the business's shifts: where it
+        closes at midday ("de 10 a 14 y de 16:30 a 20:30"), "por la tarde" is the second
+        shift, not 13:00."""
+        period = reading.window(text, None)
+        shifts = self.ctx.opening_hours(day)
+        if period is None or len(shifts) < 2 or period[0] < 12 * 60:
+            return period
+        later = [a.hour * 60 + a.minute for a, _ in shifts if a.hour >= 12]
+        return (max(period[0], later[0]), period[1]) if later else period
+
     def _window(self) -> tuple[int, int] | None:
         """The range of the day the customer accepts, said earlier ("after 5")."""
         found = self.state.get("window")
@@ -388,12 +407,12 @@ class BookingFlow(ManageBookings):
         if wanted_time is None and reading.wants_first(self.turn.text):
             # "el lunes a primera hora", "la primera que tengas mañana a la tarde"
             free = repo_of(ctx).free_slots(day, service, ctx.opening_hours(day), self.now)
-            span = reading.window(self.turn.text, None) or self._window() or (0, 24 * 60)
+            span = self._period(self.turn.text, day) or self._window() or (0, 24 * 60)
             free = [s for s in free if span[0] <= minute_of_day(s, self.zone) < span[1]]
             if free:
                 return self._propose(free[0])
         if wanted_time is None:
-            period = reading.window(self.turn.text, None) or self._window()
+            period = self._period(self.turn.text, day) or self._window()
             if period is not None:  # kept: "el primero" next reads the afternoon's first
                 self.state["window"] = list(period)
             text = ask_time_text(ctx, service, day, self.lang, period)

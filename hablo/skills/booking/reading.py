@@ -155,6 +155,13 @@ def to_hour(text: str) -> tuple[int, int] | None:
     return int(found["h"]), int(found["m"] or 0)
 
 
+def lone_number(text: str) -> int | None:
+    """The one small number of a short answer ("ok 4 then", "dale, 3"), or None."""
+    words = plain(text).split()
+    numbers = [w for w in words if w.isdigit() and len(w) <= 2]
+    return int(numbers[0]) if len(numbers) == 1 and len(words) <= 4 else None
+
+
 def wants_earliest(text: str) -> bool:
     """ "lo antes posible", "cualquiera": the earliest of what is on the table."""
     return bool(_EARLIEST_RE.search(plain(text)))
