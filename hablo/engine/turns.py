@@ -147,6 +147,8 @@ def run_turn(
             break  # handed to a person: the bot says nothing more
     if parts and turn.state.flow:
         turn.state.offer = None  # the last question asked is the flow's, not an offer
+    if parts:
+        _drop_repeats(turn)
     _no_loops(runtime, turn, ctx)
     return turn.outcome(assisted)
 
@@ -387,6 +389,23 @@ def _questions(
         if len({u.intent for _, u in asks}) >= 2:
             return sorted(_share_day(asks), key=lambda pu: pu[1].intent in _FLOW_INTENTS)
     return None
+
+
+def _drop_repeats(turn: _Turn) -> None:
+    """ "¿cuánto salen las esculpidas y cuánto tardan?": two questions, one answer; say
+    it once."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    extras = {}
+    for i, reply in enumerate(turn.replies):
+        if reply in seen:
+            continue
+        seen.add(reply)
+        if i in turn.extras:
+            extras[len(kept)] = turn.extras[i]
+        kept.append(reply)
+    turn.replies[:] = kept
+    turn.extras = extras
 
 
 def _share_day(asks: list[tuple[str, Understanding]]) -> list[tuple[str, Understanding]]:

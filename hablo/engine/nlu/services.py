@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from hablo.engine.nlu.spelling import sound_key
 from hablo.engine.nlu.text import normalize
 from hablo.plugins.sdk import ServiceInfo
 
@@ -268,6 +269,29 @@ class ServiceMatcher:
                 if len(word) >= 3 and word not in _STOP
             }
             self._said_as[str(service.id)] = frozenset(said)
+        # Nouns of the synonyms that only one service has ("muela" of "sacar una muela"),
+        # with the sound of the synonym's other words: "que me saquen una muela" says no
+        # name, but "muela" and a word like "sacar" are Extracción's alone ("the works"
+        # is one word: "6:30 works" must not name it).
+        by_synonym: dict[str, set[ServiceInfo]] = {}
+        others: dict[str, set[str]] = {}
+        for service in services:
+            for phrase in service.synonyms:
+                content = [
+                    w
+                    for w in normalize(phrase, keep_enye=True).split()
+                    if len(w) >= 3 and w not in _STOP
+                ]
+                for word in content:
+                    noun = not re.search(r"(?:ar|er|ir)(?:me|se|te|lo|la)?$", word)
+                    if len(word) >= 5 and word not in _GENERIC and len(content) >= 2 and noun:
+                        key = _singular(word)
+                        by_synonym.setdefault(key, set()).add(service)
+                        rest = {sound_key(w)[:3] for w in content if w != word}
+                        others.setdefault(key, set()).update(rest)
+        self._synonym_words = {
+            w: (next(iter(s)), frozenset(others[w])) for w, s in by_synonym.items() if len(s) == 1
+        }
         # word -> what _by_suffix / _by_prefix found for it (see _remembered).
         self._suffixes: dict[str, tuple[ServiceInfo, ...] | None] = {}
         self._prefixes: dict[str, tuple[ServiceInfo, ...] | None] = {}
@@ -312,7 +336,21 @@ class ServiceMatcher:
             # "a maths lesson" is close to "GCSE maths lesson", but as close to "A-level
             # maths lesson": a name only partly said that fits several is no answer.
             return None if len(named) > 1 and best[1] in named else best[1]
-        return named[0] if len(named) == 1 else None
+        if len(named) == 1:
+            return named[0]
+        if named:
+            return None
+        return self._by_synonym_noun(norm)
+
+    def _by_synonym_noun(self, norm: str) -> ServiceInfo | None:
+        words = norm.split()
+        keys = {sound_key(w)[:3] for w in words}
+        found = set()
+        for word in words:
+            hit = self._synonym_words.get(_singular(word))
+            if hit is not None and hit[1] & (keys - {sound_key(word)[:3]}):
+                found.add(hit[0])
+        return next(iter(found)) if len(found) == 1 else None
 
     def _says_own_word(self, text: str, service: ServiceInfo) -> bool:
         """Whether the message says a word of `service`'s names that no other has."""

@@ -37,6 +37,7 @@ _FACT_RE = re.compile(
     _LEAD + r"(?:ustedes\s+|ahi\s+)?"
     r"(?:tienen|tenes|tienes|tiene|teneis|hay|aceptan|aceptas|acepta|aceptais|toman"
     r"|cobran\s+con|se\s+puede|venden|vendes|vende|vendeis|do\s+you\s+sell|are\s+you\s+hiring"
+    r"|atienden\s+(?:por|con)|atiende\s+(?:por|con)|atendes\s+(?:por|con)|cubren|reciben"
     r"|estan\s+buscando|buscan"
     r"|puedo|se\s+permite|dejan|is\s+there|are\s+there|do\s+you\s+(?:have|accept|take|allow)"
     r"|can\s+i|are\s+you|is\s+it)"
@@ -68,6 +69,7 @@ _GENERIC = re.compile(
 )
 _ARTICLES = re.compile(r"^(?:el|la|los|las|un|una|unos|unas|algun|alguna|the|a|an|any|some)\s+")
 _MAX_THING_WORDS = 6
+_INFINITIVE = re.compile(r"^\w{2,}(?:ar|er|ir)(?:lo|la|los|las|me|le)?\b")
 
 
 @dataclass(frozen=True)
@@ -97,11 +99,12 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> UnknownAsk | S
         thing = _ARTICLES.sub("", price_of["thing"]).strip()
         unknown = thing and not _GENERIC.match(thing) and not _KNOWN.search(thing)
         # "teñirme" names Coloración; "limpieza" names two cleanings: known either way.
-        named = bool(
-            matcher.find(thing) or matcher.find(sentence) or matcher.by_name_words(thing)
-        )
+        named = bool(matcher.find(thing) or matcher.find(sentence) or matcher.by_name_words(thing))
         if unknown and not named and len(thing.split()) <= _MAX_THING_WORDS:
-            return UnknownAsk(NOT_OFFERED, thing)
+            # "¿cuánto sale cambiar la transmisión?": a job described, not a service named;
+            # say it is not known (and offer a person) rather than "we don't do" it.
+            kind = UNKNOWN_FACT if _INFINITIVE.match(thing) else NOT_OFFERED
+            return UnknownAsk(kind, thing)
         return None
     for pattern, kind in ((_SERVICE_RE, NOT_OFFERED), (_FACT_RE, UNKNOWN_FACT)):
         found = pattern.match(norm)

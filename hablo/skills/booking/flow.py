@@ -85,6 +85,8 @@ class BookingFlow(ManageBookings):
     def _repeats_proposal(self, when: Any) -> bool:
         """ "a las 12" / "same time" to "¿Paso tu turno … a las 12:00?": that is a yes."""
         proposal = self.state.get("proposal")
+        if proposal and reading.same_time(self.turn.text):
+            return True
         if when is None or not when.has_time or not proposal:
             return False
         proposed = datetime.fromisoformat(proposal).astimezone(self.zone)
@@ -121,9 +123,8 @@ class BookingFlow(ManageBookings):
         service = self.turn.entities.get("service")
         if isinstance(service, ServiceInfo) and reading.asks_price(self.turn.text):
             price = self.ctx.format_money(service.price_minor, self.lang)
-            note = self.ctx.render(
-                "booking_price_note", self.lang, service=service.label(self.lang), price=price
-            )
+            # price_one says the duration too: "¿cuánto tarda?" is asked as often.
+            note = self.ctx.render("price_one", self.lang, service=service, price=price)
             self.prefix.append(note)
 
     def _answer_pending(self, step: str) -> SkillResult | None:

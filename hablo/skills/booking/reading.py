@@ -155,6 +155,17 @@ def to_hour(text: str) -> tuple[int, int] | None:
     return int(found["h"]), int(found["m"] or 0)
 
 
+_SAME_TIME_RE = re.compile(
+    r"^(?:(?:si|yes|ok|dale|yeah|yep)\s+)?(?:a\s+)?(?:la\s+)?(?:misma hora|same time)"
+    r"(?:\s+(?:esta bien|please|porfa|is fine|works))?$"
+)
+
+
+def same_time(text: str) -> bool:
+    """ "same time", "a la misma hora" to a proposal that keeps the time: a yes."""
+    return bool(_SAME_TIME_RE.match(plain(text)))
+
+
 def lone_number(text: str) -> int | None:
     """The one small number of a short answer ("ok 4 then", "dale, 3"), or None."""
     words = plain(text).split()
@@ -209,6 +220,11 @@ def window(text: str, when: Any) -> tuple[int, int] | None:
 
 
 def asks_price(text: str) -> bool:
+    """ "¿cuánto sale?", "¿cuánto tarda?", "how long does it take?"."""
     return bool(
-        re.search(r"\b(?:cuanto|precio|sale|cuesta|vale|how much|price|cost)\b", plain(text))
+        re.search(
+            r"\b(?:cuanto|precio|sale|cuesta|vale|how much|price|cost|tarda|dura|demora"
+            r"|how long)\b",
+            plain(text),
+        )
     )
