@@ -451,16 +451,17 @@ class ServiceMatcher:
         return tuple(sorted(found, key=lambda s: s.name)) or None
 
     def _mentioned_at(self, text: str, service: ServiceInfo) -> int:
-        """Where in `text` (normalised) a word of the service's names first appears; -1
-        when none does as such (a typo, a fuzzy match)."""
+        """Where in `text` (normalised) the last word of the service's names appears; -1
+        when none does as such (a typo, a fuzzy match). The last: in "depilación láser de
+        piernas y axilas" the legs are named at "piernas", next to the underarms."""
         said = self._said_as.get(str(service.id), frozenset())
-        at = 0
+        at, found = 0, -1
         for token in text.split(" "):
             word = _singular(token)
             if word in said or (len(word) >= 4 and any(w.startswith(word) for w in said)):
-                return at
+                found = at
             at += len(token) + 1
-        return -1
+        return found
 
     def without_names(self, text: str, services: Sequence[ServiceInfo]) -> str:
         """The message (normalised) without the words that name these services: what is
