@@ -47,6 +47,7 @@ SAMPLES: dict[str, Any] = {
     "question": "¿Para qué día?",
     "reason": "ese horario ya pasó",
     "relative": "hoy",
+    "remote": False,
     "service": _SERVICE,
     "services": _SERVICES,
     "slots": ["10:00", "11:30", "15:00"],

@@ -90,7 +90,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "booking_ask_service": [SERVICES, {**SERVICES, "when": "jueves 11 de marzo a las 10:00"}],
     "booking_reminder_info": [{"hours": 24}, {"hours": 2}, {"hours": 0}],
     "booking_confirm_many": [{"bookings": ["Masaje, jueves 11", "Consulta"], "price": "$ 9"}],
-    "booking_done_many": [{"bookings": ["Masaje, jueves 11", "Consulta, jueves 11"]}],
+    "booking_done_many": [
+        {"bookings": ["Masaje, jueves 11", "Consulta, jueves 11"], "remote": False},
+        {"bookings": ["Sesión online, jueves 11", "Sesión online, jueves 11"], "remote": True},
+    ],
     "booking_ask_day": [{"service": "Masaje"}],
     "booking_ask_time": [{"day": "jueves 11 de marzo", "slots": ["10:00", "11:00"]}],
     "booking_day_full": [{"day": "jueves 11 de marzo", "service": "Masaje", **OPTIONS_TEXT}],
@@ -100,8 +103,14 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "booking_price_note": [{"service": "Masaje", "price": "$ 9.000"}],
     "booking_confirm": [{"service": "Masaje", "when": "jueves 11, 10:00", "price": "$ 9.000"}],
     "booking_done": [
-        {"service": "Masaje", "when": "jueves 11, 10:00"},
-        {"service": "Masaje", "when": "jueves 11, 10:00", "tenant": replace(TENANT, address=None)},
+        {"service": "Masaje", "when": "jueves 11, 10:00", "remote": False},
+        {
+            "service": "Masaje",
+            "when": "jueves 11, 10:00",
+            "tenant": replace(TENANT, address=None),
+            "remote": False,
+        },
+        {"service": "Sesión online", "when": "jueves 11, 10:00", "remote": True},
     ],
     "booking_taken": [OPTIONS_TEXT],
     "booking_options": [OPTIONS],

@@ -16,6 +16,7 @@ from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
 from hablo.skills.booking.base import FlowBase
 from hablo.skills.booking.slots import (
+    is_remote,
     repo_of,
     service_by_id,
 )
@@ -71,6 +72,7 @@ class ManageBookings(FlowBase):
                     state={},
                     service=service.label(self.lang),
                     when=when,
+                    remote=is_remote(service),
                 )
                 if not online:
                     return self._and_then(done, booked.ends_at)
@@ -126,6 +128,11 @@ class ManageBookings(FlowBase):
         repo = repo_of(self.ctx)
         booked = [self._item(service, first.starts_at)]
         bundle = list(self.state.get("bundle", []))
+        remote = all(
+            is_remote(s)
+            for s in (service, *(service_by_id(self.ctx, sid) for sid, _ in bundle))
+            if s is not None
+        )
         while bundle:
             service_id, start_iso = bundle.pop(0)
             following = service_by_id(self.ctx, service_id)
@@ -135,13 +142,17 @@ class ManageBookings(FlowBase):
             contact, conversation = self.turn.contact_id, self.turn.conversation_id
             made = repo.book(contact, following, start, conversation, "confirmed")
             if made is None:  # someone else took it between the proposal and the "sí"
-                done = self._say("booking_done_many", flow=False, state={}, bookings=booked)
+                done = self._say(
+                    "booking_done_many", flow=False, state={}, bookings=booked, remote=remote
+                )
                 rest = [sid for sid, _ in bundle]
                 self.state = {"mode": "book", "service_id": service_id, "then": rest}
                 nxt = self._offer(start, following, "booking_taken")
                 return replace(nxt, replies=done.replies + nxt.replies)
             booked.append(self._item(following, made.starts_at))
-        return self._say("booking_done_many", flow=False, state={}, bookings=booked)
+        return self._say(
+            "booking_done_many", flow=False, state={}, bookings=booked, remote=remote
+        )
 
     def _item(self, service: ServiceInfo, start: datetime) -> str:
         """One line of a bundle: "Corte de pelo, viernes 12 de marzo a las 10:00"."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from hablo.domain.booking.repository import BookingRepository
+from hablo.engine.nlu.text import normalize
 from hablo.plugins import SkillContext
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.wording import say_clock, say_day
@@ -86,3 +89,16 @@ def month_day(today: date, day: int) -> date | None:
         if found >= today:
             return found
     return None
+
+
+_REMOTE_RE = re.compile(
+    r"\b(?:online|on-line|virtual|zoom|meet|videollamada|video ?call|videoconsulta|remot[oae]"
+    r"|a distancia|telemedicina|teleconsulta|telehealth|by phone|por telefono)\b"
+)
+
+
+def is_remote(service: ServiceInfo) -> bool:
+    """A service given at a distance ("Sesión online", "Videoconsulta"): its confirmation
+    names no address to come to."""
+    words = " ".join((service.name, *service.synonyms, *(n for _, n in service.names)))
+    return bool(_REMOTE_RE.search(normalize(words)))
