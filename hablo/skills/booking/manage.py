@@ -150,9 +150,7 @@ class ManageBookings(FlowBase):
                 nxt = self._offer(start, following, "booking_taken")
                 return replace(nxt, replies=done.replies + nxt.replies)
             booked.append(self._item(following, made.starts_at))
-        return self._say(
-            "booking_done_many", flow=False, state={}, bookings=booked, remote=remote
-        )
+        return self._say("booking_done_many", flow=False, state={}, bookings=booked, remote=remote)
 
     def _item(self, service: ServiceInfo, start: datetime) -> str:
         """One line of a bundle: "Corte de pelo, viernes 12 de marzo a las 10:00"."""
