@@ -27,7 +27,9 @@ def fill_path(endpoint: Endpoint) -> str:
     path = endpoint.path
     for name in endpoint.path_params:
         kind = endpoint.path_types.get(name)
-        value = "1" if kind is int else str(uuid.uuid4())
+        # A name with its own path pattern (a skill's) gets a name, not an id.
+        named = getattr(kind, "path_pattern", None) is not None
+        value = "1" if kind is int else "no_such_skill" if named else str(uuid.uuid4())
         path = path.replace("{" + name + "}", value)
     return path
 
