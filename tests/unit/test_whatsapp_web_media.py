@@ -27,6 +27,8 @@ class FileServer(ThreadedFakeServer):
         app.router.add_get("/menu.pdf", self._plain)
         app.router.add_get("/missing", self._status)
         app.router.add_get("/down", self._status)
+        app.router.add_get("/to-inside", self._to_inside)
+        app.router.add_get("/to-menu", self._to_menu)
 
     async def _named(self, request: web.Request) -> web.Response:
         return web.Response(
@@ -37,6 +39,13 @@ class FileServer(ThreadedFakeServer):
 
     async def _plain(self, request: web.Request) -> web.Response:
         return web.Response(body=b"%PDF-1.4 menu", content_type="application/pdf")
+
+    async def _to_inside(self, request: web.Request) -> web.Response:
+        # The attacker's public host sends hablo to an internal one (cloud metadata).
+        raise web.HTTPFound(f"http://127.0.0.1:{request.url.port}/media/token123")
+
+    async def _to_menu(self, request: web.Request) -> web.Response:
+        raise web.HTTPFound("/menu.pdf")
 
     async def _status(self, request: web.Request) -> web.Response:
         return web.Response(status=404 if request.path == "/missing" else 503)
@@ -87,3 +96,39 @@ def test_a_failing_or_unsafe_link(files: str) -> None:
         fetch_media(envelope(files + "/down"), allow_private=True)
     with pytest.raises(PermanentSendError, match="larger than 50 bytes"):
         fetch_media(envelope(files + "/media/token123"), allow_private=True, max_bytes=50)
+
+
+def _public_name_on_loopback(host: str, port: int) -> list[str]:
+    """The address check as it sees the attacker's host: 'media.invalid' is public (and
+    reached on 127.0.0.1 here); a literal private address is refused, as in production."""
+    if host != "media.invalid":
+        raise ValueError(f"{host} is a private, loopback or link-local address")
+    return ["127.0.0.1"]
+
+
+def test_the_checked_address_is_the_one_dialled(files: str) -> None:
+    # 'media.invalid' resolves nowhere: the fetch works only because it dials the
+    # address the check returned, never the name again (no DNS rebinding).
+    port = files.rsplit(":", 1)[1]
+    got = fetch_media(
+        envelope(f"http://media.invalid:{port}/menu.pdf", "document"),
+        allow_private=True,
+        check=_public_name_on_loopback,
+    )
+    assert got is not None and got.filename == "menu.pdf"
+
+
+def test_every_redirect_hop_is_checked(files: str) -> None:
+    port = files.rsplit(":", 1)[1]
+    with pytest.raises(PermanentSendError, match=r"refused: 127\.0\.0\.1 is a private"):
+        fetch_media(
+            envelope(f"http://media.invalid:{port}/to-inside"),
+            allow_private=True,
+            check=_public_name_on_loopback,
+        )
+    followed = fetch_media(
+        envelope(f"http://media.invalid:{port}/to-menu", "document"),
+        allow_private=True,
+        check=_public_name_on_loopback,
+    )
+    assert followed is not None and followed.size == len(b"%PDF-1.4 menu")
