@@ -227,9 +227,10 @@ def skill_app(skill: type[Skill], secret: str) -> web.Application:
     manifest = manifest_of(skill).model_dump(mode="json")
 
     async def signed_json(request: web.Request) -> Any:
-        body = await request.content.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            raise _Refused(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
+        try:  # the whole body, however it arrives in pieces (client_max_size caps it)
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise _Refused(413, "too_large", f"the body is larger than {MAX_BODY} bytes") from None
         try:
             guard.check(request.headers, body)
         except SignatureRefused as exc:

@@ -5,6 +5,7 @@ answers a signed turn through the skill's own code and templates."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 import uuid
 
@@ -95,6 +96,31 @@ def test_forged_stale_and_replayed_requests_are_refused(skill_server: SkillServe
     tampered = body.replace(b'"asked":2', b'"asked":9')
     assert tampered != body
     assert post(skill_server, tampered, headers).status_code == 401
+
+
+def test_a_signed_body_arriving_in_pieces_is_read_whole(skill_server: SkillServer) -> None:
+    body = turn_body()
+    headers = signed_headers(skill_server.secret, body)
+    head = (
+        f"POST /turn HTTP/1.1\r\nHost: skill\r\nContent-Length: {len(body)}\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        + "Connection: close\r\n\r\n"
+    ).encode()
+    host, port = skill_server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(head + body[: len(body) // 2])
+        time.sleep(0.5)  # the rest comes later, as over a slow network
+        conn.sendall(body[len(body) // 2 :])
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+
+
+def test_an_oversized_body_is_a_413_with_a_json_error(skill_server: SkillServer) -> None:
+    body = b'{"pad": "' + b"x" * 300_000 + b'"}'
+    answer = post(skill_server, body, signed_headers(skill_server.secret, body))
+    assert answer.status_code == 413 and answer.json()["error"]["code"] == "too_large"
 
 
 def test_the_config_check_uses_the_skills_own_model(skill_server: SkillServer) -> None:
