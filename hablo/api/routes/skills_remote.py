@@ -6,7 +6,6 @@ the skill (its manifest, a config check) happens before the transaction, never i
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,6 +16,7 @@ from hablo.api.endpoints import Call, RequestModel
 from hablo.api.problems import ApiError, conflict, not_found
 from hablo.api.scope import TenantScope
 from hablo.plugins import remote_store
+from hablo.plugins.remote_lane import LANE, LaneBusy
 from hablo.plugins.remote_protocol import MIN_SECRET, Manifest
 from hablo.plugins.remote_store import RemoteAccess, RemoteSkillRefused
 from hablo.security.remote_skill_access import remote_access
@@ -161,5 +161,9 @@ def _endpoint(scope: TenantScope, access: RemoteAccess, name: str) -> tuple[str,
 
 
 async def _off_loop(call: Call[Any, Any], work: Callable[[], T]) -> T:
-    """Blocking HTTP to the skill, on a thread (never on the event loop)."""
-    return await asyncio.get_running_loop().run_in_executor(None, work)
+    """Blocking HTTP to the skill, on the remote-call lane's threads (never on the event
+    loop, nor on its default executor); 429 when this tenant has its share under way."""
+    try:
+        return await LANE.run(call.tenant_id, work)
+    except LaneBusy as exc:
+        raise ApiError(429, "busy", str(exc)) from None
