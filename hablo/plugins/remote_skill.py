@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 # Tenant settings a remote skill sees (its booking rules and how the bot speaks).
 SHARED_SETTINGS = ("booking", "bot", "country")
 MAX_VIEW_DAYS = 92  # days of opening hours sent ahead (the booking window, capped)
+REASON_CHARS = 100  # of a failure's reason in logs and turn.error
 SHARE_OF_BUDGET = 0.8  # the HTTP deadline leaves the engine's budget room to apologise
 
 
@@ -92,8 +93,9 @@ class RemoteSkill(Skill):
         breaker = self.breaker()
         if not breaker.allow():
             raise RemoteSkillFailed(f"remote skill {self.name}: circuit open, skipped")
-        request = TurnRequest(turn=TurnModel.of(turn), context=self._view(turn, ctx))
-        try:
+        answered_ok = False
+        try:  # every outcome is reported: a half-open trial must never stay pending
+            request = TurnRequest(turn=TurnModel.of(turn), context=self._view(turn, ctx))
             status, answer = remote_http.call(
                 self.endpoint.url,
                 "POST",
@@ -108,10 +110,14 @@ class RemoteSkill(Skill):
                 raise RemoteCallError(f"HTTP {status}")
             result = ResultModel.model_validate(answer)
             answered = result.result()
+            answered_ok = True
         except (RemoteCallError, ValidationError, ValueError) as exc:
-            breaker.failed()
             raise RemoteSkillFailed(f"remote skill {self.name}: {_reason(exc)}") from None
-        breaker.succeeded()
+        finally:
+            if answered_ok:
+                breaker.succeeded()
+            else:
+                breaker.failed()
         apply_writes(result.actions, turn, ctx)
         return answered
 
@@ -207,8 +213,19 @@ def _hours(intervals: Sequence[tuple[Any, Any]]) -> list[tuple[str, str]]:
 
 
 def _reason(exc: Exception) -> str:
+    """Why a call failed, safe for logs and turn.error: the locations of a validation
+    error are keys of the remote's answer (hostile text), so each part is escaped and
+    the whole is cut to REASON_CHARS."""
     if isinstance(exc, ValidationError):
         first = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "answer"
-        return f"invalid answer: {where}: {first['msg']}"
-    return str(exc) or type(exc).__name__
+        where = ".".join(_escaped(str(p)) for p in first["loc"]) or "answer"
+        reason = f"invalid answer: {where}: {_escaped(first['msg'])}"
+    else:
+        reason = _escaped(str(exc) or type(exc).__name__)
+    return reason if len(reason) <= REASON_CHARS else reason[: REASON_CHARS - 1] + "…"
+
+
+def _escaped(text: str) -> str:
+    """Printable characters kept, anything else (newlines, control and bidi characters)
+    as its escape: one line that says only what it says."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

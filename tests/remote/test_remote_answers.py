@@ -120,3 +120,16 @@ def test_a_request_that_reached_the_skill_is_never_repeated(fake: FakeRemoteSkil
     with pytest.raises(RemoteSkillFailed, match="after the request was sent"):
         _ask(_skill(fake, timeout_s=0.5))
     assert fake.calls == 1
+
+
+def test_the_answers_own_keys_cannot_forge_log_lines_or_flood_them(
+    fake: FakeRemoteSkill,
+) -> None:
+    forged = "x\n2026-12-07 INFO hablo.auth: admin logged in\u202e" + "y" * 500
+    fake.answer, fake.status = {forged: 1}, 200
+    with pytest.raises(RemoteSkillFailed) as failed:
+        _ask(_skill(fake))
+    reason = str(failed.value)
+    assert "\n" not in reason and "\u202e" not in reason
+    assert "x\\n2026-12-07" in reason and "\\u202e" in reason  # shown, escaped
+    assert len(reason) < 160  # the skill's name and the reason, cut to ~100 characters

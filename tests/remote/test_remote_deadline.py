@@ -13,13 +13,16 @@ import pytest
 
 from hablo.plugins import remote_http
 from hablo.plugins.remote_http import RemoteCallError
+from hablo.plugins.remote_protocol import ContextView
 from hablo.plugins.remote_skill import (
     RemoteEndpoint,
     RemotePolicy,
+    RemoteSkill,
     RemoteSkillFailed,
     remote_skill_class,
 )
 from hablo.plugins.remote_store import fetch_manifest
+from hablo.plugins.sdk import SkillContext, Turn
 from hablo.testing.context import make_turn, skill_context
 from tests.remote.conftest import SkillServer
 from tests.remote.points_skill import PointsSkill
@@ -29,6 +32,13 @@ DRIP_BYTES = 40  # one every 0.5 s: 20 s in all, each read well under the timeou
 
 def _loopback(host: str, port: int) -> list[str]:
     return ["127.0.0.1"]
+
+
+def _remote_class(server: SkillServer, url: str, policy: RemotePolicy) -> type[RemoteSkill]:
+    """The points skill's manifest (from the real server), registered at `url`."""
+    manifest = fetch_manifest(server.url, server.secret, policy)
+    endpoint = RemoteEndpoint(uuid.uuid4(), "points", url, server.secret, manifest)
+    return remote_skill_class(endpoint, policy)
 
 
 @pytest.fixture
@@ -96,12 +106,33 @@ def test_an_overrun_opens_the_breaker(skill_server: SkillServer, drip_url: str) 
         check=_loopback, allow_http=True, timeout_s=1.0, breaker_failures=1,
         breaker_cooldown_s=600,
     )  # fmt: skip
-    manifest = fetch_manifest(skill_server.url, skill_server.secret, policy)
-    endpoint = RemoteEndpoint(uuid.uuid4(), "points", drip_url, skill_server.secret, manifest)
-    skill = remote_skill_class(endpoint, policy)()
+    skill = _remote_class(skill_server, drip_url, policy)()
     turn = make_turn("cuántos puntos tengo", intent="points_balance")
     with pytest.raises(RemoteSkillFailed, match="deadline"):
         skill.handle(turn, skill_context(PointsSkill))
     assert skill.breaker().state == "open"
     with pytest.raises(RemoteSkillFailed, match="circuit open"):
         skill.handle(turn, skill_context(PointsSkill))
+
+
+def test_a_trial_call_that_fails_on_our_side_still_reports_to_the_breaker(
+    skill_server: SkillServer,
+) -> None:
+    policy = RemotePolicy(
+        check=_loopback, allow_http=True, timeout_s=10, breaker_failures=1,
+        breaker_cooldown_s=0.0,
+    )  # fmt: skip
+    cls = _remote_class(skill_server, skill_server.url, policy)
+
+    class Broken(cls):  # type: ignore[valid-type,misc]
+        def _view(self, turn: Turn, ctx: SkillContext) -> ContextView:
+            raise RuntimeError("the context view failed")  # before any HTTP
+
+    turn = make_turn("cuántos puntos tengo", intent="points_balance")
+    good = cls()
+    good.breaker().failed()  # opened; a zero cool-down makes the next call the trial
+    with pytest.raises(RuntimeError):
+        Broken().handle(turn, skill_context(PointsSkill))
+    # The trial was reported: the breaker lets the next trial through, it is not stuck.
+    assert good.handle(turn, skill_context(PointsSkill)).replies
+    assert good.breaker().state == "closed"
