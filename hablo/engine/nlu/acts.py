@@ -193,6 +193,20 @@ def adds_to_request(text: str) -> bool:
     return bool(_ALSO_RE.search(plain(text)))
 
 
+_LATEST_RE = re.compile(
+    r"\b(?:(?:la|el|lo) mas tarde (?:que|posible|que haya)"
+    r"|el ultimo (?:turno|horario) (?:que|libre)"
+    r"|la ultima (?:cita|hora) (?:que|libre)|the latest|latest (?:slot|time|one|you have|i can)"
+    r"|last (?:slot|appointment) (?:you have|available))"
+)
+
+
+def asks_latest(text: str) -> bool:
+    """ "la más tarde que tengas", "the latest you have": the last free time (not a
+    goodbye: "más tarde" is not "hasta luego")."""
+    return bool(_LATEST_RE.search(plain(text)))
+
+
 def says_yes(text: str) -> bool:
     """The whole message is a yes, maybe with thanks ("perfecto, gracias", "ok gracias")."""
     return bool(_YES_RE.match(plain(text)))
@@ -293,6 +307,30 @@ _CANCEL_RE = re.compile(r"\b(?:cancel\w*|anul\w*|dar de baja|da de baja|dame de 
 
 def means_own_booking(text: str) -> bool:
     return bool(_OWN_BOOKING_RE.search(plain(text)))
+
+
+# "cancelalo directamente", "borralo porfa", "borrá ese", "anula la punción, por favor",
+# "scratch the thursday one", "call it off": a cancellation said the way people say it.
+_CANCEL_IT_RE = re.compile(
+    r"\b(?:(?:cancel|anul|borr|elimin|quit)\w*(?:lo|la|melo|mela)\b"
+    r"|(?:cancel|anul|borr|elimin)\w* (?:ese|esa|eso|el turno|la cita|la reserva|todo)\b"
+    r"|(?:anula|anulame|cancela|cancelame|borra|borrame) (?:el|la|los|las) \w+"
+    r"|scratch (?:that|it|the \w+ one|my)|call it off|cancel (?:it|that|the \w+ one))"
+)
+# "al final el viernes no puedo", "can't make it thursday anymore": a booking given up.
+_GIVE_UP_RE = re.compile(
+    r"\b(?:(?:al final|ya no|finalmente|siempre no|at the end)"
+    r".{0,30}\bno (?:puedo|voy a poder|llego)"
+    r"|(?:cant|can t|cannot|wont be able to) make it .{0,30}(?:anymore|after all)"
+    r"|no (?:voy a poder|puedo) ir .{0,20}(?:al final|ya))"
+)
+
+
+def asks_cancel(text: str) -> bool:
+    """A cancellation of the customer's booking in everyday words (checked when the
+    classifier has no sure reading, or thought it an answer)."""
+    norm = plain(text)
+    return bool(_CANCEL_IT_RE.search(norm) or _GIVE_UP_RE.search(norm))
 
 
 def cancels_own_booking(text: str) -> bool:

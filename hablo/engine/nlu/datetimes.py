@@ -625,6 +625,17 @@ def _offset(m: re.Match[str]) -> timedelta:
     return timedelta(days=amount) if unit == "d" else timedelta(weeks=amount)
 
 
+_THE_OTHER_RE = re.compile(
+    rf"\b(?:{_WD})\b(?:\s+(?:que viene|proximo))?\s*,?\s*no\s*,?\s*(?:el|al|para el)\s+"
+    r"(?:otro|siguiente|de la otra semana)\b"
+)
+
+
+def _week_later(ref: _DateRef) -> _DateRef:
+    resolve = ref.resolve
+    return _DateRef(ref.start, ref.end, lambda tod: resolve(tod) + timedelta(days=7), ref.weekday)
+
+
 # "a fortnight on Saturday", "in a fortnight", "in a fortnight's time"
 _FORTNIGHT_RE = re.compile(r"\b(?:in\s+)?(?:a\s+)?fortnight(?:'?s)?(?:\s+time)?\b")
 
@@ -684,6 +695,8 @@ def extract_when(
             extra_refs.append(_DateRef(period_m.start(), period_m.end(), _fixed(now.date())))
 
     refs = _not_refused(s, _collect_dates(s, now, clock, month_first) + extra_refs)
+    if _THE_OTHER_RE.search(s):  # "el lunes que viene no, el otro": a week later
+        refs = [_week_later(r) if r.weekday is not None else r for r in refs]
     if weeks_ahead is not None:
         refs = _weekday_of_that_week(refs, weeks_ahead)
     ref = _closest(_not_past(refs, now.date()), clock)

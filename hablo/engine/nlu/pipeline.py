@@ -14,6 +14,8 @@ from typing import Any
 from hablo.engine.nlu.acts import (
     AFFIRM,
     DENY,
+    asks_cancel,
+    asks_latest,
     asks_reminder,
     asks_shift,
     cancels_own_booking,
@@ -392,8 +394,13 @@ def _by_rule(
     act = read_act(text)
     if act is not None:  # "sí, gracias", "👍", "jaja"
         return act, 1.0
+    if intent in (None, "goodbye") and asks_latest(text):
+        return "book", 1.0  # "la más tarde que tengas" (a flow that asked reads it first)
     if intent in (AFFIRM, DENY, None) and cancels_own_booking(text):
         return "cancel", 1.0
+    cancel_words = asks_cancel(text) and not asks_shift(text)  # "no llego, ¿más tarde?"
+    if intent in (AFFIRM, DENY, None, "goodbye", "ack", "reschedule") and cancel_words:
+        return "cancel", 1.0  # "borralo porfa", "can't make it thursday anymore"
     said = normalize(text)
     if (
         intent in ("my_bookings", "reschedule")

@@ -11,6 +11,7 @@ from hablo.engine.nlu.acts import (
     AFFIRM,
     DENY,
     adds_to_request,
+    asks_latest,
     asks_reminder,
     asks_shift,
     means_own_booking,
@@ -67,6 +68,14 @@ class BookingFlow(ManageBookings):
         absorbed = self._absorb_entities()
         if self.turn.in_flow and not absorbed and intent not in ("book", "reschedule"):
             return replace(self._advance(), misunderstood=True)
+        return self._advance()
+
+    def _at_hour(self, hour: tuple[int, int]) -> SkillResult:
+        """The proposal's day at another hour, read by opening hours (10 → 10:00)."""
+        on = datetime.fromisoformat(self.state["proposal"]).astimezone(self.zone).date()
+        self.state.pop("proposal", None)
+        self._set_day(on)
+        self._set_time(self._pick_hour(on, hour[0]), f"{hour[1]:02d}")
         return self._advance()
 
     def _moved_by(self, text: str) -> SkillResult | None:
@@ -136,6 +145,9 @@ class BookingFlow(ManageBookings):
             moved = self._moved_by(text)
             if moved is not None:
                 return moved
+            hour = reading.new_hour(text) if when is None else None
+            if hour is not None and self.state.get("proposal"):  # "could it be 10?"
+                return self._at_hour(hour)
             if self._adds_service(service):
                 return self._advance()
             if self._repeats_proposal(when):
@@ -203,6 +215,8 @@ class BookingFlow(ManageBookings):
         span = self._period(text, day) or self._window()
         if span is not None:  # "el primero que tengas" after "a la tarde": the afternoon's
             slots = [s for s in slots if span[0] <= minute_of_day(s, self.zone) < span[1]]
+        if asks_latest(text) and slots:
+            return self._propose(slots[-1])
         if reading.wants_earliest(text) and slots:
             return self._propose(slots[0])
         period = self._period(text, day)
@@ -232,8 +246,10 @@ class BookingFlow(ManageBookings):
                 if same_day and option.astimezone(self.zone).time() == local.time():
                     return self._propose(option)
             if not when.has_date and options:
-                # "a las 3" after a list: that hour on the day the options are about.
-                self.state["day"] = options[0].astimezone(self.zone).date().isoformat()
+                # "a las 3" after a list: that hour on the day asked for (the options may
+                # span days), else the day the options are about.
+                first = options[0].astimezone(self.zone).date().isoformat()
+                self.state["day"] = self.state.get("day") or first
                 self._set_time(f"{local:%H}", f"{local:%M}")
                 return self._advance()
             self._absorb_entities()
@@ -249,6 +265,8 @@ class BookingFlow(ManageBookings):
             self.state["day"] = day.isoformat()
             self._set_time(self._pick_hour(day, number), "00")
             return self._advance()
+        if asks_latest(self.turn.text) and options and when is None:
+            return self._propose(options[-1])
         if reading.wants_earliest(self.turn.text) and options and when is None:
             return self._propose(options[0])
         if when is not None or isinstance(self.turn.entities.get("service"), ServiceInfo):
@@ -323,7 +341,11 @@ class BookingFlow(ManageBookings):
                 self.state.pop("window", None)
                 if not when.has_date and "day" not in self.state:
                     # A time alone while moving a booking is on the booking's own day.
-                    self.state["day"] = self.state.get("booking_day") or local.date().isoformat()
+                    self.state["day"] = (
+                        self.state.get("booking_day")
+                        or self.state.get("last_day")
+                        or local.date().isoformat()
+                    )
             found = True
         return found
 
@@ -405,13 +427,14 @@ class BookingFlow(ManageBookings):
                 day=say_day(self.ctx, day, self.lang),
                 holiday=ctx.holiday(day),
             )
-        if wanted_time is None and reading.wants_first(self.turn.text):
+        latest = asks_latest(self.turn.text)
+        if wanted_time is None and (latest or reading.wants_first(self.turn.text)):
             # "el lunes a primera hora", "la primera que tengas mañana a la tarde"
             free = repo_of(ctx).free_slots(day, service, ctx.opening_hours(day), self.now)
             span = self._period(self.turn.text, day) or self._window() or (0, 24 * 60)
             free = [s for s in free if span[0] <= minute_of_day(s, self.zone) < span[1]]
             if free:
-                return self._propose(free[0])
+                return self._propose(free[-1] if latest else free[0])
         if wanted_time is None:
             period = self._period(self.turn.text, day) or self._window()
             if period is not None:  # kept: "el primero" next reads the afternoon's first

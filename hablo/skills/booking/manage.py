@@ -168,6 +168,8 @@ class ManageBookings(FlowBase):
             return self._say("booking_none", flow=False, state={})
         if self.state["step"] == "confirm_cancel":
             return self._say("booking_kept", flow=False, state={})
+        if self.state.get("day"):  # "no" … "a las 18": still that day, at another time
+            self.state["last_day"] = self.state["day"]
         for key in ("time", "asked_time", "proposal", "day", "options"):
             self.state.pop(key, None)
         self.state["step"] = "day"

@@ -166,6 +166,21 @@ def same_time(text: str) -> bool:
     return bool(_SAME_TIME_RE.match(plain(text)))
 
 
+_NEW_HOUR_RE = re.compile(
+    r"\b(?:could it be|can it be|could we do|can we do|make it|how about|what about|rather"
+    r"|puede ser a las|podria ser a las|mejor a las|y a las|mejor|better at|better)"
+    r"\s+(?:at\s+)?(?P<h>\d{1,2})(?::(?P<m>\d{2}))?(?!\s*(?:am|pm|hs|h)\b)(?![\d:/])"
+)
+
+
+def new_hour(text: str) -> tuple[int, int] | None:
+    """ "actually could it be 10", "mejor 5": another hour, bare, for the proposal."""
+    found = _NEW_HOUR_RE.search(plain(text))
+    if found is None or int(found["h"]) > 23:
+        return None
+    return int(found["h"]), int(found["m"] or 0)
+
+
 def lone_number(text: str) -> int | None:
     """The one small number of a short answer ("ok 4 then", "dale, 3"), or None."""
     words = plain(text).split()
