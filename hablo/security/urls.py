@@ -26,13 +26,34 @@ def resolve(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
+# IPv6 prefixes that carry an IPv4 address a gateway forwards to: judged by that address.
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")  # the last 32 bits (RFC 6052)
+# Local-use NAT64 (RFC 8215): where the IPv4 sits depends on the operator's prefix
+# length, and its gateway is inside someone's network: refused outright.
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
 def is_public(address: str) -> bool:
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in NAT64_LOCAL_USE:
+            return False
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            ip = embedded  # ::ffff:127.0.0.1, 64:ff9b::a9fe:a9fe, 2002:7f00:1:: are inside
     # is_global excludes private, loopback, link-local (169.254/16: cloud metadata),
     # shared (100.64/10), reserved and unspecified addresses.
     return ip.is_global and not ip.is_multicast
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv4-mapped, NAT64 (well-known prefix) or 6to4 address leads to."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in NAT64_WELL_KNOWN:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.sixtofour
 
 
 def check_host(

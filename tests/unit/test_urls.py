@@ -37,6 +37,11 @@ def fake_dns(host: str, port: int) -> list[str]:
         "http://inside.example.com/a.png",
         "http://mixed.example.com/a.png",
         "http://mapped.example.com/a.png",
+        "http://[64:ff9b::a00:1]/",  # NAT64 to 10.0.0.1
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",  # NAT64 to 169.254.169.254
+        "http://[64:ff9b:1::a00:1]/",  # local-use NAT64: an operator's own gateway
+        "http://[2002:7f00:1::]/",  # 6to4 of 127.0.0.1
+        "http://[2002:a9fe:a9fe::1]/",  # 6to4 of 169.254.169.254
         "http://nowhere.example.com/a.png",
         "ftp://cdn.example.com/a.png",
         "file:///etc/passwd",
@@ -52,6 +57,9 @@ def test_private_loopback_link_local_and_malformed_are_refused(url: str) -> None
 def test_public_addresses_pass_and_the_platform_may_allow_private_ones() -> None:
     assert check_url("https://cdn.example.com/a.png", resolver=fake_dns)
     assert check_url("https://v6.example.com/a.png", resolver=fake_dns)
+    # Through NAT64 or 6to4 to a public IPv4 address: as public as that address.
+    assert check_url("https://[64:ff9b::808:808]/a.png", resolver=fake_dns)
+    assert check_url("https://[2002:808:808::1]/a.png", resolver=fake_dns)
     assert check_url("http://127.0.0.1:8080/x", allow_private=True, resolver=fake_dns)
     with pytest.raises(UnsafeAddress, match="http"):
         check_url("gopher://127.0.0.1/", allow_private=True, resolver=fake_dns)
