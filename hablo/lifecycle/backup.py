@@ -104,6 +104,8 @@ def _backup(settings: Settings, out: Path) -> Manifest:
             server,
         )
         partial = Path(work) / "archive.tar.gz"
+        # Owner-only from the first byte: it holds every tenant's data and sealed secrets.
+        partial.touch(mode=0o600)
         with tarfile.open(partial, "w:gz") as tar:
             _add_bytes(tar, MANIFEST, json.dumps(asdict(manifest), indent=2).encode())
             tar.add(database, arcname=database.name, recursive=False)

@@ -117,6 +117,7 @@ def test_backup_wipe_restore_gives_back_the_same_data_and_files(
     archive = tmp_path / "out" / "backup.tar.gz"
     manifest = backup(state_settings, archive)
     assert manifest.revision == migrate.head_from_files() and manifest.media_files == 1
+    assert archive.stat().st_mode & 0o077 == 0  # every tenant's data: owner-only
     with tarfile.open(archive) as tar:
         names = tar.getnames()
     assert f"media/{tenant_id}/{image.name}" in names
