@@ -156,7 +156,7 @@ def _restore(settings: Settings, archive: Path, *, replace: bool) -> Manifest:
             with tempfile.TemporaryDirectory(prefix=".hablo-restore-", dir=root.parent) as work:
                 database = _extract(tar, incoming, Path(work), _DATABASE[dialect])
                 if dialect == "postgresql":
-                    _tool(lambda: pg_tools.restore_replacing(url, database, Path(work)))
+                    _tool(lambda: pg_tools.restore_replacing(url, database))
                 else:
                     _sqlite_copy(database, _sqlite_path(url))
             _swap_in(incoming, root)

@@ -1,4 +1,4 @@
-"""PostgreSQL's own tools (pg_dump, pg_restore, psql), run as child processes.
+"""PostgreSQL's own tools (pg_dump, pg_restore), run as child processes.
 
 The connection goes to them through libpq's environment (PGHOST, PGPASSWORD, ...), never
 on the command line, where every user of the machine could read the password (`ps`).
@@ -12,9 +12,16 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Connection, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
+# Where the schema being replaced waits while the dump loads.
+SET_ASIDE = "hablo_replaced"
+_SCHEMA_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = :name)"
+_EXTENSIONS_IN = (
+    "SELECT e.extname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+    "WHERE n.nspname = :schema ORDER BY e.extname"
+)
 _VERSION = re.compile(r"\(PostgreSQL\) (\d+)")
 # URL query options libpq also reads from its environment.
 _QUERY_ENV = {
@@ -91,36 +98,62 @@ def dump(database_url: str, target: Path) -> None:
     )
 
 
-def restore_replacing(database_url: str, dump_file: Path, work_dir: Path) -> None:
-    """Replace everything in the database's public schema with the dump, in one
-    transaction: if any statement fails, the database is left as it was."""
-    script = work_dir / "restore.sql"
-    _run(["pg_restore", "--no-owner", "--file", str(script), str(dump_file)], {}, "pg_restore")
-    preamble = work_dir / "preamble.sql"
-    # A new public schema with PostgreSQL's default rights (the dump brings everything
-    # in it back, extensions included).
-    preamble.write_text(
-        "DROP SCHEMA IF EXISTS public CASCADE;\n"
-        "CREATE SCHEMA public;\n"
-        "GRANT USAGE ON SCHEMA public TO PUBLIC;\n",
-        "utf-8",
-    )
-    _run(
-        [
-            "psql",
-            "--no-psqlrc",
-            "--quiet",
-            "--single-transaction",
-            "--set",
-            "ON_ERROR_STOP=1",
-            "--file",
-            str(preamble),
-            "--file",
-            str(script),
-        ],
-        {**libpq_env(database_url), "PGOPTIONS": "-c client_min_messages=warning"},
-        "psql",
-    )
+def restore_replacing(database_url: str, dump_file: Path) -> None:
+    """Replace everything in the database's public schema with the dump.
+
+    pg_restore loads the dump straight into the database (--dbname), never through psql,
+    which would obey backslash commands a crafted dump carries (CVE-2025-8714), in one
+    transaction that stops at the first error. What the schema held is set aside first
+    (renamed to SET_ASIDE; its extensions stay in public for the dump's tables), dropped
+    once the dump is in, and put back if the restore fails.
+    """
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            extensions = _set_aside(conn)
+        try:
+            database = make_url(database_url).database or ""
+            # fmt: off
+            argv = ["pg_restore", "--no-owner", "--single-transaction", "--exit-on-error",
+                    "--dbname", database, str(dump_file)]
+            # fmt: on
+            _run(
+                argv,
+                {**libpq_env(database_url), "PGOPTIONS": "-c client_min_messages=warning"},
+                "pg_restore",
+            )
+        except BaseException:
+            with engine.begin() as conn:
+                _put_back(conn, extensions)
+            raise
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {SET_ASIDE} CASCADE"))
+    finally:
+        engine.dispose()
+
+
+def _set_aside(conn: Connection) -> list[str]:
+    """Rename public to SET_ASIDE and make a new, empty public with PostgreSQL's default
+    rights; the extensions move back into it. Returns their names."""
+    if conn.execute(text(_SCHEMA_EXISTS), {"name": SET_ASIDE}).scalar_one():
+        raise PgToolError(
+            f"schema {SET_ASIDE} exists: an earlier restore was interrupted and it may hold "
+            "the data that was there before; look at it, drop it, then restore again"
+        )
+    extensions = list(conn.execute(text(_EXTENSIONS_IN), {"schema": "public"}).scalars())
+    conn.execute(text(f"ALTER SCHEMA public RENAME TO {SET_ASIDE}"))
+    conn.execute(text("CREATE SCHEMA public"))
+    conn.execute(text("GRANT USAGE ON SCHEMA public TO PUBLIC"))
+    for name in extensions:
+        conn.execute(text(f'ALTER EXTENSION "{name}" SET SCHEMA public'))
+    return extensions
+
+
+def _put_back(conn: Connection, extensions: list[str]) -> None:
+    for name in extensions:
+        conn.execute(text(f'ALTER EXTENSION "{name}" SET SCHEMA {SET_ASIDE}'))
+    conn.execute(text("DROP SCHEMA public CASCADE"))
+    conn.execute(text(f"ALTER SCHEMA {SET_ASIDE} RENAME TO public"))
 
 
 def _run(argv: list[str], env: dict[str, str], tool: str) -> bytes:

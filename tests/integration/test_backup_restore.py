@@ -268,3 +268,52 @@ def test_a_pg_dump_older_than_the_server_is_named_in_one_line(
     assert error.startswith("hablo: pg_dump 9 cannot work with PostgreSQL ")
     assert "install postgresql-client-" in error and "\n" not in error
     assert not archive.exists() and list(tmp_path.glob(".hablo-backup-*")) == []
+
+
+def test_postgresql_restore_loads_without_psql_and_a_failed_one_changes_nothing(
+    data_runtime: Any, state_settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = state_settings.database_url
+    if not url.startswith("postgresql"):
+        pytest.skip("pg_restore is PostgreSQL's")
+    runtime, tenant_id = data_runtime
+    _some_data(runtime, tenant_id)
+    archive = tmp_path / "backup.tar.gz"
+    backup(state_settings, archive)
+    before = _everything(url)
+    # psql would obey backslash commands a crafted dump carries (CVE-2025-8714): a psql
+    # first on PATH that fails says it is never run.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    psql = bin_dir / "psql"
+    psql.write_text("#!/bin/sh\necho 'psql: error: must not be used' >&2\nexit 1\n")
+    psql.chmod(psql.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(delete(Message).where(Message.body == "hola"))
+    restore(state_settings, archive, replace=True)
+    assert _everything(url) == before
+
+    # A dump cut short fails half-way through loading: the database is as it was.
+    cut = tmp_path / "cut.tar.gz"
+    with tarfile.open(archive) as src, tarfile.open(cut, "w:gz") as out:
+        for member in src:
+            data = src.extractfile(member)
+            assert data is not None
+            body = data.read()
+            if member.name == "database.pgdump":
+                body = body[: len(body) * 9 // 10]
+            member.size = len(body)
+            out.addfile(member, io.BytesIO(body))
+    with engine.begin() as conn:
+        conn.execute(delete(Message).where(Message.body == "hola"))
+    changed = _everything(url)
+    with pytest.raises(BackupError, match="pg_restore failed"):
+        restore(state_settings, cut, replace=True)
+    assert _everything(url) == changed
+    with engine.connect() as conn:
+        schemas = conn.execute(text("SELECT nspname FROM pg_namespace")).scalars().all()
+    engine.dispose()
+    assert "hablo_replaced" not in schemas
