@@ -85,6 +85,9 @@ def signed_headers(secret: str, body: bytes, now: float | None = None) -> dict[s
     }
 
 
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
 class ReplayGuard:
     """The receiver's check: a good signature, a fresh timestamp, never seen before."""
 
@@ -98,10 +101,14 @@ class ReplayGuard:
         now = time.time() if now is None else now
         raw_time = headers.get(TIMESTAMP_HEADER, "")
         given = headers.get(SIGNATURE_HEADER, "")
-        if not raw_time.isdigit() or not given:
+        # ASCII digits only (str.isdigit() also takes "²", which int() refuses), and the
+        # signatures compared as bytes (compare_digest refuses non-ASCII text): a hostile
+        # header is a 401 like any bad signature, never an error of the server's.
+        if not _TIMESTAMP.fullmatch(raw_time) or not given:
             raise SignatureRefused("missing signature")
         timestamp = int(raw_time)
-        if not hmac.compare_digest(given, signature(self._secret, timestamp, body)):
+        expected = signature(self._secret, timestamp, body).encode()
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), expected):
             raise SignatureRefused("bad signature")
         if abs(now - timestamp) > self._window:
             raise SignatureRefused("stale timestamp")

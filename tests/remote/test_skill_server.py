@@ -130,6 +130,21 @@ def test_the_config_check_uses_the_skills_own_model(skill_server: SkillServer) -
     assert post_config(skill_server, {"points_per_booking": 5}).status_code == 200
 
 
+def test_hostile_signature_headers_are_a_401_not_a_server_error(
+    skill_server: SkillServer,
+) -> None:
+    body = turn_body()
+    good = signed_headers(skill_server.secret, body)
+    for changed in (
+        {"X-Hablo-Timestamp": "\u00b2"},  # a digit to str.isdigit(), not to int()
+        {"X-Hablo-Timestamp": "9" * 5000},
+        {"X-Hablo-Signature": "v1=\u00e9" + "0" * 63},  # not ASCII
+    ):
+        answer = post(skill_server, body, {**good, **changed})
+        assert answer.status_code == 401, (changed, answer.status_code)
+        assert answer.json()["error"]["code"] == "bad_signature"
+
+
 def test_the_replay_guard_forgets_only_what_is_out_of_its_window() -> None:
     guard = ReplayGuard("k" * 40, window_s=300)
     body = b"{}"
