@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hablo.engine.nlu.party import quantity
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.examples import load_examples
@@ -29,13 +30,12 @@ class PricingSkill(Skill):
             return SkillResult.say("\n".join(lines))
         service = turn.entities.get("service")
         if isinstance(service, ServiceInfo):
-            return SkillResult.say(
-                ctx.render(
-                    "price_one",
-                    lang,
-                    service=service,
-                    price=ctx.format_money(service.price_minor, lang),
-                )
-            )
+            price = ctx.format_money(service.price_minor, lang)
+            one = ctx.render("price_one", lang, service=service, price=price)
+            count = quantity(turn.text)
+            if count > 1:  # "2 cortes, ¿cuánto es?": the total too
+                total = ctx.format_money(service.price_minor * count, lang)
+                one += "\n" + ctx.render("price_total", lang, count=count, total=total)
+            return SkillResult.say(one)
         items = [(s, ctx.format_money(s.price_minor, lang)) for s in ctx.services()]
         return SkillResult.say(ctx.render("price_list", lang, items=items))

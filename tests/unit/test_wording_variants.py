@@ -83,6 +83,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "plan_limit": [{}],
     "price_list": [{"items": [(SERVICE, "$ 9.000")]}, {"items": []}],
     "price_one": [{"service": SERVICE, "price": "$ 9.000"}],
+    "price_total": [{"count": 2, "total": "$ 18.000"}],
     "rephrase": [{}],
     "skill_error": [{}],
     "thanks": [{}],

@@ -32,6 +32,24 @@ _PARTY_RE = re.compile(
 )
 
 
+# "2 cortes cuánto es?", "5 sesiones", "10 lessons", "dos muelas": how many of a service.
+_HOW_MANY_RE = re.compile(
+    r"\b(?P<n>[2-9]|1[0-9]|20|dos|tres|cuatro|cinco|seis|diez|two|three|four|five|six|ten)\s+"
+    r"(?!(?:horas?|hs|minutos?|dias?|semanas?|meses|veces|de|del|y|pm|am|hours?|days?"
+    r"|weeks?|minutes?|times|o|or|a|en|in|personas|people)\b)[a-z]+s\b"
+)
+_WORD_COUNTS = {**_COUNT, "cinco": 5, "seis": 6, "diez": 10, "five": 5, "six": 6, "ten": 10}
+
+
+def quantity(text: str) -> int:
+    """How many of a service a price question asks about: "2 cortes" -> 2; else 1."""
+    found = _HOW_MANY_RE.search(plain(text))
+    if found is None:
+        return 1
+    n = found["n"]
+    return int(n) if n.isdigit() else _WORD_COUNTS.get(n, 1)
+
+
 def party_size(text: str) -> int:
     """How many people one booking request is for: "2 cortes", "para mí y mi hijo" -> 2.
     The booking flow books them one after the other."""

@@ -19,6 +19,7 @@ from hablo.engine.nlu.acts import (
     asks_reminder,
     asks_shift,
     cancels_own_booking,
+    means_own_booking,
     read_act,
 )
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier, Prediction
@@ -56,6 +57,7 @@ _SURE_ONLY = frozenset({"pay", "human", "cancel", "reschedule", "thanks"})
 # "¿tienen citas el jueves 25?": a day plus one of these asks for a booking.
 _AVAILABILITY = re.compile(
     r"\b(?:turnos?|citas?|lugar|hueco|espacio|disponib\w*|appointments?|slots?|availab\w*"
+    r"|tiene algo|tenes algo|tienes algo|tienen algo|hay algo|anything|something open"
     r"|openings?|puedo ir|puedo pasar|pasar por|atender\w*|atienden|atiende|atiendan"
     r"|recibir\w*|revisar\w*|ver(?:me|lo|la|nos|los|las)|llevar\w*|traer\w*"
     r"|can i come|come in|come by|pop in|stop by|drop (?:\w+ )?off"
@@ -379,6 +381,10 @@ _MOVE_IT = re.compile(
     r"|(?:pas|cambi|mov|corr)\w* (?:mi|el) (?:turno|cita)"
     r"|(?:move|push|change) (?:it|my appointment))\b"
 )
+_WANT = re.compile(
+    r"\b(?:necesito|necesitaria|ocupo|ocupaba|quiero|quisiera|queria|me gustaria|busco"
+    r"|me hace falta|need|want|would like|i d like|looking for)\b"
+)
 _ANY_TIME = re.compile(r"\b(?:cualquier (?:horario|hora|momento)|any time|whenever)\b")
 _MOVE = re.compile(r"\b(?:pas\w*|cambi\w*|mov\w*|corr\w*|adelant\w*|atras\w*|move|change|push)\b")
 
@@ -411,6 +417,16 @@ def _by_rule(
         return "book", 1.0  # "corte el lunes a las 11, ¿puede ser?" asks for one
     if intent is None and "when" in entities and _MOVE_IT.search(said):
         return "reschedule", 1.0  # "che, me surgió algo, ¿me lo pasás al martes?"
+    if intent is None and "service" in entities and _WANT.search(said):
+        return "book", 1.0  # "necesito un cambio de aceite", "ocupo una limpieza"
+    if (
+        intent in ("reschedule", "my_bookings")
+        and "service" in entities
+        and "when" in entities
+        and not _MOVE.search(matcher.without_names(text, [entities["service"]]))
+        and not means_own_booking(text)
+    ):
+        return "book", 1.0  # "cambio de aceite el viernes": the service's own "cambio"
     if intent in (None, "hours") and "service" in entities and _ANY_TIME.search(said):
         return "book", 1.0  # "pedicura el sábado, cualquier horario": any time will do
     if intent in (None, "book", "my_bookings") and asks_reminder(text):

@@ -362,7 +362,10 @@ class ServiceMatcher:
         -> Consulta general; "limpieza" -> Limpieza dental and Limpieza facial)."""
         found: set[ServiceInfo] = set()
         short: list[str] = []
+        generic: list[str] = []
         for token in normalize(text, keep_enye=True).split():
+            if token in _GENERIC:
+                generic.append(token)
             if token in _STOP or token in _GENERIC or len(token) < 3:
                 continue
             if len(token) == 3:  # "cut" of haircut; "men" only tells two apart (below)
@@ -382,7 +385,9 @@ class ServiceMatcher:
                 # Several words: the services that have them all ("limpieza dental").
                 found = set(hit) if not found else (found & set(hit)) or found
         if len(found) > 1:  # "men's cut": a short word of one name settles it
-            for token in short:
+            # ... and so does a common one: "consulta general" of "Consulta médica general"
+            # and "Consulta pediátrica".
+            for token in (*short, *generic):
                 narrowed = {s for s in found if token in self._name_words.get(str(s.id), ())}
                 found = narrowed or found
         if not found:

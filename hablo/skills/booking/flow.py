@@ -402,7 +402,11 @@ class BookingFlow(ManageBookings):
                 service = service_by_id(ctx, self.state.get("booking_service_id"))
             if service is None:
                 self.state["step"] = "service"
-                options = self.turn.entities.get("service_options") or ctx.services()
+                narrowed = self.turn.entities.get("service_options")
+                if narrowed:  # "una consulta": which of these two, until one is said
+                    self.state["service_options"] = [str(s.id) for s in narrowed]
+                kept = [service_by_id(ctx, i) for i in self.state.get("service_options", [])]
+                options = narrowed or [s for s in kept if s is not None] or ctx.services()
                 return self._say(
                     "booking_ask_service",
                     services=[s.label(self.lang) for s in options],
