@@ -34,13 +34,19 @@ _QUERY_ENV = {
 }
 
 
+# The operator's libpq settings that say how to connect, not where: TLS files and mode,
+# the password file, the service file. Where (host, port, user, database) comes from
+# database_url alone.
+_KEPT_ENV = ("PGSSL", "PGSERVICE", "PGPASSFILE")
+
+
 class PgToolError(Exception):
     """A tool is missing, of the wrong version, or failed (the message is one line)."""
 
 
 def libpq_env(database_url: str) -> dict[str, str]:
     url = make_url(database_url)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG") or k.startswith(_KEPT_ENV)}
     for key, name in _QUERY_ENV.items():
         value = url.query.get(key)
         if isinstance(value, str):
