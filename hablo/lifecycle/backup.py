@@ -152,6 +152,7 @@ def _restore(settings: Settings, archive: Path, *, replace: bool) -> Manifest:
         # The files are unpacked inside the media folder (it may be a volume of its own:
         # moving them in is then a rename on the same file system).
         incoming = Path(tempfile.mkdtemp(prefix=".restoring-", dir=root))
+        swapping = False
         try:
             with tempfile.TemporaryDirectory(prefix=".hablo-restore-", dir=root.parent) as work:
                 database = _extract(tar, incoming, Path(work), _DATABASE[dialect])
@@ -159,9 +160,12 @@ def _restore(settings: Settings, archive: Path, *, replace: bool) -> Manifest:
                     _tool(lambda: pg_tools.restore_replacing(url, database))
                 else:
                     _sqlite_copy(database, _sqlite_path(url))
+            swapping = True  # the database is restored: its files must not be lost now
             _swap_in(incoming, root)
+            swapping = False
         finally:
-            shutil.rmtree(incoming, ignore_errors=True)
+            if not swapping:
+                shutil.rmtree(incoming, ignore_errors=True)
     migrate.upgrade(url)
     return manifest
 
@@ -241,11 +245,21 @@ def _swap_in(incoming: Path, root: Path) -> None:
     """The restored tenants' folders take the place of the current ones (the media
     folder itself stays: it may be a mount point)."""
     replaced = Path(tempfile.mkdtemp(prefix=".replaced-", dir=root))
-    for child in list(root.iterdir()):
-        if not child.name.startswith("."):
-            os.replace(child, replaced / child.name)
-    for child in list(incoming.iterdir()):
-        os.replace(child, root / child.name)
+    try:
+        for child in list(root.iterdir()):
+            if not child.name.startswith("."):
+                os.replace(child, replaced / child.name)
+        for child in list(incoming.iterdir()):
+            os.replace(child, root / child.name)
+    except OSError as exc:
+        # Half done after the database was restored: nothing is deleted, the operator
+        # is told where each set of files is.
+        raise BackupError(
+            f"the database is restored but its media files are not all in place "
+            f"({exc.strerror or exc}): the backup's files not yet moved are in {incoming}, "
+            f"the previous ones in {replaced} and {root}; move them into {root} by hand, "
+            "then run hablo db upgrade"
+        ) from exc
     shutil.rmtree(replaced, ignore_errors=True)
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import stat
+import subprocess
 import tarfile
 import uuid
 from pathlib import Path
@@ -317,3 +319,32 @@ def test_postgresql_restore_loads_without_psql_and_a_failed_one_changes_nothing(
         schemas = conn.execute(text("SELECT nspname FROM pg_namespace")).scalars().all()
     engine.dispose()
     assert "hablo_replaced" not in schemas
+
+
+def test_a_media_swap_that_fails_half_way_keeps_every_file_and_says_where(
+    data_runtime: Any, state_settings: Any, tmp_path: Path
+) -> None:
+    runtime, tenant_id = data_runtime
+    _conversation_id, image = _some_data(runtime, tenant_id)
+    archive = tmp_path / "backup.tar.gz"
+    backup(state_settings, archive)
+    root = image.parent.parent
+    # A folder that cannot be moved away (immutable; root may not rename it either).
+    stuck = root / str(uuid.uuid4())
+    stuck.mkdir()
+    (stuck / "old.bin").write_bytes(b"old")
+    if subprocess.run(["chattr", "+i", str(stuck)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not allowed here")
+    try:
+        with pytest.raises(BackupError, match="not all in place") as failed:
+            restore(state_settings, archive, replace=True)
+    finally:
+        subprocess.run(["chattr", "-i", str(stuck)], check=True)
+    where = r"not yet moved are in (\S+), the previous ones in (\S+) and"
+    found = re.search(where, str(failed.value))
+    assert found is not None, failed.value
+    kept, previous = Path(found.group(1)), Path(found.group(2))
+    # The backup's file the restored database refers to is still there, and so is the old.
+    assert (kept / str(tenant_id) / image.name).read_bytes() == PNG
+    assert (previous / str(tenant_id) / image.name).is_file() or image.is_file()
+    assert (stuck / "old.bin").read_bytes() == b"old"
