@@ -201,6 +201,10 @@ class Settings(BaseSettings):
     remote_skill_timeout_s: float = Field(default=4.0, gt=0, le=60)
     remote_skill_breaker_failures: int = Field(default=3, ge=1, le=100)
     remote_skill_breaker_cooldown_s: float = Field(default=30.0, ge=0, le=3600)
+    # Per tenant: remote skills registered, and their training examples in all (each
+    # one is trained into the tenant's classifier, in every process).
+    remote_skills_per_tenant: int = Field(default=10, ge=1, le=1000)
+    remote_skill_examples_per_tenant: int = Field(default=2000, ge=1, le=100_000)
     # WhatsApp Cloud API: an optional platform-level verify token for the GET handshake
     # of /webhooks/whatsapp (otherwise any enabled account's config.verify_token matches).
     whatsapp_verify_token: str | None = Field(default=None, repr=False)
