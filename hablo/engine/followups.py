@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from hablo.engine.dialogue import DialogueState
@@ -67,7 +67,7 @@ def with_context(
         # "¿hacen manicura?" … "¿cuánto sale?": the price of that one, not the list.
         bare_price = (
             intent == "pricing"
-            and (len(text.split()) <= 4 or _HOW_LONG.search(normalize(text)) is not None)
+            and (len(text.split()) <= 6 or _HOW_LONG.search(normalize(text)) is not None)
             and topic is not None
             and not _WHOLE_LIST.search(normalize(text))
         )
@@ -76,6 +76,17 @@ def with_context(
         if (refers_to_same(text) and not state.flow) or priced_then_book or bare_price:
             entities["service"] = remembered
     day = context.get("day")
+    if (
+        intent == "book"
+        and topic == "hours"
+        and day
+        and not state.flow
+        and "when" not in entities
+        and "weekday" not in entities
+    ):
+        # "¿abren mañana?" … "need a fade": the booking is for the day just asked about.
+        start = datetime.combine(date.fromisoformat(day), time(0), now.tzinfo)
+        entities["when"] = WhenMention(start, True, False, "")
     if intent == "hours" and day and "when" not in entities and "weekday" not in entities:
         # "¿hasta qué hora?" right after "¿abren el viernes?" (or a booking for Friday):
         # still Friday.

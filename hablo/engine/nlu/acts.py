@@ -197,7 +197,7 @@ _LATEST_RE = re.compile(
     r"\b(?:(?:la|el|lo) mas tarde (?:que|posible|que haya)"
     r"|el ultimo (?:turno|horario) (?:que|libre)"
     r"|la ultima (?:cita|hora) (?:que|libre)|the latest|latest (?:slot|time|one|you have|i can)"
-    r"|last (?:slot|appointment) (?:you have|available))"
+    r"|last (?:slot|appointment) (?:you have|available)|^(?:la|el|lo) mas tarde$)"
 )
 
 

@@ -278,7 +278,8 @@ class _Clock:
 # A bare hour offered instead of another: "actually 11 would be better", "12 mejor".
 _RATHER_AFTER = re.compile(
     r"\s+(?:instead|would be better|would work better|works better|is better|would be"
-    r" great|would be good|works for me|would work|es mejor|mejor|me queda mejor)\b"
+    r" great|would be good|works for me|would work|es mejor|mejor|me queda mejor|works"
+    r"|is fine|is good|esta bien|me sirve|me va bien|me viene bien|me queda bien)\b"
 )
 
 
@@ -288,6 +289,8 @@ def _clock_from(m: re.Match[str], s: str) -> _Clock | None:
     hour, minute = spoken, 0
     if m["md"] is not None:
         minute = int(m["md"])
+    elif m["my"] is not None and (m["pre"] or "").strip().startswith("entre"):
+        minute = 0  # "entre 2 y 4": a range from two to four, not 2:04
     elif m["my"] is not None:
         minute = _number(m["my"], _MINUTE_WORDS)
     elif m["mm"] is not None:
@@ -636,6 +639,10 @@ def _week_later(ref: _DateRef) -> _DateRef:
     return _DateRef(ref.start, ref.end, lambda tod: resolve(tod) + timedelta(days=7), ref.weekday)
 
 
+_WEEKS_FROM_RE = re.compile(
+    rf"\b(?P<n>a|one|two|three|1|2|3|una|dos|tres)\s+(?:weeks?|semanas?)\s+"
+    rf"(?:from|after|despues del?|a partir del?)\s+(?:this\s+|el\s+)?(?P<wd>{_WD})\b"
+)
 # "a fortnight on Saturday", "in a fortnight", "in a fortnight's time"
 _FORTNIGHT_RE = re.compile(r"\b(?:in\s+)?(?:a\s+)?fortnight(?:'?s)?(?:\s+time)?\b")
 
@@ -671,6 +678,13 @@ def extract_when(
         weeks_ahead = now.date() + timedelta(days=14)
         extra_refs.append(_DateRef(fortnight.start(), fortnight.end(), _fixed(weeks_ahead)))
         s = _blank(s, fortnight.start(), fortnight.end())
+    from_day = _WEEKS_FROM_RE.search(s)
+    if from_day is not None:  # "two weeks from saturday": that Saturday, two weeks on
+        weeks = _number(from_day["n"], _COUNT_WORDS)
+        wd = _WEEKDAY_WORDS[from_day["wd"]]
+        day = _weekday_resolver(now, wd, True)(None) + timedelta(weeks=weeks)
+        extra_refs.append(_DateRef(from_day.start(), from_day.end(), _fixed(day)))
+        s = _blank(s, from_day.start(), from_day.end())
     rel = _IN_RE.search(s)
     if rel is not None:
         delta = _offset(rel)

@@ -12,14 +12,15 @@ _KIN = (
     r"(?:hij[oa]s?|marido|esposa|esposo|mujer|novi[oa]|amig[oa]s?|mama|papa|madre|padre"
     r"|herman[oa]s?|nen[ea]s?|pareja|sobrin[oa]s?|prim[oa]s?|suegr[oa]|abuel[oa]"
     r"|son|daughter|husband|wife|partner|boyfriend|girlfriend|friend|mom|mum|dad|mother"
-    r"|father|brother|sister|kid|niece|nephew)"
+    r"|father|brother|sister|kid|niece|nephew|perr[oa]|gat[oa]|mascota|dog|cat|puppy|kitten)"
 )
 # "para mí y mi hijo", "for me and my wife", "y también para mi hija", "my son too"
 _COMPANION_RE = re.compile(
     rf"\b(?:(?:para |for )?(?:mi|me|myself|yo) (?:y|and) (?:para |for )?(?:mi|my) {_KIN}"
     rf"|(?:y|and|tambien|also|plus) (?:tambien |also )?(?:para |for )?(?:mi|my) {_KIN}"
     rf"|(?:para|for) (?:mi|my) {_KIN} (?:tambien|too|as well)"
-    rf"|(?:otro|otra|another) (?:para|for) (?:mi|my) {_KIN})\b"
+    rf"|(?:otro|otra|another) (?:para|for) (?:mi|my) {_KIN}"
+    rf"|(?:mi|my) {_KIN} (?:y|and) (?:mi|my) {_KIN})\b"
 )
 _COUNT = {"2": 2, "3": 3, "4": 4, "dos": 2, "tres": 3, "cuatro": 4, "two": 2, "three": 3,
           "four": 4}  # fmt: skip

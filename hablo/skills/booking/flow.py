@@ -148,6 +148,10 @@ class BookingFlow(ManageBookings):
             hour = reading.new_hour(text) if when is None else None
             if hour is not None and self.state.get("proposal"):  # "could it be 10?"
                 return self._at_hour(hour)
+            if when is not None and self.state.get("proposal"):
+                # "no, el jueves trabajo. el viernes mejor": the day after the refused one
+                proposed = datetime.fromisoformat(self.state["proposal"]).astimezone(self.zone)
+                when = self._moved_to(when, proposed)
             if self._adds_service(service):
                 return self._advance()
             if self._repeats_proposal(when):

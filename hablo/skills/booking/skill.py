@@ -15,7 +15,14 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from hablo.engine.nlu.acts import AFFIRM, DENY, starts_no
+from hablo.engine.nlu.acts import (
+    AFFIRM,
+    DENY,
+    asks_latest,
+    asks_shift,
+    shift_minutes,
+    starts_no,
+)
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.skills.booking import reading
 from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS
@@ -43,8 +50,17 @@ class BookingSkill(Skill):
         ents = turn.entities
         when, service = ents.get("when"), ents.get("service")
         act = turn.intent if turn.intent in (AFFIRM, DENY) else None
+        text = turn.text
         if step in CONFIRM_STEPS:
-            return act is not None or starts_no(turn.text) or bool(when or service)
+            return (
+                act is not None
+                or starts_no(text)
+                or bool(when or service)
+                or reading.same_time(text)
+                or reading.new_hour(text) is not None
+                or shift_minutes(text) is not None
+                or asks_shift(text) is not None
+            )
         if step in YES_NO_STEPS:
             return act is not None
         if step == "pick_option":
@@ -55,6 +71,8 @@ class BookingSkill(Skill):
                 or service
                 or reading.option_index(turn.text, count)
                 or reading.wants_earliest(turn.text)
+                or asks_latest(turn.text)
+                or reading.lone_number(turn.text) is not None
             )
         if step == "pick_booking":
             return bool(when or service or reading.option_index(turn.text, 9))
@@ -68,6 +86,7 @@ class BookingSkill(Skill):
                 or reading.bare_hour(turn.text) is not None
                 or reading.window(turn.text, when)
                 or reading.wants_earliest(turn.text)
+                or asks_latest(turn.text)
             )
         return False
 
