@@ -27,6 +27,8 @@ def remote_policy(settings: Settings) -> RemotePolicy:
         timeout_s=settings.remote_skill_timeout_s,
         breaker_failures=settings.remote_skill_breaker_failures,
         breaker_cooldown_s=settings.remote_skill_breaker_cooldown_s,
+        skills_per_tenant=settings.remote_skills_per_tenant,
+        examples_per_tenant=settings.remote_skill_examples_per_tenant,
     )
 
 
