@@ -67,6 +67,8 @@ class RemotePolicy:
     timeout_s: float = 4.0
     breaker_failures: int = 3
     breaker_cooldown_s: float = 30.0
+    skills_per_tenant: int = 10  # registered remote skills
+    examples_per_tenant: int = 2000  # their training examples, all skills together
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,30 @@ def check_config(url: str, secret: str, policy: RemotePolicy, config: dict[str, 
     raise RemoteSkillRefused("remote_unreachable", f"config check: HTTP {status}")
 
 
+def _check_caps(policy: RemotePolicy, manifest: Manifest, registered: list[dict[str, Any]]) -> None:
+    """The platform's caps per tenant: how many remote skills, and how many training
+    examples they bring in all (each is trained into the tenant's classifier)."""
+    if len(registered) >= policy.skills_per_tenant:
+        raise RemoteSkillRefused(
+            "too_many_skills",
+            f"this business has {len(registered)} remote skills, the most allowed; "
+            "remove one first",
+        )
+    held = sum(_example_count(m) for m in registered)
+    brought = _example_count(manifest.model_dump(mode="json"))
+    if held + brought > policy.examples_per_tenant:
+        raise RemoteSkillRefused(
+            "too_many_examples",
+            f"the skill brings {brought} training examples; with the {held} of this "
+            f"business's other remote skills that is over the {policy.examples_per_tenant} "
+            "allowed",
+        )
+
+
+def _example_count(manifest: dict[str, Any]) -> int:
+    return sum(len(e) for intent in manifest["intents"] for e in intent["examples"].values())
+
+
 def register(
     session: Session,
     tenant_id: uuid.UUID,
@@ -137,6 +161,7 @@ def register(
     rows = _rows(session, tenant_id)
     if name in taken_names or name in rows:
         raise RemoteSkillRefused("name_taken", f"a skill named {name} already exists")
+    _check_caps(access.policy, manifest, [r.manifest for r in rows.values()])
     others = set(taken_intents) | {i["name"] for r in rows.values() for i in r.manifest["intents"]}
     clash = sorted({i.name for i in manifest.intents} & others)
     if clash:

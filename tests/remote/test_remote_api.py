@@ -110,3 +110,24 @@ def test_another_business_cannot_see_or_touch_it(api: Api, skill_server: SkillSe
     assert other.delete("/api/skills/remote/points").status_code == 404
     (row,) = _rows(api)
     assert row.enabled and row.tenant_id == api.tenant_id("demo")
+
+
+def test_a_business_has_a_cap_on_remote_skills_and_their_examples(
+    db_url: str, skill_server: SkillServer
+) -> None:
+    body = {"url": skill_server.url, "secret": skill_server.secret}
+    with live_api(db_url, remote_skills_allow_private=True, remote_skills_per_tenant=1) as api:
+        owner = api.as_role(Role.OWNER)
+        assert owner.post("/api/skills/remote", json=body).status_code == 201
+        second = owner.post("/api/skills/remote", json={**body, "name": "points_two"})
+        assert second.status_code == 409, second.text
+        assert "1 remote skills, the most allowed" in second.json()["error"]["message"]
+        assert [r.name for r in _rows(api)] == ["points"]
+    with live_api(
+        db_url, remote_skills_allow_private=True, remote_skill_examples_per_tenant=2
+    ) as api:
+        more = {**body, "name": "points_other"}
+        refused = api.as_role(Role.OWNER).post("/api/skills/remote", json=more)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "too_many_examples"
+        assert [r.name for r in _rows(api)] == ["points"]

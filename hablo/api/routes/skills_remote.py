@@ -23,7 +23,7 @@ from hablo.security.remote_skill_access import remote_access
 
 T = TypeVar("T")
 # Refusals that are the caller's input (422) rather than a conflict with what exists (409).
-_CONFLICTS = frozenset({"name_taken", "intent_taken"})
+_CONFLICTS = frozenset({"name_taken", "intent_taken", "too_many_skills"})
 
 
 class RemoteSkillIn(RequestModel):
