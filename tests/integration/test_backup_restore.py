@@ -249,6 +249,16 @@ def test_cli_backup_and_restore_answer_one_line(
     assert capsys.readouterr().err.strip().endswith("missing.tar.gz: no such file")
 
 
+def _first_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tool: str, script: str) -> None:
+    """A stand-in for one of PostgreSQL's tools, found before the real one."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / tool
+    fake.write_text(f"#!/bin/sh\n{script}\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+
 def test_a_pg_dump_older_than_the_server_is_named_in_one_line(
     postgres_url: str,
     tmp_path: Path,
@@ -256,12 +266,7 @@ def test_a_pg_dump_older_than_the_server_is_named_in_one_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A client of another major version than the server: one line, no archive."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "pg_dump"
-    fake.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n")
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    _first_on_path(tmp_path, monkeypatch, "pg_dump", "echo 'pg_dump (PostgreSQL) 9.6.24'")
     monkeypatch.setenv("HABLO_DATABASE_URL", postgres_url)
     monkeypatch.setenv("HABLO_STATE_DIR", str(tmp_path / "state"))
     archive = tmp_path / "never.tar.gz"
@@ -285,12 +290,7 @@ def test_postgresql_restore_loads_without_psql_and_a_failed_one_changes_nothing(
     before = _everything(url)
     # psql would obey backslash commands a crafted dump carries (CVE-2025-8714): a psql
     # first on PATH that fails says it is never run.
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    psql = bin_dir / "psql"
-    psql.write_text("#!/bin/sh\necho 'psql: error: must not be used' >&2\nexit 1\n")
-    psql.chmod(psql.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    _first_on_path(tmp_path, monkeypatch, "psql", "echo 'psql: must not be used' >&2; exit 1")
 
     engine = create_engine(url, poolclass=NullPool)
     with engine.begin() as conn:
