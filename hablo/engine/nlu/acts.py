@@ -75,6 +75,13 @@ _LAUGH_SIGNS = frozenset("😂🤣😆😅😹🏻🏼🏽🏾🏿\ufe0f")
 # A raised hand ("🙋‍♀️", with its skin tone and gender joined on) opens a chat: hello.
 _HELLO_SIGNS = frozenset("🙋🏻🏼🏽🏾🏿\u200d\u2640\u2642\ufe0f")
 GREETING = "greeting"
+# "una pregunta", "te hago una consulta", "quick question": the question comes next.
+_QUESTION_COMING_RE = re.compile(
+    r"^(?:(?:hola|holaa|buenas|buen dia|hi|hey|hello|disculpa|disculpe|perdon)\s+)*"
+    r"(?:(?:te|le|les) (?:hago|queria hacer) )?(?:una|un par de|a|one|quick)\s+"
+    r"(?:pregunta|preguntas|consulta|consultita|consultas|question|quick question)"
+    r"(?:\s+(?:porfa|por favor|please))?$"
+)
 
 # "¿y el sábado?", "y para barba?", "and on sunday?", "what about friday?", "¿y mañana?"
 _FOLLOW_UP_RE = re.compile(r"^(?:y|e|and|what about|how about|o|or|entonces|tambien)\b")
@@ -95,6 +102,8 @@ def read_act(text: str) -> str | None:
     if _signs(text, _ACK_SIGNS):
         return AFFIRM
     if _signs(text, _HELLO_SIGNS):
+        return GREETING
+    if _QUESTION_COMING_RE.match(plain(text)):  # "una consulta": say hello, ask what
         return GREETING
     if _signs(text, _LAUGH_SIGNS):
         return LAUGH

@@ -289,7 +289,9 @@ def _clock_from(m: re.Match[str], s: str) -> _Clock | None:
     hour, minute = spoken, 0
     if m["md"] is not None:
         minute = int(m["md"])
-    elif m["my"] is not None and (m["pre"] or "").strip().startswith("entre"):
+    elif m["my"] is not None and (
+        (m["pre"] or "").strip().startswith("entre") or s[: m.start()].endswith("entre ")
+    ):
         minute = 0  # "entre 2 y 4": a range from two to four, not 2:04
     elif m["my"] is not None:
         minute = _number(m["my"], _MINUTE_WORDS)

@@ -37,7 +37,7 @@ _PARTY_RE = re.compile(
 _HOW_MANY_RE = re.compile(
     r"\b(?P<n>[2-9]|1[0-9]|20|dos|tres|cuatro|cinco|seis|diez|two|three|four|five|six|ten)\s+"
     r"(?!(?:horas?|hs|minutos?|dias?|semanas?|meses|veces|de|del|y|pm|am|hours?|days?"
-    r"|weeks?|minutes?|times|o|or|a|en|in|personas|people)\b)[a-z]+s\b"
+    r"|weeks?|minutes?|times|o|or|a|en|in|personas|people)\b)(?:[a-z]+\s+){0,2}?[a-z]+s\b"
 )
 _WORD_COUNTS = {**_COUNT, "cinco": 5, "seis": 6, "diez": 10, "five": 5, "six": 6, "ten": 10}
 

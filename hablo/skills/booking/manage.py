@@ -209,6 +209,12 @@ class ManageBookings(FlowBase):
             found = [b for b in found if b.local_start(self.zone).weekday() == weekday]
         if isinstance(service, ServiceInfo):
             found = [b for b in found if b.service_id == service.id]
+        options = self.turn.entities.get("service_options") or ()
+        if not isinstance(service, ServiceInfo) and options:
+            # "cancel my haircut" with a men's haircut and a blowout booked: the one of
+            # the services the word fits that is booked.
+            ids = {s.id for s in options if isinstance(s, ServiceInfo)}
+            found = [b for b in found if b.service_id in ids]
         return found if len(found) < len(bookings) else []
 
     def _picked_booking(self) -> SkillResult:
