@@ -254,6 +254,10 @@ class ManageBookings(FlowBase):
         own = booking.local_start(self.zone)
         self.state["booking_day"] = own.date().isoformat()
         when = self._moved_to(self.turn.entities.get("when"), own)
+        if when is None and reading.week_later(self.turn.text):
+            # "push it to the following week, same day and time": a week on
+            later = datetime.combine(own.date() + timedelta(days=7), own.time(), self.zone)
+            return self._propose(later)  # the same wall-clock time, across a DST change
         hour = reading.to_hour(self.turn.text) if when is None else None
         if hour is not None:  # "can we push it to 3?": that hour, the booking's own day
             self.state["day"] = own.date().isoformat()

@@ -181,6 +181,18 @@ def new_hour(text: str) -> tuple[int, int] | None:
     return int(found["h"]), int(found["m"] or 0)
 
 
+_WEEK_LATER_RE = re.compile(
+    r"\b(?:(?:to |for |a |para )?(?:the )?(?:following|next) week"
+    r"|la semana (?:siguiente|que viene|proxima)|a la otra semana"
+    r"|una semana (?:despues|mas tarde)|a week later)\b"
+)
+
+
+def week_later(text: str) -> bool:
+    """ "push it to the following week", "pasalo a la semana siguiente": same day, +7."""
+    return bool(_WEEK_LATER_RE.search(plain(text)))
+
+
 def lone_number(text: str) -> int | None:
     """The one small number of a short answer ("ok 4 then", "dale, 3"), or None."""
     words = plain(text).split()
