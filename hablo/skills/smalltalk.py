@@ -12,11 +12,13 @@ HELP = IntentSpec("help", load_examples("help"))
 # Read by rule (a thumbs-up, "ok", "jaja"): no examples for the classifier.
 ACK = IntentSpec("ack", {})
 LAUGH = IntentSpec("laugh", {})
+# "una consulta", "quick question": the question comes in the next message.
+ASK_AWAY = IntentSpec("ask_away", {})
 
 
 class SmalltalkSkill(Skill):
     name = "smalltalk"
-    intents = (GOODBYE, HELP, ACK, LAUGH)
+    intents = (GOODBYE, HELP, ACK, LAUGH, ASK_AWAY)
 
     def handle(self, turn: Turn, ctx: SkillContext) -> SkillResult:
         lang = turn.language
@@ -25,5 +27,7 @@ class SmalltalkSkill(Skill):
             return SkillResult.say(
                 ctx.render("help", lang, example=services[0] if services else None)
             )
-        template = {"goodbye": "goodbye", "laugh": "laugh"}.get(turn.intent or "", "ack")
+        template = {"goodbye": "goodbye", "laugh": "laugh", "ask_away": "ask_away"}.get(
+            turn.intent or "", "ack"
+        )
         return SkillResult.say(ctx.render(template, lang))

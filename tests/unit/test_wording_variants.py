@@ -76,6 +76,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "hours_week": [{"week": [("lunes", [("09:00", "18:00")]), ("domingo", [])]}],
     "human_declined": [{}],
     "laugh": [{}],
+    "ask_away": [{}],
     "location": [{}, {"tenant": replace(TENANT, address=None)}],
     "message_quarantined": [{}],
     "not_offered": [{"thing": "tatuajes", **SERVICES}],

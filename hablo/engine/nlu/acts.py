@@ -75,6 +75,7 @@ _LAUGH_SIGNS = frozenset("😂🤣😆😅😹🏻🏼🏽🏾🏿\ufe0f")
 # A raised hand ("🙋‍♀️", with its skin tone and gender joined on) opens a chat: hello.
 _HELLO_SIGNS = frozenset("🙋🏻🏼🏽🏾🏿\u200d\u2640\u2642\ufe0f")
 GREETING = "greeting"
+ASK_AWAY = "ask_away"
 # "una pregunta", "te hago una consulta", "quick question": the question comes next.
 _QUESTION_COMING_RE = re.compile(
     r"^(?:(?:hola|holaa|buenas|buen dia|hi|hey|hello|disculpa|disculpe|perdon)\s+)*"
@@ -103,8 +104,8 @@ def read_act(text: str) -> str | None:
         return AFFIRM
     if _signs(text, _HELLO_SIGNS):
         return GREETING
-    if _QUESTION_COMING_RE.match(plain(text)):  # "una consulta": say hello, ask what
-        return GREETING
+    if _QUESTION_COMING_RE.match(plain(text)):  # "una consulta": go ahead, ask
+        return ASK_AWAY
     if _signs(text, _LAUGH_SIGNS):
         return LAUGH
     norm = plain(text)
