@@ -381,6 +381,13 @@ _MOVE_IT = re.compile(
     r"|(?:pas|cambi|mov|corr)\w* (?:mi|el) (?:turno|cita)"
     r"|(?:move|push|change) (?:it|my appointment))\b"
 )
+# Emergencies a bot must not answer with its menu (a vet's, a clinic's customers).
+_EMERGENCY = re.compile(
+    r"\b(?:emergenc\w*|ate (?:chocolate|poison|rat poison|grapes|raisins|xylitol|a sock)"
+    r"|comio (?:chocolate|veneno|uvas)|trago (?:algo|un|una)|is bleeding|esta sangrando"
+    r"|sangra mucho|no respira|not breathing|can t breathe|poisoned|envenen\w*"
+    r"|convulsion\w*|seizure\w*|hit by a car|lo atropell\w*|la atropell\w*)\b"
+)
 _WANT = re.compile(
     r"\b(?:necesito|necesitaria|ocupo|ocupaba|quiero|quisiera|queria|me gustaria|busco"
     r"|me hace falta|need|want|would like|i d like|looking for)\b"
@@ -400,6 +407,8 @@ def _by_rule(
     act = read_act(text)
     if act is not None:  # "sí, gracias", "👍", "jaja"
         return act, 1.0
+    if _EMERGENCY.search(normalize(text)):
+        return "human", 1.0  # "my dog ate chocolate": a person, now, not the menu
     if intent in (None, "goodbye") and asks_latest(text):
         return "book", 1.0  # "la más tarde que tengas" (a flow that asked reads it first)
     if intent in (AFFIRM, DENY, None) and cancels_own_booking(text):
