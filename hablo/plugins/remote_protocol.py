@@ -2,7 +2,7 @@
 
 hablo GETs `<url>/manifest` (what the skill answers) and POSTs `<url>/turn` with the
 `Turn` and a view of what the SDK's context offers (this tenant, this customer). Every
-request carries a timestamped HMAC-SHA256 of "<timestamp>.<body>" under the skill's own
+request carries a timestamped HMAC-SHA256 of "<timestamp>.<nonce>.<body>" under the skill's own
 secret; the receiver refuses a stale timestamp and a signature it has already seen. The
 answer is a `SkillResult` in JSON plus the writes the skill asks for (book, cancel),
 which hablo applies under its own booking rules. Everything received is validated here
@@ -41,6 +41,7 @@ from hablo.plugins.sdk import (
 
 TIMESTAMP_HEADER = "X-Hablo-Timestamp"
 SIGNATURE_HEADER = "X-Hablo-Signature"
+NONCE_HEADER = "X-Hablo-Nonce"
 REPLAY_WINDOW_S = 300  # a request older (or newer) than this is refused
 MAX_BODY = 256 * 1024  # bytes of a manifest or an answer hablo reads
 MIN_SECRET = 32  # characters of a signing secret
@@ -71,21 +72,28 @@ class SignatureRefused(Exception):
     """A request's signature is missing, wrong, stale or replayed."""
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+def signature(secret: str, timestamp: int, nonce: str, body: bytes) -> str:
+    signed = f"{timestamp}.{nonce}.".encode() + body
+    mac = hmac.new(secret.encode(), signed, hashlib.sha256)
     return "v1=" + mac.hexdigest()
 
 
 def signed_headers(secret: str, body: bytes, now: float | None = None) -> dict[str, str]:
+    """Headers for one request. The nonce makes two identical requests in the same second
+    (a double PUT, one config checked by two processes) two different signatures, so the
+    receiver's replay check refuses only a true replay."""
     timestamp = int(time.time() if now is None else now)
+    nonce = uuid.uuid4().hex
     return {
         TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: signature(secret, timestamp, body),
+        NONCE_HEADER: nonce,
+        SIGNATURE_HEADER: signature(secret, timestamp, nonce, body),
         "Content-Type": "application/json",
     }
 
 
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_NONCE = re.compile(r"[0-9a-f]{16,64}")
 
 
 class ReplayGuard:
@@ -100,14 +108,15 @@ class ReplayGuard:
     def check(self, headers: Mapping[str, str], body: bytes, now: float | None = None) -> None:
         now = time.time() if now is None else now
         raw_time = headers.get(TIMESTAMP_HEADER, "")
+        nonce = headers.get(NONCE_HEADER, "")
         given = headers.get(SIGNATURE_HEADER, "")
         # ASCII digits only (str.isdigit() also takes "²", which int() refuses), and the
         # signatures compared as bytes (compare_digest refuses non-ASCII text): a hostile
         # header is a 401 like any bad signature, never an error of the server's.
-        if not _TIMESTAMP.fullmatch(raw_time) or not given:
+        if not _TIMESTAMP.fullmatch(raw_time) or not _NONCE.fullmatch(nonce) or not given:
             raise SignatureRefused("missing signature")
         timestamp = int(raw_time)
-        expected = signature(self._secret, timestamp, body).encode()
+        expected = signature(self._secret, timestamp, nonce, body).encode()
         if not hmac.compare_digest(given.encode("utf-8", "replace"), expected):
             raise SignatureRefused("bad signature")
         if abs(now - timestamp) > self._window:

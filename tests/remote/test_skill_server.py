@@ -163,3 +163,26 @@ def test_the_replay_guard_forgets_only_what_is_out_of_its_window() -> None:
         assert str(exc) == "stale timestamp"
     else:
         raise AssertionError("a stale request was accepted")
+
+
+def test_two_identical_requests_in_one_second_are_not_a_replay() -> None:
+    # A double PUT, or one config checked by two processes at once: each request has its
+    # own nonce, so only a request sent again with its own headers is a replay.
+    guard = ReplayGuard("k" * 40, window_s=300)
+    body = b'{"same": true}'
+    first, second = (signed_headers("k" * 40, body, now=1000) for _ in range(2))
+    guard.check(first, body, now=1000)
+    guard.check(second, body, now=1000)
+    try:
+        guard.check(first, body, now=1000)
+    except SignatureRefused as exc:
+        assert str(exc) == "replayed request"
+    else:
+        raise AssertionError("a replay was accepted")
+    without_nonce = {k: v for k, v in first.items() if k != "X-Hablo-Nonce"}
+    try:
+        guard.check(without_nonce, body, now=1000)
+    except SignatureRefused as exc:
+        assert str(exc) == "missing signature"
+    else:
+        raise AssertionError("a request without a nonce was accepted")
