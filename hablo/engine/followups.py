@@ -53,6 +53,15 @@ def with_context(
         and (intent is None or intent == topic or confidence < TRUST_CLASSIFIER)
     ):
         intent, confidence = topic, max(confidence, TRUST_CLASSIFIER)
+    if (
+        topic in ("pricing", "hours")
+        and intent is None
+        and not state.flow
+        and "service" in entities
+        and len(text.split()) <= 3
+    ):
+        # "cuánto sale" … (the list) … "el electro": the same question about that one
+        intent, confidence = topic, TRUST_CLASSIFIER
     if topic == NOT_OFFERED and intent is None and is_follow_up(text):
         if "service" in entities:
             # "¿hacen depilación?" … "¿y la de pareja?": that one we do; its price says so.

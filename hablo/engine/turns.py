@@ -33,6 +33,7 @@ from hablo.engine.followups import remember, with_context
 from hablo.engine.metrics import SKILL_ERRORS
 from hablo.engine.nlu.acts import ACK, COMPLAINT, GOODBYE, read_act, says_yes, starts_yes
 from hablo.engine.nlu.pipeline import Understanding
+from hablo.engine.nlu.text import normalize
 from hablo.engine.skill_calls import BudgetedCalls, CallOverrun
 from hablo.engine.skillset import TenantRuntime
 from hablo.engine.store import LockedConversation
@@ -380,7 +381,13 @@ def _questions(
         if not 2 <= len(pieces) <= 5:
             continue
         understood = [(p, runtime.nlu.understand(p, now, hours, language)) for p in pieces]
-        asks = [(p, u) for p, u in understood if u.intent not in _NOT_A_QUESTION]
+        asks = [
+            (p, u)
+            for p, u in understood
+            if u.intent not in _NOT_A_QUESTION
+            # "¿atienden por obra social? tengo OSDE": "tengo" is no question about bookings
+            and not (u.intent == "my_bookings" and not _BOOKING_WORDS.search(normalize(p)))
+        ]
         if strict and (
             len(asks) != len(pieces)
             or any(u.intent in _FLOW_INTENTS or u.confidence < _SURE for _, u in asks)
@@ -389,6 +396,11 @@ def _questions(
         if len({u.intent for _, u in asks}) >= 2:
             return sorted(_share_day(asks), key=lambda pu: pu[1].intent in _FLOW_INTENTS)
     return None
+
+
+_BOOKING_WORDS = re.compile(
+    r"\b(?:turnos?|citas?|reservas?|hora|appointments?|bookings?|agend\w*|cuando|when)\b"
+)
 
 
 def _drop_repeats(turn: _Turn) -> None:

@@ -346,6 +346,12 @@ class NluPipeline:
                 entities["services"] = tuple(services)
         else:
             options = self._matcher.by_name_words(text)
+            if len(options) > 1 and _FOR_A_CHILD.search(normalize(text)):
+                # "consulta para mi hijo": the children's one, when one of them is
+                kids = tuple(s for s in options if _CHILDREN_SERVICE.search(normalize(s.name)))
+                if len(kids) == 1:
+                    entities["service"] = kids[0]
+                    options = ()
             if len(options) > 1:  # "limpieza": dental or facial? the skill asks
                 entities["service_options"] = options
         weekday = extract_weekday(text)
@@ -388,6 +394,11 @@ _EMERGENCY = re.compile(
     r"|sangra mucho|no respira|not breathing|can t breathe|poisoned|envenen\w*"
     r"|convulsion\w*|seizure\w*|hit by a car|lo atropell\w*|la atropell\w*)\b"
 )
+_FOR_A_CHILD = re.compile(
+    r"\b(?:mi|my|para mi|for my) (?:hij[oa]|nen[ea]|nin[oa]|bebe|chico|chica|kid|son|daughter"
+    r"|child|baby|boy|girl)\b"
+)
+_CHILDREN_SERVICE = re.compile(r"\b(?:pediatri\w*|ninos?|ninas?|infantil|kids?|child\w*|junior)\b")
 _WANT = re.compile(
     r"\b(?:necesito|necesitaria|ocupo|ocupaba|quiero|quisiera|queria|me gustaria|busco"
     r"|me hace falta|need|want|would like|i d like|looking for)\b"
