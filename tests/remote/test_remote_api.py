@@ -48,8 +48,9 @@ def test_register_list_configure_and_remove(api: Api, skill_server: SkillServer)
     assert not listed["pricing"]["remote"]
 
     refused = owner.put("/api/skills/points", json={"config": {"points_per_booking": -5}})
-    assert refused.status_code == 422
-    assert refused.json()["error"]["details"][0]["loc"] == ["body", "config", "points_per_booking"]
+    assert refused.status_code == 422, refused.text
+    details = refused.json()["error"]["details"]
+    assert details and details[0]["loc"] == ["body", "config", "points_per_booking"], refused.text
     changed = owner.put(
         "/api/skills/points", json={"enabled": False, "config": {"points_per_booking": 5}}
     )
