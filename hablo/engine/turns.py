@@ -366,7 +366,7 @@ _PARTS = re.compile(
 # "precios y dirección": split on a bare "y" only when each side is its own sure question.
 _AND = re.compile(r"\s+(?:y|e|and)\s+", re.IGNORECASE)
 _SURE = 0.6
-_NOT_A_QUESTION = frozenset({None, "greeting", "thanks", ACK, AFFIRM, DENY, "laugh"})
+_NOT_A_QUESTION = frozenset({None, "greeting", "thanks", ACK, AFFIRM, DENY, "laugh", "ask_away"})
 _FLOW_INTENTS = frozenset({"book", "cancel", "reschedule"})
 
 
