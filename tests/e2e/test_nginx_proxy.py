@@ -8,7 +8,6 @@ Needs Debian's nginx (`apt-get install nginx-light`); skipped without it."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import ipaddress
 import shutil
 import ssl
@@ -23,13 +22,11 @@ import aiohttp
 import pytest
 import requests
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from hablo.config import Settings
 from tests.e2e.deploy_files import DEPLOY
 from tests.e2e.served_process import clean_environ, free_port, wait_until_healthy
+from tests.tls_support import self_signed
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 HABLO = Path(sys.executable).with_name("hablo")
@@ -41,34 +38,9 @@ pytestmark = pytest.mark.skipif(
 
 def _self_signed(folder: Path) -> Path:
     """fullchain.pem + privkey.pem for 127.0.0.1 in `folder`; returns the certificate."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    folder.mkdir(parents=True)
-    (folder / "fullchain.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "privkey.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    return folder / "fullchain.pem"
+    ip = x509.IPAddress(ipaddress.ip_address("127.0.0.1"))
+    cert, _ = self_signed(folder / "fullchain.pem", folder / "privkey.pem", "127.0.0.1", ip)
+    return cert
 
 
 @dataclass

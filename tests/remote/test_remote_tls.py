@@ -3,7 +3,6 @@ against the URL's host name (SNI), over real TLS on 127.0.0.1 with a test certif
 
 from __future__ import annotations
 
-import datetime as dt
 import ssl
 import uuid
 from collections.abc import Iterator
@@ -12,9 +11,6 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from hablo.plugins.remote_protocol import IntentModel, Manifest
 from hablo.plugins.remote_skill import (
@@ -26,36 +22,13 @@ from hablo.plugins.remote_skill import (
 )
 from hablo.testing.context import make_turn, skill_context
 from tests.providers.threaded import ThreadedFakeServer
+from tests.tls_support import self_signed
 
 HOST = "skill.test"
 
 
 def _certificate(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOST)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
+    return self_signed(folder / "cert.pem", folder / "key.pem", HOST, x509.DNSName(HOST))
 
 
 class TlsSkill(ThreadedFakeServer):
