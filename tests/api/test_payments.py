@@ -28,7 +28,7 @@ from hablo.payments.gateway import CheckoutRequest, GatewayError, LineItem
 from hablo.payments.stripe_gateway import StripeGateway
 from tests.api.support import Api, Client, live_api
 from tests.fakes import CollectingSender
-from tests.integration.helpers import DeliveredTurns, inbound
+from tests.integration.helpers import DeliveredTurns, add_pending_paid_booking, inbound
 from tests.providers.fake_stripe import DEFAULT_KEY, WEBHOOK_SECRET, FakeStripe
 
 CONFIRMATION_ES = "Pago recibido"
@@ -62,23 +62,9 @@ class Shop:
                     Conversation.tenant_id == tenant_id, Conversation.peer == peer
                 )
             ).one()
-            service = session.scalars(
-                select(Service).where(Service.tenant_id == tenant_id, Service.price_minor > 0)
-            ).first()
-            assert service is not None
-            booking = Booking(
-                tenant_id=tenant_id,
-                contact_id=conversation.contact_id,
-                service_id=service.id,
-                conversation_id=conversation.id,
-                starts_at=starts,
-                ends_at=starts + timedelta(minutes=service.duration_minutes),
-                duration_minutes=service.duration_minutes,
-                status=BookingStatus.PENDING,
+            return add_pending_paid_booking(
+                session, tenant_id, conversation.contact_id, conversation.id, starts
             )
-            session.add(booking)
-            session.flush()
-            return booking.id
 
     def price_of(self, booking_id: uuid.UUID) -> int:
         with self.api.runtime.db.transaction() as session:

@@ -6,12 +6,15 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from hablo.bootstrap import Runtime
 from hablo.db.base import utcnow
-from hablo.db.models import InboxEvent, Message, OutboxMessage
+from hablo.db.enums import BookingStatus
+from hablo.db.models import Booking, InboxEvent, Message, OutboxMessage, Service
 from hablo.engine.messages import InboundMessage, SubmitResult
 
 
@@ -77,3 +80,31 @@ def count(runtime: Runtime, model: type, *where: object) -> int:
 
 
 __all__ = ["InboxEvent", "Message", "OutboxMessage", "count"]
+
+
+def add_pending_paid_booking(
+    session: Session,
+    tenant_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    starts: datetime,
+) -> uuid.UUID:
+    """A pending booking of the tenant's first paid service, written straight to the
+    database (the state a payment test starts from)."""
+    service = session.scalars(
+        select(Service).where(Service.tenant_id == tenant_id, Service.price_minor > 0)
+    ).first()
+    assert service is not None
+    booking = Booking(
+        tenant_id=tenant_id,
+        contact_id=contact_id,
+        service_id=service.id,
+        conversation_id=conversation_id,
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=service.duration_minutes),
+        duration_minutes=service.duration_minutes,
+        status=BookingStatus.PENDING,
+    )
+    session.add(booking)
+    session.flush()
+    return booking.id

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from hablo.bootstrap import Runtime
-from hablo.db.enums import BookingStatus, PaymentMethod, PaymentStatus
-from hablo.db.models import Booking, Payment, Service
+from hablo.db.enums import PaymentMethod, PaymentStatus
+from hablo.db.models import Booking, Payment
 from hablo.domain.payments import OfferKind, PaymentOffer
 from hablo.engine.messages import ConversationKey
 from hablo.payments.checkout import PendingLink
@@ -28,6 +28,7 @@ from hablo.payments.link_later import (
     LinkAfterCommit,
     expire_linkless_payments,
 )
+from tests.integration.helpers import add_pending_paid_booking
 
 
 class OneLinkGateway(PaymentGateway):
@@ -52,23 +53,9 @@ def _booking(rt: Runtime, tenant_id: uuid.UUID) -> uuid.UUID:
         conversation = rt.engine.store.open_live(conn, key, "")
     starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
     with rt.db.transaction() as session:
-        service = session.scalars(
-            select(Service).where(Service.tenant_id == tenant_id, Service.price_minor > 0)
-        ).first()
-        assert service is not None
-        booking = Booking(
-            tenant_id=tenant_id,
-            contact_id=conversation.contact_id,
-            service_id=service.id,
-            conversation_id=conversation.id,
-            starts_at=starts,
-            ends_at=starts + timedelta(minutes=service.duration_minutes),
-            duration_minutes=service.duration_minutes,
-            status=BookingStatus.PENDING,
+        return add_pending_paid_booking(
+            session, tenant_id, conversation.contact_id, conversation.id, starts
         )
-        session.add(booking)
-        session.flush()
-        return booking.id
 
 
 def _payment(rt: Runtime, booking_id: uuid.UUID, details: dict[str, object]) -> uuid.UUID:
