@@ -96,7 +96,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"bookings": ["Masaje, jueves 11", "Consulta, jueves 11"], "remote": False},
         {"bookings": ["Sesión online, jueves 11", "Sesión online, jueves 11"], "remote": True},
     ],
-    "booking_ask_day": [{"service": "Masaje"}],
+    "booking_ask_day": [
+        {"service": "Masaje"},
+        {"service": "Masaje", "days": ["jueves 11 de marzo"]},
+    ],
     "booking_ask_time": [{"day": "jueves 11 de marzo", "slots": ["10:00", "11:00"]}],
     "booking_day_full": [{"day": "jueves 11 de marzo", "service": "Masaje", **OPTIONS_TEXT}],
     "booking_unavailable": [{"reason": "Cerramos a las 20:00.", **OPTIONS_TEXT}],

@@ -347,3 +347,30 @@ def cancels_own_booking(text: str) -> bool:
     """ "nah, cancel mine": a cancellation whatever the "nah" in front makes it look like."""
     norm = plain(text)
     return bool(_CANCEL_RE.search(norm) and _OWN_BOOKING_RE.search(norm))
+
+
+# "me equivoqué, era para el viernes", "quise decir el jueves", "mañana no puedo, ¿el
+# viernes?", "sorry, I meant Friday": the day just given was wrong, another one is meant.
+_CORRECTION_RE = re.compile(
+    r"\b(?:me equivoque|me confundi|quise decir|queria decir|perdon era|en realidad (?:era|es"
+    r"|queria|lo queria|la queria)|no era (?:para )?(?:el|la|hoy|manana)|(?:era|es) para el"
+    r"|i meant|i mean|my bad|my mistake|wrong day|(?:manana|hoy|\w+s?) no (?:puedo|me queda"
+    r"|me viene)|can t do (?:tomorrow|today|\w+day)|cant do (?:tomorrow|today|\w+day))\b"
+)
+
+
+def corrects_day(text: str) -> bool:
+    return bool(_CORRECTION_RE.search(plain(text)))
+
+
+# "¿qué días tienen?", "¿cuándo tenés lugar?", "what days do you have?": the days, not one.
+_WHICH_DAYS_RE = re.compile(
+    r"\b(?:que dias|cuando (?:tenes|tienes|tiene|tienen|hay) (?:lugar|turnos?|citas?|disponib\w*)"
+    r"|cuando (?:tenes|tienes|tiene|tienen|hay)$|which days|what days|dias (?:libres|disponibles)"
+    r"|available days|when (?:do you have|are you free|have you got)"
+    r"|(?:tenes|tienes|tiene|tienen) disponibilidad$|que disponibilidad)\b"
+)
+
+
+def asks_which_days(text: str) -> bool:
+    return bool(_WHICH_DAYS_RE.search(plain(text)))

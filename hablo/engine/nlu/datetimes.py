@@ -162,6 +162,7 @@ _NOON_RE = re.compile(
 _DATEISH_TAIL = re.compile(
     rf"\b(?:mani?ana|hoy|today|tomorrow|(?:{_WD})s?|\d{{1,2}}[/\-]\d{{1,2}})\W*$"
 )
+_RELDAY_TAIL = re.compile(r"\b(?:pasado\s+)?(?:mani?ana|hoy|today|tomorrow|tmrw)\s*,?\s*$")
 _PERIOD_RE = re.compile(
     r"""\b(?:(?P<this>esta|this)\s+(?P<p1>manana|tarde|noche|morning|afternoon|evening|night)
       |(?:a|por|en|de|x|durante|hacia)\s+la\s+(?P<p2>manana|tardecita|tarde|nochecita|noche|madrugada)
@@ -306,12 +307,21 @@ def _clock_from(m: re.Match[str], s: str) -> _Clock | None:
     period = _PERIODS[word] if word else None
     strong = bool(period or m["oclock"] or m["my"] or m["mm"] or m["sep"] in (":", "h"))
     rather = _RATHER_AFTER.match(s, m.end()) is not None  # "11 would be better"
+    rather = rather or _after_relative_day(m, s)  # "mañana 9", "hoy 18"
     if m["pre"] is None and not strong and not rather and not _hs_is_clock(m, s, spoken):
         return None  # a bare number: a count, a price, part of a phone number
     if not strong and m["hs"] is None and m["md"] is None and _count_follows(s, m.end()):
         return None
     fixed = spoken == 0 or spoken >= 13 or (hd is not None and len(hd) == 2 and hd[0] == "0")
     return _Clock(m.start(), m.end(), hour, minute, spoken, fixed, period)
+
+
+def _after_relative_day(m: re.Match[str], s: str) -> bool:
+    """ "mañana 9", "tomorrow 3": a bare hour right after today/tomorrow (they take no day of
+    the month), unless a month follows ("mañana 9 de marzo" is still a date)."""
+    if m["hd"] is None or _RELDAY_TAIL.search(s, max(0, m.start() - 20), m.start()) is None:
+        return False
+    return _DAY_MONTH_RE.match(s, m.start()) is None
 
 
 def _hs_is_clock(m: re.Match[str], s: str, spoken: int) -> bool:
@@ -562,8 +572,9 @@ def _pin_next_week(refs: list[_DateRef], week: re.Match[str], today: date) -> li
     return refs
 
 
-# "el viernes no, mejor el sábado", "not friday, saturday": the day turned down.
-_REFUSED_AFTER = re.compile(r"\s*,?\s*no\b(?!\s+(?:puedo|tengo|hay|se|me|podes|puedes))")
+# "el viernes no, mejor el sábado", "mañana no puedo, ¿el viernes?", "not friday,
+# saturday": the day turned down (kept when it is the only one: "el viernes no puedo").
+_REFUSED_AFTER = re.compile(r"\s*,?\s*no\b(?!\s+(?:tengo|hay|se|me|podes|puedes))")
 _REFUSED_BEFORE = re.compile(r"\b(?:not|no)\s+(?:on\s+)?$")
 
 

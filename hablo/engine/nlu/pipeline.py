@@ -18,7 +18,9 @@ from hablo.engine.nlu.acts import (
     asks_latest,
     asks_reminder,
     asks_shift,
+    asks_which_days,
     cancels_own_booking,
+    corrects_day,
     means_own_booking,
     read_act,
 )
@@ -437,6 +439,10 @@ def _by_rule(
         return "book", 1.0  # "corte el lunes a las 11, ¿puede ser?" asks for one
     if intent is None and "when" in entities and _MOVE_IT.search(said):
         return "reschedule", 1.0  # "che, me surgió algo, ¿me lo pasás al martes?"
+    if intent is None and "when" in entities and corrects_day(text):
+        return "book", _UNSURE  # "me equivoqué, era para el viernes": the booking skill decides
+    if intent in (None, "pricing", "hours") and "service" in entities and asks_which_days(text):
+        return "book", 1.0  # "what days do you have for a manicure?": the days it can be booked
     if intent is None and "service" in entities and _WANT.search(said):
         return "book", 1.0  # "necesito un cambio de aceite", "ocupo una limpieza"
     if (

@@ -14,6 +14,8 @@ from hablo.engine.nlu.acts import (
     asks_latest,
     asks_reminder,
     asks_shift,
+    asks_which_days,
+    corrects_day,
     means_own_booking,
     shift_minutes,
     starts_no,
@@ -59,6 +61,8 @@ class BookingFlow(ManageBookings):
             return self._choose_booking("cancel")
         if intent == "reschedule" and self.state.get("mode") != "reschedule":
             return self._choose_booking("reschedule")
+        if intent == "book" and not step and self._corrects_booking():
+            return self._choose_booking("reschedule")  # "me equivoqué, era el viernes"
         if intent == "book" and not self.turn.in_flow and for_companion(self.turn.text):
             joined = self._companion()
             if joined is not None:
@@ -69,6 +73,18 @@ class BookingFlow(ManageBookings):
         if self.turn.in_flow and not absorbed and intent not in ("book", "reschedule"):
             return replace(self._advance(), misunderstood=True)
         return self._advance()
+
+    def _corrects_booking(self) -> bool:
+        """ "perdón, era para el viernes" / "mañana no puedo, ¿el viernes?" right after
+        booking: another day for the booking held, not a second booking."""
+        when = self.turn.entities.get("when")
+        if when is None or not when.has_date or not corrects_day(self.turn.text):
+            return False
+        service = self.turn.entities.get("service")
+        held = self._upcoming()
+        if isinstance(service, ServiceInfo):
+            held = [b for b in held if b.service_id == service.id]
+        return bool(held)
 
     def _at_hour(self, hour: tuple[int, int]) -> SkillResult:
         """The proposal's day at another hour, read by opening hours (10 → 10:00)."""
@@ -422,7 +438,12 @@ class BookingFlow(ManageBookings):
             if soonest is not None:  # "what's the soonest you can see me?"
                 return self._propose(soonest)
             self.state["step"] = "day"
-            return self._say("booking_ask_day", service=service.label(self.lang))
+            days = self._open_days(service) if asks_which_days(self.turn.text) else []
+            return self._say(
+                "booking_ask_day",
+                service=service.label(self.lang),
+                days=[say_day(ctx, d, self.lang) for d in days],
+            )
         day = date.fromisoformat(self.state["day"])
         asked = self.state.get("time")
         wanted_time = time.fromisoformat(asked) if asked else None
@@ -541,6 +562,20 @@ class BookingFlow(ManageBookings):
             services=services,
             ask_service=not self.state.get("service_id"),
         )
+
+    def _open_days(self, service: ServiceInfo, count: int = 4) -> list[date]:
+        """ "¿qué días tienen?": the next days with a free time for the service."""
+        repo = repo_of(self.ctx)
+        today = self.now.astimezone(self.zone).date()
+        found: list[date] = []
+        for ahead in range(min(repo.policy.max_days_ahead, 31) + 1):
+            day = today + timedelta(days=ahead)
+            hours = self.ctx.opening_hours(day)
+            if hours and repo.free_slots(day, service, hours, self.now):
+                found.append(day)
+                if len(found) == count:
+                    break
+        return found
 
     def _soonest(self, service: ServiceInfo) -> datetime | None:
         repo = repo_of(self.ctx)
