@@ -139,7 +139,9 @@ def run_turn(
         understanding = assisted.understanding
     services = runtime.profile.services
     turn = _Turn(understanding, state, conn)
-    parts = _questions(runtime, text, now, conversation) if assisted is None else None
+    parts = (
+        _questions(runtime, text, now, conversation, understanding) if assisted is None else None
+    )
     for part, part_understanding in parts or [(text, understanding)]:
         turn.understanding = with_context(part_understanding, part, state, services, now)
         _decide(runtime, turn, part, conversation, ctx, now)
@@ -371,10 +373,16 @@ _FLOW_INTENTS = frozenset({"book", "cancel", "reschedule"})
 
 
 def _questions(
-    runtime: TenantRuntime, text: str, now: datetime, conversation: LockedConversation
+    runtime: TenantRuntime,
+    text: str,
+    now: datetime,
+    conversation: LockedConversation,
+    whole: Understanding,
 ) -> list[tuple[str, Understanding]] | None:
     """The message's separate questions, each understood alone, requests that start a
-    flow last (so the turn ends on the flow's question); None when it asks one thing."""
+    flow last (so the turn ends on the flow's question); None when it asks one thing
+    (unless the whole reads as a greeting that carries one question: "hola, ¿cómo
+    estás? quería consultar si atienden feriados" asks about holidays)."""
     hours, language = runtime.profile.opening_hours, conversation.language
     for splitter, strict in ((_PARTS, False), (_AND, True)):
         pieces = [p.strip() for p in splitter.split(text) if p.strip()]
@@ -395,6 +403,8 @@ def _questions(
             continue  # "turno para corte y barba" is one request, not two
         if len({u.intent for _, u in asks}) >= 2:
             return sorted(_share_day(asks), key=lambda pu: pu[1].intent in _FLOW_INTENTS)
+        if not strict and whole.intent == "greeting" and len(asks) == 1:
+            return asks
     return None
 
 

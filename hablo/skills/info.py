@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date, timedelta
 
+from hablo.engine.nlu.text import plain
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.skills.examples import load_examples
 from hablo.skills.wording import say_clock, say_day, say_weekday
@@ -19,6 +21,12 @@ FALLBACK = IntentSpec("fallback", {})
 # Read by rule (hablo.engine.nlu.unknown): a service not offered, a fact not given.
 NOT_OFFERED = IntentSpec("not_offered", {})
 UNKNOWN_FACT = IntentSpec("unknown_fact", {})
+
+
+# "¿atienden feriados?", "do you open on bank holidays?": holidays in general, no date.
+_HOLIDAYS_RE = re.compile(
+    r"\b(?:feriados?|festivos?|dias festivos|holidays|bank holidays?|public holidays?)\b"
+)
 
 
 class InfoSkill(Skill):
@@ -56,6 +64,15 @@ class InfoSkill(Skill):
         """A specific day's hours when the customer named one, else the whole week."""
         day = _asked_day(turn, ctx)
         lang = turn.language
+        if day is None and _HOLIDAYS_RE.search(plain(turn.text)):
+            upcoming = _next_holiday(ctx)
+            if upcoming is not None:  # closed on the days it keeps as holidays
+                return ctx.render(
+                    "hours_holidays",
+                    lang,
+                    day_name=say_day(ctx, upcoming[0], lang),
+                    holiday=upcoming[1],
+                )
         if day is None:
             week = [
                 (
@@ -73,6 +90,17 @@ class InfoSkill(Skill):
             intervals=_intervals(ctx, day, lang),
             holiday=ctx.holiday(day),
         )
+
+
+def _next_holiday(ctx: SkillContext) -> tuple[date, str] | None:
+    """The business's next holiday within a year (it is closed on them), with its name."""
+    today = ctx.now().date()
+    for ahead in range(366):
+        day = today + timedelta(days=ahead)
+        name = ctx.holiday(day)
+        if name:
+            return day, name
+    return None
 
 
 def _asked_day(turn: Turn, ctx: SkillContext) -> date | None:

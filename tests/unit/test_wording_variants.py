@@ -73,6 +73,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {**HOURS, "intervals": [], "holiday": "Día de la Independencia"},
         {**HOURS, "relative": None, "intervals": [], "holiday": None},
     ],
+    "hours_holidays": [{"day_name": "miércoles 24 de marzo", "holiday": "Día de la Memoria"}],
     "hours_week": [{"week": [("lunes", [("09:00", "18:00")]), ("domingo", [])]}],
     "human_declined": [{}],
     "laugh": [{}],

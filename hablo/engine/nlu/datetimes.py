@@ -196,6 +196,8 @@ _DOM_RE = re.compile(
     rf"\b(?P<pre>el\s+dia|(?<!buen\s)dia|on\s+the|the|el)\s+{_NO_NUM_BEFORE}(?P<d>\d{{1,2}})(?!\d)"
     rf"(?P<ord>ro|ero|°|st|nd|rd|th)?(?![/\-:]\d|[.,]\d)"
 )
+# "¿y el 24?", "and the 3rd?": the whole message asks about another day of the month.
+_FOLLOW_UP_DOM_RE = re.compile(r"\W*(?:y|and|what about|how about|o)\s+(?:el|the)\s+\d{1,2}\W*$")
 _WEEKDAY_RE = re.compile(
     rf"""\b(?:(?P<mod>el\s+proximo|el\s+prox\.?|este\s+proximo|proximo|prox\.?|next|this
           |coming|this\s+coming|este|el|los|on|for|para\s+el|last|el\s+pasado)\s+)?
@@ -510,8 +512,9 @@ def _collect_dates(
                 d = _numeric_date(today, m, month_first)
                 if d is not None:
                     add(m.start(), m.end(), _fixed(d))
+        follow_up = _FOLLOW_UP_DOM_RE.match(s) is not None  # "¿y el 24?"
         for m in _DOM_RE.finditer(s):
-            weak = m["pre"] in ("el", "the") and m["ord"] is None
+            weak = m["pre"] in ("el", "the") and m["ord"] is None and not follow_up
             before_clock = clock is not None and s[m.end() : clock.start].strip(" ,") == ""
             d = _day_of_month(today, int(m["d"]))
             if d is not None and (before_clock or not weak) and not _count_follows(s, m.end()):

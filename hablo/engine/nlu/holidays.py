@@ -107,6 +107,13 @@ class HolidayNames:
             index = self._by_year[year] = _Index(days)
         return index
 
+    @staticmethod
+    def name_words(name: str) -> frozenset[str]:
+        """The words that may have named the holiday `find` returned: its own and its
+        aliases' ("semana santa" names "jueves santo")."""
+        aliases = [alias for alias, names in _ALIASES.items() if name in names]
+        return frozenset(" ".join([name, *aliases]).split())
+
     def find(self, text: str, today: date) -> tuple[date, str] | None:
         """The next date (today included) of a holiday the text names, else the latest,
         with the name found ("good friday")."""

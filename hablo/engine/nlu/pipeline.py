@@ -377,7 +377,10 @@ def _on_named_holiday(
             return when
     clock = when.start.timetz() if when is not None and when.has_time else None
     start = datetime.combine(day, clock.replace(tzinfo=None) if clock else time(0), now.tzinfo)
-    return WhenMention(start, True, clock is not None, when.text if when else "")
+    # The words that named it count as said ("¿y semana santa?" is a follow-up on a date).
+    named = " ".join(w for w in normalize(text).split() if w in holidays.name_words(name))
+    spoken = " ".join(x for x in (when.text if when else "", named) if x)
+    return WhenMention(start, True, clock is not None, spoken)
 
 
 # "¿puede ser?", "¿se podrá?": asking for what the message names, not about bookings held.
