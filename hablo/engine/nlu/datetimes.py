@@ -162,6 +162,10 @@ _NOON_RE = re.compile(
 _DATEISH_TAIL = re.compile(
     rf"\b(?:mani?ana|hoy|today|tomorrow|(?:{_WD})s?|\d{{1,2}}[/\-]\d{{1,2}})\W*$"
 )
+_INSTEAD_OF_RE = re.compile(r"\b(?:en\s+vez|en\s+lugar|instead\s+of|rather\s+than)\s*$")
+# What comes right before a day of the month said with a part of the day.
+_DAY_LEAD_RE = re.compile(r"\b(?:el|el\s+dia|dia|the|on\s+the)\s+$")
+_WEEKDAY_LEAD_RE = re.compile(rf"\b(?P<wd>{_WD})\s+$")
 _RELDAY_TAIL = re.compile(r"\b(?:pasado\s+)?(?:mani?ana|hoy|today|tomorrow|tmrw)\s*,?\s*$")
 _PERIOD_RE = re.compile(
     r"""\b(?:(?P<this>esta|this)\s+(?P<p1>manana|tarde|noche|morning|afternoon|evening|night)
@@ -286,7 +290,7 @@ _RATHER_AFTER = re.compile(
 )
 
 
-def _clock_from(m: re.Match[str], s: str) -> _Clock | None:
+def _clock_from(m: re.Match[str], s: str, today: date | None = None) -> _Clock | None:
     hd = m["hd"]
     spoken = int(hd) if hd is not None else _HOUR_WORDS[m["hw"]]
     hour, minute = spoken, 0
@@ -305,6 +309,8 @@ def _clock_from(m: re.Match[str], s: str) -> _Clock | None:
         hour, minute = (spoken - 1) % 24, 60 - before
     if spoken > 24 or minute > 59:
         return None
+    if today is not None and _day_then_period(m, s, today):
+        return None  # "el 18 a la mañana": the 18th, in the morning
     word = m["ampm"] or m["per"] or m["pen"] or m["night"]
     period = _PERIODS[word] if word else None
     strong = bool(period or m["oclock"] or m["my"] or m["mm"] or m["sep"] in (":", "h"))
@@ -336,14 +342,42 @@ def _hs_is_clock(m: re.Match[str], s: str, spoken: int) -> bool:
     return _DATEISH_TAIL.search(s, max(0, m.start() - 24), m.start()) is not None
 
 
-def _find_clock(s: str) -> _Clock | None:
+def _day_then_period(m: re.Match[str], s: str, today: date) -> bool:
+    """ "el 18 a la mañana", "el lunes 15 por la tarde", "día 19 en la mañana": a day of the
+    month and a part of the day, not a time ("10 de la mañana" is one: "de la" stays)."""
+    if m["pre"] is not None or m["per"] is None or m["hd"] is None or m["md"] is not None:
+        return False
+    if re.match(r"\s+de\s+la\b", s[m.end("hd") :]):
+        return False
+    before = s[max(0, m.start() - 24) : m.start()]
+    if _DAY_LEAD_RE.search(before):
+        return True
+    weekday = _WEEKDAY_LEAD_RE.search(before)
+    if weekday is None:
+        return False
+    first = _weekday_resolver_on(today, _WEEKDAY_WORDS[weekday["wd"]])
+    return any((first + timedelta(weeks=k)).day == int(m["hd"]) for k in range(6))
+
+
+def _weekday_resolver_on(today: date, wd: int) -> date:
+    return today + timedelta(days=(wd - today.weekday()) % 7)
+
+
+def _find_clock(s: str, today: date | None = None) -> _Clock | None:
+    past = _past_clock(s)  # "half 2 would be great": half past two, not 2 o'clock
+    refused: _Clock | None = None  # "en vez de las 10, a las 11": the 10 turned down
     for m in _TIME_RE.finditer(s):
         if m["hd"] is None and m["hw"] is None:
             continue
-        clock = _clock_from(m, s)
-        if clock is not None:
+        clock = _clock_from(m, s, today)
+        if clock is not None and _INSTEAD_OF_RE.search(s, max(0, m.start() - 16), m.start()):
+            refused = refused or clock
+            continue
+        if clock is not None and (past is None or clock.end <= past.start):
             return clock
-    return _past_clock(s) or _noon_clock(s)
+        if clock is not None and past is not None and clock.start >= past.end:
+            return past
+    return past or refused or _noon_clock(s)
 
 
 def _past_clock(s: str) -> _Clock | None:
@@ -486,9 +520,14 @@ def _day_of_month(today: date, day: int) -> date | None:
 
 
 def _collect_dates(
-    s: str, now: datetime, clock: _Clock | None, month_first: bool = False
+    s: str,
+    now: datetime,
+    clock: _Clock | None,
+    month_first: bool = False,
+    period_at: int | None = None,
 ) -> list[_DateRef]:
-    """Every date mention, strongest kinds first; overlapping weaker ones are dropped."""
+    """Every date mention, strongest kinds first; overlapping weaker ones are dropped.
+    `period_at`: where a part of the day was said ("el 18 | a la mañana" names the 18th)."""
     today = now.date()
     refs: list[_DateRef] = []
 
@@ -514,7 +553,9 @@ def _collect_dates(
                     add(m.start(), m.end(), _fixed(d))
         follow_up = _FOLLOW_UP_DOM_RE.match(s) is not None  # "¿y el 24?"
         for m in _DOM_RE.finditer(s):
-            weak = m["pre"] in ("el", "the") and m["ord"] is None and not follow_up
+            period_after = period_at is not None and not s[m.end() : period_at].strip()
+            weak = m["pre"] in ("el", "the") and m["ord"] is None
+            weak = weak and not follow_up and not period_after
             before_clock = clock is not None and s[m.end() : clock.start].strip(" ,") == ""
             d = _day_of_month(today, int(m["d"]))
             if d is not None and (before_clock or not weak) and not _count_follows(s, m.end()):
@@ -713,7 +754,7 @@ def extract_when(
         extra_refs.append(_DateRef(rel.start(), rel.end(), _fixed(now.date() + delta)))
         s = _blank(s, rel.start(), rel.end())
 
-    clock = _find_clock(s)
+    clock = _find_clock(s, now.date())
     if clock is not None:
         s = _blank(s, clock.start, clock.end)
     period_m = _PERIOD_RE.search(s)
@@ -724,7 +765,8 @@ def extract_when(
         if period_m["this"] or period_m["p5"]:  # "esta noche", "tonight" also name today
             extra_refs.append(_DateRef(period_m.start(), period_m.end(), _fixed(now.date())))
 
-    refs = _not_refused(s, _collect_dates(s, now, clock, month_first) + extra_refs)
+    period_at = None if period_m is None else period_m.start()
+    refs = _not_refused(s, _collect_dates(s, now, clock, month_first, period_at) + extra_refs)
     if _THE_OTHER_RE.search(s):  # "el lunes que viene no, el otro": a week later
         refs = [_week_later(r) if r.weekday is not None else r for r in refs]
     if weeks_ahead is not None:

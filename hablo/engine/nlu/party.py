@@ -24,20 +24,25 @@ _COMPANION_RE = re.compile(
 )
 _COUNT = {"2": 2, "3": 3, "4": 4, "dos": 2, "tres": 3, "cuatro": 4, "two": 2, "three": 3,
           "four": 4}  # fmt: skip
+# Words after a number that make it no count of services: time, an age ("mi hijo de 8
+# años", "3 years old"), a weight, "11 plus" (an exam), "8 cilindros" (an engine).
+_NOT_COUNTED = (
+    r"(?:horas?|hs|minutos?|dias?|semanas?|meses|veces|de|del|y|pm|am|hours?|days?|weeks?"
+    r"|minutes?|times|o|or|a|en|in|anos|anitos|years?|yrs?|months?|kg|kgs|kilos?|lbs?"
+    r"|pounds|plus|cilindros|cylinders)"
+)
 # "2 cortes", "dos turnos", "para tres personas", "two haircuts": a count of people served
 # one after the other (not "2 horas", "dos de la tarde").
 _PARTY_RE = re.compile(
     r"\b(?P<n>2|3|4|dos|tres|cuatro|two|three|four)\s+"
-    r"(?!(?:horas?|hs|minutos?|dias?|semanas?|meses|veces|de|del|y|pm|am|hours?|days?"
-    r"|weeks?|minutes?|times|o|or|a|en|in)\b)(?P<what>[a-z]+s)\b"
+    rf"(?!{_NOT_COUNTED}\b)(?P<what>[a-z]+s)\b"
 )
 
 
 # "2 cortes cuánto es?", "5 sesiones", "10 lessons", "dos muelas": how many of a service.
 _HOW_MANY_RE = re.compile(
     r"\b(?P<n>[2-9]|1[0-9]|20|dos|tres|cuatro|cinco|seis|diez|two|three|four|five|six|ten)\s+"
-    r"(?!(?:horas?|hs|minutos?|dias?|semanas?|meses|veces|de|del|y|pm|am|hours?|days?"
-    r"|weeks?|minutes?|times|o|or|a|en|in|personas|people)\b)(?:[a-z]+\s+){0,2}?[a-z]+s\b"
+    rf"(?!(?:{_NOT_COUNTED}|personas|people)\b)(?:[a-z]+\s+){{0,2}}?[a-z]+s\b"
 )
 _WORD_COUNTS = {**_COUNT, "cinco": 5, "seis": 6, "diez": 10, "five": 5, "six": 6, "ten": 10}
 

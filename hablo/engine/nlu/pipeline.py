@@ -42,7 +42,7 @@ from hablo.engine.nlu.model_store import (
 )
 from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
 from hablo.engine.nlu.party import for_companion
-from hablo.engine.nlu.services import ServiceMatcher
+from hablo.engine.nlu.services import CHILDREN_SERVICE, ServiceMatcher
 from hablo.engine.nlu.spelling import Speller
 from hablo.engine.nlu.text import normalize
 from hablo.engine.nlu.trainer import train_in_child
@@ -343,6 +343,9 @@ class NluPipeline:
             entities["service_options"] = unsettled
             entities["services_then"] = tuple(services)
         elif services:
+            if len(services) == 1 and _FOR_A_CHILD.search(normalize(text)):
+                # "a haircut for my 5 year old": the Kids cut, when there is one
+                services = [self._matcher.for_children(services[0]) or services[0]]
             entities["service"] = services[0]
             if len(services) > 1:
                 entities["services"] = tuple(services)
@@ -350,7 +353,7 @@ class NluPipeline:
             options = self._matcher.by_name_words(text)
             if len(options) > 1 and _FOR_A_CHILD.search(normalize(text)):
                 # "consulta para mi hijo": the children's one, when one of them is
-                kids = tuple(s for s in options if _CHILDREN_SERVICE.search(normalize(s.name)))
+                kids = tuple(s for s in options if CHILDREN_SERVICE.search(normalize(s.name)))
                 if len(kids) == 1:
                     entities["service"] = kids[0]
                     options = ()
@@ -400,10 +403,9 @@ _EMERGENCY = re.compile(
     r"|convulsion\w*|seizure\w*|hit by a car|lo atropell\w*|la atropell\w*)\b"
 )
 _FOR_A_CHILD = re.compile(
-    r"\b(?:mi|my|para mi|for my) (?:hij[oa]|nen[ea]|nin[oa]|bebe|chico|chica|kid|son|daughter"
-    r"|child|baby|boy|girl)\b"
+    r"\b(?:(?:mi|my|para mi|for my) (?:hij[oa]|nen[ea]|nin[oa]|bebe|chico|chica|kid|son|daughter"
+    r"|child|baby|boy|girl)|(?:my|for my|a) (?:[1-9]|1[0-2]) ?(?:year|yr)s? old)\b"
 )
-_CHILDREN_SERVICE = re.compile(r"\b(?:pediatri\w*|ninos?|ninas?|infantil|kids?|child\w*|junior)\b")
 _WANT = re.compile(
     r"\b(?:necesito|necesitaria|ocupo|ocupaba|quiero|quisiera|queria|me gustaria|busco"
     r"|me hace falta|need|want|would like|i d like|looking for)\b"

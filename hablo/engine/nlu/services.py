@@ -206,6 +206,10 @@ _EVERYDAY = frozenset(
 )
 
 
+# A service named for children ("Kids cut", "Consulta pediátrica", "Corte infantil").
+CHILDREN_SERVICE = re.compile(r"\b(?:pediatri\w*|ninos?|ninas?|infantil|kids?|child\w*|junior)\b")
+
+
 @dataclass(frozen=True)
 class _Alias:
     phrase: str
@@ -216,6 +220,7 @@ class ServiceMatcher:
     """Immutable index of a tenant's service names and synonyms."""
 
     def __init__(self, services: Sequence[ServiceInfo]) -> None:
+        self._services = tuple(services)
         aliases: list[_Alias] = []
         for service in services:
             for phrase in (service.name, *(n for _, n in service.names), *service.synonyms):
@@ -356,6 +361,23 @@ class ServiceMatcher:
         """Whether the message says a word of `service`'s names that no other has."""
         said = {_singular(t) for t in normalize(text, keep_enye=True).split()}
         return any(self._words.get(word) == (service,) for word in said)
+
+    def for_children(self, service: ServiceInfo) -> ServiceInfo | None:
+        """The children's version of `service` ("Kids cut" for "Haircut", "Consulta
+        pediátrica" for "Consulta general"): the one service named for children whose
+        other words are in the adult one's names; None when there is none or several."""
+        if CHILDREN_SERVICE.search(normalize(service.name)):
+            return None
+        said = " ".join(
+            normalize(p) for p in (service.name, *(n for _, n in service.names), *service.synonyms)
+        )
+        found = []
+        for kids in self._services:
+            rest = CHILDREN_SERVICE.sub(" ", normalize(kids.name)).split()
+            named_for_kids = len(rest) < len(normalize(kids.name).split())
+            if kids != service and named_for_kids and rest and all(w in said for w in rest):
+                found.append(kids)
+        return found[0] if len(found) == 1 else None
 
     def by_name_words(self, text: str) -> tuple[ServiceInfo, ...]:
         """The services whose names share a distinctive word with the message ("consulta"

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from hablo.domain.booking.availability import nearest_free
+from hablo.domain.booking.repository import BookingInfo
 from hablo.engine.nlu.acts import (
     AFFIRM,
     DENY,
@@ -61,6 +62,11 @@ class BookingFlow(ManageBookings):
             return self._choose_booking("cancel")
         if intent == "reschedule" and self.state.get("mode") != "reschedule":
             return self._choose_booking("reschedule")
+        if intent in ("book", "reschedule") and not step:
+            just = self._just_booked()
+            if just is not None and self._changes_it(just):
+                self.state = {"mode": "reschedule"}  # "mejor a las 3, ¿puede ser?"
+                return self._with_booking(just)
         if intent == "book" and not step and self._corrects_booking():
             return self._choose_booking("reschedule")  # "me equivoqué, era el viernes"
         if intent == "book" and not self.turn.in_flow and for_companion(self.turn.text):
@@ -73,6 +79,19 @@ class BookingFlow(ManageBookings):
         if self.turn.in_flow and not absorbed and intent not in ("book", "reschedule"):
             return replace(self._advance(), misunderstood=True)
         return self._advance()
+
+    def _changes_it(self, booking: BookingInfo) -> bool:
+        """A day or time said right after booking as a change of it ("mejor a las 3",
+        "en vez de las 10, ¿a las 11?", "me lo pasás una hora más tarde"), not a second
+        booking ("y el sábado también", "¿y para mi hijo?") nor another service."""
+        text = self.turn.text
+        service = self.turn.entities.get("service")
+        if isinstance(service, ServiceInfo) and service.id != booking.service_id:
+            return False
+        if adds_to_request(text) or for_companion(text):
+            return False
+        said = "when" in self.turn.entities or shift_minutes(text) is not None
+        return said and (reading.prefers(text) or corrects_day(text))
 
     def _corrects_booking(self) -> bool:
         """ "perdón, era para el viernes" / "mañana no puedo, ¿el viernes?" right after
@@ -186,7 +205,7 @@ class BookingFlow(ManageBookings):
                 return self._denied()
             return None
         if step in YES_NO_STEPS:
-            if act == AFFIRM:
+            if act == AFFIRM or reading.confirms_cancel(step, text):
                 return self._confirmed()
             return self._denied() if act == DENY else None
         if step == "pick_booking":

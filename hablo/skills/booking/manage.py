@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hablo.domain.booking.repository import BookingInfo
-from hablo.engine.nlu.acts import asks_shift
+from hablo.engine.nlu.acts import asks_shift, shift_minutes
 from hablo.engine.nlu.datetimes import WhenMention, extract_when
 from hablo.engine.nlu.text import normalize
 from hablo.plugins import FollowUp, SkillResult
@@ -24,6 +24,8 @@ from hablo.skills.booking.slots import (
 # The next of several services asked together starts this close to the end of the one
 # before, or the customer is offered times.
 _RIGHT_AFTER = timedelta(minutes=30)
+# How long after booking "mejor a las 3" still means that booking rather than a new one.
+JUST_BOOKED = timedelta(hours=3)
 
 
 class ManageBookings(FlowBase):
@@ -52,7 +54,7 @@ class ManageBookings(FlowBase):
                 return self._say(
                     "booking_rescheduled",
                     flow=False,
-                    state={},
+                    state=self._just_booked_state(moved.id),
                     service=service.label(self.lang),
                     when=when,
                 )
@@ -69,7 +71,7 @@ class ManageBookings(FlowBase):
                 done = self._say(
                     "booking_done",
                     flow=False,
-                    state={},
+                    state=self._just_booked_state(booked.id),
                     service=service.label(self.lang),
                     when=when,
                     remote=is_remote(service),
@@ -196,6 +198,18 @@ class ManageBookings(FlowBase):
         self.state["bookings"] = [str(b.id) for b in bookings]
         return self._say("booking_pick", bookings=[self._describe(b) for b in bookings])
 
+    def _just_booked_state(self, booking_id: uuid.UUID) -> dict[str, str]:
+        """Kept after a booking is made or moved: "mejor a las 3" next changes that one."""
+        return {"booked": str(booking_id), "booked_at": self.now.isoformat()}
+
+    def _just_booked(self) -> BookingInfo | None:
+        """The booking this conversation made or moved in the last hours, still ahead."""
+        kept = self.turn.state  # kept while no booking flow runs, unlike self.state
+        booked, at = kept.get("booked"), kept.get("booked_at")
+        if not booked or not at or self.now - datetime.fromisoformat(at) > JUST_BOOKED:
+            return None
+        return next((b for b in self._upcoming() if str(b.id) == booked), None)
+
     def _matching(self, bookings: list[BookingInfo]) -> list[BookingInfo]:
         """The bookings a message singles out by day ("el del martes") or service."""
         when = self.turn.entities.get("when")
@@ -258,6 +272,14 @@ class ManageBookings(FlowBase):
             # "push it to the following week, same day and time": a week on
             later = datetime.combine(own.date() + timedelta(days=7), own.time(), self.zone)
             return self._propose(later)  # the same wall-clock time, across a DST change
+        minutes = shift_minutes(self.turn.text) if when is None else None
+        if minutes is not None:  # "¿me lo pasás una hora más tarde?"
+            return self._propose(own + timedelta(minutes=minutes))
+        if when is not None and when.has_time and not when.has_date:
+            local = when.start.astimezone(self.zone)  # "mejor a las 3": on the booking's day
+            self.state["day"] = own.date().isoformat()
+            self._set_time(f"{local:%H}", f"{local:%M}")
+            return self._advance()
         hour = reading.to_hour(self.turn.text) if when is None else None
         if hour is not None:  # "can we push it to 3?": that hour, the booking's own day
             self.state["day"] = own.date().isoformat()

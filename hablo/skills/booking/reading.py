@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from hablo.engine.nlu.acts import asks_cancel, starts_yes
 from hablo.engine.nlu.text import normalize, plain
 
 _ORDINALS = {
@@ -198,6 +199,23 @@ def lone_number(text: str) -> int | None:
     words = plain(text).split()
     numbers = [w for w in words if w.isdigit() and len(w) <= 2]
     return int(numbers[0]) if len(numbers) == 1 and len(words) <= 4 else None
+
+
+# "mejor", "en vez de", "¿puede ser?", "instead", "could it be": another time preferred.
+_PREFERS_RE = re.compile(
+    r"\b(?:mejor|en vez|en lugar|prefer\w*|puede ser|podria ser|se puede|cambi\w*|pas\w*"
+    r"|mov\w*|corr\w*|instead|rather|better|could it be|can it be|can we (?:do|make it)"
+    r"|change|move|push|make it)\b"
+)
+
+
+def confirms_cancel(step: str, text: str) -> bool:
+    """ "cancelalo nomás", "yes cancel it", "sí, anulala" to "¿Cancelo tu turno…?"."""
+    return step == "confirm_cancel" and (asks_cancel(text) or starts_yes(text))
+
+
+def prefers(text: str) -> bool:
+    return bool(_PREFERS_RE.search(plain(text)))
 
 
 def wants_earliest(text: str) -> bool:

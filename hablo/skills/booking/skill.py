@@ -62,7 +62,7 @@ class BookingSkill(Skill):
                 or asks_shift(text) is not None
             )
         if step in YES_NO_STEPS:
-            return act is not None
+            return act is not None or reading.confirms_cancel(step, text)
         if step == "pick_option":
             count = len(turn.state.get("options", ()))
             return bool(
