@@ -308,6 +308,10 @@ class NluPipeline:
         if intent is not None and intent not in self._ref.intents:
             intent = None  # a stand-in model's intent that this tenant's skills do not have
         intent, confidence = _by_rule(text, intent, prediction.confidence, entities, self._matcher)
+        if intent in (AFFIRM, DENY) and confidence == 1.0 and read_act(text) is not None:
+            # A whole message that is a yes or no names no service ("bárbaro" is no barba).
+            for key in ("service", "services", "service_options", "services_then"):
+                entities.pop(key, None)
         return Understanding(intent, confidence, language, entities)
 
     def _predict(self, text: str, entities: Mapping[str, Any]) -> Prediction:

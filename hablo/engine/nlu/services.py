@@ -13,6 +13,7 @@ from hablo.engine.nlu.text import normalize
 from hablo.plugins.sdk import ServiceInfo
 
 # "corte y barba", "a fade and a beard trim", "manicura, brushing": one part per service.
+_LIST_COMMA = re.compile(r",(?!\d)")
 _PARTS = re.compile(r"\s*(?:,|\by\b|\be\b|\band\b|\bmas\b|\bplus\b|\bcon\b|\bwith\b|\+)\s*")
 # Below this a match is more likely noise than a service mention.
 MIN_SCORE = 82.0
@@ -210,6 +211,24 @@ _EVERYDAY = frozenset(
 CHILDREN_SERVICE = re.compile(r"\b(?:pediatri\w*|ninos?|ninas?|infantil|kids?|child\w*|junior)\b")
 
 
+# A synonym that starts with a pronoun-joined infinitive ("cortarme el pelo") is said
+# with any pronoun or none ("cortarse el pelo", "para cortar el pelo", "cortar y teñir").
+_JOINED_INFINITIVE = re.compile(r"^(?P<verb>[a-zñ]{3,}(?:ar|er|ir))(?:me|te|se|le|la|lo)$")
+# Verbs too common to name a service alone ("hacerme las manos" is no "hacer").
+_COMMON_VERBS = frozenset({"hacer", "poner", "sacar", "tener", "pedir", "dejar", "arreglar"})
+
+
+def _verb_forms(phrase: str) -> list[str]:
+    words = phrase.split()
+    found = _JOINED_INFINITIVE.match(words[0]) if words else None
+    if found is None:
+        return []
+    verb, rest = found["verb"], words[1:]
+    forms = [" ".join([f"{verb}{p}", *rest]) for p in ("", "me", "te", "se", "le")]
+    forms = [f for f in forms if f != phrase]
+    return forms + ([verb] if rest and verb not in _COMMON_VERBS else [])
+
+
 @dataclass(frozen=True)
 class _Alias:
     phrase: str
@@ -225,8 +244,9 @@ class ServiceMatcher:
         for service in services:
             for phrase in (service.name, *(n for _, n in service.names), *service.synonyms):
                 norm = normalize(phrase, keep_enye=True)
-                if norm:
-                    aliases.append(_Alias(norm, service))
+                for form in (norm, *_verb_forms(norm)):
+                    if form:
+                        aliases.append(_Alias(form, service))
         self._aliases = aliases
         self._phrases = [a.phrase for a in aliases]
         # Names that join two words as services do ("haircut and beard"), longest first.
@@ -521,7 +541,8 @@ class ServiceMatcher:
         `near` (the words of a date or time in the message), only the services named
         together closest to it: "me corté con ustedes… ¿tenés lugar el viernes para
         coloración?" asks for a colouring, not a cut."""
-        norm = normalize(text, keep_enye=True)
+        # A comma lists as "y" does ("corte, barba y manicura"); normalize drops commas.
+        norm = normalize(_LIST_COMMA.sub(" y ", text), keep_enye=True)
         found: list[tuple[int, ServiceInfo]] = []
         # A name that itself joins two ("Haircut and beard", "Corte y barba") is one service.
         for alias in self._joined:
@@ -543,7 +564,7 @@ class ServiceMatcher:
             single = self.find(text)
             return [single] if single else []
         found.sort(key=lambda mention: mention[0])
-        anchor = norm.find(normalize(near, keep_enye=True)) if near else -1
+        anchor = norm.find(normalize(_LIST_COMMA.sub(" y ", near), keep_enye=True)) if near else -1
         if anchor >= 0 and len(found) > 1:
             found = _nearest_group(found, anchor)
         return [s for _, s in found]

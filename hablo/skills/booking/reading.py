@@ -240,11 +240,11 @@ def period_hours(text: str) -> tuple[int, int] | None:
 
 _BOUND = r"\s+(?:\d|noon|midday|mediodia|la una|las (?:dos|tres|cuatro|cinco|seis|siete))"
 _BEFORE_RE = re.compile(
-    r"\b(?:antes de(?: las?| la| del)?|before|hasta(?: las?| el)?|until|till"
+    r"\b(?:antes del?(?: las?| la)?|before|hasta(?: las?| el)?|until|till"
     r"|no mas tarde de(?: las?)?)" + _BOUND
 )
 _AFTER_RE = re.compile(
-    r"\b(?:despues de(?: las?| la| del)?|after|desde(?: las?)?|a partir de(?: las?| del)?"
+    r"\b(?:despues del?(?: las?| la)?|after|desde(?: las?)?|a partir del?(?: las?)?"
     r"|pasadas las|later than)" + _BOUND
 )
 
