@@ -383,6 +383,8 @@ def _questions(
     flow last (so the turn ends on the flow's question); None when it asks one thing
     (unless the whole reads as a greeting that carries one question: "hola, ¿cómo
     estás? quería consultar si atienden feriados" asks about holidays)."""
+    if whole.intent == "reschedule" and whole.confidence >= 1.0:
+        return None  # "I have to cancel thursday. could I do saturday instead?": one move
     hours, language = runtime.profile.opening_hours, conversation.language
     for splitter, strict in ((_PARTS, False), (_AND, True)):
         pieces = [p.strip() for p in splitter.split(text) if p.strip()]

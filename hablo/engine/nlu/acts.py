@@ -153,11 +153,38 @@ _SHIFT_BY_RE = re.compile(
 _SHIFT_COUNTS = {"una": 1, "un": 1, "1": 1, "an": 1, "dos": 2, "2": 2, "tres": 3, "3": 3}
 
 
-def shift_minutes(text: str) -> int | None:
-    """ "una hora más tarde" -> 60, "media hora antes" -> -30, "an hour later" -> 60."""
-    found = _SHIFT_BY_RE.search(plain(text))
+# "push it back an hour", "bring it forward half an hour": English moves by an amount.
+_PUSH_BY_RE = re.compile(
+    r"\b(?P<dir>push|move|put|bump)\w* (?:it |that |me |my appointment )?(?:back|forward)"
+    r"(?: by)? (?P<n>an|half an|1|2|two|30|15|45) ?(?P<unit>hours?|hrs?|mins?|minutes?)\b"
+    r"|\b(?P<fwd>bring)\w* (?:it |that )?forward(?: by)? (?P<n2>an|half an|1|30|15|45)"
+    r" ?(?P<unit2>hours?|hrs?|mins?|minutes?)\b"
+)
+
+
+def _pushed_by(norm: str) -> int | None:
+    """ "push it back an hour" -> 60, "bring it forward 30 minutes" -> -30."""
+    found = _PUSH_BY_RE.search(norm)
     if found is None:
         return None
+    n, unit = found["n"] or found["n2"], found["unit"] or found["unit2"]
+    count = {"an": 1, "1": 1, "2": 2, "two": 2}.get(n)
+    minutes = 30 if n == "half an" else 60 * count if unit.startswith("h") and count else None
+    if minutes is None and n in ("30", "15", "45") and unit.startswith("m"):
+        minutes = int(n)
+    if minutes is None:
+        return None
+    earlier = found["fwd"] is not None or "forward" in found.group(0)
+    return -minutes if earlier else minutes
+
+
+def shift_minutes(text: str) -> int | None:
+    """ "una hora más tarde" -> 60, "media hora antes" -> -30, "an hour later" -> 60,
+    "push it back an hour" -> 60."""
+    norm = plain(text)
+    found = _SHIFT_BY_RE.search(norm)
+    if found is None:
+        return _pushed_by(norm)
     n, unit = found["n"], found["unit"] or ""
     if n in ("media", "half an", "a half"):
         minutes = 30
@@ -343,6 +370,11 @@ def asks_cancel(text: str) -> bool:
     return bool(_CANCEL_IT_RE.search(norm) or _GIVE_UP_RE.search(norm))
 
 
+def says_cancel(text: str) -> bool:
+    """The word "cancel" in any form ("I have to cancel thursday", "cancelar el del viernes")."""
+    return bool(_CANCEL_RE.search(plain(text)))
+
+
 def cancels_own_booking(text: str) -> bool:
     """ "nah, cancel mine": a cancellation whatever the "nah" in front makes it look like."""
     norm = plain(text)
@@ -355,7 +387,10 @@ _CORRECTION_RE = re.compile(
     r"\b(?:me equivoque|me confundi|quise decir|queria decir|perdon era|en realidad (?:era|es"
     r"|queria|lo queria|la queria)|no era (?:para )?(?:el|la|hoy|manana)|(?:era|es) para el"
     r"|i meant|i mean|my bad|my mistake|wrong day|(?:manana|hoy|\w+s?) no (?:puedo|me queda"
-    r"|me viene)|can t do (?:tomorrow|today|\w+day)|cant do (?:tomorrow|today|\w+day))\b"
+    r"|me viene)|can t do (?:tomorrow|today|\w+day)|cant do (?:tomorrow|today|\w+day)"
+    r"|doesn t work|does not work|doesnt work|won t work|no longer works|can t make it"
+    r"|cant make it|something came up|me surgio algo|surgio algo|se me complico"
+    r"|(?:manana|hoy|\w+s?) no (?:llego|voy a llegar|voy a poder)|cambio de planes)\b"
 )
 
 
@@ -374,3 +409,15 @@ _WHICH_DAYS_RE = re.compile(
 
 def asks_which_days(text: str) -> bool:
     return bool(_WHICH_DAYS_RE.search(plain(text)))
+
+
+# "mejor", "en vez de", "¿puede ser?", "instead", "could it be": another time preferred.
+_PREFERS_RE = re.compile(
+    r"\b(?:mejor|en vez|en lugar|prefer\w*|puede ser|podria ser|se puede|cambi\w*|pas\w*"
+    r"|mov\w*|corr\w*|instead|rather|better|could it be|can it be|can we (?:do|make it)"
+    r"|change|move|push|make it|dejalo para|dejamelo para|ponelo para|ponemelo para)\b"
+)
+
+
+def prefers(text: str) -> bool:
+    return bool(_PREFERS_RE.search(plain(text)))

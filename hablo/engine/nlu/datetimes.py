@@ -162,6 +162,8 @@ _NOON_RE = re.compile(
 _DATEISH_TAIL = re.compile(
     rf"\b(?:mani?ana|hoy|today|tomorrow|(?:{_WD})s?|\d{{1,2}}[/\-]\d{{1,2}})\W*$"
 )
+# How many weeks ahead "el viernes 19" may name the 19th (further, 19 is an hour or a count).
+_DOM_WEEKS = 3
 _INSTEAD_OF_RE = re.compile(r"\b(?:en\s+vez|en\s+lugar|instead\s+of|rather\s+than)\s*$")
 # What comes right before a day of the month said with a part of the day.
 _DAY_LEAD_RE = re.compile(r"\b(?:el|el\s+dia|dia|the|on\s+the)\s+$")
@@ -315,7 +317,7 @@ def _clock_from(m: re.Match[str], s: str, today: date | None = None) -> _Clock |
     period = _PERIODS[word] if word else None
     strong = bool(period or m["oclock"] or m["my"] or m["mm"] or m["sep"] in (":", "h"))
     rather = _RATHER_AFTER.match(s, m.end()) is not None  # "11 would be better"
-    rather = rather or _after_relative_day(m, s)  # "mañana 9", "hoy 18"
+    rather = rather or _after_a_day(m, s, today)  # "mañana 9", "saturday 10"
     if m["pre"] is None and not strong and not rather and not _hs_is_clock(m, s, spoken):
         return None  # a bare number: a count, a price, part of a phone number
     if not strong and m["hs"] is None and m["md"] is None and _count_follows(s, m.end()):
@@ -324,12 +326,21 @@ def _clock_from(m: re.Match[str], s: str, today: date | None = None) -> _Clock |
     return _Clock(m.start(), m.end(), hour, minute, spoken, fixed, period)
 
 
-def _after_relative_day(m: re.Match[str], s: str) -> bool:
-    """ "mañana 9", "tomorrow 3": a bare hour right after today/tomorrow (they take no day of
-    the month), unless a month follows ("mañana 9 de marzo" is still a date)."""
-    if m["hd"] is None or _RELDAY_TAIL.search(s, max(0, m.start() - 20), m.start()) is None:
+def _after_a_day(m: re.Match[str], s: str, today: date | None) -> bool:
+    """ "mañana 9", "tomorrow 3", "saturday 10?": a bare hour right after a day (today and
+    tomorrow take no day of the month; a weekday's number is an hour unless that weekday
+    soon falls on it), unless a month follows ("mañana 9 de marzo" is still a date)."""
+    if m["hd"] is None or _DAY_MONTH_RE.match(s, m.start()) is not None:
         return False
-    return _DAY_MONTH_RE.match(s, m.start()) is None
+    before = s[max(0, m.start() - 20) : m.start()]
+    if _RELDAY_TAIL.search(before) is not None:
+        return True
+    weekday = _WEEKDAY_LEAD_RE.search(before)
+    return (
+        weekday is not None
+        and today is not None
+        and not _is_weekday_date(today, weekday["wd"], int(m["hd"]))
+    )
 
 
 def _hs_is_clock(m: re.Match[str], s: str, spoken: int) -> bool:
@@ -355,8 +366,13 @@ def _day_then_period(m: re.Match[str], s: str, today: date) -> bool:
     weekday = _WEEKDAY_LEAD_RE.search(before)
     if weekday is None:
         return False
-    first = _weekday_resolver_on(today, _WEEKDAY_WORDS[weekday["wd"]])
-    return any((first + timedelta(weeks=k)).day == int(m["hd"]) for k in range(6))
+    return _is_weekday_date(today, weekday["wd"], int(m["hd"]))
+
+
+def _is_weekday_date(today: date, word: str, number: int) -> bool:
+    """ "viernes 19" names the 19th when one of the next such weekdays falls on it."""
+    first = _weekday_resolver_on(today, _WEEKDAY_WORDS[word])
+    return any((first + timedelta(weeks=k)).day == number for k in range(_DOM_WEEKS))
 
 
 def _weekday_resolver_on(today: date, wd: int) -> date:
@@ -592,10 +608,12 @@ def _weekday_ref(
         return _DateRef(m.start(), end, _fixed(now.date() - timedelta(days=back)))
     skip_today = m["qv"] is not None or (mod is not None and ("prox" in mod or mod == "next"))
     resolve = _weekday_resolver(now, wd, skip_today)
+    if m["dom"] is not None and _DAY_MONTH_RE.match(s, m.start("dom")):
+        return None  # "el viernes 2 de abril": the day and month say the date
     if m["dom"] is not None and not _count_follows(s, m.end()):
         # "el viernes 19": the 19th, if one of the next six such weekdays falls on it.
         first = resolve(None if skip_today else (23, 59))
-        for k in range(6):
+        for k in range(_DOM_WEEKS):
             d = first + timedelta(weeks=k)
             if d.day == int(m["dom"]):
                 return _DateRef(m.start(), m.end(), _fixed(d))

@@ -22,7 +22,9 @@ from hablo.engine.nlu.acts import (
     cancels_own_booking,
     corrects_day,
     means_own_booking,
+    prefers,
     read_act,
+    says_cancel,
 )
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier, Prediction
 from hablo.engine.nlu.datetimes import (
@@ -399,6 +401,11 @@ _MOVE_IT = re.compile(
     r"|(?:pas|cambi|mov|corr)\w* (?:mi|el) (?:turno|cita)"
     r"|(?:move|push|change) (?:it|my appointment))\b"
 )
+_INSTEAD = re.compile(
+    r"\b(?:instead|en cambio|en su lugar|could i do|can i do|can we do|would .{1,30} work"
+    r"|puede ser|podria ser|me lo pas\w*|pasalo|pasamelo|me das|me podes dar|dame"
+    r"|dejalo para|dejamelo para|and book|y (?:me )?(?:reserv|agend|anot)\w*)\b"
+)
 # Emergencies a bot must not answer with its menu (a vet's, a clinic's customers).
 _EMERGENCY = re.compile(
     r"\b(?:emergenc\w*|ate (?:chocolate|poison|rat poison|grapes|raisins|xylitol|a sock)"
@@ -436,9 +443,15 @@ def _by_rule(
     if intent in (AFFIRM, DENY, None) and cancels_own_booking(text):
         return "cancel", 1.0
     cancel_words = asks_cancel(text) and not asks_shift(text)  # "no llego, ¿más tarde?"
+    said = normalize(text)
+    moves = _MOVE_IT.search(said) or _INSTEAD.search(said)
+    gives_up = cancel_words or intent == "cancel" or says_cancel(text)
+    if gives_up and "when" in entities and moves:
+        # "al final no puedo el viernes, ¿me lo pasás al sábado?", "I have to cancel
+        # thursday, could I do saturday instead?": the booking moves, it is not dropped.
+        return "reschedule", 1.0
     if intent in (AFFIRM, DENY, None, "goodbye", "ack", "reschedule") and cancel_words:
         return "cancel", 1.0  # "borralo porfa", "can't make it thursday anymore"
-    said = normalize(text)
     if (
         intent in ("my_bookings", "reschedule")
         and _MAY_I.search(said)
@@ -448,7 +461,7 @@ def _by_rule(
         return "book", 1.0  # "corte el lunes a las 11, ¿puede ser?" asks for one
     if intent is None and "when" in entities and _MOVE_IT.search(said):
         return "reschedule", 1.0  # "che, me surgió algo, ¿me lo pasás al martes?"
-    if intent is None and "when" in entities and corrects_day(text):
+    if intent is None and "when" in entities and (corrects_day(text) or prefers(text)):
         return "book", _UNSURE  # "me equivoqué, era para el viernes": the booking skill decides
     if intent in (None, "pricing", "hours") and "service" in entities and asks_which_days(text):
         return "book", 1.0  # "what days do you have for a manicure?": the days it can be booked

@@ -18,6 +18,7 @@ from hablo.engine.nlu.acts import (
     asks_which_days,
     corrects_day,
     means_own_booking,
+    prefers,
     shift_minutes,
     starts_no,
 )
@@ -91,7 +92,7 @@ class BookingFlow(ManageBookings):
         if adds_to_request(text) or for_companion(text):
             return False
         said = "when" in self.turn.entities or shift_minutes(text) is not None
-        return said and (reading.prefers(text) or corrects_day(text))
+        return said and (prefers(text) or corrects_day(text))
 
     def _corrects_booking(self) -> bool:
         """ "perdón, era para el viernes" / "mañana no puedo, ¿el viernes?" right after

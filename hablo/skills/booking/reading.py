@@ -201,21 +201,9 @@ def lone_number(text: str) -> int | None:
     return int(numbers[0]) if len(numbers) == 1 and len(words) <= 4 else None
 
 
-# "mejor", "en vez de", "¿puede ser?", "instead", "could it be": another time preferred.
-_PREFERS_RE = re.compile(
-    r"\b(?:mejor|en vez|en lugar|prefer\w*|puede ser|podria ser|se puede|cambi\w*|pas\w*"
-    r"|mov\w*|corr\w*|instead|rather|better|could it be|can it be|can we (?:do|make it)"
-    r"|change|move|push|make it)\b"
-)
-
-
 def confirms_cancel(step: str, text: str) -> bool:
     """ "cancelalo nomás", "yes cancel it", "sí, anulala" to "¿Cancelo tu turno…?"."""
     return step == "confirm_cancel" and (asks_cancel(text) or starts_yes(text))
-
-
-def prefers(text: str) -> bool:
-    return bool(_PREFERS_RE.search(plain(text)))
 
 
 def wants_earliest(text: str) -> bool:
