@@ -6,6 +6,7 @@ import re
 from dataclasses import replace
 from datetime import date, timedelta
 
+from hablo.engine.nlu.acts import asks_holidays
 from hablo.engine.nlu.text import plain
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.skills.examples import load_examples
@@ -21,12 +22,6 @@ FALLBACK = IntentSpec("fallback", {})
 # Read by rule (hablo.engine.nlu.unknown): a service not offered, a fact not given.
 NOT_OFFERED = IntentSpec("not_offered", {})
 UNKNOWN_FACT = IntentSpec("unknown_fact", {})
-
-
-# "¿atienden feriados?", "do you open on bank holidays?": holidays in general, no date.
-_HOLIDAYS_RE = re.compile(
-    r"\b(?:feriados?|festivos?|dias festivos|holidays|bank holidays?|public holidays?)\b"
-)
 
 
 class InfoSkill(Skill):
@@ -64,7 +59,7 @@ class InfoSkill(Skill):
         """A specific day's hours when the customer named one, else the whole week."""
         day = _asked_day(turn, ctx)
         lang = turn.language
-        if day is None and _HOLIDAYS_RE.search(plain(turn.text)):
+        if day is None and asks_holidays(turn.text):
             upcoming = _next_holiday(ctx)
             if upcoming is not None:  # closed on the days it keeps as holidays
                 return ctx.render(
@@ -103,6 +98,9 @@ def _next_holiday(ctx: SkillContext) -> tuple[date, str] | None:
     return None
 
 
+_NOW = re.compile(r"\b(?:ahora|ahorita|now|right now)\b")
+
+
 def _asked_day(turn: Turn, ctx: SkillContext) -> date | None:
     # "¿abren el sábado?" asked on a Saturday is about today: for opening hours a bare
     # weekday means the nearest one, today included (bookings look forward instead).
@@ -112,6 +110,8 @@ def _asked_day(turn: Turn, ctx: SkillContext) -> date | None:
     context_day = turn.entities.get("context_day")  # "¿hasta qué hora?" after "el viernes"
     if isinstance(context_day, date):
         return context_day
+    if _NOW.search(plain(turn.text)):  # "¿están abiertos ahora?"
+        return ctx.now().date()
     weekday = turn.entities.get("weekday")
     if isinstance(weekday, int):
         today = ctx.now().date()

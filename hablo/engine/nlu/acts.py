@@ -421,3 +421,22 @@ _PREFERS_RE = re.compile(
 
 def prefers(text: str) -> bool:
     return bool(_PREFERS_RE.search(plain(text)))
+
+
+# "¿atienden feriados?", "do you open on bank holidays?": holidays in general.
+_HOLIDAYS_RE = re.compile(
+    r"\b(?:feriados?|festivos?|dias festivos|holidays|bank holidays?|public holidays?)\b"
+)
+# "¿trabajan el 24?", "¿atienden el sábado?", "are you open": about opening, with a day.
+_OPENING_RE = re.compile(
+    r"\b(?:abren|abris|abre|atienden|atendes|atiende|trabajan|trabajas|abiertos?|abiertas?"
+    r"|cierran|open|closed)\b"
+)
+
+
+def asks_holidays(text: str) -> bool:
+    return bool(_HOLIDAYS_RE.search(plain(text)))
+
+
+def asks_opening(text: str) -> bool:
+    return bool(_OPENING_RE.search(plain(text)))

@@ -202,6 +202,11 @@ _DOM_RE = re.compile(
     rf"\b(?P<pre>el\s+dia|(?<!buen\s)dia|on\s+the|the|el)\s+{_NO_NUM_BEFORE}(?P<d>\d{{1,2}})(?!\d)"
     rf"(?P<ord>ro|ero|°|st|nd|rd|th)?(?![/\-:]\d|[.,]\d)"
 )
+# "¿abren el 24?", "trabajan el 9?": a day of the month asked about opening.
+_OPEN_BEFORE_RE = re.compile(
+    r"\b(?:abren|abris|abre|abrimos|atienden|atendes|atiende|trabajan|trabajas|trabaja|abiertos?"
+    r"|abiertas?|cierran|cerrado|cerrados|open|opened|closed)\s*(?:el|la|the|on\s+the|on)?\s*$"
+)
 # "¿y el 24?", "and the 3rd?": the whole message asks about another day of the month.
 _FOLLOW_UP_DOM_RE = re.compile(r"\W*(?:y|and|what about|how about|o)\s+(?:el|the)\s+\d{1,2}\W*$")
 _WEEKDAY_RE = re.compile(
@@ -571,7 +576,8 @@ def _collect_dates(
         for m in _DOM_RE.finditer(s):
             period_after = period_at is not None and not s[m.end() : period_at].strip()
             weak = m["pre"] in ("el", "the") and m["ord"] is None
-            weak = weak and not follow_up and not period_after
+            asks_open = _OPEN_BEFORE_RE.search(s, max(0, m.start() - 30), m.start()) is not None
+            weak = weak and not follow_up and not period_after and not asks_open
             before_clock = clock is not None and s[m.end() : clock.start].strip(" ,") == ""
             d = _day_of_month(today, int(m["d"]))
             if d is not None and (before_clock or not weak) and not _count_follows(s, m.end()):

@@ -15,7 +15,9 @@ from hablo.engine.nlu.acts import (
     AFFIRM,
     DENY,
     asks_cancel,
+    asks_holidays,
     asks_latest,
+    asks_opening,
     asks_reminder,
     asks_shift,
     asks_which_days,
@@ -46,7 +48,7 @@ from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
 from hablo.engine.nlu.party import for_companion
 from hablo.engine.nlu.services import CHILDREN_SERVICE, ServiceMatcher
 from hablo.engine.nlu.spelling import Speller
-from hablo.engine.nlu.text import normalize
+from hablo.engine.nlu.text import normalize, plain
 from hablo.engine.nlu.trainer import train_in_child
 from hablo.engine.nlu.unknown import UnknownAsk, unknown_ask
 
@@ -413,6 +415,32 @@ _EMERGENCY = re.compile(
     r"|sangra mucho|no respira|not breathing|can t breathe|poisoned|envenen\w*"
     r"|convulsion\w*|seizure\w*|hit by a car|lo atropell\w*|la atropell\w*)\b"
 )
+# Messages only the team can handle: a complaint about a visit, an overcharge, arriving
+# late to a booking, someone asking who to talk to (a supplier, a job seeker).
+_FOR_A_PERSON = re.compile(
+    r"\b(?:(?:quiero|quisiera|queria) (?:hacer|dejar|poner) (?:un |una )?(?:reclamo|queja)"
+    r"|me cortaron (?:re |muy |super )?mal|me (?:dejaron|quedo) (?:re |muy )?mal|quede disconforme"
+    r"|no me gusto como (?:me )?quedo|me arruinaron|me cobraron (?:de mas|mal|dos veces)"
+    r"|cobraron de mas|unhappy with|not happy with|came out (?:orange|green|wrong|badly)"
+    r"|overcharged|charged me (?:twice|too much)|want to (?:make a )?complain\w*"
+    r"|(?:llego|voy a llegar|llegamos|estoy llegando) (?:\d+|unos|un par de|diez|cinco|quince"
+    r"|veinte|media) ?(?:min\w*|minutitos)? (?:tarde|mas tarde)"
+    r"|(?:llego|voy) (?:un poco |re )?tarde"
+    r"|running (?:\d+ ?(?:min\w*)? |a (?:bit|little) |a few minutes )?late"
+    r"|(?:i ll|i will|gonna) be (?:\d+ ?(?:min\w*)? |a (?:bit|little) |a few minutes )?late"
+    r"|con quien (?:puedo |podria )?(?:hablar|comunicarme)|who (?:can|should) i (?:talk|speak)"
+    r"|hablar con (?:el|la) (?:due\w+|encargad\w+|gerente)"
+    r"|speak (?:to|with) the (?:owner|manager))\b"
+)
+# "¿con quién hablo?", "¿sos un bot?", "who am I talking to?", "is this the salon?"
+_WHO_ARE_YOU = re.compile(
+    r"\b(?:con quien hablo|quien (?:sos|eres|es|habla|me atiende)|sos (?:una persona|un bot"
+    r"|humano|real|un robot)|eres (?:una persona|un bot|humano)|es un bot|hablo con (?:un bot"
+    r"|una persona|una maquina)|who am i (?:talking|speaking|chatting) (?:to|with)|who is this"
+    r"|are you (?:a bot|a robot|human|a real person|real|a person)|is this a bot"
+    r"|is this the (?:\w+ )?(?:salon|shop|clinic|vet|studio|barbershop)|es la peluqueria"
+    r"|es el (?:salon|local|consultorio|taller))\b"
+)
 _FOR_A_CHILD = re.compile(
     r"\b(?:(?:mi|my|para mi|for my) (?:hij[oa]|nen[ea]|nin[oa]|bebe|chico|chica|kid|son|daughter"
     r"|child|baby|boy|girl)|(?:my|for my|a) (?:[1-9]|1[0-2]) ?(?:year|yr)s? old)\b"
@@ -438,6 +466,11 @@ def _by_rule(
         return act, 1.0
     if _EMERGENCY.search(normalize(text)):
         return "human", 1.0  # "my dog ate chocolate": a person, now, not the menu
+    said_plain = plain(text)
+    if _FOR_A_PERSON.search(said_plain):
+        return "human", 1.0  # a complaint, a late arrival, a supplier: the team, not a menu
+    if _WHO_ARE_YOU.search(said_plain) and intent in _DISGUISES:
+        return "greeting", 1.0  # "¿con quién hablo?", "are you a bot?": who answers
     if intent in (None, "goodbye") and asks_latest(text):
         return "book", 1.0  # "la más tarde que tengas" (a flow that asked reads it first)
     if intent in (AFFIRM, DENY, None) and cancels_own_booking(text):
@@ -461,6 +494,11 @@ def _by_rule(
         return "book", 1.0  # "corte el lunes a las 11, ¿puede ser?" asks for one
     if intent is None and "when" in entities and _MOVE_IT.search(said):
         return "reschedule", 1.0  # "che, me surgió algo, ¿me lo pasás al martes?"
+    opening = asks_opening(text) and ("when" in entities or "weekday" in entities)
+    if intent not in ("book", "cancel", "reschedule") and asks_holidays(text):
+        return "hours", 1.0  # "¿trabajan en días festivos?" (no service "días festivos")
+    if intent is None and opening:
+        return "hours", 1.0  # "el miércoles 24, ¿trabajan?"
     if intent is None and "when" in entities and (corrects_day(text) or prefers(text)):
         return "book", _UNSURE  # "me equivoqué, era para el viernes": the booking skill decides
     if intent in (None, "pricing", "hours") and "service" in entities and asks_which_days(text):
