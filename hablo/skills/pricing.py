@@ -27,6 +27,10 @@ class PricingSkill(Skill):
                 for s in several
                 if isinstance(s, ServiceInfo)
             ]
+            named = [s for s in turn.entities.get("services") or () if isinstance(s, ServiceInfo)]
+            if len(named) > 1:  # "corte y barba, ¿cuánto sale todo?": the sum as well
+                total = ctx.format_money(sum(s.price_minor for s in named), lang)
+                lines.append(ctx.render("price_sum", lang, total=total))
             return SkillResult.say("\n".join(lines))
         service = turn.entities.get("service")
         if isinstance(service, ServiceInfo):

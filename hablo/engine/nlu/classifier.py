@@ -71,6 +71,8 @@ class Prediction:
     confidence: float
     # The best in-scope intent even when below threshold (for logs and evaluation).
     best: str
+    # Read as small talk or off-topic (the out-of-scope class won), not merely unsure.
+    chitchat: bool = False
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,6 @@ class IntentClassifier:
         confidence = float(probs[best_idx])
         if best == OUT_OF_SCOPE:
             runner = self.labels[int(np.argsort(probs)[-2])]
-            return Prediction(None, confidence, runner)
+            return Prediction(None, confidence, runner, chitchat=True)
         intent = best if confidence >= self.threshold else None
         return Prediction(intent, confidence, best)

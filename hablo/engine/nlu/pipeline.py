@@ -50,7 +50,7 @@ from hablo.engine.nlu.services import CHILDREN_SERVICE, ServiceMatcher
 from hablo.engine.nlu.spelling import Speller
 from hablo.engine.nlu.text import normalize, plain
 from hablo.engine.nlu.trainer import train_in_child
-from hablo.engine.nlu.unknown import UnknownAsk, unknown_ask
+from hablo.engine.nlu.unknown import UNKNOWN_FACT, UnknownAsk, open_question, unknown_ask
 
 TrainingSet = tuple[tuple[str, str], ...]  # (text, intent)
 # Built-in intents a question about an unknown thing is mistaken for ("¿hacen alisado?"
@@ -311,7 +311,9 @@ class NluPipeline:
         intent = prediction.intent
         if intent is not None and intent not in self._ref.intents:
             intent = None  # a stand-in model's intent that this tenant's skills do not have
-        intent, confidence = _by_rule(text, intent, prediction.confidence, entities, self._matcher)
+        intent, confidence = _by_rule(
+            text, intent, prediction.confidence, entities, self._matcher, prediction.chitchat
+        )
         if intent in (AFFIRM, DENY) and confidence == 1.0 and read_act(text) is not None:
             # A whole message that is a yes or no names no service ("bárbaro" is no barba).
             for key in ("service", "services", "service_options", "services_then"):
@@ -432,6 +434,10 @@ _FOR_A_PERSON = re.compile(
     r"|hablar con (?:el|la) (?:due\w+|encargad\w+|gerente)"
     r"|speak (?:to|with) the (?:owner|manager))\b"
 )
+_CHEAPEST = re.compile(
+    r"\b(?:lo mas (?:barato|economico)|el mas (?:barato|economico)|la mas (?:barata|economica)"
+    r"|(?:the )?cheapest|least expensive)\b"
+)
 # "¿con quién hablo?", "¿sos un bot?", "who am I talking to?", "is this the salon?"
 _WHO_ARE_YOU = re.compile(
     r"\b(?:con quien hablo|quien (?:sos|eres|es|habla|me atiende)|sos (?:una persona|un bot"
@@ -459,8 +465,10 @@ def _by_rule(
     confidence: float,
     entities: dict[str, Any],
     matcher: ServiceMatcher,
+    chitchat: bool = False,
 ) -> tuple[str | None, float]:
-    """Where rules read a message better than the classifier (it may add "thing")."""
+    """Where rules read a message better than the classifier (it may add "thing");
+    `chitchat`: the classifier read small talk ("¿viste el partido?")."""
     act = read_act(text)
     if act is not None:  # "sí, gracias", "👍", "jaja"
         return act, 1.0
@@ -469,6 +477,8 @@ def _by_rule(
     said_plain = plain(text)
     if _FOR_A_PERSON.search(said_plain):
         return "human", 1.0  # a complaint, a late arrival, a supplier: the team, not a menu
+    if _CHEAPEST.search(said_plain) and intent in _DISGUISES:
+        return "pricing", 1.0  # "¿qué es lo más barato?": the price list says it
     if _WHO_ARE_YOU.search(said_plain) and intent in _DISGUISES:
         return "greeting", 1.0  # "¿con quién hablo?", "are you a bot?": who answers
     if intent in (None, "goodbye") and asks_latest(text):
@@ -541,4 +551,8 @@ def _by_rule(
     named = "service" in entities or "service_options" in entities
     if intent is None and "when" in entities and (named or _AVAILABILITY.search(normalize(text))):
         return "book", max(confidence, _UNSURE)  # "corte el domingo a las 11"
+    asks = intent is None and not chitchat and not named and "when" not in entities
+    if asks and open_question(text):
+        entities["thing"] = ""  # "¿qué marca de tintura usan?": not known here; a person is
+        return UNKNOWN_FACT, 1.0
     return intent, confidence

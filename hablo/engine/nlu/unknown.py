@@ -120,3 +120,22 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> UnknownAsk | S
             return None  # one of several services ("¿hacen limpiezas?"): not unknown
         return UnknownAsk(kind, thing)
     return None
+
+
+# A question of its own ("¿qué marca de tintura usan?", "¿con cuánta anticipación tengo
+# que avisar?", "what brand of dye do you use?"): asked, not said in passing.
+_QUESTION_WORD = re.compile(
+    r"^(?:(?:hola|buenas|buen dia|hi|hello|hey|disculpa|disculpe|una pregunta|una consulta)\s+)*"
+    r"(?:que|como|cuando|donde|cual|cuales|quien|quienes|cuanto|cuanta|cuantos|cuantas|con que"
+    r"|con cuanta|con cuanto|hay|tienen|tenes|puedo|se puede|me pasas|me pasan|me das|pueden"
+    r"|what|how|when|where|which|who|whats|can|could|do|does|is|are|will|should)\b"
+)
+
+
+def open_question(text: str) -> bool:
+    """A real question (a question word or a "?", four words or more) that nothing else
+    understood: the bot does not know, and says so, rather than "I didn't get that"."""
+    norm = plain(text)
+    if len(norm.split()) < 4:
+        return False
+    return bool(_QUESTION_WORD.match(norm)) or text.rstrip().endswith("?")
