@@ -5,6 +5,11 @@ budget. Past it the turn gives up on the call (the caller abandons the turn's tr
 so a late result can write nothing) and the conversation goes on. A hung call keeps only
 its helper thread: helpers are daemon threads, started on demand (none at import) and
 capped, so a few hung skills cannot stop the process from exiting nor exhaust threads.
+
+Our own bounded code (the built-in skills: no provider call inside a turn, their database
+waits capped by the connection's lock and statement timeouts) runs on the caller's thread
+instead (`call_inline`): no hand-off and two thread wake-ups fewer per message. Past the
+budget its result is dropped all the same.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import contextvars
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -19,7 +25,21 @@ T = TypeVar("T")
 
 
 class CallOverrun(Exception):
-    """The call did not finish within its budget (it may still be running)."""
+    """The call did not finish within its budget (`running`: it may still be going on)."""
+
+    def __init__(self, budget_s: float, *, running: bool = True) -> None:
+        super().__init__(f"over its budget of {budget_s:.1f}s")
+        self.running = running
+
+
+def call_inline(fn: Callable[[], T], budget_s: float) -> T:
+    """fn()'s result or exception, run on this thread; CallOverrun (not running) when it
+    took longer than budget_s."""
+    started = time.monotonic()
+    result = fn()
+    if time.monotonic() - started > budget_s:
+        raise CallOverrun(budget_s, running=False)
+    return result
 
 
 class _Call(Generic[T]):
@@ -57,7 +77,7 @@ class BudgetedCalls:
             ).start()
         self._jobs.put(job)
         if not job.done.wait(budget_s):
-            raise CallOverrun(f"over its budget of {budget_s:.1f}s")
+            raise CallOverrun(budget_s)
         if job.error is not None:
             raise job.error
         return job.result  # type: ignore[return-value]  # set when no error

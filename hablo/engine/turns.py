@@ -34,9 +34,10 @@ from hablo.engine.metrics import SKILL_ERRORS
 from hablo.engine.nlu.acts import ACK, COMPLAINT, GOODBYE, read_act, says_yes, starts_yes
 from hablo.engine.nlu.pipeline import Understanding
 from hablo.engine.nlu.text import normalize
-from hablo.engine.skill_calls import BudgetedCalls, CallOverrun
+from hablo.engine.skill_calls import BudgetedCalls, CallOverrun, call_inline
 from hablo.engine.skillset import TenantRuntime
 from hablo.engine.store import LockedConversation
+from hablo.plugins.loader import is_builtin
 from hablo.plugins.sdk import FollowUp, Skill, SkillResult, Turn
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,8 @@ class SkillOverrun(Exception):
         self.skill = skill
 
 
-# Skills run on these helper threads, so their budget is enforced (one set per process).
+# Third-party and remote skills run on these helper threads, so their budget is enforced
+# even when they hang (one set per process); the built-in ones run inline.
 SKILL_CALLS = BudgetedCalls()
 
 
@@ -298,17 +300,19 @@ def _run_skill(
         in_flow=follow_up is None and turn.state.flow == skill.name,
     )
     budget = float(ctx.tenant_setting("skill_time_budget_s", DEFAULT_SKILL_BUDGET_S))
+    call = call_inline if is_builtin(type(skill)) else SKILL_CALLS.call
     try:
-        result = SKILL_CALLS.call(lambda: skill.handle(request, ctx), budget)
+        result = call(lambda: skill.handle(request, ctx), budget)
         if not isinstance(result, SkillResult):
             raise TypeError(f"handle() returned {type(result).__name__}, not SkillResult")
     except CallOverrun as exc:
         log.error("skill %s overran in conversation %s: %s", skill.name, conversation.id, exc)
         if turn.conn is not None:
-            # The skill may still be writing through the turn's connection: the whole
-            # transaction is given up (row lock and connection released now, a late write
-            # fails on a closed connection) and the caller commits an apology instead.
-            turn.conn.invalidate()
+            # The whole transaction is given up and the caller commits an apology instead.
+            # A skill still running may be writing through the turn's connection: it is
+            # closed (row lock released now, a late write fails on a closed connection).
+            if exc.running:
+                turn.conn.invalidate()
             SKILL_ERRORS.labels(skill.name).inc()
             raise SkillOverrun(skill.name, budget) from None
         return _skill_failed(skill, turn, ctx, f"skill {skill.name} failed: SkillOverrun")

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from hablo.plugins.sdk import IntentSpec, Skill
 
 ENTRY_POINT_GROUP = "hablo.skills"
+BUILTIN_PACKAGE = "hablo.skills"
 log = logging.getLogger(__name__)
 
 
@@ -55,6 +56,12 @@ def validate_skill_class(obj: object) -> type[Skill]:
     return obj
 
 
+def is_builtin(skill: type[Skill]) -> bool:
+    """Shipped with hablo (hablo.skills), not a third-party or a tenant's remote skill."""
+    module = skill.__module__
+    return module == BUILTIN_PACKAGE or module.startswith(f"{BUILTIN_PACKAGE}.")
+
+
 class SkillRegistry:
     """The skills available to this process (not per tenant: tenants enable a subset)."""
 
@@ -89,4 +96,4 @@ class SkillRegistry:
         return sorted(self._skills)
 
     def builtin_names(self) -> list[str]:
-        return sorted(n for n, s in self._skills.items() if s.__module__.startswith("hablo.skills"))
+        return sorted(n for n, s in self._skills.items() if is_builtin(s))

@@ -101,3 +101,31 @@ def test_a_hung_skill_costs_one_apology_not_the_conversation(
     assert all(r.body != "respuesta tardía" for r in rows)
     assert len(states) == 1 and "late" not in str(states[0])
     assert len(sender.sent) == 2
+
+
+def test_a_built_in_skill_past_its_budget_is_dropped_too(db_url: str) -> None:
+    """Built-in skills run on the conversation's own thread (no helper to hand off to);
+    their budget still holds: past it the turn commits the apology, not their result."""
+    rt = bootstrap(make_settings(db_url), upgrade_schema=False)
+    try:
+        with rt.db.transaction() as session:
+            tenant_id = seed_demo(session)
+            tenant = session.get(Tenant, tenant_id)
+            assert tenant is not None
+            tenant.settings = {**(tenant.settings or {}), "skill_time_budget_s": 1e-9}
+        sender = CollectingSender("console")
+        turns = start_collecting(rt, sender)
+        hello = rt.engine.submit(inbound(tenant_id, "hola"))
+        turns.wait_for([hello.inbox_id], timeout=60)
+        assert "tuve un problema" in sender.sent[0].text
+        with rt.db.transaction() as session:
+            customer = session.execute(
+                select(Message.error).where(Message.sender_kind == SenderKind.CUSTOMER)
+            ).one()
+            assert customer.error is not None and "overran its budget of 0.0s" in customer.error
+            bot = session.scalars(
+                select(Message.body).where(Message.sender_kind != SenderKind.CUSTOMER)
+            ).all()
+        assert all("Peluquería Sol" not in body for body in bot)
+    finally:
+        rt.close()
