@@ -10,7 +10,7 @@ suite runs against both implementations (SQLite uses the portable one).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any
@@ -120,6 +120,10 @@ SELECT id FROM sent
 """
 
 
+def _no_guard() -> None:
+    return None
+
+
 def _raw(conn: Connection) -> Any:
     """The psycopg connection under SQLAlchemy's, in the same transaction."""
     return conn.connection.driver_connection
@@ -177,7 +181,7 @@ class PostgresConversationStore(ConversationStore):
     ) -> tuple[tuple[int, ...], list[OutboundEnvelope]]:
         with self.turn_slots, self.db.begin() as conn:
             raw = _raw(conn)
-            with raw.pipeline():  # BEGIN + lock + claim: one round trip
+            with raw.pipeline():  # BEGIN + lock + claim (+ guard): one round trip
                 locked = raw.execute(
                     _LOCK_LIVE, (key.tenant_id, key.channel, key.peer), prepare=True
                 )
@@ -191,10 +195,12 @@ class PostgresConversationStore(ConversationStore):
                     ),
                     prepare=True,
                 )
+                guard = self._turn_guard(raw, key)
             row = locked.fetchone()
             claimed = tuple(sorted(r[0] for r in claim.fetchall()))
             if not claimed:
                 return (), []
+            guard()
             if row is None:
                 conversation = self.open_live(conn, key, sender_name)
             else:
@@ -203,6 +209,12 @@ class PostgresConversationStore(ConversationStore):
                 )
             record = compute(conversation, conn, claimed)
             return claimed, self._write_turn(raw, key, conversation, record)
+
+    def _turn_guard(self, raw: Any, key: ConversationKey) -> Callable[[], None]:
+        """Statements a subclass adds to a turn's first round trip (after the lock and the
+        claim), and the check of their results once it is back: it raises to give the turn
+        up before anything is written. None here."""
+        return _no_guard
 
     def open_live(
         self, conn: Connection, key: ConversationKey, sender_name: str

@@ -1,8 +1,9 @@
 """Fencing tokens in PostgreSQL, and the store that checks them on every turn.
 
 Taking a shard raises its fence (one row per shard, `shard_fences`). Each turn of a
-fenced worker reads the shard's row FOR SHARE inside its own transaction and goes on only
-when the fence is still the one it got. The two conflict: a new owner's raise waits for
+fenced worker reads the shard's row FOR SHARE inside its own transaction (in the turn's
+first round trip, beside the conversation's lock) and goes on only when the fence is still
+the one it got. The two conflict: a new owner's raise waits for
 the old owner's turns in flight and, once committed, every later turn of the old owner
 fails the check and rolls back (its inbox rows stay pending for the new owner). Every other
 write of a conversation through the store (a follow-up after a turn, a job's reminder or
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Connection
 from hablo.db.database import Database
 from hablo.engine.messages import ConversationKey, OutboundEnvelope
 from hablo.engine.pg_store import PostgresConversationStore
-from hablo.engine.store import LockedConversation, StaleOwner, TurnComputer, TurnRecord
+from hablo.engine.store import StaleOwner, TurnComputer
 
 _RAISE = """
 INSERT INTO shard_fences (shard, fence, owner, updated_at) VALUES (%s, 1, %s, now())
@@ -72,26 +73,31 @@ class FencedStore(PostgresConversationStore):
         compute: TurnComputer,
         sender_name: str = "",
     ) -> tuple[tuple[int, ...], list[OutboundEnvelope]]:
-        shard = self._shard_of(key)
-        if shard not in self._held:  # fail before taking a connection
-            raise StaleShardOwner(f"shard {shard} is not held by this worker")
+        self._held_fence(key)  # fail before taking a connection
+        return super().process_turn(key, inbox_ids, compute, sender_name)
 
-        def fenced(
-            conversation: LockedConversation, conn: Connection, claimed: tuple[int, ...]
-        ) -> TurnRecord:
-            self.check_write(conn, key)
-            return compute(conversation, conn, claimed)
-
-        return super().process_turn(key, inbox_ids, fenced, sender_name)
+    def _turn_guard(self, raw: Any, key: ConversationKey) -> Callable[[], None]:
+        """A turn checks the fence in its first round trip, beside the conversation's
+        lock and the inbox claim, and is given up before it computes or writes."""
+        shard, fence = self._held_fence(key)
+        found = raw.execute(_CHECK, (shard,), prepare=True)
+        return lambda: _verify(shard, fence, found.fetchone())
 
     def check_write(self, conn: Connection, key: ConversationKey) -> None:
-        """Every write of the conversation (a turn, a follow-up, a job's reminder or
+        """Every other write of the conversation (a follow-up, a job's reminder or
         handoff release, a quarantine) checks here: hold the shard's fence (FOR SHARE,
         until `conn` commits) if it is still ours, else raise StaleShardOwner."""
+        shard, fence = self._held_fence(key)
+        _verify(shard, fence, _raw(conn).execute(_CHECK, (shard,)).fetchone())
+
+    def _held_fence(self, key: ConversationKey) -> tuple[int, int]:
         shard = self._shard_of(key)
         fence = self._held.get(shard)
         if fence is None:
             raise StaleShardOwner(f"shard {shard} is not held by this worker")
-        row = _raw(conn).execute(_CHECK, (shard,)).fetchone()
-        if row is None or row[0] != fence:
-            raise StaleShardOwner(f"shard {shard} was taken over (fence {fence})")
+        return shard, fence
+
+
+def _verify(shard: int, fence: int, row: Any) -> None:
+    if row is None or row[0] != fence:
+        raise StaleShardOwner(f"shard {shard} was taken over (fence {fence})")
