@@ -77,9 +77,9 @@ def test_option_index(text: str, count: int, index: int | None) -> None:
 
 
 def test_after_a_list_of_times_a_bare_number_is_an_hour_and_a_word_an_option() -> None:
-    assert reading.ordinal_index("3", 6) is None and reading.bare_hour("3") == 3
+    assert reading.ordinal_index("3", 6) is None and reading.bare_hour("3") == (3, 0)
     assert reading.ordinal_index("la tercera", 6) == 3
-    assert reading.bare_hour("a las 5") == 5 and reading.bare_hour("17 hs") == 17
+    assert reading.bare_hour("a las 5") == (5, 0) and reading.bare_hour("17 hs") == (17, 0)
     assert reading.bare_hour("5 personas") is None
     assert reading.day_of_month("el 31") == 31 and reading.day_of_month("22") == 22
     assert reading.period_hours("a la tarde") == (13, 24)  # noon is "mediodía"
@@ -191,3 +191,10 @@ def test_a_range_of_the_day_is_not_a_time() -> None:
     assert window("a la tarde") == (13 * 60, 24 * 60)
     assert window("a las 3 de la tarde") is None  # three o'clock
     assert window("mañana a las 5") is None
+
+
+def test_a_bare_time_with_minutes_answers_what_time() -> None:
+    # "11.30 please" to "What time?": half past eleven, not a misunderstanding.
+    assert reading.bare_hour("11.30 please") == (11, 30)
+    assert reading.bare_hour("10:45") == (10, 45)
+    assert reading.bare_hour("11.75") is None

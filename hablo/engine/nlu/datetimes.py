@@ -163,7 +163,8 @@ _DATEISH_TAIL = re.compile(
     rf"\b(?:mani?ana|hoy|today|tomorrow|(?:{_WD})s?|\d{{1,2}}[/\-]\d{{1,2}})\W*$"
 )
 # How many weeks ahead "el viernes 19" may name the 19th (further, 19 is an hour or a count).
-_DOM_WEEKS = 3
+_DOM_WEEKS = 9
+_CLOCK_LATER_RE = re.compile(r"\b(?:a\s+las?|at)\s+\d|\d\s*(?:hs|am|pm|:\d\d)\b")
 _INSTEAD_OF_RE = re.compile(r"\b(?:en\s+vez|en\s+lugar|instead\s+of|rather\s+than)\s*$")
 # What comes right before a day of the month said with a part of the day.
 _DAY_LEAD_RE = re.compile(r"\b(?:el|el\s+dia|dia|the|on\s+the)\s+$")
@@ -341,11 +342,9 @@ def _after_a_day(m: re.Match[str], s: str, today: date | None) -> bool:
     if _RELDAY_TAIL.search(before) is not None:
         return True
     weekday = _WEEKDAY_LEAD_RE.search(before)
-    return (
-        weekday is not None
-        and today is not None
-        and not _is_weekday_date(today, weekday["wd"], int(m["hd"]))
-    )
+    if weekday is None or today is None or _CLOCK_LATER_RE.search(s, m.end()):
+        return False  # "el lunes 3 a las 10": the 3 is no hour when one is said
+    return not _is_weekday_date(today, weekday["wd"], int(m["hd"]))
 
 
 def _hs_is_clock(m: re.Match[str], s: str, spoken: int) -> bool:
@@ -376,8 +375,18 @@ def _day_then_period(m: re.Match[str], s: str, today: date) -> bool:
 
 def _is_weekday_date(today: date, word: str, number: int) -> bool:
     """ "viernes 19" names the 19th when one of the next such weekdays falls on it."""
-    first = _weekday_resolver_on(today, _WEEKDAY_WORDS[word])
-    return any((first + timedelta(weeks=k)).day == number for k in range(_DOM_WEEKS))
+    return _weekday_on(_weekday_resolver_on(today, _WEEKDAY_WORDS[word]), number) is not None
+
+
+def _weekday_on(first: date, number: int) -> date | None:
+    """The weekday from `first` on that falls on day `number` of its month, within nine
+    weeks: "el jueves 1" is April 1st. A morning hour ("sábado 10") is the 10th only in
+    the next two weeks; further off it is ten o'clock."""
+    for k in range(_DOM_WEEKS):
+        d = first + timedelta(weeks=k)
+        if d.day == number:
+            return d if k < 2 or not 8 <= number <= 12 else None
+    return None
 
 
 def _weekday_resolver_on(today: date, wd: int) -> date:
@@ -391,7 +400,10 @@ def _find_clock(s: str, today: date | None = None) -> _Clock | None:
         if m["hd"] is None and m["hw"] is None:
             continue
         clock = _clock_from(m, s, today)
-        if clock is not None and _INSTEAD_OF_RE.search(s, max(0, m.start() - 16), m.start()):
+        turned_down = _INSTEAD_OF_RE.search(s, max(0, m.start() - 16), m.start()) or (
+            _REFUSED_AFTER.match(s, m.end()) or _REFUSED_BEFORE.search(s, 0, m.start())
+        )
+        if clock is not None and turned_down:  # "a las 10 no puedo, ¿a las 12?"
             refused = refused or clock
             continue
         if clock is not None and (past is None or clock.end <= past.start):
@@ -617,12 +629,10 @@ def _weekday_ref(
     if m["dom"] is not None and _DAY_MONTH_RE.match(s, m.start("dom")):
         return None  # "el viernes 2 de abril": the day and month say the date
     if m["dom"] is not None and not _count_follows(s, m.end()):
-        # "el viernes 19": the 19th, if one of the next six such weekdays falls on it.
-        first = resolve(None if skip_today else (23, 59))
-        for k in range(_DOM_WEEKS):
-            d = first + timedelta(weeks=k)
-            if d.day == int(m["dom"]):
-                return _DateRef(m.start(), m.end(), _fixed(d))
+        # "el viernes 19": the 19th, if one of the next such weekdays falls on it.
+        on = _weekday_on(resolve(None if skip_today else (23, 59)), int(m["dom"]))
+        if on is not None:
+            return _DateRef(m.start(), m.end(), _fixed(on))
     # Any unconfirmed number is left out of the span: it may be a count ("3 turnos").
     end = m.end("qv") if m["qv"] else m.end("plural")
     return _DateRef(m.start(), end, resolve, wd)

@@ -434,6 +434,7 @@ _FOR_A_PERSON = re.compile(
     r"|hablar con (?:el|la) (?:due\w+|encargad\w+|gerente)"
     r"|speak (?:to|with) the (?:owner|manager))\b"
 )
+_ONLY_A_NUMBER = re.compile(r"\d{1,2}(?: \d\d)?(?: ?(?:hs|h|am|pm))?")
 _CHEAPEST = re.compile(
     r"\b(?:lo mas (?:barato|economico)|el mas (?:barato|economico)|la mas (?:barata|economica)"
     r"|(?:the )?cheapest|least expensive)\b"
@@ -472,6 +473,8 @@ def _by_rule(
     act = read_act(text)
     if act is not None:  # "sí, gracias", "👍", "jaja"
         return act, 1.0
+    if intent in (AFFIRM, DENY) and _ONLY_A_NUMBER.fullmatch(plain(text)):
+        return None, 0.0  # "10" answers "¿a qué hora?" or picks an option; no yes
     if _EMERGENCY.search(normalize(text)):
         return "human", 1.0  # "my dog ate chocolate": a person, now, not the menu
     said_plain = plain(text)

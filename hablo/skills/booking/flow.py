@@ -40,6 +40,10 @@ from hablo.skills.booking.slots import (
 )
 from hablo.skills.wording import say_day, why_not_text
 
+# A time the bot listed stays bookable this long although the minimum notice has since
+# run out under it ("13:00" offered at 12:00:00, picked at 12:00:20 with one hour's notice).
+OFFER_GRACE = timedelta(minutes=15)
+
 
 class BookingFlow(ManageBookings):
     """One turn of the booking conversation (see skill.py for how it reads answers)."""
@@ -190,7 +194,7 @@ class BookingFlow(ManageBookings):
                 when = self._moved_to(when, proposed)
             if self._adds_service(service):
                 return self._advance()
-            if self._repeats_proposal(when):
+            if self._repeats_proposal(when) and not reading.turns_down(text):
                 return self._confirmed()
             shift = asks_shift(text)
             if shift is not None and self.state.get("proposal") and when is None:
@@ -202,7 +206,7 @@ class BookingFlow(ManageBookings):
                 return self._advance()
             if act == AFFIRM:
                 return self._confirmed()
-            if act == DENY or starts_no(text):
+            if act == DENY or starts_no(text) or reading.turns_down(text):
                 return self._denied()
             return None
         if step in YES_NO_STEPS:
@@ -244,13 +248,13 @@ class BookingFlow(ManageBookings):
         index = reading.ordinal_index(text, len(shown))
         if index is not None:  # "la tercera" of the times just listed
             return self._propose(shown[index - 1])
+        hour = reading.bare_hour(text)  # before "sí": a bare "10" may read as a yes
+        if hour is not None:
+            self._set_time(self._pick_hour(day, hour[0]), f"{hour[1]:02d}")
+            return self._advance()
         if self.turn.intent == AFFIRM and shown:  # "sí" to a list of times: which one?
             texts = [self.ctx.format_datetime(s, self.lang) for s in shown]
             return self._say("booking_which_option", options=texts)
-        hour = reading.bare_hour(text)
-        if hour is not None:
-            self._set_time(self._pick_hour(day, hour), "00")
-            return self._advance()
         slots = repo_of(self.ctx).free_slots(day, service, self.ctx.opening_hours(day), self.now)
         span = self._period(text, day) or self._window()
         if span is not None:  # "el primero que tengas" after "a la tarde": the afternoon's
@@ -508,11 +512,19 @@ class BookingFlow(ManageBookings):
         repo = repo_of(ctx)
         if wanted in repo.free_slots(day, service, ctx.opening_hours(day), self.now):
             return self._propose(wanted)
+        if self._was_offered(wanted) and wanted in repo.free_slots(
+            day, service, ctx.opening_hours(day), self.now - OFFER_GRACE
+        ):
+            return self._propose(wanted)  # offered a minute ago: the notice then still holds
         intervals = ctx.opening_hours(day)
         reason = why_not_text(
             ctx, self.lang, wanted, service.duration_minutes, intervals, self.now, repo.policy
         )
         return self._offer(wanted, service, "booking_unavailable", reason=reason)
+
+    def _was_offered(self, start: datetime) -> bool:
+        said = [*self.state.get("shown", []), *self.state.get("options", [])]
+        return any(datetime.fromisoformat(s) == start for s in said)
 
     def _companion(self) -> SkillResult | None:
         """ "¿y para mi hijo también?" after booking: the same service (or the one named)

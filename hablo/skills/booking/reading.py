@@ -26,7 +26,7 @@ _OPTION_RE = re.compile(
     r"(?:\s+(?:opcion|option|one|porfa|por favor|please|gracias|thanks|dale|esa|ese))*$"
 )
 _HOUR_RE = re.compile(
-    r"^(?:(?:a|para|tipo|como|at|around|by)\s+)?(?:las\s+)?(?P<h>\d{1,2})"
+    r"^(?:(?:a|para|tipo|como|at|around|by)\s+)?(?:las\s+)?(?P<h>\d{1,2})(?:\s(?P<m>[0-5]\d))?"
     r"(?:\s*(?:hs|h|hrs|horas|hora))?(?:\s+(?:porfa|por favor|please|gracias|dale))*$"
 )
 _DAY_RE = re.compile(
@@ -109,13 +109,14 @@ def ordinal_index(text: str, count: int) -> int | None:
     return option_index(text, count)
 
 
-def bare_hour(text: str) -> int | None:
-    """The hour of an answer to "¿a qué hora?" said as a bare number ("5", "17 hs")."""
+def bare_hour(text: str) -> tuple[int, int] | None:
+    """The hour and minute of an answer to "¿a qué hora?" said as a bare number ("5",
+    "17 hs", "11.30 please")."""
     found = _HOUR_RE.match(_core(text))
     if found is None:
         return None
-    hour = int(found["h"])
-    return hour if 0 <= hour <= 23 else None
+    hour, minute = int(found["h"]), int(found["m"] or 0)
+    return (hour, minute) if 0 <= hour <= 23 else None
 
 
 def day_of_month(text: str) -> int | None:
@@ -199,6 +200,17 @@ def lone_number(text: str) -> int | None:
     words = plain(text).split()
     numbers = [w for w in words if w.isdigit() and len(w) <= 2]
     return int(numbers[0]) if len(numbers) == 1 and len(words) <= 4 else None
+
+
+_TURNS_DOWN_RE = re.compile(
+    r"\b(?:no (?:puedo|me sirve|me queda|me viene|llego|voy a poder)|can t|cannot|cant"
+    r"|doesn t work|does not work|won t work)\b"
+)
+
+
+def turns_down(text: str) -> bool:
+    """ "a las 10 no puedo", "10 doesn't work for me": the time on the table refused."""
+    return bool(_TURNS_DOWN_RE.search(plain(text)))
 
 
 def confirms_cancel(step: str, text: str) -> bool:
