@@ -26,6 +26,11 @@ _WHOLE_LIST = re.compile(
     r"\b(?:precios|prices|lista|list|todos|todo|all|menu|servicios|services|tarifas|rates)\b"
 )
 # "Otra cosa, ¿cuánto dura más o menos?": how long the service just talked about takes.
+# "quiero los dos", "both please", "las dos cosas": every service of the last answer.
+_BOTH = re.compile(
+    r"\b(?:los dos|las dos|ambos|ambas|los 2|las 2|las dos cosas|los tres|las tres|both"
+    r"|the two|all three|the three|todo eso|all of them)\b"
+)
 _HOW_LONG = re.compile(r"\b(?:cuanto (?:dura|tarda|demora|lleva)|how long)\b")
 # Below this, a follow-up's own classification loses to the remembered topic.
 TRUST_CLASSIFIER = 0.6
@@ -70,6 +75,10 @@ def with_context(
             # "¿hacen depilación?" … "¿y alisado?": the same question about something else.
             intent, confidence = NOT_OFFERED, 1.0
             entities["thing"] = thing
+    several = [x for x in (_service(services, i) for i in context.get("services", ())) if x]
+    if len(several) > 1 and "service" not in entities and _BOTH.search(normalize(text)):
+        # "¿cuánto sale la coloración? ¿y el brushing?" … "quiero los dos el viernes"
+        entities["service"], entities["services"] = several[0], tuple(several)
     remembered = _service(services, context.get("service"))
     if "service" not in entities and remembered is not None:
         priced_then_book = intent == "book" and topic == "pricing" and not state.flow
@@ -116,6 +125,11 @@ def remember(state: DialogueState, understanding: Understanding, skill: str | No
     service = understanding.entities.get("service")
     if isinstance(service, ServiceInfo):
         context["service"] = str(service.id)
+        named = understanding.entities.get("services") or ()
+        if len(named) > 1:
+            context["services"] = [str(x.id) for x in named]
+        else:
+            context.pop("services", None)
     when = understanding.entities.get("when")
     if isinstance(when, WhenMention) and when.has_date:
         context["day"] = when.start.date().isoformat()
@@ -123,6 +137,15 @@ def remember(state: DialogueState, understanding: Understanding, skill: str | No
     if isinstance(weekday, int) and not (isinstance(when, WhenMention) and when.has_date):
         context.pop("day", None)
     state.context = context
+
+
+def remember_parts(state: DialogueState, parts: Sequence[Understanding]) -> None:
+    """A message asked about several services, one question each ("¿cuánto sale la
+    coloración? ¿y el brushing?"): "los dos" next means all of them."""
+    named = [u.entities.get("service") for u in parts]
+    ids = list(dict.fromkeys(str(x.id) for x in named if isinstance(x, ServiceInfo)))
+    if len(ids) > 1:
+        state.context = {**state.context, "services": ids}
 
 
 def _value_words(entities: dict[str, Any]) -> set[str]:

@@ -29,7 +29,7 @@ from hablo.engine.dialogue import (
     picked_choice,
     route,
 )
-from hablo.engine.followups import remember, with_context
+from hablo.engine.followups import remember, remember_parts, with_context
 from hablo.engine.metrics import SKILL_ERRORS
 from hablo.engine.nlu.acts import ACK, COMPLAINT, GOODBYE, read_act, says_yes, starts_yes
 from hablo.engine.nlu.pipeline import Understanding
@@ -150,6 +150,8 @@ def run_turn(
         remember(turn.state, turn.understanding, turn.skill)
         if turn.status == ConversationStatus.WAITING_HUMAN:
             break  # handed to a person: the bot says nothing more
+    if parts:
+        remember_parts(turn.state, [u for _, u in parts])
     if parts and turn.state.flow:
         turn.state.offer = None  # the last question asked is the flow's, not an offer
     if parts:

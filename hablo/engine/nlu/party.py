@@ -20,7 +20,15 @@ _COMPANION_RE = re.compile(
     rf"|(?:y|and|tambien|also|plus) (?:tambien |also )?(?:para |for )?(?:mi|my) {_KIN}"
     rf"|(?:para|for) (?:mi|my) {_KIN} (?:tambien|too|as well)"
     rf"|(?:otro|otra|another) (?:para|for) (?:mi|my) {_KIN}"
-    rf"|(?:mi|my) {_KIN} (?:y|and) (?:mi|my) {_KIN})\b"
+    rf"|(?:mi|my) {_KIN} (?:y|and) (?:mi|my) {_KIN}"
+    rf"|(?:mi|my) {_KIN} (?:y|and) (?:yo|me|i)\b)\b"
+)
+# "somos 3", "para tres personas", "we're 3", "there are 3 of us", "3 of us": a group.
+_GROUP_RE = re.compile(
+    r"\b(?:somos|seremos|vamos|vendriamos|we re|we are|there are|there ll be|para)\s+"
+    r"(?P<n>2|3|4|dos|tres|cuatro|two|three|four)(?:\s+(?:personas|people|of us))?\b"
+    r"(?!\s*(?:hs|horas?|am|pm|de la|y media))"
+    r"|\b(?P<m>2|3|4|two|three|four)\s+of\s+us\b"
 )
 _COUNT = {"2": 2, "3": 3, "4": 4, "dos": 2, "tres": 3, "cuatro": 4, "two": 2, "three": 3,
           "four": 4}  # fmt: skip
@@ -63,6 +71,13 @@ def party_size(text: str) -> int:
     counted = _PARTY_RE.search(said)
     if counted is not None:
         return _COUNT[counted["n"]]
+    group = _GROUP_RE.search(said)
+    if group is not None and (
+        group["m"]
+        or not group.group(0).startswith("para")
+        or group.group(0).endswith(("personas", "people"))
+    ):
+        return _COUNT[group["n"] or group["m"]]
     return 2 if _COMPANION_RE.search(said) else 1
 
 

@@ -118,6 +118,18 @@ class BookingFlow(ManageBookings):
         self._set_time(self._pick_hour(on, hour[0]), f"{hour[1]:02d}")
         return self._advance()
 
+    def _grown_party(self, text: str) -> SkillResult | None:
+        """ "ah, pero somos 2" to "¿Te reservo Manicura…?": the same service for each,
+        one after the other, asked again as one question."""
+        party = party_size(text)
+        proposal = self.state.get("proposal")
+        if party < 2 or not proposal or self.state.get("mode") != "book":
+            return None
+        if self.state.get("then") or self.state.get("bundle"):
+            return None
+        self.state["then"] = [self.state["service_id"]] * (party - 1)
+        return self._propose(datetime.fromisoformat(proposal).astimezone(self.zone))
+
     def _moved_by(self, text: str) -> SkillResult | None:
         """ "mejor una hora más tarde": the proposal moved by that much, asked again."""
         minutes = shift_minutes(text)
@@ -185,6 +197,9 @@ class BookingFlow(ManageBookings):
             moved = self._moved_by(text)
             if moved is not None:
                 return moved
+            grown = self._grown_party(text)
+            if grown is not None:
+                return grown
             hour = reading.new_hour(text) if when is None else None
             if hour is not None and self.state.get("proposal"):  # "could it be 10?"
                 return self._at_hour(hour)

@@ -23,6 +23,7 @@ from hablo.engine.nlu.acts import (
     shift_minutes,
     starts_no,
 )
+from hablo.engine.nlu.party import party_size
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.skills.booking import reading
 from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS
@@ -60,6 +61,7 @@ class BookingSkill(Skill):
                 or reading.new_hour(text) is not None
                 or shift_minutes(text) is not None
                 or asks_shift(text) is not None
+                or party_size(text) > 1
             )
         if step in YES_NO_STEPS:
             return act is not None or reading.confirms_cancel(step, text)
