@@ -65,15 +65,18 @@ class ShardWorker:
     ) -> None:
         self.engine = engine
         self._redis = redis
-        self._prefix = prefix
         self.shards = shards
         self.lease_s = lease_s
         self.worker_id = worker_id or new_worker_id()
         self.leases = ShardLeases(redis, prefix, self.worker_id, shards, lease_s)
         # shard -> fence: what this worker may commit (read by the actors' store).
         self.held: dict[int, int] = {}
-        # shard -> stream position: what the bell reader reads (guarded by _lock).
-        self._positions: dict[int, str] = {}
+        # shard -> stream position: what the bell reader reads (guarded by _lock). Keys
+        # and positions are kept as bytes: an XREAD names every held shard's stream, and
+        # redis-py encodes each argument in Python (str ones cost about twice as much).
+        self._positions: dict[int, bytes] = {}
+        self._bell_keys = [bell_key(prefix, shard).encode() for shard in range(shards)]
+        self._shard_of_bell = {key: shard for shard, key in enumerate(self._bell_keys)}
         self._taking: set[int] = set()  # leased, fence not raised yet (renewed too)
         self._markers = itertools.count(1)
         self._seen: set[int] = set()
@@ -208,12 +211,9 @@ class ShardWorker:
             self._positions.update(tails)
         log.info("worker %s took shards %s", self.worker_id, sorted(taken))
 
-    def _tail(self, shard: int) -> str:
-        last = self._redis.xrevrange(bell_key(self._prefix, shard), count=1)
-        if not last:
-            return "0-0"
-        entry_id = last[0][0]
-        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+    def _tail(self, shard: int) -> bytes:
+        last = self._redis.xrevrange(self._bell_keys[shard], count=1)
+        return _as_bytes(last[0][0]) if last else b"0-0"
 
     def _give_up(self, shards: list[int], *, graceful: bool) -> None:
         if not shards:
@@ -249,7 +249,7 @@ class ShardWorker:
     def _read(self) -> None:
         while not self._stop.is_set():
             with self._lock:
-                streams = {bell_key(self._prefix, s): p for s, p in self._positions.items()}
+                streams = {self._bell_keys[s]: p for s, p in self._positions.items()}
             if not streams:
                 self._stop.wait(0.1)
                 continue
@@ -260,16 +260,14 @@ class ShardWorker:
                 self._stop.wait(1.0)
                 continue
             for stream, entries in replies or ():
-                name = stream.decode() if isinstance(stream, bytes) else str(stream)
-                shard = int(name.rsplit(":", 2)[-2])
-                self._deliver(shard, entries)
+                self._deliver(self._shard_of_bell[_as_bytes(stream)], entries)
 
     def _deliver(self, shard: int, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
         for entry_id, fields in entries:
             with self._lock:
                 if shard not in self._positions:
                     return  # given up meanwhile: the new owner has it
-                self._positions[shard] = entry_id.decode()
+                self._positions[shard] = _as_bytes(entry_id)
             try:
                 event = decode(fields[b"e"])
             except (KeyError, ValueError, TypeError):
@@ -287,3 +285,8 @@ class ShardWorker:
                 )
                 continue
             self.engine.router.deliver(event)
+
+
+def _as_bytes(value: object) -> bytes:
+    """A Redis key or entry id as bytes, whether the client decodes responses or not."""
+    return value if isinstance(value, bytes) else str(value).encode()
