@@ -243,6 +243,8 @@ def detect_language(text: str, default: str) -> str:
     """Return "es" or "en" for a message, or `default` when the text gives no signal."""
     lowered = text.casefold()
     tokens = normalize(text).split()
+    if len(tokens) == 1 and len(tokens[0]) <= 2 and default in SUPPORTED:
+        return default  # "y", "k", "ok": too short to switch the conversation's language
     score = {lang: 0.0 for lang in SUPPORTED}
     for token in tokens:
         if token in _SHARED:

@@ -353,9 +353,14 @@ class NluPipeline:
             entities["service_options"] = unsettled
             entities["services_then"] = tuple(services)
         elif services:
-            if len(services) == 1 and _FOR_A_CHILD.search(normalize(text)):
+            said = normalize(text)
+            if len(services) == 1 and _FOR_A_CHILD.search(said):
                 # "a haircut for my 5 year old": the Kids cut, when there is one
                 services = [self._matcher.for_children(services[0]) or services[0]]
+            elif len(services) == 1 and not CHILDREN_SERVICE.search(said):
+                # "corte" in Spanish at a shop whose only Spanish name is "Corte para
+                # niños": an adult asking for a haircut, not a kids cut.
+                services = [self._matcher.for_adults(services[0]) or services[0]]
             entities["service"] = services[0]
             if len(services) > 1:
                 entities["services"] = tuple(services)

@@ -399,6 +399,20 @@ class ServiceMatcher:
                 found.append(kids)
         return found[0] if len(found) == 1 else None
 
+    def for_adults(self, kids: ServiceInfo) -> ServiceInfo | None:
+        """The adults' version of a children's service ("Haircut" for "Kids cut"): the
+        plainest service that has `kids` as its children's version."""
+        if not CHILDREN_SERVICE.search(normalize(kids.name)):
+            return None
+        adults = [s for s in self._services if s != kids and self.for_children(s) == kids]
+        # "Haircut" rather than "Haircut and beard": the plainest of them.
+        plainest = sorted(adults, key=lambda s: len(s.name.split()))
+        if not plainest or (
+            len(plainest) > 1 and len(plainest[1].name.split()) == len(plainest[0].name.split())
+        ):
+            return None
+        return plainest[0]
+
     def by_name_words(self, text: str) -> tuple[ServiceInfo, ...]:
         """The services whose names share a distinctive word with the message ("consulta"
         -> Consulta general; "limpieza" -> Limpieza dental and Limpieza facial)."""
@@ -579,7 +593,7 @@ class ServiceMatcher:
 
 
 # Services named within this many characters of each other were asked for together.
-_TOGETHER = 24
+_TOGETHER = 40
 
 
 def _nearest_group(
