@@ -34,6 +34,7 @@ _YES = (
     "|please do|do it|book it|reservalo|reservame|agendalo|agendame|anotame|anotalo|hecho|super"
     "|fine|alright|all right|cool|awesome|thats fine|that works|works for me|that s fine"
     "|bet|for sure|fosho|sounds great|deal|yessir|aight|ight|lets do it|let s do it"
+    "|lovely|brilliant|ta|go on then|spot on|grand|smashing|perfecto entonces|de diez"
 )
 _NO = (
     "no|nop|nope|nah|noo|naa|mejor no|no gracias|para nada|negativo|not really|no thanks"
@@ -44,6 +45,7 @@ _FILLER = (
     "gracias|muchas gracias|mil gracias|thanks|thank you|thx|porfa|por favor|please|pls|plis"
     "|perfecto|genial|dale|buenisimo|bueno|listo|claro|obvio|joya|ok|vale|si|yes|sure|great"
     "|ahi|ahi va|entonces|asi|nomas|no mas|eso|seria|esta|confirmo|that|one|is|it|good|fine"
+    "|cheers|mate|lovely|brilliant|ta|then"
 )
 _YES_RE = re.compile(rf"^(?:(?:{_YES})\b\s*)+(?:(?:{_FILLER})\b\s*)*$")
 _NO_RE = re.compile(rf"^(?:{_NO})\b\s*(?:(?:{_FILLER})\b\s*)*$")
@@ -232,8 +234,11 @@ def adds_to_request(text: str) -> bool:
 
 _LATEST_RE = re.compile(
     r"\b(?:(?:la|el|lo) mas tarde (?:que|posible|que haya)"
-    r"|el ultimo (?:turno|horario) (?:que|libre)"
-    r"|la ultima (?:cita|hora) (?:que|libre)|the latest|latest (?:slot|time|one|you have|i can)"
+    r"|el ultimo (?:turno|horario) (?:que|libre|del|de la|de)"
+    r"|(?:el|la) ultim[oa] (?:que (?:tengas|tenes|tienes|tengan|haya|hay)|del dia|disponible)"
+    r"|a ultima hora|al final del dia|lo mas tarde que"
+    r"|la ultima (?:cita|hora) (?:que|libre|del|de la)|the latest"
+    r"|latest (?:slot|time|one|you have|i can|u got|you ve got)|last thing|end of the day"
     r"|last (?:slot|appointment) (?:you have|available)|^(?:la|el|lo) mas tarde$)"
 )
 
@@ -400,7 +405,8 @@ def corrects_day(text: str) -> bool:
 
 # "¿qué días tienen?", "¿cuándo tenés lugar?", "what days do you have?": the days, not one.
 _WHICH_DAYS_RE = re.compile(
-    r"\b(?:que dias|cuando (?:tenes|tienes|tiene|tienen|hay) (?:lugar|turnos?|citas?|disponib\w*)"
+    r"\b(?:que dias|cuando (?:tenes|tienes|tiene|tienen|hay) (?:lugar|turnos?|citas?|disponib\w*"
+    r"|libre|hueco|algo)"
     r"|cuando (?:tenes|tienes|tiene|tienen|hay)$|which days|what days|dias (?:libres|disponibles)"
     r"|available days|when (?:do you have|are you free|have you got)"
     r"|(?:tenes|tienes|tiene|tienen) disponibilidad$|que disponibilidad)\b"
@@ -440,3 +446,22 @@ def asks_holidays(text: str) -> bool:
 
 def asks_opening(text: str) -> bool:
     return bool(_OPENING_RE.search(plain(text)))
+
+
+# "listo, gracias y perdón jaja", "thanks, we'll book another time", "bueno no importa,
+# llevo efectivo": the customer closes the topic; nothing is asked.
+_LETS_GO_RE = re.compile(
+    r"\b(?:no importa|no pasa nada|no te preocupes|no hay problema|never ?mind|don t worry"
+    r"|dont worry|no worries|otro dia|another time|mas adelante|despues te (?:escribo|aviso)"
+    r"|te aviso|i ll let you know|will let you know|llevo efectivo|pago en efectivo)\b"
+)
+
+
+def closes_topic(text: str) -> str | None:
+    """THANKS or ACK for a short message that closes the topic without asking anything."""
+    norm = plain(text)
+    if "?" in text or len(norm.split()) > 12 or _asks_something(norm):
+        return None
+    if _THANKS_RE.search(norm):
+        return THANKS
+    return ACK if _LETS_GO_RE.search(norm) else None

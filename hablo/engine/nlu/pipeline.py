@@ -22,6 +22,7 @@ from hablo.engine.nlu.acts import (
     asks_shift,
     asks_which_days,
     cancels_own_booking,
+    closes_topic,
     corrects_day,
     means_own_booking,
     prefers,
@@ -461,6 +462,11 @@ _WANT = re.compile(
     r"\b(?:necesito|necesitaria|ocupo|ocupaba|quiero|quisiera|queria|me gustaria|busco"
     r"|me hace falta|need|want|would like|i d like|looking for)\b"
 )
+_SOONEST = re.compile(
+    r"\b(?:lo mas pronto|lo antes posible|cuanto antes|primer (?:turno|hueco|lugar) libre"
+    r"|(?:pasar|ir|caer|venir|come in|drop in|pop in|walk in) (?:ahora|now|hoy mismo|ya)"
+    r"|soonest|earliest|first available|asap)\b"
+)
 _ANY_TIME = re.compile(r"\b(?:cualquier (?:horario|hora|momento)|any time|whenever)\b")
 _MOVE = re.compile(r"\b(?:pas\w*|cambi\w*|mov\w*|corr\w*|adelant\w*|atras\w*|move|change|push)\b")
 
@@ -485,6 +491,9 @@ def _by_rule(
     said_plain = plain(text)
     if _FOR_A_PERSON.search(said_plain):
         return "human", 1.0  # a complaint, a late arrival, a supplier: the team, not a menu
+    closing = closes_topic(text) if intent is None else None
+    if closing is not None:
+        return closing, 1.0  # "listo, gracias y perdón jaja", "no importa, llevo efectivo"
     if _CHEAPEST.search(said_plain) and intent in _DISGUISES:
         return "pricing", 1.0  # "¿qué es lo más barato?": the price list says it
     if _WHO_ARE_YOU.search(said_plain) and intent in _DISGUISES:
@@ -521,6 +530,8 @@ def _by_rule(
         return "book", _UNSURE  # "me equivoqué, era para el viernes": the booking skill decides
     if intent in (None, "pricing", "hours") and "service" in entities and asks_which_days(text):
         return "book", 1.0  # "what days do you have for a manicure?": the days it can be booked
+    if intent in (None, "pricing", "hours") and "service" in entities and _SOONEST.search(said):
+        return "book", 1.0  # "¿cuándo es lo más pronto para un tinte?", "¿puedo pasar ahora?"
     if intent is None and "service" in entities and _WANT.search(said):
         return "book", 1.0  # "necesito un cambio de aceite", "ocupo una limpieza"
     if (

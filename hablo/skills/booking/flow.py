@@ -38,7 +38,7 @@ from hablo.skills.booking.slots import (
     spread,
     spread_slots,
 )
-from hablo.skills.wording import say_day, why_not_text
+from hablo.skills.wording import say_clock, say_day, why_not_text
 
 # A time the bot listed stays bookable this long although the minimum notice has since
 # run out under it ("13:00" offered at 12:00:00, picked at 12:00:20 with one hour's notice).
@@ -481,7 +481,7 @@ class BookingFlow(ManageBookings):
             return self._say(
                 "booking_ask_day",
                 service=service.label(self.lang),
-                days=[say_day(ctx, d, self.lang) for d in days],
+                days=days,
             )
         day = date.fromisoformat(self.state["day"])
         asked = self.state.get("time")
@@ -610,16 +610,19 @@ class BookingFlow(ManageBookings):
             ask_service=not self.state.get("service_id"),
         )
 
-    def _open_days(self, service: ServiceInfo, count: int = 4) -> list[date]:
-        """ "¿qué días tienen?": the next days with a free time for the service."""
+    def _open_days(self, service: ServiceInfo, count: int = 4) -> list[str]:
+        """ "¿qué días tienen?", "¿cuándo tenés libre?": the next days with a free time
+        for the service, each with its first free time ("jueves 11 de marzo (09:00)")."""
         repo = repo_of(self.ctx)
         today = self.now.astimezone(self.zone).date()
-        found: list[date] = []
+        found: list[str] = []
         for ahead in range(min(repo.policy.max_days_ahead, 31) + 1):
             day = today + timedelta(days=ahead)
             hours = self.ctx.opening_hours(day)
-            if hours and repo.free_slots(day, service, hours, self.now):
-                found.append(day)
+            free = repo.free_slots(day, service, hours, self.now) if hours else []
+            if free:
+                first = say_clock(self.ctx, free[0].astimezone(self.zone).time(), self.lang)
+                found.append(f"{say_day(self.ctx, day, self.lang)} ({first})")
                 if len(found) == count:
                     break
         return found

@@ -42,7 +42,9 @@ _FIRST = (
     r"|(?:lo|la|el) primer[oa]? que (?:haya|tengas|tenes|tienes|tenga)"
     r"|next (?:available|opening|free)|the first (?:one |slot |time )?you have"
     r"|first thing|earliest|first available|soonest|cualquier (?:horario|hora|momento)"
-    r"|any time works|whenever you have"
+    r"|any time works|whenever you have|la mas temprana|el mas temprano|lo mas pronto posible"
+    r"|ahora mismo|ya mismo|right now|(?:tenes|tienes|hay) (?:turno|lugar|cita) ya"
+    r"|(?:pasar|ir|caer|venir|come|come in|drop in|pop in|walk in) (?:ahora|now|hoy mismo|ya)"
 )
 _FIRST_RE = re.compile(rf"\b(?:{_FIRST})\b")
 # ... and the words that leave the choice to the bot ("cualquiera", "any").
