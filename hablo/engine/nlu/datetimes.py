@@ -208,6 +208,8 @@ _OPEN_BEFORE_RE = re.compile(
     r"\b(?:abren|abris|abre|abrimos|atienden|atendes|atiende|trabajan|trabajas|trabaja|abiertos?"
     r"|abiertas?|cierran|cerrado|cerrados|open|opened|closed)\s*(?:el|la|the|on\s+the|on)?\s*$"
 )
+# "para el 19", "era el 19", "pasalo al 19": a preposition that leads to a day.
+_DAY_LEAD_WORD_RE = re.compile(r"\b(?:para|era|es|hasta|desde|pasalo|pasamelo|move it to)\s*$")
 # "¿y el 24?", "and the 3rd?": the whole message asks about another day of the month.
 _FOLLOW_UP_DOM_RE = re.compile(r"\W*(?:y|and|what about|how about|o)\s+(?:el|the)\s+\d{1,2}\W*$")
 _WEEKDAY_RE = re.compile(
@@ -589,6 +591,7 @@ def _collect_dates(
             period_after = period_at is not None and not s[m.end() : period_at].strip()
             weak = m["pre"] in ("el", "the") and m["ord"] is None
             asks_open = _OPEN_BEFORE_RE.search(s, max(0, m.start() - 30), m.start()) is not None
+            asks_open = asks_open or _DAY_LEAD_WORD_RE.search(s, 0, m.start()) is not None
             weak = weak and not follow_up and not period_after and not asks_open
             before_clock = clock is not None and s[m.end() : clock.start].strip(" ,") == ""
             d = _day_of_month(today, int(m["d"]))

@@ -238,6 +238,9 @@ class BookingFlow(ManageBookings):
         if step == "day":
             if when is not None:
                 self._absorb_entities()
+                kept = self.state.get("booking_time")
+                if kept and not when.has_time and reading.keeps_time(text):
+                    self._set_time(*kept.split(":"))  # "Tuesday at the same time"
                 return self._advance()
             number = reading.day_of_month(text)
             if number is not None:

@@ -216,13 +216,16 @@ class ManageBookings(FlowBase):
         service = self.turn.entities.get("service")
         weekday = self.turn.entities.get("weekday")
         found = bookings
+        if isinstance(service, ServiceInfo):
+            found = [b for b in found if b.service_id == service.id]
+        by_service = found
         if when is not None and when.has_date:
             day = when.start.astimezone(self.zone).date()
             found = [b for b in found if b.local_start(self.zone).date() == day]
         elif isinstance(weekday, int):
             found = [b for b in found if b.local_start(self.zone).weekday() == weekday]
-        if isinstance(service, ServiceInfo):
-            found = [b for b in found if b.service_id == service.id]
+        if not found and len(by_service) == 1 and self.state.get("mode") == "reschedule":
+            found = by_service  # "el brushing pasalo al sábado": the day is where it goes
         options = self.turn.entities.get("service_options") or ()
         if not isinstance(service, ServiceInfo) and options:
             # "cancel my haircut" with a men's haircut and a blowout booked: the one of
@@ -288,6 +291,12 @@ class ManageBookings(FlowBase):
         shift = asks_shift(self.turn.text)
         if when is None and shift is not None:  # "¿se puede más tarde?"
             return self._shifted(own, shift)
+        period = reading.window(self.turn.text, None) if when is None else None
+        if period is not None:  # "¿me lo pasás a la tarde?": that day's afternoon
+            self.state["day"] = own.date().isoformat()
+            self.state["window"] = list(period)
+            return self._advance()
+        self.state["booking_time"] = f"{own:%H:%M}"  # "el martes a la misma hora"
         if when is not None and when.start.astimezone(self.zone).date() != own.date():
             self.state["asked_time"] = f"{own:%H:%M}"  # "pasalo al viernes": same time
             if self._absorb_entities() and "day" in self.state:

@@ -170,6 +170,16 @@ def same_time(text: str) -> bool:
     return bool(_SAME_TIME_RE.match(plain(text)))
 
 
+_KEEPS_TIME_RE = re.compile(
+    r"\b(?:(?:a |en )?(?:la )?misma hora|mismo horario|(?:at )?the same time)\b"
+)
+
+
+def keeps_time(text: str) -> bool:
+    """ "el martes a la misma hora", "Tuesday at the same time": the time already held."""
+    return bool(_KEEPS_TIME_RE.search(plain(text)))
+
+
 _NEW_HOUR_RE = re.compile(
     r"\b(?:could it be|can it be|could we do|can we do|make it|how about|what about|rather"
     r"|puede ser a las|podria ser a las|mejor a las|y a las|mejor|better at|better)"
