@@ -564,8 +564,8 @@ def _by_rule(
         if isinstance(asked, UnknownAsk):  # "¿hacen alisado?": say so, don't disguise
             entities["thing"] = asked.thing
             return asked.kind, 1.0
-        if asked is not None:  # "¿hacen brushing?": yes, and its price
-            entities.setdefault("service", asked)
+        if asked is not None:  # "¿hacen brushing?": yes, and its price; the question's
+            entities["service"] = asked  # reading is the closer ("do you cut kids hair?")
             return "pricing", 1.0
     named = "service" in entities or "service_options" in entities
     if intent is None and "when" in entities and (named or _AVAILABILITY.search(normalize(text))):

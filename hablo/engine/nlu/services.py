@@ -321,6 +321,10 @@ class ServiceMatcher:
         self._suffixes: dict[str, tuple[ServiceInfo, ...] | None] = {}
         self._prefixes: dict[str, tuple[ServiceInfo, ...] | None] = {}
 
+    def services(self) -> tuple[ServiceInfo, ...]:
+        """The services this matcher knows, as given."""
+        return self._services
+
     def words(self) -> frozenset[str]:
         """Every word of the services' names and synonyms (normalised, ñ kept)."""
         return frozenset(word for phrase in self._phrases for word in phrase.split())

@@ -9,11 +9,12 @@ the catalogue and not something another skill answers.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
-from hablo.engine.nlu.services import ServiceMatcher
-from hablo.engine.nlu.text import plain
+from hablo.engine.nlu.services import CHILDREN_SERVICE, ServiceMatcher
+from hablo.engine.nlu.text import normalize, plain
 from hablo.plugins.sdk import ServiceInfo
 
 NOT_OFFERED = "not_offered"
@@ -31,6 +32,16 @@ _SERVICE_RE = re.compile(
     r"|me\s+(?:pueden|podes|puedes|puede)\s+hacer|se\s+puede\s+hacer|puedo\s+hacerme"
     r"|do\s+you\s+(?:guys\s+)?(?:do|offer|provide)|can\s+you\s+do|can\s+i\s+get|do\s+you\s+guys\s+do)"
     r"\s+(?:tambien\s+|also\s+)?(?P<thing>.+)$"
+)
+# The trade's own verbs ("¿revisan frenos?", "do you trim nails?", "do you microchip?"):
+# the verb is part of what is asked. Only a service found answers these; anything else
+# is left to the classifier ("do you speak Spanish?" is no service not offered).
+_JOB_RE = re.compile(
+    _LEAD + r"(?:ustedes\s+|ahi\s+)?(?:tambien\s+)?"
+    r"(?:(?:revisan|cambian|ponen|colocan|arreglan|reparan|cortan|tinen|depilan|vacunan"
+    r"|ensenan|dan)\s+(?P<object>.+)"
+    r"|do\s+you\s+(?:guys\s+)?(?:also\s+)?(?P<job>(?!(?:do|offer|provide)\b|have|accept|take|allow|sell|know|open|close"
+    r"|work|speak|ship|deliver|need|want|mind|think)[a-z]+(?:\s+.+)?))$"
 )
 # Verbs that ask about a fact ("¿tienen X?", "¿aceptan X?", "do you have X?").
 _FACT_RE = re.compile(
@@ -64,12 +75,90 @@ _PRICE_OF_RE = re.compile(
 # Words that ask for the list, or point back, not at a thing.
 _GENERIC = re.compile(
     r"^(?:(?:el|la|los|las|un|una|a|an|the)\s+)?(?:todo|todos|cada|cada uno|servicios?|lista"
-    r"|precios?|eso|esto|ese|esa|it|that|this|each|everything|all|them|one|cost|it cost"
+    r"|precios?|eso|esto|ese|esa|esos|esas|it|that|this|each|everything|all|them|they|those"
+    r"|these|one|cost|it cost"
     r"|a turno|el turno|la cita|an appointment|the service)\b"
 )
 _ARTICLES = re.compile(r"^(?:el|la|los|las|un|una|unos|unas|algun|alguna|the|a|an|any|some)\s+")
 _MAX_THING_WORDS = 6
 _INFINITIVE = re.compile(r"^\w{2,}(?:ar|er|ir)(?:lo|la|los|las|me|le)?\b")
+
+
+# Things of the shop's terms, not services of its trade ("¿hacen factura?", "¿hacen
+# descuento en efectivo?", "do you do home visits?"): the business never said, so the
+# bot does not know; it must not answer "we don't do that".
+_TERMS = re.compile(
+    r"\b(?:factura\w*|recibos?|comprobantes?|ticket|descuentos?|promo\w*|ofertas?|efectivo"
+    r"|tarjetas?|cuotas|transferencias?|mercado\s*pago|garantias?|domicilio|envios?"
+    r"|delivery|estacionamiento|wifi|seguros?|obras?\s+sociales?|prepagas?|reintegros?"
+    r"|reembolsos?|devoluci\w*|bonos?|vales?|regalo|invoices?|receipts?|discounts?|deals?"
+    r"|cash|cards?|installments?|warranty|guarantee|insurance|refunds?|parking|home\s+visits?"
+    r"|house\s+calls?|gift|vouchers?|financing|payment\s+plans?)\b"
+)
+# The trade's words in the other language (services are often named in one only): "corte
+# de mujer" is the Women's haircut, "uñas" the manicure or the pedicure, "a check-up" the
+# Revisión. Each key is one word or phrase; each alternative is tried on its own.
+_GLOSSARY: dict[str, tuple[str, ...]] = {
+    "uñas de los pies": ("pedicure", "pedicura"),
+    "uñas de las manos": ("manicure", "manicura"),
+    "uñas": ("nails", "manicure", "manicura", "pedicure", "pedicura"),
+    "nails": ("uñas", "manicura", "pedicura"),
+    "corte": ("haircut", "cut"),
+    "cortes": ("haircut", "cut"),
+    "haircut": ("corte",),
+    "cut": ("corte",),
+    "trim": ("haircut", "corte"),
+    "mujer": ("women",),
+    "dama": ("women",),
+    "señora": ("women",),
+    "hombre": ("men",),
+    "caballero": ("men",),
+    "women": ("mujer", "dama"),
+    "men": ("hombre", "caballero"),
+    "niño": ("kids",),
+    "niños": ("kids",),
+    "kids": ("niños",),
+    "secado": ("blowout", "blow dry"),
+    "peinado": ("blowout", "blow dry"),
+    "blowout": ("brushing", "secado"),
+    "tinte": ("colour", "color", "balayage"),
+    "color": ("colour", "coloracion", "balayage", "root touch up"),
+    "colour": ("color", "coloracion", "balayage", "root touch up"),
+    "coloracion": ("colour", "color", "balayage"),
+    "raices": ("root",),
+    "raiz": ("root",),
+    "pestañas": ("lash",),
+    "lashes": ("pestañas",),
+    "cejas": ("eyebrow", "brow"),
+    "brows": ("cejas",),
+    "eyebrows": ("cejas",),
+    "depilacion": ("waxing", "hair removal"),
+    "waxing": ("depilacion",),
+    "masaje": ("massage",),
+    "masajes": ("massage",),
+    "massage": ("masaje",),
+    "facial": ("limpieza facial",),
+    "frenos": ("brake",),
+    "brakes": ("frenos",),
+    "aceite": ("oil",),
+    "oil": ("aceite",),
+    "revision": ("check up", "checkup", "inspection"),
+    "chequeo": ("check up", "checkup", "inspection"),
+    "control": ("check up", "checkup"),
+    "check up": ("revision", "consulta"),
+    "checkup": ("revision", "consulta"),
+    "consultation": ("consulta",),
+    "consulta": ("consultation",),
+    "vacunas": ("vaccinations", "shots"),
+    "shots": ("vacunas",),
+}
+_GLOSSARY_RE = re.compile(
+    r"\b(?:" + "|".join(sorted(map(re.escape, _GLOSSARY), key=len, reverse=True)) + r")\b"
+)
+# The glossary's phrases: more precise than any one word of them in the catalogue.
+_PHRASE_RE = re.compile(r"\b(?:" + "|".join(re.escape(k) for k in _GLOSSARY if " " in k) + r")\b")
+# At most this many spellings of one thing are tried.
+_MAX_VARIANTS = 24
 
 
 @dataclass(frozen=True)
@@ -96,30 +185,150 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> UnknownAsk | S
         return UnknownAsk(UNKNOWN_FACT, walk_in.group(0))
     price_of = _PRICE_OF_RE.search(norm)
     if price_of is not None:
-        thing = _ARTICLES.sub("", price_of["thing"]).strip()
-        unknown = thing and not _GENERIC.match(thing) and not _KNOWN.search(thing)
+        thing = _thing(price_of["thing"], sentence)
+        unknown = thing and not _GENERIC.match(thing) and not _KNOWN.search(plain(thing))
         # "teñirme" names Coloración; "limpieza" names two cleanings: known either way.
         named = bool(matcher.find(thing) or matcher.find(sentence) or matcher.by_name_words(thing))
         if unknown and not named and len(thing.split()) <= _MAX_THING_WORDS:
+            said = _said_otherwise(thing, matcher)
+            if said:  # "cuánto sale un secado" at a shop that calls it Blowout
+                return said[0] if len(said) == 1 else None
             # "¿cuánto sale cambiar la transmisión?": a job described, not a service named;
             # say it is not known (and offer a person) rather than "we don't do" it.
-            kind = UNKNOWN_FACT if _INFINITIVE.match(thing) else NOT_OFFERED
+            kind = UNKNOWN_FACT if _INFINITIVE.match(thing) or _TERMS.search(thing) else NOT_OFFERED
             return UnknownAsk(kind, thing)
         return None
+    job = _JOB_RE.match(norm)
+    if job is not None:
+        thing = _thing(job["object"] or job["job"], sentence)
+        if thing and len(thing.split()) <= _MAX_THING_WORDS:
+            found = _service_said(thing, matcher)
+            # What is done to what must be the service's ("do you groom cats?" is no
+            # Full groom (small dog)); the English verb may be the name's ("microchip").
+            done_to = thing.split(maxsplit=1)[1:] if job["job"] else [thing]
+            if len(found) == 1 and not _unsaid(" ".join(done_to), found[0], matcher):
+                return found[0]
+        return None
     for pattern, kind in ((_SERVICE_RE, NOT_OFFERED), (_FACT_RE, UNKNOWN_FACT)):
-        found = pattern.match(norm)
-        if found is None:
+        match = pattern.match(norm)
+        if match is None:
             continue
-        thing = _ARTICLES.sub("", found["thing"]).strip()
-        if not thing or len(thing.split()) > _MAX_THING_WORDS or _KNOWN.search(thing):
+        thing = _thing(match["thing"], sentence)
+        if not thing or len(thing.split()) > _MAX_THING_WORDS or _KNOWN.search(plain(thing)):
             return None
-        service = matcher.find(thing)
+        said = _said_otherwise(thing, matcher) if _PHRASE_RE.search(thing) else ()
+        if len(said) == 1:  # "uñas de los pies" is the pedicure, though "uñas" is a name
+            return said[0]
+        service = matcher.find(thing) or matcher.find(sentence)
         if service is not None:
-            return service
+            return _for_whom(service, thing, matcher)
         if matcher.by_name_words(thing):
             return None  # one of several services ("¿hacen limpiezas?"): not unknown
-        return UnknownAsk(kind, thing)
+        said = _said_otherwise(thing, matcher)
+        if said:  # "¿hacéis uñas?" (Manicura, Pedicura), "do you do color?" (Balayage…)
+            return said[0] if len(said) == 1 else None
+        return UnknownAsk(UNKNOWN_FACT if _TERMS.search(thing) else kind, thing)
     return None
+
+
+def _thing(said: str, sentence: str) -> str:
+    """What is asked about, without its article, with the ñ the customer wrote ("uñas",
+    not "unas", the article "some")."""
+    enye = {
+        word.replace("ñ", "n"): word
+        for word in normalize(sentence, keep_enye=True).split()
+        if "ñ" in word
+    }
+    return _ARTICLES.sub("", " ".join(enye.get(w, w) for w in said.split())).strip()
+
+
+# Words that may be left over when a service is named ("do you cut kids hair?").
+_FILLER = frozenset(
+    [
+        "hair",
+        "pelo",
+        "cabello",
+        "your",
+        "my",
+        "mi",
+        "mis",
+        "los",
+        "las",
+        "del",
+        "for",
+        "the",
+        "of",
+        "some",
+        "also",
+        "too",
+        "tambien",
+        "again",
+        "dog",
+        "dogs",
+        "perro",
+        "perros",
+        "pet",
+        "pets",
+        "mascota",
+    ]
+)
+
+
+def _unsaid(text: str, service: ServiceInfo, matcher: ServiceMatcher) -> list[str]:
+    """The words of `text` that do not name `service`, in any language (fillers aside)."""
+    words = plain(matcher.without_names(text, [service])).split()
+    left = [w for w in words if len(w) > 2 and w not in _FILLER]
+    if left and _said_otherwise(" ".join(left), matcher) == (service,):
+        return []
+    return left
+
+
+def _service_said(thing: str, matcher: ServiceMatcher) -> tuple[ServiceInfo, ...]:
+    """The services `thing` names, in the catalogue's words or in the other language's."""
+    service = matcher.find(thing)
+    if service is not None:
+        return (_for_whom(service, thing, matcher),)
+    return matcher.by_name_words(thing) or _said_otherwise(thing, matcher)
+
+
+def _for_whom(service: ServiceInfo, thing: str, matcher: ServiceMatcher) -> ServiceInfo:
+    """ "do you cut kids hair?": the children's version of the haircut, if there is one."""
+    if CHILDREN_SERVICE.search(normalize(thing)):
+        return matcher.for_children(service) or service
+    return service
+
+
+def _said_otherwise(thing: str, matcher: ServiceMatcher) -> tuple[ServiceInfo, ...]:
+    """The services `thing` names in words the catalogue does not use: the other
+    language's ("corte de mujer" -> Women's haircut) or "plus" for "+" ("11 plus").
+    Of what the spellings find, the narrowest sets win: "haircut mujer" finds both
+    haircuts, "haircut women" only one; "manicure" and "pedicure" both stand."""
+    found: list[frozenset[ServiceInfo]] = []
+    for variant in _variants(normalize(thing, keep_enye=True)):
+        service = matcher.find(variant)
+        hit = frozenset([service]) if service else frozenset(matcher.by_name_words(variant))
+        if hit:
+            found.append(hit)
+    plus = re.sub(r"\b(\d+)\s*plus\b", r"\1+", normalize(thing))
+    if "+" in plus:
+        named = [s for s in matcher.services() if f" {plus} " in f" {normalize(s.name)} "]
+        found.extend(frozenset([s]) for s in named)
+    narrowest = {hit for hit in found if not any(other < hit for other in found)}
+    return tuple(sorted(frozenset().union(*narrowest), key=lambda s: s.name))
+
+
+def _variants(thing: str) -> list[str]:
+    """`thing` with its trade words put in the other language, every combination."""
+    parts = _GLOSSARY_RE.split(thing)
+    words = _GLOSSARY_RE.findall(thing)
+    if not words:
+        return []
+    choices = [_GLOSSARY[w] for w in words]
+    variants = []
+    for chosen in itertools.islice(itertools.product(*choices), _MAX_VARIANTS):
+        text = parts[0] + "".join(c + rest for c, rest in zip(chosen, parts[1:], strict=True))
+        variants.append(text)
+    return variants
 
 
 # A question of its own ("¿qué marca de tintura usan?", "¿con cuánta anticipación tengo

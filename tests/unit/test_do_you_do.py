@@ -1,0 +1,94 @@
+""" "Do you do / have X?" read by rule: a service offered is never denied (named in the
+other language, with a ñ, by the trade's own verb), and a term of the shop the bot was
+never told (an invoice, a cash discount) is not known rather than "not offered"."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from hablo.engine.nlu.services import ServiceMatcher
+from hablo.engine.nlu.unknown import NOT_OFFERED, UNKNOWN_FACT, UnknownAsk, unknown_ask
+from hablo.plugins.sdk import ServiceInfo
+
+
+def _matcher(*services: tuple[str, tuple[str, ...]]) -> ServiceMatcher:
+    return ServiceMatcher([ServiceInfo(uuid.uuid4(), n, "", 1000, 30, s) for n, s in services])
+
+
+SALON = _matcher(
+    ("Corte de pelo", ("corte", "haircut")),
+    ("Manicura", ("uñas", "manos", "manicure", "nails")),
+    ("Brushing", ("secado", "blowout")),
+)
+NAILS = _matcher(("Manicura semipermanente", ()), ("Uñas esculpidas", ()), ("Pedicura spa", ()))
+BEAUTY = _matcher(("Manicura", ()), ("Pedicura", ()), ("Lifting de pestañas", ()))
+GLOW = _matcher(("Women's haircut", ()), ("Men's haircut", ()), ("Blowout", ()))
+TUTORS = _matcher(
+    ("GCSE maths lesson", ()), ("A-level maths lesson", ()), ("11+ exam preparation", ())
+)
+GARAGE = _matcher(("Revisión de frenos", ()), ("Cambio de balatas", ("pastillas de freno",)))
+VET = _matcher(("Microchipping", ()), ("Nail trim", ()))
+BARBER = _matcher(("Haircut", ("cut", "trim", "fade")), ("Kids cut", ()))
+GROOMER = _matcher(("Full groom (small dog)", ("groom",)), ("Nail clipping", ("nails",)))
+
+
+@pytest.mark.parametrize(
+    ("matcher", "text", "service"),
+    [
+        (SALON, "hacen uñas?", "Manicura"),
+        (SALON, "Hola, ¿tienen servicio de uñas?", "Manicura"),
+        (NAILS, "hacen uñas de los pies?", "Pedicura spa"),
+        (BEAUTY, "¿hacéis pestañas?", "Lifting de pestañas"),
+        (GLOW, "hola, cuanto cuesta el corte de mujer?", "Women's haircut"),
+        (GLOW, "cuanto sale un secado?", "Blowout"),
+        (GLOW, "do you cut men's hair?", "Men's haircut"),
+        (TUTORS, "do you do 11 plus?", "11+ exam preparation"),
+        (TUTORS, "do you teach A level?", "A-level maths lesson"),
+        (GARAGE, "revisan frenos?", "Revisión de frenos"),
+        (GARAGE, "cambian balatas?", "Cambio de balatas"),
+        (VET, "do you trim nails?", "Nail trim"),
+        (VET, "do you microchip?", "Microchipping"),
+        (BARBER, "do you cut kids hair?", "Kids cut"),
+    ],
+)
+def test_a_service_offered_is_found_not_denied(
+    matcher: ServiceMatcher, text: str, service: str
+) -> None:
+    found = unknown_ask(text, matcher)
+    assert isinstance(found, ServiceInfo) and found.name == service
+
+
+@pytest.mark.parametrize(
+    ("matcher", "text"),
+    [
+        (BEAUTY, "¿hacéis uñas?"),  # the manicure or the pedicure: the classifier asks
+        (GLOW, "how much for a trim?"),  # one of the two haircuts
+        (GROOMER, "Do you groom cats?"),  # the grooming is for dogs
+        (VET, "do you speak spanish?"),  # no service: not "we don't offer Spanish"
+    ],
+)
+def test_no_service_and_no_denial_when_it_is_not_one_service(
+    matcher: ServiceMatcher, text: str
+) -> None:
+    assert unknown_ask(text, matcher) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hacen descuento en efectivo?",
+        "hace factura? la necesito para el reintegro de la prepaga",
+        "do you do home visits?",
+    ],
+)
+def test_a_term_of_the_shop_is_not_known_rather_than_not_offered(text: str) -> None:
+    found = unknown_ask(text, SALON)
+    assert isinstance(found, UnknownAsk) and found.kind == UNKNOWN_FACT
+
+
+def test_a_service_of_the_trade_the_catalogue_lacks_is_not_offered() -> None:
+    assert unknown_ask("¿hacen alisado?", SALON) == UnknownAsk(NOT_OFFERED, "alisado")
+    price = unknown_ask("cuanto sale el alisado con keratina?", SALON)
+    assert price == UnknownAsk(NOT_OFFERED, "alisado con keratina")
