@@ -31,7 +31,15 @@ from hablo.engine.dialogue import (
 )
 from hablo.engine.followups import remember, remember_parts, with_context
 from hablo.engine.metrics import SKILL_ERRORS
-from hablo.engine.nlu.acts import ACK, COMPLAINT, GOODBYE, read_act, says_yes, starts_yes
+from hablo.engine.nlu.acts import (
+    ACK,
+    COMPLAINT,
+    GOODBYE,
+    only_same_time,
+    read_act,
+    says_yes,
+    starts_yes,
+)
 from hablo.engine.nlu.pipeline import Understanding
 from hablo.engine.nlu.text import normalize
 from hablo.engine.skill_calls import BudgetedCalls, CallOverrun, call_inline
@@ -403,6 +411,7 @@ def _questions(
             if u.intent not in _NOT_A_QUESTION
             # "¿atienden por obra social? tengo OSDE": "tengo" is no question about bookings
             and not (u.intent == "my_bookings" and not _BOOKING_WORDS.search(normalize(p)))
+            and not only_same_time(p)  # "…¿para el sábado siguiente? mismo horario"
         ]
         if strict and (
             len(asks) != len(pieces)

@@ -465,3 +465,14 @@ def closes_topic(text: str) -> str | None:
     if _THANKS_RE.search(norm):
         return THANKS
     return ACK if _LETS_GO_RE.search(norm) else None
+
+
+_ONLY_SAME_TIME_RE = re.compile(
+    r"^(?:y |and )?(?:a |en |at )?(?:la |el |the )?(?:mismo horario|misma hora|same time|mismo dia"
+    r"(?: y (?:hora|horario))?|same day(?: and time)?)(?: porfa| please)?$"
+)
+
+
+def only_same_time(text: str) -> bool:
+    """ "mismo horario", "same time": a detail of the request beside it, no question."""
+    return bool(_ONLY_SAME_TIME_RE.match(plain(text)))

@@ -19,7 +19,7 @@ from hablo.skills.booking.slots import (
 )
 
 CONFIRM_STEPS = ("confirm", "reschedule_confirm")
-YES_NO_STEPS = ("confirm_cancel", "confirm_reminder")
+YES_NO_STEPS = ("confirm_cancel", "confirm_cancel_all", "confirm_reminder")
 
 
 class FlowBase(ABC):

@@ -3,6 +3,7 @@ listing, cancelling one (by number, day or service), moving one."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -24,6 +25,10 @@ from hablo.skills.booking.slots import (
 # The next of several services asked together starts this close to the end of the one
 # before, or the customer is offered times.
 _RIGHT_AFTER = timedelta(minutes=30)
+# "mismo día y hora", "same day": the booking's weekday, a week on.
+_SAME_DAY = re.compile(r"\b(?:mismo dia|same day)\b")
+# "del sábado para el sábado siguiente": the same weekday of the week after.
+_FOLLOWING = re.compile(r"\b(?:siguiente|following|de la otra semana|next week s)\b")
 # How long after booking "mejor a las 3" still means that booking rather than a new one.
 JUST_BOOKED = timedelta(hours=3)
 
@@ -35,6 +40,16 @@ class ManageBookings(FlowBase):
         if step == "confirm_reminder":
             repo.confirm(uuid.UUID(self.state["booking_id"]), self.turn.contact_id)
             return self._say("booking_reminder_confirmed", flow=False, state={})
+        if step == "confirm_cancel_all":
+            held = {str(b.id): b for b in self._upcoming()}
+            gone = [
+                self._describe(held[i])
+                for i in self.state.get("bookings", [])
+                if i in held and repo.cancel(held[i].id, self.turn.contact_id)
+            ]
+            if gone:
+                return self._say("booking_cancelled_all", flow=False, state={}, bookings=gone)
+            return self._say("booking_none", flow=False, state={})
         if step == "confirm_cancel":
             booking = repo.get(uuid.UUID(self.state["booking_id"]), self.turn.contact_id)
             if booking is not None and repo.cancel(booking.id, self.turn.contact_id):
@@ -194,6 +209,8 @@ class ManageBookings(FlowBase):
             bookings = self._matching(bookings) or bookings
         if len(bookings) == 1:
             return self._with_booking(bookings[0])
+        if mode == "cancel" and reading.means_all(self.turn.text):
+            return self._cancel_all(bookings)  # "cancelame todo"
         self.state["step"] = "pick_booking"
         self.state["bookings"] = [str(b.id) for b in bookings]
         return self._say("booking_pick", bookings=[self._describe(b) for b in bookings])
@@ -226,6 +243,9 @@ class ManageBookings(FlowBase):
             found = [b for b in found if b.local_start(self.zone).weekday() == weekday]
         if not found and len(by_service) == 1 and self.state.get("mode") == "reschedule":
             found = by_service  # "el brushing pasalo al sábado": the day is where it goes
+        if when is not None and when.has_time and len(found) > 1:
+            at = when.start.astimezone(self.zone).time()
+            found = [b for b in found if b.local_start(self.zone).time() == at] or found
         options = self.turn.entities.get("service_options") or ()
         if not isinstance(service, ServiceInfo) and options:
             # "cancel my haircut" with a men's haircut and a blowout booked: the one of
@@ -234,10 +254,22 @@ class ManageBookings(FlowBase):
             found = [b for b in found if b.service_id in ids]
         return found if len(found) < len(bookings) else []
 
+    def _cancel_all(self, bookings: list[BookingInfo]) -> SkillResult:
+        self.state["step"] = "confirm_cancel_all"
+        self.state["bookings"] = [str(b.id) for b in bookings]
+        described = [self._describe(b) for b in bookings]
+        return self._ask_yes_no("booking_cancel_confirm_all", bookings=described)
+
     def _picked_booking(self) -> SkillResult:
         ids = self.state.get("bookings", [])
         bookings = [b for b in self._upcoming() if str(b.id) in ids]
         bookings.sort(key=lambda b: ids.index(str(b.id)))
+        if (
+            self.state.get("mode") == "cancel"
+            and len(bookings) > 1
+            and reading.means_all(self.turn.text)
+        ):
+            return self._cancel_all(bookings)  # "los dos" to "¿Cuál?"
         index = reading.option_index(self.turn.text, len(ids))
         if index is not None:
             chosen = next((b for b in bookings if str(b.id) == ids[index - 1]), None)
@@ -271,7 +303,11 @@ class ManageBookings(FlowBase):
         own = booking.local_start(self.zone)
         self.state["booking_day"] = own.date().isoformat()
         when = self._moved_to(self.turn.entities.get("when"), own)
-        if when is None and reading.week_later(self.turn.text):
+        said = normalize(self.turn.text)
+        same_weekday = when is not None and when.has_date and when.start.weekday() == own.weekday()
+        if (reading.week_later(self.turn.text) and (when is None or _SAME_DAY.search(said))) or (
+            same_weekday and _FOLLOWING.search(said)
+        ):
             # "push it to the following week, same day and time": a week on
             later = datetime.combine(own.date() + timedelta(days=7), own.time(), self.zone)
             return self._propose(later)  # the same wall-clock time, across a DST change

@@ -54,7 +54,8 @@ _EARLIEST_RE = re.compile(
 )
 _PERIOD_RE = re.compile(
     r"\b(?:(?:a|por|en|de|durante)\s+la\s+(?P<es>manana|tarde|tardecita|noche)"
-    r"|de\s+(?P<es2>tarde|manana)|in\s+the\s+(?P<en>morning|afternoon|evening)"
+    r"|(?<!turno )(?<!cita )(?<!reserva )(?<!hora )de\s+(?P<es2>tarde|manana)"
+    r"|in\s+the\s+(?P<en>morning|afternoon|evening)"
     r"|(?P<early>temprano|early|bien temprano|first thing)"
     r"|(?P<lunch>after lunch|despues (?:de|del) (?:almuerzo|almorzar|comer|mediodia))"
     r"|(?P<en2>morning|afternoon|evening))\b"
@@ -227,7 +228,19 @@ def turns_down(text: str) -> bool:
 
 def confirms_cancel(step: str, text: str) -> bool:
     """ "cancelalo nomás", "yes cancel it", "sí, anulala" to "¿Cancelo tu turno…?"."""
-    return step == "confirm_cancel" and (asks_cancel(text) or starts_yes(text))
+    cancelling = step in ("confirm_cancel", "confirm_cancel_all")
+    return cancelling and (asks_cancel(text) or starts_yes(text))
+
+
+_ALL_OF_THEM_RE = re.compile(
+    r"\b(?:todo|todos|todas|los dos|las dos|ambos|ambas|los tres|las tres|all|both|all of them"
+    r"|everything)\b"
+)
+
+
+def means_all(text: str) -> bool:
+    """ "cancelame todo", "los dos", "cancel both": every booking held."""
+    return bool(_ALL_OF_THEM_RE.search(plain(text)))
 
 
 def wants_earliest(text: str) -> bool:
