@@ -32,6 +32,8 @@ _SHORTHAND: dict[str, str] = {
     "cuant": "cuánto", "cnt": "cuánto", "trno": "turno", "tno": "turno",
     "pls": "please", "plz": "please", "thx": "thanks", "thnx": "thanks", "ty": "thank you",
     "ur": "your", "tmrw": "tomorrow", "tmr": "tomorrow",
+    "lune": "lunes", "marte": "martes", "miercole": "miércoles", "jueve": "jueves",
+    "vierne": "viernes", "sabdo": "sábado", "sab": "sábado", "cote": "corte",
     "tmrow": "tomorrow", "tomorow": "tomorrow", "2moro": "tomorrow", "2morrow": "tomorrow",
     "wensday": "wednesday", "wendsday": "wednesday",
     "appt": "appointment", "wanna": "want to", "gonna": "going to",

@@ -21,8 +21,10 @@ from hablo.engine.nlu.acts import (
     prefers,
     shift_minutes,
     starts_no,
+    starts_yes,
 )
 from hablo.engine.nlu.party import for_companion, party_size
+from hablo.engine.nlu.text import plain
 from hablo.plugins import SkillResult
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
@@ -67,6 +69,10 @@ class BookingFlow(ManageBookings):
             return self._choose_booking("cancel")
         if intent == "reschedule" and self.state.get("mode") != "reschedule":
             return self._choose_booking("reschedule")
+        if intent == "book" and not step:
+            added = self._added_after_booking()
+            if added is not None:
+                return added
         if intent in ("book", "reschedule") and not step:
             just = self._just_booked()
             if just is not None and self._changes_it(just):
@@ -84,6 +90,18 @@ class BookingFlow(ManageBookings):
         if self.turn.in_flow and not absorbed and intent not in ("book", "reschedule"):
             return replace(self._advance(), misunderstood=True)
         return self._advance()
+
+    def _added_after_booking(self) -> SkillResult | None:
+        """ "agregame también barba después del corte", "can I add a beard trim right after
+        my haircut?": another service right after the booking just made."""
+        service = self.turn.entities.get("service")
+        just = self._just_booked()
+        if not isinstance(service, ServiceInfo) or just is None or service.id == just.service_id:
+            return None
+        if "when" in self.turn.entities or not reading.adds_on(self.turn.text):
+            return None
+        self.state = {"mode": "book", "service_id": str(service.id)}
+        return self._right_after(service, just.ends_at)
 
     def _changes_it(self, booking: BookingInfo) -> bool:
         """A day or time said right after booking as a change of it ("mejor a las 3",
@@ -148,10 +166,16 @@ class BookingFlow(ManageBookings):
         proposal = self.state.get("proposal")
         if proposal and reading.same_time(self.turn.text):
             return True
-        if when is None or not when.has_time or not proposal:
+        if when is None or not proposal:
             return False
         proposed = datetime.fromisoformat(proposal).astimezone(self.zone)
         local = when.start.astimezone(self.zone)
+        if not when.has_time:  # "mañana" to a proposal for tomorrow
+            return (
+                when.has_date
+                and local.date() == proposed.date()
+                and len(plain(self.turn.text).split()) <= 3
+            )
         same_day = not when.has_date or local.date() == proposed.date()
         return same_day and local.time() == proposed.time()
 
@@ -219,8 +243,8 @@ class BookingFlow(ManageBookings):
                 self.state.pop("proposal", None)
                 self._absorb_entities()
                 return self._advance()
-            if act == AFFIRM:
-                return self._confirmed()
+            if act == AFFIRM or (starts_yes(text) and when is None and service is None):
+                return self._confirmed()  # "sí, apuntámelo a nombre de Lucía"
             if act == DENY or starts_no(text) or reading.turns_down(text):
                 return self._denied()
             return None
@@ -266,6 +290,10 @@ class BookingFlow(ManageBookings):
         index = reading.ordinal_index(text, len(shown))
         if index is not None:  # "la tercera" of the times just listed
             return self._propose(shown[index - 1])
+        if reading.turns_down(text) and reading.other_day(text):
+            self.state.pop("day", None)  # "no me sirve ninguno, ¿otro día?"
+            self.state["step"] = "day"
+            return self._say("booking_ask_day", service=service.label(self.lang))
         hour = reading.bare_hour(text)  # before "sí": a bare "10" may read as a yes
         if hour is not None:
             self._set_time(self._pick_hour(day, hour[0]), f"{hour[1]:02d}")

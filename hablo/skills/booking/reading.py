@@ -226,6 +226,22 @@ def turns_down(text: str) -> bool:
     return bool(_TURNS_DOWN_RE.search(plain(text)))
 
 
+_OTHER_DAY_RE = re.compile(r"\b(?:otro dia|otra fecha|another day|a different day|other day)\b")
+# "agregame", "sumame", "add", "right after", "después del corte": one more, right after.
+_ADDS_ON_RE = re.compile(
+    r"\b(?:agrega\w*|agrega|sumame|sumale|suma|anadi\w*|add|right after|straight after"
+    r"|despues del? (?:corte|turno|cita|mio)|after (?:my|the) \w+|a continuacion|tambien)\b"
+)
+
+
+def other_day(text: str) -> bool:
+    return bool(_OTHER_DAY_RE.search(plain(text)))
+
+
+def adds_on(text: str) -> bool:
+    return bool(_ADDS_ON_RE.search(plain(text)))
+
+
 def confirms_cancel(step: str, text: str) -> bool:
     """ "cancelalo nomás", "yes cancel it", "sí, anulala" to "¿Cancelo tu turno…?"."""
     cancelling = step in ("confirm_cancel", "confirm_cancel_all")
