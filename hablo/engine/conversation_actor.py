@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections import deque
@@ -37,6 +36,7 @@ from hablo.engine.store import (
     TurnRecord,
     inbound_attachments,
 )
+from hablo.engine.timers import Timer, Timers
 from hablo.engine.turns import SkillOverrun, TurnOutcome
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ class TurnRetryPolicy:
     max_attempts: int
 
 
+# Burst windows and retry back-offs of every conversation: one thread, not one each.
+TIMERS = Timers()
 # A burst keeps extending the debounce window at most this many times its length.
 MAX_BURST_WINDOWS = 3
 
@@ -110,9 +112,9 @@ class ConversationActor(pykka.ThreadingActor):
         self._outage_failures = 0  # consecutive transient failures (the backoff's step)
         self._isolating = False
         self._pending: deque[InboxEvent] = deque()
-        self._retry_timer: threading.Timer | None = None
+        self._retry_timer: Timer | None = None
         # Debounce: a burst ("hola" "quiero turno" "para mañana") becomes one turn.
-        self._burst_timer: threading.Timer | None = None
+        self._burst_timer: Timer | None = None
         self._burst_generation = 0
         self._burst_started = 0.0
         self._conversation_id: uuid.UUID | None = None  # known after the first turn
@@ -164,10 +166,7 @@ class ConversationActor(pykka.ThreadingActor):
             self._burst_timer.cancel()
         self._burst_generation += 1
         generation, ref = self._burst_generation, self.actor_ref
-        timer = threading.Timer(window, lambda: ref.tell(FlushBurst(generation)))
-        timer.daemon = True
-        self._burst_timer = timer
-        timer.start()
+        self._burst_timer = TIMERS.call_later(window, lambda: ref.tell(FlushBurst(generation)))
 
     def _drain(self) -> None:
         while self._pending:
@@ -257,10 +256,7 @@ class ConversationActor(pykka.ThreadingActor):
 
     def _schedule_retry(self, delay_s: float) -> None:
         ref = self.actor_ref
-        timer = threading.Timer(delay_s, lambda: ref.tell(RetryPending()))
-        timer.daemon = True
-        self._retry_timer = timer
-        timer.start()
+        self._retry_timer = TIMERS.call_later(delay_s, lambda: ref.tell(RetryPending()))
 
     def _process(self, batch: list[InboxEvent]) -> tuple[tuple[int, ...], list[OutboundEnvelope]]:
         runtime = self._runtime()
