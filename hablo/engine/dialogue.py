@@ -135,8 +135,9 @@ def is_exit(text: str) -> bool:
 
 
 def is_short_answer(text: str, entities: Mapping[str, Any]) -> bool:
-    """One or two words carrying an entity: an answer to the flow's question."""
-    return bool(entities) and len(normalize(text).split()) <= 2
+    """One or two words carrying an entity: an answer to the flow's question. The thing
+    of a question the bot cannot answer ("¿tienen estacionamiento?") is no such entity."""
+    return any(key != "thing" for key in entities) and len(normalize(text).split()) <= 2
 
 
 @dataclass(frozen=True)

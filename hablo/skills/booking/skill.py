@@ -19,6 +19,7 @@ from hablo.engine.nlu.acts import (
     AFFIRM,
     DENY,
     asks_latest,
+    asks_opening,
     asks_shift,
     shift_minutes,
     starts_no,
@@ -52,6 +53,8 @@ class BookingSkill(Skill):
         when, service = ents.get("when"), ents.get("service")
         act = turn.intent if turn.intent in (AFFIRM, DENY) else None
         text = turn.text
+        if turn.intent == "hours" and asks_opening(text):
+            return False  # "¿a qué hora cierran el sábado?" mid-booking: a question of its own
         if step in CONFIRM_STEPS:
             return (
                 act is not None
