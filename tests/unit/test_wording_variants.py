@@ -75,6 +75,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     ],
     "booking_cancel_confirm_all": [{"bookings": ["Corte, lunes 15", "Barba, martes 16"]}],
     "booking_cancelled_all": [{"bookings": ["Corte, lunes 15", "Barba, martes 16"]}],
+    "booking_ends": [{"booking": "Corte, viernes 12", "minutes": 30, "end": "10:30"}],
     "price_sum": [{"total": "$13.000"}],
     "hours_holidays": [{"day_name": "miércoles 24 de marzo", "holiday": "Día de la Memoria"}],
     "hours_week": [{"week": [("lunes", [("09:00", "18:00")]), ("domingo", [])]}],

@@ -21,6 +21,7 @@ from hablo.skills.booking.slots import (
     repo_of,
     service_by_id,
 )
+from hablo.skills.wording import say_clock
 
 # The next of several services asked together starts this close to the end of the one
 # before, or the customer is offered times.
@@ -196,6 +197,18 @@ class ManageBookings(FlowBase):
         bookings = self._upcoming()
         if not bookings:
             return self._offer_to_book("booking_none")
+        if reading.asks_end(self.turn.text):  # "¿a qué hora termino?"
+            booking = self._just_booked() or bookings[0]
+            minutes = int((booking.ends_at - booking.starts_at).total_seconds() // 60)
+            end = say_clock(self.ctx, booking.ends_at.astimezone(self.zone).time(), self.lang)
+            return self._say(
+                "booking_ends",
+                flow=False,
+                state=None,
+                booking=self._describe(booking),
+                minutes=minutes,
+                end=end,
+            )
         return self._say(
             "booking_list", flow=False, state={}, bookings=[self._describe(b) for b in bookings]
         )

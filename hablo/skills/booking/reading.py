@@ -234,6 +234,18 @@ _ADDS_ON_RE = re.compile(
 )
 
 
+_ENDS_RE = re.compile(
+    r"\b(?:a que hora (?:termino|terminaria|salgo|saldria|estoy lista|estoy listo|termina)"
+    r"|cuanto (?:me )?(?:tarda|dura|lleva)(?: mi| el)? turno|what time (?:will i|would i|do i)"
+    r" (?:be done|finish|be finished|be out)|when (?:will|would) i (?:be done|finish))\b"
+)
+
+
+def asks_end(text: str) -> bool:
+    """ "¿a qué hora termino?", "what time will I be done?": the booking's end."""
+    return bool(_ENDS_RE.search(plain(text)))
+
+
 def other_day(text: str) -> bool:
     return bool(_OTHER_DAY_RE.search(plain(text)))
 
