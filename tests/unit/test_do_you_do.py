@@ -9,7 +9,13 @@ import uuid
 import pytest
 
 from hablo.engine.nlu.services import ServiceMatcher
-from hablo.engine.nlu.unknown import NOT_OFFERED, UNKNOWN_FACT, UnknownAsk, unknown_ask
+from hablo.engine.nlu.unknown import (
+    NOT_OFFERED,
+    UNKNOWN_FACT,
+    UnknownAsk,
+    asked_about,
+    unknown_ask,
+)
 from hablo.plugins.sdk import ServiceInfo
 
 
@@ -31,7 +37,12 @@ TUTORS = _matcher(
 GARAGE = _matcher(("Revisión de frenos", ()), ("Cambio de balatas", ("pastillas de freno",)))
 VET = _matcher(("Microchipping", ()), ("Nail trim", ()))
 BARBER = _matcher(("Haircut", ("cut", "trim", "fade")), ("Kids cut", ()))
-GROOMER = _matcher(("Full groom (small dog)", ("groom",)), ("Nail clipping", ("nails",)))
+GROOMER = _matcher(
+    ("Full groom (small dog)", ("groom",)), ("Full groom (large dog)", ()), ("Nail clipping", ())
+)
+COLOUR = _matcher(("Balayage", ()), ("Root touch-up", ()), ("Blowout", ()))
+DENTIST = _matcher(("Extracción simple", ("sacar una muela",)), ("Limpieza dental", ()))
+PSY = _matcher(("Sesión individual", ()), ("Sesión online", ("virtual", "por zoom")))
 
 
 @pytest.mark.parametrize(
@@ -51,6 +62,10 @@ GROOMER = _matcher(("Full groom (small dog)", ("groom",)), ("Nail clipping", ("n
         (VET, "do you trim nails?", "Nail trim"),
         (VET, "do you microchip?", "Microchipping"),
         (BARBER, "do you cut kids hair?", "Kids cut"),
+        (GROOMER, "do you groom big dogs?", "Full groom (large dog)"),
+        (DENTIST, "sacan muelas?", "Extracción simple"),
+        (PSY, "atiende por zoom?", "Sesión online"),
+        (PSY, "atiende online?", "Sesión online"),
     ],
 )
 def test_a_service_offered_is_found_not_denied(
@@ -61,17 +76,35 @@ def test_a_service_offered_is_found_not_denied(
 
 
 @pytest.mark.parametrize(
-    ("matcher", "text"),
+    ("matcher", "text", "services"),
     [
-        (BEAUTY, "¿hacéis uñas?"),  # the manicure or the pedicure: the classifier asks
-        (GLOW, "how much for a trim?"),  # one of the two haircuts
-        (GROOMER, "Do you groom cats?"),  # the grooming is for dogs
-        (VET, "do you speak spanish?"),  # no service: not "we don't offer Spanish"
+        (BEAUTY, "¿hacéis uñas?", {"Manicura", "Pedicura"}),
+        (GLOW, "how much for a trim?", {"Women's haircut", "Men's haircut"}),
+        (COLOUR, "do you do color?", {"Balayage", "Root touch-up"}),
+        (
+            _matcher(("Limpieza dental", ()), ("Limpieza facial", ())),
+            "¿hacen limpiezas?",
+            {"Limpieza dental", "Limpieza facial"},
+        ),
     ],
 )
-def test_no_service_and_no_denial_when_it_is_not_one_service(
-    matcher: ServiceMatcher, text: str
+def test_several_services_it_may_mean_are_all_given(
+    matcher: ServiceMatcher, text: str, services: set[str]
 ) -> None:
+    found = asked_about(text, matcher)
+    assert isinstance(found, tuple) and {s.name for s in found} == services
+    assert unknown_ask(text, matcher) is None  # never "we don't offer" them
+
+
+@pytest.mark.parametrize(
+    ("matcher", "text"),
+    [
+        (GROOMER, "Do you groom cats?"),  # the grooming is for dogs
+        (VET, "do you speak spanish?"),  # no service: not "we don't offer Spanish"
+        (TUTORS, "Do you do online lessons?"),  # "online" is none of the lessons
+    ],
+)
+def test_no_service_and_no_denial_when_none_is_meant(matcher: ServiceMatcher, text: str) -> None:
     assert unknown_ask(text, matcher) is None
 
 
@@ -81,6 +114,7 @@ def test_no_service_and_no_denial_when_it_is_not_one_service(
         "hacen descuento en efectivo?",
         "hace factura? la necesito para el reintegro de la prepaga",
         "do you do home visits?",
+        "¿atendéis a domicilio?",
     ],
 )
 def test_a_term_of_the_shop_is_not_known_rather_than_not_offered(text: str) -> None:

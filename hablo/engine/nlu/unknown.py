@@ -38,8 +38,8 @@ _SERVICE_RE = re.compile(
 # is left to the classifier ("do you speak Spanish?" is no service not offered).
 _JOB_RE = re.compile(
     _LEAD + r"(?:ustedes\s+|ahi\s+)?(?:tambien\s+)?"
-    r"(?:(?:revisan|cambian|ponen|colocan|arreglan|reparan|cortan|tinen|depilan|vacunan"
-    r"|ensenan|dan)\s+(?P<object>.+)"
+    r"(?:(?P<verb>revisan|cambian|ponen|colocan|arreglan|reparan|cortan|tinen|depilan|vacunan"
+    r"|ensenan|dan|dais|sacan|sacais|quitan|atiende|atienden|atendes|atendeis)\s+(?P<object>.+)"
     r"|do\s+you\s+(?:guys\s+)?(?:also\s+)?(?P<job>(?!(?:do|offer|provide)\b|have|accept|take|allow|sell|know|open|close"
     r"|work|speak|ship|deliver|need|want|mind|think)[a-z]+(?:\s+.+)?))$"
 )
@@ -116,7 +116,11 @@ _GLOSSARY: dict[str, tuple[str, ...]] = {
     "women": ("mujer", "dama"),
     "men": ("hombre", "caballero"),
     "niño": ("kids",),
-    "niños": ("kids",),
+    "niños": ("kids", "pediatrica", "infantil"),
+    "big": ("large",),
+    "grande": ("large",),
+    "grandes": ("large",),
+    "large": ("grande",),
     "kids": ("niños",),
     "secado": ("blowout", "blow dry"),
     "peinado": ("blowout", "blow dry"),
@@ -167,9 +171,21 @@ class UnknownAsk:
     thing: str  # as the customer wrote it, trimmed
 
 
+# What a question asks about: a service, several the customer may mean, or an unknown.
+Asked = UnknownAsk | ServiceInfo | tuple[ServiceInfo, ...]
+
+
 def unknown_ask(text: str, matcher: ServiceMatcher) -> UnknownAsk | ServiceInfo | None:
     """What a "do you do / have X?" question asks about: a known service (the service),
-    something unknown (an UnknownAsk), or None when the message is no such question.
+    something unknown (an UnknownAsk), or None when the message is no such question or
+    asks about one of several services (the classifier reads those)."""
+    asked = asked_about(text, matcher)
+    return None if isinstance(asked, tuple) else asked
+
+
+def asked_about(text: str, matcher: ServiceMatcher) -> Asked | None:
+    """`unknown_ask`, and several services when the question may mean any of them
+    ("¿hacéis uñas?": the manicure and the pedicure; "do you do color?").
     Each sentence is read on its own ("are you hiring? I'm a hairdresser…")."""
     for sentence in re.split(r"[?¿!¡.;\n]+", text):
         norm = plain(sentence)
@@ -179,7 +195,7 @@ def unknown_ask(text: str, matcher: ServiceMatcher) -> UnknownAsk | ServiceInfo 
     return None
 
 
-def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> UnknownAsk | ServiceInfo | None:
+def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> Asked | None:
     walk_in = _WALK_IN.search(norm)
     if walk_in is not None:
         return UnknownAsk(UNKNOWN_FACT, walk_in.group(0))
@@ -192,7 +208,7 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> UnknownAsk | S
         if unknown and not named and len(thing.split()) <= _MAX_THING_WORDS:
             said = _said_otherwise(thing, matcher)
             if said:  # "cuánto sale un secado" at a shop that calls it Blowout
-                return said[0] if len(said) == 1 else None
+                return said[0] if len(said) == 1 else said
             # "¿cuánto sale cambiar la transmisión?": a job described, not a service named;
             # say it is not known (and offer a person) rather than "we don't do" it.
             kind = UNKNOWN_FACT if _INFINITIVE.match(thing) or _TERMS.search(thing) else NOT_OFFERED
@@ -202,13 +218,19 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> UnknownAsk | S
     if job is not None:
         thing = _thing(job["object"] or job["job"], sentence)
         if thing and len(thing.split()) <= _MAX_THING_WORDS:
-            found = _service_said(thing, matcher)
             # What is done to what must be the service's ("do you groom cats?" is no
             # Full groom (small dog)); the English verb may be the name's ("microchip").
-            done_to = thing.split(maxsplit=1)[1:] if job["job"] else [thing]
-            if len(found) == 1 and not _unsaid(" ".join(done_to), found[0], matcher):
-                return found[0]
-        return None
+            done_to = " ".join(thing.split()[1:] if job["job"] else thing.split())
+            verb = f"{job['verb']} " if job["verb"] else ""  # "sacan muelas": "sacar una muela"
+            for found in (
+                _service_said(thing, matcher),
+                _said_otherwise(thing, matcher),  # "groom big dogs": the large dog's
+                _service_said(verb + thing, matcher) if verb else (),
+            ):
+                if found and not _unsaid(done_to, found, matcher):
+                    return found[0] if len(found) == 1 else found
+            if _TERMS.search(thing):  # "¿atendéis a domicilio?"
+                return UnknownAsk(UNKNOWN_FACT, thing)
     for pattern, kind in ((_SERVICE_RE, NOT_OFFERED), (_FACT_RE, UNKNOWN_FACT)):
         match = pattern.match(norm)
         if match is None:
@@ -222,11 +244,13 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> UnknownAsk | S
         service = matcher.find(thing) or matcher.find(sentence)
         if service is not None:
             return _for_whom(service, thing, matcher)
-        if matcher.by_name_words(thing):
-            return None  # one of several services ("¿hacen limpiezas?"): not unknown
+        options = matcher.by_name_words(thing)
+        if options:  # one of several services ("¿hacen limpiezas?"): those, when the
+            # question says no more than they do ("online lessons" is none of the lessons)
+            return options[0] if len(options) == 1 else _unless_more(thing, options, matcher)
         said = _said_otherwise(thing, matcher)
         if said:  # "¿hacéis uñas?" (Manicura, Pedicura), "do you do color?" (Balayage…)
-            return said[0] if len(said) == 1 else None
+            return said[0] if len(said) == 1 else _unless_more(thing, said, matcher)
         return UnknownAsk(UNKNOWN_FACT if _TERMS.search(thing) else kind, thing)
     return None
 
@@ -274,13 +298,19 @@ _FILLER = frozenset(
 )
 
 
-def _unsaid(text: str, service: ServiceInfo, matcher: ServiceMatcher) -> list[str]:
-    """The words of `text` that do not name `service`, in any language (fillers aside)."""
-    words = plain(matcher.without_names(text, [service])).split()
+def _unsaid(text: str, services: tuple[ServiceInfo, ...], matcher: ServiceMatcher) -> list[str]:
+    """The words of `text` that do not name these services, in any language (fillers
+    aside)."""
+    words = matcher.without_names(text, services).split()
     left = [w for w in words if len(w) > 2 and w not in _FILLER]
-    if left and _said_otherwise(" ".join(left), matcher) == (service,):
-        return []
-    return left
+    said = _said_otherwise(" ".join(left), matcher) if left else ()
+    return [] if said and set(said) <= set(services) else left
+
+
+def _unless_more(
+    thing: str, options: tuple[ServiceInfo, ...], matcher: ServiceMatcher
+) -> tuple[ServiceInfo, ...] | None:
+    return None if _unsaid(thing, options, matcher) else options
 
 
 def _service_said(thing: str, matcher: ServiceMatcher) -> tuple[ServiceInfo, ...]:
