@@ -105,6 +105,21 @@ def with_context(
         # "¿abren mañana?" … "need a fade": the booking is for the day just asked about.
         start = datetime.combine(date.fromisoformat(day), time(0), now.tzinfo)
         entities["when"] = WhenMention(start, True, False, "")
+    said_time = entities.get("when")
+    if (
+        intent == "book"
+        and topic == "hours"
+        and day
+        and not state.flow
+        and isinstance(said_time, WhenMention)
+        and said_time.has_time
+        and not said_time.has_date
+        and "weekday" not in entities
+    ):
+        # "what time do you close on Saturdays?" … "a haircut at 12:30 then?": Saturday.
+        clock = said_time.start.astimezone(now.tzinfo).time().replace(tzinfo=None)
+        start = datetime.combine(date.fromisoformat(day), clock, now.tzinfo)
+        entities["when"] = WhenMention(start, True, True, said_time.text)
     if intent == "hours" and day and "when" not in entities and "weekday" not in entities:
         # "¿hasta qué hora?" right after "¿abren el viernes?" (or a booking for Friday):
         # still Friday.

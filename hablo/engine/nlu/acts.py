@@ -87,7 +87,10 @@ _QUESTION_COMING_RE = re.compile(
 )
 
 # "¿y el sábado?", "y para barba?", "and on sunday?", "what about friday?", "¿y mañana?"
-_FOLLOW_UP_RE = re.compile(r"^(?:y|e|and|what about|how about|o|or|entonces|tambien)\b")
+_FOLLOW_UP_RE = re.compile(
+    r"^(?:(?:ok|okay|bueno|dale|vale|ah)\s+)?"
+    r"(?:y|e|and|what about|how about|o|or|entonces|tambien)\b"
+)
 # "eso", "el mismo", "ese", "that one", "the same": the service named last.
 _SAME_RE = re.compile(
     r"\b(?:eso|ese|esa|el mismo|lo mismo|la misma|ese servicio|ese mismo|that|that one"
@@ -319,6 +322,16 @@ _THIN = frozenset(
         "day",
         "mejor",
         "better",
+        "ok",
+        "okay",
+        "bueno",
+        "dale",
+        "morning",
+        "afternoon",
+        "evening",
+        "tarde",
+        "manana",
+        "noche",
     ]
 )
 

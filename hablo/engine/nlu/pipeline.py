@@ -467,6 +467,15 @@ _SOONEST = re.compile(
     r"|(?:pasar|ir|caer|venir|come in|drop in|pop in|walk in) (?:ahora|now|hoy mismo|ya)"
     r"|soonest|earliest|first available|asap)\b"
 )
+_ENDS_AT = re.compile(
+    r"\b(?:a que hora (?:termino|terminaria|salgo|saldria|estoy lista|estoy listo)"
+    r"|what time (?:will i|would i|do i) (?:be done|finish|be finished|be out)"
+    r"|when (?:will|would) i (?:be done|finish))\b"
+)
+_ADD_ON = re.compile(
+    r"\b(?:agregame|agregale|agregar|sumame|sumar|add|right after (?:my|the)"
+    r"|despues del? (?:corte|turno|mio)|after my)\b"
+)
 _ANY_TIME = re.compile(r"\b(?:cualquier (?:horario|hora|momento)|any time|whenever)\b")
 _MOVE = re.compile(r"\b(?:pas\w*|cambi\w*|mov\w*|corr\w*|adelant\w*|atras\w*|move|change|push)\b")
 
@@ -532,6 +541,12 @@ def _by_rule(
         return "book", 1.0  # "what days do you have for a manicure?": the days it can be booked
     if intent in (None, "pricing", "hours") and "service" in entities and _SOONEST.search(said):
         return "book", 1.0  # "¿cuándo es lo más pronto para un tinte?", "¿puedo pasar ahora?"
+    if intent in (None, "hours", "pricing") and _ENDS_AT.search(said):
+        return "my_bookings", 1.0  # "¿a qué hora termino?": the booking's end
+    if intent in (None, "pricing") and "service" in entities and _ADD_ON.search(said):
+        return "book", 1.0  # "agregame también barba después del corte"
+    if intent == "greeting" and "service" in entities and "when" in entities:
+        return "book", 1.0  # "q onda, brushing sáb 10hs?"
     if intent is None and "service" in entities and _WANT.search(said):
         return "book", 1.0  # "necesito un cambio de aceite", "ocupo una limpieza"
     if (

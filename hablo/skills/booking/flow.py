@@ -411,13 +411,14 @@ class BookingFlow(ManageBookings):
             local = when.start.astimezone(self.zone)
             if when.has_date:
                 self._set_day(local.date())
-                if not when.has_time and (
-                    reading.window(self.turn.text, None) or reading.wants_first(self.turn.text)
-                ):
+                period = reading.window(self.turn.text, None)
+                if not when.has_time and (period or reading.wants_first(self.turn.text)):
                     # "mañana a la tarde", "la primera que tengas": no longer the hour
                     # asked before.
                     self.state.pop("time", None)
                     self.state.pop("asked_time", None)
+                if not when.has_time and period is not None:
+                    self.state["window"] = list(period)  # kept while the service is asked
             bounded = reading.window(self.turn.text, when) if when.has_time else None
             if bounded is not None:
                 # "después de las 5", "any time before noon": a range, not a time.
