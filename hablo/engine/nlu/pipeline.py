@@ -51,7 +51,13 @@ from hablo.engine.nlu.services import CHILDREN_SERVICE, ServiceMatcher
 from hablo.engine.nlu.spelling import Speller
 from hablo.engine.nlu.text import normalize, plain
 from hablo.engine.nlu.trainer import train_in_child
-from hablo.engine.nlu.unknown import UNKNOWN_FACT, UnknownAsk, open_question, unknown_ask
+from hablo.engine.nlu.unknown import (
+    UNKNOWN_FACT,
+    UnknownAsk,
+    asked_about,
+    open_question,
+)
+from hablo.plugins.sdk import ServiceInfo
 
 TrainingSet = tuple[tuple[str, str], ...]  # (text, intent)
 # Built-in intents a question about an unknown thing is mistaken for ("¿hacen alisado?"
@@ -476,6 +482,8 @@ _ADD_ON = re.compile(
     r"\b(?:agregame|agregale|agregar|sumame|sumar|add|right after (?:my|the)"
     r"|despues del? (?:corte|turno|mio)|after my)\b"
 )
+# Below this, "help" ("what can you do?") may be a question about a service ("do you do fades?").
+_SURE_HELP = 0.8
 _ANY_TIME = re.compile(r"\b(?:cualquier (?:horario|hora|momento)|any time|whenever)\b")
 _MOVE = re.compile(r"\b(?:pas\w*|cambi\w*|mov\w*|corr\w*|adelant\w*|atras\w*|move|change|push)\b")
 
@@ -570,15 +578,25 @@ def _by_rule(
         # about a service: that service and its price (a yes or no that says more is
         # read by the flow that asked, before this).
         return "pricing", _UNSURE
+    if intent == "help" and confidence < _SURE_HELP and "when" not in entities:
+        meant = asked_about(text, matcher)
+        if isinstance(meant, ServiceInfo):  # "do you do fades?" reads like "what can you do?"
+            entities["service"] = meant
+            return "pricing", 1.0
     if intent not in _DISGUISES and (confidence >= _UNSURE or intent not in _SURE_ONLY):
         # A sure built-in intent, or a plugin's (a tenant's FAQ answers "¿tienen
         # estacionamiento?"), wins over "I don't know".
         return intent, confidence
     if "when" not in entities:  # with a day or time it is about availability
-        asked = unknown_ask(text, matcher)
+        asked = asked_about(text, matcher)
         if isinstance(asked, UnknownAsk):  # "¿hacen alisado?": say so, don't disguise
             entities["thing"] = asked.thing
             return asked.kind, 1.0
+        if isinstance(asked, tuple):  # "¿hacéis uñas?": the manicure's and pedicure's prices
+            for key in ("service", "services"):
+                entities.pop(key, None)
+            entities["service_options"] = asked
+            return "pricing", 1.0
         if asked is not None:  # "¿hacen brushing?": yes, and its price; the question's
             entities["service"] = asked  # reading is the closer ("do you cut kids hair?")
             return "pricing", 1.0
