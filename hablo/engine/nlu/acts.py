@@ -167,6 +167,29 @@ _PUSH_BY_RE = re.compile(
 )
 
 
+# "¿me lo adelantás media hora?", "atrasalo una hora": the verb says the direction.
+_MOVED_BY_VERB_RE = re.compile(
+    r"\b(?P<dir>adelant|atras|retras)\w* (?P<n>una|un|media|1|2|dos|30|15|45)\s*"
+    r"(?P<unit>horas?|hs|hrs?|minutos?|mins?)?\b"
+)
+
+
+def _moved_by_verb(norm: str) -> int | None:
+    found = _MOVED_BY_VERB_RE.search(norm)
+    if found is None:
+        return None
+    n, unit = found["n"], found["unit"] or ""
+    if n == "media":
+        minutes = 30
+    elif n in ("30", "15", "45") and not unit.startswith("h"):
+        minutes = int(n)
+    elif unit.startswith(("h", "hora")) and n in _SHIFT_COUNTS:
+        minutes = 60 * _SHIFT_COUNTS[n]
+    else:
+        return None
+    return -minutes if found["dir"] == "adelant" else minutes
+
+
 def _pushed_by(norm: str) -> int | None:
     """ "push it back an hour" -> 60, "bring it forward 30 minutes" -> -30."""
     found = _PUSH_BY_RE.search(norm)
@@ -189,7 +212,8 @@ def shift_minutes(text: str) -> int | None:
     norm = plain(text)
     found = _SHIFT_BY_RE.search(norm)
     if found is None:
-        return _pushed_by(norm)
+        pushed = _pushed_by(norm)
+        return pushed if pushed is not None else _moved_by_verb(norm)
     n, unit = found["n"], found["unit"] or ""
     if n in ("media", "half an", "a half"):
         minutes = 30
@@ -377,7 +401,10 @@ _GIVE_UP_RE = re.compile(
     r"\b(?:(?:al final|ya no|finalmente|siempre no|at the end)"
     r".{0,30}\bno (?:puedo|voy a poder|llego)"
     r"|(?:cant|can t|cannot|wont be able to) make it .{0,30}(?:anymore|after all)"
-    r"|no (?:voy a poder|puedo) ir .{0,20}(?:al final|ya))"
+    r"|no (?:voy a poder|puedo) ir .{0,20}(?:al final|ya)"
+    r"|no podre (?:ir|asistir|llegar)|no voy a poder (?:ir|asistir)"
+    r"|ya no (?:la|lo) (?:ocupo|necesito)"
+    r"|(?:won t|will not|wont) be able to make it|no longer need (?:it|the appointment))"
 )
 
 

@@ -165,6 +165,7 @@ _DATEISH_TAIL = re.compile(
 # How many weeks ahead "el viernes 19" may name the 19th (further, 19 is an hour or a count).
 _DOM_WEEKS = 9
 _CLOCK_LATER_RE = re.compile(r"\b(?:a\s+las?|at)\s+\d|\d\s*(?:hs|am|pm|:\d\d)\b")
+_WEEKDAY_WEEK_RE = re.compile(rf"\b(?P<wd>{_WD})\s+week\b")
 _INSTEAD_OF_RE = re.compile(r"\b(?:en\s+vez|en\s+lugar|instead\s+of|rather\s+than)\s*$")
 # What comes right before a day of the month said with a part of the day.
 _DAY_LEAD_RE = re.compile(r"\b(?:el|el\s+dia|dia|the|on\s+the)\s+$")
@@ -772,6 +773,11 @@ def extract_when(
         weeks_ahead = now.date() + timedelta(days=14)
         extra_refs.append(_DateRef(fortnight.start(), fortnight.end(), _fixed(weeks_ahead)))
         s = _blank(s, fortnight.start(), fortnight.end())
+    week_on = _WEEKDAY_WEEK_RE.search(s)
+    if week_on is not None:  # British "friday week": a week on Friday
+        day = _weekday_resolver(now, _WEEKDAY_WORDS[week_on["wd"]], True)(None) + timedelta(weeks=1)
+        extra_refs.append(_DateRef(week_on.start(), week_on.end(), _fixed(day)))
+        s = _blank(s, week_on.start(), week_on.end())
     from_day = _WEEKS_FROM_RE.search(s)
     if from_day is not None:  # "two weeks from saturday": that Saturday, two weeks on
         weeks = _number(from_day["n"], _COUNT_WORDS)

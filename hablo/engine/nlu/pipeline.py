@@ -28,6 +28,7 @@ from hablo.engine.nlu.acts import (
     prefers,
     read_act,
     says_cancel,
+    shift_minutes,
 )
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier, Prediction
 from hablo.engine.nlu.datetimes import (
@@ -571,6 +572,8 @@ def _by_rule(
         return "my_bookings", 1.0  # "¿me avisan el día antes?": the booking skill says how
     if intent is None and for_companion(text):
         return "book", _UNSURE  # "¿y para mi hijo también?": book for them too
+    if intent in (None, "hours") and "when" not in entities and shift_minutes(text) is not None:
+        return "reschedule", 1.0  # "¿me lo adelantás media hora?", "push it back an hour"
     if intent is None and "when" not in entities and asks_shift(text):
         return "reschedule", _UNSURE  # "¿se puede más tarde?" (a flow that asked reads it first)
     if intent in (AFFIRM, DENY) and ("service" in entities or "service_options" in entities):

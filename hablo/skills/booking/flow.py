@@ -64,7 +64,7 @@ class BookingFlow(ManageBookings):
             return self._list()
         if intent == "cancel":
             mine = means_own_booking(self.turn.text)
-            if self.state.get("mode") in ("book", "reschedule") and step and not mine:
+            if self.state.get("mode") == "book" and step and not mine:
                 return self._say("booking_abandoned", flow=False, state={})
             return self._choose_booking("cancel")
         if intent == "reschedule" and self.state.get("mode") != "reschedule":
