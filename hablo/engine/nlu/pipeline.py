@@ -469,6 +469,11 @@ _WANT = re.compile(
     r"\b(?:necesito|necesitaria|ocupo|ocupaba|quiero|quisiera|queria|me gustaria|busco"
     r"|me hace falta|need|want|would like|i d like|looking for)\b"
 )
+# A question about cancelling, not a cancellation: "si cancelo, ¿me cobran algo?".
+_IF_I_CANCEL = re.compile(
+    r"\b(?:si (?:lo |la )?cancelo|si (?:lo |la )?tengo que cancelar|if i (?:have to )?cancel"
+    r"|cancellation (?:fee|policy)|politica de cancelacion|cargo por cancelar)\b"
+)
 _SOONEST = re.compile(
     r"\b(?:lo mas pronto|lo antes posible|cuanto antes|primer (?:turno|hueco|lugar) libre"
     r"|(?:pasar|ir|caer|venir|come in|drop in|pop in|walk in) (?:ahora|now|hoy mismo|ya)"
@@ -516,6 +521,9 @@ def _by_rule(
         return "pricing", 1.0  # "¿qué es lo más barato?": the price list says it
     if _WHO_ARE_YOU.search(said_plain) and intent in _DISGUISES:
         return "greeting", 1.0  # "¿con quién hablo?", "are you a bot?": who answers
+    if _IF_I_CANCEL.search(normalize(text)):
+        entities["thing"] = ""  # "si cancelo, ¿me cobran algo?": a policy not known here
+        return UNKNOWN_FACT, 1.0
     if intent in (None, "goodbye") and asks_latest(text):
         return "book", 1.0  # "la más tarde que tengas" (a flow that asked reads it first)
     if intent in (AFFIRM, DENY, None) and cancels_own_booking(text):
