@@ -94,32 +94,20 @@ def with_context(
         if (refers_to_same(text) and not state.flow) or priced_then_book or bare_price:
             entities["service"] = remembered
     day = context.get("day")
-    if (
-        intent == "book"
-        and topic == "hours"
-        and day
-        and not state.flow
-        and "when" not in entities
-        and "weekday" not in entities
-    ):
-        # "¿abren mañana?" … "need a fade": the booking is for the day just asked about.
-        start = datetime.combine(date.fromisoformat(day), time(0), now.tzinfo)
-        entities["when"] = WhenMention(start, True, False, "")
-    said_time = entities.get("when")
-    if (
-        intent == "book"
-        and topic == "hours"
-        and day
-        and not state.flow
-        and isinstance(said_time, WhenMention)
-        and said_time.has_time
-        and not said_time.has_date
-        and "weekday" not in entities
-    ):
-        # "what time do you close on Saturdays?" … "a haircut at 12:30 then?": Saturday.
-        clock = said_time.start.astimezone(now.tzinfo).time().replace(tzinfo=None)
-        start = datetime.combine(date.fromisoformat(day), clock, now.tzinfo)
-        entities["when"] = WhenMention(start, True, True, said_time.text)
+    said = entities.get("when")
+    asked_hours = intent == "book" and topic == "hours" and not state.flow
+    if asked_hours and day and "weekday" not in entities:
+        # The booking is for the day just asked about: "¿abren mañana?" … "need a fade",
+        # "what time do you close on Saturdays?" … "a haircut at 12:30 then?".
+        on = date.fromisoformat(day)
+        if said is None:
+            entities["when"] = WhenMention(
+                datetime.combine(on, time(0), now.tzinfo), True, False, ""
+            )
+        elif isinstance(said, WhenMention) and said.has_time and not said.has_date:
+            clock = said.start.astimezone(now.tzinfo).time().replace(tzinfo=None)
+            start = datetime.combine(on, clock, now.tzinfo)
+            entities["when"] = WhenMention(start, True, True, said.text)
     if intent == "hours" and day and "when" not in entities and "weekday" not in entities:
         # "¿hasta qué hora?" right after "¿abren el viernes?" (or a booking for Friday):
         # still Friday.

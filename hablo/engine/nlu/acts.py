@@ -474,10 +474,11 @@ _HOLIDAYS_RE = re.compile(
     r"\b(?:feriados?|festivos?|dias festivos|holidays|bank holidays?|public holidays?)\b"
 )
 # "¿trabajan el 24?", "¿atienden el sábado?", "are you open": about opening, with a day.
-_OPENING_RE = re.compile(
-    r"\b(?:abren|abris|abre|atienden|atendes|atiende|trabajan|trabajas|abiertos?|abiertas?"
-    r"|cierran|open|closed)\b"
+OPENING_WORDS = (
+    r"abren|abris|abre|abrimos|atienden|atendes|atiende|trabajan|trabajas|trabaja|abiertos?"
+    r"|abiertas?|cierran|cerrado|cerrados|open|opened|closed"
 )
+_OPENING_RE = re.compile(rf"\b(?:{OPENING_WORDS})\b")
 
 
 def asks_holidays(text: str) -> bool:
@@ -516,3 +517,35 @@ _ONLY_SAME_TIME_RE = re.compile(
 def only_same_time(text: str) -> bool:
     """ "mismo horario", "same time": a detail of the request beside it, no question."""
     return bool(_ONLY_SAME_TIME_RE.match(plain(text)))
+
+
+# "lo más pronto", "¿puedo pasar ahora?", "asap": the soonest time there is.
+SOONEST_WORDS = (
+    r"lo mas pronto|lo antes posible|cuanto antes|primer (?:turno|hueco|lugar) libre"
+    r"|(?:pasar|ir|caer|venir|come|come in|drop in|pop in|walk in) (?:ahora|now|hoy mismo|ya)"
+    r"|soonest|earliest|first available|asap|as soon as possible"
+)
+_SOONEST_RE = re.compile(rf"\b(?:{SOONEST_WORDS})\b")
+# "¿a qué hora termino?", "what time will I be done?": when the booking ends.
+_ENDS_RE = re.compile(
+    r"\b(?:a que hora (?:termino|terminaria|salgo|saldria|estoy lista|estoy listo)"
+    r"|what time (?:will i|would i|do i) (?:be done|finish|be finished|be out)"
+    r"|when (?:will|would) i (?:be done|finish))\b"
+)
+# "agregame barba después del corte", "can I add a beard trim right after my haircut?"
+_ADDS_ON_RE = re.compile(
+    r"\b(?:agregame|agregale|agregar|sumame|sumar|add|right after (?:my|the)|straight after"
+    r"|despues del? (?:corte|turno|mio)|after my|a continuacion)\b"
+)
+
+
+def wants_soonest(text: str) -> bool:
+    return bool(_SOONEST_RE.search(plain(text)))
+
+
+def asks_end(text: str) -> bool:
+    return bool(_ENDS_RE.search(plain(text)))
+
+
+def adds_on(text: str) -> bool:
+    return bool(_ADDS_ON_RE.search(plain(text)))

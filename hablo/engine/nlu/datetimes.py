@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from hablo.engine.nlu.acts import OPENING_WORDS
+
 OpeningHours = Callable[[date], Sequence[tuple[time, time]]]
 
 _Reading = tuple[int, int, int]  # (hour, minute, extra days) for one am/pm reading of a clock
@@ -205,10 +207,7 @@ _DOM_RE = re.compile(
     rf"(?P<ord>ro|ero|°|st|nd|rd|th)?(?![/\-:]\d|[.,]\d)"
 )
 # "¿abren el 24?", "trabajan el 9?": a day of the month asked about opening.
-_OPEN_BEFORE_RE = re.compile(
-    r"\b(?:abren|abris|abre|abrimos|atienden|atendes|atiende|trabajan|trabajas|trabaja|abiertos?"
-    r"|abiertas?|cierran|cerrado|cerrados|open|opened|closed)\s*(?:el|la|the|on\s+the|on)?\s*$"
-)
+_OPEN_BEFORE_RE = re.compile(rf"\b(?:{OPENING_WORDS})\s*(?:el|la|the|on\s+the|on)?\s*$")
 # "para el 19", "era el 19", "pasalo al 19": a preposition that leads to a day.
 _DAY_LEAD_WORD_RE = re.compile(r"\b(?:para|era|es|hasta|desde|pasalo|pasamelo|move it to)\s*$")
 # "¿y el 24?", "and the 3rd?": the whole message asks about another day of the month.

@@ -14,7 +14,9 @@ from typing import Any
 from hablo.engine.nlu.acts import (
     AFFIRM,
     DENY,
+    adds_on,
     asks_cancel,
+    asks_end,
     asks_holidays,
     asks_latest,
     asks_opening,
@@ -29,6 +31,7 @@ from hablo.engine.nlu.acts import (
     read_act,
     says_cancel,
     shift_minutes,
+    wants_soonest,
 )
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier, Prediction
 from hablo.engine.nlu.datetimes import (
@@ -474,20 +477,6 @@ _IF_I_CANCEL = re.compile(
     r"\b(?:si (?:lo |la )?cancelo|si (?:lo |la )?tengo que cancelar|if i (?:have to )?cancel"
     r"|cancellation (?:fee|policy)|politica de cancelacion|cargo por cancelar)\b"
 )
-_SOONEST = re.compile(
-    r"\b(?:lo mas pronto|lo antes posible|cuanto antes|primer (?:turno|hueco|lugar) libre"
-    r"|(?:pasar|ir|caer|venir|come in|drop in|pop in|walk in) (?:ahora|now|hoy mismo|ya)"
-    r"|soonest|earliest|first available|asap)\b"
-)
-_ENDS_AT = re.compile(
-    r"\b(?:a que hora (?:termino|terminaria|salgo|saldria|estoy lista|estoy listo)"
-    r"|what time (?:will i|would i|do i) (?:be done|finish|be finished|be out)"
-    r"|when (?:will|would) i (?:be done|finish))\b"
-)
-_ADD_ON = re.compile(
-    r"\b(?:agregame|agregale|agregar|sumame|sumar|add|right after (?:my|the)"
-    r"|despues del? (?:corte|turno|mio)|after my)\b"
-)
 # Below this, "help" ("what can you do?") may be a question about a service ("do you do fades?").
 _SURE_HELP = 0.8
 _ANY_TIME = re.compile(r"\b(?:cualquier (?:horario|hora|momento)|any time|whenever)\b")
@@ -556,11 +545,11 @@ def _by_rule(
         return "book", _UNSURE  # "me equivoqué, era para el viernes": the booking skill decides
     if intent in (None, "pricing", "hours") and "service" in entities and asks_which_days(text):
         return "book", 1.0  # "what days do you have for a manicure?": the days it can be booked
-    if intent in (None, "pricing", "hours") and "service" in entities and _SOONEST.search(said):
+    if intent in (None, "pricing", "hours") and "service" in entities and wants_soonest(text):
         return "book", 1.0  # "¿cuándo es lo más pronto para un tinte?", "¿puedo pasar ahora?"
-    if intent in (None, "hours", "pricing") and _ENDS_AT.search(said):
+    if intent in (None, "hours", "pricing") and asks_end(text):
         return "my_bookings", 1.0  # "¿a qué hora termino?": the booking's end
-    if intent in (None, "pricing") and "service" in entities and _ADD_ON.search(said):
+    if intent in (None, "pricing") and "service" in entities and adds_on(text):
         return "book", 1.0  # "agregame también barba después del corte"
     if intent == "greeting" and "service" in entities and "when" in entities:
         return "book", 1.0  # "q onda, brushing sáb 10hs?"

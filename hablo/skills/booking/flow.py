@@ -11,6 +11,7 @@ from hablo.domain.booking.repository import BookingInfo
 from hablo.engine.nlu.acts import (
     AFFIRM,
     DENY,
+    adds_on,
     adds_to_request,
     asks_latest,
     asks_reminder,
@@ -98,7 +99,7 @@ class BookingFlow(ManageBookings):
         just = self._just_booked()
         if not isinstance(service, ServiceInfo) or just is None or service.id == just.service_id:
             return None
-        if "when" in self.turn.entities or not reading.adds_on(self.turn.text):
+        if "when" in self.turn.entities or not adds_on(self.turn.text):
             return None
         self.state = {"mode": "book", "service_id": str(service.id)}
         return self._right_after(service, just.ends_at)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hablo.domain.booking.repository import BookingInfo
-from hablo.engine.nlu.acts import asks_shift, shift_minutes
+from hablo.engine.nlu.acts import asks_end, asks_shift, shift_minutes
 from hablo.engine.nlu.datetimes import WhenMention, extract_when
 from hablo.engine.nlu.text import normalize
 from hablo.plugins import FollowUp, SkillResult
@@ -197,7 +197,7 @@ class ManageBookings(FlowBase):
         bookings = self._upcoming()
         if not bookings:
             return self._offer_to_book("booking_none")
-        if reading.asks_end(self.turn.text):  # "¿a qué hora termino?"
+        if asks_end(self.turn.text):  # "¿a qué hora termino?"
             booking = self._just_booked() or bookings[0]
             minutes = int((booking.ends_at - booking.starts_at).total_seconds() // 60)
             end = say_clock(self.ctx, booking.ends_at.astimezone(self.zone).time(), self.lang)

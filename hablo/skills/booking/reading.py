@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hablo.engine.nlu.acts import asks_cancel, starts_yes
+from hablo.engine.nlu.acts import SOONEST_WORDS, asks_cancel, starts_yes
 from hablo.engine.nlu.text import normalize, plain
 
 _ORDINALS = {
@@ -42,9 +42,9 @@ _FIRST = (
     r"|(?:lo|la|el) primer[oa]? que (?:haya|tengas|tenes|tienes|tenga)"
     r"|next (?:available|opening|free)|the first (?:one |slot |time )?you have"
     r"|first thing|earliest|first available|soonest|cualquier (?:horario|hora|momento)"
-    r"|any time works|whenever you have|la mas temprana|el mas temprano|lo mas pronto posible"
+    r"|any time works|whenever you have|la mas temprana|el mas temprano"
     r"|ahora mismo|ya mismo|right now|(?:tenes|tienes|hay) (?:turno|lugar|cita) ya"
-    r"|(?:pasar|ir|caer|venir|come|come in|drop in|pop in|walk in) (?:ahora|now|hoy mismo|ya)"
+    rf"|{SOONEST_WORDS}"
 )
 _FIRST_RE = re.compile(rf"\b(?:{_FIRST})\b")
 # ... and the words that leave the choice to the bot ("cualquiera", "any").
@@ -227,31 +227,10 @@ def turns_down(text: str) -> bool:
 
 
 _OTHER_DAY_RE = re.compile(r"\b(?:otro dia|otra fecha|another day|a different day|other day)\b")
-# "agregame", "sumame", "add", "right after", "después del corte": one more, right after.
-_ADDS_ON_RE = re.compile(
-    r"\b(?:agrega\w*|agrega|sumame|sumale|suma|anadi\w*|add|right after|straight after"
-    r"|despues del? (?:corte|turno|cita|mio)|after (?:my|the) \w+|a continuacion|tambien)\b"
-)
-
-
-_ENDS_RE = re.compile(
-    r"\b(?:a que hora (?:termino|terminaria|salgo|saldria|estoy lista|estoy listo|termina)"
-    r"|cuanto (?:me )?(?:tarda|dura|lleva)(?: mi| el)? turno|what time (?:will i|would i|do i)"
-    r" (?:be done|finish|be finished|be out)|when (?:will|would) i (?:be done|finish))\b"
-)
-
-
-def asks_end(text: str) -> bool:
-    """ "¿a qué hora termino?", "what time will I be done?": the booking's end."""
-    return bool(_ENDS_RE.search(plain(text)))
 
 
 def other_day(text: str) -> bool:
     return bool(_OTHER_DAY_RE.search(plain(text)))
-
-
-def adds_on(text: str) -> bool:
-    return bool(_ADDS_ON_RE.search(plain(text)))
 
 
 def confirms_cancel(step: str, text: str) -> bool:
