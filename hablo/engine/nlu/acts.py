@@ -522,6 +522,7 @@ def only_same_time(text: str) -> bool:
 # "lo más pronto", "¿puedo pasar ahora?", "asap": the soonest time there is.
 SOONEST_WORDS = (
     r"lo mas pronto|lo antes posible|cuanto antes|primer (?:turno|hueco|lugar) libre"
+    r"|(?:turno|hora|horario|cita|hueco) mas (?:temprano|pronto)"
     r"|(?:pasar|ir|caer|venir|come|come in|drop in|pop in|walk in) (?:ahora|now|hoy mismo|ya)"
     r"|soonest|earliest|first available|asap|as soon as possible"
 )

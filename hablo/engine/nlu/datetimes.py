@@ -136,7 +136,7 @@ _IN_RE = re.compile(
 _TIME_RE = re.compile(
     rf"""(?:(?P<pre>\b(?:(?:a\s+eso\s+de|como\s+a|a\s+partir\s+de|antes\s+de|despues\s+de
             |luego\s+de|a|para|desde|hasta|sobre|entre|tipo|de)\s+las?
-          |^las(?!\s+(?:2|dos)\b)|tipo|at|around|about|by|from|until|till|after|before
+          |^las(?!\s+(?:2|dos)\b)|alas|tipo|at|around|about|by|from|until|till|after|before
           |make\s+it|how\s+about|what\s+about|mejor|rather)|@)\s*)?
     (?:{_NO_NUM_BEFORE}(?P<hd>\d{{1,2}})(?!\d)|\b(?P<hw>{_HOUR})\b)
     (?:(?P<sep>[:.h])(?P<md>\d{{2}})(?!\d)

@@ -451,6 +451,10 @@ _FOR_A_PERSON = re.compile(
     r"|speak (?:to|with) the (?:owner|manager))\b"
 )
 _ONLY_A_NUMBER = re.compile(r"\d{1,2}(?: \d\d)?(?: ?(?:hs|h|am|pm))?")
+# Words for prices the classifier does not know ("honorarios" is no "horarios").
+_PRICE_WORDS = re.compile(
+    r"\b(?:honorarios|arancel|aranceles|tarifa|tarifas|fees?|rates|hourly rate|cuanto cobr\w+)\b"
+)
 _CHEAPEST = re.compile(
     r"\b(?:lo mas (?:barato|economico)|el mas (?:barato|economico)|la mas (?:barata|economica)"
     r"|(?:the )?cheapest|least expensive)\b"
@@ -462,7 +466,8 @@ _WHO_ARE_YOU = re.compile(
     r"|una persona|una maquina)|who am i (?:talking|speaking|chatting) (?:to|with)|who is this"
     r"|are you (?:a bot|a robot|human|a real person|real|a person)|is this a bot"
     r"|is this the (?:\w+ )?(?:salon|shop|clinic|vet|studio|barbershop)|es la peluqueria"
-    r"|es el (?:salon|local|consultorio|taller))\b"
+    r"|es el (?:salon|local|consultorio|taller)|disculpa la hora|perdon la hora"
+    r"|sorry (?:it s|for) (?:so )?late)\b"
 )
 _FOR_A_CHILD = re.compile(
     r"\b(?:(?:mi|my|para mi|for my) (?:hij[oa]|nen[ea]|nin[oa]|bebe|chico|chica|kid|son|daughter"
@@ -508,7 +513,9 @@ def _by_rule(
         return closing, 1.0  # "listo, gracias y perdón jaja", "no importa, llevo efectivo"
     if _CHEAPEST.search(said_plain) and intent in _DISGUISES:
         return "pricing", 1.0  # "¿qué es lo más barato?": the price list says it
-    if _WHO_ARE_YOU.search(said_plain) and intent in _DISGUISES:
+    if _PRICE_WORDS.search(said_plain) and intent in (*_DISGUISES, "help"):
+        return "pricing", 1.0  # "¿cuáles son sus honorarios?", "fees?"
+    if _WHO_ARE_YOU.search(said_plain) and intent in (*_DISGUISES, "human", "help"):
         return "greeting", 1.0  # "¿con quién hablo?", "are you a bot?": who answers
     if _IF_I_CANCEL.search(normalize(text)):
         entities["thing"] = ""  # "si cancelo, ¿me cobran algo?": a policy not known here

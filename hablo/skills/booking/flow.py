@@ -246,6 +246,14 @@ class BookingFlow(ManageBookings):
                 return self._advance()
             if act == AFFIRM or (starts_yes(text) and when is None and service is None):
                 return self._confirmed()  # "sí, apuntámelo a nombre de Lucía"
+            period = reading.window(text, None)
+            if period is not None and self.state.get("proposal") and starts_no(text):
+                # "no, mejor a la tarde": that day's afternoon
+                proposed = datetime.fromisoformat(self.state["proposal"]).astimezone(self.zone)
+                for key in ("proposal", "time", "asked_time"):
+                    self.state.pop(key, None)
+                self.state["day"], self.state["window"] = proposed.date().isoformat(), list(period)
+                return self._advance()
             if act == DENY or starts_no(text) or reading.turns_down(text):
                 return self._denied()
             return None
