@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from hablo.engine.nlu.acts import asks_holidays
+from hablo.engine.nlu.datetimes import extract_weekdays
 from hablo.engine.nlu.text import plain
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.skills.examples import load_examples
@@ -57,8 +58,13 @@ class InfoSkill(Skill):
 
     def _hours(self, turn: Turn, ctx: SkillContext) -> str:
         """A specific day's hours when the customer named one, else the whole week."""
-        day = _asked_day(turn, ctx)
         lang = turn.language
+        several = extract_weekdays(turn.text)
+        if len(several) > 1:  # "¿atienden el lunes o el domingo?", "the weekend"
+            today = ctx.now().date()
+            days = [today + timedelta(days=(wd - today.weekday()) % 7) for wd in several]
+            return "\n".join(self._day_hours(ctx, day, lang) for day in days)
+        day = _asked_day(turn, ctx)
         if day is None and asks_holidays(turn.text):
             upcoming = _next_holiday(ctx)
             if upcoming is not None:  # closed on the days it keeps as holidays
@@ -77,6 +83,10 @@ class InfoSkill(Skill):
                 for wd in range(7)
             ]
             return ctx.render("hours_week", lang, week=week)
+        return self._day_hours(ctx, day, lang)
+
+    @staticmethod
+    def _day_hours(ctx: SkillContext, day: date, lang: str) -> str:
         return ctx.render(
             "hours_day",
             lang,

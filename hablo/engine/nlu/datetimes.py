@@ -846,7 +846,18 @@ def _pick_reading(
 
 def extract_weekday(text: str) -> int | None:
     """Weekday named in `text` (0=Monday), e.g. "¿abren el sábado?" -> 5; None if none."""
-    for m in _WEEKDAY_RE.finditer(_fold(text)):
+    days = extract_weekdays(text)
+    return days[0] if days else None
+
+
+def extract_weekdays(text: str) -> list[int]:
+    """Every weekday named, in order, once each ("¿atienden el lunes o el domingo?" ->
+    [0, 6]); "el fin de semana" / "the weekend" names Saturday and Sunday."""
+    folded = _fold(text)
+    found: list[int] = []
+    for m in _WEEKDAY_RE.finditer(folded):
         if m["wd"] not in _NEEDS_MODIFIER or m["mod"] is not None:
-            return _WEEKDAY_WORDS[m["wd"]]
-    return None
+            found.append(_WEEKDAY_WORDS[m["wd"]])
+    if _WEEKEND_RE.search(folded):
+        found += [5, 6]
+    return list(dict.fromkeys(found))

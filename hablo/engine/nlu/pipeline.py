@@ -459,6 +459,10 @@ _CHEAPEST = re.compile(
     r"\b(?:lo mas (?:barato|economico)|el mas (?:barato|economico)|la mas (?:barata|economica)"
     r"|(?:the )?cheapest|least expensive)\b"
 )
+_SPEAKS = re.compile(
+    r"\b(?:habla|hablan|hablas|hablais) (?:espanol|castellano|ingles)"
+    r"|(?:do|can) you speak (?:english|spanish)|speak english\b"
+)
 # "¿con quién hablo?", "¿sos un bot?", "who am I talking to?", "is this the salon?"
 _WHO_ARE_YOU = re.compile(
     r"\b(?:con quien hablo|quien (?:sos|eres|es|habla|me atiende)|sos (?:una persona|un bot"
@@ -515,6 +519,8 @@ def _by_rule(
         return "pricing", 1.0  # "¿qué es lo más barato?": the price list says it
     if _PRICE_WORDS.search(said_plain) and intent in (*_DISGUISES, "help"):
         return "pricing", 1.0  # "¿cuáles son sus honorarios?", "fees?"
+    if _SPEAKS.search(said_plain) and intent in (*_DISGUISES, "human", "help"):
+        return "greeting", 1.0  # "¿habla español?": the greeting, in the language asked in
     if _WHO_ARE_YOU.search(said_plain) and intent in (*_DISGUISES, "human", "help"):
         return "greeting", 1.0  # "¿con quién hablo?", "are you a bot?": who answers
     if _IF_I_CANCEL.search(normalize(text)):
