@@ -103,7 +103,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     ],
     "booking_ask_day": [
         {"service": "Masaje"},
-        {"service": "Masaje", "days": ["jueves 11 de marzo"]},
+        {"service": "Masaje", "free_days": ["jueves 11 de marzo"]},
     ],
     "booking_ask_time": [{"day": "jueves 11 de marzo", "slots": ["10:00", "11:00"]}],
     "booking_day_full": [{"day": "jueves 11 de marzo", "service": "Masaje", **OPTIONS_TEXT}],

@@ -522,7 +522,7 @@ class BookingFlow(ManageBookings):
             return self._say(
                 "booking_ask_day",
                 service=service.label(self.lang),
-                days=days,
+                free_days=days,
             )
         day = date.fromisoformat(self.state["day"])
         asked = self.state.get("time")
