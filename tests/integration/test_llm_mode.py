@@ -296,16 +296,22 @@ def test_a_429_is_retried_once_after_retry_after(llm: Harness) -> None:
 
 
 def test_two_server_errors_fall_back_to_the_local_nlu(llm: Harness) -> None:
+    # Warm first: a cold tenant (actor, classifier) on a loaded machine can use up the
+    # turn deadline before the first call, and then no call is made at all.
+    llm.say("hola")
+    before = len(llm.fake.requests)
     llm.fake.queue(status(500), status(503))
     assert llm.say("¿cuánto sale el corte?") == ["Corte de pelo: $8.000 (30 min)."]
-    assert len(llm.fake.requests) == 2
+    assert len(llm.fake.requests) - before == 2
     assert llm.usage_rows()[-1].outcome == "server_error"
 
 
 def test_malformed_output_is_retried_then_falls_back(llm: Harness) -> None:
+    llm.say("hola")  # warm, as above: a clean-clone CI run once made no call at all
+    before = len(llm.fake.requests)
     llm.fake.queue(malformed(), tool_call("pricing", intent="no-such-intent"))
     assert llm.say("¿cuánto sale el corte?") == ["Corte de pelo: $8.000 (30 min)."]
-    assert len(llm.fake.requests) == 2
+    assert len(llm.fake.requests) - before == 2
     assert llm.usage_rows()[-1].outcome == "malformed"
 
 
