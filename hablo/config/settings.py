@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     # Conversation actors: passivated after idle time, at most this many alive.
     actor_idle_timeout_s: float = Field(default=600.0, gt=0)
     actor_max_live: int = Field(default=2000, ge=1, le=20000)
+    # Threads that run the conversation actors' messages (an actor is not a thread of its
+    # own). A turn holds one while it waits: for its database slot, a model, a plugin.
+    # Unset: 2 x turn_concurrency, so turns that wait outside the database never starve
+    # the ones that could use a free slot (docs/scaling.md, "Sizing").
+    actor_threads: int | None = Field(default=None, ge=1, le=500)
     # A turn that fails for infrastructure reasons (database down, lock timeout) is
     # retried after this delay, doubled per failure up to turn_retry_max_delay_s.
     turn_retry_delay_s: float = Field(default=1.0, gt=0)
@@ -298,6 +303,11 @@ class Settings(BaseSettings):
         """Pooled database connections (docs/scaling.md, "Sizing"): db_pool_size when set,
         else turn_concurrency + RESERVED_CONNECTIONS."""
         return self.db_pool_size or self.turn_concurrency + RESERVED_CONNECTIONS
+
+    @property
+    def actor_thread_count(self) -> int:
+        """Threads of the actor pool: actor_threads when set, else 2 x turn_concurrency."""
+        return self.actor_threads or 2 * self.turn_concurrency
 
     # LLM mode: process-wide defaults; each tenant's own config is tenants.settings["llm"].
     llm_default_model: str = "gpt-4o-mini"

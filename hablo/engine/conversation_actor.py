@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pykka
 from sqlalchemy.engine import Connection
 
 from hablo.config.log_context import bind_log_context, log_context
 from hablo.db.enums import ConversationStatus
 from hablo.db.staff_events import record_handoff_requested
+from hablo.engine.actor_pool import ActorPool, PooledActor
 from hablo.engine.after_commit import AfterCommit
 from hablo.engine.assisted_turn import Phrasing, ask_unlocked, phrase_committed
 from hablo.engine.failures import backoff, describe, is_transient
@@ -89,9 +89,10 @@ def _phrases_later(outcome: TurnOutcome) -> bool:
 Deliver = Callable[[ConversationKey, list[OutboundEnvelope], tuple[int, ...]], None]
 
 
-class ConversationActor(pykka.ThreadingActor):
+class ConversationActor(PooledActor):
     """Holds no state that matters beyond a cache: the DB is the source of truth, so a
-    passivated or crashed conversation resumes exactly where it was."""
+    passivated or crashed conversation resumes exactly where it was. Its messages run on
+    the process's actor pool, not on a thread of its own (`actor_pool`)."""
 
     def __init__(
         self,
@@ -101,8 +102,9 @@ class ConversationActor(pykka.ThreadingActor):
         deliver: Deliver,
         progress: Progress,
         retry: TurnRetryPolicy,
+        actor_pool: ActorPool,
     ) -> None:
-        super().__init__()
+        super().__init__(actor_pool)
         self.key = key
         self._runtime = runtime
         self._store = store

@@ -18,6 +18,7 @@ import pykka
 from hablo.config import Settings
 from hablo.db.base import utcnow
 from hablo.db.database import Database
+from hablo.engine.actor_pool import ActorPool
 from hablo.engine.context import Clock, TenantServices, system_clock
 from hablo.engine.conversation_actor import TurnRetryPolicy
 from hablo.engine.messages import ConversationKey, InboundMessage, InboxEvent, SubmitResult
@@ -90,6 +91,7 @@ class Engine:
         self.payments = payments
         self.assistant = assistant
         self.budget = LiveActorBudget(settings.actor_max_live)
+        self.actor_pool = ActorPool(settings.actor_thread_count)
         self.dispatcher = OutboxDispatcher(
             self.store,
             {},
@@ -186,6 +188,7 @@ class Engine:
                 self.settings.turn_retry_max_delay_s,
                 self.settings.turn_max_attempts,
             ),
+            self.actor_pool,
             config_version=self._config_version,
         )
 

@@ -16,6 +16,7 @@ from typing import Any
 import pykka
 
 from hablo.config.log_context import log_context
+from hablo.engine.actor_pool import ActorPool
 from hablo.engine.conversation_actor import (
     ConversationActor,
     Deliver,
@@ -37,7 +38,8 @@ CONFIG_RECHECK_S = 2.0
 
 
 class LiveActorBudget:
-    """Process-wide count of live conversation actors (pykka gives each an OS thread)."""
+    """Process-wide count of live conversation actors (each holds its state in memory;
+    their messages run on the shared actor pool)."""
 
     def __init__(self, cap: int) -> None:
         self.cap = cap
@@ -95,6 +97,7 @@ class TenantActor(pykka.ThreadingActor):
         ask_others_to_shrink: Callable[[uuid.UUID], None],
         idle_timeout_s: float,
         retry: TurnRetryPolicy,
+        actor_pool: ActorPool,
         config_version: Callable[[uuid.UUID], object] | None = None,
     ) -> None:
         super().__init__()
@@ -106,6 +109,7 @@ class TenantActor(pykka.ThreadingActor):
         self._ask_others_to_shrink = ask_others_to_shrink
         self._idle_timeout_s = idle_timeout_s
         self._retry = retry
+        self._actor_pool = actor_pool
         self._runtime: TenantRuntime | None = None
         self._live: OrderedDict[ConversationKey, _Live] = OrderedDict()
         # Another process may change the tenant (`hablo tenant import`, an edge's API,
@@ -212,6 +216,7 @@ class TenantActor(pykka.ThreadingActor):
             self._deliver,
             progress,
             self._retry,
+            self._actor_pool,
         )
         self._budget.acquire()
         entry = _Live(ref, progress)

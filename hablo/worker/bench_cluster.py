@@ -36,6 +36,8 @@ _PASSED = (
     "redis_url",
     "db_pool_size",
     "actor_max_live",
+    "actor_threads",
+    "turn_concurrency",
     "actor_idle_timeout_s",
     "shards",
     "shard_lease_s",
