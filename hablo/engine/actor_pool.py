@@ -47,10 +47,18 @@ class ActorPool:
         self._running = 0
         self._waiting = 0  # threads asleep in wait(); a notify wakes one of them
         self._started = 0
+        self._closed = False
 
     @property
     def running(self) -> int:
         return self._running
+
+    def close(self) -> None:
+        """Let the threads end once nothing is ready to run (the actors were stopped
+        first); mail that arrives later still starts a thread, so nothing is stranded."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
 
     def schedule(self, actor: PooledActor) -> None:
         with self._cond:
@@ -70,6 +78,9 @@ class ActorPool:
         while True:
             with self._cond:
                 while not self._ready:
+                    if self._closed:
+                        self._running -= 1
+                        return
                     self._waiting += 1
                     woken = self._cond.wait(self._idle_s)
                     self._waiting -= 1

@@ -218,6 +218,7 @@ class Engine:
         if self._housekeeper is not None:
             self._housekeeper.join(5)
         self.router.stop()
+        self.actor_pool.close()
         self.dispatcher.stop()
         self.classifiers.close()
 

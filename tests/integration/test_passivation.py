@@ -129,7 +129,7 @@ def settle_routing() -> None:
         ref.ask("live_count", timeout=WAIT_S)
 
 
-def live_conversation_threads() -> int:
+def live_conversation_actors() -> int:
     return len(pykka.ActorRegistry.get_by_class(ConversationActor))
 
 
@@ -161,7 +161,7 @@ def conversation_row(rt: Runtime, peer: str) -> Conversation:
 def test_idle_actor_is_passivated_and_resumes_the_same_conversation(
     start_engine: Callable[..., Started],
 ) -> None:
-    threads_before = live_conversation_threads()
+    threads_before = live_conversation_actors()
     rt, tenant_id, sender, turns = start_engine(actor_idle_timeout_s=0.3)
     peer = "+5491155550101"
 
@@ -174,9 +174,9 @@ def test_idle_actor_is_passivated_and_resumes_the_same_conversation(
     assert rt.engine.budget.peak == 1
 
     # Idle for longer than the timeout: the housekeeping tick passivates the actor,
-    # and its thread really stops.
+    # and it really stops (it leaves pykka's registry).
     assert eventually(lambda: rt.engine.budget.live == 0), "idle actor never passivated"
-    assert eventually(lambda: live_conversation_threads() <= threads_before)
+    assert eventually(lambda: live_conversation_actors() <= threads_before)
 
     # A new message starts a fresh actor that resumes from the database.
     third = rt.engine.submit(inbound(tenant_id, "contá", peer=peer))
@@ -328,3 +328,28 @@ def test_live_count_returns_under_the_cap_once_a_burst_is_over(
     assert eventually(lambda: budget.live <= cap, timeout=3.0), (
         f"{budget.live} idle actors stay live over a cap of {cap}"
     )
+
+
+# -- actors are not threads ----------------------------------------------------------------
+
+
+def test_many_live_conversations_share_the_actor_pool_s_threads(
+    start_engine: Callable[..., Started],
+) -> None:
+    """Sixty conversations answered at once keep sixty live actors but no thread each:
+    their turns run on the pool's threads (HABLO_ACTOR_THREADS), in order per peer."""
+    rt, tenant_id, sender, turns = start_engine(actor_threads=3)
+    peers = [f"+54911555{n:05d}" for n in range(60)]
+    threads_before = threading.active_count()
+    submitted = [
+        rt.engine.submit(inbound(tenant_id, "contá", peer=peer)) for _ in range(2) for peer in peers
+    ]
+    turns.wait_for(r.inbox_id for r in submitted)
+
+    assert rt.engine.budget.peak == 60
+    assert live_conversation_actors() == 60
+    assert 1 <= rt.engine.actor_pool.running <= 3
+    # The pool, the outbox's senders and timers may have started; sixty threads did not.
+    assert threading.active_count() - threads_before < 20
+    for peer in peers:
+        assert [e.text for e in sender.sent if e.peer == peer] == ["n=1", "n=2"]

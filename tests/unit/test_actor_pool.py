@@ -194,3 +194,16 @@ def test_idle_threads_end_and_new_mail_starts_one_again(pool: ActorPool) -> None
 def test_a_pool_needs_a_thread() -> None:
     with pytest.raises(ValueError, match="at least one thread"):
         ActorPool(0)
+
+
+def test_a_closed_pool_ends_its_threads_yet_still_runs_late_mail() -> None:
+    pool = ActorPool(3, idle_s=60.0, name="test-closing")
+    ref, record = _recorder(pool)
+    assert ref.ask("before", timeout=WAIT_S) == ("got", "before")
+    assert pool.running >= 1
+    pool.close()
+    assert _wait_until(lambda: pool.running == 0)
+    ref.tell("late")
+    assert _wait_until(lambda: record.seen == ["before", "late"])
+    assert _wait_until(lambda: pool.running == 0)
+    ref.stop()
