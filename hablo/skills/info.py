@@ -64,6 +64,15 @@ class InfoSkill(Skill):
             today = ctx.now().date()
             days = [today + timedelta(days=(wd - today.weekday()) % 7) for wd in several]
             return "\n".join(self._day_hours(ctx, day, lang) for day in days)
+        if _WEEKDAYS.search(plain(turn.text)):  # "entre semana hasta qué hora atienden?"
+            week = [
+                (
+                    say_weekday(ctx, wd, lang),
+                    _intervals(ctx, date(2024, 1, 1) + timedelta(days=wd), lang, weekly=True),
+                )
+                for wd in range(5)
+            ]
+            return ctx.render("hours_week", lang, week=week)
         day = _asked_day(turn, ctx)
         if day is None and asks_holidays(turn.text):
             upcoming = _next_holiday(ctx)
@@ -108,6 +117,12 @@ def _next_holiday(ctx: SkillContext) -> tuple[date, str] | None:
     return None
 
 
+# Monday to Friday as one: "entre semana", "de lunes a viernes", "on weekdays".
+_WEEKDAYS = re.compile(
+    r"\b(?:entre semana|en la semana(?! santa| que viene| proxima)|dias de semana|dias habiles"
+    r"|de lunes a viernes|lunes a viernes|weekdays?|during the week"
+    r"|monday (?:to|through|thru) friday|mon(?:day)? (?:to )?fri(?:day)?)\b"
+)
 _NOW = re.compile(r"\b(?:ahora|ahorita|now|right now)\b")
 
 

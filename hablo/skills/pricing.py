@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from hablo.engine.nlu.party import quantity
+from hablo.engine.nlu.text import plain
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.examples import load_examples
 
+# "¿cuánto es en total?", "how much is it altogether?": everything asked for, summed.
+_ASKS_TOTAL = re.compile(
+    r"\b(?:en total|el total|total|todo junto|todo|todos juntos|los dos|las dos|ambos"
+    r"|in total|altogether|all together|all in|both|everything|te debo|le debo|i owe)\b"
+)
 # Example utterances live in hablo/skills/examples/pricing.{lang}.txt.
 PRICING = IntentSpec("pricing", load_examples("pricing"))
 
@@ -18,6 +26,18 @@ class PricingSkill(Skill):
 
     def handle(self, turn: Turn, ctx: SkillContext) -> SkillResult:
         lang = turn.language
+        if _ASKS_TOTAL.search(plain(turn.text)) and not turn.entities.get("services"):
+            booked = _booked_here(turn, ctx)
+            if len(booked) > 1:  # "¿cuánto es en total?" after booking two: the sum
+                lines = [
+                    ctx.render(
+                        "price_one", lang, service=s, price=ctx.format_money(s.price_minor, lang)
+                    )
+                    for s in booked
+                ]
+                total = ctx.format_money(sum(s.price_minor for s in booked), lang)
+                lines.append(ctx.render("price_sum", lang, total=total))
+                return SkillResult.say("\n".join(lines))
         several = turn.entities.get("services") or turn.entities.get("service_options")
         if several:  # "corte y barba": each of them
             lines = [
@@ -43,3 +63,14 @@ class PricingSkill(Skill):
             return SkillResult.say(one)
         items = [(s, ctx.format_money(s.price_minor, lang)) for s in ctx.services()]
         return SkillResult.say(ctx.render("price_list", lang, items=items))
+
+
+def _booked_here(turn: Turn, ctx: SkillContext) -> list[ServiceInfo]:
+    """The services of the customer's upcoming bookings made in this conversation."""
+    by_id = {str(s.id): s for s in ctx.services()}
+    held = ctx.bookings().upcoming_for_contact(turn.contact_id, ctx.now())
+    return [
+        by_id[str(b.service_id)]
+        for b in held
+        if b.conversation_id == turn.conversation_id and str(b.service_id) in by_id
+    ]
