@@ -121,9 +121,15 @@ _LEAVE = (
     r"|(?:ahora|por ahora) no|mejor (?:despues|otro dia)"
     r"|mas tarde te (?:escribo|aviso|confirmo)|let me think(?: about it)?"
     r"|i ?ll (?:think about it|let you know|get back to you)|not now|maybe later"
-    r"|never ?mind|forget it"
+    r"|never ?mind|forget it|no worries|no te preocupes"
+    r"|(?:(?:we|i) ?(?:ll|will) )?(?:book|reserv\w*|agend\w*|sac\w*)(?: (?:it|one|un turno|turno"
+    r"|una cita|cita))? (?:en |for |on )?(?:another time|some other time|another day|otro dia"
+    r"|otro momento|mas adelante|otra ocasion)"
 )
-_POLITE = r"no|bueno|ok|okay|dale|mmm+|uh|ah|ya|gracias|thanks|nah|naa|hmm+|esta bien|igual"
+_POLITE = (
+    r"no|bueno|ok|okay|dale|mmm+|uh|ah|ya|gracias|thanks|nah|naa|hmm+|esta bien|igual"
+    r"|thank you|muchas gracias|perfecto|vale"
+)
 # The whole message says it: "nah forget it, cancel mine" asks for more than leaving.
 _LEAVING_RE = re.compile(rf"^(?:(?:{_POLITE})\s+)*(?:{_LEAVE})(?:\s+(?:{_LEAVE}|{_POLITE}))*$")
 

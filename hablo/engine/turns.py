@@ -376,7 +376,11 @@ def _skill_failed(skill: Skill, turn: _Turn, ctx: EngineSkillContext, error: str
 _PARTS = re.compile(
     r"\n+|(?<=[?!.])\s+|,?\s+(?:y|e|and)\s+(?=(?:si|tenes|tenés|tienen|tenéis|teneis|hay|donde"
     r"|dónde|hasta|a que|a qué|cuanto|cuánto|cual|cuál|me|where|what|how|do you|can|is there"
-    r"|are you|when)\b)",
+    r"|are you|when)\b)"
+    # "cuánto sale la coloración, hasta qué hora abren los sábados y si tienen lugar…"
+    r"|,\s+(?=(?:hasta qu[eé] hora|a qu[eé] hora|qu[eé] horarios?|cu[aá]nto (?:sale|cuesta|es"
+    r"|cobran|vale)|d[oó]nde (?:est[aá]n|quedan)|si (?:tienen|tenés|tenes|tienes|hay|abren"
+    r"|atienden)|what time|how much|where are|do you have|are you open)\b)",
     re.IGNORECASE,
 )
 # "precios y dirección": split on a bare "y" only when each side is its own sure question.
@@ -419,7 +423,8 @@ def _questions(
         ):
             continue  # "turno para corte y barba" is one request, not two
         if len({u.intent for _, u in asks}) >= 2:
-            return sorted(_share_day(asks), key=lambda pu: pu[1].intent in _FLOW_INTENTS)
+            shared = _share_service(_share_day(asks))
+            return sorted(shared, key=lambda pu: pu[1].intent in _FLOW_INTENTS)
         if not strict and whole.intent == "greeting" and len(asks) == 1:
             return asks
     return None
@@ -457,6 +462,28 @@ def _share_day(asks: list[tuple[str, Understanding]]) -> list[tuple[str, Underst
     return [
         (p, replace(u, entities={**u.entities, "when": dated[0]}))
         if u.intent in _FLOW_INTENTS and "when" not in u.entities
+        else (p, u)
+        for p, u in asks
+    ]
+
+
+_NAMES = ("service", "services", "service_options")
+
+
+def _share_service(asks: list[tuple[str, Understanding]]) -> list[tuple[str, Understanding]]:
+    """ "¿cuánto sale la coloración? … y si tienen lugar el jueves": the request is for
+    the one service the message's other questions named."""
+    named = {
+        u.entities["service"]
+        for _, u in asks
+        if "service" in u.entities and not any(k in u.entities for k in _NAMES[1:])
+    }
+    if len(named) != 1:
+        return asks
+    service = next(iter(named))
+    return [
+        (p, replace(u, entities={**u.entities, "service": service}))
+        if u.intent in _FLOW_INTENTS and not any(k in u.entities for k in _NAMES)
         else (p, u)
         for p, u in asks
     ]

@@ -10,7 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hablo.demo import DEMO_SERVICES
-from hablo.engine.nlu.acts import is_follow_up, read_act, starts_no
+from hablo.engine.nlu.acts import (
+    is_follow_up,
+    read_act,
+    same_again,
+    starts_no,
+    swap_pair,
+    undoes_cancel,
+)
 from hablo.engine.nlu.datetimes import extract_when
 from hablo.engine.nlu.services import ServiceMatcher
 from hablo.engine.nlu.unknown import NOT_OFFERED, UNKNOWN_FACT, UnknownAsk, unknown_ask
@@ -154,6 +161,7 @@ def test_services_found_by_a_distinctive_word_of_their_name() -> None:
             service("Hot towel shave"),
         ]
     )
+
     def found(text: str) -> str | None:
         service = clinic.find(text)
         return service.name if service else None
@@ -198,3 +206,59 @@ def test_a_bare_time_with_minutes_answers_what_time() -> None:
     assert reading.bare_hour("11.30 please") == (11, 30)
     assert reading.bare_hour("10:45") == (10, 45)
     assert reading.bare_hour("11.75") is None
+
+
+def _name(service: ServiceInfo | None) -> str | None:
+    return service.name if service is not None else None
+
+
+@pytest.mark.parametrize(
+    ("text", "old", "new"),
+    [
+        ("cambiá la manicura por un brushing", "Manicura", "Brushing"),
+        ("mejor una coloración en vez del corte", "Corte de pelo", "Coloración"),
+        ("en vez de la manicura, mejor un brushing", "Manicura", "Brushing"),
+        ("can you switch it to a blow-dry?", None, "Brushing"),
+        ("¿cuánto cuesta el corte por favor?", None, None),  # no swap: "por favor"
+        ("change my appointment to friday", None, None),  # a move, not another service
+    ],
+)
+def test_another_service_in_place_of_one(text: str, old: str | None, new: str | None) -> None:
+    found = swap_pair(text, MATCHER.find)
+    assert (_name(found[0]), _name(found[1])) == (old, new)
+
+
+@pytest.mark.parametrize(
+    ("text", "ends"),
+    [
+        ("tengo que estar lista para las 12", True),
+        ("I need to be done by 12", True),
+        ("tengo que salir a las 12", True),
+        ("I have to be out by noon", True),
+        ("quiero turno para las 12", False),
+        ("antes de las 12", False),  # a start before 12: a range, read elsewhere
+    ],
+)
+def test_a_time_the_service_must_end_by(text: str, ends: bool) -> None:
+    assert reading.ends_by(text) is ends
+
+
+@pytest.mark.parametrize(
+    ("text", "again", "undo"),
+    [
+        ("otro igual para el viernes siguiente", True, False),
+        ("great, can I get the same again next week?", True, False),
+        ("me arrepentí, volvé a reservarlo", False, True),
+        ("sorry I changed my mind, can you book it again?", True, True),
+        ("¿me repetís el precio?", False, False),
+        ("one more question", False, False),
+    ],
+)
+def test_the_same_booking_again(text: str, again: bool, undo: bool) -> None:
+    assert (same_again(text), undoes_cancel(text)) == (again, undo)
+
+
+def test_una_before_a_service_is_an_article_not_one_oclock() -> None:
+    assert extract_when("mejor una coloración en vez del corte", NOW) is None
+    found = extract_when("quiero una manicura a la una", NOW)
+    assert found is not None and found.start.hour == 13

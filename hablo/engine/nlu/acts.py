@@ -11,6 +11,8 @@ readers (a yes with a correction).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 from hablo.engine.nlu.text import plain
 
@@ -493,15 +495,26 @@ def asks_opening(text: str) -> bool:
 # llevo efectivo": the customer closes the topic; nothing is asked.
 _LETS_GO_RE = re.compile(
     r"\b(?:no importa|no pasa nada|no te preocupes|no hay problema|never ?mind|don t worry"
-    r"|dont worry|no worries|otro dia|another time|mas adelante|despues te (?:escribo|aviso)"
+    r"|dont worry|no worries|otro dia|another time|some other time|other day|mas adelante"
+    r"|en otro momento|otra ocasion|otra vez sera|despues te (?:escribo|aviso)"
     r"|te aviso|i ll let you know|will let you know|llevo efectivo|pago en efectivo)\b"
+)
+
+
+_BOOK_LATER_RE = re.compile(
+    r"\b(?:book|reserv\w*|agend\w*|sac\w*|ped\w*|pid\w*)(?: (?:it|one|a time|an appointment"
+    r"|the appointment|un turno|el turno|turno|una cita|la cita|cita|hora))?"
+    r" (?:en |for |on )?(?:another time|some other time|another day|other day|later|otro dia"
+    r"|otro momento|mas adelante|mas tarde|otra ocasion|otra vez)\b"
 )
 
 
 def closes_topic(text: str) -> str | None:
     """THANKS or ACK for a short message that closes the topic without asking anything."""
     norm = plain(text)
-    if "?" in text or len(norm.split()) > 12 or _asks_something(norm):
+    # "we'll book another time", "reservamos en otro momento": a plan, not a request.
+    asked = _BOOK_LATER_RE.sub(" ", norm)
+    if "?" in text or len(norm.split()) > 12 or _asks_something(asked):
         return None
     if _THANKS_RE.search(norm):
         return THANKS
@@ -550,3 +563,69 @@ def asks_end(text: str) -> bool:
 
 def adds_on(text: str) -> bool:
     return bool(_ADDS_ON_RE.search(plain(text)))
+
+
+# "otro igual", "uno igual para el viernes", "same again next week", "book another one".
+_SAME_AGAIN_RE = re.compile(
+    r"\b(?:otr[oa] (?:turno |cita )?(?:igual|asi|mas igual|de lo mismo)|un[oa] igual"
+    r"|(?:repetir|repeti|repetimos)(?:lo|la)|repetir (?:el|la) (?:turno|cita|reserva)"
+    r"|lo mismo (?:para el|para la|el|la|otra)|el mismo (?:turno|servicio) (?:para|el|la|otra)"
+    r"|same (?:again|thing again|appointment again)|another one like (?:it|that|this)"
+    r"|one more like (?:it|that|this)|(?:book|do) (?:it|that|the same) again)\b"
+)
+# "me arrepentí, volvé a reservarlo", "undo that", "I changed my mind, book it again".
+_UNDO_CANCEL_RE = re.compile(
+    r"\b(?:me arrepenti|me arrepiento|volv\w* a (?:reserv|agend|anot|sac|pon)\w*"
+    r"|(?:reservalo|reservamelo|agendalo|anotalo|ponelo) (?:de nuevo|otra vez|nuevamente)"
+    r"|(?:lo|la) (?:quiero|necesito) (?:de nuevo|otra vez)|no lo canceles|no la canceles"
+    r"|changed my mind|undo (?:it|that|the cancel\w*)|book it (?:again|back)|rebook"
+    r"|(?:put|get) it back|un ?cancel)\b"
+)
+
+
+def same_again(text: str) -> bool:
+    """ "otro igual para el viernes siguiente", "same again next week"."""
+    return bool(_SAME_AGAIN_RE.search(plain(text)))
+
+
+def undoes_cancel(text: str) -> bool:
+    """ "me arrepentí, volvé a reservarlo", "I changed my mind, book it again"."""
+    return bool(_UNDO_CANCEL_RE.search(plain(text)))
+
+
+# "cambiá la manicura por un brushing", "change the manicure to a blow-dry".
+_SWAP_FOR = re.compile(
+    r"\b(?:cambi|reemplaz|switch|swap|change)\w*\b(?P<old>.*?)"
+    r"\b(?:por(?! favor)|to|for|with|into)\b"
+)
+# "un brushing en vez de la manicura", "instead of the manicure, a blow-dry".
+_INSTEAD_OF = re.compile(r"\b(?:en vez del?|en lugar del?|instead of|rather than)\b")
+_Found = TypeVar("_Found")
+
+
+def swap_pair(
+    text: str, finder: Callable[[str], _Found | None]
+) -> tuple[_Found | None, _Found | None]:
+    """(old, new) of "cambiá A por B" / "B en vez de A" / "instead of A, B"; (None, B)
+    for "cambialo por B"; (None, None) when the message swaps nothing."""
+    said = plain(text)
+    m = _SWAP_FOR.search(said)
+    if m is not None:
+        old = finder(m["old"]) if m["old"].strip() else None
+        new = finder(said[m.end() :])
+        return (old, new) if new is not None and new != old else (None, None)
+    m = _INSTEAD_OF.search(said)
+    if m is None:
+        return None, None
+    before, after = said[: m.start()], said[m.end() :]
+    new = finder(before) if before.strip() else None
+    if new is not None:
+        old = finder(after)
+        return (old, new) if old != new else (None, None)
+    # "en vez de la manicura, mejor un brushing": the first named goes, the second comes.
+    words = after.split()
+    for cut in range(1, len(words)):
+        old, rest = finder(" ".join(words[:cut])), finder(" ".join(words[cut:]))
+        if old is not None and rest is not None and old != rest:
+            return old, rest
+    return None, None

@@ -133,12 +133,18 @@ _IN_RE = re.compile(
     (?P<half>\s+y\s+media|\s+and\s+a\s+half)?""",
     re.X,
 )
+# "mejor una coloración", "how about one haircut": an article before a noun, not one
+# o'clock ("a la una de la tarde" and "mejor a la una" still are).
+_NOT_ARTICLE = (
+    r"(?!(?<=una|uno|one)(?<!la\suna)\s+(?!(?:y|menos|de|del|en|por|x|a|hs|hrs|h|hora|horas"
+    r"|pm|am|p|o|oclock|punto|then|ok|is|works|would|mejor|esta|queda|me|te|le|si|no)\b)[a-z]{2,})"
+)
 _TIME_RE = re.compile(
     rf"""(?:(?P<pre>\b(?:(?:a\s+eso\s+de|como\s+a|a\s+partir\s+de|antes\s+de|despues\s+de
             |luego\s+de|a|para|desde|hasta|sobre|entre|tipo|de)\s+las?
           |^las(?!\s+(?:2|dos)\b)|alas|tipo|at|around|about|by|from|until|till|after|before
           |make\s+it|how\s+about|what\s+about|mejor|rather)|@)\s*)?
-    (?:{_NO_NUM_BEFORE}(?P<hd>\d{{1,2}})(?!\d)|\b(?P<hw>{_HOUR})\b)
+    (?:{_NO_NUM_BEFORE}(?P<hd>\d{{1,2}})(?!\d)|\b(?P<hw>{_HOUR})\b{_NOT_ARTICLE})
     (?:(?P<sep>[:.h])(?P<md>\d{{2}})(?!\d)
       |\s+y\s+(?P<my>\d{{1,2}}(?!\d)|(?:{_MIN})\b)
       |\s+menos\s+(?P<mm>\d{{1,2}}(?!\d)|(?:{_MIN})\b))?

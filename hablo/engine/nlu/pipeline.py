@@ -29,8 +29,11 @@ from hablo.engine.nlu.acts import (
     means_own_booking,
     prefers,
     read_act,
+    same_again,
     says_cancel,
     shift_minutes,
+    swap_pair,
+    undoes_cancel,
     wants_soonest,
 )
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier, Prediction
@@ -350,6 +353,21 @@ class NluPipeline:
         sure = masked.intent is not None and masked.confidence >= _UNSURE
         return masked if sure and masked.confidence > raw.confidence else raw
 
+    def _service_days(
+        self, text: str, now: datetime, opening_hours: OpeningHours
+    ) -> tuple[tuple[ServiceInfo, WhenMention | None], ...]:
+        """ "corte el jueves y manicura el viernes": each service with its own day."""
+        parts = []
+        for piece in _LIST_SPLIT.split(text):
+            if not piece.strip():
+                continue
+            when = extract_when(
+                piece, now, opening_hours=opening_hours, month_first=self._month_first
+            )
+            found = self._matcher.find_all(piece)
+            parts.append((found[0] if len(found) == 1 else None, when))
+        return _own_days(parts)
+
     def _entities(self, text: str, now: datetime, opening_hours: OpeningHours) -> dict[str, Any]:
         entities: dict[str, Any] = {}
         when = extract_when(text, now, opening_hours=opening_hours, month_first=self._month_first)
@@ -367,14 +385,21 @@ class NluPipeline:
             said = normalize(text)
             if len(services) == 1 and _FOR_A_CHILD.search(said):
                 # "a haircut for my 5 year old": the Kids cut, when there is one
-                services = [self._matcher.for_children(services[0]) or services[0]]
+                services = [self._matcher.for_a_child(services[0], text) or services[0]]
             elif len(services) == 1 and not CHILDREN_SERVICE.search(said):
                 # "corte" in Spanish at a shop whose only Spanish name is "Corte para
                 # niños": an adult asking for a haircut, not a kids cut.
                 services = [self._matcher.for_adults(services[0]) or services[0]]
+            if len(services) == 1:  # "terapia": the individual one, not the couples'
+                services = [self._matcher.for_one_person(services[0], text) or services[0]]
             entities["service"] = services[0]
             if len(services) > 1:
                 entities["services"] = tuple(services)
+            own = self._service_days(text, now, opening_hours) if when is not None else ()
+            if own:  # "corte el jueves y manicura el viernes": each on its own day
+                entities["service"] = own[0][0]
+                entities["services"] = tuple(s for s, _ in own)
+                entities["service_days"] = own
         else:
             options = self._matcher.by_name_words(text)
             if len(options) > 1 and _FOR_A_CHILD.search(normalize(text)):
@@ -389,6 +414,25 @@ class NluPipeline:
         if weekday is not None:
             entities["weekday"] = weekday
         return entities
+
+
+_LIST_SPLIT = re.compile(r"\s*,\s*|\s+(?:y|e|and|plus|mas|más)\s+", re.IGNORECASE)
+
+
+def _own_days(
+    parts: list[tuple[ServiceInfo | None, WhenMention | None]],
+) -> tuple[tuple[ServiceInfo, WhenMention | None], ...]:
+    """The services of a message each with the day said beside it, when at least two
+    different days are said; a service without its own day takes the one before's."""
+    named = [(s, w) for s, w in parts if s is not None]
+    days = {w.start.date() for _, w in named if w is not None and w.has_date}
+    if len(named) < 2 or len(days) < 2 or named[0][1] is None:
+        return ()
+    found: list[tuple[ServiceInfo, WhenMention | None]] = []
+    for service, when in named:
+        if all(service.id != s.id for s, _ in found):
+            found.append((service, when if when is not None else found[-1][1]))
+    return tuple(found)
 
 
 def _on_named_holiday(
@@ -433,6 +477,14 @@ _EMERGENCY = re.compile(
     r"|sangra mucho|no respira|not breathing|can t breathe|poisoned|envenen\w*"
     r"|convulsion\w*|seizure\w*|hit by a car|lo atropell\w*|la atropell\w*)\b"
 )
+# Urgency without an emergency named: "es urgente", "urgent", "lo antes posible, es grave".
+_URGENT = re.compile(r"\b(?:urgente|urgentemente|urgencia|urgent|urgently|es grave|it s serious)\b")
+
+
+def _names_service(entities: dict[str, Any]) -> bool:
+    return any(k in entities for k in ("service", "services", "service_options"))
+
+
 # Messages only the team can handle: a complaint about a visit, an overcharge, arriving
 # late to a booking, someone asking who to talk to (a supplier, a job seeker).
 _FOR_A_PERSON = re.compile(
@@ -474,8 +526,11 @@ _WHO_ARE_YOU = re.compile(
     r"|sorry (?:it s|for) (?:so )?late)\b"
 )
 _FOR_A_CHILD = re.compile(
-    r"\b(?:(?:mi|my|para mi|for my) (?:hij[oa]|nen[ea]|nin[oa]|bebe|chico|chica|kid|son|daughter"
-    r"|child|baby|boy|girl)|(?:my|for my|a) (?:[1-9]|1[0-2]) ?(?:year|yr)s? old)\b"
+    r"\b(?:(?:mi|my|para mi|for my|our|nuestr[oa])"
+    r" (?:little |lil |peque |pequen[oa] |chiquit[oa] )?"
+    r"(?:hij[oa]|hijit[oa]|nen[ea]|nenit[oa]|nin[oa]|bebe|chico|chica|chiquit[oa]|pequen[oa]|peque"
+    r"|kid|kiddo|son|daughter|child|baby|boy|girl|one)"
+    r"|(?:my|for my|a) (?:[1-9]|1[0-2]) ?(?:year|yr)s? old)\b"
 )
 _WANT = re.compile(
     r"\b(?:necesito|necesitaria|ocupo|ocupaba|quiero|quisiera|queria|me gustaria|busco"
@@ -509,6 +564,12 @@ def _by_rule(
         return None, 0.0  # "10" answers "¿a qué hora?" or picks an option; no yes
     if _EMERGENCY.search(normalize(text)):
         return "human", 1.0  # "my dog ate chocolate": a person, now, not the menu
+    said = normalize(text)
+    seen_soon = "when" in entities or _AVAILABILITY.search(said)
+    if _URGENT.search(said) and seen_soon and not _names_service(entities):
+        # "es urgente, ¿me atienden hoy?": no service to list times of; a person, now
+        # ("urgente, ¿tenés turno para corte?" names one: its soonest times are offered).
+        return "human", 1.0
     said_plain = plain(text)
     if _FOR_A_PERSON.search(said_plain):
         return "human", 1.0  # a complaint, a late arrival, a supplier: the team, not a menu
@@ -564,6 +625,15 @@ def _by_rule(
         return "my_bookings", 1.0  # "¿a qué hora termino?": the booking's end
     if intent in (None, "pricing") and "service" in entities and adds_on(text):
         return "book", 1.0  # "agregame también barba después del corte"
+    if (
+        intent in (*_DISGUISES, "reschedule")
+        and _names_service(entities)
+        and "when" not in entities
+        and swap_pair(text, matcher.find)[1] is not None
+    ):
+        return "book", 1.0  # "cambiá la manicura por un brushing": the booking skill swaps
+    if intent in (*_DISGUISES, "help", UNKNOWN_FACT) and (undoes_cancel(text) or same_again(text)):
+        return "book", 1.0  # "me arrepentí, volvé a reservarlo": the booking skill books it
     if intent == "greeting" and "service" in entities and "when" in entities:
         return "book", 1.0  # "q onda, brushing sáb 10hs?"
     if intent is None and "service" in entities and _WANT.search(said):

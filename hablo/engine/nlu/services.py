@@ -208,6 +208,11 @@ _EVERYDAY = frozenset(
 
 
 # A service named for children ("Kids cut", "Consulta pediátrica", "Corte infantil").
+# A service for a couple, a family or a group, and one for a single person.
+_FOR_SEVERAL = re.compile(
+    r"\b(?:pareja|parejas|couples?|familiar|familia|family|grupal|grupo|group|vincular)\b"
+)
+_FOR_ONE = re.compile(r"\b(?:individual|individuales|individuel|one to one|one on one|1 ?a ?1)\b")
 CHILDREN_SERVICE = re.compile(r"\b(?:pediatri\w*|ninos?|ninas?|infantil|kids?|child\w*|junior)\b")
 
 
@@ -402,6 +407,40 @@ class ServiceMatcher:
             if kids != service and named_for_kids and rest and all(w in said for w in rest):
                 found.append(kids)
         return found[0] if len(found) == 1 else None
+
+    def for_a_child(self, service: ServiceInfo, text: str) -> ServiceInfo | None:
+        """The children's service a message for a child means: `service`'s own children's
+        version, or else the one children's service whose adult version shares the word
+        said ("a trim for our little one" at a shop whose Haircut is also a "trim" and
+        whose "Beard trim" has no kids version), unless a word of `service` alone is said
+        ("a beard trim for my son")."""
+        own = self.for_children(service)
+        if own is not None or CHILDREN_SERVICE.search(normalize(service.name)):
+            return own
+        kids = [s for s in self._services if CHILDREN_SERVICE.search(normalize(s.name))]
+        adult = self.for_adults(kids[0]) if len(kids) == 1 else None
+        if adult is None or adult == service:
+            return None
+        said = {_singular(w) for w in normalize(text, keep_enye=True).split()}
+        mine = self._said_as.get(str(service.id), frozenset())
+        theirs = self._said_as.get(str(adult.id), frozenset())
+        if said & (mine - theirs) or not said & mine & theirs:
+            return None
+        return kids[0]
+
+    def for_one_person(self, service: ServiceInfo, text: str) -> ServiceInfo | None:
+        """The individual service when `service` is for a couple or a group and the
+        message does not say so ("terapia" at a practice with "Terapia de pareja" and
+        "Sesión individual" is the individual one); None when there is none or several."""
+        said = normalize(text)
+        if not _FOR_SEVERAL.search(normalize(service.name)) or _FOR_SEVERAL.search(said):
+            return None
+        single = [
+            s
+            for s in self._services
+            if _FOR_ONE.search(" ".join(normalize(n) for n in (s.name, *(x for _, x in s.names))))
+        ]
+        return single[0] if len(single) == 1 else None
 
     def for_adults(self, kids: ServiceInfo) -> ServiceInfo | None:
         """The adults' version of a children's service ("Haircut" for "Kids cut"): the

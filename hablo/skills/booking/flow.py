@@ -29,8 +29,8 @@ from hablo.engine.nlu.text import plain
 from hablo.plugins import SkillResult
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
+from hablo.skills.booking.again import RepeatAndSwap
 from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS
-from hablo.skills.booking.manage import ManageBookings
 from hablo.skills.booking.slots import (
     ask_time_text,
     minute_of_day,
@@ -48,7 +48,7 @@ from hablo.skills.wording import say_clock, say_day, why_not_text
 OFFER_GRACE = timedelta(minutes=15)
 
 
-class BookingFlow(ManageBookings):
+class BookingFlow(RepeatAndSwap):
     """One turn of the booking conversation (see skill.py for how it reads answers)."""
 
     def run(self) -> SkillResult:
@@ -71,7 +71,7 @@ class BookingFlow(ManageBookings):
         if intent == "reschedule" and self.state.get("mode") != "reschedule":
             return self._choose_booking("reschedule")
         if intent == "book" and not step:
-            added = self._added_after_booking()
+            added = self._added_after_booking() or self._swapped() or self._again()
             if added is not None:
                 return added
         if intent in ("book", "reschedule") and not step:
@@ -395,13 +395,18 @@ class BookingFlow(ManageBookings):
     def _absorb_entities(self) -> bool:
         found = False
         service = self.turn.entities.get("service")
+        own_days = None
         if isinstance(service, ServiceInfo):
             self.state["service_id"] = str(service.id)
             found = True
             # "corte y barba": the others are booked right after, one question each.
             others = [s for s in self.turn.entities.get("services", ()) if s.id != service.id]
-            if others and self.state.get("mode", "book") == "book":
+            if others and self.state.get("mode", "book") == "book" and not self.state.get("later"):
                 self.state["then"] = [str(s.id) for s in others]
+            own_days = self.turn.entities.get("service_days")
+            if own_days and self.state.get("mode", "book") == "book":
+                # "corte el jueves y manicura el viernes": one booking on each day.
+                self._book_on_own_days(own_days)
             party = party_size(self.turn.text)
             if party > 1 and not others and self.state.get("mode", "book") == "book":
                 # "corte para mí y mi hijo": the same service again, right after.
@@ -410,6 +415,16 @@ class BookingFlow(ManageBookings):
             # "a cut and a blowout": the bot asks which cut; the blowout follows it.
             self.state["then"] = [str(s.id) for s in self.turn.entities["services_then"]]
         when = self.turn.entities.get("when")
+        if own_days and self.state.get("mode", "book") == "book":
+            when = own_days[0][1]
+        elif (
+            self.state.get("later")
+            and when is not None
+            and when.has_time
+            and reading.for_all(self.turn.text)
+        ):
+            for item in self.state["later"]:  # "a las 10 los dos": every day at 10
+                item[2] = item[2] or f"{when.start.astimezone(self.zone):%H:%M}"
         if when is None or not when.has_date:
             number = reading.day_mention(self.turn.text)
             day = month_day(self.now.date(), number) if number else None
@@ -428,6 +443,15 @@ class BookingFlow(ManageBookings):
                     self.state.pop("asked_time", None)
                 if not when.has_time and period is not None:
                     self.state["window"] = list(period)  # kept while the service is asked
+            if when.has_time and reading.ends_by(self.turn.text):
+                # "tengo que estar lista para las 12": over by then, whatever it takes.
+                self.state["ends_by"] = local.hour * 60 + local.minute
+                self.state.pop("time", None)
+                self.state.pop("asked_time", None)
+                self.state.pop("window", None)
+                if not when.has_date and "day" not in self.state:
+                    self.state["day"] = local.date().isoformat()
+                return True
             bounded = reading.window(self.turn.text, when) if when.has_time else None
             if bounded is not None:
                 # "después de las 5", "any time before noon": a range, not a time.
@@ -439,6 +463,7 @@ class BookingFlow(ManageBookings):
             elif when.has_time:
                 self._set_time(f"{local:%H}", f"{local:%M}")
                 self.state.pop("window", None)
+                self.state.pop("ends_by", None)
                 if not when.has_date and "day" not in self.state:
                     # A time alone while moving a booking is on the booking's own day.
                     self.state["day"] = (
@@ -448,6 +473,17 @@ class BookingFlow(ManageBookings):
                     )
             found = True
         return found
+
+    def _book_on_own_days(self, own_days: Any) -> None:
+        """The first service is booked now, each other one after it on its own day."""
+        self.state["then"] = []
+        later = []
+        for service, when in own_days[1:]:
+            local = when.start.astimezone(self.zone) if when is not None else None
+            day = local.date().isoformat() if local is not None and when.has_date else None
+            clock = f"{local:%H:%M}" if local is not None and when.has_time else None
+            later.append([str(service.id), day, clock])
+        self.state["later"] = later
 
     def _period(self, text: str, day: date) -> tuple[int, int] | None:
         """The part of the day a message names, fitted to the business's shifts: where it
@@ -536,6 +572,15 @@ class BookingFlow(ManageBookings):
                 day=say_day(self.ctx, day, self.lang),
                 holiday=ctx.holiday(day),
             )
+        ends_by = self.state.get("ends_by")
+        if wanted_time is None and ends_by is not None:
+            # "done by 12": the latest start that is over by then (a 90-minute colour: 10:30).
+            last_start = int(ends_by) - service.duration_minutes
+            free = repo_of(ctx).free_slots(day, service, ctx.opening_hours(day), self.now)
+            fitting = [s for s in free if minute_of_day(s, self.zone) <= last_start]
+            if fitting:
+                return self._propose(fitting[-1])
+            self.state["window"] = [0, max(last_start + 1, 0)]
         latest = asks_latest(self.turn.text)
         if wanted_time is None and (latest or reading.wants_first(self.turn.text)):
             # "el lunes a primera hora", "la primera que tengas mañana a la tarde"

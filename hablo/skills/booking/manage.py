@@ -55,7 +55,10 @@ class ManageBookings(FlowBase):
             booking = repo.get(uuid.UUID(self.state["booking_id"]), self.turn.contact_id)
             if booking is not None and repo.cancel(booking.id, self.turn.contact_id):
                 return self._say(
-                    "booking_cancelled", flow=False, state={}, booking=self._describe(booking)
+                    "booking_cancelled",
+                    flow=False,
+                    state=self._cancelled_state(booking.id),
+                    booking=self._describe(booking),
                 )
             return self._say("booking_none", flow=False, state={})
         service = service_by_id(self.ctx, self.state.get("service_id"))
@@ -78,9 +81,15 @@ class ManageBookings(FlowBase):
             # Paid online: the booking waits for the payment (its webhook confirms it).
             online = service.price_minor > 0 and self.ctx.payments().online()
             status = "pending" if online else "confirmed"
-            booked = repo.book(
-                self.turn.contact_id, service, start, self.turn.conversation_id, status
-            )
+            if self.state.get("replaces"):  # "cambiá la manicura por un brushing" (again.py)
+                # One UPDATE: the held booking becomes the new service, no gap, no double.
+                replaced = uuid.UUID(self.state["replaces"])
+                booked = repo.reschedule(replaced, self.turn.contact_id, start, service)
+                online = False
+            else:
+                booked = repo.book(
+                    self.turn.contact_id, service, start, self.turn.conversation_id, status
+                )
             if booked is not None and self.state.get("bundle") and not online:
                 return self._book_bundle(booked, service)
             if booked is not None:
@@ -102,6 +111,16 @@ class ManageBookings(FlowBase):
     def _and_then(self, done: SkillResult, after: datetime) -> SkillResult:
         """After booking one of several services asked together, propose the next one
         right after it (or the nearest free times that day)."""
+        later = [list(item) for item in self.state.get("later", [])]
+        if later:  # "corte el jueves y manicura el viernes": the next on its own day
+            service_id, day, clock = later.pop(0)
+            self.state = {"mode": "book", "service_id": service_id, "later": later}
+            if day:
+                self.state["day"] = day
+            if clock:
+                self.state["time"] = clock
+            nxt = self._advance()
+            return replace(nxt, replies=done.replies + nxt.replies)
         queue = list(self.state.get("then", []))
         following = service_by_id(self.ctx, queue.pop(0)) if queue else None
         if following is None:
@@ -227,6 +246,10 @@ class ManageBookings(FlowBase):
         self.state["step"] = "pick_booking"
         self.state["bookings"] = [str(b.id) for b in bookings]
         return self._say("booking_pick", bookings=[self._describe(b) for b in bookings])
+
+    def _cancelled_state(self, booking_id: uuid.UUID) -> dict[str, str]:
+        """Kept after a cancel: "me arrepentí, volvé a reservarlo" next books it again."""
+        return {"cancelled": str(booking_id), "cancelled_at": self.now.isoformat()}
 
     def _just_booked_state(self, booking_id: uuid.UUID) -> dict[str, str]:
         """Kept after a booking is made or moved: "mejor a las 3" next changes that one."""

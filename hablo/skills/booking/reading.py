@@ -270,6 +270,33 @@ def period_hours(text: str) -> tuple[int, int] | None:
     return _PERIOD_HOURS[word]
 
 
+# "tengo que estar lista para las 12", "I need to be done by 12": the service must END
+# by the time said, not start at it.
+_ENDS_BY_RE = re.compile(
+    r"\b(?:(?:estar|estes?|quedar|quede|quedes|este|estoy) (?:list[oa]s?|pronto)"
+    r"|list[oa]s? (?:para|antes de)|(?:termin|acab)\w* (?:para|antes de|a) las?"
+    r"|(?:me tengo que|tengo que|debo|necesito) (?:salir|irme|ir me)"
+    r"|(?:done|finished|ready|out of there|out) (?:by|before)"
+    r"|(?:have|need|got) to (?:leave|go|be out)(?: by| at| before)?)\b"
+)
+
+
+_FOR_ALL_RE = re.compile(
+    r"\b(?:los dos|las dos|ambos|ambas|los 2|las 2|todos|todas|both|for all|all of them"
+    r"|cada uno|cada dia|each|same time (?:both|each|for))\b"
+)
+
+
+def for_all(text: str) -> bool:
+    """ "a las 10 los dos", "10am for both": the time holds for every booking asked."""
+    return bool(_FOR_ALL_RE.search(plain(text)))
+
+
+def ends_by(text: str) -> bool:
+    """Whether the time said is when the service must be over ("done by 12")."""
+    return bool(_ENDS_BY_RE.search(plain(text)))
+
+
 _BOUND = r"\s+(?:\d|noon|midday|mediodia|la una|las (?:dos|tres|cuatro|cinco|seis|siete))"
 _BEFORE_RE = re.compile(
     r"\b(?:antes del?(?: las?| la)?|before|hasta(?: las?| el)?|until|till"

@@ -1,0 +1,110 @@
+"""A booking made again or with another service: "otro igual para el viernes siguiente",
+"me arrepentí, volvé a reservarlo" right after a cancel, "cambiá la manicura por un
+brushing" (same day and time when the new service fits there, else the nearest times)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+
+from hablo.domain.booking.repository import BookingInfo
+from hablo.engine.nlu.acts import same_again, swap_pair, undoes_cancel
+from hablo.engine.nlu.party import for_companion
+from hablo.engine.nlu.text import plain
+from hablo.plugins import SkillResult
+from hablo.plugins.sdk import ServiceInfo
+from hablo.skills.booking.manage import ManageBookings
+from hablo.skills.booking.slots import repo_of, service_by_id
+from hablo.skills.wording import why_not_text
+
+# "siguiente", "following", "next week", "la otra semana": a week after that booking.
+_WEEK_AFTER = re.compile(
+    r"\b(?:siguiente|following|de la otra semana|la semana que viene|la proxima semana"
+    r"|next week|a week later|una semana despues)\b"
+)
+CANCELLED_KEPT = timedelta(hours=3)
+
+
+class RepeatAndSwap(ManageBookings):
+    def _again(self) -> SkillResult | None:
+        """The same service (and time) once more: after a cancel, or a week on."""
+        text = plain(self.turn.text)
+        undone = self._just_cancelled() if undoes_cancel(text) else None
+        if undone is not None:
+            return self._book_like(undone, undone.local_start(self.zone))
+        if not same_again(text) or for_companion(self.turn.text):
+            return None  # "lo mismo para mi hermana": the companion's own booking
+        model = self._just_booked() or self._last_made_here()
+        if model is None:
+            return None
+        own = model.local_start(self.zone)
+        when = self.turn.entities.get("when")
+        said = self.turn.entities.get("service")
+        if isinstance(said, ServiceInfo) and said.id != model.service_id:
+            return None  # "otro igual pero de manicura": a booking of its own
+        if when is not None and _WEEK_AFTER.search(plain(when.text)):
+            when = None  # "same again next week": a week after that booking, not Monday
+        if when is not None and when.has_date:
+            day = when.start.astimezone(self.zone).date()
+            if _WEEK_AFTER.search(text) and day <= own.date() + timedelta(days=6):
+                day += timedelta(days=7)  # "para el viernes siguiente": the Friday after it
+            clock = when.start.astimezone(self.zone).time() if when.has_time else own.time()
+            return self._book_like(model, datetime.combine(day, clock, self.zone))
+        if _WEEK_AFTER.search(text) or when is None:
+            later = own.date() + timedelta(days=7)
+            return self._book_like(model, datetime.combine(later, own.time(), self.zone))
+        return None
+
+    def _book_like(self, model: BookingInfo, start: datetime) -> SkillResult:
+        self.state = {
+            "mode": "book",
+            "service_id": str(model.service_id),
+            "day": start.date().isoformat(),
+            "time": f"{start:%H:%M}",
+        }
+        return self._advance()
+
+    def _swapped(self) -> SkillResult | None:
+        """Another service in place of a booking held: the same start when it fits."""
+        text = self.turn.text
+        old, new = swap_pair(text, self.ctx.find_service)
+        if new is None:
+            return None
+        held = self._upcoming()
+        if old is not None:
+            held = [b for b in held if b.service_id == old.id]
+        else:
+            just = self._just_booked()
+            held = [just] if just is not None else []
+        if len(held) != 1 or held[0].service_id == new.id:
+            return None
+        booking = held[0]
+        start = booking.starts_at
+        self.state = {"mode": "book", "service_id": str(new.id), "replaces": str(booking.id)}
+        repo = repo_of(self.ctx)
+        day = booking.local_start(self.zone).date()
+        hours = self.ctx.opening_hours(day)
+        if repo.why_not(start, new, hours, self.now, exclude=booking.id) is None:
+            return self._propose(start)
+        self.state["day"] = day.isoformat()
+        reason = why_not_text(
+            self.ctx, self.lang, start, new.duration_minutes, hours, self.now, repo.policy
+        )
+        return self._offer(start, new, "booking_unavailable", reason=reason)
+
+    def _just_cancelled(self) -> BookingInfo | None:
+        kept = self.turn.state
+        gone, at = kept.get("cancelled"), kept.get("cancelled_at")
+        if not gone or not at or self.now - datetime.fromisoformat(at) > CANCELLED_KEPT:
+            return None
+        booking = repo_of(self.ctx).get(uuid.UUID(gone), self.turn.contact_id)
+        if booking is None or booking.active or booking.starts_at <= self.now:
+            return None
+        return booking
+
+    def _last_made_here(self) -> BookingInfo | None:
+        """The latest-starting booking this conversation made (and still ahead)."""
+        mine = [b for b in self._upcoming() if b.conversation_id == self.turn.conversation_id]
+        recent = [b for b in mine if service_by_id(self.ctx, str(b.service_id)) is not None]
+        return max(recent, key=lambda b: b.starts_at) if recent else None
