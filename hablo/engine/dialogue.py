@@ -117,7 +117,9 @@ def picked_choice(text: str, choices: list[str]) -> str | None:
 _LEAVE = (
     r"deja(?:lo)?|dejemoslo|olvida(?:lo|te)|no importa|no pasa nada"
     r"|despues (?:te (?:escribo|aviso|confirmo)|veo|lo veo|vuelvo)"
-    r"|(?:lo|la) (?:pienso|veo)|(?:y )?te (?:aviso|confirmo|escribo)(?: despues| mas tarde)?"
+    r"|(?:lo|la) (?:pienso|veo)|(?:y )?te (?:aviso|confirmo|escribo)"
+    r"(?: despues| mas tarde| otro dia| en otro momento| mas adelante)?"
+    r"(?: (?:para|y) (?:reservar|agendar|sacar (?:el )?turno|pedir (?:la )?cita|confirmar))?"
     r"|(?:ahora|por ahora) no|mejor (?:despues|otro dia)"
     r"|mas tarde te (?:escribo|aviso|confirmo)|let me think(?: about it)?"
     r"|i ?ll (?:think about it|let you know|get back to you)|not now|maybe later"

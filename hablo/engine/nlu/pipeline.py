@@ -478,7 +478,10 @@ _EMERGENCY = re.compile(
     r"|convulsion\w*|seizure\w*|hit by a car|lo atropell\w*|la atropell\w*)\b"
 )
 # Urgency without an emergency named: "es urgente", "urgent", "lo antes posible, es grave".
-_URGENT = re.compile(r"\b(?:urgente|urgentemente|urgencia|urgent|urgently|es grave|it s serious)\b")
+_URGENT = re.compile(
+    r"\b(?<!no es )(?<!nada )(?<!not )(?<!isn t )(?<!not that )"
+    r"(?:urgente|urgentemente|urgencia|urgent|urgently|es grave|it s serious)\b"
+)
 
 
 def _names_service(entities: dict[str, Any]) -> bool:
