@@ -87,7 +87,7 @@ _THEIR_RE = re.compile(rf"\b(?:mi|my|a mi|for my|para mi) {_KIN}\b")
 _ALSO_RE = re.compile(
     r"\b(?:tambien|too|also|as well|despues de mi|after me|justo despues|right after"
     r"|quiere|quieren|wants?|se puede|puede|pueden|can|could|get one|turno|cita"
-    r"|appointment|book)\b"
+    r"|appointment|book|lo mismo|la misma|the same|same for|igual)\b"
 )
 
 

@@ -424,14 +424,20 @@ def _own_days(
 ) -> tuple[tuple[ServiceInfo, WhenMention | None], ...]:
     """The services of a message each with the day said beside it, when at least two
     different days are said; a service without its own day takes the one before's."""
-    named = [(s, w) for s, w in parts if s is not None]
-    days = {w.start.date() for _, w in named if w is not None and w.has_date}
-    if len(named) < 2 or len(days) < 2 or named[0][1] is None:
+    named = [(s, w if w is not None and w.has_date else None) for s, w in parts if s is not None]
+    days = {w.start.date() for _, w in named if w is not None}
+    if len(named) < 2 or len(days) < 2:
         return ()
+    # "corte y barba el jueves": a service said before a day takes the day said next; one
+    # said after the last day takes the day before it ("manicura el viernes y brushing").
+    filled: list[tuple[ServiceInfo, WhenMention | None]] = []
+    for i, (service, when) in enumerate(named):
+        after = next((w for _, w in named[i:] if w is not None), None)
+        filled.append((service, when or after or (filled[-1][1] if filled else None)))
     found: list[tuple[ServiceInfo, WhenMention | None]] = []
-    for service, when in named:
+    for service, when in filled:
         if all(service.id != s.id for s, _ in found):
-            found.append((service, when if when is not None else found[-1][1]))
+            found.append((service, when))
     return tuple(found)
 
 
@@ -480,7 +486,7 @@ _EMERGENCY = re.compile(
 # Urgency without an emergency named: "es urgente", "urgent", "lo antes posible, es grave".
 _URGENT = re.compile(
     r"\b(?<!no es )(?<!nada )(?<!not )(?<!isn t )(?<!not that )"
-    r"(?:urgente|urgentemente|urgencia|urgent|urgently|es grave|it s serious)\b"
+    r"(?:urgentes?|urgentemente|urgencias?|urgent|urgently|es grave|it s serious)\b"
 )
 
 

@@ -476,13 +476,17 @@ class BookingFlow(RepeatAndSwap):
 
     def _book_on_own_days(self, own_days: Any) -> None:
         """The first service is booked now, each other one after it on its own day."""
+        first = own_days[0][1].start.date() if own_days[0][1] is not None else None
         self.state["then"] = []
-        later = []
+        later: list[list[str | None]] = []
         for service, when in own_days[1:]:
             local = when.start.astimezone(self.zone) if when is not None else None
             day = local.date().isoformat() if local is not None and when.has_date else None
             clock = f"{local:%H:%M}" if local is not None and when.has_time else None
-            later.append([str(service.id), day, clock])
+            if not later and when is not None and when.start.date() == first:
+                self.state["then"].append(str(service.id))  # "corte y barba el jueves"
+            else:
+                later.append([str(service.id), day, clock])
         self.state["later"] = later
 
     def _period(self, text: str, day: date) -> tuple[int, int] | None:

@@ -91,7 +91,12 @@ class ManageBookings(FlowBase):
                     self.turn.contact_id, service, start, self.turn.conversation_id, status
                 )
             if booked is not None and self.state.get("bundle") and not online:
-                return self._book_bundle(booked, service)
+                later = self.state.get("later")
+                bundled = self._book_bundle(booked, service)
+                if later:  # "corte y barba el jueves, y manicura el viernes": then Friday
+                    self.state = {"later": later}
+                    return self._and_then(bundled, booked.ends_at)
+                return bundled
             if booked is not None:
                 done = self._say(
                     "booking_done",
@@ -114,7 +119,10 @@ class ManageBookings(FlowBase):
         later = [list(item) for item in self.state.get("later", [])]
         if later:  # "corte el jueves y manicura el viernes": the next on its own day
             service_id, day, clock = later.pop(0)
-            self.state = {"mode": "book", "service_id": service_id, "later": later}
+            then = []  # "… y barba y manicura el viernes": right after each other that day
+            while later and later[0][1] == day and later[0][2] in (None, clock):
+                then.append(later.pop(0)[0])
+            self.state = {"mode": "book", "service_id": service_id, "later": later, "then": then}
             if day:
                 self.state["day"] = day
             if clock:

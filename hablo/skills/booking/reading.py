@@ -277,7 +277,14 @@ _ENDS_BY_RE = re.compile(
     r"|list[oa]s? (?:para|antes de)|(?:termin|acab)\w* (?:para|antes de|a) las?"
     r"|(?:me tengo que|tengo que|debo|necesito) (?:salir|irme|ir me)"
     r"|(?:done|finished|ready|out of there|out) (?:by|before)"
-    r"|(?:have|need|got) to (?:leave|go|be out)(?: by| at| before)?)\b"
+    r"|(?:have|need|got) to (?:leave|go|be out)(?: by| at| before)?"
+    # "a las 12 tengo un casamiento", "I have to pick up my kids at 3"
+    r"|a las? \d{1,2}(?: \d\d)? (?:tengo|entro|me caso|trabajo|me tengo que)"
+    r"|tengo (?:un|una|el|la) (?:casamiento|boda|evento|fiesta|reunion|entrevista|vuelo|clase"
+    r"|cumple\w*|compromiso) (?:a las?|para las?)"
+    r"|(?:have|got) (?:a|an|my) (?:wedding|event|party|meeting|interview|flight|class|shift)"
+    r" (?:at|by)|(?:pick up|collect) (?:my |the )?(?:kids|children|son|daughter|kid|boy|girl)"
+    r"(?: from school)? at|at \d{1,2}(?: \d\d)?(?: ?(?:am|pm))? i (?:have|ve got|need to))\b"
 )
 
 
