@@ -25,6 +25,7 @@ from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from tests.conftest import make_settings
 from tests.fakes import CollectingSender
 from tests.integration.helpers import DeliveredTurns, inbound
+from tests.waiting import eventually
 
 _CLASSIFIERS: dict[float, ClassifierCache] = {}
 WAIT_S = 15.0  # generous: the CI machine has two cores and runs other suites too
@@ -110,16 +111,6 @@ def start_engine(db_url: str) -> Iterator[Callable[..., Started]]:
         HeldSkill.release.set()  # never leave a turn blocked (it would hold up close())
         for rt in runtimes:
             rt.close()
-
-
-def eventually(condition: Callable[[], bool], timeout: float = WAIT_S) -> bool:
-    """Polls a condition until it holds or the timeout passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
 
 
 def settle_routing() -> None:

@@ -12,6 +12,7 @@ import pytest
 from pykka._envelope import Envelope
 
 from hablo.engine.actor_pool import QUANTUM, ActorPool, PooledActor
+from tests.waiting import eventually
 
 WAIT_S = 30.0
 
@@ -63,15 +64,6 @@ def _recorder(pool: ActorPool, hold_s: float = 0.0) -> tuple[pykka.ActorRef[Any]
     return Recorder.start(pool, record, hold_s), record
 
 
-def _wait_until(condition: Any, timeout: float = WAIT_S) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
-
-
 @pytest.fixture
 def pool() -> ActorPool:
     return ActorPool(3, idle_s=0.5, name="test-actor")
@@ -86,7 +78,7 @@ def test_messages_of_one_actor_run_in_order_one_at_a_time(pool: ActorPool) -> No
         thread.start()
     for thread in senders:
         thread.join()
-    assert _wait_until(lambda: len(actor.seen) == 205)
+    assert eventually(lambda: len(actor.seen) == 205)
     assert [m for m in actor.seen if isinstance(m, int)] == list(range(200))
     assert actor.started_first
     assert not actor.overlapped
@@ -100,7 +92,7 @@ def test_many_actors_share_at_most_the_pool_s_threads(pool: ActorPool) -> None:
     for n in range(10):
         for ref in refs:
             ref.tell(n)
-    assert _wait_until(lambda: all(len(a.seen) == 10 for a in actors))
+    assert eventually(lambda: all(len(a.seen) == 10 for a in actors))
     names = set().union(*(a.threads for a in actors))
     assert 1 <= len(names) <= pool.threads
     assert all(a.seen == list(range(10)) for a in actors)
@@ -129,12 +121,12 @@ def test_a_busy_actor_gives_the_thread_back_after_a_quantum() -> None:
     busy = Logger.start(single, "busy", log, gate)
     other = Logger.start(single, "other", log, gate)
     busy.tell("hold")  # parks the pool's one thread until the rest is queued
-    assert _wait_until(lambda: single.running == 1)
+    assert eventually(lambda: single.running == 1)
     for n in range(QUANTUM * 3):
         busy.tell(n)
     other.tell("hello")
     gate.set()
-    assert _wait_until(lambda: len(log) == 2 + QUANTUM * 3)
+    assert eventually(lambda: len(log) == 2 + QUANTUM * 3)
     position = log.index(("other", "hello"))
     # "hold" and at most a quantum of the busy actor's mail ran before the other's turn.
     assert position <= QUANTUM
@@ -186,7 +178,7 @@ def test_an_ask_racing_a_stop_is_answered_not_left_hanging(pool: ActorPool) -> N
 def test_idle_threads_end_and_new_mail_starts_one_again(pool: ActorPool) -> None:
     ref, _ = _recorder(pool)
     assert ref.ask("one", timeout=WAIT_S) == ("got", "one")
-    assert _wait_until(lambda: pool.running == 0)
+    assert eventually(lambda: pool.running == 0)
     assert ref.ask("two", timeout=WAIT_S) == ("got", "two")
     ref.stop()
 
@@ -202,8 +194,8 @@ def test_a_closed_pool_ends_its_threads_yet_still_runs_late_mail() -> None:
     assert ref.ask("before", timeout=WAIT_S) == ("got", "before")
     assert pool.running >= 1
     pool.close()
-    assert _wait_until(lambda: pool.running == 0)
+    assert eventually(lambda: pool.running == 0)
     ref.tell("late")
-    assert _wait_until(lambda: record.seen == ["before", "late"])
-    assert _wait_until(lambda: pool.running == 0)
+    assert eventually(lambda: record.seen == ["before", "late"])
+    assert eventually(lambda: pool.running == 0)
     ref.stop()
