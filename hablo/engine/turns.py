@@ -380,7 +380,8 @@ _PARTS = re.compile(
     # "cuánto sale la coloración, hasta qué hora abren los sábados y si tienen lugar…"
     r"|,\s+(?=(?:hasta qu[eé] hora|a qu[eé] hora|qu[eé] horarios?|cu[aá]nto (?:sale|cuesta|es"
     r"|cobran|vale)|d[oó]nde (?:est[aá]n|quedan)|si (?:tienen|tenés|tenes|tienes|hay|abren"
-    r"|atienden)|what time|how much|where are|do you have|are you open)\b)",
+    r"|atienden)|what time|what are your|what s your|how much|where are|do you have"
+    r"|are you open|when do you)\b)",
     re.IGNORECASE,
 )
 # "precios y dirección": split on a bare "y" only when each side is its own sure question.

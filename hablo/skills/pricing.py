@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
+from hablo.engine.nlu.acts import asks_total
 from hablo.engine.nlu.party import quantity
-from hablo.engine.nlu.text import plain
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.examples import load_examples
 
-# "¿cuánto es en total?", "how much is it altogether?": everything asked for, summed.
-_ASKS_TOTAL = re.compile(
-    r"\b(?:en total|el total|total|todo junto|todo|todos juntos|los dos|las dos|ambos"
-    r"|in total|altogether|all together|all in|both|everything|te debo|le debo|i owe)\b"
-)
 # Example utterances live in hablo/skills/examples/pricing.{lang}.txt.
 PRICING = IntentSpec("pricing", load_examples("pricing"))
 
@@ -26,7 +19,7 @@ class PricingSkill(Skill):
 
     def handle(self, turn: Turn, ctx: SkillContext) -> SkillResult:
         lang = turn.language
-        if _ASKS_TOTAL.search(plain(turn.text)) and not turn.entities.get("services"):
+        if asks_total(turn.text) and not turn.entities.get("services"):
             booked = _booked_here(turn, ctx)
             if len(booked) > 1:  # "¿cuánto es en total?" after booking two: the sum
                 lines = [

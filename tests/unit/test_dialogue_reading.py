@@ -11,6 +11,7 @@ import pytest
 
 from hablo.demo import DEMO_SERVICES
 from hablo.engine.nlu.acts import (
+    asks_total,
     is_follow_up,
     read_act,
     same_again,
@@ -262,3 +263,19 @@ def test_una_before_a_service_is_an_article_not_one_oclock() -> None:
     assert extract_when("mejor una coloración en vez del corte", NOW) is None
     found = extract_when("quiero una manicura a la una", NOW)
     assert found is not None and found.start.hour == 13
+
+
+@pytest.mark.parametrize(
+    ("text", "total"),
+    [
+        ("¿cuánto es en total?", True),
+        ("¿cuánto le debo en total?", True),
+        ("what's the total?", True),
+        ("how much is it altogether?", True),
+        ("¿y cuánto sería todo?", True),
+        ("¿cuánto sale el corte?", False),
+        ("how much is a haircut for two?", False),
+    ],
+)
+def test_the_total_of_what_was_asked(text: str, total: bool) -> None:
+    assert asks_total(text) is total

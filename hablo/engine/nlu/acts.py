@@ -629,3 +629,17 @@ def swap_pair(
         if old is not None and rest is not None and old != rest:
             return old, rest
     return None, None
+
+
+# "¿cuánto es en total?", "¿cuánto le debo?", "what's the total?", "how much do I owe you?"
+_ASKS_TOTAL_RE = re.compile(
+    r"\b(?:en total|el total|the total|in total|altogether|all together|all in"
+    r"|cuanto (?:te|le|les) debo|(?:how much|what) do i owe|what do we owe"
+    r"|cuanto (?:es|sale|seria|saldria|cuesta|sería) (?:todo|los dos|las dos|ambos)"
+    r"|how much (?:is|for|are) (?:it all|everything|both|the two))\b"
+)
+
+
+def asks_total(text: str) -> bool:
+    """The price of everything asked or booked together, summed."""
+    return bool(_ASKS_TOTAL_RE.search(plain(text)))

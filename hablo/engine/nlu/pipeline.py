@@ -22,6 +22,7 @@ from hablo.engine.nlu.acts import (
     asks_opening,
     asks_reminder,
     asks_shift,
+    asks_total,
     asks_which_days,
     cancels_own_booking,
     closes_topic,
@@ -585,6 +586,8 @@ def _by_rule(
     closing = closes_topic(text) if intent is None else None
     if closing is not None:
         return closing, 1.0  # "listo, gracias y perdón jaja", "no importa, llevo efectivo"
+    if asks_total(text) and intent in (*_DISGUISES, "help"):
+        return "pricing", 1.0  # "what's the total?": what was asked or booked, summed
     if _CHEAPEST.search(said_plain) and intent in _DISGUISES:
         return "pricing", 1.0  # "¿qué es lo más barato?": the price list says it
     if _PRICE_WORDS.search(said_plain) and intent in (*_DISGUISES, "help"):
