@@ -491,6 +491,19 @@ _URGENT = re.compile(
 )
 
 
+# Someone (or a pet) unwell, asking to be seen soon: the visit for the sick, today.
+_SYMPTOM = re.compile(
+    r"\b(?:sick|ill|unwell|vomit\w*|throwing up|threw up|limp\w*|not eating|won t eat"
+    r"|diarrh\w*|fever|hurt\w*|injur\w*|pain|cough\w*|swollen|lethargic|vomita\w*|cojea\w*"
+    r"|no come|no quiere comer|diarrea|fiebre|dolor|duele|lastim\w*|hinchad\w*|tos"
+    r"|enferm\w*|me siento mal|se siente mal)\b"
+)
+_SOON = re.compile(
+    r"\b(?:hoy|today|ahora|now|asap|right away|lo antes posible|cuanto antes|this morning"
+    r"|this afternoon|esta tarde|esta manana|hoy mismo)\b"
+)
+
+
 def _names_service(entities: dict[str, Any]) -> bool:
     return any(k in entities for k in ("service", "services", "service_options"))
 
@@ -581,6 +594,11 @@ def _by_rule(
         # ("urgente, ¿tenés turno para corte?" names one: its soonest times are offered).
         return "human", 1.0
     said_plain = plain(text)
+    if _SYMPTOM.search(said_plain) and _SOON.search(said_plain) and not _names_service(entities):
+        sick = matcher.for_the_sick()
+        if sick is not None:  # "my dog has been throwing up, can you see him today?"
+            entities["service"] = sick  # the visit for the sick: today's times follow
+            return "book", 1.0
     if _FOR_A_PERSON.search(said_plain):
         return "human", 1.0  # a complaint, a late arrival, a supplier: the team, not a menu
     closing = closes_topic(text) if intent is None else None

@@ -213,6 +213,7 @@ _FOR_SEVERAL = re.compile(
     r"\b(?:pareja|parejas|couples?|familiar|familia|family|grupal|grupo|group|vincular)\b"
 )
 _FOR_ONE = re.compile(r"\b(?:individual|individuales|individuel|one to one|one on one|1 ?a ?1)\b")
+_FOR_THE_SICK = re.compile(r"\b(?:sick|enferm\w*|urgenc\w*|emergenc\w*|general)\b")
 CHILDREN_SERVICE = re.compile(r"\b(?:pediatri\w*|ninos?|ninas?|infantil|kids?|child\w*|junior)\b")
 
 
@@ -427,6 +428,12 @@ class ServiceMatcher:
         if said & (mine - theirs) or not said & mine & theirs:
             return None
         return kids[0]
+
+    def for_the_sick(self) -> ServiceInfo | None:
+        """The one visit for someone (or a pet) who is unwell: "Sick pet visit", "Consulta
+        médica general"; None when there is none or several."""
+        found = [s for s in self._services if _FOR_THE_SICK.search(normalize(s.name))]
+        return found[0] if len(found) == 1 else None
 
     def for_one_person(self, service: ServiceInfo, text: str) -> ServiceInfo | None:
         """The individual service when `service` is for a couple or a group and the
