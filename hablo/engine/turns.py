@@ -374,7 +374,7 @@ def _skill_failed(skill: Skill, turn: _Turn, ctx: EngineSkillContext, error: str
 # Parts of one message that each ask something ("un turno el jueves a las 17\n¿aceptan
 # efectivo?"): lines, and sentences ending in "?".
 _PARTS = re.compile(
-    r"\n+|(?<=[?!.])\s+|,?\s+(?:y|e|and)\s+(?=(?:si|tenes|tenés|tienen|tenéis|teneis|hay|donde"
+    r"\n+|(?<=[?!.])\s+|:?\s+\d\)\s*|,?\s+(?:y|e|and)\s+(?=(?:si|tenes|tenés|tienen|tenéis|teneis|hay|donde"
     r"|dónde|hasta|a que|a qué|cuanto|cuánto|cual|cuál|me|where|what|how|do you|can|is there"
     r"|are you|when)\b)"
     # "cuánto sale la coloración, hasta qué hora abren los sábados y si tienen lugar…"

@@ -568,7 +568,7 @@ def adds_on(text: str) -> bool:
 # "otro igual", "uno igual para el viernes", "same again next week", "book another one".
 _SAME_AGAIN_RE = re.compile(
     r"\b(?:otr[oa] (?:turno |cita )?(?:igual|asi|mas igual|de lo mismo)|un[oa] igual"
-    r"|(?:repetir|repeti|repetimos)(?:lo|la)|repetir (?:el|la) (?:turno|cita|reserva)"
+    r"|(?:repetir|repeti|repetimos)(?:lo|la)|repet\w* (?:el|la) (?:turno|cita|reserva)"
     r"|lo mismo (?:para el|para la|el|la|otra)|el mismo (?:turno|servicio) (?:para|el|la|otra)"
     r"|same (?:again|thing again|appointment again)|another one like (?:it|that|this)"
     r"|one more like (?:it|that|this)|(?:book|do) (?:it|that|the same) again)\b"
@@ -600,6 +600,7 @@ _SWAP_FOR = re.compile(
 )
 # "un brushing en vez de la manicura", "instead of the manicure, a blow-dry".
 _INSTEAD_OF = re.compile(r"\b(?:en vez del?|en lugar del?|instead of|rather than)\b")
+_INSTEAD_END = re.compile(r"\b(?:instead|en su lugar|en cambio)\s*$")
 _Found = TypeVar("_Found")
 
 
@@ -616,7 +617,9 @@ def swap_pair(
         return (old, new) if new is not None and new != old else (None, None)
     m = _INSTEAD_OF.search(said)
     if m is None:
-        return None, None
+        # "make it a blow-dry instead", "mejor un brushing en su lugar": the booking held
+        late = _INSTEAD_END.search(said)
+        return (None, finder(said[: late.start()])) if late else (None, None)
     before, after = said[: m.start()], said[m.end() :]
     new = finder(before) if before.strip() else None
     if new is not None:

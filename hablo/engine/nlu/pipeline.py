@@ -367,7 +367,15 @@ class NluPipeline:
             )
             found = self._matcher.find_all(piece)
             parts.append((found[0] if len(found) == 1 else None, when))
-        return _own_days(parts)
+        own = _own_days(parts)
+        # "haircut thursday, manicure friday, both at 3pm": the time said apart holds for all
+        apart = [w for s, w in parts if s is None and w is not None and w.has_time]
+        if own and len(apart) == 1 and not apart[0].has_date:
+            clock = apart[0].start.timetz()
+            own = tuple(
+                (s, w if w is None or w.has_time else _at(w, clock, apart[0].text)) for s, w in own
+            )
+        return own
 
     def _entities(self, text: str, now: datetime, opening_hours: OpeningHours) -> dict[str, Any]:
         entities: dict[str, Any] = {}
@@ -418,6 +426,11 @@ class NluPipeline:
 
 
 _LIST_SPLIT = re.compile(r"\s*,\s*|\s+(?:y|e|and|plus|mas|más)\s+", re.IGNORECASE)
+
+
+def _at(day: WhenMention, clock: time, said: str) -> WhenMention:
+    start = datetime.combine(day.start.date(), clock.replace(tzinfo=None), day.start.tzinfo)
+    return WhenMention(start, True, True, f"{day.text} {said}")
 
 
 def _own_days(
@@ -662,7 +675,8 @@ def _by_rule(
         and swap_pair(text, matcher.find)[1] is not None
     ):
         return "book", 1.0  # "cambiá la manicura por un brushing": the booking skill swaps
-    if intent in (*_DISGUISES, "help", UNKNOWN_FACT) and (undoes_cancel(text) or same_again(text)):
+    again = undoes_cancel(text) or same_again(text)
+    if intent in (*_DISGUISES, "help", UNKNOWN_FACT, "reschedule") and again:
         return "book", 1.0  # "me arrepentí, volvé a reservarlo": the booking skill books it
     if intent == "greeting" and "service" in entities and "when" in entities:
         return "book", 1.0  # "q onda, brushing sáb 10hs?"

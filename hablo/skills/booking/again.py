@@ -21,7 +21,7 @@ from hablo.skills.wording import why_not_text
 # "siguiente", "following", "next week", "la otra semana": a week after that booking.
 _WEEK_AFTER = re.compile(
     r"\b(?:siguiente|following|de la otra semana|la semana que viene|la proxima semana"
-    r"|next week|a week later|una semana despues)\b"
+    r"|next week|a week later|una semana despues|the \w+ after|the week after)\b"
 )
 CANCELLED_KEPT = timedelta(hours=3)
 
@@ -50,6 +50,8 @@ class RepeatAndSwap(ManageBookings):
             if _WEEK_AFTER.search(text) and day <= own.date() + timedelta(days=6):
                 day += timedelta(days=7)  # "para el viernes siguiente": the Friday after it
             clock = when.start.astimezone(self.zone).time() if when.has_time else own.time()
+            if day == own.date() and clock == own.time():
+                day += timedelta(days=7)  # "another one on friday" said of Friday's booking
             return self._book_like(model, datetime.combine(day, clock, self.zone))
         if _WEEK_AFTER.search(text) or when is None:
             later = own.date() + timedelta(days=7)
