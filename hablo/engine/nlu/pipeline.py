@@ -394,7 +394,15 @@ class NluPipeline:
             said = normalize(text)
             if len(services) == 1 and _FOR_A_CHILD.search(said):
                 # "a haircut for my 5 year old": the Kids cut, when there is one
-                services = [self._matcher.for_a_child(services[0], text) or services[0]]
+                first = services[0]
+                young = self._matcher.for_a_child(first, text)
+                if young is None and CHILDREN_SERVICE.search(normalize(first.name)):
+                    young = first  # "corte" read as the shop's "Corte para niños"
+                adult = first if young != first else self._matcher.for_adults(first)
+                if young and adult and young != adult and _ME_TOO.search(plain(text)):
+                    services = [adult, young]  # "a cut for me and one for my son"
+                else:
+                    services = [young or first]
             elif len(services) == 1 and not CHILDREN_SERVICE.search(said):
                 # "corte" in Spanish at a shop whose only Spanish name is "Corte para
                 # niños": an adult asking for a haircut, not a kids cut.
@@ -565,8 +573,15 @@ _FOR_A_CHILD = re.compile(
     r"\b(?:(?:mi|my|para mi|for my|our|nuestr[oa])"
     r" (?:little |lil |peque |pequen[oa] |chiquit[oa] )?"
     r"(?:hij[oa]|hijit[oa]|nen[ea]|nenit[oa]|nin[oa]|bebe|chico|chica|chiquit[oa]|pequen[oa]|peque"
-    r"|kid|kiddo|son|daughter|child|baby|boy|girl|one)"
+    r"|kid|kiddo|kids|son|daughter|child|baby|boy|girl|one|toddler|toddlers|chamac[oa]|escuincle"
+    r"|crio|cria|pibe|piba)"
     r"|(?:my|for my|a) (?:[1-9]|1[0-2]) ?(?:year|yr)s? old)\b"
+)
+# "a cut for me and one for my son", "corte para mí y para mi hijo": the adult too.
+_ME_TOO = re.compile(
+    r"\b(?:for me and|for me too|for myself and|me and my|my \w+ and i|and one for me"
+    r"|for both of us|para mi y (?:para |otro para )?mi|para mi y uno|yo y mi|mi \w+ y yo"
+    r"|y (?:otro|uno) para mi|para los dos|para ambos)\b"
 )
 _WANT = re.compile(
     r"\b(?:necesito|necesitaria|ocupo|ocupaba|quiero|quisiera|queria|me gustaria|busco"
