@@ -609,6 +609,10 @@ def _by_rule(
     """Where rules read a message better than the classifier (it may add "thing");
     `chitchat`: the classifier read small talk ("¿viste el partido?")."""
     act = read_act(text)
+    said = normalize(text)
+    denies = act == DENY or (act is None and intent == DENY)
+    if denies and "when" in entities and _MOVE_IT.search(said):
+        return "reschedule", 1.0  # "no, esperá, mejor pasámelo al sábado"
     if act is not None:  # "sí, gracias", "👍", "jaja"
         return act, 1.0
     if intent in (AFFIRM, DENY) and _ONLY_A_NUMBER.fullmatch(plain(text)):

@@ -58,6 +58,19 @@ class RepeatAndSwap(ManageBookings):
             return self._book_like(model, datetime.combine(later, own.time(), self.zone))
         return None
 
+    def _moved_after_cancel(self) -> SkillResult | None:
+        """ "no, esperá, mejor pasámelo al sábado" right after cancelling the only booking:
+        that booking again, on the day (and time) said."""
+        undone = self._just_cancelled()
+        when = self.turn.entities.get("when")
+        if undone is None or when is None or self._upcoming():
+            return None
+        own = undone.local_start(self.zone)
+        local = when.start.astimezone(self.zone)
+        day = local.date() if when.has_date else own.date()
+        clock = local.time() if when.has_time else own.time()
+        return self._book_like(undone, datetime.combine(day, clock, self.zone))
+
     def _book_like(self, model: BookingInfo, start: datetime) -> SkillResult:
         self.state = {
             "mode": "book",

@@ -69,7 +69,7 @@ class BookingFlow(RepeatAndSwap):
                 return self._say("booking_abandoned", flow=False, state={})
             return self._choose_booking("cancel")
         if intent == "reschedule" and self.state.get("mode") != "reschedule":
-            return self._choose_booking("reschedule")
+            return self._moved_after_cancel() or self._choose_booking("reschedule")
         if intent == "book" and not step:
             added = self._added_after_booking() or self._swapped() or self._again()
             if added is not None:
