@@ -131,6 +131,7 @@ _LEAVE = (
 _POLITE = (
     r"no|bueno|ok|okay|dale|mmm+|uh|ah|ya|gracias|thanks|nah|naa|hmm+|esta bien|igual"
     r"|thank you|muchas gracias|perfecto|vale"
+    r"|para (?:reservar|agendar|sacar (?:el )?turno|pedir (?:la )?cita)|to book(?: it)?"
 )
 # The whole message says it: "nah forget it, cancel mine" asks for more than leaving.
 _LEAVING_RE = re.compile(rf"^(?:(?:{_POLITE})\s+)*(?:{_LEAVE})(?:\s+(?:{_LEAVE}|{_POLITE}))*$")

@@ -140,6 +140,16 @@ class HolidayNames:
         return upcoming[0] if upcoming else days[-1]
 
 
+# "en el trabajo", "at the office": a place after an article, not a holiday's one word.
+_PLACE_BEFORE = frozenset({"en", "a", "al", "de", "del", "desde", "at", "in", "from", "to", "into"})
+
+
 def _after_a_lead(said: list[str], need: frozenset[str]) -> bool:
     (word,) = need
-    return any(i > 0 and said[i - 1] in _BEFORE_ONE_WORD for i, w in enumerate(said) if w == word)
+    return any(
+        i > 0
+        and said[i - 1] in _BEFORE_ONE_WORD
+        and not (said[i - 1] in ("el", "the") and i > 1 and said[i - 2] in _PLACE_BEFORE)
+        for i, w in enumerate(said)
+        if w == word
+    )

@@ -433,7 +433,7 @@ class NluPipeline:
         return entities
 
 
-_LIST_SPLIT = re.compile(r"\s*,\s*|\s+(?:y|e|and|plus|mas|más)\s+", re.IGNORECASE)
+_LIST_SPLIT = re.compile(r"\s*[,;?!¿¡]\s*|\s+(?:y|e|and|plus|mas|más)\s+", re.IGNORECASE)
 
 
 def _at(day: WhenMention, clock: time, said: str) -> WhenMention:
