@@ -279,3 +279,11 @@ def test_una_before_a_service_is_an_article_not_one_oclock() -> None:
 )
 def test_the_total_of_what_was_asked(text: str, total: bool) -> None:
     assert asks_total(text) is total
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I need to leave my car at 9am", "me voy a la playa el sábado, ¿tenés a las 10?"],
+)
+def test_a_drop_off_or_a_plan_is_no_end_time(text: str) -> None:
+    assert reading.ends_by(text) is False

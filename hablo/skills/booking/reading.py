@@ -275,9 +275,10 @@ def period_hours(text: str) -> tuple[int, int] | None:
 _ENDS_BY_RE = re.compile(
     r"\b(?:(?:estar|estes?|quedar|quede|quedes|este|estoy) (?:list[oa]s?|pronto)"
     r"|list[oa]s? (?:para|antes de)|(?:termin|acab)\w* (?:para|antes de|a) las?"
-    r"|(?:me tengo que|tengo que|debo|necesito) (?:salir|irme|ir me)"
+    r"|(?:me tengo que|tengo que|debo|necesito) (?:salir|irme|ir me)|me tengo que ir"
     r"|(?:done|finished|ready|out of there|out) (?:by|before)"
-    r"|(?:have|need|got) to (?:leave|go|be out)(?: by| at| before)?"
+    r"|(?:have|need|got) to (?:leave|go|be out)(?! (?:my|the|it|him|her|them|off|a|an)\b)"
+    r"(?: by| at| before)?"
     # "tengo que estar en el trabajo a las 2", "I need to be at work by 2"
     r"|(?:tengo que|debo|necesito) estar en (?:el|la|mi|lo) \w+(?: de \w+)? (?:a|para) las?"
     r"|(?:have|need|got) to be (?:at|in) (?:work|the office|school|class|my \w+|the \w+)"
