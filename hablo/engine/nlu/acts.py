@@ -600,6 +600,8 @@ _SWAP_FOR = re.compile(
 )
 # "un brushing en vez de la manicura", "instead of the manicure, a blow-dry".
 _INSTEAD_OF = re.compile(r"\b(?:en vez del?|en lugar del?|instead of|rather than)\b")
+# "¿me la pasás a terapia de pareja?": the booking held, to another service.
+_PASS_TO = re.compile(r"\b(?:(?:me )?(?:la|lo) pas\w*|pas\w*(?:la|lo|mela|melo))\b(?P<old>)\s+a\b")
 _INSTEAD_END = re.compile(r"\b(?:instead|en su lugar|en cambio)\s*$")
 _Found = TypeVar("_Found")
 
@@ -610,7 +612,7 @@ def swap_pair(
     """(old, new) of "cambiá A por B" / "B en vez de A" / "instead of A, B"; (None, B)
     for "cambialo por B"; (None, None) when the message swaps nothing."""
     said = plain(text)
-    m = _SWAP_FOR.search(said)
+    m = _SWAP_FOR.search(said) or _PASS_TO.search(said)
     if m is not None:
         old = finder(m["old"]) if m["old"].strip() else None
         new = finder(said[m.end() :])

@@ -744,7 +744,9 @@ def _by_rule(
             entities["service_options"] = asked
             return "pricing", 1.0
         if asked is not None:  # "¿hacen brushing?": yes, and its price; the question's
-            entities["service"] = asked  # reading is the closer ("do you cut kids hair?")
+            # reading is the closer ("do you cut kids hair?"); "¿hacen terapia?" is the
+            # individual one where there is a couples' one too
+            entities["service"] = matcher.for_one_person(asked, text) or asked
             return "pricing", 1.0
     named = "service" in entities or "service_options" in entities
     if intent is None and "when" in entities and (named or _AVAILABILITY.search(normalize(text))):

@@ -442,6 +442,9 @@ class ServiceMatcher:
         said = normalize(text)
         if not _FOR_SEVERAL.search(normalize(service.name)) or _FOR_SEVERAL.search(said):
             return None
+        named = [s for s in self._services if s != service and self._says_own_word(text, s)]
+        if len(named) == 1:  # "terapia online": the online session
+            return named[0]
         single = [
             s
             for s in self._services
