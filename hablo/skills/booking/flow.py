@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from hablo.domain.booking.availability import nearest_free
@@ -735,12 +737,18 @@ class BookingFlow(RepeatAndSwap):
         self, wanted: datetime, offered: ServiceInfo, template: str, **values: Any
     ) -> SkillResult:
         repo = repo_of(self.ctx)
+        replaced = self.state.get("replaces")  # a swap: the booking replaced is no obstacle
+        busy = (
+            repo.busy_between
+            if not replaced
+            else partial(repo.busy_between, exclude=uuid.UUID(replaced))
+        )
         options = nearest_free(
             wanted,
             offered.duration_minutes,
             repo.policy,
             self.ctx.opening_hours,
-            repo.busy_between,
+            busy,
             self.now,
             self.zone,
             limit=3,
