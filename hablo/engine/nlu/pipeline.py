@@ -38,6 +38,7 @@ from hablo.engine.nlu.acts import (
     wants_soonest,
 )
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier, Prediction
+from hablo.engine.nlu.corrections import without_taken_back
 from hablo.engine.nlu.datetimes import (
     OpeningHours,
     WhenMention,
@@ -309,8 +310,9 @@ class NluPipeline:
 
     def respell(self, text: str) -> str:
         """The message with chat spelling read as the words meant ("kiero korte el
-        juebes"); the turn reads this text throughout (nlu/spelling.py)."""
-        return self._speller.respell(text)
+        juebes") and without what it takes back ("mañana no, pasado"); the turn reads this
+        text throughout (nlu/spelling.py, nlu/corrections.py)."""
+        return without_taken_back(self._speller.respell(text))
 
     def understand(
         self,

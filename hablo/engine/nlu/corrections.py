@@ -1,0 +1,92 @@
+"""What a customer takes back in the same message is not read: "no quiero corte, quiero
+barba", "not balayage, just a blowout", "mañana no, pasado a las 10", "a las 10 no, a las
+11 perdón". Every reader of the turn (services, dates, times, the booking's own reading)
+would otherwise find both the word taken back and the one meant, and book both or the
+wrong one. The taken-back words are cut from the text the turn reads; the transcript keeps
+what the customer wrote.
+
+Only shapes that cannot be read another way are cut: a negated wish followed by a new
+one, an English "not X," opening a clause, and a day or time said, denied with "no" and
+replaced at once by another day or time ("mañana no puedo" and "a las 10 no puedo" are
+left alone: what follows "no" is not a day or a time).
+"""
+
+from __future__ import annotations
+
+import re
+
+_SORRY = r"(?:perd[oó]n|perdona|perdone|disculp\w*|sorry|mejor|digo|quise decir|i mean)"
+# "no, perdón,": the words that take back what was just said. A bare "no" between two
+# days reads the other way round ("era para el viernes no mañana": Friday, not tomorrow),
+# so it takes back only with a comma after it ("mañana no, pasado"), an apology after it
+# ("tomorrow, no sorry, the day after") or one closing the message ("a las 10 no a las 11
+# perdón").
+_DENIAL = rf"\s*,?\s*no\b(?:\s*,\s*(?:{_SORRY}\s*,?\s*)?|\s+{_SORRY}\s*,?\s*)"
+_BARE_DENIAL = rf"\s*,?\s*no\b\s*,?\s*(?:{_SORRY}\s*,?\s*)?"
+_SORRY_LAST = re.compile(rf"\b{_SORRY}\W*$", re.IGNORECASE)
+
+# "no quiero corte, quiero barba": a negated wish, then the wish meant.
+_NOT_WANTED = re.compile(
+    r"\bno\s+(?:quiero|quisiera|necesito|busco|me hagas|me hag[aá]s)\s+[^,.;!?]+?\s*[,.;]?\s*"
+    r"(?=(?:quiero|quisiera|necesito|prefiero|mejor|sino|s[oó]lo|solamente|dame|hac[eé]me"
+    r"|haceme|pero)\b)",
+    re.IGNORECASE,
+)
+# "not balayage, just a blowout": "not" opening a clause, then what is meant.
+_NOT_THIS = re.compile(
+    r"(?:^|(?<=[,.;!?:]))\s*not\s+(?!sure\b|yet\b|now\b|really\b)"
+    r"[^,.;!?]+?(?:\s*[,;]\s*|\s+but\s+)(?=\S)",
+    re.IGNORECASE,
+)
+_WEEKDAYS_ES = r"lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo"
+_WEEKDAYS_EN = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+_DAY = (
+    rf"(?:pasado\s+ma[nñ]ana|ma[nñ]ana|hoy|(?:el\s+)?(?:{_WEEKDAYS_ES})"
+    rf"|the day after tomorrow|tomorrow|today|(?:on\s+)?(?:{_WEEKDAYS_EN}))"
+)
+_NEXT_DAY = (
+    rf"(?=(?:pasado|el\s+(?:{_WEEKDAYS_ES})|{_WEEKDAYS_ES}|ma[nñ]ana|hoy|the day after"
+    rf"|tomorrow|today|on\s+|{_WEEKDAYS_EN})\b)"
+)
+_TIME = (
+    r"(?:a\s+las?\s+\d{1,2}(?:[:.]\d{2})?(?:\s+y\s+(?:media|cuarto))?"
+    r"|at\s+\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm)?)"
+)
+_NEXT_TIME = r"(?=(?:a\s+las?\s+\d|at\s+\d|\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|hs)?\b))"
+
+
+def _taken_back(said: str, then: str, denial: str) -> re.Pattern[str]:
+    return re.compile(rf"\b(?P<said>{said}){denial}{then}", re.IGNORECASE)
+
+
+# "mañana no, pasado a las 10", "tomorrow, no sorry the day after"; "a las 10 no, a las 11".
+# (The second of each pair: a bare "no", for a message that ends with an apology.)
+_DAY_TAKEN_BACK = (
+    _taken_back(_DAY, _NEXT_DAY, _DENIAL),
+    _taken_back(_DAY, _NEXT_DAY, _BARE_DENIAL),
+)
+_TIME_TAKEN_BACK = (
+    _taken_back(_TIME, _NEXT_TIME, _DENIAL),
+    _taken_back(_TIME, _NEXT_TIME, _BARE_DENIAL),
+)
+# What is left of "mañana no, pasado" and "tomorrow, no, the day after".
+_BARE_PASADO = re.compile(r"\bpasado\b(?!\s+ma[nñ]ana)", re.IGNORECASE)
+_BARE_DAY_AFTER = re.compile(r"\bthe day after\b(?!\s+tomorrow)", re.IGNORECASE)
+
+
+def without_taken_back(text: str) -> str:
+    """The message without what its writer took back in it (see the module's doc)."""
+    which = 1 if _SORRY_LAST.search(text) else 0
+    cut = _NOT_WANTED.sub("", text)
+    cut = _NOT_THIS.sub(" ", cut)
+    cut = _TIME_TAKEN_BACK[which].sub("", cut)
+    day = _DAY_TAKEN_BACK[which].search(cut)
+    if day is not None:
+        said = day.group("said").casefold()
+        rest = cut[day.end() :]
+        if said.startswith(("mañana", "manana")):  # "mañana no, pasado": pasado mañana
+            rest = _BARE_PASADO.sub("pasado mañana", rest, count=1)
+        elif said == "tomorrow":
+            rest = _BARE_DAY_AFTER.sub("the day after tomorrow", rest, count=1)
+        cut = cut[: day.start()] + rest
+    return " ".join(cut.split()) if cut != text else text
