@@ -72,7 +72,18 @@ class ActorPool:
             self._started += 1
             number = self._started
         thread = threading.Thread(target=self._work, name=f"{self._name}-{number}", daemon=True)
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError:  # out of threads: the actor waits in line for a running one
+            with self._cond:
+                self._running -= 1
+            log.exception("actor pool: could not start a thread; %d running", self._running)
+
+    def requeue(self, actor: PooledActor) -> None:
+        """Back of the line, from a pool thread that is about to take the next actor
+        itself: no other thread needs waking or starting."""
+        with self._cond:
+            self._ready.append(actor)
 
     def _work(self) -> None:
         while True:
@@ -92,6 +103,10 @@ class ActorPool:
                 actor._run_slice()
             except BaseException:  # a bug here must not take the thread, or its actor, along
                 log.exception("actor pool: %s failed outside its handlers", actor)
+                # Stopped, as pykka stops an actor whose loop failed; scheduled once more
+                # so that mail it still holds is answered (ActorDeadError), not stranded.
+                actor._handle_failure(*sys.exc_info())
+                self.schedule(actor)
 
 
 class _Mailbox:
@@ -119,6 +134,15 @@ class _Mailbox:
                 return self._items.popleft()
             self._scheduled = False
             return None
+
+    def unmark_if_empty(self) -> bool:
+        """After a stop: True when nothing is left, and later mail schedules the actor
+        again (to be answered); False when mail arrived meanwhile."""
+        with self._lock:
+            if self._items:
+                return False
+            self._scheduled = False
+            return True
 
     def get(self) -> Envelope[Any]:
         with self._lock:
@@ -177,13 +201,15 @@ class PooledActor(pykka.Actor):
         if self.actor_stopped.is_set():
             self._tear_down()
         else:
-            self._schedule()  # still marked scheduled: mail that arrives meanwhile waits
+            self._pool.requeue(self)  # still marked scheduled: mail arriving meanwhile waits
 
     def _tear_down(self) -> None:
         # Whatever arrived after the stop is answered (asks get ActorDeadError), as pykka's
         # own loop does; mail arriving later schedules the actor again and lands here too.
-        self._actor_loop_teardown()
-        self._mailbox.take()  # empty now: unmark, so late mail is answered the same way
+        while True:
+            self._actor_loop_teardown()
+            if self._mailbox.unmark_if_empty():
+                return
 
     def _handle_envelope(self, envelope: Envelope[Any]) -> None:
         # pykka's receive loop (Actor._actor_loop_running), for one envelope.

@@ -199,3 +199,28 @@ def test_a_closed_pool_ends_its_threads_yet_still_runs_late_mail() -> None:
     assert eventually(lambda: record.seen == ["before", "late"])
     assert eventually(lambda: pool.running == 0)
     ref.stop()
+
+
+def test_a_thread_that_cannot_start_costs_no_slot_and_no_mail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pool = ActorPool(1, idle_s=0.5, name="test-no-thread")
+    real_start = threading.Thread.start
+    refused: list[str] = []
+
+    def refuse_once(thread: threading.Thread) -> None:
+        if not refused:
+            refused.append(thread.name)
+            raise RuntimeError("can't start new thread")
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refuse_once)
+    ref, record = _recorder(pool)  # its first schedule finds no thread
+    assert refused and pool.running == 0
+    ref.tell("waiting")  # queued behind the start; nothing runs it yet
+    other, other_record = _recorder(pool)  # the next schedule starts a thread
+    assert eventually(lambda: record.seen == ["waiting"])
+    assert other.ask("hello", timeout=WAIT_S) == ("got", "hello")
+    assert other_record.seen == ["hello"]
+    ref.stop()
+    other.stop()
