@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections import deque
 from typing import Any
 
@@ -43,7 +44,11 @@ class ActorPool:
         self._idle_s = idle_s
         self._name = name
         self._ready: deque[PooledActor] = deque()
-        self._cond = threading.Condition(threading.Lock())
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)
+        # close() waits here, not on _cond: a notify() meant for a pool thread must not
+        # wake it instead.
+        self._ended = threading.Condition(lock)
         self._running = 0
         self._waiting = 0  # threads asleep in wait(); a notify wakes one of them
         self._started = 0
@@ -53,12 +58,24 @@ class ActorPool:
     def running(self) -> int:
         return self._running
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 0.0) -> bool:
         """Let the threads end once nothing is ready to run (the actors were stopped
-        first); mail that arrives later still starts a thread, so nothing is stranded."""
+        first); mail that arrives later still starts a thread, so nothing is stranded.
+
+        With `wait_s`, wait that long for the running threads to finish what they hold:
+        the threads are daemons, so a turn still running when the interpreter exits is cut
+        off (its transaction rolls back and recovery redelivers the message; nothing is
+        lost, but it is not a clean drain). True when every thread ended in time."""
+        deadline = time.monotonic() + wait_s
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+            while self._running > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._ended.wait(left)
+        return True
 
     def schedule(self, actor: PooledActor) -> None:
         with self._cond:
@@ -91,6 +108,7 @@ class ActorPool:
                 while not self._ready:
                     if self._closed:
                         self._running -= 1
+                        self._ended.notify_all()  # close() may be waiting for the last one
                         return
                     self._waiting += 1
                     woken = self._cond.wait(self._idle_s)

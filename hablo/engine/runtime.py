@@ -45,6 +45,8 @@ from hablo.tenancy import plan_gate
 
 log = logging.getLogger(__name__)
 _STRIPES = 64
+# How long a stopping engine waits for the actor pool to finish the turns it holds.
+POOL_DRAIN_S = 10.0
 
 KeyFilter = Callable[[ConversationKey], bool]
 
@@ -218,7 +220,8 @@ class Engine:
         if self._housekeeper is not None:
             self._housekeeper.join(5)
         self.router.stop()
-        self.actor_pool.close()
+        if not self.actor_pool.close(wait_s=POOL_DRAIN_S):
+            log.warning("engine stop: turns still running after %.0f s", POOL_DRAIN_S)
         self.dispatcher.stop()
         self.classifiers.close()
 

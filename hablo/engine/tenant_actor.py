@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 CONFIG_RECHECK_S = 2.0
 # How many of the least recently used actors a first contact over the cap looks at.
 EVICTION_LOOKS = 8
+# How long a stopping tenant waits for its conversations' actors to finish their turns.
+STOP_WAIT_S = 5.0
 
 
 class LiveActorBudget:
@@ -156,9 +158,12 @@ class TenantActor(pykka.ThreadingActor):
     def on_stop(self) -> None:
         for entry in self._live.values():
             entry.ref.stop(block=False)
+        # One deadline for all: their stops queue behind the actor pool's backlog, and
+        # a wait of its own for each would add up under load.
+        deadline = time.monotonic() + STOP_WAIT_S
         for entry in self._live.values():
             try:
-                entry.ref.actor_stopped.wait(5)
+                entry.ref.actor_stopped.wait(max(0.0, deadline - time.monotonic()))
             finally:
                 self._budget.release()
         self._live.clear()

@@ -201,6 +201,29 @@ def test_a_closed_pool_ends_its_threads_yet_still_runs_late_mail() -> None:
     ref.stop()
 
 
+def test_close_waits_for_the_messages_running_and_queued() -> None:
+    pool = ActorPool(2, idle_s=60.0, name="test-draining")
+    ref, record = _recorder(pool, hold_s=0.3)
+    for n in range(3):
+        ref.tell(n)
+    assert eventually(lambda: record.threads)  # the first message is running
+    assert pool.close(wait_s=WAIT_S)
+    # What was running and what was queued behind it ran before close() returned.
+    assert record.seen == [0, 1, 2]
+    assert pool.running == 0
+    ref.stop()
+
+
+def test_close_gives_up_waiting_after_its_time() -> None:
+    pool = ActorPool(1, idle_s=60.0, name="test-slow-drain")
+    ref, record = _recorder(pool, hold_s=1.0)
+    ref.tell("slow")
+    assert eventually(lambda: record.threads)
+    assert pool.close(wait_s=0.05) is False
+    assert eventually(lambda: record.seen == ["slow"])  # it still finishes, later
+    ref.stop()
+
+
 def test_a_thread_that_cannot_start_costs_no_slot_and_no_mail(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
