@@ -35,6 +35,7 @@ from hablo.engine.nlu.acts import (
     ACK,
     COMPLAINT,
     GOODBYE,
+    leaves_for_now,
     only_same_time,
     read_act,
     says_yes,
@@ -184,8 +185,12 @@ def _decide(
         turn.state.handoff_at = None
         turn.replies.append(ctx.render("handoff_back", lang))
 
-    if turn.state.flow and (is_exit(text) or understanding.intent == GOODBYE):
-        if understanding.intent == GOODBYE and GOODBYE in runtime.by_intent:
+    # "bueno, otro día vengo": as good as a goodbye to the question pending.
+    leaving = understanding.intent == GOODBYE or (
+        leaves_for_now(text) and "when" not in understanding.entities
+    )
+    if turn.state.flow and (is_exit(text) or leaving):
+        if leaving and GOODBYE in runtime.by_intent:
             turn.state.flow = None  # "perfecto, ¡hasta luego!" mid-booking: let them go
             _run_skill(runtime, runtime.by_intent[GOODBYE], turn, text, conversation, ctx, now)
             return

@@ -11,8 +11,11 @@ import pytest
 
 from hablo.demo import DEMO_SERVICES
 from hablo.engine.nlu.acts import (
+    ACK,
     asks_total,
+    closes_topic,
     is_follow_up,
+    leaves_for_now,
     read_act,
     same_again,
     starts_no,
@@ -287,3 +290,46 @@ def test_the_total_of_what_was_asked(text: str, total: bool) -> None:
 )
 def test_a_drop_off_or_a_plan_is_no_end_time(text: str) -> None:
     assert reading.ends_by(text) is False
+
+
+@pytest.mark.parametrize(
+    ("text", "other_times", "other_day"),
+    [
+        ("¿no tenés otro horario?", True, False),
+        ("¿Tendrá otros horarios?", True, False),
+        ("any other times?", True, False),
+        ("y otro día?", False, True),
+        ("no me sirve ninguno, otro día", False, True),
+        ("¿hay otra fecha?", False, True),
+        ("and another day", False, True),
+        ("bueno, otro día vengo", False, False),  # leaves; asks nothing
+        ("a las 10", False, False),
+    ],
+)
+def test_asking_for_other_times_or_another_day(
+    text: str, other_times: bool, other_day: bool
+) -> None:
+    assert reading.asks_other_times(text) is other_times
+    assert reading.asks_other_day(text) is other_day
+
+
+@pytest.mark.parametrize(
+    ("text", "leaves"),
+    [
+        ("bueno, otro día vengo, gracias", True),
+        ("Lo voy a pensar y le aviso", True),
+        ("después te escribo", True),
+        ("I'll think about it and get back to you", True),
+        ("maybe another day, thanks", True),
+        ("¿y otro día?", False),  # a question: the flow answers it
+        ("más tarde te paso a buscar", False),
+        ("otro día", False),
+        ("anything later?", False),
+    ],
+)
+def test_leaving_a_question_for_now(text: str, leaves: bool) -> None:
+    assert leaves_for_now(text) is leaves
+
+
+def test_leaving_for_now_closes_the_topic() -> None:
+    assert closes_topic("hmm I'll think about it and get back to you, cheers") == ACK

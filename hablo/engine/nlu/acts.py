@@ -509,6 +509,23 @@ _BOOK_LATER_RE = re.compile(
 )
 
 
+_LEAVES_RE = re.compile(
+    r"\b(?:otro dia (?:vengo|paso|te escribo|le escribo|escribo|reservo|saco|lo veo|sera)"
+    r"|en otro momento|otra vez sera|mas adelante (?:te |le )?(?:escribo|vuelvo|reservo|aviso)"
+    r"|(?:despues|luego|mas tarde) (?:te|le) (?:escribo|aviso|confirmo)"
+    r"|(?:te|le) (?:aviso|confirmo|escribo) (?:despues|luego|mas tarde|mas adelante)"
+    r"|lo (?:voy a )?(?:pienso|pensar|consulto|consultar)"
+    r"|i ll (?:let you know|think about it|get back to you|come back|book another time)"
+    r"|(?:another|some other) time|maybe another day)\b"
+)
+
+
+def leaves_for_now(text: str) -> bool:
+    """ "bueno, otro día vengo, gracias", "lo voy a pensar y le aviso", "I'll think about
+    it": the customer leaves a pending question for now (not "¿y otro día?")."""
+    return "?" not in text and bool(_LEAVES_RE.search(plain(text)))
+
+
 def closes_topic(text: str) -> str | None:
     """THANKS or ACK for a short message that closes the topic without asking anything."""
     norm = plain(text)
@@ -518,7 +535,7 @@ def closes_topic(text: str) -> str | None:
         return None
     if _THANKS_RE.search(norm):
         return THANKS
-    return ACK if _LETS_GO_RE.search(norm) else None
+    return ACK if _LETS_GO_RE.search(norm) or _LEAVES_RE.search(norm) else None
 
 
 _ONLY_SAME_TIME_RE = re.compile(

@@ -653,6 +653,8 @@ def _by_rule(
         return UNKNOWN_FACT, 1.0
     if intent in (None, "goodbye") and asks_latest(text):
         return "book", 1.0  # "la más tarde que tengas" (a flow that asked reads it first)
+    if intent == "goodbye" and "when" not in entities and asks_shift(text):
+        return "reschedule", _UNSURE  # "anything later?" is not "talk later"
     if intent in (AFFIRM, DENY, None) and cancels_own_booking(text):
         return "cancel", 1.0
     cancel_words = asks_cancel(text) and not asks_shift(text)  # "no llego, ¿más tarde?"

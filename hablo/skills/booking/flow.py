@@ -301,8 +301,8 @@ class BookingFlow(RepeatAndSwap):
         index = reading.ordinal_index(text, len(shown))
         if index is not None:  # "la tercera" of the times just listed
             return self._propose(shown[index - 1])
-        if reading.turns_down(text) and reading.other_day(text):
-            self.state.pop("day", None)  # "no me sirve ninguno, ¿otro día?"
+        if reading.asks_other_day(text):
+            self.state.pop("day", None)  # "no me sirve ninguno, ¿otro día?", "¿y otro día?"
             self.state["step"] = "day"
             return self._say("booking_ask_day", service=service.label(self.lang))
         hour = reading.bare_hour(text)  # before "sí": a bare "10" may read as a yes
@@ -313,6 +313,9 @@ class BookingFlow(RepeatAndSwap):
             texts = [self.ctx.format_datetime(s, self.lang) for s in shown]
             return self._say("booking_which_option", options=texts)
         slots = repo_of(self.ctx).free_slots(day, service, self.ctx.opening_hours(day), self.now)
+        beyond = self._beyond_shown(text, shown, slots)
+        if beyond is not None:  # "¿algo más tarde?", "¿no tenés otro horario?"
+            return self._times_or_full(day, service, beyond, slots)
         span = self._period(text, day) or self._window()
         if span is not None:  # "el primero que tengas" after "a la tarde": the afternoon's
             slots = [s for s in slots if span[0] <= minute_of_day(s, self.zone) < span[1]]
@@ -323,18 +326,54 @@ class BookingFlow(RepeatAndSwap):
         period = self._period(text, day)
         if period is not None:
             fitting = [s for s in slots if period[0] <= minute_of_day(s, self.zone) < period[1]]
-            if fitting:
-                self.state["shown"] = [s.isoformat() for s in spread_slots(fitting)]
-                return self._say(
-                    "booking_ask_time",
-                    day=say_day(self.ctx, day, self.lang),
-                    slots=spread(self.ctx, fitting, self.lang),
-                )
-            return self._offer(
-                datetime.combine(day, time(max(period[0] // 60, 9)), self.zone),
-                service,
-                "booking_period_full",
+            return self._times_or_full(day, service, fitting, slots, period[0])
+        return None
+
+    def _times_or_full(
+        self,
+        day: date,
+        service: ServiceInfo,
+        fitting: list[datetime],
+        slots: list[datetime],
+        from_minute: int | None = None,
+    ) -> SkillResult:
+        """The times that fit what the customer asked, or, when none do, the nearest free
+        ones (that day's or another's) with a word that the part asked for is full."""
+        if fitting:
+            self.state["shown"] = [s.isoformat() for s in spread_slots(fitting)]
+            return self._say(
+                "booking_ask_time",
+                day=say_day(self.ctx, day, self.lang),
+                slots=spread(self.ctx, fitting, self.lang),
             )
+        start = from_minute if from_minute is not None else (
+            minute_of_day(slots[-1], self.zone) if slots else 9 * 60
+        )
+        return self._offer(
+            datetime.combine(day, time(max(start // 60, 9)), self.zone),
+            service,
+            "booking_period_full",
+        )
+
+    def _beyond_shown(
+        self, text: str, shown: list[datetime], slots: list[datetime]
+    ) -> list[datetime] | None:
+        """Free times past the ones just listed, when the customer asks for them: later
+        ("¿algo más tarde?", "anything later?"), earlier, or others ("¿no tenés otro
+        horario?"). The list is spread over the day, so when nothing is past its last (or
+        first) time, "later" means the later half of the day, densely. None when the
+        message asks for none of these."""
+        if not shown:
+            return None
+        shift = asks_shift(text)
+        if shift == "later":
+            after = [s for s in slots if s > shown[-1]]
+            return after or [s for s in slots if s > shown[len(shown) // 2] and s not in shown]
+        if shift == "earlier":
+            before = [s for s in slots if s < shown[0]]
+            return before or [s for s in slots if s < shown[len(shown) // 2] and s not in shown]
+        if reading.asks_other_times(text):
+            return [s for s in slots if s not in shown]
         return None
 
     def _picked_option(self, act: str | None) -> SkillResult | None:

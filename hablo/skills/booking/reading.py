@@ -229,8 +229,28 @@ def turns_down(text: str) -> bool:
 _OTHER_DAY_RE = re.compile(r"\b(?:otro dia|otra fecha|another day|a different day|other day)\b")
 
 
-def other_day(text: str) -> bool:
-    return bool(_OTHER_DAY_RE.search(plain(text)))
+_ASKING_RE = re.compile(r"^(?:y|and|what about|how about)\b|\b(?:tenes|tienes|tienen|hay|any)\b")
+
+
+def asks_other_day(text: str) -> bool:
+    """ "¿y otro día?", "no me sirve ninguno, ¿otro día?": a question, not "otro día
+    vengo" (which closes the topic)."""
+    norm = plain(text)
+    return bool(_OTHER_DAY_RE.search(norm)) and (
+        "?" in text or turns_down(text) or bool(_ASKING_RE.search(norm))
+    )
+
+
+_OTHER_TIMES_RE = re.compile(
+    r"\b(?:otros? horarios?|otras? horas?|otro turno|otras opciones|otra opcion"
+    r"|other (?:times?|slots?|options?)|another (?:slot|time slot)|different times?"
+    r"|(?:any|anything) else)\b"
+)
+
+
+def asks_other_times(text: str) -> bool:
+    """ "¿no tenés otro horario?", "any other times?": more of the day's free times."""
+    return bool(_OTHER_TIMES_RE.search(plain(text)))
 
 
 def confirms_cancel(step: str, text: str) -> bool:

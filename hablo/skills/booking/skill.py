@@ -92,6 +92,9 @@ class BookingSkill(Skill):
                 or reading.window(turn.text, when)
                 or reading.wants_earliest(turn.text)
                 or asks_latest(turn.text)
+                or asks_shift(turn.text) is not None  # "¿algo más tarde?"
+                or reading.asks_other_times(turn.text)
+                or reading.asks_other_day(turn.text)
             )
         return False
 
