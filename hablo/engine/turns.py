@@ -380,8 +380,8 @@ def _skill_failed(skill: Skill, turn: _Turn, ctx: EngineSkillContext, error: str
 # efectivo?"): lines, and sentences ending in "?".
 _PARTS = re.compile(
     r"\n+|(?<=[?!.])\s+|:?\s+\d\)\s*|,?\s+(?:y|e|and)\s+(?=(?:si|tenes|tenés|tienen|tenéis|teneis|hay|donde"
-    r"|dónde|hasta|a que|a qué|cuanto|cuánto|cual|cuál|me|where|what|how|do you|can|is there"
-    r"|are you|when)\b)"
+    r"|dónde|hasta|a que|a qué|cuanto|cuánto|cual|cuál|me|where|what|how|do you|can|could"
+    r"|would|is there|are you|have you|when)\b)"
     # "cuánto sale la coloración, hasta qué hora abren los sábados y si tienen lugar…"
     r"|,\s+(?=(?:hasta qu[eé] hora|a qu[eé] hora|qu[eé] horarios?|cu[aá]nto (?:sale|cuesta|es"
     r"|cobran|vale)|d[oó]nde (?:est[aá]n|quedan)|si (?:tienen|tenés|tenes|tienes|hay|abren"

@@ -553,7 +553,9 @@ def only_same_time(text: str) -> bool:
 SOONEST_WORDS = (
     r"lo mas pronto|lo antes posible|cuanto antes|primer (?:turno|hueco|lugar) libre"
     r"|(?:turno|hora|horario|cita|hueco) mas (?:temprano|pronto)"
-    r"|(?:pasar|ir|caer|venir|come|come in|drop in|pop in|walk in) (?:ahora|now|hoy mismo|ya)"
+    r"|(?:pasar|ir|caer|venir|come|come in|drop in|pop in|walk in)"
+    r" (?:ahora|ahorita|now|hoy mismo|ya)"
+    r"|(?:lugar|turno|hueco|cita|espacio|slot|space|room|opening) (?:ahora|ahorita|now|ya mismo)"
     r"|soonest|earliest|first available|asap|as soon as possible"
 )
 _SOONEST_RE = re.compile(rf"\b(?:{SOONEST_WORDS})\b")

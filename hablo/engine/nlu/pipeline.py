@@ -685,7 +685,12 @@ def _by_rule(
         return "book", _UNSURE  # "me equivoqué, era para el viernes": the booking skill decides
     if intent in (None, "pricing", "hours") and "service" in entities and asks_which_days(text):
         return "book", 1.0  # "what days do you have for a manicure?": the days it can be booked
-    if intent in (None, "pricing", "hours") and "service" in entities and wants_soonest(text):
+    if (
+        intent in (None, "pricing", "hours", "reschedule", "my_bookings", *_DISGUISES)
+        and "service" in entities
+        and wants_soonest(text)
+        and not means_own_booking(text)
+    ):
         return "book", 1.0  # "¿cuándo es lo más pronto para un tinte?", "¿puedo pasar ahora?"
     if intent in (None, "hours", "pricing") and asks_end(text):
         return "my_bookings", 1.0  # "¿a qué hora termino?": the booking's end
