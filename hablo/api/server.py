@@ -47,6 +47,7 @@ from hablo.api.webchat_setup import build_webchat
 from hablo.bootstrap import Runtime
 from hablo.console import setup_console
 from hablo.engine.bridge import LoopBridge
+from hablo.engine.heap import settle_heap
 from hablo.notify import build_mailer
 from hablo.security.csp import html_page
 from hablo.security.principal import Principal
@@ -235,6 +236,7 @@ async def jwks(request: web.Request) -> web.Response:
 
 def run_server(runtime: Runtime) -> None:
     """Serve until SIGTERM or Ctrl+C, then drain within the grace period (api/shutdown.py)."""
+    settle_heap()
     try:
         asyncio.run(serve_until_signalled(create_app(runtime), runtime.settings))
     finally:

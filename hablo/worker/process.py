@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from hablo.adapters.base import ChannelSender
 from hablo.bootstrap import Runtime
 from hablo.engine.grace import GraceWatchdog
+from hablo.engine.heap import settle_heap
 from hablo.engine.outbox import TurnListener
 from hablo.worker.tier import check_tier_settings, new_shard_worker, sync_redis, worker_senders
 
@@ -38,6 +39,7 @@ def run_worker(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    settle_heap()
     engine.start()
     worker.start()
     log.info("worker %s running", worker.worker_id)
