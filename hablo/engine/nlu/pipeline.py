@@ -55,7 +55,7 @@ from hablo.engine.nlu.model_store import (
     read_builtin_model,
 )
 from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
-from hablo.engine.nlu.party import for_companion
+from hablo.engine.nlu.party import for_companion, without_their_people
 from hablo.engine.nlu.services import CHILDREN_SERVICE, ServiceMatcher
 from hablo.engine.nlu.spelling import Speller
 from hablo.engine.nlu.text import normalize, plain
@@ -310,9 +310,10 @@ class NluPipeline:
 
     def respell(self, text: str) -> str:
         """The message with chat spelling read as the words meant ("kiero korte el
-        juebes") and without what it takes back ("mañana no, pasado"); the turn reads this
-        text throughout (nlu/spelling.py, nlu/corrections.py)."""
-        return without_taken_back(self._speller.respell(text))
+        juebes") and without what it takes back ("mañana no, pasado", "barba, no, corte",
+        "era barba no corte"); the turn reads this text throughout (nlu/spelling.py,
+        nlu/corrections.py)."""
+        return without_taken_back(self._speller.respell(text), self._matcher)
 
     def understand(
         self,
@@ -386,7 +387,13 @@ class NluPipeline:
             when = _on_named_holiday(text, when, now, self._holidays)
         if when is not None:
             entities["when"] = when
-        services = self._matcher.find_all(text, near=when.text if when else None)
+        near = when.text if when else None
+        services = self._matcher.find_all(text, near=near)
+        if len(services) > 1:
+            # "no, mejor sesión individual, mi pareja no puede": one service, not "Terapia
+            # de pareja" besides (a person of theirs named; another service still named).
+            alone = self._matcher.find_all(without_their_people(text), near=near)
+            services = alone if 0 < len(alone) < len(services) else services
         unsettled = self._matcher.unsettled(text) if services else ()
         if unsettled and not set(unsettled) & set(services):
             # "a cut and a blowout": which cut is asked first, the blowout comes after.
