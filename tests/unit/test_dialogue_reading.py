@@ -12,6 +12,7 @@ import pytest
 from hablo.demo import DEMO_SERVICES
 from hablo.engine.nlu.acts import (
     asks_total,
+    corrects_service,
     is_follow_up,
     read_act,
     same_again,
@@ -227,6 +228,25 @@ def _name(service: ServiceInfo | None) -> str | None:
 def test_another_service_in_place_of_one(text: str, old: str | None, new: str | None) -> None:
     found = swap_pair(text, MATCHER.find)
     assert (_name(found[0]), _name(found[1])) == (old, new)
+
+
+@pytest.mark.parametrize(
+    ("text", "meant"),
+    [
+        ("ay me equivoque, era barba", True),
+        ("perdón, era pedicura", True),
+        ("perdona, me he liado, quería pedicura", True),
+        ("ay perdon, queria esculpidas", True),
+        ("sorry I meant a blow dry", True),
+        ("oops my bad, the beard trim", True),
+        ("perdón, quería preguntar cuánto sale la barba", False),  # a question comes
+        ("sorry, I wanted to ask about parking", False),
+        ("quería un turno para barba", False),  # a request, nothing was wrong
+        ("perdón la hora", False),
+    ],
+)
+def test_a_service_said_by_mistake(text: str, meant: bool) -> None:
+    assert corrects_service(text) is meant
 
 
 @pytest.mark.parametrize(

@@ -445,6 +445,24 @@ def corrects_day(text: str) -> bool:
     return bool(_CORRECTION_RE.search(plain(text)))
 
 
+# "ay me equivoqué, era barba", "perdona, quería pedicura", "sorry, I meant the beard
+# trim": the service just said or booked was a mistake, another one is meant.
+_MEANT_RE = re.compile(
+    r"\b(?:me equivoque|me confundi|me he equivocado|me he confundido|me he liado|me lie"
+    r"|quise decir|queria decir|i meant|my bad|my mistake|wrong (?:service|one|thing)"
+    r"|(?:perdon|perdona|perdone|disculpa|disculpe|sorry|oops|ups|ay|uy)(?: \w+){0,2}?"
+    r" (?:era|eran|queria|quise|meant|wanted|needed|necesitaba)"
+    r"(?! (?:to )?(?:preguntar|saber|consultar|decirte|decirle|avisar|ask|know|check|say"
+    r"|tell)))\b"
+)
+
+
+def corrects_service(text: str) -> bool:
+    """A service said in place of one just said or booked ("perdón, era pedicura"); the
+    booking skill swaps the booking just made (skills/booking/again.py)."""
+    return bool(_MEANT_RE.search(plain(text)))
+
+
 # "¿qué días tienen?", "¿cuándo tenés lugar?", "what days do you have?": the days, not one.
 _WHICH_DAYS_RE = re.compile(
     r"\b(?:que dias|cuando (?:tenes|tienes|tiene|tienen|hay) (?:lugar|turnos?|citas?|disponib\w*"

@@ -27,6 +27,7 @@ from hablo.engine.nlu.acts import (
     cancels_own_booking,
     closes_topic,
     corrects_day,
+    corrects_service,
     means_own_booking,
     prefers,
     read_act,
@@ -560,6 +561,7 @@ _ONLY_A_NUMBER = re.compile(r"\d{1,2}(?: \d\d)?(?: ?(?:hs|h|am|pm))?")
 _PRICE_WORDS = re.compile(
     r"\b(?:honorarios|arancel|aranceles|tarifa|tarifas|fees?|rates|hourly rate|cuanto cobr\w+)\b"
 )
+_PRICE_ASK = re.compile(r"\b(?:cuanto|precio|precios|price|prices|how much|cost|costs|cuesta)\b")
 _CHEAPEST = re.compile(
     r"\b(?:lo mas (?:barato|economico)|el mas (?:barato|economico)|la mas (?:barata|economica)"
     r"|(?:the )?cheapest|least expensive)\b"
@@ -703,6 +705,14 @@ def _by_rule(
         and swap_pair(text, matcher.find)[1] is not None
     ):
         return "book", 1.0  # "cambiá la manicura por un brushing": the booking skill swaps
+    if (
+        intent in (*_DISGUISES, "help", UNKNOWN_FACT)
+        and "service" in entities
+        and "when" not in entities
+        and corrects_service(text)
+        and not _PRICE_ASK.search(said_plain)
+    ):
+        return "book", 1.0  # "ay me equivoqué, era barba": the booking skill swaps the service
     again = undoes_cancel(text) or same_again(text)
     if intent in (*_DISGUISES, "help", UNKNOWN_FACT, "reschedule") and again:
         return "book", 1.0  # "me arrepentí, volvé a reservarlo": the booking skill books it

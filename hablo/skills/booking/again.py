@@ -1,6 +1,7 @@
 """A booking made again or with another service: "otro igual para el viernes siguiente",
 "me arrepentí, volvé a reservarlo" right after a cancel, "cambiá la manicura por un
-brushing" (same day and time when the new service fits there, else the nearest times)."""
+brushing" or "perdón, era pedicura" right after booking a manicure (same day and time
+when the new service fits there, else the nearest times)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from hablo.domain.booking.repository import BookingInfo
-from hablo.engine.nlu.acts import same_again, swap_pair, undoes_cancel
+from hablo.engine.nlu.acts import corrects_service, same_again, swap_pair, undoes_cancel
 from hablo.engine.nlu.party import for_companion
 from hablo.engine.nlu.text import plain
 from hablo.plugins import SkillResult
@@ -84,6 +85,10 @@ class RepeatAndSwap(ManageBookings):
         """Another service in place of a booking held: the same start when it fits."""
         text = self.turn.text
         old, new = swap_pair(text, self.ctx.find_service)
+        said = self.turn.entities.get("service")
+        if new is None and corrects_service(text) and "when" not in self.turn.entities:
+            # "ay me equivoqué, era barba (no corte)": the booking just made, barba instead
+            new = said if isinstance(said, ServiceInfo) else None
         if new is None:
             return None
         held = self._upcoming()
