@@ -14,6 +14,7 @@ from hablo.engine.nlu.acts import (
     asks_total,
     corrects_service,
     is_follow_up,
+    prefers,
     read_act,
     same_again,
     starts_no,
@@ -247,6 +248,13 @@ def test_another_service_in_place_of_one(text: str, old: str | None, new: str | 
 )
 def test_a_service_said_by_mistake(text: str, meant: bool) -> None:
     assert corrects_service(text) is meant
+
+
+def test_pasado_manana_is_a_day_not_a_move() -> None:
+    assert not prefers("afinación pasado mañana a las 11")
+    assert not prefers("la semana pasada me atendieron")
+    assert prefers("pasámelo al viernes")
+    assert prefers("¿me lo pasás a pasado mañana?")
 
 
 @pytest.mark.parametrize(

@@ -477,10 +477,12 @@ def asks_which_days(text: str) -> bool:
     return bool(_WHICH_DAYS_RE.search(plain(text)))
 
 
-# "mejor", "en vez de", "¿puede ser?", "instead", "could it be": another time preferred.
+# "mejor", "en vez de", "¿puede ser?", "instead", "could it be": another time preferred
+# ("pasado mañana" is a day, not "pasar").
 _PREFERS_RE = re.compile(
-    r"\b(?:mejor|en vez|en lugar|prefer\w*|puede ser|podria ser|se puede|cambi\w*|pas\w*"
-    r"|mov\w*|corr\w*|instead|rather|better|could it be|can it be|can we (?:do|make it)"
+    r"\b(?:mejor|en vez|en lugar|prefer\w*|puede ser|podria ser|se puede|cambi\w*"
+    r"|pas(?!ad[oa]s?\b)\w*|mov\w*|corr\w*|instead|rather|better|could it be|can it be"
+    r"|can we (?:do|make it)"
     r"|change|move|push|make it|dejalo para|dejamelo para|ponelo para|ponemelo para)\b"
 )
 

@@ -606,7 +606,10 @@ _IF_I_CANCEL = re.compile(
 # Below this, "help" ("what can you do?") may be a question about a service ("do you do fades?").
 _SURE_HELP = 0.8
 _ANY_TIME = re.compile(r"\b(?:cualquier (?:horario|hora|momento)|any time|whenever)\b")
-_MOVE = re.compile(r"\b(?:pas\w*|cambi\w*|mov\w*|corr\w*|adelant\w*|atras\w*|move|change|push)\b")
+# A booking moved ("pasalo", "cambiar", "move"); "pasado mañana" is a day, not "pasar".
+_MOVE = re.compile(
+    r"\b(?:pas(?!ad[oa]s?\b)\w*|cambi\w*|mov\w*|corr\w*|adelant\w*|atras\w*|move|change|push)\b"
+)
 
 
 def _by_rule(
