@@ -14,6 +14,7 @@ from hablo.engine.nlu.acts import (
     asks_total,
     corrects_service,
     is_follow_up,
+    moves_the,
     prefers,
     read_act,
     same_again,
@@ -248,6 +249,16 @@ def test_another_service_in_place_of_one(text: str, old: str | None, new: str | 
 )
 def test_a_service_said_by_mistake(text: str, meant: bool) -> None:
     assert corrects_service(text) is meant
+
+
+def test_a_booking_named_to_be_moved() -> None:
+    assert moves_the("can you move the nail trim to friday at 10:30 too?")
+    assert moves_the("could you bump my haircut to saturday?")
+    assert moves_the("¿me pasás la manicura al lunes?")
+    assert moves_the("cambiame el corte para el sábado")
+    assert not moves_the("cambio de aceite el viernes")  # the service's own "cambio"
+    assert not moves_the("put me down for a nail trim on friday")
+    assert not moves_the("afinación pasado mañana a las 10")
 
 
 def test_pasado_manana_is_a_day_not_a_move() -> None:

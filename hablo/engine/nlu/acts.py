@@ -487,6 +487,21 @@ _PREFERS_RE = re.compile(
 )
 
 
+# "move the nail trim to friday", "pasame la manicura al sábado", "cambiá el corte para el
+# lunes": a verb that moves, then the booking it moves (an article or "mi" opens it).
+_MOVES_THE_RE = re.compile(
+    r"\b(?:move|moving|push|put|shift|bump|reschedule|change|switch"
+    r"|(?:pas|mov|cambi|corr|reprogram)(?:a|e|ar|er|ame|eme|ale|ala|alo|amela|amelo|arme"
+    r"|arla|arlo|ermela|ermelo|emos|amos|an|en|as|es|is|eis|ais))"
+    r" (?:the|my|our|el|la|los|las|mi|mis|nuestro|nuestra)\b"
+)
+
+
+def moves_the(text: str) -> bool:
+    """ "can you move the nail trim to friday?": a booking held, named, to be moved."""
+    return bool(_MOVES_THE_RE.search(plain(text)))
+
+
 def prefers(text: str) -> bool:
     return bool(_PREFERS_RE.search(plain(text)))
 

@@ -21,6 +21,7 @@ from hablo.engine.nlu.acts import (
     asks_which_days,
     corrects_day,
     means_own_booking,
+    moves_the,
     prefers,
     shift_minutes,
     starts_no,
@@ -73,7 +74,12 @@ class BookingFlow(RepeatAndSwap):
         if intent == "reschedule" and self.state.get("mode") != "reschedule":
             return self._moved_after_cancel() or self._choose_booking("reschedule")
         if intent == "book" and not step:
-            added = self._added_after_booking() or self._swapped() or self._again()
+            added = (
+                self._moves_named()
+                or self._added_after_booking()
+                or self._swapped()
+                or self._again()
+            )
             if added is not None:
                 return added
         if intent in ("book", "reschedule") and not step:
@@ -105,6 +111,20 @@ class BookingFlow(RepeatAndSwap):
             return None
         self.state = {"mode": "book", "service_id": str(service.id)}
         return self._right_after(service, just.ends_at)
+
+    def _moves_named(self) -> SkillResult | None:
+        """ "can you move the nail trim to friday at 10:30?" holding a nail trim and a
+        vaccination: the nail trim moves; no second nail trim is booked."""
+        service, when = self.turn.entities.get("service"), self.turn.entities.get("when")
+        if not isinstance(service, ServiceInfo) or when is None or not moves_the(self.turn.text):
+            return None
+        if len(self.turn.entities.get("services", ())) > 1:
+            return None  # "cambiá la manicura por un brushing el viernes": another service
+        held = [b for b in self._upcoming() if b.service_id == service.id]
+        if len(held) != 1:
+            return None
+        self.state = {"mode": "reschedule"}
+        return self._with_booking(held[0])
 
     def _changes_it(self, booking: BookingInfo) -> bool:
         """A day or time said right after booking as a change of it ("mejor a las 3",
