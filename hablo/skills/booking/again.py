@@ -10,7 +10,13 @@ import uuid
 from datetime import datetime, timedelta
 
 from hablo.domain.booking.repository import BookingInfo
-from hablo.engine.nlu.acts import corrects_service, same_again, swap_pair, undoes_cancel
+from hablo.engine.nlu.acts import (
+    adds_to_request,
+    corrects_service,
+    same_again,
+    swap_pair,
+    undoes_cancel,
+)
 from hablo.engine.nlu.party import for_companion
 from hablo.engine.nlu.text import plain
 from hablo.plugins import SkillResult
@@ -86,8 +92,10 @@ class RepeatAndSwap(ManageBookings):
         text = self.turn.text
         old, new = swap_pair(text, self.ctx.find_service)
         said = self.turn.entities.get("service")
-        if new is None and corrects_service(text) and "when" not in self.turn.entities:
-            # "ay me equivoqué, era barba (no corte)": the booking just made, barba instead
+        # "ay me equivoqué, era barba (no corte)": the booking just made, barba instead (not
+        # "perdón, quería también barba" nor "sorry, I wanted one for my son").
+        more = adds_to_request(text) or for_companion(text)
+        if new is None and corrects_service(text) and not more and "when" not in self.turn.entities:
             new = said if isinstance(said, ServiceInfo) else None
         if new is None:
             return None
