@@ -88,14 +88,15 @@ class RepeatAndSwap(ManageBookings):
         return self._advance()
 
     def _swapped(self) -> SkillResult | None:
-        """Another service in place of a booking held: the same start when it fits."""
+        """Another service in place of a booking held: the same start (or the day and time
+        said with it) when it fits, else the nearest times."""
         text = self.turn.text
         old, new = swap_pair(text, self.ctx.find_service)
         said = self.turn.entities.get("service")
         # "ay me equivoqué, era barba (no corte)": the booking just made, barba instead (not
         # "perdón, quería también barba" nor "sorry, I wanted one for my son").
         more = adds_to_request(text) or for_companion(text)
-        if new is None and corrects_service(text) and not more and "when" not in self.turn.entities:
+        if new is None and corrects_service(text) and not more:
             new = said if isinstance(said, ServiceInfo) else None
         if new is None:
             return None
@@ -108,10 +109,10 @@ class RepeatAndSwap(ManageBookings):
         if len(held) != 1 or held[0].service_id == new.id:
             return None
         booking = held[0]
-        start = booking.starts_at
+        start = self._start_said(booking)
         self.state = {"mode": "book", "service_id": str(new.id), "replaces": str(booking.id)}
         repo = repo_of(self.ctx)
-        day = booking.local_start(self.zone).date()
+        day = start.astimezone(self.zone).date()
         hours = self.ctx.opening_hours(day)
         if repo.why_not(start, new, hours, self.now, exclude=booking.id) is None:
             return self._propose(start)
@@ -120,6 +121,17 @@ class RepeatAndSwap(ManageBookings):
             self.ctx, self.lang, start, new.duration_minutes, hours, self.now, repo.policy
         )
         return self._offer(start, new, "booking_unavailable", reason=reason)
+
+    def _start_said(self, booking: BookingInfo) -> datetime:
+        """The booking's start, or the day and time said with the swap ("perdón, era
+        barba, el viernes a las 10": the booking becomes a beard trim on Friday at 10)."""
+        when = self.turn.entities.get("when")
+        if when is None:
+            return booking.starts_at
+        own, local = booking.local_start(self.zone), when.start.astimezone(self.zone)
+        day = local.date() if when.has_date else own.date()
+        clock = local.time() if when.has_time else own.time()
+        return datetime.combine(day, clock, self.zone)
 
     def _just_cancelled(self) -> BookingInfo | None:
         kept = self.turn.state
