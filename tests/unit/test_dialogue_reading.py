@@ -241,6 +241,9 @@ def test_another_service_in_place_of_one(text: str, old: str | None, new: str | 
         ("ay perdon, queria esculpidas", True),
         ("sorry I meant a blow dry", True),
         ("oops my bad, the beard trim", True),
+        ("era barba", True),  # what is left of "no era corte, era barba"
+        ("en realidad quería manicura", True),
+        ("actually I wanted a blow-dry", True),
         ("perdón, quería preguntar cuánto sale la barba", False),  # a question comes
         ("sorry, I wanted to ask about parking", False),
         ("quería un turno para barba", False),  # a request, nothing was wrong

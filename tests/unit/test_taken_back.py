@@ -85,6 +85,8 @@ BARBER = ServiceMatcher(
         ("corte sin barba el jueves a las 5", "corte el jueves a las 5"),
         ("beard trim, no wait, a haircut, friday at 11", "a haircut, friday at 11"),
         ("perdona, quería manicura, no corte de pelo", "perdona, quería manicura"),
+        ("no era corte, era barba", "era barba"),
+        ("no quería manicura, quería brushing", "quería brushing"),
     ],
 )
 def test_a_service_taken_back_is_not_read(said: str, read: str) -> None:
@@ -115,6 +117,8 @@ def test_a_part_taken_back_is_not_read(said: str, read: str) -> None:
         "no quiero corte",
         "corte y barba el jueves",
         "no, mejor el viernes a las 10",
+        "no es barba lo que quiero",
+        "no era para hoy, era para mañana",
     ],
 )
 def test_a_service_that_only_looks_taken_back_is_kept(said: str) -> None:

@@ -450,6 +450,7 @@ def corrects_day(text: str) -> bool:
 _MEANT_RE = re.compile(
     r"\b(?:me equivoque|me confundi|me he equivocado|me he confundido|me he liado|me lie"
     r"|quise decir|queria decir|i meant|my bad|my mistake|wrong (?:service|one|thing)"
+    r"|^eran? |en realidad (?:era|queria)|actually (?:i )?(?:meant|wanted|needed)"
     r"|(?:perdon|perdona|perdone|disculpa|disculpe|sorry|oops|ups|ay|uy)(?: \w+){0,2}?"
     r" (?:era|eran|queria|quise|meant|wanted|needed|necesitaba)"
     r"(?! (?:to )?(?:preguntar|saber|consultar|decirte|decirle|avisar|ask|know|check|say"

@@ -92,9 +92,11 @@ class Catalogue(Protocol):
     def only_names(self, phrase: str) -> bool: ...
 
 
-# "no corte", "not a manicure", "sin barba", "scratch the beard": what follows is dropped.
+# "no corte", "no era corte", "not a manicure", "sin barba", "scratch the beard": what
+# follows is dropped.
 _DROPPED = re.compile(
-    r"(?<![\w'])(?:no|not|sin|without|minus|scratch|drop|skip|remove|forget(?:\s+about)?"
+    r"(?<![\w'])(?:no(?:\s+(?:era|eran|es|quer[ií]a|quise))?|not|sin|without|minus|scratch"
+    r"|drop|skip|remove|forget(?:\s+about)?"
     r"|sac[aá]le|quit[aá]le|olv[ií]date\s+de)\s+(?=\w)",
     re.IGNORECASE,
 )
