@@ -322,10 +322,16 @@ class NluPipeline:
         now: datetime,
         opening_hours: OpeningHours,
         conversation_language: str | None = None,
+        said: str | None = None,
     ) -> Understanding:
+        """`said`: the message as written, when `text` is already respelled; the services
+        it takes back ("era barba no corte") are then the entity "taken_back"."""
         text = self.respell(text)
         language = detect_language(text, conversation_language or self._default_language)
         entities = self._entities(text, now, opening_hours)
+        gone = self._taken_back(said, text) if said is not None else ()
+        if gone:
+            entities["taken_back"] = gone
         prediction = self._predict(text, entities)
         intent = prediction.intent
         if intent is not None and intent not in self._ref.intents:
@@ -338,6 +344,14 @@ class NluPipeline:
             for key in ("service", "services", "service_options", "services_then"):
                 entities.pop(key, None)
         return Understanding(intent, confidence, language, entities)
+
+    def _taken_back(self, said: str, text: str) -> tuple[ServiceInfo, ...]:
+        """The services `said` names that its reading `text` no longer does: taken back."""
+        before = self._speller.respell(said)
+        if without_taken_back(before, self._matcher) == before:
+            return ()
+        kept = {s.id for s in self._matcher.find_all(text)}
+        return tuple(s for s in self._matcher.find_all(before) if s.id not in kept)
 
     def _predict(self, text: str, entities: Mapping[str, Any]) -> Prediction:
         """The intent read without the tenant's service names when the message has some:
@@ -712,7 +726,7 @@ def _by_rule(
         intent in (*_DISGUISES, "help", UNKNOWN_FACT)
         and "service" in entities
         and "when" not in entities
-        and corrects_service(text)
+        and (corrects_service(text) or "taken_back" in entities)
         and not _PRICE_ASK.search(said_plain)
     ):
         return "book", 1.0  # "ay me equivoqué, era barba": the booking skill swaps the service

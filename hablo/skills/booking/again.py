@@ -96,7 +96,7 @@ class RepeatAndSwap(ManageBookings):
         # "ay me equivoqué, era barba (no corte)": the booking just made, barba instead (not
         # "perdón, quería también barba" nor "sorry, I wanted one for my son").
         more = adds_to_request(text) or for_companion(text)
-        if new is None and corrects_service(text) and not more:
+        if new is None and (corrects_service(text) or self._takes_back_just_booked()) and not more:
             new = said if isinstance(said, ServiceInfo) else None
         if new is None:
             return None
@@ -121,6 +121,13 @@ class RepeatAndSwap(ManageBookings):
             self.ctx, self.lang, start, new.duration_minutes, hours, self.now, repo.policy
         )
         return self._offer(start, new, "booking_unavailable", reason=reason)
+
+    def _takes_back_just_booked(self) -> bool:
+        """ "barba, no corte" right after booking a haircut: the service just booked is
+        the one the message takes back (nlu/corrections.py)."""
+        just = self._just_booked()
+        gone = self.turn.entities.get("taken_back") or ()
+        return just is not None and any(s.id == just.service_id for s in gone)
 
     def _start_said(self, booking: BookingInfo) -> datetime:
         """The booking's start, or the day and time said with the swap ("perdón, era
