@@ -139,6 +139,9 @@ def test_a_service_taken_back_is_reported(
     assert [s.name for s in read.entities["taken_back"]] == ["Corte de pelo"]
     plain = pipeline.understand("corte y barba", now, profile.opening_hours, said="corte y barba")
     assert "taken_back" not in plain.entities
+    alone = pipeline.understand("sin barba", now, profile.opening_hours, said="sin barba")
+    assert "service" not in alone.entities
+    assert [s.name for s in alone.entities["taken_back"]] == ["Arreglo de barba"]
 
 
 def test_chitchat_gets_no_intent(

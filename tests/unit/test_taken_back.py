@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from hablo.demo import DEMO_SERVICES
-from hablo.engine.nlu.corrections import without_taken_back
+from hablo.engine.nlu.corrections import dropped_names, without_taken_back
 from hablo.engine.nlu.services import ServiceMatcher
 from hablo.plugins.sdk import ServiceInfo
 
@@ -87,6 +87,8 @@ BARBER = ServiceMatcher(
         ("perdona, quería manicura, no corte de pelo", "perdona, quería manicura"),
         ("no era corte, era barba", "era barba"),
         ("no quería manicura, quería brushing", "quería brushing"),
+        ("no, sin barba", "no"),  # to "¿Te reservo corte y barba…?"
+        ("mejor sin el tinte, por favor", "mejor por favor"),
     ],
 )
 def test_a_service_taken_back_is_not_read(said: str, read: str) -> None:
@@ -129,3 +131,11 @@ def test_a_service_named_with_its_sin_is_kept() -> None:
     assert without_taken_back("depilación sin cera el lunes", BARBER) == (
         "depilación sin cera el lunes"
     )
+
+
+def test_a_service_dropped_alone_is_kept_but_named() -> None:
+    # Nothing else said, nothing cut; the reader still learns what was dropped.
+    assert without_taken_back("sin barba", SALON) == "sin barba"
+    assert dropped_names("sin barba", SALON) == ["barba"]
+    assert dropped_names("without the beard please", SALON) == ["the beard"]
+    assert dropped_names("no barba", SALON) == []  # a bare "no" drops nothing alone

@@ -93,10 +93,11 @@ class Catalogue(Protocol):
 
 
 # "no corte", "no era corte", "not a manicure", "sin barba", "scratch the beard": what
-# follows is dropped.
+# follows is dropped. A "no" or "not" only where another service is named ("no sé", "not
+# sure"); "sin", "without", "scratch" say it alone ("no, sin barba" to "corte y barba?").
 _DROPPED = re.compile(
-    r"(?<![\w'])(?:no(?:\s+(?:era|eran|es|quer[ií]a|quise))?|not|sin|without|minus|scratch"
-    r"|drop|skip|remove|forget(?:\s+about)?"
+    r"(?<![\w'])(?:(?P<no>no(?:\s+(?:era|eran|es|quer[ií]a|quise))?|not)|sin|without|minus"
+    r"|scratch|drop|skip|remove|forget(?:\s+about)?"
     r"|sac[aá]le|quit[aá]le|olv[ií]date\s+de)\s+(?=\w)",
     re.IGNORECASE,
 )
@@ -123,20 +124,36 @@ def _cut(text: str, start: int, end: int) -> str:
     return (text[:start] if rest else text[:start].rstrip(" ,")) + " " + rest
 
 
-def _dropped_service(text: str, names: Catalogue) -> str:
-    """ "era barba no corte", "no beard, just the cut", "corte sin barba": the service
-    after the "no" goes, when the rest still names one."""
+def _drops(text: str, names: Catalogue) -> list[tuple[re.Match[str], int]]:
+    """Each drop word followed by a service's name, with where that name ends."""
+    found = []
     for drop in _DROPPED.finditer(text):
         words = _words_after(text, drop.end())
         for size in range(len(words), 0, -1):
             end = words[size - 1].end()
-            phrase = text[drop.end() : end]
             # "Depilación sin cera" names a service with its "sin": nothing is dropped.
-            if names.only_names(phrase) and not names.only_names(text[drop.start() : end]):
-                rest = _cut(text, drop.start(), end)
-                if names.find(rest) is not None:
-                    return _dropped_service(rest, names)
+            if names.only_names(text[drop.end() : end]):
+                if not names.only_names(text[drop.start() : end]):
+                    found.append((drop, end))
                 break
+    return found
+
+
+def dropped_names(text: str, names: Catalogue) -> list[str]:
+    """The services' names a message drops ("sin barba", "without the beard"), also
+    where nothing else is said and so nothing is cut."""
+    return [text[drop.end() : end] for drop, end in _drops(text, names) if not drop["no"]]
+
+
+def _dropped_service(text: str, names: Catalogue) -> str:
+    """ "era barba no corte", "no beard, just the cut", "corte sin barba", "no, sin
+    barba": the service after the "no" goes, when the rest still names one (after "sin",
+    "without", "scratch": when something is left)."""
+    for drop, end in _drops(text, names):
+        rest = _cut(text, drop.start(), end)
+        left = names.find(rest) is not None or (not drop["no"] and _WORD.search(rest))
+        if left:
+            return _dropped_service(rest, names)
     return text
 
 

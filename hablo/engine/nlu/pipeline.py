@@ -39,7 +39,7 @@ from hablo.engine.nlu.acts import (
     wants_soonest,
 )
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier, Prediction
-from hablo.engine.nlu.corrections import without_taken_back
+from hablo.engine.nlu.corrections import dropped_names, without_taken_back
 from hablo.engine.nlu.datetimes import (
     OpeningHours,
     WhenMention,
@@ -329,7 +329,10 @@ class NluPipeline:
         text = self.respell(text)
         language = detect_language(text, conversation_language or self._default_language)
         entities = self._entities(text, now, opening_hours)
-        gone = self._taken_back(said, text) if said is not None else ()
+        dropped = self._dropped(text)
+        if dropped:
+            _without(entities, dropped)
+        gone = (self._taken_back(said, text) if said is not None else ()) + dropped
         if gone:
             entities["taken_back"] = gone
         prediction = self._predict(text, entities)
@@ -352,6 +355,12 @@ class NluPipeline:
             return ()
         kept = {s.id for s in self._matcher.find_all(text)}
         return tuple(s for s in self._matcher.find_all(before) if s.id not in kept)
+
+    def _dropped(self, text: str) -> tuple[ServiceInfo, ...]:
+        """ "sin barba" alone (nothing else said, so nothing was cut): the beard trim is
+        dropped, not asked for."""
+        named = [self._matcher.find(phrase) for phrase in dropped_names(text, self._matcher)]
+        return tuple(s for s in named if s is not None)
 
     def _predict(self, text: str, entities: Mapping[str, Any]) -> Prediction:
         """The intent read without the tenant's service names when the message has some:
@@ -455,6 +464,18 @@ class NluPipeline:
         if weekday is not None:
             entities["weekday"] = weekday
         return entities
+
+
+def _without(entities: dict[str, Any], dropped: tuple[ServiceInfo, ...]) -> None:
+    """The entities without the services a message drops ("sin barba")."""
+    named = entities.get("services") or ((entities["service"],) if "service" in entities else ())
+    kept = tuple(s for s in named if s not in dropped)
+    entities.pop("services", None)
+    entities.pop("service", None)
+    if kept:
+        entities["service"] = kept[0]
+    if len(kept) > 1:
+        entities["services"] = kept
 
 
 _LIST_SPLIT = re.compile(r"\s*[,;?!¿¡]\s*|\s+(?:y|e|and|plus|mas|más)\s+", re.IGNORECASE)

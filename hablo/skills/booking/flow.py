@@ -171,6 +171,19 @@ class BookingFlow(RepeatAndSwap):
         self.state["then"] = [self.state["service_id"]] * (party - 1)
         return self._propose(datetime.fromisoformat(proposal).astimezone(self.zone))
 
+    def _drops_from_proposal(self) -> SkillResult | None:
+        """ "no, sin barba" to "¿Te reservo corte y barba…?": the rest, asked again."""
+        gone = {str(s.id) for s in self.turn.entities.get("taken_back", ())}
+        proposal = self.state.get("proposal")
+        if not gone or not proposal or self.state.get("mode") != "book":
+            return None
+        asked = [self.state.get("service_id"), *self.state.get("then", [])]
+        kept = [s for s in asked if s not in gone]
+        if not kept or len(kept) == len(asked):
+            return None
+        self.state["service_id"], self.state["then"] = kept[0], kept[1:]
+        return self._propose(datetime.fromisoformat(proposal).astimezone(self.zone))
+
     def _moved_by(self, text: str) -> SkillResult | None:
         """ "mejor una hora más tarde": the proposal moved by that much, asked again."""
         minutes = shift_minutes(text)
@@ -241,6 +254,9 @@ class BookingFlow(RepeatAndSwap):
         act = self.turn.intent if self.turn.intent in (AFFIRM, DENY) else None
         when, service = ents.get("when"), ents.get("service")
         if step in CONFIRM_STEPS:
+            dropped = self._drops_from_proposal()
+            if dropped is not None:
+                return dropped
             moved = self._moved_by(text)
             if moved is not None:
                 return moved
