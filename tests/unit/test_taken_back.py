@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from hablo.demo import DEMO_SERVICES
-from hablo.engine.nlu.corrections import dropped_names, without_taken_back
+from hablo.engine.nlu.corrections import dropped_names, services_taken_back, without_taken_back
 from hablo.engine.nlu.services import ServiceMatcher
 from hablo.plugins.sdk import ServiceInfo
 
@@ -139,3 +139,9 @@ def test_a_service_dropped_alone_is_kept_but_named() -> None:
     assert dropped_names("sin barba", SALON) == ["barba"]
     assert dropped_names("without the beard please", SALON) == ["the beard"]
     assert dropped_names("no barba", SALON) == []  # a bare "no" drops nothing alone
+
+
+def test_the_names_taken_back_are_told() -> None:
+    assert services_taken_back("era barba no corte", SALON) == ["corte"]
+    assert services_taken_back("barba, no, corte de pelo, el viernes", SALON) == ["barba"]
+    assert services_taken_back("corte y barba el jueves", SALON) == []

@@ -145,21 +145,22 @@ def dropped_names(text: str, names: Catalogue) -> list[str]:
     return [text[drop.end() : end] for drop, end in _drops(text, names) if not drop["no"]]
 
 
-def _dropped_service(text: str, names: Catalogue) -> str:
+def _dropped_service(text: str, names: Catalogue, gone: list[str]) -> str:
     """ "era barba no corte", "no beard, just the cut", "corte sin barba", "no, sin
     barba": the service after the "no" goes, when the rest still names one (after "sin",
-    "without", "scratch": when something is left)."""
+    "without", "scratch": when something is left). Its name is added to `gone`."""
     for drop, end in _drops(text, names):
         rest = _cut(text, drop.start(), end)
         left = names.find(rest) is not None or (not drop["no"] and _WORD.search(rest))
         if left:
-            return _dropped_service(rest, names)
+            gone.append(text[drop.end() : end])
+            return _dropped_service(rest, names, gone)
     return text
 
 
-def _denied_service(text: str, names: Catalogue) -> str:
+def _denied_service(text: str, names: Catalogue, gone: list[str]) -> str:
     """ "barba, no, corte", "kapping no, perdón, semi": the service before the "no" goes,
-    when a service is said after it."""
+    when a service is said after it. Its name is added to `gone`."""
     for denial in re.finditer(_DENIAL, text, re.IGNORECASE):
         words = _words_before(text, denial.start())
         for first in range(len(words)):
@@ -167,9 +168,17 @@ def _denied_service(text: str, names: Catalogue) -> str:
             if names.only_names(text[start : denial.start()]):
                 rest = text[denial.end() :]
                 if names.find(rest) is not None:
-                    return _denied_service(text[:start] + rest, names)
+                    gone.append(text[start : denial.start()])
+                    return _denied_service(text[:start] + rest, names, gone)
                 break
     return text
+
+
+def services_taken_back(text: str, names: Catalogue) -> list[str]:
+    """The names of the services `text` takes back ("era barba no corte": ["corte"])."""
+    gone: list[str] = []
+    _dropped_service(_denied_service(text, names, gone), names, gone)
+    return gone
 
 
 def without_taken_back(text: str, names: Catalogue | None = None) -> str:
@@ -189,5 +198,5 @@ def without_taken_back(text: str, names: Catalogue | None = None) -> str:
             rest = _BARE_DAY_AFTER.sub("the day after tomorrow", rest, count=1)
         cut = cut[: day.start()] + rest
     if names is not None:
-        cut = _dropped_service(_denied_service(cut, names), names)
+        cut = _dropped_service(_denied_service(cut, names, []), names, [])
     return " ".join(cut.split()) if cut != text else text

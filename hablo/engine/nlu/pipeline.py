@@ -39,7 +39,11 @@ from hablo.engine.nlu.acts import (
     wants_soonest,
 )
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier, Prediction
-from hablo.engine.nlu.corrections import dropped_names, without_taken_back
+from hablo.engine.nlu.corrections import (
+    dropped_names,
+    services_taken_back,
+    without_taken_back,
+)
 from hablo.engine.nlu.datetimes import (
     OpeningHours,
     WhenMention,
@@ -349,12 +353,16 @@ class NluPipeline:
         return Understanding(intent, confidence, language, entities)
 
     def _taken_back(self, said: str, text: str) -> tuple[ServiceInfo, ...]:
-        """The services `said` names that its reading `text` no longer does: taken back."""
-        before = self._speller.respell(said)
-        if without_taken_back(before, self._matcher) == before:
-            return ()
+        """The services `said` takes back and its reading `text` no longer names; a name
+        several services share stands for all of them ("A-level maths, not GCSE")."""
         kept = {s.id for s in self._matcher.find_all(text)}
-        return tuple(s for s in self._matcher.find_all(before) if s.id not in kept)
+        gone: dict[str, ServiceInfo] = {}
+        for name in services_taken_back(self._speller.respell(said), self._matcher):
+            found = self._matcher.find(name)
+            for service in (found,) if found is not None else self._matcher.by_name_words(name):
+                if service.id not in kept:
+                    gone[str(service.id)] = service
+        return tuple(gone.values())
 
     def _dropped(self, text: str) -> tuple[ServiceInfo, ...]:
         """ "sin barba" alone (nothing else said, so nothing was cut): the beard trim is
