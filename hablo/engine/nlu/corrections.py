@@ -14,7 +14,10 @@ Services are cut the same way, where the catalogue says the words are a service'
 and another service is still named: "barba, no, corte" (the first taken back), "era barba
 no corte", "a blow dry not a manicure", "corte sin barba", "scratch the beard, just the
 haircut" (the one after the "no" taken back). "no sé", "no hay", "¿no tienen barba?" are
-left alone: what follows their "no" is no service's name.
+left alone: what follows their "no" is no service's name. After "sin", "without",
+"scratch" no other service is needed ("no, sin barba" to a proposal of "corte y barba").
+The names cut are told (`services_taken_back`): "barba, no corte" right after booking a
+haircut changes that booking (skills/booking/again.py).
 """
 
 from __future__ import annotations
