@@ -242,6 +242,8 @@ def test_another_service_in_place_of_one(text: str, old: str | None, new: str | 
         ("sorry I meant a blow dry", True),
         ("oops my bad, the beard trim", True),
         ("era barba", True),  # what is left of "no era corte, era barba"
+        ("era para sacar turno de barba", False),  # "I'd like to book", an opener
+        ("perdón, era para sacar turno de barba", False),
         ("en realidad quería manicura", True),
         ("actually I wanted a blow-dry", True),
         ("perdón, quería preguntar cuánto sale la barba", False),  # a question comes

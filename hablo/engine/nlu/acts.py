@@ -450,11 +450,12 @@ def corrects_day(text: str) -> bool:
 _MEANT_RE = re.compile(
     r"\b(?:me equivoque|me confundi|me he equivocado|me he confundido|me he liado|me lie"
     r"|quise decir|queria decir|i meant|my bad|my mistake|wrong (?:service|one|thing)"
-    r"|^eran? |en realidad (?:era|queria)|actually (?:i )?(?:meant|wanted|needed)"
+    r"|^eran? (?!para (?:sacar|pedir|reservar|agendar|consultar|preguntar|saber|ver)\b)"
+    r"|en realidad (?:era|queria)|actually (?:i )?(?:meant|wanted|needed)"
     r"|(?:perdon|perdona|perdone|disculpa|disculpe|sorry|oops|ups|ay|uy)(?: \w+){0,2}?"
     r" (?:era|eran|queria|quise|meant|wanted|needed|necesitaba)"
-    r"(?! (?:to )?(?:preguntar|saber|consultar|decirte|decirle|avisar|ask|know|check|say"
-    r"|tell)))\b"
+    r"(?! (?:to |para )?(?:preguntar|saber|consultar|decirte|decirle|avisar|sacar|pedir"
+    r"|reservar|agendar|ask|know|check|say|tell|book)))\b"
 )
 
 
