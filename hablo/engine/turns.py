@@ -135,11 +135,11 @@ def run_turn(
     ctx = runtime.services.for_turn(conn)
     now = ctx.now()
     state = DialogueState.load(conversation.state)
-    text = runtime.nlu.respell(text)
+    said, text = text, runtime.nlu.respell(text)
     # "2" after a numbered list of choices means the second choice.
     text = picked_choice(text, state.choices) or text
     understanding = runtime.nlu.understand(
-        text, now, runtime.profile.opening_hours, conversation.language
+        text, now, runtime.profile.opening_hours, conversation.language, said=said
     )
     if conversation.status == ConversationStatus.WAITING_HUMAN and not handoff_expired(
         state, ctx, now

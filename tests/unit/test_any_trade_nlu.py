@@ -14,6 +14,7 @@ import pytest
 from hablo.engine.nlu.datetimes import extract_when, month_first_locale
 from hablo.engine.nlu.feasts import easter_sunday
 from hablo.engine.nlu.holidays import HolidayNames
+from hablo.engine.nlu.party import without_their_people
 from hablo.engine.nlu.services import ServiceMatcher
 from hablo.plugins.sdk import ServiceInfo
 
@@ -211,3 +212,21 @@ def test_an_everyday_word_is_no_name_cut_short() -> None:
 def test_a_day_turned_down_gives_way_to_the_other(text: str, day: int) -> None:
     when = extract_when(text, NOW)
     assert when is not None and when.start.day == day
+
+
+def test_a_person_of_theirs_names_no_service() -> None:
+    # "Terapia de pareja" is not asked for by "mi pareja no puede".
+    couples = _matcher("Sesión individual", "Terapia de pareja")
+    said = "no, mejor sesión individual, mi pareja no puede"
+    assert [s.name for s in couples.find_all(without_their_people(said))] == ["Sesión individual"]
+    kept = "terapia de pareja para el jueves"
+    assert without_their_people(kept) == kept
+    assert "partner" not in without_their_people("couples session, my partner too")
+
+
+def test_only_a_name_is_a_name() -> None:
+    assert NAILS.only_names("las esculpidas")
+    assert NAILS.only_names("kapping gel")
+    assert not NAILS.only_names("tienen kapping")
+    assert not NAILS.only_names("kapping el")
+    assert not NAILS.only_names("sé")

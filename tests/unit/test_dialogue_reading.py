@@ -14,8 +14,11 @@ from hablo.engine.nlu.acts import (
     ACK,
     asks_total,
     closes_topic,
+    corrects_service,
     is_follow_up,
     leaves_for_now,
+    moves_the,
+    prefers,
     read_act,
     same_again,
     starts_no,
@@ -230,6 +233,47 @@ def _name(service: ServiceInfo | None) -> str | None:
 def test_another_service_in_place_of_one(text: str, old: str | None, new: str | None) -> None:
     found = swap_pair(text, MATCHER.find)
     assert (_name(found[0]), _name(found[1])) == (old, new)
+
+
+@pytest.mark.parametrize(
+    ("text", "meant"),
+    [
+        ("ay me equivoque, era barba", True),
+        ("perdón, era pedicura", True),
+        ("perdona, me he liado, quería pedicura", True),
+        ("ay perdon, queria esculpidas", True),
+        ("sorry I meant a blow dry", True),
+        ("oops my bad, the beard trim", True),
+        ("era barba", True),  # what is left of "no era corte, era barba"
+        ("era para sacar turno de barba", False),  # "I'd like to book", an opener
+        ("perdón, era para sacar turno de barba", False),
+        ("en realidad quería manicura", True),
+        ("actually I wanted a blow-dry", True),
+        ("perdón, quería preguntar cuánto sale la barba", False),  # a question comes
+        ("sorry, I wanted to ask about parking", False),
+        ("quería un turno para barba", False),  # a request, nothing was wrong
+        ("perdón la hora", False),
+    ],
+)
+def test_a_service_said_by_mistake(text: str, meant: bool) -> None:
+    assert corrects_service(text) is meant
+
+
+def test_a_booking_named_to_be_moved() -> None:
+    assert moves_the("can you move the nail trim to friday at 10:30 too?")
+    assert moves_the("could you bump my haircut to saturday?")
+    assert moves_the("¿me pasás la manicura al lunes?")
+    assert moves_the("cambiame el corte para el sábado")
+    assert not moves_the("cambio de aceite el viernes")  # the service's own "cambio"
+    assert not moves_the("put me down for a nail trim on friday")
+    assert not moves_the("afinación pasado mañana a las 10")
+
+
+def test_pasado_manana_is_a_day_not_a_move() -> None:
+    assert not prefers("afinación pasado mañana a las 11")
+    assert not prefers("la semana pasada me atendieron")
+    assert prefers("pasámelo al viernes")
+    assert prefers("¿me lo pasás a pasado mañana?")
 
 
 @pytest.mark.parametrize(

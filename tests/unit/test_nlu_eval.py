@@ -129,6 +129,21 @@ def test_dev_set_meets_the_targets(
     _assert_targets(_report(pipeline, profile, now, DEV))
 
 
+def test_a_service_taken_back_is_reported(
+    pipeline: NluPipeline, profile: TenantProfile, now: datetime
+) -> None:
+    # "barba, no corte" right after booking a haircut: the booking skill swaps it.
+    said = "barba, no corte"
+    read = pipeline.understand(pipeline.respell(said), now, profile.opening_hours, said=said)
+    assert read.entities["service"].name == "Arreglo de barba"
+    assert [s.name for s in read.entities["taken_back"]] == ["Corte de pelo"]
+    plain = pipeline.understand("corte y barba", now, profile.opening_hours, said="corte y barba")
+    assert "taken_back" not in plain.entities
+    alone = pipeline.understand("sin barba", now, profile.opening_hours, said="sin barba")
+    assert "service" not in alone.entities
+    assert [s.name for s in alone.entities["taken_back"]] == ["Arreglo de barba"]
+
+
 def test_chitchat_gets_no_intent(
     pipeline: NluPipeline, profile: TenantProfile, now: datetime
 ) -> None:

@@ -445,6 +445,26 @@ def corrects_day(text: str) -> bool:
     return bool(_CORRECTION_RE.search(plain(text)))
 
 
+# "ay me equivoqué, era barba", "perdona, quería pedicura", "sorry, I meant the beard
+# trim": the service just said or booked was a mistake, another one is meant.
+_MEANT_RE = re.compile(
+    r"\b(?:me equivoque|me confundi|me he equivocado|me he confundido|me he liado|me lie"
+    r"|quise decir|queria decir|i meant|my bad|my mistake|wrong (?:service|one|thing)"
+    r"|^eran? (?!para (?:sacar|pedir|reservar|agendar|consultar|preguntar|saber|ver)\b)"
+    r"|en realidad (?:era|queria)|actually (?:i )?(?:meant|wanted|needed)"
+    r"|(?:perdon|perdona|perdone|disculpa|disculpe|sorry|oops|ups|ay|uy)(?: \w+){0,2}?"
+    r" (?:era|eran|queria|quise|meant|wanted|needed|necesitaba)"
+    r"(?! (?:to |para )?(?:preguntar|saber|consultar|decirte|decirle|avisar|sacar|pedir"
+    r"|reservar|agendar|ask|know|check|say|tell|book)))\b"
+)
+
+
+def corrects_service(text: str) -> bool:
+    """A service said in place of one just said or booked ("perdón, era pedicura"); the
+    booking skill swaps the booking just made (skills/booking/again.py)."""
+    return bool(_MEANT_RE.search(plain(text)))
+
+
 # "¿qué días tienen?", "¿cuándo tenés lugar?", "what days do you have?": the days, not one.
 _WHICH_DAYS_RE = re.compile(
     r"\b(?:que dias|cuando (?:tenes|tienes|tiene|tienen|hay) (?:lugar|turnos?|citas?|disponib\w*"
@@ -459,12 +479,29 @@ def asks_which_days(text: str) -> bool:
     return bool(_WHICH_DAYS_RE.search(plain(text)))
 
 
-# "mejor", "en vez de", "¿puede ser?", "instead", "could it be": another time preferred.
+# "mejor", "en vez de", "¿puede ser?", "instead", "could it be": another time preferred
+# ("pasado mañana" is a day, not "pasar").
 _PREFERS_RE = re.compile(
-    r"\b(?:mejor|en vez|en lugar|prefer\w*|puede ser|podria ser|se puede|cambi\w*|pas\w*"
-    r"|mov\w*|corr\w*|instead|rather|better|could it be|can it be|can we (?:do|make it)"
+    r"\b(?:mejor|en vez|en lugar|prefer\w*|puede ser|podria ser|se puede|cambi\w*"
+    r"|pas(?!ad[oa]s?\b)\w*|mov\w*|corr\w*|instead|rather|better|could it be|can it be"
+    r"|can we (?:do|make it)"
     r"|change|move|push|make it|dejalo para|dejamelo para|ponelo para|ponemelo para)\b"
 )
+
+
+# "move the nail trim to friday", "pasame la manicura al sábado", "cambiá el corte para el
+# lunes": a verb that moves, then the booking it moves (an article or "mi" opens it).
+_MOVES_THE_RE = re.compile(
+    r"\b(?:move|moving|push|put|shift|bump|reschedule|change|switch"
+    r"|(?:pas|mov|cambi|corr|reprogram)(?:a|e|ar|er|ame|eme|ale|ala|alo|amela|amelo|arme"
+    r"|arla|arlo|ermela|ermelo|emos|amos|an|en|as|es|is|eis|ais))"
+    r" (?:the|my|our|el|la|los|las|mi|mis|nuestro|nuestra)\b"
+)
+
+
+def moves_the(text: str) -> bool:
+    """ "can you move the nail trim to friday?": a booking held, named, to be moved."""
+    return bool(_MOVES_THE_RE.search(plain(text)))
 
 
 def prefers(text: str) -> bool:

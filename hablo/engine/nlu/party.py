@@ -81,6 +81,16 @@ def party_size(text: str) -> int:
     return 2 if _COMPANION_RE.search(said) else 1
 
 
+# "mi pareja", "my partner": a person, even where a service is named after them.
+_THEIR_PERSON = re.compile(rf"\b(?:mi|my|tu|your|su|his|her|our|nuestr[oa]) {_KIN}\b", re.I)
+
+
+def without_their_people(text: str) -> str:
+    """The message without the people it names as someone's ("mi pareja no puede"): read
+    for services, "pareja" there is no "Terapia de pareja"."""
+    return _THEIR_PERSON.sub(" ", text)
+
+
 # A person of the customer's ("mi hijo", "my wife") ...
 _THEIR_RE = re.compile(rf"\b(?:mi|my|a mi|for my|para mi) {_KIN}\b")
 # ... in a request to book them too ("también", "right after me", "se puede", "quiere").

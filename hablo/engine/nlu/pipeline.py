@@ -27,6 +27,7 @@ from hablo.engine.nlu.acts import (
     cancels_own_booking,
     closes_topic,
     corrects_day,
+    corrects_service,
     means_own_booking,
     prefers,
     read_act,
@@ -38,7 +39,11 @@ from hablo.engine.nlu.acts import (
     wants_soonest,
 )
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier, Prediction
-from hablo.engine.nlu.corrections import without_taken_back
+from hablo.engine.nlu.corrections import (
+    dropped_names,
+    services_taken_back,
+    without_taken_back,
+)
 from hablo.engine.nlu.datetimes import (
     OpeningHours,
     WhenMention,
@@ -55,7 +60,7 @@ from hablo.engine.nlu.model_store import (
     read_builtin_model,
 )
 from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
-from hablo.engine.nlu.party import for_companion
+from hablo.engine.nlu.party import for_companion, without_their_people
 from hablo.engine.nlu.services import CHILDREN_SERVICE, ServiceMatcher
 from hablo.engine.nlu.spelling import Speller
 from hablo.engine.nlu.text import normalize, plain
@@ -310,9 +315,10 @@ class NluPipeline:
 
     def respell(self, text: str) -> str:
         """The message with chat spelling read as the words meant ("kiero korte el
-        juebes") and without what it takes back ("mañana no, pasado"); the turn reads this
-        text throughout (nlu/spelling.py, nlu/corrections.py)."""
-        return without_taken_back(self._speller.respell(text))
+        juebes") and without what it takes back ("mañana no, pasado", "barba, no, corte",
+        "era barba no corte"); the turn reads this text throughout (nlu/spelling.py,
+        nlu/corrections.py)."""
+        return without_taken_back(self._speller.respell(text), self._matcher)
 
     def understand(
         self,
@@ -320,10 +326,19 @@ class NluPipeline:
         now: datetime,
         opening_hours: OpeningHours,
         conversation_language: str | None = None,
+        said: str | None = None,
     ) -> Understanding:
+        """`said`: the message as written, when `text` is already respelled; the services
+        it takes back ("era barba no corte") are then the entity "taken_back"."""
         text = self.respell(text)
         language = detect_language(text, conversation_language or self._default_language)
         entities = self._entities(text, now, opening_hours)
+        dropped = self._dropped(text)
+        if dropped:
+            _without(entities, dropped)
+        gone = (self._taken_back(said, text) if said is not None else ()) + dropped
+        if gone:
+            entities["taken_back"] = gone
         prediction = self._predict(text, entities)
         intent = prediction.intent
         if intent is not None and intent not in self._ref.intents:
@@ -336,6 +351,24 @@ class NluPipeline:
             for key in ("service", "services", "service_options", "services_then"):
                 entities.pop(key, None)
         return Understanding(intent, confidence, language, entities)
+
+    def _taken_back(self, said: str, text: str) -> tuple[ServiceInfo, ...]:
+        """The services `said` takes back and its reading `text` no longer names; a name
+        several services share stands for all of them ("A-level maths, not GCSE")."""
+        kept = {s.id for s in self._matcher.find_all(text)}
+        gone: dict[str, ServiceInfo] = {}
+        for name in services_taken_back(self._speller.respell(said), self._matcher):
+            found = self._matcher.find(name)
+            for service in (found,) if found is not None else self._matcher.by_name_words(name):
+                if service.id not in kept:
+                    gone[str(service.id)] = service
+        return tuple(gone.values())
+
+    def _dropped(self, text: str) -> tuple[ServiceInfo, ...]:
+        """ "sin barba" alone (nothing else said, so nothing was cut): the beard trim is
+        dropped, not asked for."""
+        named = [self._matcher.find(phrase) for phrase in dropped_names(text, self._matcher)]
+        return tuple(s for s in named if s is not None)
 
     def _predict(self, text: str, entities: Mapping[str, Any]) -> Prediction:
         """The intent read without the tenant's service names when the message has some:
@@ -386,7 +419,13 @@ class NluPipeline:
             when = _on_named_holiday(text, when, now, self._holidays)
         if when is not None:
             entities["when"] = when
-        services = self._matcher.find_all(text, near=when.text if when else None)
+        near = when.text if when else None
+        services = self._matcher.find_all(text, near=near)
+        if len(services) > 1:
+            # "no, mejor sesión individual, mi pareja no puede": one service, not "Terapia
+            # de pareja" besides (a person of theirs named; another service still named).
+            alone = self._matcher.find_all(without_their_people(text), near=near)
+            services = alone if 0 < len(alone) < len(services) else services
         unsettled = self._matcher.unsettled(text) if services else ()
         if unsettled and not set(unsettled) & set(services):
             # "a cut and a blowout": which cut is asked first, the blowout comes after.
@@ -433,6 +472,18 @@ class NluPipeline:
         if weekday is not None:
             entities["weekday"] = weekday
         return entities
+
+
+def _without(entities: dict[str, Any], dropped: tuple[ServiceInfo, ...]) -> None:
+    """The entities without the services a message drops ("sin barba")."""
+    named = entities.get("services") or ((entities["service"],) if "service" in entities else ())
+    kept = tuple(s for s in named if s not in dropped)
+    entities.pop("services", None)
+    entities.pop("service", None)
+    if kept:
+        entities["service"] = kept[0]
+    if len(kept) > 1:
+        entities["services"] = kept
 
 
 _LIST_SPLIT = re.compile(r"\s*[,;?!¿¡]\s*|\s+(?:y|e|and|plus|mas|más)\s+", re.IGNORECASE)
@@ -553,6 +604,7 @@ _ONLY_A_NUMBER = re.compile(r"\d{1,2}(?: \d\d)?(?: ?(?:hs|h|am|pm))?")
 _PRICE_WORDS = re.compile(
     r"\b(?:honorarios|arancel|aranceles|tarifa|tarifas|fees?|rates|hourly rate|cuanto cobr\w+)\b"
 )
+_PRICE_ASK = re.compile(r"\b(?:cuanto|precio|precios|price|prices|how much|cost|costs|cuesta)\b")
 _CHEAPEST = re.compile(
     r"\b(?:lo mas (?:barato|economico)|el mas (?:barato|economico)|la mas (?:barata|economica)"
     r"|(?:the )?cheapest|least expensive)\b"
@@ -597,7 +649,10 @@ _IF_I_CANCEL = re.compile(
 # Below this, "help" ("what can you do?") may be a question about a service ("do you do fades?").
 _SURE_HELP = 0.8
 _ANY_TIME = re.compile(r"\b(?:cualquier (?:horario|hora|momento)|any time|whenever)\b")
-_MOVE = re.compile(r"\b(?:pas\w*|cambi\w*|mov\w*|corr\w*|adelant\w*|atras\w*|move|change|push)\b")
+# A booking moved ("pasalo", "cambiar", "move"); "pasado mañana" is a day, not "pasar".
+_MOVE = re.compile(
+    r"\b(?:pas(?!ad[oa]s?\b)\w*|cambi\w*|mov\w*|corr\w*|adelant\w*|atras\w*|move|change|push)\b"
+)
 
 
 def _by_rule(
@@ -703,6 +758,14 @@ def _by_rule(
         and swap_pair(text, matcher.find)[1] is not None
     ):
         return "book", 1.0  # "cambiá la manicura por un brushing": the booking skill swaps
+    if (
+        intent in (*_DISGUISES, "help", UNKNOWN_FACT)
+        and "service" in entities
+        and "when" not in entities
+        and (corrects_service(text) or "taken_back" in entities)
+        and not _PRICE_ASK.search(said_plain)
+    ):
+        return "book", 1.0  # "ay me equivoqué, era barba": the booking skill swaps the service
     again = undoes_cancel(text) or same_again(text)
     if intent in (*_DISGUISES, "help", UNKNOWN_FACT, "reschedule") and again:
         return "book", 1.0  # "me arrepentí, volvé a reservarlo": the booking skill books it

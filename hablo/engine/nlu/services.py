@@ -116,6 +116,10 @@ _STOP = frozenset(
 )
 
 
+# What may open a service's name as said ("la barba", "a manicure", "my haircut").
+_ARTICLES = frozenset(["el", "la", "los", "las", "lo", "un", "una", "the", "a", "an", "my", "mi"])
+
+
 # Everyday words that begin some service names: never a name cut short.
 _EVERYDAY = frozenset(
     [
@@ -300,6 +304,7 @@ class ServiceMatcher:
                 if len(word) >= 3 and word not in _STOP
             }
             self._said_as[str(service.id)] = frozenset(said)
+        self._all_said: frozenset[str] = frozenset().union(*self._said_as.values())
         # Nouns of the synonyms that only one service has ("muela" of "sacar una muela"),
         # with the sound of the synonym's other words: "que me saquen una muela" says no
         # name, but "muela" and a word like "sacar" are Extracción's alone ("the works"
@@ -591,6 +596,27 @@ class ServiceMatcher:
             )
         ]
         return " ".join(kept)
+
+    def only_names(self, phrase: str) -> bool:
+        """Whether `phrase` is a service's name and nothing else ("la barba", "corte de
+        pelo", "maths", "a manicure"): an article may open it, every other word is a word
+        of a name or a synonym (joined by "de", "y"...). "sé", "hay", "quiero corte",
+        "corte el" are not. Used to cut what a customer takes back (nlu/corrections.py)."""
+        words = normalize(phrase, keep_enye=True).split()
+        while words and words[0] in _ARTICLES:
+            words = words[1:]
+        if not words or not all(
+            self._is_name_word(w) or (0 < i < len(words) - 1 and w in _STOP)
+            for i, w in enumerate(words)
+        ):
+            return False
+        return self.find(phrase) is not None or bool(self.by_name_words(phrase))
+
+    def _is_name_word(self, token: str) -> bool:
+        word = _singular(token)
+        return word in self._all_said or (
+            len(word) >= 4 and any(w.startswith(word) for w in self._all_said)
+        )
 
     def unsettled(self, text: str) -> tuple[ServiceInfo, ...]:
         """The services one part of a request could mean when it names several ("a cut"

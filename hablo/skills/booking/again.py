@@ -1,6 +1,7 @@
 """A booking made again or with another service: "otro igual para el viernes siguiente",
 "me arrepentí, volvé a reservarlo" right after a cancel, "cambiá la manicura por un
-brushing" (same day and time when the new service fits there, else the nearest times)."""
+brushing" or "perdón, era pedicura" right after booking a manicure (same day and time
+when the new service fits there, else the nearest times)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ import uuid
 from datetime import datetime, timedelta
 
 from hablo.domain.booking.repository import BookingInfo
-from hablo.engine.nlu.acts import same_again, swap_pair, undoes_cancel
+from hablo.engine.nlu.acts import (
+    adds_to_request,
+    corrects_service,
+    same_again,
+    swap_pair,
+    undoes_cancel,
+)
 from hablo.engine.nlu.party import for_companion
 from hablo.engine.nlu.text import plain
 from hablo.plugins import SkillResult
@@ -81,9 +88,16 @@ class RepeatAndSwap(ManageBookings):
         return self._advance()
 
     def _swapped(self) -> SkillResult | None:
-        """Another service in place of a booking held: the same start when it fits."""
+        """Another service in place of a booking held: the same start (or the day and time
+        said with it) when it fits, else the nearest times."""
         text = self.turn.text
         old, new = swap_pair(text, self.ctx.find_service)
+        said = self.turn.entities.get("service")
+        # "ay me equivoqué, era barba (no corte)": the booking just made, barba instead (not
+        # "perdón, quería también barba" nor "sorry, I wanted one for my son").
+        more = adds_to_request(text) or for_companion(text)
+        if new is None and (corrects_service(text) or self._takes_back_just_booked()) and not more:
+            new = said if isinstance(said, ServiceInfo) else None
         if new is None:
             return None
         held = self._upcoming()
@@ -95,10 +109,10 @@ class RepeatAndSwap(ManageBookings):
         if len(held) != 1 or held[0].service_id == new.id:
             return None
         booking = held[0]
-        start = booking.starts_at
+        start = self._start_said(booking)
         self.state = {"mode": "book", "service_id": str(new.id), "replaces": str(booking.id)}
         repo = repo_of(self.ctx)
-        day = booking.local_start(self.zone).date()
+        day = start.astimezone(self.zone).date()
         hours = self.ctx.opening_hours(day)
         if repo.why_not(start, new, hours, self.now, exclude=booking.id) is None:
             return self._propose(start)
@@ -107,6 +121,24 @@ class RepeatAndSwap(ManageBookings):
             self.ctx, self.lang, start, new.duration_minutes, hours, self.now, repo.policy
         )
         return self._offer(start, new, "booking_unavailable", reason=reason)
+
+    def _takes_back_just_booked(self) -> bool:
+        """ "barba, no corte" right after booking a haircut: the service just booked is
+        the one the message takes back (nlu/corrections.py)."""
+        just = self._just_booked()
+        gone = self.turn.entities.get("taken_back") or ()
+        return just is not None and any(s.id == just.service_id for s in gone)
+
+    def _start_said(self, booking: BookingInfo) -> datetime:
+        """The booking's start, or the day and time said with the swap ("perdón, era
+        barba, el viernes a las 10": the booking becomes a beard trim on Friday at 10)."""
+        when = self.turn.entities.get("when")
+        if when is None:
+            return booking.starts_at
+        own, local = booking.local_start(self.zone), when.start.astimezone(self.zone)
+        day = local.date() if when.has_date else own.date()
+        clock = local.time() if when.has_time else own.time()
+        return datetime.combine(day, clock, self.zone)
 
     def _just_cancelled(self) -> BookingInfo | None:
         kept = self.turn.state

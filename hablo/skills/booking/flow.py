@@ -21,6 +21,7 @@ from hablo.engine.nlu.acts import (
     asks_which_days,
     corrects_day,
     means_own_booking,
+    moves_the,
     prefers,
     shift_minutes,
     starts_no,
@@ -73,7 +74,12 @@ class BookingFlow(RepeatAndSwap):
         if intent == "reschedule" and self.state.get("mode") != "reschedule":
             return self._moved_after_cancel() or self._choose_booking("reschedule")
         if intent == "book" and not step:
-            added = self._added_after_booking() or self._swapped() or self._again()
+            added = (
+                self._moves_named()
+                or self._added_after_booking()
+                or self._swapped()
+                or self._again()
+            )
             if added is not None:
                 return added
         if intent in ("book", "reschedule") and not step:
@@ -105,6 +111,20 @@ class BookingFlow(RepeatAndSwap):
             return None
         self.state = {"mode": "book", "service_id": str(service.id)}
         return self._right_after(service, just.ends_at)
+
+    def _moves_named(self) -> SkillResult | None:
+        """ "can you move the nail trim to friday at 10:30?" holding a nail trim and a
+        vaccination: the nail trim moves; no second nail trim is booked."""
+        service, when = self.turn.entities.get("service"), self.turn.entities.get("when")
+        if not isinstance(service, ServiceInfo) or when is None or not moves_the(self.turn.text):
+            return None
+        if len(self.turn.entities.get("services", ())) > 1:
+            return None  # "cambiá la manicura por un brushing el viernes": another service
+        held = [b for b in self._upcoming() if b.service_id == service.id]
+        if len(held) != 1:
+            return None
+        self.state = {"mode": "reschedule"}
+        return self._with_booking(held[0])
 
     def _changes_it(self, booking: BookingInfo) -> bool:
         """A day or time said right after booking as a change of it ("mejor a las 3",
@@ -149,6 +169,19 @@ class BookingFlow(RepeatAndSwap):
         if self.state.get("then") or self.state.get("bundle"):
             return None
         self.state["then"] = [self.state["service_id"]] * (party - 1)
+        return self._propose(datetime.fromisoformat(proposal).astimezone(self.zone))
+
+    def _drops_from_proposal(self) -> SkillResult | None:
+        """ "no, sin barba" to "¿Te reservo corte y barba…?": the rest, asked again."""
+        gone = {str(s.id) for s in self.turn.entities.get("taken_back", ())}
+        proposal = self.state.get("proposal")
+        if not gone or not proposal or self.state.get("mode") != "book":
+            return None
+        asked = [self.state.get("service_id"), *self.state.get("then", [])]
+        kept = [s for s in asked if s not in gone]
+        if not kept or len(kept) == len(asked):
+            return None
+        self.state["service_id"], self.state["then"] = kept[0], kept[1:]
         return self._propose(datetime.fromisoformat(proposal).astimezone(self.zone))
 
     def _moved_by(self, text: str) -> SkillResult | None:
@@ -221,6 +254,9 @@ class BookingFlow(RepeatAndSwap):
         act = self.turn.intent if self.turn.intent in (AFFIRM, DENY) else None
         when, service = ents.get("when"), ents.get("service")
         if step in CONFIRM_STEPS:
+            dropped = self._drops_from_proposal()
+            if dropped is not None:
+                return dropped
             moved = self._moved_by(text)
             if moved is not None:
                 return moved
