@@ -81,7 +81,13 @@ def with_context(
         entities["service"], entities["services"] = several[0], tuple(several)
     remembered = _service(services, context.get("service"))
     if "service" not in entities and remembered is not None:
-        priced_then_book = intent == "book" and topic == "pricing" and not state.flow
+        # "¿cuánto sale el corte? ¿y abren el sábado?" … "pasame un turno el sábado a las
+        # 11 entonces": the service last asked about, also past a question on the hours
+        # or the address (one named in a booking is not carried to the next booking).
+        inquired = topic == "pricing" or (
+            topic in ("hours", "location") and context.get("service_asked") == "pricing"
+        )
+        priced_then_book = intent == "book" and inquired and not state.flow
         # "¿hacen manicura?" … "¿cuánto sale?": the price of that one, not the list.
         bare_price = (
             intent == "pricing"
@@ -128,6 +134,8 @@ def remember(state: DialogueState, understanding: Understanding, skill: str | No
     service = understanding.entities.get("service")
     if isinstance(service, ServiceInfo):
         context["service"] = str(service.id)
+        # Under which question it was named: a price asked for carries into a booking.
+        context["service_asked"] = understanding.intent
         named = understanding.entities.get("services") or ()
         if len(named) > 1:
             context["services"] = [str(x.id) for x in named]
