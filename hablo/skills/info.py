@@ -23,11 +23,13 @@ FALLBACK = IntentSpec("fallback", {})
 # Read by rule (hablo.engine.nlu.unknown): a service not offered, a fact not given.
 NOT_OFFERED = IntentSpec("not_offered", {})
 UNKNOWN_FACT = IntentSpec("unknown_fact", {})
+# Read by rule (hablo.engine.nlu.reach): "¿tienen teléfono?", "can I call you?"
+PHONE = IntentSpec("phone", {})
 
 
 class InfoSkill(Skill):
     name = "info"
-    intents = (GREETING, HOURS, LOCATION, THANKS, FALLBACK, NOT_OFFERED, UNKNOWN_FACT)
+    intents = (GREETING, HOURS, LOCATION, THANKS, FALLBACK, NOT_OFFERED, UNKNOWN_FACT, PHONE)
 
     def handle(self, turn: Turn, ctx: SkillContext) -> SkillResult:
         lang = turn.language
@@ -44,6 +46,11 @@ class InfoSkill(Skill):
             return SkillResult.say(ctx.render("location", lang))
         if turn.intent == "thanks":
             return SkillResult.say(ctx.render("thanks", lang))
+        if turn.intent == "phone":
+            said = SkillResult.say(ctx.render("phone", lang))
+            # No number to give: "sí" to the offer hands the chat to a person.
+            has_phone = bool((ctx.tenant.phone or "").strip())
+            return said if has_phone else replace(said, meta={"offer": "human"})
         thing = str(turn.entities.get("thing") or "")
         if turn.intent == "not_offered":
             services = [s.label(lang) for s in ctx.services()]

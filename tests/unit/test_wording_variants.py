@@ -86,6 +86,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "message_quarantined": [{}],
     "not_offered": [{"thing": "tatuajes", **SERVICES}],
     "offer_human": [{}],
+    "phone": [{}, {"tenant": replace(TENANT, phone="+52 55 1234 5678")}],
     "plan_limit": [{}],
     "price_list": [{"items": [(SERVICE, "$ 9.000")]}, {"items": []}],
     "price_one": [{"service": SERVICE, "price": "$ 9.000"}],

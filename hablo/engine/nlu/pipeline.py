@@ -56,6 +56,7 @@ from hablo.engine.nlu.model_store import (
 )
 from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
 from hablo.engine.nlu.party import for_companion
+from hablo.engine.nlu.reach import PHONE, asks_phone
 from hablo.engine.nlu.services import CHILDREN_SERVICE, ServiceMatcher
 from hablo.engine.nlu.spelling import Speller
 from hablo.engine.nlu.text import normalize, plain
@@ -635,6 +636,8 @@ def _by_rule(
             return "book", 1.0
     if _FOR_A_PERSON.search(said_plain):
         return "human", 1.0  # a complaint, a late arrival, a supplier: the team, not a menu
+    if asks_phone(text) and intent in (*_DISGUISES, "help", "human", UNKNOWN_FACT):
+        return PHONE, 1.0  # "¿tienen teléfono?", "can I just call?": the number, or this chat
     closing = closes_topic(text) if intent is None else None
     if closing is not None:
         return closing, 1.0  # "listo, gracias y perdón jaja", "no importa, llevo efectivo"
