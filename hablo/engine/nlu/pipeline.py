@@ -58,6 +58,7 @@ from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
 from hablo.engine.nlu.party import for_companion
 from hablo.engine.nlu.reach import PHONE, asks_phone
 from hablo.engine.nlu.services import CHILDREN_SERVICE, ServiceMatcher
+from hablo.engine.nlu.sizes import of_size, sized_variant
 from hablo.engine.nlu.spelling import Speller
 from hablo.engine.nlu.text import normalize, plain
 from hablo.engine.nlu.trainer import train_in_child
@@ -412,6 +413,9 @@ class NluPipeline:
                 services = [self._matcher.for_adults(services[0]) or services[0]]
             if len(services) == 1:  # "terapia": the individual one, not the couples'
                 services = [self._matcher.for_one_person(services[0], text) or services[0]]
+            # "a full groom for my big dog": the large dog's, where grooms come in sizes
+            catalogue = self._matcher.services()
+            services = [sized_variant(s, catalogue, text) or s for s in services]
             entities["service"] = services[0]
             if len(services) > 1:
                 entities["services"] = tuple(services)
@@ -428,8 +432,11 @@ class NluPipeline:
                 if len(kids) == 1:
                     entities["service"] = kids[0]
                     options = ()
-            if len(options) > 1:  # "limpieza": dental or facial? the skill asks
-                entities["service_options"] = options
+            sized = of_size(options, text)
+            if len(options) > 1 and len(sized) == 1:
+                entities["service"] = sized[0]  # "a groom for a big dog": the large one
+            elif len(sized) > 1:  # "limpieza": dental or facial? the skill asks
+                entities["service_options"] = sized
         weekday = extract_weekday(text)
         if weekday is not None:
             entities["weekday"] = weekday
