@@ -92,6 +92,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "price_one": [{"service": SERVICE, "price": "$ 9.000"}],
     "price_total": [{"count": 2, "total": "$ 18.000"}],
     "rephrase": [{}],
+    "recommend": [{"items": [(SERVICE, "$ 9.000")]}, {"items": []}],
     "skill_error": [{}],
     "thanks": [{}],
     "unknown_fact": [{"thing": "estacionamiento"}, {"thing": ""}],

@@ -37,6 +37,7 @@ from hablo.engine.nlu.acts import (
     undoes_cancel,
     wants_soonest,
 )
+from hablo.engine.nlu.advice import RECOMMEND, asks_advice
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier, Prediction
 from hablo.engine.nlu.corrections import without_taken_back
 from hablo.engine.nlu.datetimes import (
@@ -658,6 +659,8 @@ def _by_rule(
         return "greeting", 1.0  # "¿habla español?": the greeting, in the language asked in
     if _WHO_ARE_YOU.search(said_plain) and intent in (*_DISGUISES, "human", "help"):
         return "greeting", 1.0  # "¿con quién hablo?", "are you a bot?": who answers
+    if asks_advice(text) and intent in (*_DISGUISES, "help") and "when" not in entities:
+        return RECOMMEND, 1.0  # "¿qué me recomendás?": what the business does, and a person
     if _IF_I_CANCEL.search(normalize(text)):
         entities["thing"] = ""  # "si cancelo, ¿me cobran algo?": a policy not known here
         return UNKNOWN_FACT, 1.0
