@@ -32,10 +32,18 @@ def test_asks_for_advice(text: str) -> None:
         "lo que te recomiendo es abrir antes",
         "a friend recommended you",
         "lo que me conviene es el jueves",
+        "me recomendas una serie?",  # small talk: not something the business does
+        "¿qué serie me recomendás?",
+        "can you recommend a good restaurant nearby?",
     ],
 )
 def test_does_not_ask_for_advice(text: str) -> None:
     assert not asks_advice(text)
+
+
+def test_services_named_are_what_is_weighed_up() -> None:
+    assert asks_advice("¿qué me recomendáis, brushing o coloración?", names_service=True)
+    assert asks_advice("¿me recomendás un brushing o una coloración?", names_service=True)
 
 
 def test_the_answer_lists_what_is_weighed_up_and_offers_a_person() -> None:

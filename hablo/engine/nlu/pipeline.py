@@ -659,7 +659,8 @@ def _by_rule(
         return "greeting", 1.0  # "¿habla español?": the greeting, in the language asked in
     if _WHO_ARE_YOU.search(said_plain) and intent in (*_DISGUISES, "human", "help"):
         return "greeting", 1.0  # "¿con quién hablo?", "are you a bot?": who answers
-    if asks_advice(text) and intent in (*_DISGUISES, "help") and "when" not in entities:
+    advice = asks_advice(text, _names_service(entities))
+    if advice and intent in (*_DISGUISES, "help") and "when" not in entities:
         return RECOMMEND, 1.0  # "¿qué me recomendás?": what the business does, and a person
     if _IF_I_CANCEL.search(normalize(text)):
         entities["thing"] = ""  # "si cancelo, ¿me cobran algo?": a policy not known here
