@@ -32,6 +32,9 @@ _BOTH = re.compile(
     r"|the two|all three|the three|todo eso|all of them)\b"
 )
 _HOW_LONG = re.compile(r"\b(?:cuanto (?:dura|tarda|demora|lleva)|how long)\b")
+# A yes, an "ok", a "gracias" or a laugh between changes no subject: "¿cuánto sale la
+# manicura?" … "genial, gracias" … "dame un turno el viernes" is still for the manicure.
+_KEEPS_TOPIC = frozenset({None, "affirm", "deny", "ack", "thanks", "laugh"})
 # Below this, a follow-up's own classification loses to the remembered topic.
 TRUST_CLASSIFIER = 0.6
 
@@ -129,7 +132,7 @@ def remember(state: DialogueState, understanding: Understanding, skill: str | No
     context = dict(state.context)
     if skill is not None and understanding.intent in (*FOLLOW_UP_INTENTS, NOT_OFFERED):
         context["intent"] = understanding.intent
-    elif skill is not None and understanding.intent not in (None, "affirm", "deny", "ack"):
+    elif skill is not None and understanding.intent not in _KEEPS_TOPIC:
         context.pop("intent", None)
     service = understanding.entities.get("service")
     if isinstance(service, ServiceInfo):

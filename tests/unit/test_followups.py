@@ -42,3 +42,11 @@ def test_a_booked_service_is_not_carried_into_the_next_booking() -> None:
     _turn(state, "book", service=CUT, when=SATURDAY_11)
     _turn(state, "hours", when=SATURDAY_11)
     assert "service" not in _book(state).entities
+
+
+@pytest.mark.parametrize("between", ["thanks", "ack", "laugh"])
+def test_a_thanks_between_keeps_the_priced_service(between: str) -> None:
+    state = DialogueState()
+    _turn(state, "pricing", service=CUT)
+    _turn(state, between)
+    assert _book(state).entities["service"] == CUT
