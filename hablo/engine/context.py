@@ -13,7 +13,13 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from babel.numbers import format_currency, get_currency_precision
+from babel import UnknownLocaleError
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    get_currency_precision,
+    get_currency_symbol,
+)
 from sqlalchemy.engine import Connection, NestedTransaction
 
 from hablo.domain.booking.policy import BookingPolicy
@@ -34,16 +40,35 @@ def system_clock() -> datetime:
 
 
 @functools.lru_cache(maxsize=4096)
-def format_money(amount_minor: int, currency: str, locale: str) -> str:
-    """ "$8.000" in es-AR; decimals only when the amount has them. Cached: prices repeat."""
+def format_money(
+    amount_minor: int, currency: str, locale: str, home_locale: str | None = None
+) -> str:
+    """ "$8.000" in es-AR; decimals only when the amount has them. Where the reader's
+    locale has no sign for the currency, only its code (an English reader of an
+    Argentine business would get "ARS13,000"), the business's own sign and the code:
+    "$13,000 ARS". Cached: prices repeat."""
     digits = get_currency_precision(currency)
     amount = Decimal(amount_minor).scaleb(-digits)
     babel_locale = locale.replace("-", "_")
-    if amount == amount.to_integral_value():
+    whole = amount == amount.to_integral_value()
+    if home_locale and _sign(currency, babel_locale) == currency:
+        pattern = "#,##0" if whole else "#,##0." + "0" * digits
+        number = format_decimal(amount, format=pattern, locale=babel_locale)
+        sign = _sign(currency, home_locale.replace("-", "_"))
+        return f"{number} {currency}" if sign == currency else f"{sign}{number} {currency}"
+    if whole:
         return format_currency(
             amount, currency, locale=babel_locale, format="¤#,##0", currency_digits=False
         )
     return format_currency(amount, currency, locale=babel_locale)
+
+
+def _sign(currency: str, locale: str) -> str:
+    """The currency's sign in `locale` ("$" for ARS in es_AR), its code when it has none."""
+    try:
+        return get_currency_symbol(currency, locale)
+    except (ValueError, UnknownLocaleError):
+        return currency
 
 
 @dataclass(frozen=True)
@@ -112,7 +137,7 @@ class EngineSkillContext(SkillContext):
 
     def format_money(self, amount_minor: int, language: str) -> str:
         locale = speech_locale(self.tenant.locale, language)
-        return format_money(amount_minor, self.tenant.currency, locale)
+        return format_money(amount_minor, self.tenant.currency, locale, self.tenant.locale)
 
     def format_datetime(self, moment: datetime, language: str) -> str:
         """ "martes 16 de marzo a las 17:00", "Tuesday, March 16 at 5:00 PM" (en-US),

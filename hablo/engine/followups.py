@@ -32,6 +32,9 @@ _BOTH = re.compile(
     r"|the two|all three|the three|todo eso|all of them)\b"
 )
 _HOW_LONG = re.compile(r"\b(?:cuanto (?:dura|tarda|demora|lleva)|how long)\b")
+# A yes, an "ok", a "gracias" or a laugh between changes no subject: "¿cuánto sale la
+# manicura?" … "genial, gracias" … "dame un turno el viernes" is still for the manicure.
+_KEEPS_TOPIC = frozenset({None, "affirm", "deny", "ack", "thanks", "laugh"})
 # Below this, a follow-up's own classification loses to the remembered topic.
 TRUST_CLASSIFIER = 0.6
 
@@ -81,7 +84,13 @@ def with_context(
         entities["service"], entities["services"] = several[0], tuple(several)
     remembered = _service(services, context.get("service"))
     if "service" not in entities and remembered is not None:
-        priced_then_book = intent == "book" and topic == "pricing" and not state.flow
+        # "¿cuánto sale el corte? ¿y abren el sábado?" … "pasame un turno el sábado a las
+        # 11 entonces": the service last asked about, also past a question on the hours
+        # or the address (one named in a booking is not carried to the next booking).
+        inquired = topic == "pricing" or (
+            topic in ("hours", "location") and context.get("service_asked") == "pricing"
+        )
+        priced_then_book = intent == "book" and inquired and not state.flow
         # "¿hacen manicura?" … "¿cuánto sale?": the price of that one, not the list.
         bare_price = (
             intent == "pricing"
@@ -123,11 +132,13 @@ def remember(state: DialogueState, understanding: Understanding, skill: str | No
     context = dict(state.context)
     if skill is not None and understanding.intent in (*FOLLOW_UP_INTENTS, NOT_OFFERED):
         context["intent"] = understanding.intent
-    elif skill is not None and understanding.intent not in (None, "affirm", "deny", "ack"):
+    elif skill is not None and understanding.intent not in _KEEPS_TOPIC:
         context.pop("intent", None)
     service = understanding.entities.get("service")
     if isinstance(service, ServiceInfo):
         context["service"] = str(service.id)
+        # Under which question it was named: a price asked for carries into a booking.
+        context["service_asked"] = understanding.intent
         named = understanding.entities.get("services") or ()
         if len(named) > 1:
             context["services"] = [str(x.id) for x in named]

@@ -11,7 +11,7 @@ from hablo.engine.nlu.datetimes import extract_weekdays
 from hablo.engine.nlu.text import plain
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.skills.examples import load_examples
-from hablo.skills.wording import say_clock, say_day, say_weekday
+from hablo.skills.wording import say_day, say_day_hours, say_intervals, say_weekday
 
 # Example utterances live in hablo/skills/examples/{intent}.{lang}.txt.
 GREETING = IntentSpec("greeting", load_examples("greeting"))
@@ -23,11 +23,13 @@ FALLBACK = IntentSpec("fallback", {})
 # Read by rule (hablo.engine.nlu.unknown): a service not offered, a fact not given.
 NOT_OFFERED = IntentSpec("not_offered", {})
 UNKNOWN_FACT = IntentSpec("unknown_fact", {})
+# Read by rule (hablo.engine.nlu.reach): "¿tienen teléfono?", "can I call you?"
+PHONE = IntentSpec("phone", {})
 
 
 class InfoSkill(Skill):
     name = "info"
-    intents = (GREETING, HOURS, LOCATION, THANKS, FALLBACK, NOT_OFFERED, UNKNOWN_FACT)
+    intents = (GREETING, HOURS, LOCATION, THANKS, FALLBACK, NOT_OFFERED, UNKNOWN_FACT, PHONE)
 
     def handle(self, turn: Turn, ctx: SkillContext) -> SkillResult:
         lang = turn.language
@@ -44,6 +46,11 @@ class InfoSkill(Skill):
             return SkillResult.say(ctx.render("location", lang))
         if turn.intent == "thanks":
             return SkillResult.say(ctx.render("thanks", lang))
+        if turn.intent == "phone":
+            said = SkillResult.say(ctx.render("phone", lang))
+            # No number to give: "sí" to the offer hands the chat to a person.
+            has_phone = bool((ctx.tenant.phone or "").strip())
+            return said if has_phone else replace(said, meta={"offer": "human"})
         thing = str(turn.entities.get("thing") or "")
         if turn.intent == "not_offered":
             services = [s.label(lang) for s in ctx.services()]
@@ -63,12 +70,12 @@ class InfoSkill(Skill):
         if len(several) > 1:  # "¿atienden el lunes o el domingo?", "the weekend"
             today = ctx.now().date()
             days = [today + timedelta(days=(wd - today.weekday()) % 7) for wd in several]
-            return "\n".join(self._day_hours(ctx, day, lang) for day in days)
+            return "\n".join(say_day_hours(ctx, day, lang) for day in days)
         if _WEEKDAYS.search(plain(turn.text)):  # "entre semana hasta qué hora atienden?"
             week = [
                 (
                     say_weekday(ctx, wd, lang),
-                    _intervals(ctx, date(2024, 1, 1) + timedelta(days=wd), lang, weekly=True),
+                    say_intervals(ctx, date(2024, 1, 1) + timedelta(days=wd), lang, weekly=True),
                 )
                 for wd in range(5)
             ]
@@ -87,23 +94,12 @@ class InfoSkill(Skill):
             week = [
                 (
                     say_weekday(ctx, wd, lang),
-                    _intervals(ctx, date(2024, 1, 1) + timedelta(days=wd), lang, weekly=True),
+                    say_intervals(ctx, date(2024, 1, 1) + timedelta(days=wd), lang, weekly=True),
                 )
                 for wd in range(7)
             ]
             return ctx.render("hours_week", lang, week=week)
-        return self._day_hours(ctx, day, lang)
-
-    @staticmethod
-    def _day_hours(ctx: SkillContext, day: date, lang: str) -> str:
-        return ctx.render(
-            "hours_day",
-            lang,
-            day_name=say_day(ctx, day, lang),
-            relative=ctx.render("day_relative", lang, days=(day - ctx.now().date()).days) or None,
-            intervals=_intervals(ctx, day, lang),
-            holiday=ctx.holiday(day),
-        )
+        return say_day_hours(ctx, day, lang)
 
 
 def _next_holiday(ctx: SkillContext) -> tuple[date, str] | None:
@@ -145,12 +141,3 @@ def _asked_day(turn: Turn, ctx: SkillContext) -> date | None:
     if when is not None and getattr(when, "has_date", False):
         return when.start.date()
     return None
-
-
-def _intervals(
-    ctx: SkillContext, day: date, lang: str, weekly: bool = False
-) -> list[tuple[str, str]]:
-    """Opening intervals as ("09:00", "19:00") pairs ("9:00 AM" in English); `weekly`
-    ignores holidays."""
-    hours = ctx.weekly_hours(day.weekday()) if weekly else ctx.opening_hours(day)
-    return [(say_clock(ctx, a, lang), say_clock(ctx, b, lang)) for a, b in hours]

@@ -31,7 +31,7 @@ class PricingSkill(Skill):
                 total = ctx.format_money(sum(s.price_minor for s in booked), lang)
                 lines.append(ctx.render("price_sum", lang, total=total))
                 return SkillResult.say("\n".join(lines))
-        several = turn.entities.get("services") or turn.entities.get("service_options")
+        several = turn.entities.get("services") or _options_and_rest(turn)
         if several:  # "corte y barba": each of them
             lines = [
                 ctx.render(
@@ -56,6 +56,16 @@ class PricingSkill(Skill):
             return SkillResult.say(one)
         items = [(s, ctx.format_money(s.price_minor, lang)) for s in ctx.services()]
         return SkillResult.say(ctx.render("price_list", lang, items=items))
+
+
+def _options_and_rest(turn: Turn) -> list[ServiceInfo]:
+    """ "¿cuánto es la consulta y el certificado?": each consultation "consulta" may be,
+    and the services named beside it (the NLU keeps those apart, for a booking to ask
+    which one first), so no service asked about is left out."""
+    options = turn.entities.get("service_options") or ()
+    rest = turn.entities.get("services_then") or ()
+    found = [s for s in (*options, *rest) if isinstance(s, ServiceInfo)]
+    return list({s.id: s for s in found}.values())
 
 
 def _booked_here(turn: Turn, ctx: SkillContext) -> list[ServiceInfo]:

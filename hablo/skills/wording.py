@@ -26,6 +26,27 @@ def say_clock(ctx: SkillContext, moment: time, lang: str) -> str:
     return clock_text(moment, speech_locale(ctx.tenant.locale, lang))
 
 
+def say_intervals(
+    ctx: SkillContext, day: date, lang: str, weekly: bool = False
+) -> list[tuple[str, str]]:
+    """Opening intervals as ("09:00", "19:00") pairs ("9:00 AM" in English); `weekly`
+    ignores holidays."""
+    hours = ctx.weekly_hours(day.weekday()) if weekly else ctx.opening_hours(day)
+    return [(say_clock(ctx, a, lang), say_clock(ctx, b, lang)) for a, b in hours]
+
+
+def say_day_hours(ctx: SkillContext, day: date, lang: str) -> str:
+    """ "El sábado 13 de marzo abrimos de 09:00 a 13:00." (or closed, and why)."""
+    return ctx.render(
+        "hours_day",
+        lang,
+        day_name=say_day(ctx, day, lang),
+        relative=ctx.render("day_relative", lang, days=(day - ctx.now().date()).days) or None,
+        intervals=say_intervals(ctx, day, lang),
+        holiday=ctx.holiday(day),
+    )
+
+
 def why_not(
     wanted: datetime,
     duration_minutes: int,

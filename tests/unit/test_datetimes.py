@@ -139,6 +139,13 @@ WHEN_CASES: list[tuple[str, str, bool, bool]] = [
     ("half past 3", "2027-03-10 15:30", False, True),
     ("say half 4?", "2027-03-10 16:30", False, True),  # British: half past four
     ("quarter to 4", "2027-03-10 15:45", False, True),
+    ("quarter of 5", "2027-03-10 16:45", False, True),  # US
+    ("quarter after 4", "2027-03-10 16:15", False, True),
+    ("quarter to 9 pm", "2027-03-10 20:45", False, True),
+    ("a un cuarto para las 5", "2027-03-10 16:45", False, True),  # Mexico
+    ("diez para las 12", "2027-03-11 11:50", False, True),
+    ("veinte para las 7 de la noche", "2027-03-10 18:40", False, True),
+    ("cuarto para la una", "2027-03-10 12:45", False, True),
     # offsets from now
     ("in 2 hours", "2027-03-10 14:00", False, True),
     ("en 2 horas", "2027-03-10 14:00", False, True),

@@ -349,6 +349,22 @@ def test_format_money(minor: int, currency: str, locale: str, expected: str) -> 
     assert format_money(minor, currency, locale) == expected
 
 
+@pytest.mark.parametrize(
+    ("minor", "currency", "locale", "home", "expected"),
+    [
+        (1300000, "ARS", "en", "es-AR", "$13,000 ARS"),  # "ARS13,000" reads as nothing
+        (850050, "ARS", "en", "es-AR", "$8,500.50 ARS"),
+        (3500, "GBP", "es", "en-GB", "£35 GBP"),
+        (45000, "MXN", "en", "es-MX", "MX$450"),  # English has a sign for pesos: kept
+        (800000, "ARS", "es-AR", "es-AR", "$8.000"),
+    ],
+)
+def test_format_money_for_a_reader_of_another_country(
+    minor: int, currency: str, locale: str, home: str, expected: str
+) -> None:
+    assert format_money(minor, currency, locale, home) == expected
+
+
 def test_format_money_respects_currency_precision() -> None:
     assert "1,000" in format_money(1000, "JPY", "en")  # no minor unit: 1000 yen, not 10
 

@@ -157,10 +157,18 @@ _TIME_RE = re.compile(
       |\s+(?P<oclock>en\s+punto|o'?clock)\b)?""",
     re.X,
 )
-# "half past 4", "quarter to 5", and the British "half 4" (half past four).
+# Minutes before the hour as Mexicans say them: "(un) cuarto para las 5" is 4:45,
+# "diez para las 12" is 11:50 ("el quince para las 5" is a date, not 4:45).
+_BEFORE_WORDS = ("cuarto", "cinco", "diez", "quince", "veinte", "veinticinco")
+# "half past 4", "quarter to 5" (US "quarter of 5", "quarter after 4"), the British
+# "half 4" (half past four) and the Mexican "cuarto para las 5", with the part of the day.
 _PAST_RE = re.compile(
-    rf"\b(?:at\s+)?(?:(?P<q>half|quarter)\s+(?P<rel>past|to)|(?P<bare>half))\s+"
-    rf"(?P<h>\d{{1,2}}|{_HOUR})\b"
+    rf"\b(?:at\s+)?(?:(?P<q>half|quarter)\s+(?P<rel>past|to|of|after)|(?P<bare>half)"
+    rf"|(?<!el\s)(?<!dia\s)(?:un\s+)?(?P<before>{_alt(_BEFORE_WORDS)})\s+(?:minutos\s+)?"
+    rf"para\s+las?)\s+(?P<h>\d{{1,2}}|{_HOUR})\b"
+    r"(?:\s*(?P<ampm>[ap])\.?\s?m\b\.?"
+    r"|\s+(?:de?\s+la|del|en\s+la|por\s+la|x\s+la|a\s+la)\s+(?P<per>manana|tarde|noche)\b"
+    r"|\s+in\s+the\s+(?P<pen>morning|afternoon|evening)\b|\s+at\s+(?P<night>night)\b)?"
 )
 _NOON_RE = re.compile(
     r"\b(?:(?:al|a|el|at|by|around|para\s+el|hasta\s+el|tipo)\s+)?"
@@ -422,16 +430,20 @@ def _find_clock(s: str, today: date | None = None) -> _Clock | None:
 
 
 def _past_clock(s: str) -> _Clock | None:
-    """English "half past 3", "quarter to 4"."""
+    """ "half past 3", "quarter to 4", "cuarto para las 4", with their part of the day."""
     m = _PAST_RE.search(s)
     if m is None:
         return None
     h = _number(m["h"], _HOUR_WORDS)
     if not 1 <= h <= 12:
         return None
-    minute = 15 if m["q"] == "quarter" else 30  # a bare "half" is half past
-    hour, minute = ((h - 1) % 24, 60 - minute) if m["rel"] == "to" else (h, minute)
-    return _Clock(m.start(), m.end(), hour, minute, h, False, None)
+    if m["before"] is not None:  # "cuarto para las 5"
+        minute, before = _MINUTE_WORDS[m["before"]], True
+    else:  # a bare "half" is half past
+        minute, before = (15 if m["q"] == "quarter" else 30), m["rel"] in ("to", "of")
+    hour, minute = ((h - 1) % 24, 60 - minute) if before else (h, minute)
+    word = m["ampm"] or m["per"] or m["pen"] or m["night"]
+    return _Clock(m.start(), m.end(), hour, minute, h, False, _PERIODS[word] if word else None)
 
 
 def _noon_clock(s: str) -> _Clock | None:

@@ -38,6 +38,7 @@ from hablo.engine.nlu.acts import (
     undoes_cancel,
     wants_soonest,
 )
+from hablo.engine.nlu.advice import RECOMMEND, asks_advice
 from hablo.engine.nlu.classifier import OUT_OF_SCOPE, IntentClassifier, Prediction
 from hablo.engine.nlu.corrections import (
     dropped_names,
@@ -61,7 +62,9 @@ from hablo.engine.nlu.model_store import (
 )
 from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
 from hablo.engine.nlu.party import for_companion, without_their_people
+from hablo.engine.nlu.reach import PHONE, asks_phone
 from hablo.engine.nlu.services import CHILDREN_SERVICE, ServiceMatcher
+from hablo.engine.nlu.sizes import of_size, sized_variant
 from hablo.engine.nlu.spelling import Speller
 from hablo.engine.nlu.text import normalize, plain
 from hablo.engine.nlu.trainer import train_in_child
@@ -450,6 +453,9 @@ class NluPipeline:
                 services = [self._matcher.for_adults(services[0]) or services[0]]
             if len(services) == 1:  # "terapia": the individual one, not the couples'
                 services = [self._matcher.for_one_person(services[0], text) or services[0]]
+            # "a full groom for my big dog": the large dog's, where grooms come in sizes
+            catalogue = self._matcher.services()
+            services = [sized_variant(s, catalogue, text) or s for s in services]
             entities["service"] = services[0]
             if len(services) > 1:
                 entities["services"] = tuple(services)
@@ -466,8 +472,11 @@ class NluPipeline:
                 if len(kids) == 1:
                     entities["service"] = kids[0]
                     options = ()
-            if len(options) > 1:  # "limpieza": dental or facial? the skill asks
-                entities["service_options"] = options
+            sized = of_size(options, text)
+            if len(options) > 1 and len(sized) == 1:
+                entities["service"] = sized[0]  # "a groom for a big dog": the large one
+            elif len(sized) > 1:  # "limpieza": dental or facial? the skill asks
+                entities["service_options"] = sized
         weekday = extract_weekday(text)
         if weekday is not None:
             entities["weekday"] = weekday
@@ -690,6 +699,8 @@ def _by_rule(
             return "book", 1.0
     if _FOR_A_PERSON.search(said_plain):
         return "human", 1.0  # a complaint, a late arrival, a supplier: the team, not a menu
+    if asks_phone(text) and intent in (*_DISGUISES, "help", "human", UNKNOWN_FACT):
+        return PHONE, 1.0  # "¿tienen teléfono?", "can I just call?": the number, or this chat
     closing = closes_topic(text) if intent is None else None
     if closing is not None:
         return closing, 1.0  # "listo, gracias y perdón jaja", "no importa, llevo efectivo"
@@ -703,6 +714,9 @@ def _by_rule(
         return "greeting", 1.0  # "¿habla español?": the greeting, in the language asked in
     if _WHO_ARE_YOU.search(said_plain) and intent in (*_DISGUISES, "human", "help"):
         return "greeting", 1.0  # "¿con quién hablo?", "are you a bot?": who answers
+    advice = asks_advice(text, _names_service(entities))
+    if advice and intent in (*_DISGUISES, "help") and "when" not in entities:
+        return RECOMMEND, 1.0  # "¿qué me recomendás?": what the business does, and a person
     if _IF_I_CANCEL.search(normalize(text)):
         entities["thing"] = ""  # "si cancelo, ¿me cobran algo?": a policy not known here
         return UNKNOWN_FACT, 1.0

@@ -12,6 +12,17 @@ from hablo.engine.nlu.spelling import sound_key
 from hablo.engine.nlu.text import normalize
 from hablo.plugins.sdk import ServiceInfo
 
+# "Men's haircut" is "mens haircut" as customers type it: an apostrophe joins, not splits
+# (also where a reader normalised it first: "men s hair").
+_APOSTROPHES = re.compile(r"['\u2019\u2018`\u00b4]")
+_SPLIT_S = re.compile(r"(?<=[a-z]) s\b")
+
+
+def _norm(text: str, keep_enye: bool = False) -> str:
+    """`normalize` for names and what is matched against them: apostrophes dropped."""
+    return _SPLIT_S.sub("s", normalize(_APOSTROPHES.sub("", text), keep_enye))
+
+
 # "corte y barba", "a fade and a beard trim", "manicura, brushing": one part per service.
 _LIST_COMMA = re.compile(r",(?!\d)")
 _PARTS = re.compile(r"\s*(?:,|\by\b|\be\b|\band\b|\bmas\b|\bplus\b|\bcon\b|\bwith\b|\+)\s*")
@@ -253,7 +264,7 @@ class ServiceMatcher:
         aliases: list[_Alias] = []
         for service in services:
             for phrase in (service.name, *(n for _, n in service.names), *service.synonyms):
-                norm = normalize(phrase, keep_enye=True)
+                norm = _norm(phrase, keep_enye=True)
                 for form in (norm, *_verb_forms(norm)):
                     if form:
                         aliases.append(_Alias(form, service))
@@ -268,7 +279,7 @@ class ServiceMatcher:
         words: dict[str, set[ServiceInfo]] = {}
         for service in services:
             for phrase in (service.name, *(n for _, n in service.names)):
-                for word in normalize(phrase, keep_enye=True).split():
+                for word in _norm(phrase, keep_enye=True).split():
                     if len(word) >= 4 and word not in _STOP and word not in _GENERIC:
                         words.setdefault(_singular(word), set()).add(service)
         self._words = {w: tuple(sorted(s, key=lambda x: x.name)) for w, s in words.items()}
@@ -279,7 +290,7 @@ class ServiceMatcher:
         generic: dict[str, set[ServiceInfo]] = {}
         for service in services:
             for phrase in (service.name, *(n for _, n in service.names)):
-                for word in normalize(phrase, keep_enye=True).split():
+                for word in _norm(phrase, keep_enye=True).split():
                     if word in _SAID_ALONE:
                         generic.setdefault(_singular(word), set()).add(service)
         self._generic_words = {
@@ -290,7 +301,7 @@ class ServiceMatcher:
             str(service.id): frozenset(
                 word
                 for phrase in (service.name, *(n for _, n in service.names))
-                for word in normalize(phrase, keep_enye=True).split()
+                for word in _norm(phrase, keep_enye=True).split()
             )
             for service in services
         }
@@ -300,7 +311,7 @@ class ServiceMatcher:
             said = {
                 _singular(word)
                 for phrase in (service.name, *(n for _, n in service.names), *service.synonyms)
-                for word in normalize(phrase, keep_enye=True).split()
+                for word in _norm(phrase, keep_enye=True).split()
                 if len(word) >= 3 and word not in _STOP
             }
             self._said_as[str(service.id)] = frozenset(said)
@@ -315,7 +326,7 @@ class ServiceMatcher:
             for phrase in service.synonyms:
                 content = [
                     w
-                    for w in normalize(phrase, keep_enye=True).split()
+                    for w in _norm(phrase, keep_enye=True).split()
                     if len(w) >= 3 and w not in _STOP
                 ]
                 for word in content:
@@ -343,7 +354,7 @@ class ServiceMatcher:
     def find(self, text: str) -> ServiceInfo | None:
         if not self._aliases:
             return None
-        norm = normalize(text, keep_enye=True)
+        norm = _norm(text, keep_enye=True)
         # Exact phrase containment wins outright (longest alias first).
         contained = [a for a in self._aliases if f" {a.phrase} " in f" {norm} "]
         if contained:
@@ -394,22 +405,22 @@ class ServiceMatcher:
 
     def _says_own_word(self, text: str, service: ServiceInfo) -> bool:
         """Whether the message says a word of `service`'s names that no other has."""
-        said = {_singular(t) for t in normalize(text, keep_enye=True).split()}
+        said = {_singular(t) for t in _norm(text, keep_enye=True).split()}
         return any(self._words.get(word) == (service,) for word in said)
 
     def for_children(self, service: ServiceInfo) -> ServiceInfo | None:
         """The children's version of `service` ("Kids cut" for "Haircut", "Consulta
         pediátrica" for "Consulta general"): the one service named for children whose
         other words are in the adult one's names; None when there is none or several."""
-        if CHILDREN_SERVICE.search(normalize(service.name)):
+        if CHILDREN_SERVICE.search(_norm(service.name)):
             return None
         said = " ".join(
-            normalize(p) for p in (service.name, *(n for _, n in service.names), *service.synonyms)
+            _norm(p) for p in (service.name, *(n for _, n in service.names), *service.synonyms)
         )
         found = []
         for kids in self._services:
-            rest = CHILDREN_SERVICE.sub(" ", normalize(kids.name)).split()
-            named_for_kids = len(rest) < len(normalize(kids.name).split())
+            rest = CHILDREN_SERVICE.sub(" ", _norm(kids.name)).split()
+            named_for_kids = len(rest) < len(_norm(kids.name).split())
             if kids != service and named_for_kids and rest and all(w in said for w in rest):
                 found.append(kids)
         return found[0] if len(found) == 1 else None
@@ -421,13 +432,13 @@ class ServiceMatcher:
         whose "Beard trim" has no kids version), unless a word of `service` alone is said
         ("a beard trim for my son")."""
         own = self.for_children(service)
-        if own is not None or CHILDREN_SERVICE.search(normalize(service.name)):
+        if own is not None or CHILDREN_SERVICE.search(_norm(service.name)):
             return own
-        kids = [s for s in self._services if CHILDREN_SERVICE.search(normalize(s.name))]
+        kids = [s for s in self._services if CHILDREN_SERVICE.search(_norm(s.name))]
         adult = self.for_adults(kids[0]) if len(kids) == 1 else None
         if adult is None or adult == service:
             return None
-        said = {_singular(w) for w in normalize(text, keep_enye=True).split()}
+        said = {_singular(w) for w in _norm(text, keep_enye=True).split()}
         mine = self._said_as.get(str(service.id), frozenset())
         theirs = self._said_as.get(str(adult.id), frozenset())
         if said & (mine - theirs) or not said & mine & theirs:
@@ -437,15 +448,15 @@ class ServiceMatcher:
     def for_the_sick(self) -> ServiceInfo | None:
         """The one visit for someone (or a pet) who is unwell: "Sick pet visit", "Consulta
         médica general"; None when there is none or several."""
-        found = [s for s in self._services if _FOR_THE_SICK.search(normalize(s.name))]
+        found = [s for s in self._services if _FOR_THE_SICK.search(_norm(s.name))]
         return found[0] if len(found) == 1 else None
 
     def for_one_person(self, service: ServiceInfo, text: str) -> ServiceInfo | None:
         """The individual service when `service` is for a couple or a group and the
         message does not say so ("terapia" at a practice with "Terapia de pareja" and
         "Sesión individual" is the individual one); None when there is none or several."""
-        said = normalize(text)
-        if not _FOR_SEVERAL.search(normalize(service.name)) or _FOR_SEVERAL.search(said):
+        said = _norm(text)
+        if not _FOR_SEVERAL.search(_norm(service.name)) or _FOR_SEVERAL.search(said):
             return None
         named = [s for s in self._services if s != service and self._says_own_word(text, s)]
         if len(named) == 1:  # "terapia online": the online session
@@ -453,14 +464,14 @@ class ServiceMatcher:
         single = [
             s
             for s in self._services
-            if _FOR_ONE.search(" ".join(normalize(n) for n in (s.name, *(x for _, x in s.names))))
+            if _FOR_ONE.search(" ".join(_norm(n) for n in (s.name, *(x for _, x in s.names))))
         ]
         return single[0] if len(single) == 1 else None
 
     def for_adults(self, kids: ServiceInfo) -> ServiceInfo | None:
         """The adults' version of a children's service ("Haircut" for "Kids cut"): the
         plainest service that has `kids` as its children's version."""
-        if not CHILDREN_SERVICE.search(normalize(kids.name)):
+        if not CHILDREN_SERVICE.search(_norm(kids.name)):
             return None
         adults = [s for s in self._services if s != kids and self.for_children(s) == kids]
         # "Haircut" rather than "Haircut and beard": the plainest of them.
@@ -477,7 +488,7 @@ class ServiceMatcher:
         found: set[ServiceInfo] = set()
         short: list[str] = []
         generic: list[str] = []
-        for token in normalize(text, keep_enye=True).split():
+        for token in _norm(text, keep_enye=True).split():
             if token in _GENERIC:
                 generic.append(token)
             if token in _STOP or token in _GENERIC or len(token) < 3:
@@ -513,7 +524,7 @@ class ServiceMatcher:
         individual" and "Sesión online": both, so the bot asks which."""
         found: set[ServiceInfo] = set()
         previous = ""
-        for token in normalize(text, keep_enye=True).split():
+        for token in _norm(text, keep_enye=True).split():
             hit = None if previous in _OF else self._generic_words.get(_singular(token))
             previous = token
             if hit:
@@ -589,7 +600,7 @@ class ServiceMatcher:
         said = frozenset().union(*(self._said_as.get(str(s.id), frozenset()) for s in services))
         kept = [
             token
-            for token in normalize(text, keep_enye=True).split()
+            for token in _norm(text, keep_enye=True).split()
             if not (
                 (word := _singular(token)) in said
                 or (len(word) >= 4 and any(w.startswith(word) for w in said))
@@ -622,7 +633,7 @@ class ServiceMatcher:
         """The services one part of a request could mean when it names several ("a cut"
         in "a cut and a blowout": women's or men's haircut?); () when every part names
         one service or none."""
-        for part in _PARTS.split(normalize(text, keep_enye=True)):
+        for part in _PARTS.split(_norm(text, keep_enye=True)):
             if part.strip() and self.find(part) is None:
                 options = self.by_name_words(part)
                 if len(options) > 1:
@@ -635,7 +646,7 @@ class ServiceMatcher:
         together closest to it: "me corté con ustedes… ¿tenés lugar el viernes para
         coloración?" asks for a colouring, not a cut."""
         # A comma lists as "y" does ("corte, barba y manicura"); normalize drops commas.
-        norm = normalize(_LIST_COMMA.sub(" y ", text), keep_enye=True)
+        norm = _norm(_LIST_COMMA.sub(" y ", text), keep_enye=True)
         found: list[tuple[int, ServiceInfo]] = []
         # A name that itself joins two ("Haircut and beard", "Corte y barba") is one service.
         for alias in self._joined:
@@ -657,7 +668,7 @@ class ServiceMatcher:
             single = self.find(text)
             return [single] if single else []
         found.sort(key=lambda mention: mention[0])
-        anchor = norm.find(normalize(_LIST_COMMA.sub(" y ", near), keep_enye=True)) if near else -1
+        anchor = norm.find(_norm(_LIST_COMMA.sub(" y ", near), keep_enye=True)) if near else -1
         if anchor >= 0 and len(found) > 1:
             found = _nearest_group(found, anchor)
         return [s for _, s in found]

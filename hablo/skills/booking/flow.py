@@ -34,6 +34,7 @@ from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
 from hablo.skills.booking.again import RepeatAndSwap
 from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS
+from hablo.skills.booking.periods import closed_in, fitted_period
 from hablo.skills.booking.slots import (
     ask_time_text,
     minute_of_day,
@@ -44,7 +45,7 @@ from hablo.skills.booking.slots import (
     spread,
     spread_slots,
 )
-from hablo.skills.wording import say_clock, say_day, why_not_text
+from hablo.skills.wording import say_clock, say_day, say_day_hours, why_not_text
 
 # A time the bot listed stays bookable this long although the minimum notice has since
 # run out under it ("13:00" offered at 12:00:00, picked at 12:00:20 with one hour's notice).
@@ -53,6 +54,9 @@ OFFER_GRACE = timedelta(minutes=15)
 
 class BookingFlow(RepeatAndSwap):
     """One turn of the booking conversation (see skill.py for how it reads answers)."""
+
+    # This turn said the day is closed at the part of the day asked (its hours instead).
+    closed_period = False
 
     def run(self) -> SkillResult:
         intent = self.turn.intent
@@ -567,15 +571,25 @@ class BookingFlow(RepeatAndSwap):
         self.state["later"] = later
 
     def _period(self, text: str, day: date) -> tuple[int, int] | None:
-        """The part of the day a message names, fitted to the business's shifts: where it
-        closes at midday ("de 10 a 14 y de 16:30 a 20:30"), "por la tarde" is the second
-        shift, not 13:00."""
-        period = reading.window(text, None)
-        shifts = self.ctx.opening_hours(day)
-        if period is None or len(shifts) < 2 or period[0] < 12 * 60:
-            return period
-        later = [a.hour * 60 + a.minute for a, _ in shifts if a.hour >= 12]
-        return (max(period[0], later[0]), period[1]) if later else period
+        """The part of the day a message names, fitted to the business's shifts (None once
+        the day was said to be closed then: its hours were given instead)."""
+        if self.closed_period:
+            return None
+        return fitted_period(self.ctx, text, day)
+
+    def _note_closed_period(self) -> None:
+        """ "¿el viernes en la tarde da consulta?" where Friday closes at 14:00: said at
+        once, with the day's hours, before what is asked next; the day stays."""
+        if "day" not in self.state or "time" in self.state:
+            return
+        day = date.fromisoformat(self.state["day"])
+        period = self._period(self.turn.text, day) or self._window()  # or "after 5"
+        if period is None or not closed_in(self.ctx, day, period):
+            return
+        self.closed_period = True
+        self.state.pop("window", None)
+        day_hours = say_day_hours(self.ctx, day, self.lang)
+        self.prefix.append(self.ctx.render("booking_closed_period", self.lang, day_hours=day_hours))
 
     def _window(self) -> tuple[int, int] | None:
         """The range of the day the customer accepts, said earlier ("after 5")."""
@@ -614,6 +628,7 @@ class BookingFlow(RepeatAndSwap):
         refused = self._refuse_day()
         if refused is not None:
             return refused
+        self._note_closed_period()
         if service is None:
             if self.state.get("mode") == "reschedule":
                 service = service_by_id(ctx, self.state.get("booking_service_id"))
