@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hablo.engine.nlu.acts import asks_total
 from hablo.engine.nlu.party import quantity
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
@@ -22,33 +24,16 @@ class PricingSkill(Skill):
         if asks_total(turn.text) and not turn.entities.get("services"):
             booked = _booked_here(turn, ctx)
             if len(booked) > 1:  # "¿cuánto es en total?" after booking two: the sum
-                lines = [
-                    ctx.render(
-                        "price_one", lang, service=s, price=ctx.format_money(s.price_minor, lang)
-                    )
-                    for s in booked
-                ]
-                total = ctx.format_money(sum(s.price_minor for s in booked), lang)
-                lines.append(ctx.render("price_sum", lang, total=total))
-                return SkillResult.say("\n".join(lines))
+                return SkillResult.say(_price_lines(ctx, lang, booked, summed=booked))
         several = turn.entities.get("services") or _options_and_rest(turn)
         if several:  # "corte y barba": each of them
-            lines = [
-                ctx.render(
-                    "price_one", lang, service=s, price=ctx.format_money(s.price_minor, lang)
-                )
-                for s in several
-                if isinstance(s, ServiceInfo)
-            ]
             named = [s for s in turn.entities.get("services") or () if isinstance(s, ServiceInfo)]
-            if len(named) > 1:  # "corte y barba, ¿cuánto sale todo?": the sum as well
-                total = ctx.format_money(sum(s.price_minor for s in named), lang)
-                lines.append(ctx.render("price_sum", lang, total=total))
-            return SkillResult.say("\n".join(lines))
+            asked = [s for s in several if isinstance(s, ServiceInfo)]
+            # "corte y barba, ¿cuánto sale todo?": the sum of the services named as well
+            return SkillResult.say(_price_lines(ctx, lang, asked, summed=named))
         service = turn.entities.get("service")
         if isinstance(service, ServiceInfo):
-            price = ctx.format_money(service.price_minor, lang)
-            one = ctx.render("price_one", lang, service=service, price=price)
+            one = _price_lines(ctx, lang, [service])
             count = quantity(turn.text)
             if count > 1:  # "2 cortes, ¿cuánto es?": the total too
                 total = ctx.format_money(service.price_minor * count, lang)
@@ -56,6 +41,23 @@ class PricingSkill(Skill):
             return SkillResult.say(one)
         items = [(s, ctx.format_money(s.price_minor, lang)) for s in ctx.services()]
         return SkillResult.say(ctx.render("price_list", lang, items=items))
+
+
+def _price_lines(
+    ctx: SkillContext,
+    lang: str,
+    services: Sequence[ServiceInfo],
+    summed: Sequence[ServiceInfo] = (),
+) -> str:
+    """A line with each service's price and, when `summed` holds more than one, their sum."""
+    lines = [
+        ctx.render("price_one", lang, service=s, price=ctx.format_money(s.price_minor, lang))
+        for s in services
+    ]
+    if len(summed) > 1:
+        total = ctx.format_money(sum(s.price_minor for s in summed), lang)
+        lines.append(ctx.render("price_sum", lang, total=total))
+    return "\n".join(lines)
 
 
 def _options_and_rest(turn: Turn) -> list[ServiceInfo]:
