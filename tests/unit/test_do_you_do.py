@@ -81,6 +81,9 @@ def test_a_service_offered_is_found_not_denied(
         (BEAUTY, "¿hacéis uñas?", {"Manicura", "Pedicura"}),
         (GLOW, "how much for a trim?", {"Women's haircut", "Men's haircut"}),
         (COLOUR, "do you do color?", {"Balayage", "Root touch-up"}),
+        # no kids' cut on the list: the haircuts there are, not "I didn't get that"
+        (GLOW, "do you cut kids hair?", {"Women's haircut", "Men's haircut"}),
+        (GLOW, "do you do haircuts for children?", {"Women's haircut", "Men's haircut"}),
         (
             _matcher(("Limpieza dental", ()), ("Limpieza facial", ())),
             "¿hacen limpiezas?",

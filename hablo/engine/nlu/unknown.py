@@ -21,8 +21,8 @@ NOT_OFFERED = "not_offered"
 UNKNOWN_FACT = "unknown_fact"
 
 _LEAD = (
-    r"^(?:(?:hola|buenas|buen dia|buenas tardes|hi|hello|hey|una consulta|consulta|pregunta)"
-    r"\s+)*"
+    r"^(?:(?:hola|buenas|buen dia|buenas tardes|hi|hiya|hello|hey|good (?:morning|afternoon)"
+    r"|una consulta|consulta|pregunta)\s+)*"
 )
 # Verbs that ask about a service ("¿hacen X?", "do you do X?").
 _SERVICE_RE = re.compile(
@@ -296,13 +296,16 @@ _FILLER = frozenset(
         "mascota",
     ]
 )
+# Who a service is for, when the shop has no children's version ("do you cut kids hair?"
+# at a salon with Men's and Women's haircuts): the haircuts are the answer, not "what?".
+_FOR_CHILDREN = re.compile(CHILDREN_SERVICE.pattern + r"|\b(?:nen[ea]s?|chiquit\w*|peques?)\b")
 
 
 def _unsaid(text: str, services: tuple[ServiceInfo, ...], matcher: ServiceMatcher) -> list[str]:
     """The words of `text` that do not name these services, in any language (fillers
     aside)."""
     words = matcher.without_names(text, services).split()
-    left = [w for w in words if len(w) > 2 and w not in _FILLER]
+    left = [w for w in words if len(w) > 2 and w not in _FILLER and not _FOR_CHILDREN.fullmatch(w)]
     said = _said_otherwise(" ".join(left), matcher) if left else ()
     return [] if said and set(said) <= set(services) else left
 
