@@ -628,6 +628,8 @@ class BookingFlow(RepeatAndSwap):
                 service = service_by_id(ctx, self.state.get("booking_service_id"))
             if service is None:
                 self.state["step"] = "service"
+                if asks_which_days(self.turn.text):  # "¿qué días tenés?": once it is said for what
+                    self.state["which_days"] = True
                 narrowed = self.turn.entities.get("service_options")
                 if narrowed:  # "una consulta": which of these two, until one is said
                     self.state["service_options"] = [str(s.id) for s in narrowed]
@@ -645,8 +647,9 @@ class BookingFlow(RepeatAndSwap):
                 return self._propose(soonest)
             self.state["step"] = "day"
             week = self.state.pop("week_from", None)
+            asked = self.state.pop("which_days", False)
             days: list[str] = []
-            if asks_which_days(self.turn.text):
+            if asked or asks_which_days(self.turn.text):
                 since = date.fromisoformat(week) if week else None
                 days = (self._open_days(service, since=since) if since else []) or (
                     self._open_days(service)
