@@ -61,6 +61,8 @@ PSY = _matcher(("Sesión individual", ()), ("Sesión online", ("virtual", "por z
         (GARAGE, "cambian balatas?", "Cambio de balatas"),
         (VET, "do you trim nails?", "Nail trim"),
         (VET, "do you microchip?", "Microchipping"),
+        (VET, "do y'all microchip puppies?", "Microchipping"),  # y'all, and a puppy is a dog
+        (VET, "do you all trim nails?", "Nail trim"),
         (BARBER, "do you cut kids hair?", "Kids cut"),
         (GROOMER, "do you groom big dogs?", "Full groom (large dog)"),
         (DENTIST, "sacan muelas?", "Extracción simple"),
