@@ -131,3 +131,12 @@ def test_a_service_of_the_trade_the_catalogue_lacks_is_not_offered() -> None:
     assert unknown_ask("¿hacen alisado?", SALON) == UnknownAsk(NOT_OFFERED, "alisado")
     price = unknown_ask("cuanto sale el alisado con keratina?", SALON)
     assert price == UnknownAsk(NOT_OFFERED, "alisado con keratina")
+
+
+def test_what_is_told_after_a_question_is_not_asked() -> None:
+    # the customer marks questions with "?": "tiene fiebre" is the child's, not the shop's
+    assert unknown_ask("¿me da una cita para mi niño? tiene fiebre", SALON) is None
+    asked = unknown_ask("¿abren mañana? ¿tienen estacionamiento?", SALON)
+    assert asked == UnknownAsk(UNKNOWN_FACT, "estacionamiento")
+    unmarked = unknown_ask("tienen estacionamiento", SALON)  # no "?" anywhere: still asked
+    assert unmarked == UnknownAsk(UNKNOWN_FACT, "estacionamiento")

@@ -188,9 +188,17 @@ def asked_about(text: str, matcher: ServiceMatcher) -> Asked | None:
     """`unknown_ask`, and several services when the question may mean any of them
     ("¿hacéis uñas?": the manicure and the pedicure; "do you do color?").
     Each sentence is read on its own ("are you hiring? I'm a hairdresser…")."""
-    for sentence in re.split(r"[?¿!¡.;\n]+", text):
+    marks = "?" in text
+    for sentence, end in re.findall(r"([^?¿!¡.;\n]+)([?¿!¡.;\n]*)", text):
         norm = plain(sentence)
         found = _ask_in(norm, sentence, matcher) if norm else None
+        if (
+            marks
+            and "?" not in end
+            and isinstance(found, UnknownAsk)
+            and found.kind == UNKNOWN_FACT
+        ):
+            continue  # told, not asked: "¿me da una cita para mi niño? tiene fiebre"
         if found is not None:
             return found
     return None
