@@ -422,6 +422,7 @@ def _questions(
             # "¿atienden por obra social? tengo OSDE": "tengo" is no question about bookings
             and not (u.intent == "my_bookings" and not _BOOKING_WORDS.search(normalize(p)))
             and not only_same_time(p)  # "…¿para el sábado siguiente? mismo horario"
+            and not _said_not_asked(p, u, text)  # "¿una cita para mi niño? tiene fiebre"
         ]
         if strict and (
             len(asks) != len(pieces)
@@ -434,6 +435,12 @@ def _questions(
         if not strict and whole.intent == "greeting" and len(asks) == 1:
             return asks
     return None
+
+
+def _said_not_asked(piece: str, understood: Understanding, text: str) -> bool:
+    """A piece read as "do you have X?" that is told, not asked: the customer marks
+    questions with "?" and this one has none ("tiene fiebre" is the child's fever)."""
+    return understood.intent == "unknown_fact" and "?" in text and not piece.rstrip().endswith("?")
 
 
 _BOOKING_WORDS = re.compile(

@@ -54,6 +54,15 @@ def test_a_name_partly_said_that_fits_two_services_is_left_open() -> None:
     assert options == {"GCSE maths lesson", "A-level maths lesson"}
 
 
+def test_a_short_word_said_in_the_plural_tells_two_services_apart() -> None:
+    # "pads" is the pad replacement's own word: the brake inspection is not asked about
+    garage = _matcher("Brake inspection", "Brake pad replacement", "Oil change")
+    for text in ("do you do brake pads? how much?", "new brake pads for my truck"):
+        assert [s.name for s in garage.by_name_words(text)] == ["Brake pad replacement"]
+    both = {s.name for s in garage.by_name_words("do you do brakes?")}
+    assert both == {"Brake inspection", "Brake pad replacement"}
+
+
 def test_several_services_named_together_are_all_found_in_order() -> None:
     text = "Can I book GCSE maths and GCSE English on Saturday at 10?"
     found = TUTORS.find_all(text, near="on Saturday at 10")

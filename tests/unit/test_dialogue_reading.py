@@ -12,7 +12,9 @@ import pytest
 from hablo.demo import DEMO_SERVICES
 from hablo.engine.nlu.acts import (
     ACK,
+    asks_opening,
     asks_total,
+    asks_which_days,
     closes_topic,
     corrects_service,
     is_follow_up,
@@ -377,3 +379,34 @@ def test_leaving_a_question_for_now(text: str, leaves: bool) -> None:
 
 def test_leaving_for_now_closes_the_topic() -> None:
     assert closes_topic("hmm I'll think about it and get back to you, cheers") == ACK
+
+
+@pytest.mark.parametrize(
+    ("text", "week"),
+    [
+        ("qué días tenés libre para coloración esta semana?", True),
+        ("what days do you have next week?", True),
+        ("¿qué días tienen la semana que viene?", True),
+        ("qué días tenés el viernes?", False),  # a day: its times
+        ("what days do you have tomorrow?", False),
+    ],
+)
+def test_a_week_asked_about_is_not_its_first_day(text: str, week: bool) -> None:
+    # "esta semana" reads as today's date; the booking flow lists the week's days instead
+    when = extract_when(text, NOW)
+    assert when is not None and when.has_date
+    assert reading.names_week(when.text) is week
+
+
+@pytest.mark.parametrize(
+    ("text", "free_days"),
+    [
+        ("hey, what days have you got free?", True),  # a booking: for what, then the days
+        ("¿qué días tenéis hueco?", True),
+        ("qué días tenés libre?", True),
+        ("what days are you open?", False),  # the opening hours
+        ("que dias atienden?", False),
+    ],
+)
+def test_which_days_free_is_not_which_days_open(text: str, free_days: bool) -> None:
+    assert asks_which_days(text) and asks_opening(text) is not free_days

@@ -61,6 +61,8 @@ PSY = _matcher(("Sesión individual", ()), ("Sesión online", ("virtual", "por z
         (GARAGE, "cambian balatas?", "Cambio de balatas"),
         (VET, "do you trim nails?", "Nail trim"),
         (VET, "do you microchip?", "Microchipping"),
+        (VET, "do y'all microchip puppies?", "Microchipping"),  # y'all, and a puppy is a dog
+        (VET, "do you all trim nails?", "Nail trim"),
         (BARBER, "do you cut kids hair?", "Kids cut"),
         (GROOMER, "do you groom big dogs?", "Full groom (large dog)"),
         (DENTIST, "sacan muelas?", "Extracción simple"),
@@ -81,6 +83,9 @@ def test_a_service_offered_is_found_not_denied(
         (BEAUTY, "¿hacéis uñas?", {"Manicura", "Pedicura"}),
         (GLOW, "how much for a trim?", {"Women's haircut", "Men's haircut"}),
         (COLOUR, "do you do color?", {"Balayage", "Root touch-up"}),
+        # no kids' cut on the list: the haircuts there are, not "I didn't get that"
+        (GLOW, "do you cut kids hair?", {"Women's haircut", "Men's haircut"}),
+        (GLOW, "do you do haircuts for children?", {"Women's haircut", "Men's haircut"}),
         (
             _matcher(("Limpieza dental", ()), ("Limpieza facial", ())),
             "¿hacen limpiezas?",
@@ -126,3 +131,12 @@ def test_a_service_of_the_trade_the_catalogue_lacks_is_not_offered() -> None:
     assert unknown_ask("¿hacen alisado?", SALON) == UnknownAsk(NOT_OFFERED, "alisado")
     price = unknown_ask("cuanto sale el alisado con keratina?", SALON)
     assert price == UnknownAsk(NOT_OFFERED, "alisado con keratina")
+
+
+def test_what_is_told_after_a_question_is_not_asked() -> None:
+    # the customer marks questions with "?": "tiene fiebre" is the child's, not the shop's
+    assert unknown_ask("¿me da una cita para mi niño? tiene fiebre", SALON) is None
+    asked = unknown_ask("¿abren mañana? ¿tienen estacionamiento?", SALON)
+    assert asked == UnknownAsk(UNKNOWN_FACT, "estacionamiento")
+    unmarked = unknown_ask("tienen estacionamiento", SALON)  # no "?" anywhere: still asked
+    assert unmarked == UnknownAsk(UNKNOWN_FACT, "estacionamiento")

@@ -754,6 +754,8 @@ def _by_rule(
         return "book", _UNSURE  # "me equivoqué, era para el viernes": the booking skill decides
     if intent in (None, "pricing", "hours") and "service" in entities and asks_which_days(text):
         return "book", 1.0  # "what days do you have for a manicure?": the days it can be booked
+    if intent is None and asks_which_days(text) and not asks_opening(text):
+        return "book", _UNSURE  # "what days have you got free?": for what, then those days
     if (
         intent in (None, "pricing", "hours", "reschedule", "my_bookings", *_DISGUISES)
         and "service" in entities

@@ -499,6 +499,8 @@ class ServiceMatcher:
                 if hit:
                     found = set(hit) if not found else (found & set(hit)) or found
                 continue
+            if len(token) == 4 and token.endswith("s"):  # "pads" tells two brakes apart
+                short.append(token[:-1])
             word = _singular(token)
             hit = self._words.get(word) or self._by_prefix(word) or self._by_suffix(word)
             if hit is None and len(word) >= 5:

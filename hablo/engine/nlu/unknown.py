@@ -20,9 +20,10 @@ from hablo.plugins.sdk import ServiceInfo
 NOT_OFFERED = "not_offered"
 UNKNOWN_FACT = "unknown_fact"
 
+# "do y'all microchip?", "do ya do nails?": you, as people write it (' is read as a space).
 _LEAD = (
-    r"^(?:(?:hola|buenas|buen dia|buenas tardes|hi|hello|hey|una consulta|consulta|pregunta)"
-    r"\s+)*"
+    r"^(?:(?:hola|buenas|buen dia|buenas tardes|hi|hiya|hello|hey|good (?:morning|afternoon)"
+    r"|una consulta|consulta|pregunta)\s+)*"
 )
 # Verbs that ask about a service ("¿hacen X?", "do you do X?").
 _SERVICE_RE = re.compile(
@@ -30,7 +31,7 @@ _SERVICE_RE = re.compile(
     r"(?:hacen|haces|hace|haceis|realizan|realizas|realizais|ofrecen|ofreces|ofreceis"
     r"|trabajan\s+con|trabajan"
     r"|me\s+(?:pueden|podes|puedes|puede)\s+hacer|se\s+puede\s+hacer|puedo\s+hacerme"
-    r"|do\s+you\s+(?:guys\s+)?(?:do|offer|provide)|can\s+you\s+do|can\s+i\s+get|do\s+you\s+guys\s+do)"
+    r"|do\s+(?:you\s+all|you|y\s?all|ya)\s+(?:guys\s+)?(?:do|offer|provide)|can\s+you\s+do|can\s+i\s+get|do\s+(?:you\s+all|you|y\s?all|ya)\s+guys\s+do)"
     r"\s+(?:tambien\s+|also\s+)?(?P<thing>.+)$"
 )
 # The trade's own verbs ("¿revisan frenos?", "do you trim nails?", "do you microchip?"):
@@ -40,17 +41,17 @@ _JOB_RE = re.compile(
     _LEAD + r"(?:ustedes\s+|ahi\s+)?(?:tambien\s+)?"
     r"(?:(?P<verb>revisan|cambian|ponen|colocan|arreglan|reparan|cortan|tinen|depilan|vacunan"
     r"|ensenan|dan|dais|sacan|sacais|quitan|atiende|atienden|atendes|atendeis)\s+(?P<object>.+)"
-    r"|do\s+you\s+(?:guys\s+)?(?:also\s+)?(?P<job>(?!(?:do|offer|provide)\b|have|accept|take|allow|sell|know|open|close"
+    r"|do\s+(?:you\s+all|you|y\s?all|ya)\s+(?:guys\s+)?(?:also\s+)?(?P<job>(?!(?:do|offer|provide)\b|have|accept|take|allow|sell|know|open|close"
     r"|work|speak|ship|deliver|need|want|mind|think)[a-z]+(?:\s+.+)?))$"
 )
 # Verbs that ask about a fact ("¿tienen X?", "¿aceptan X?", "do you have X?").
 _FACT_RE = re.compile(
     _LEAD + r"(?:ustedes\s+|ahi\s+)?"
     r"(?:tienen|tenes|tienes|tiene|teneis|hay|aceptan|aceptas|acepta|aceptais|toman"
-    r"|cobran\s+con|se\s+puede|venden|vendes|vende|vendeis|do\s+you\s+sell|are\s+you\s+hiring"
+    r"|cobran\s+con|se\s+puede|venden|vendes|vende|vendeis|do\s+(?:you\s+all|you|y\s?all|ya)\s+sell|are\s+you\s+hiring"
     r"|atienden\s+(?:por|con)|atiende\s+(?:por|con)|atendes\s+(?:por|con)|cubren|reciben"
     r"|estan\s+buscando|buscan"
-    r"|puedo|se\s+permite|dejan|is\s+there|are\s+there|do\s+you\s+(?:have|accept|take|allow)"
+    r"|puedo|se\s+permite|dejan|is\s+there|are\s+there|do\s+(?:you\s+all|you|y\s?all|ya)\s+(?:have|accept|take|allow)"
     r"|can\s+i|are\s+you|is\s+it)"
     r"\s+(?P<thing>.+)$"
 )
@@ -69,7 +70,7 @@ _WALK_IN = re.compile(
 # "¿cuánto sale el alisado?", "how much is a perm?": a price of something.
 _PRICE_OF_RE = re.compile(
     r"(?:cuanto\s+(?:sale|salen|cuesta|cuestan|vale|valen|cobran(?:\s+por)?|esta|estan)"
-    r"|precio\s+(?:de|del)|how\s+much\s+(?:is|are|for|does|do\s+you\s+charge\s+for)"
+    r"|precio\s+(?:de|del)|how\s+much\s+(?:is|are|for|does|do\s+(?:you\s+all|you|y\s?all|ya)\s+charge\s+for)"
     r"|price\s+(?:of|for)|what\s+does)\s+(?P<thing>.+)$"
 )
 # Words that ask for the list, or point back, not at a thing.
@@ -187,9 +188,17 @@ def asked_about(text: str, matcher: ServiceMatcher) -> Asked | None:
     """`unknown_ask`, and several services when the question may mean any of them
     ("¿hacéis uñas?": the manicure and the pedicure; "do you do color?").
     Each sentence is read on its own ("are you hiring? I'm a hairdresser…")."""
-    for sentence in re.split(r"[?¿!¡.;\n]+", text):
+    marks = "?" in text
+    for sentence, end in re.findall(r"([^?¿!¡.;\n]+)([?¿!¡.;\n]*)", text):
         norm = plain(sentence)
         found = _ask_in(norm, sentence, matcher) if norm else None
+        if (
+            marks
+            and "?" not in end
+            and isinstance(found, UnknownAsk)
+            and found.kind == UNKNOWN_FACT
+        ):
+            continue  # told, not asked: "¿me da una cita para mi niño? tiene fiebre"
         if found is not None:
             return found
     return None
@@ -289,6 +298,8 @@ _FILLER = frozenset(
         "again",
         "dog",
         "dogs",
+        "puppy",
+        "puppies",
         "perro",
         "perros",
         "pet",
@@ -296,13 +307,16 @@ _FILLER = frozenset(
         "mascota",
     ]
 )
+# Who a service is for, when the shop has no children's version ("do you cut kids hair?"
+# at a salon with Men's and Women's haircuts): the haircuts are the answer, not "what?".
+_FOR_CHILDREN = re.compile(CHILDREN_SERVICE.pattern + r"|\b(?:nen[ea]s?|chiquit\w*|peques?)\b")
 
 
 def _unsaid(text: str, services: tuple[ServiceInfo, ...], matcher: ServiceMatcher) -> list[str]:
     """The words of `text` that do not name these services, in any language (fillers
     aside)."""
     words = matcher.without_names(text, services).split()
-    left = [w for w in words if len(w) > 2 and w not in _FILLER]
+    left = [w for w in words if len(w) > 2 and w not in _FILLER and not _FOR_CHILDREN.fullmatch(w)]
     said = _said_otherwise(" ".join(left), matcher) if left else ()
     return [] if said and set(said) <= set(services) else left
 

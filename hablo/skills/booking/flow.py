@@ -514,7 +514,16 @@ class BookingFlow(RepeatAndSwap):
                 found = True
         if when is not None:
             local = when.start.astimezone(self.zone)
-            if when.has_date:
+            week = (
+                when.has_date
+                and not when.has_time
+                and asks_which_days(self.turn.text)
+                and reading.names_week(when.text)
+            )
+            if week:  # "¿qué días tenés libre esta semana?": that week's days, not its first
+                self.state["week_from"] = local.date().isoformat()
+                self.state.pop("day", None)
+            elif when.has_date:
                 self._set_day(local.date())
                 period = reading.window(self.turn.text, None)
                 if not when.has_time and (period or reading.wants_first(self.turn.text)):
@@ -634,6 +643,8 @@ class BookingFlow(RepeatAndSwap):
                 service = service_by_id(ctx, self.state.get("booking_service_id"))
             if service is None:
                 self.state["step"] = "service"
+                if asks_which_days(self.turn.text):  # "¿qué días tenés?": once it is said for what
+                    self.state["which_days"] = True
                 narrowed = self.turn.entities.get("service_options")
                 if narrowed:  # "una consulta": which of these two, until one is said
                     self.state["service_options"] = [str(s.id) for s in narrowed]
@@ -650,7 +661,14 @@ class BookingFlow(RepeatAndSwap):
             if soonest is not None:  # "what's the soonest you can see me?"
                 return self._propose(soonest)
             self.state["step"] = "day"
-            days = self._open_days(service) if asks_which_days(self.turn.text) else []
+            week = self.state.pop("week_from", None)
+            asked = self.state.pop("which_days", False)
+            days: list[str] = []
+            if asked or asks_which_days(self.turn.text):
+                since = date.fromisoformat(week) if week else None
+                days = (self._open_days(service, since=since) if since else []) or (
+                    self._open_days(service)
+                )
             return self._say(
                 "booking_ask_day",
                 service=service.label(self.lang),
@@ -792,14 +810,22 @@ class BookingFlow(RepeatAndSwap):
             ask_service=not self.state.get("service_id"),
         )
 
-    def _open_days(self, service: ServiceInfo, count: int = 4) -> list[str]:
+    def _open_days(
+        self, service: ServiceInfo, count: int = 4, since: date | None = None
+    ) -> list[str]:
         """ "¿qué días tienen?", "¿cuándo tenés libre?": the next days with a free time
-        for the service, each with its first free time ("jueves 11 de marzo (09:00)")."""
+        for the service, each with its first free time ("jueves 11 de marzo (09:00)");
+        with `since`, the days of that week only ("¿qué días tenés esta semana?")."""
         repo = repo_of(self.ctx)
         today = self.now.astimezone(self.zone).date()
+        start = max(since or today, today)
+        last = today + timedelta(days=min(repo.policy.max_days_ahead, 31))
+        if since is not None:  # the week ends on its Sunday
+            last = min(last, since + timedelta(days=6 - since.weekday()))
+            count = 7
         found: list[str] = []
-        for ahead in range(min(repo.policy.max_days_ahead, 31) + 1):
-            day = today + timedelta(days=ahead)
+        for ahead in range((last - start).days + 1):
+            day = start + timedelta(days=ahead)
             hours = self.ctx.opening_hours(day)
             free = repo.free_slots(day, service, hours, self.now) if hours else []
             if free:

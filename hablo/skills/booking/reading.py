@@ -208,6 +208,15 @@ def week_later(text: str) -> bool:
     return bool(_WEEK_LATER_RE.search(plain(text)))
 
 
+# "esta semana", "la semana que viene", "this week", "next week": a whole week was said.
+_A_WEEK_RE = re.compile(r"\b(?:semana|week)\b")
+
+
+def names_week(mention: str) -> bool:
+    """Whether a date mention is a week rather than a day ("esta semana" reads as today)."""
+    return bool(_A_WEEK_RE.search(plain(mention)))
+
+
 def lone_number(text: str) -> int | None:
     """The one small number of a short answer ("ok 4 then", "dale, 3"), or None."""
     words = plain(text).split()
