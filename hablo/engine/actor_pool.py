@@ -94,6 +94,7 @@ class ActorPool:
         except RuntimeError:  # out of threads: the actor waits in line for a running one
             with self._cond:
                 self._running -= 1
+                self._ended.notify_all()
             log.exception("actor pool: could not start a thread; %d running", self._running)
 
     def requeue(self, actor: PooledActor) -> None:
@@ -115,6 +116,7 @@ class ActorPool:
                     self._waiting -= 1
                     if not woken and not self._ready:
                         self._running -= 1
+                        self._ended.notify_all()  # idle end racing a close()
                         return
                 actor = self._ready.popleft()
             try:

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -16,6 +18,9 @@ from hablo.engine.messages import ConversationKey, InboxEvent, PassivationTick, 
 from hablo.engine.tenant_actor import LiveActorBudget, Release, Shrink
 
 log = logging.getLogger(__name__)
+# How long a stopping process waits for its tenant actors (each first waits for its
+# conversations' turns).
+TENANT_STOP_S = 30.0
 
 
 class Router(ABC):
@@ -99,8 +104,12 @@ class InProcessRouter(Router):
         with self._lock:
             refs = list(self._tenants.values())
             self._tenants.clear()
+        # All asked at once, then waited for against one deadline: each tenant waits
+        # for its conversations' turns, and one after the other those waits added up.
         for ref in refs:
-            try:
-                ref.stop(block=True, timeout=30)
-            except (pykka.ActorDeadError, pykka.Timeout):
+            with contextlib.suppress(pykka.ActorDeadError):  # stopped already
+                ref.stop(block=False)
+        deadline = time.monotonic() + TENANT_STOP_S
+        for ref in refs:
+            if not ref.actor_stopped.wait(max(0.0, deadline - time.monotonic())):
                 log.warning("tenant actor did not stop in time")

@@ -343,6 +343,8 @@ def test_a_drop_off_or_a_plan_is_no_end_time(text: str) -> None:
     [
         ("¿no tenés otro horario?", True, False),
         ("¿Tendrá otros horarios?", True, False),
+        ("can we do another time", True, False),
+        ("tenés en otro momento", True, False),
         ("any other times?", True, False),
         ("y otro día?", False, True),
         ("no me sirve ninguno, otro día", False, True),
@@ -371,6 +373,9 @@ def test_asking_for_other_times_or_another_day(
         ("más tarde te paso a buscar", False),
         ("otro día", False),
         ("anything later?", False),
+        ("can we do another time", False),  # asks for other times
+        ("tenes en otro momento", False),
+        ("maybe another time, thanks", True),
     ],
 )
 def test_leaving_a_question_for_now(text: str, leaves: bool) -> None:

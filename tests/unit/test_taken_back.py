@@ -8,7 +8,12 @@ import uuid
 import pytest
 
 from hablo.demo import DEMO_SERVICES
-from hablo.engine.nlu.corrections import dropped_names, services_taken_back, without_taken_back
+from hablo.engine.nlu.corrections import (
+    MAX_SERVICE_CUTS,
+    dropped_names,
+    services_taken_back,
+    without_taken_back,
+)
 from hablo.engine.nlu.services import ServiceMatcher
 from hablo.plugins.sdk import ServiceInfo
 
@@ -145,3 +150,12 @@ def test_the_names_taken_back_are_told() -> None:
     assert services_taken_back("era barba no corte", SALON) == ["corte"]
     assert services_taken_back("barba, no, corte de pelo, el viernes", SALON) == ["barba"]
     assert services_taken_back("corte y barba el jueves", SALON) == []
+
+
+def test_a_long_message_is_read_as_said_and_the_cuts_are_bounded() -> None:
+    names = SALON
+    hostile = "corte " + "no barba, " * 800
+    assert without_taken_back(hostile, names) == hostile
+    assert services_taken_back(hostile, names) == []
+    many = "corte no barba no brushing no manicura no coloración no barba no brushing"
+    assert len(services_taken_back(many, names)) <= MAX_SERVICE_CUTS

@@ -548,19 +548,25 @@ _BOOK_LATER_RE = re.compile(
 
 _LEAVES_RE = re.compile(
     r"\b(?:otro dia (?:vengo|paso|te escribo|le escribo|escribo|reservo|saco|lo veo|sera)"
-    r"|en otro momento|otra vez sera|mas adelante (?:te |le )?(?:escribo|vuelvo|reservo|aviso)"
+    r"|otra vez sera|mas adelante (?:te |le )?(?:escribo|vuelvo|reservo|aviso)"
     r"|(?:despues|luego|mas tarde) (?:te|le) (?:escribo|aviso|confirmo)"
     r"|(?:te|le) (?:aviso|confirmo|escribo) (?:despues|luego|mas tarde|mas adelante)"
     r"|lo (?:voy a )?(?:pienso|pensar|consulto|consultar)"
     r"|i ll (?:let you know|think about it|get back to you|come back|book another time)"
-    r"|(?:another|some other) time|maybe another day)\b"
+    r"|maybe (?:another|some other) (?:time|day))\b"
+)
+# "¿tenés en otro momento?", "can we do another time": asks for another time, stays.
+_STAYS_RE = re.compile(
+    r"\b(?:tenes|tienes|tienen|tiene|hay|any|do you have|have you got|can we|could we"
+    r"|podemos|podriamos|se puede|puede ser)\b"
 )
 
 
 def leaves_for_now(text: str) -> bool:
     """ "bueno, otro día vengo, gracias", "lo voy a pensar y le aviso", "I'll think about
     it": the customer leaves a pending question for now (not "¿y otro día?")."""
-    return "?" not in text and bool(_LEAVES_RE.search(plain(text)))
+    norm = plain(text)
+    return "?" not in text and bool(_LEAVES_RE.search(norm)) and not _STAYS_RE.search(norm)
 
 
 def closes_topic(text: str) -> str | None:

@@ -142,9 +142,17 @@ def _drops(text: str, names: Catalogue) -> list[tuple[re.Match[str], int]]:
     return found
 
 
+# Services are taken back in short messages; a long one is read as said, so a hostile
+# "corte no barba, no barba, …" cannot make each cut rescan thousands of characters.
+MAX_SERVICE_CUTS = 4
+MAX_CUT_TEXT = 400
+
+
 def dropped_names(text: str, names: Catalogue) -> list[str]:
     """The services' names a message drops ("sin barba", "without the beard"), also
     where nothing else is said and so nothing is cut."""
+    if len(text) > MAX_CUT_TEXT:
+        return []
     return [text[drop.end() : end] for drop, end in _drops(text, names) if not drop["no"]]
 
 
@@ -152,6 +160,8 @@ def _dropped_service(text: str, names: Catalogue, gone: list[str]) -> str:
     """ "era barba no corte", "no beard, just the cut", "corte sin barba", "no, sin
     barba": the service after the "no" goes, when the rest still names one (after "sin",
     "without", "scratch": when something is left). Its name is added to `gone`."""
+    if len(gone) >= MAX_SERVICE_CUTS or len(text) > MAX_CUT_TEXT:
+        return text
     for drop, end in _drops(text, names):
         rest = _cut(text, drop.start(), end)
         left = names.find(rest) is not None or (not drop["no"] and _WORD.search(rest))
@@ -164,6 +174,8 @@ def _dropped_service(text: str, names: Catalogue, gone: list[str]) -> str:
 def _denied_service(text: str, names: Catalogue, gone: list[str]) -> str:
     """ "barba, no, corte", "kapping no, perdón, semi": the service before the "no" goes,
     when a service is said after it. Its name is added to `gone`."""
+    if len(gone) >= MAX_SERVICE_CUTS or len(text) > MAX_CUT_TEXT:
+        return text
     for denial in re.finditer(_DENIAL, text, re.IGNORECASE):
         words = _words_before(text, denial.start())
         for first in range(len(words)):

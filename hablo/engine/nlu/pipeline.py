@@ -29,6 +29,7 @@ from hablo.engine.nlu.acts import (
     corrects_day,
     corrects_service,
     means_own_booking,
+    moves_the,
     prefers,
     read_act,
     same_again,
@@ -761,6 +762,7 @@ def _by_rule(
         and "service" in entities
         and wants_soonest(text)
         and not means_own_booking(text)
+        and not moves_the(text)  # "¿me pasás el corte al primer turno libre?" moves it
     ):
         return "book", 1.0  # "¿cuándo es lo más pronto para un tinte?", "¿puedo pasar ahora?"
     if intent in (None, "hours", "pricing") and asks_end(text):

@@ -14,7 +14,7 @@ from hablo.plugins.sdk import ServiceInfo
 _SIZE_WORDS: dict[str, tuple[str, ...]] = {
     "small": (
         "small", "little", "tiny", "mini", "toy", "smaller", "pequeno", "pequena", "pequenos",
-        "pequenas", "peque", "chico", "chica", "chicos", "chicas", "chiquito", "chiquita",
+        "pequenas", "peque", "chico", "chica", "chiquito", "chiquita",
         "chiquitos", "chiquitas", "chiquitin",
     ),
     "medium": ("medium", "mid", "midsize", "mediano", "mediana", "medianos", "medianas"),
@@ -31,8 +31,13 @@ def _words(text: str) -> list[str]:
     return _WORDS.findall(normalize(text))
 
 
+# Not sizes: "hola chicos" greets, "big thanks" thanks (plural "chicos" is left out above).
+_NOT_A_SIZE = re.compile(r"\b(?:big|huge|giant) thank")
+
+
 def _sizes(text: str) -> set[str]:
-    return {_SIZE_OF[w] for w in _words(text) if w in _SIZE_OF}
+    said = _NOT_A_SIZE.sub(" ", normalize(text))
+    return {_SIZE_OF[w] for w in _words(said) if w in _SIZE_OF}
 
 
 def _base(service: ServiceInfo) -> tuple[str, ...]:

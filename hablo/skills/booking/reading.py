@@ -253,7 +253,8 @@ def asks_other_day(text: str) -> bool:
 _OTHER_TIMES_RE = re.compile(
     r"\b(?:otros? horarios?|otras? horas?|otro turno|otras opciones|otra opcion"
     r"|other (?:times?|slots?|options?)|another (?:slot|time slot)|different times?"
-    r"|(?:any|anything) else)\b"
+    r"|(?:any|anything) else|(?:do|have|get|try) (?:another|a different) time"
+    r"|en otro (?:momento|horario))\b"
 )
 
 
