@@ -47,6 +47,13 @@ _TRADE = frozenset(
         *("something", "anything"),
     )
 )
+# When, not what: "¿qué día me conviene para el corte?" asks about days or times.
+_WHEN_WORDS = frozenset(
+    (
+        *("dia", "dias", "fecha", "horario", "horarios", "hora", "horas", "turno", "turnos"),
+        *("day", "days", "date", "time", "times", "slot", "slots"),
+    )
+)
 # Words that bring in the thing recommended: "una serie", "a good restaurant".
 _DETERMINERS = frozenset(
     ("un", "una", "unos", "unas", "el", "la", "los", "las", "algun", "a", "an", "the", "some")
@@ -59,6 +66,8 @@ def asks_advice(text: str, names_service: bool = False) -> bool:
     said = plain(text)
     for found in _ASKS_ADVICE.finditer(said):
         what = found["what"] or found["what_en"]
+        if what in _WHEN_WORDS:
+            continue  # "¿qué horario me recomendás para la coloración?"
         if what and what not in _TRADE and not names_service:
             continue  # "¿qué serie me recomendás?"
         rest = said[found.end() :].split()

@@ -158,13 +158,15 @@ _TIME_RE = re.compile(
     re.X,
 )
 # Minutes before the hour as Mexicans say them: "(un) cuarto para las 5" is 4:45,
-# "diez para las 12" is 11:50 ("el quince para las 5" is a date, not 4:45).
+# "diez para las 12" is 11:50 ("el quince para las 5" is a date, not 4:45; "somos cinco
+# para las 5" counts people).
 _BEFORE_WORDS = ("cuarto", "cinco", "diez", "quince", "veinte", "veinticinco")
 # "half past 4", "quarter to 5" (US "quarter of 5", "quarter after 4"), the British
 # "half 4" (half past four) and the Mexican "cuarto para las 5", with the part of the day.
 _PAST_RE = re.compile(
     rf"\b(?:at\s+)?(?:(?P<q>half|quarter)\s+(?P<rel>past|to|of|after)|(?P<bare>half)"
-    rf"|(?<!el\s)(?<!dia\s)(?:un\s+)?(?P<before>{_alt(_BEFORE_WORDS)})\s+(?:minutos\s+)?"
+    rf"|(?<!el\s)(?<!dia\s)(?<!somos\s)(?<!seremos\s)(?<!ser\s)"
+    rf"(?:un\s+)?(?P<before>{_alt(_BEFORE_WORDS)})\s+(?:minutos\s+)?"
     rf"para\s+las?)\s+(?P<h>\d{{1,2}}|{_HOUR})\b"
     r"(?:\s*(?P<ampm>[ap])\.?\s?m\b\.?"
     r"|\s+(?:de?\s+la|del|en\s+la|por\s+la|x\s+la|a\s+la)\s+(?P<per>manana|tarde|noche)\b"

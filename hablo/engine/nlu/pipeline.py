@@ -780,7 +780,8 @@ def _by_rule(
         intent in (*_DISGUISES, "help", UNKNOWN_FACT)
         and "service" in entities
         and "when" not in entities
-        and (corrects_service(text) or "taken_back" in entities)
+        # "¿el corte es sin brushing?" asks what a service includes; it takes nothing back
+        and (corrects_service(text) or ("taken_back" in entities and "?" not in text))
         and not _PRICE_ASK.search(said_plain)
     ):
         return "book", 1.0  # "ay me equivoqué, era barba": the booking skill swaps the service
