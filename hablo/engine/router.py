@@ -99,17 +99,21 @@ class InProcessRouter(Router):
         return self.budget.live
 
     def stop(self) -> None:
-        # Stop tenants one by one with a timeout; ActorRegistry.stop_all() can hang when
-        # an actor's thread failed to start.
+        # Not ActorRegistry.stop_all(): it can hang when an actor's thread failed to start.
         with self._lock:
             refs = list(self._tenants.values())
             self._tenants.clear()
         # All asked at once, then waited for against one deadline: each tenant waits
         # for its conversations' turns, and one after the other those waits added up.
+        # The stop's future, not `actor_stopped`: pykka sets that before on_stop runs,
+        # and on_stop is what hands the tenant's live actors back to the budget.
+        stopping = []
         for ref in refs:
             with contextlib.suppress(pykka.ActorDeadError):  # stopped already
-                ref.stop(block=False)
+                stopping.append(ref.stop(block=False))
         deadline = time.monotonic() + TENANT_STOP_S
-        for ref in refs:
-            if not ref.actor_stopped.wait(max(0.0, deadline - time.monotonic())):
+        for future in stopping:
+            try:
+                future.get(timeout=max(0.0, deadline - time.monotonic()))
+            except pykka.Timeout:
                 log.warning("tenant actor did not stop in time")
