@@ -505,9 +505,11 @@ _LEAVES_RE = re.compile(
     r"|i ll (?:let you know|think about it|get back to you|come back|book another time)"
     r"|maybe (?:another|some other) (?:time|day))\b"
 )
+# "¿tenés…?", "¿hay…?", "any…?": words that ask for something (another day, time, slot).
+ASKING_WORDS = r"tenes|tienes|tienen|hay|any"
 # "¿tenés en otro momento?", "can we do another time": asks for another time, stays.
 _STAYS_RE = re.compile(
-    r"\b(?:tenes|tienes|tienen|tiene|hay|any|do you have|have you got|can we|could we"
+    rf"\b(?:{ASKING_WORDS}|tiene|do you have|have you got|can we|could we"
     r"|podemos|podriamos|se puede|puede ser)\b"
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hablo.engine.nlu.acts import SOONEST_WORDS, asks_cancel, starts_yes
+from hablo.engine.nlu.acts import ASKING_WORDS, SOONEST_WORDS, asks_cancel, starts_yes
 from hablo.engine.nlu.text import Phrase, normalize, plain
 
 _ORDINALS = {
@@ -219,7 +219,7 @@ turns_down = Phrase(
 _OTHER_DAY_RE = re.compile(r"\b(?:otro dia|otra fecha|another day|a different day|other day)\b")
 
 
-_ASKING_RE = re.compile(r"^(?:y|and|what about|how about)\b|\b(?:tenes|tienes|tienen|hay|any)\b")
+_ASKING_RE = re.compile(rf"^(?:y|and|what about|how about)\b|\b(?:{ASKING_WORDS})\b")
 
 
 def asks_other_day(text: str) -> bool:
