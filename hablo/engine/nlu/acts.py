@@ -445,13 +445,17 @@ asks_which_days = Phrase(
 )
 
 
-# "mejor", "en vez de", "¿puede ser?", "instead", "could it be": another time preferred
-# ("pasado mañana" is a day, not "pasar").
+# The stems of the Spanish verbs that move a booking ("pasar", "mover", "cambiar", "correr").
+MOVE_STEMS = r"pas|mov|cambi|corr"
+# Those verbs in any form, and the English ones: a booking moved ("pasámelo", "cambiar",
+# "move"); "pasado mañana" is a day, not "pasar".
+MOVE_VERBS = rf"(?!pasad[oa]s?\b)(?:{MOVE_STEMS})\w*|move|change|push"
+
+# "mejor", "en vez de", "¿puede ser?", "instead", "could it be": another time preferred.
 prefers = Phrase(
-    r"\b(?:mejor|en vez|en lugar|prefer\w*|puede ser|podria ser|se puede|cambi\w*"
-    r"|pas(?!ad[oa]s?\b)\w*|mov\w*|corr\w*|instead|rather|better|could it be|can it be"
-    r"|can we (?:do|make it)"
-    r"|change|move|push|make it|dejalo para|dejamelo para|ponelo para|ponemelo para)\b"
+    r"\b(?:mejor|en vez|en lugar|prefer\w*|puede ser|podria ser|se puede"
+    rf"|{MOVE_VERBS}|instead|rather|better|could it be|can it be|can we (?:do|make it)"
+    r"|make it|dejalo para|dejamelo para|ponelo para|ponemelo para)\b"
 )
 
 
@@ -460,7 +464,7 @@ prefers = Phrase(
 # a booking held, named, to be moved.
 moves_the = Phrase(
     r"\b(?:move|moving|push|put|shift|bump|reschedule|change|switch"
-    r"|(?:pas|mov|cambi|corr|reprogram)(?:a|e|ar|er|ame|eme|ale|ala|alo|amela|amelo|arme"
+    rf"|(?:{MOVE_STEMS}|reprogram)(?:a|e|ar|er|ame|eme|ale|ala|alo|amela|amelo|arme"
     r"|arla|arlo|ermela|ermelo|emos|amos|an|en|as|es|is|eis|ais))"
     r" (?:the|my|our|el|la|los|las|mi|mis|nuestro|nuestra)\b"
 )
