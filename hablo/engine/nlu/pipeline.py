@@ -334,9 +334,12 @@ class NluPipeline:
         conversation_language: str | None = None,
         said: str | None = None,
     ) -> Understanding:
-        """`said`: the message as written, when `text` is already respelled; the services
-        it takes back ("era barba no corte") are then the entity "taken_back"."""
-        text = self.respell(text)
+        """`text` is respelled here, unless `said` (the message as written) is given: then
+        `text` is its `respell`, done once by the caller (a turn reads that text
+        throughout), and the services `said` takes back ("era barba no corte") are the
+        entity "taken_back"."""
+        if said is None:
+            text = self.respell(text)
         language = detect_language(text, conversation_language or self._default_language)
         entities = self._entities(text, now, opening_hours)
         dropped = self._dropped(text)
