@@ -137,9 +137,14 @@ def run_turn(
     state = DialogueState.load(conversation.state)
     said, text = text, runtime.nlu.respell(text)
     # "2" after a numbered list of choices means the second choice.
-    text = picked_choice(text, state.choices) or text
+    choice = picked_choice(text, state.choices)
+    text = choice or text
     understanding = runtime.nlu.understand(
-        text, now, runtime.profile.opening_hours, conversation.language, said=said
+        text if choice is None else runtime.nlu.respell(choice),
+        now,
+        runtime.profile.opening_hours,
+        conversation.language,
+        said=said,
     )
     if conversation.status == ConversationStatus.WAITING_HUMAN and not handoff_expired(
         state, ctx, now
