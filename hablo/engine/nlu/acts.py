@@ -552,6 +552,9 @@ SOONEST_WORDS = (
     r" (?:ahora|ahorita|now|hoy mismo|ya)"
     r"|(?:lugar|turno|hueco|cita|espacio|slot|space|room|opening) (?:ahora|ahorita|now|ya mismo)"
     r"|soonest|earliest|first available|asap|as soon as possible"
+    # "¿me pueden atender ahorita?", "una consulta para ahorita", "ahorita se puede?"
+    r"|(?:atender\w*|atienden|atiende|ver(?:me|lo|la)|see (?:me|us|him|her)) (?:ahora|ahorita|now)"
+    r"|para (?:ahorita|ahora mismo|ya mismo)|^ahorita (?:se puede|puede ser|hay|tienen|tiene)"
 )
 wants_soonest = Phrase(rf"\b(?:{SOONEST_WORDS})\b")
 # "¿a qué hora termino?", "what time will I be done?": when the booking ends.

@@ -108,6 +108,9 @@ _COUNT_NOUNS = frozenset({
     "amigos", "turnos", "cortes", "opciones", "lugares", "veces", "cosas", "servicios",
     "productos", "people", "persons", "kids", "children", "men", "women", "girls", "boys",
     "guys", "friends", "places", "seats", "spots", "appointments",
+    # a pet's or child's size and age ("she's about 8kg", "tiene como 3 años")
+    "kg", "kgs", "kilos", "lb", "lbs", "pounds", "years", "yrs", "anos", "meses", "months",
+    "dogs", "cats", "pets", "perros", "perritos", "gatos", "mascotas",
 })  # fmt: skip
 
 
@@ -143,7 +146,8 @@ _TIME_RE = re.compile(
     rf"""(?:(?P<pre>\b(?:(?:a\s+eso\s+de|como\s+a|a\s+partir\s+de|antes\s+de|despues\s+de
             |luego\s+de|a|para|desde|hasta|sobre|entre|tipo|de)\s+las?
           |^las(?!\s+(?:2|dos)\b)|alas|tipo|at|around|about|by|from|until|till|after|before
-          |make\s+it|how\s+about|what\s+about|mejor|rather)|@)\s*)?
+          |make\s+it|how\s+about|what\s+about|mejor|rather
+          |(?<!d\s)(?<!would\s)like(?=\s+\d{{1,2}}\s*(?:ish|or\s+so)?\W*$))|@)\s*)?
     (?:{_NO_NUM_BEFORE}(?P<hd>\d{{1,2}})(?!\d)|\b(?P<hw>{_HOUR})\b{_NOT_ARTICLE})
     (?:(?P<sep>[:.h])(?P<md>\d{{2}})(?!\d)
       |\s+y\s+(?P<my>\d{{1,2}}(?!\d)|(?:{_MIN})\b)
@@ -244,7 +248,7 @@ _THIS_WEEK_RE = re.compile(r"\b(?:esta\s+semana|this\s+week|en\s+la\s+semana)\b"
 _WEEKEND_RE = re.compile(
     r"\b(?:(?:el|este|this|on\s+the|the)\s+)?(?:finde|fin\s+de\s+semana|weekend)\b"
 )
-_NEXT_WORD_RE = re.compile(r"\s+([a-z]+)")
+_NEXT_WORD_RE = re.compile(r"\s*([a-z]+)")  # "8kg" as "8 kg"
 
 
 # --------------------------------------------------------------------------- text helpers
@@ -285,7 +289,8 @@ def _blank(s: str, start: int, end: int) -> str:
 
 
 def _count_follows(s: str, pos: int) -> bool:
-    """True when a count noun follows ("a las 3 chicas", "at 2 people"): not a clock time."""
+    """True when a count noun follows ("a las 3 chicas", "at 2 people", "about 8kg"): not a
+    clock time."""
     m = _NEXT_WORD_RE.match(s, pos)
     return m is not None and m[1] in _COUNT_NOUNS
 

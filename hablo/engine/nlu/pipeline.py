@@ -90,7 +90,8 @@ _SURE_ONLY = frozenset({"pay", "human", "cancel", "reschedule", "thanks"})
 # "¿tienen citas el jueves 25?": a day plus one of these asks for a booking.
 _AVAILABILITY = re.compile(
     r"\b(?:turnos?|citas?|lugar|hueco|espacio|disponib\w*|appointments?|slots?|availab\w*"
-    r"|tiene algo|tenes algo|tienes algo|tienen algo|hay algo|anything|something open"
+    r"|tiene algo|tenes algo|tienes algo|tienen algo|teneis algo|tendran algo|tendreis algo"
+    r"|tendrias algo|hay algo|anything|something open"
     r"|openings?|puedo ir|puedo pasar|pasar por|atender\w*|atienden|atiende|atiendan"
     r"|recibir\w*|revisar\w*|ver(?:me|lo|la|nos|los|las)|llevar\w*|traer\w*"
     r"|can i come|come in|come by|pop in|stop by|drop (?:\w+ )?off"

@@ -330,6 +330,12 @@ class BookingFlow(RepeatAndSwap):
 
     def _answered_time(self, when: Any) -> SkillResult | None:
         text = self.turn.text
+        shown = [datetime.fromisoformat(s) for s in self.state.get("shown", [])]
+        index = reading.ordinal_index(text, len(shown))
+        if index is not None and (when is None or not when.has_time):
+            # "la tercera", "the 2nd one" of the times just listed (the NLU alone reads
+            # "the 2nd" as a date)
+            return self._propose(shown[index - 1])
         if when is not None:
             self._absorb_entities()
             return self._advance()
@@ -337,10 +343,6 @@ class BookingFlow(RepeatAndSwap):
         if service is None or "day" not in self.state:
             return None
         day = date.fromisoformat(self.state["day"])
-        shown = [datetime.fromisoformat(s) for s in self.state.get("shown", [])]
-        index = reading.ordinal_index(text, len(shown))
-        if index is not None:  # "la tercera" of the times just listed
-            return self._propose(shown[index - 1])
         if reading.asks_other_day(text):
             self.state.pop("day", None)  # "no me sirve ninguno, ¿otro día?", "¿y otro día?"
             self.state["step"] = "day"
@@ -645,6 +647,8 @@ class BookingFlow(RepeatAndSwap):
                 self.state["step"] = "service"
                 if asks_which_days(self.turn.text):  # "¿qué días tenés?": once it is said for what
                     self.state["which_days"] = True
+                if reading.wants_earliest(self.turn.text):  # "¿tienen cita ahorita?": for what
+                    self.state["soonest"] = True
                 narrowed = self.turn.entities.get("service_options")
                 if narrowed:  # "una consulta": which of these two, until one is said
                     self.state["service_options"] = [str(s.id) for s in narrowed]
@@ -656,8 +660,9 @@ class BookingFlow(RepeatAndSwap):
                     when=self._said_when(),
                 )
             self.state["service_id"] = str(service.id)
+        asked_soonest = self.state.pop("soonest", False) or reading.wants_earliest(self.turn.text)
         if "day" not in self.state:
-            soonest = self._soonest(service) if reading.wants_earliest(self.turn.text) else None
+            soonest = self._soonest(service) if asked_soonest else None
             if soonest is not None:  # "what's the soonest you can see me?"
                 return self._propose(soonest)
             self.state["step"] = "day"

@@ -107,10 +107,11 @@ def option_index(text: str, count: int) -> int | None:
 
 
 def ordinal_index(text: str, count: int) -> int | None:
-    """Like `option_index`, but only words ("la tercera", "opción 2", "the last one"):
-    after "¿a qué hora? 09:00, 11:00…" a bare "3" is three o'clock, not the third."""
+    """Like `option_index`, but only words ("la tercera", "opción 2", "the last one", "la
+    2": hours are "las"): after "¿a qué hora? 09:00, 11:00…" a bare "3" is three o'clock,
+    not the third, and so is "la 1" (one o'clock)."""
     core = _core(text)
-    if re.fullmatch(r"(?:la |el |the )?\d{1,2}(?: .*)?", core):
+    if re.fullmatch(r"(?:el |the )?\d{1,2}(?: .*)?|la 1(?: .*)?", core):
         return None
     return option_index(text, count)
 
