@@ -359,6 +359,9 @@ class ServiceMatcher:
         # Exact phrase containment wins outright (longest alias first).
         padded = f" {norm} "
         contained = [a for a, spaced in self._spaced if spaced in padded]
+        if not contained and "s " in padded:  # "2 haircuts": the Haircut, said twice
+            single = " ".join(_singular(t) for t in norm.split())
+            contained = [a for a, spaced in self._spaced if spaced in f" {single} "]
         if contained:
             said = max(contained, key=lambda a: len(a.phrase))
             # "a full groom for a large dog": the small dog's synonym "full groom" is

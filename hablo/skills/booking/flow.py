@@ -311,8 +311,15 @@ class BookingFlow(RepeatAndSwap):
             self._absorb_entities()
             return self._advance()
         if step == "day":
+            listed = self.state.pop("days_from", None)
             if when is not None:
                 self._absorb_entities()
+                if listed and "weekday" in ents and "day" in self.state:
+                    # "wednesday" to next week's days listed: that week's, not today
+                    day = date.fromisoformat(self.state["day"])
+                    while day < date.fromisoformat(listed):
+                        day += timedelta(weeks=1)
+                    self._set_day(day)
                 kept = self.state.get("booking_time")
                 if kept and not when.has_time and reading.keeps_time(text):
                     self._set_time(*kept.split(":"))  # "Tuesday at the same time"
@@ -519,10 +526,11 @@ class BookingFlow(RepeatAndSwap):
             week = (
                 when.has_date
                 and not when.has_time
-                and asks_which_days(self.turn.text)
                 and reading.names_week(when.text)
+                and (asks_which_days(self.turn.text) or "weekday" not in self.turn.entities)
             )
-            if week:  # "¿qué días tenés libre esta semana?": that week's days, not its first
+            if week:  # "¿qué días tenés libre esta semana?", "next week?": that week's days,
+                # not its first (a Monday the business may not even open)
                 self.state["week_from"] = local.date().isoformat()
                 self.state.pop("day", None)
             elif when.has_date:
@@ -669,8 +677,10 @@ class BookingFlow(RepeatAndSwap):
             week = self.state.pop("week_from", None)
             asked = self.state.pop("which_days", False)
             days: list[str] = []
-            if asked or asks_which_days(self.turn.text):
+            if asked or week or asks_which_days(self.turn.text):
                 since = date.fromisoformat(week) if week else None
+                if week:
+                    self.state["days_from"] = week  # the weekday answered is of that week
                 days = (self._open_days(service, since=since) if since else []) or (
                     self._open_days(service)
                 )
