@@ -316,10 +316,10 @@ class BookingFlow(RepeatAndSwap):
                 self._absorb_entities()
                 if listed and "weekday" in ents and "day" in self.state:
                     # "wednesday" to next week's days listed: that week's, not today
-                    day = date.fromisoformat(self.state["day"])
-                    while day < date.fromisoformat(listed):
-                        day += timedelta(weeks=1)
-                    self._set_day(day)
+                    said = date.fromisoformat(self.state["day"])
+                    while said < date.fromisoformat(listed):
+                        said += timedelta(weeks=1)
+                    self._set_day(said)
                 kept = self.state.get("booking_time")
                 if kept and not when.has_time and reading.keeps_time(text):
                     self._set_time(*kept.split(":"))  # "Tuesday at the same time"
