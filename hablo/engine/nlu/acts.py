@@ -555,6 +555,8 @@ SOONEST_WORDS = (
     # "¿me pueden atender ahorita?", "una consulta para ahorita", "ahorita se puede?"
     r"|(?:atender\w*|atienden|atiende|ver(?:me|lo|la)|see (?:me|us|him|her)) (?:ahora|ahorita|now)"
     r"|para (?:ahorita|ahora mismo|ya mismo)|^ahorita (?:se puede|puede ser|hay|tienen|tiene)"
+    r"|^(?:pues |si |hoy )?(?:ahorita|ahora mismo)(?: mismo)?(?: si)?"
+    r"(?: se puede| puede ser| porfa| por favor| de ser posible)?$"
 )
 wants_soonest = Phrase(rf"\b(?:{SOONEST_WORDS})\b")
 # "¿a qué hora termino?", "what time will I be done?": when the booking ends.
