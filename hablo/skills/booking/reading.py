@@ -52,7 +52,8 @@ wants_first = Phrase(rf"\b(?:{_FIRST})\b")
 # ... and the words that leave the choice to the bot ("lo antes posible", "cualquiera",
 # "any"): the earliest of what is on the table.
 wants_earliest = Phrase(
-    rf"\b(?:{_FIRST}|cualquiera|any|whichever"
+    rf"\b(?:{_FIRST}|cualquiera|any|whichever|whatever|no preference|doesn t matter"
+    rf"|don t mind|me da igual|me da lo mismo|da igual|lo que sea"
     rf"|el que (?:sea|haya))\b"
 )
 _PERIOD_RE = re.compile(
