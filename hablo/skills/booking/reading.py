@@ -320,7 +320,9 @@ def window(text: str, when: Any) -> tuple[int, int] | None:
     return None if hours is None else (hours[0] * 60, hours[1] * 60)
 
 
-# "¿cuánto sale?", "¿cuánto tarda?", "how long does it take?".
+# "¿cuánto sale?", "¿cuánto tarda?", "how long does it take?". A bare "vale" / "sale" is
+# Spain's and Mexico's "OK" ("vale, ¿y el jueves?"): a price only after "cuánto" / "qué".
 asks_price = Phrase(
-    r"\b(?:cuanto|precio|sale|cuesta|vale|how much|price|cost|tarda|dura|demora|how long)\b"
+    r"\b(?:cuanto|precio|(?:que|q) (?:sale|vale)|cuesta|how much|price|cost|tarda|dura|demora"
+    r"|how long)\b"
 )
