@@ -478,6 +478,8 @@ asks_holidays = Phrase(
 OPENING_WORDS = (
     r"abren|abris|abre|abrimos|atienden|atendes|atiende|trabajan|trabajas|trabaja|abiertos?"
     r"|abiertas?|cierran|cerrado|cerrados|open|opened|closed"
+    # "what time do you close tomorrow?", "¿a qué hora cerráis?" mid-booking
+    r"|close|closes|closing|cerrais|cierras|cerras|cierra"
 )
 asks_opening = Phrase(rf"\b(?:{OPENING_WORDS})\b")
 
