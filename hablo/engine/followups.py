@@ -63,7 +63,7 @@ def with_context(
         intent, confidence = topic, max(confidence, TRUST_CLASSIFIER)
     if (
         topic in ("pricing", "hours")
-        and intent is None
+        and (intent is None or (intent == "book" and confidence <= TRUST_CLASSIFIER))
         and not state.flow
         and "service" in entities
         and len(text.split()) <= 3

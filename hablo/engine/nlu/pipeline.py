@@ -657,6 +657,13 @@ _WANT = re.compile(
     r"\b(?:necesito|necesitaria|ocupo|ocupaba|quiero|quisiera|queria|me gustaria|busco"
     r"|me hace falta|need|want|would like|i d like|looking for)\b"
 )
+# What may surround a service named alone ("GCSE English please", "hola, una limpieza
+# porfa", "a kids cut for my son"): the message asks for it.
+_ONLY_ASKS = re.compile(
+    r"(?:(?:hi|hello|hey|hiya|hola|buenas|buen dia|buenos dias|buenas tardes|please|pls|plz"
+    r"|porfa|porfavor|por favor|thanks|thank you|gracias|a|an|the|one|un|una|el|la|for|para"
+    r"|my|mi|son|daughter|kid|dog|cat|hijo|hija|nene|nena|perro|perrita|perrito|gato)\s*)*"
+)
 # A question about cancelling, not a cancellation: "si cancelo, ¿me cobran algo?".
 _IF_I_CANCEL = re.compile(
     r"\b(?:si (?:lo |la )?cancelo|si (?:lo |la )?tengo que cancelar|if i (?:have to )?cancel"
@@ -796,6 +803,16 @@ def _by_rule(
         return "book", 1.0  # "q onda, brushing sáb 10hs?"
     if intent is None and "service" in entities and _WANT.search(said):
         return "book", 1.0  # "necesito un cambio de aceite", "ocupo una limpieza"
+    if (
+        intent in (None, "greeting")
+        and "service" in entities
+        and "when" not in entities
+        and "?" not in text
+        and _ONLY_ASKS.fullmatch(matcher.without_names(text, [entities["service"]]))
+    ):
+        # "GCSE English please", "beard trim": a booking of it (unsure: right after a
+        # price list "el electro" asks that one's price, see engine/followups.py)
+        return "book", _UNSURE
     if (
         intent in ("reschedule", "my_bookings")
         and "service" in entities
