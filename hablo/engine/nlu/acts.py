@@ -61,6 +61,9 @@ _HELP_RE = re.compile(
     r" ayudar|que haces|para que servis|como funciona|what can you do|what do you do"
     r"|how does this work|what can i ask|help me|ayuda|help|menu|opciones)\b"
 )
+_HELP_TO_BOOK = re.compile(
+    r"\b(?:book|booking|appointment|schedule|turno|cita|reservar|agendar|sacar|pedir hora)\b"
+)
 _LAUGH_RE = re.compile(
     r"^(?:(?:ja|je|ji|js|ha|he|lo+l|xd|lmao|jaj|jsj)+\s*)+(?:(?:ok|okay|dale|bueno|si|yes)\b\s*)*$"
 )
@@ -131,7 +134,8 @@ def read_act(text: str) -> str | None:
     if len(words) <= 8 and _GOODBYE_RE.search(norm) and not _asks_something(norm):
         return GOODBYE
     if len(words) <= 8 and _HELP_RE.search(norm) and not _THANKS_RE.search(norm):
-        return HELP
+        # "can you help me book a trial?", "ayuda para sacar un turno": a booking
+        return None if _HELP_TO_BOOK.search(norm) else HELP
     return None
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from hablo.engine.nlu.acts import (
     AFFIRM,
     DENY,
+    HELP,
     MOVE_STEMS,
     MOVE_VERBS,
     adds_on,
@@ -655,7 +656,7 @@ _ME_TOO = re.compile(
 )
 _WANT = re.compile(
     r"\b(?:necesito|necesitaria|ocupo|ocupaba|quiero|quisiera|queria|me gustaria|busco"
-    r"|me hace falta|need|want|would like|i d like|looking for)\b"
+    r"|me hace falta|needs?|want|would like|i d like|looking for)\b"
 )
 # What may surround a service named alone ("GCSE English please", "hola, una limpieza
 # porfa", "a kids cut for my son"): the message asks for it.
@@ -691,6 +692,9 @@ def _by_rule(
     denies = act == DENY or (act is None and intent == DENY)
     if denies and "when" in entities and _MOVE_IT.search(said):
         return "reschedule", 1.0  # "no, esperá, mejor pasámelo al sábado"
+    if act == HELP and _names_service(entities):
+        # "my son needs help with GCSE maths": that service, not what the bot can do
+        act, intent = None, (None if intent == HELP else intent)
     if act is not None:  # "sí, gracias", "👍", "jaja"
         return act, 1.0
     if intent in (AFFIRM, DENY) and _ONLY_A_NUMBER.fullmatch(plain(text)):
