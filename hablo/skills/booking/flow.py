@@ -27,6 +27,7 @@ from hablo.engine.nlu.acts import (
     starts_no,
     starts_yes,
 )
+from hablo.engine.nlu.datetimes import extract_weekdays
 from hablo.engine.nlu.party import for_companion, party_size
 from hablo.engine.nlu.text import plain
 from hablo.plugins import SkillResult
@@ -699,6 +700,7 @@ class BookingFlow(RepeatAndSwap):
                 service,
                 "booking_closed_day",
                 day=say_day(self.ctx, day, self.lang),
+                also=self._closed_sunday(day),
                 holiday=ctx.holiday(day),
             )
         ends_by = self.state.get("ends_by")
@@ -819,11 +821,22 @@ class BookingFlow(RepeatAndSwap):
         return self._say(
             template,
             day=say_day(self.ctx, day, self.lang),
+            also=self._closed_sunday(day),
             last=say_day(self.ctx, last, self.lang),
             holiday=self.ctx.holiday(day),
             services=services,
             ask_service=not self.state.get("service_id"),
         )
+
+    def _closed_sunday(self, saturday: date) -> str | None:
+        """ "¿tenéis algo el finde?" where both days are closed: Sunday is said closed too,
+        not only Saturday."""
+        sunday = saturday + timedelta(days=1)
+        if saturday.weekday() != 5 or self.ctx.holiday(saturday) or self.ctx.opening_hours(sunday):
+            return None
+        if 6 not in extract_weekdays(self.turn.text):
+            return None
+        return say_day(self.ctx, sunday, self.lang)
 
     def _open_days(
         self, service: ServiceInfo, count: int = 4, since: date | None = None
