@@ -513,6 +513,10 @@ _LEAVES_RE = re.compile(
     r"|(?:te|le) (?:aviso|confirmo|escribo) (?:despues|luego|mas tarde|mas adelante)"
     r"|lo (?:voy a )?(?:pienso|pensar|consulto|consultar)"
     r"|i ll (?:let you know|think about it|get back to you|come back|book another time)"
+    r"|(?:i ll|i will|will) (?:call|text|message|ring|phone)(?: you| u)?(?: back)?"
+    r"(?: later| back| tomorrow)|(?:talk|speak|chat) (?:to you |with you )?later|ttyl"
+    r"|(?:te|le|los|las|les) (?:llamo|marco|hablo) (?:despues|luego|mas tarde)"
+    r"|(?:llamo|marco) (?:despues|luego|mas tarde)"
     r"|maybe (?:another|some other) (?:time|day))\b"
 )
 # "¿tenés…?", "¿hay…?", "any…?": words that ask for something (another day, time, slot).
@@ -558,6 +562,7 @@ SOONEST_WORDS = (
     r" (?:ahora|ahorita|now|hoy mismo|ya)"
     r"|(?:lugar|turno|hueco|cita|espacio|slot|space|room|opening) (?:ahora|ahorita|now|ya mismo)"
     r"|soonest|earliest|first available|asap|as soon as possible"
+    r"|(?:first|next) (?:availability|opening|free slot|slot)"
     # "¿me pueden atender ahorita?", "una consulta para ahorita", "ahorita se puede?"
     r"|(?:atender\w*|atienden|atiende|ver(?:me|lo|la)|see (?:me|us|him|her)) (?:ahora|ahorita|now)"
     r"|para (?:ahorita|ahora mismo|ya mismo)|^ahorita (?:se puede|puede ser|hay|tienen|tiene)"

@@ -331,6 +331,8 @@ class BookingFlow(RepeatAndSwap):
                 if day is not None:
                     self._set_day(day)
                     return self._advance()
+            if reading.wants_earliest(text):
+                return self._advance()  # "what's your first availability?": the soonest
             return None
         if step == "time":
             return self._answered_time(when)

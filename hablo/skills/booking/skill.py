@@ -84,7 +84,11 @@ class BookingSkill(Skill):
         if step == "service":
             return service is not None or bool(ents.get("service_options"))
         if step == "day":
-            return when is not None or reading.day_of_month(turn.text) is not None
+            return (
+                when is not None
+                or reading.day_of_month(turn.text) is not None
+                or reading.wants_earliest(turn.text)
+            )
         if step == "time":
             return bool(
                 when
