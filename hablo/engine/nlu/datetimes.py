@@ -248,6 +248,11 @@ _THIS_WEEK_RE = re.compile(r"\b(?:esta\s+semana|this\s+week|en\s+la\s+semana)\b"
 _WEEKEND_RE = re.compile(
     r"\b(?:(?:el|este|this|on\s+the|the)\s+)?(?:finde|fin\s+de\s+semana|weekend)\b"
 )
+# What may follow a weekday's short name ("sat", "wed") that is then no everyday word.
+_DAY_PART_NEXT = re.compile(
+    r"\s*(?:$|[?!.,]|(?:anytime|any\s+time|morning|afternoon|evening|night|after|before"
+    r"|around|at|by|or|works|pls|please)\b)"
+)
 _NEXT_WORD_RE = re.compile(r"\s*([a-z]+)")  # "8kg" as "8 kg"
 
 
@@ -645,8 +650,10 @@ def _weekday_ref(
 ) -> _DateRef | None:
     word, mod = m["wd"], m["mod"]
     right_before_clock = clock is not None and s[m.end("wd") : clock.start].strip() in ("", "at")
-    if word in _NEEDS_MODIFIER and mod is None and not right_before_clock:
-        return None  # "sun" is the sun, but "sat 10am" is Saturday
+    # "sun" is the sun, but "sat 10am" is Saturday, and so is "fade sat anytime after 3"
+    day_part_next = word != "sun" and _DAY_PART_NEXT.match(s, m.end("wd")) is not None
+    if word in _NEEDS_MODIFIER and mod is None and not right_before_clock and not day_part_next:
+        return None
     wd = _WEEKDAY_WORDS[word]
     if m["ago"] is not None or mod in ("last", "el pasado"):  # "el viernes pasado": gone
         back = (now.date().weekday() - wd) % 7 or 7

@@ -93,6 +93,12 @@ def _one_slip(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
+# Chat shorthand with a digit in it, which the letter-word pass never sees.
+_DIGIT_SHORTHAND = {"b4": "before", "2day": "today", "2nite": "tonight", "2night": "tonight"}
+_DIGIT_SHORTHAND_RE = re.compile(r"(?<!\w)(?:b4|2day|2nite|2night)(?!\w)", re.IGNORECASE)
+_LONE_K = re.compile(r"\s*k+\s*[.!]*\s*", re.IGNORECASE)
+
+
 class Speller:
     """Respells a message against the built-in vocabulary and `extra_words` (a tenant's
     service words). A near miss (one keystroke) is only read for the calendar and the
@@ -117,6 +123,9 @@ class Speller:
         self.respell = functools.lru_cache(maxsize=2048)(self._respell)
 
     def _respell(self, text: str) -> str:
+        if _LONE_K.fullmatch(text):
+            return text  # "k" alone is an "ok" (in English and in Spanish chat), no "que"
+        text = _DIGIT_SHORTHAND_RE.sub(lambda m: _DIGIT_SHORTHAND[m[0].lower()], text)
         return _LETTER_WORD.sub(self._word, _ISH.sub(r"around \1", text))
 
     def _word(self, match: re.Match[str]) -> str:
