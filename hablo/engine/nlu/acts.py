@@ -152,7 +152,9 @@ _SHIFT_RE = re.compile(
 _CAN_RE = re.compile(
     r"\b(?:se puede|(?:lo |la )?(?:puedo|podemos|podes|podrias|puedes|podria|pueden|podrian)"
     r"|pasar\w*|mover\w*|cambiar\w*|correr\w*|hay (?:algo|lugar|turno|cita)|tenes|tienes"
-    r"|tienen|can (?:we|i|you)|could (?:we|i|you)|move|push|make it|do it|anything)\b"
+    r"|tienen|can (?:we|i|you)|could (?:we|i|you)|move|push|make it|do it|anything"
+    # "nah, later than that", "something a bit earlier", "algo más tarde porfa"
+    r"|than that|que eso|something|algo|a bit|a little|please|porfa|por favor)\b"
 )
 
 
