@@ -461,6 +461,11 @@ class BookingFlow(RepeatAndSwap):
             return self._propose(options[-1])
         if reading.wants_earliest(self.turn.text) and options and when is None:
             return self._propose(options[0])
+        if when is not None and when.has_date and reading.window(self.turn.text, None) is None:
+            on = when.start.astimezone(self.zone).date()
+            same_day = [o for o in options if o.astimezone(self.zone).date() == on]
+            if len(same_day) == 1:  # "monday works" to "1) Saturday 10:00 2) Monday 10:00"
+                return self._propose(same_day[0])
         if when is not None or isinstance(self.turn.entities.get("service"), ServiceInfo):
             self._absorb_entities()
             return self._advance()
