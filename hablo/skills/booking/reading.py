@@ -173,7 +173,9 @@ same_time = Phrase(
 
 
 # "el martes a la misma hora", "Tuesday at the same time": the time already held.
-keeps_time = Phrase(r"\b(?:(?:a |en )?(?:la )?misma hora|mismo horario|(?:at )?the same time)\b")
+keeps_time = Phrase(
+    r"\b(?:(?:a |en )?(?:la )?misma hora|mismo horario|(?:at )?(?:the )?same time)\b"
+)
 
 
 _NEW_HOUR_RE = re.compile(
