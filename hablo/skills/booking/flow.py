@@ -311,6 +311,11 @@ class BookingFlow(RepeatAndSwap):
         if step == "service" and isinstance(service, ServiceInfo):
             self._absorb_entities()
             return self._advance()
+        listed = self.state.get("services_listed", [])
+        index = reading.option_index(text, len(listed)) if step == "service" else None
+        if index is not None and service is None:  # "la segunda" of the services listed
+            self.state["service_id"] = listed[index - 1]
+            return self._advance()
         if step == "day":
             listed = self.state.pop("days_from", None)
             if when is not None:
@@ -670,6 +675,7 @@ class BookingFlow(RepeatAndSwap):
                     self.state["service_options"] = [str(s.id) for s in narrowed]
                 kept = [service_by_id(ctx, i) for i in self.state.get("service_options", [])]
                 options = narrowed or [s for s in kept if s is not None] or ctx.services()
+                self.state["services_listed"] = [str(s.id) for s in options]  # "the 2nd one"
                 return self._say(
                     "booking_ask_service",
                     services=[s.label(self.lang) for s in options],
@@ -822,6 +828,7 @@ class BookingFlow(RepeatAndSwap):
         self.state.pop("day")
         self.state.pop("time", None)
         services = [s.label(self.lang) for s in self.ctx.services()]
+        self.state["services_listed"] = [str(s.id) for s in self.ctx.services()]
         self.state["step"] = "service" if template.endswith("service") else "day"
         if not self.state.get("service_id"):
             self.state["step"] = "service"

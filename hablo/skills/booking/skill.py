@@ -82,7 +82,12 @@ class BookingSkill(Skill):
         if step == "pick_booking":
             return bool(when or service or reading.option_index(turn.text, 9))
         if step == "service":
-            return service is not None or bool(ents.get("service_options"))
+            listed = len(turn.state.get("services_listed", ()))
+            return (
+                service is not None
+                or bool(ents.get("service_options"))
+                or reading.option_index(turn.text, listed) is not None
+            )
         if step == "day":
             return (
                 when is not None
