@@ -290,7 +290,9 @@ class BookingFlow(RepeatAndSwap):
             if act == AFFIRM or (starts_yes(text) and when is None and service is None):
                 return self._confirmed()  # "sí, apuntámelo a nombre de Lucía"
             period = reading.window(text, None)
-            if period is not None and self.state.get("proposal") and starts_no(text):
+            # "no, mejor a la tarde", or "afternoon" alone: that day's afternoon
+            other_part = starts_no(text) or (when is None and len(plain(text).split()) <= 4)
+            if period is not None and self.state.get("proposal") and other_part:
                 # "no, mejor a la tarde": that day's afternoon
                 proposed = datetime.fromisoformat(self.state["proposal"]).astimezone(self.zone)
                 for key in ("proposal", "time", "asked_time"):
@@ -338,6 +340,14 @@ class BookingFlow(RepeatAndSwap):
                     return self._advance()
             if reading.wants_earliest(text):
                 return self._advance()  # "what's your first availability?": the soonest
+            period = reading.window(text, None)
+            moving = self.state.get("mode") == "reschedule"
+            moved_day = self.state.get("booking_day") if moving else None
+            if period is not None and moved_day and (when is None or not when.has_date):
+                # "por la tarde" to "¿para qué día y hora la cambio?": that day's afternoon
+                self._set_day(date.fromisoformat(moved_day))
+                self.state["window"] = list(period)
+                return self._advance()
             return None
         if step == "time":
             return self._answered_time(when)
