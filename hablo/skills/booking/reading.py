@@ -54,7 +54,7 @@ wants_first = Phrase(rf"\b(?:{_FIRST})\b")
 # ... and the words that leave the choice to the bot ("lo antes posible", "cualquiera",
 # "any"): the earliest of what is on the table.
 wants_earliest = Phrase(
-    rf"\b(?:{_FIRST}|cualquiera|any|whichever|whatever|no preference|doesn t matter"
+    rf"\b(?:{_FIRST}|cualquiera|any|whichever|whatever|whenever|no preference|doesn t matter"
     rf"|don t mind|me da igual|me da lo mismo|da igual|lo que sea"
     rf"|el que (?:sea|haya))\b"
 )
@@ -65,6 +65,10 @@ _PERIOD_RE = re.compile(
     r"|(?P<early>temprano|early|bien temprano|first thing)"
     r"|(?P<lunch>after lunch|despues (?:de|del) (?:almuerzo|almorzar|comer|mediodia))"
     r"|(?P<en2>morning|afternoon|evening))\b"
+)
+_GREETING_PERIOD = re.compile(
+    r"^\s*(?:good\s+)?(?:morning|afternoon|evening)\s*[!,.]|\bgood\s+(?:morning|afternoon|evening)\b",
+    re.IGNORECASE,
 )
 _PERIOD_HOURS = {
     # Noon itself is "mediodía": the afternoon starts at one (Spanish-speaking countries
@@ -260,8 +264,9 @@ means_all = Phrase(
 
 
 def period_hours(text: str) -> tuple[int, int] | None:
-    """The hours a period names ("a la tarde" -> 13..24), or None."""
-    found = _PERIOD_RE.search(plain(text))
+    """The hours a period names ("a la tarde" -> 13..24), or None ("good morning!" and a
+    "morning!" opening the message greet: no period)."""
+    found = _PERIOD_RE.search(plain(_GREETING_PERIOD.sub(" ", text)))
     if found is None:
         return None
     word = next(g for g in found.groups() if g)
