@@ -305,6 +305,8 @@ class BookingFlow(RepeatAndSwap):
             return self._denied() if act == DENY else None
         if step == "pick_booking":
             return self._picked_booking()
+        if step == "move_or_new":
+            return self._moved_or_new()
         if step == "pick_option":
             return self._picked_option(act)
         if step == "service" and isinstance(service, ServiceInfo):

@@ -9,13 +9,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hablo.domain.booking.repository import BookingInfo
-from hablo.engine.nlu.acts import asks_end, asks_shift, shift_minutes
+from hablo.engine.nlu.acts import asks_end, asks_shift, shift_minutes, swap_pair
 from hablo.engine.nlu.datetimes import WhenMention, extract_when
 from hablo.engine.nlu.text import normalize
 from hablo.plugins import FollowUp, SkillResult
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
 from hablo.skills.booking.base import FlowBase
+from hablo.skills.booking.moving import CHANGE, new_or_change, points_at_booking
 from hablo.skills.booking.slots import (
     is_remote,
     repo_of,
@@ -243,6 +244,10 @@ class ManageBookings(FlowBase):
     def _choose_booking(self, mode: str) -> SkillResult:
         bookings = self._upcoming()
         self.state = {"mode": mode}
+        if mode == "reschedule":
+            other = self._another_service(bookings)
+            if other is not None:
+                return other
         if not bookings:
             return self._offer_to_book("booking_none")
         if len(bookings) > 1:
@@ -254,6 +259,49 @@ class ManageBookings(FlowBase):
         self.state["step"] = "pick_booking"
         self.state["bookings"] = [str(b.id) for b in bookings]
         return self._say("booking_pick", bookings=[self._describe(b) for b in bookings])
+
+    def _another_service(self, bookings: list[BookingInfo]) -> SkillResult | None:
+        """A move that names a service no booking held is: "quiero pasar el viernes a las
+        10 para el brushing" holding a haircut is a brushing of its own (the haircut
+        stays); when the message points at the booking held ("cambiame el turno al
+        viernes para brushing") it may also mean that one, changed: asked. None: the
+        service named is held (or none is named), the move goes on."""
+        named = self.turn.entities.get("service")
+        if not isinstance(named, ServiceInfo) or any(b.service_id == named.id for b in bookings):
+            return None
+        self.state = {"mode": "book"}
+        self._absorb_entities()
+        held = self._just_booked() or (bookings[0] if len(bookings) == 1 else None)
+        if held is None or not points_at_booking(self.turn.text):
+            return self._advance()
+        if swap_pair(self.turn.text, self.ctx.find_service)[1] == named:
+            self.state["replaces"] = str(held.id)  # "change my appointment to a blow-dry"
+            return self._advance()
+        self.state.update(step="move_or_new", booking_id=str(held.id))
+        return self._ask_move_or_new(held, named)
+
+    def _ask_move_or_new(self, held: BookingInfo, named: ServiceInfo) -> SkillResult:
+        return self._ask_choice(
+            "booking_move_or_new",
+            ("choice_separate", "choice_change_mine"),
+            booking=self._describe(held),
+            service=named.label(self.lang),
+        )
+
+    def _moved_or_new(self) -> SkillResult:
+        """The answer to `_another_service`'s question: a booking of its own, or the one
+        held changed to the service named (at the day and time said); asked again when
+        it says neither."""
+        answer = new_or_change(self.turn.text)
+        held = next((b for b in self._upcoming() if str(b.id) == self.state["booking_id"]), None)
+        named = service_by_id(self.ctx, self.state.get("service_id"))
+        if answer is None and held is not None and named is not None:
+            return replace(self._ask_move_or_new(held, named), misunderstood=True)
+        self.state.pop("booking_id")
+        if answer == CHANGE and held is not None:
+            self.state["replaces"] = str(held.id)  # one UPDATE when confirmed (again.py)
+        self.state.pop("step", None)
+        return self._advance()
 
     def _cancelled_state(self, booking_id: uuid.UUID) -> dict[str, str]:
         """Kept after a cancel: "me arrepentí, volvé a reservarlo" next books it again."""

@@ -29,6 +29,7 @@ from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.skills.booking import reading
 from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS
 from hablo.skills.booking.flow import BookingFlow
+from hablo.skills.booking.moving import new_or_change
 from hablo.skills.booking.slots import ask_time_text, service_by_id
 from hablo.skills.examples import load_examples
 
@@ -81,6 +82,8 @@ class BookingSkill(Skill):
             )
         if step == "pick_booking":
             return bool(when or service or reading.option_index(turn.text, 9))
+        if step == "move_or_new":
+            return new_or_change(text) is not None
         if step == "service":
             return service is not None or bool(ents.get("service_options"))
         if step == "day":
