@@ -34,7 +34,7 @@ from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
 from hablo.skills.booking.again import RepeatAndSwap
 from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS
-from hablo.skills.booking.periods import closed_in, fitted_period
+from hablo.skills.booking.periods import closed_in, fitted_period, usual_period
 from hablo.skills.booking.slots import (
     ask_time_text,
     minute_of_day,
@@ -257,6 +257,9 @@ class BookingFlow(RepeatAndSwap):
         text, ents = self.turn.text, self.turn.entities
         act = self.turn.intent if self.turn.intent in (AFFIRM, DENY) else None
         when, service = ents.get("when"), ents.get("service")
+        narrowed = self._narrowed(step)
+        if narrowed is not None:
+            return narrowed
         if step in CONFIRM_STEPS:
             dropped = self._drops_from_proposal()
             if dropped is not None:
@@ -330,6 +333,59 @@ class BookingFlow(RepeatAndSwap):
             return self._answered_time(when)
         return None
 
+    def _narrowed(self, step: str) -> SkillResult | None:
+        """ "tiene que ser por la tarde", "it has to be in the afternoon", "pero a la
+        tarde" said alone while booking: the part of the day every time offered from now
+        on falls in. Asked what is still missing; with the day known (or proposed, or the
+        first of the times offered), that day's times then, or the first day after it
+        that has some. None: the message says more (a day, a time, a service) or no part
+        of the day, or the times are being asked (read there)."""
+        ents = self.turn.entities
+        period = usual_period(self.ctx, self.turn.text)
+        if period is None or step in ("time", "pick_booking", "move_or_new", *YES_NO_STEPS):
+            return None
+        if ents.get("when") is not None or isinstance(ents.get("service"), ServiceInfo):
+            return None
+        proposal, options = self.state.get("proposal"), self.state.get("options")
+        on = proposal or (options[0] if options else None)
+        if step in CONFIRM_STEPS and proposal:
+            moment = datetime.fromisoformat(proposal).astimezone(self.zone)
+            if period[0] <= minute_of_day(moment, self.zone) < period[1]:
+                return self._propose(moment)  # "sí, a la tarde" to 16:00: asked again
+        for key in ("time", "asked_time", "proposal", "options"):
+            self.state.pop(key, None)
+        self.state["window"] = list(period)
+        service = service_by_id(self.ctx, self.state.get("service_id"))
+        if on is not None and service is not None:
+            since = datetime.fromisoformat(on).astimezone(self.zone).date()
+            day = self._first_day_within(service, since, period)
+            if day is not None:
+                self.state["day"] = day.isoformat()
+        if "day" not in self.state or service is None:  # no times show it was heard
+            self.state["which_days"] = "day" not in self.state  # the days with room then
+            self.prefix.append(self._period_noted(period))
+        return self._advance()
+
+    def _period_noted(self, period: tuple[int, int]) -> str:
+        """ "Perfecto, desde las 13:00.": the part of the day taken, said back."""
+        start, end = (
+            say_clock(self.ctx, time(m // 60, m % 60), self.lang) if 0 < m < 24 * 60 else ""
+            for m in period
+        )
+        return self.ctx.render("booking_period_noted", self.lang, start=start, end=end)
+
+    def _first_day_within(
+        self, service: ServiceInfo, since: date, period: tuple[int, int]
+    ) -> date | None:
+        """The first day from `since` (within two weeks) with a free time in `period`."""
+        repo = repo_of(self.ctx)
+        for ahead in range(14):
+            day = since + timedelta(days=ahead)
+            free = repo.free_slots(day, service, self.ctx.opening_hours(day), self.now)
+            if any(period[0] <= minute_of_day(s, self.zone) < period[1] for s in free):
+                return day
+        return None
+
     def _answered_time(self, when: Any) -> SkillResult | None:
         text = self.turn.text
         if when is not None:
@@ -367,6 +423,7 @@ class BookingFlow(RepeatAndSwap):
             return self._propose(slots[0])
         period = self._period(text, day)
         if period is not None:
+            self.state["window"] = list(period)  # "¿y el lunes?" next: the afternoon still
             fitting = [s for s in slots if period[0] <= minute_of_day(s, self.zone) < period[1]]
             return self._times_or_full(day, service, fitting, slots, period[0])
         return None
@@ -508,6 +565,10 @@ class BookingFlow(RepeatAndSwap):
         ):
             for item in self.state["later"]:  # "a las 10 los dos": every day at 10
                 item[2] = item[2] or f"{when.start.astimezone(self.zone):%H:%M}"
+        if when is None and self.state.get("mode", "book") == "book":
+            period = usual_period(self.ctx, self.turn.text)
+            if period is not None:  # "manicura, tiene que ser por la tarde"
+                self.state["window"] = list(period)
         if when is None or not when.has_date:
             number = reading.day_mention(self.turn.text)
             day = month_day(self.now.date(), number) if number else None
@@ -830,6 +891,9 @@ class BookingFlow(RepeatAndSwap):
             day = start + timedelta(days=ahead)
             hours = self.ctx.opening_hours(day)
             free = repo.free_slots(day, service, hours, self.now) if hours else []
+            span = self._window()  # "tiene que ser por la tarde": days with room then
+            if span is not None:
+                free = [s for s in free if span[0] <= minute_of_day(s, self.zone) < span[1]]
             if free:
                 first = say_clock(self.ctx, free[0].astimezone(self.zone).time(), self.lang)
                 found.append(f"{say_day(self.ctx, day, self.lang)} ({first})")

@@ -56,6 +56,8 @@ class BookingSkill(Skill):
         text = turn.text
         if turn.intent == "hours" and asks_opening(text):
             return False  # "¿a qué hora cierran el sábado?" mid-booking: a question of its own
+        if step in ("service", "day", "pick_option", *CONFIRM_STEPS) and reading.window(text, when):
+            return True  # "tiene que ser por la tarde": the times offered from now on
         if step in CONFIRM_STEPS:
             return (
                 act is not None
