@@ -415,3 +415,12 @@ def test_a_week_asked_about_is_not_its_first_day(text: str, week: bool) -> None:
 )
 def test_which_days_free_is_not_which_days_open(text: str, free_days: bool) -> None:
     assert asks_which_days(text) and asks_opening(text) is not free_days
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("2", 2), ("2 please", 2), ("ok 3", 3), ("dale, 5", 5), ("a las 2", None), ("2pm", None),
+     ("14 hs", None), ("la 2", None), ("2 y media", None)],
+)  # fmt: skip
+def test_a_bare_number_is_said_alone(text: str, number: int | None) -> None:
+    assert reading.bare_number(text) == number

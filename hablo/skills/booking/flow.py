@@ -403,6 +403,9 @@ class BookingFlow(RepeatAndSwap):
             self.state.pop("day", None)  # "no me sirve ninguno, ¿otro día?", "¿y otro día?"
             self.state["step"] = "day"
             return self._say("booking_ask_day", service=service.label(self.lang))
+        listed = self._listed_or_hour(text, shown, day)
+        if listed is not None:
+            return listed
         hour = reading.bare_hour(text)  # before "sí": a bare "10" may read as a yes
         if hour is not None:
             self._set_time(self._pick_hour(day, hour[0]), f"{hour[1]:02d}")
@@ -427,6 +430,30 @@ class BookingFlow(RepeatAndSwap):
             fitting = [s for s in slots if period[0] <= minute_of_day(s, self.zone) < period[1]]
             return self._times_or_full(day, service, fitting, slots, period[0])
         return None
+
+    def _listed_or_hour(self, text: str, shown: list[datetime], day: date) -> SkillResult | None:
+        """ "2" to "¿A qué hora? 09:00, 11:00, 12:45, 14:45…", a list without numbers: the
+        second time, or two o'clock? The one time listed at that hour when there is exactly
+        one; else the readings that can be booked (the second listed, two o'clock), asked
+        as a numbered choice when there are two. None: no bare number a place fits."""
+        number = reading.bare_number(text)
+        if number is None or not 1 <= number <= len(shown):
+            return None
+        at_hour = [s for s in shown if s.astimezone(self.zone).hour % 12 == number % 12]
+        if len(at_hour) == 1:
+            return self._propose(at_hour[0])
+        service = service_by_id(self.ctx, self.state.get("service_id"))
+        assert service is not None  # the times were listed for it
+        free = repo_of(self.ctx).free_slots(day, service, self.ctx.opening_hours(day), self.now)
+        clock = datetime.combine(day, time(int(self._pick_hour(day, number))), self.zone)
+        readings = {shown[number - 1], *at_hour, *([clock] if clock in free else [])}
+        if len(readings) == 1:
+            return self._propose(shown[number - 1])
+        options = sorted(readings)
+        self.state["options"] = [o.isoformat() for o in options]
+        self.state["step"] = "pick_option"
+        texts = [self.ctx.format_datetime(o, self.lang) for o in options]
+        return self._say("booking_which_option", options=texts)
 
     def _times_or_full(
         self,

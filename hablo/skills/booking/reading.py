@@ -224,6 +224,13 @@ def lone_number(text: str) -> int | None:
     return int(numbers[0]) if len(numbers) == 1 and len(words) <= 4 else None
 
 
+def bare_number(text: str) -> int | None:
+    """A number said alone ("2", "2 porfa", "ok 3"): an hour or a place in a list,
+    whichever the list makes it; "a las 2", "2pm", "14 hs" are hours."""
+    core = _core(text)
+    return int(core) if re.fullmatch(r"\d{1,2}", core) else None
+
+
 _TURNS_DOWN_RE = re.compile(
     r"\b(?:no (?:puedo|me sirve|me queda|me viene|llego|voy a poder)|can t|cannot|cant"
     r"|doesn t work|does not work|won t work)\b"
