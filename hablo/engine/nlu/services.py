@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from hablo.engine.nlu.genders import of_gender
 from hablo.engine.nlu.spelling import sound_key
 from hablo.engine.nlu.text import normalize
 from hablo.plugins.sdk import ServiceInfo
@@ -517,6 +518,8 @@ class ServiceMatcher:
             for token in (*short, *generic):
                 narrowed = {s for s in found if token in self._name_words.get(str(s.id), ())}
                 found = narrowed or found
+        if len(found) > 1:  # "a haircut for men", "corte de caballero": the men's one
+            found = set(of_gender(tuple(found), text))
         if not found:
             found = self._by_generic_word(text)
         return tuple(sorted(found, key=lambda s: s.name))

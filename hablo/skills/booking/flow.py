@@ -39,6 +39,7 @@ from hablo.skills.booking.slots import (
     ask_time_text,
     minute_of_day,
     month_day,
+    option_for_whom,
     repo_of,
     service_by_id,
     shown_times,
@@ -312,6 +313,10 @@ class BookingFlow(RepeatAndSwap):
             return self._moved_or_new()
         if step == "pick_option":
             return self._picked_option(act)
+        if step == "service" and not isinstance(service, ServiceInfo):
+            service = self._option_for_whom()
+            if service is not None:  # "for men" to "¿Cuál? Men's haircut, Women's haircut"
+                self.turn = replace(self.turn, entities={**ents, "service": service})
         if step == "service" and isinstance(service, ServiceInfo):
             self._absorb_entities()
             return self._advance()
@@ -332,6 +337,11 @@ class BookingFlow(RepeatAndSwap):
         if step == "time":
             return self._answered_time(when)
         return None
+
+    def _option_for_whom(self) -> ServiceInfo | None:
+        """The one of the services the bot asked between that the answer says who it is
+        for ("for men", "el de caballero"); None when it says nobody, or fits several."""
+        return option_for_whom(self.ctx, self.state.get("service_options", []), self.turn.text)
 
     def _narrowed(self, step: str) -> SkillResult | None:
         """ "tiene que ser por la tarde", "it has to be in the afternoon", "pero a la

@@ -30,7 +30,7 @@ from hablo.skills.booking import reading
 from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS
 from hablo.skills.booking.flow import BookingFlow
 from hablo.skills.booking.moving import new_or_change
-from hablo.skills.booking.slots import ask_time_text, service_by_id
+from hablo.skills.booking.slots import ask_time_text, option_for_whom, service_by_id
 from hablo.skills.examples import load_examples
 
 
@@ -87,7 +87,12 @@ class BookingSkill(Skill):
         if step == "move_or_new":
             return new_or_change(text) is not None
         if step == "service":
-            return service is not None or bool(ents.get("service_options"))
+            kept = turn.state.get("service_options", [])
+            return (
+                service is not None
+                or bool(ents.get("service_options"))
+                or option_for_whom(ctx, kept, text) is not None  # "for men"
+            )
         if step == "day":
             return when is not None or reading.day_of_month(turn.text) is not None
         if step == "time":
