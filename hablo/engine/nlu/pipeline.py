@@ -777,7 +777,7 @@ def _by_rule(
     ):
         return "book", 1.0  # "cambiá la manicura por un brushing": the booking skill swaps
     if (
-        intent in (*_DISGUISES, "help", UNKNOWN_FACT)
+        intent in (*_DISGUISES, "help", UNKNOWN_FACT, DENY)  # "ay no, era barba no corte"
         and "service" in entities
         and "when" not in entities
         # "¿el corte es sin brushing?" asks what a service includes; it takes nothing back

@@ -173,6 +173,7 @@ class ManageBookings(FlowBase):
         taken meanwhile is offered again; the rest stay booked."""
         repo = repo_of(self.ctx)
         booked = [self._item(service, first.starts_at)]
+        made_ids = [str(first.id)]
         bundle = list(self.state.get("bundle", []))
         remote = all(
             is_remote(s)
@@ -196,7 +197,12 @@ class ManageBookings(FlowBase):
                 nxt = self._offer(start, following, "booking_taken")
                 return replace(nxt, replies=done.replies + nxt.replies)
             booked.append(self._item(following, made.starts_at))
-        return self._say("booking_done_many", flow=False, state={}, bookings=booked, remote=remote)
+            made_ids.append(str(made.id))
+        # Kept: "ay no, era barba no corte" next swaps the one it takes back.
+        kept = {"booked_together": made_ids, "booked_at": self.now.isoformat()}
+        return self._say(
+            "booking_done_many", flow=False, state=kept, bookings=booked, remote=remote
+        )
 
     def _item(self, service: ServiceInfo, start: datetime) -> str:
         """One line of a bundle: "Corte de pelo, viernes 12 de marzo a las 10:00"."""
@@ -318,6 +324,16 @@ class ManageBookings(FlowBase):
         if not booked or not at or self.now - datetime.fromisoformat(at) > JUST_BOOKED:
             return None
         return next((b for b in self._upcoming() if str(b.id) == booked), None)
+
+    def _just_made(self) -> list[BookingInfo]:
+        """The bookings this conversation made (or moved) in the last hours, the ones
+        booked together with one "sí" included; still ahead."""
+        kept = self.turn.state
+        ids = {kept.get("booked"), *kept.get("booked_together", ())} - {None}
+        at = kept.get("booked_at")
+        if not ids or not at or self.now - datetime.fromisoformat(at) > JUST_BOOKED:
+            return []
+        return [b for b in self._upcoming() if str(b.id) in ids]
 
     def _matching(self, bookings: list[BookingInfo]) -> list[BookingInfo]:
         """The bookings a message singles out by day ("el del martes") or service."""
