@@ -208,6 +208,12 @@ def test_a_range_of_the_day_is_not_a_time() -> None:
     assert window("a la tarde") == (13 * 60, 24 * 60)
     assert window("a las 3 de la tarde") is None  # three o'clock
     assert window("mañana a las 5") is None
+    # busy until then: free after it, though "hasta" alone is "before"
+    assert window("¿qué días tiene libre esta semana? trabajo hasta las 5") == (17 * 60, 24 * 60)
+    assert window("salgo del laburo a las 6") == (18 * 60, 24 * 60)
+    assert window("what days this week? I work until 5") == (17 * 60, 24 * 60)
+    assert window("I get off work at 4pm") == (16 * 60, 24 * 60)
+    assert window("el jueves hasta las 5") == (0, 17 * 60)
 
 
 def test_a_bare_time_with_minutes_answers_what_time() -> None:

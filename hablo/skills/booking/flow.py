@@ -482,8 +482,10 @@ class BookingFlow(RepeatAndSwap):
                 day=say_day(self.ctx, day, self.lang),
                 slots=spread(self.ctx, fitting, self.lang),
             )
-        start = from_minute if from_minute is not None else (
-            minute_of_day(slots[-1], self.zone) if slots else 9 * 60
+        start = (
+            from_minute
+            if from_minute is not None
+            else (minute_of_day(slots[-1], self.zone) if slots else 9 * 60)
         )
         return self._offer(
             datetime.combine(day, time(max(start // 60, 9)), self.zone),
@@ -614,11 +616,8 @@ class BookingFlow(RepeatAndSwap):
                 found = True
         if when is not None:
             local = when.start.astimezone(self.zone)
-            week = (
-                when.has_date
-                and not when.has_time
-                and asks_which_days(self.turn.text)
-                and reading.names_week(when.text)
+            week = (  # "… esta semana? trabajo hasta las 5": the week's days, after 5
+                when.has_date and asks_which_days(self.turn.text) and reading.names_week(when.text)
             )
             if week:  # "¿qué días tenés libre esta semana?": that week's days, not its first
                 self.state["week_from"] = local.date().isoformat()
@@ -766,9 +765,7 @@ class BookingFlow(RepeatAndSwap):
             days: list[str] = []
             if asked or asks_which_days(self.turn.text):
                 since = date.fromisoformat(week) if week else None
-                days = (self._open_days(service, since=since) if since else []) or (
-                    self._open_days(service)
-                )
+                days = self._days_with_room(service, since)
             return self._say(
                 "booking_ask_day",
                 service=service.label(self.lang),
@@ -909,6 +906,32 @@ class BookingFlow(RepeatAndSwap):
             services=services,
             ask_service=not self.state.get("service_id"),
         )
+
+    def _days_with_room(self, service: ServiceInfo, since: date | None) -> list[str]:
+        """The days listed for "¿qué días tenés (esta semana)?": that week's, else the
+        next ones. When none has room in the part of the day the customer can come
+        ("trabajo hasta las 5" for a three-hour job, the shop closing at 18:30), that is
+        said and the days with room at other times are listed instead."""
+        days = (self._open_days(service, since=since) if since else []) or self._open_days(service)
+        span = self._window()
+        if days or span is None:
+            return days
+        self.state.pop("window")
+        start, end = (
+            say_clock(self.ctx, time(m // 60, m % 60), self.lang) if 0 < m < 24 * 60 else ""
+            for m in span
+        )
+        self.prefix.append(
+            self.ctx.render(
+                "booking_no_room_then",
+                self.lang,
+                service=service.label(self.lang),
+                minutes=service.duration_minutes,
+                start=start,
+                end=end,
+            )
+        )
+        return (self._open_days(service, since=since) if since else []) or self._open_days(service)
 
     def _open_days(
         self, service: ServiceInfo, count: int = 4, since: date | None = None

@@ -357,12 +357,28 @@ _AFTER_RE = re.compile(
 )
 
 
+# "trabajo hasta las 5", "salgo del laburo a las 5", "I work until 5", "I get off at 5":
+# busy until then, so free AFTER it (not "before 5" for its "hasta").
+_BUSY_UNTIL_RE = re.compile(
+    r"\b(?:(?:trabajo|laburo|curro|estudio|estoy (?:en (?:el|la|mi) )?(?:trabajo|laburo|curro"
+    r"|oficina|facu|facultad|escuela|colegio|clase|clases)|i work|i m at work|im at work"
+    r"|i am at work|i m working|im working|i am working|i m in the office|i have work"
+    r"|i m in class)\s+(?:hasta|until|till|til|to)(?: las?)?"
+    r"|(?:salgo|salimos)(?: de(?:l)? (?:trabajo|laburo|curro|oficina|facu|escuela|colegio))?"
+    r" (?:a las?|tipo|como a las?)|(?:i )?(?:get|am|m) (?:off|out)(?: of work| work)? (?:at|around)"
+    r"|(?:i )?(?:finish|leave) work (?:at|around))" + _BOUND
+)
+
+
 def window(text: str, when: Any) -> tuple[int, int] | None:
     """The minutes of the day a customer accepts: "a la tarde" (13:00-24:00), "antes de
-    las 12" / "any time before noon" (until 12:00), "después de las 5" (from 17:00)."""
+    las 12" / "any time before noon" (until 12:00), "después de las 5" and "trabajo
+    hasta las 5" (from 17:00)."""
     if when is not None and getattr(when, "has_time", False):
         said = plain(text)
         minute = when.start.hour * 60 + when.start.minute
+        if _BUSY_UNTIL_RE.search(said):
+            return (minute, 24 * 60)
         if _BEFORE_RE.search(said):
             return (0, minute)
         if _AFTER_RE.search(said):
