@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from hablo.engine.nlu.genders import of_gender
+from hablo.engine.nlu.glossary import translations
 from hablo.engine.nlu.spelling import sound_key
 from hablo.engine.nlu.text import normalize
 from hablo.plugins.sdk import ServiceInfo
@@ -277,12 +278,22 @@ class ServiceMatcher:
         )
         # Words of the services' names (all languages) -> the services that have them:
         # "limpieza" finds "Limpieza dental", or asks between it and "Limpieza facial".
+        # The other language's words for them too ("clase de prueba": Trial lesson), but
+        # not a word some name already has ("corte" of "Corte para niños" is that one's).
+        own = {
+            _singular(word)
+            for service in services
+            for phrase in (service.name, *(n for _, n in service.names), *service.synonyms)
+            for word in _norm(phrase, keep_enye=True).split()
+        }
         words: dict[str, set[ServiceInfo]] = {}
         for service in services:
             for phrase in (service.name, *(n for _, n in service.names)):
-                for word in _norm(phrase, keep_enye=True).split():
-                    if len(word) >= 4 and word not in _STOP and word not in _GENERIC:
-                        words.setdefault(_singular(word), set()).add(service)
+                for written in _norm(phrase, keep_enye=True).split():
+                    foreign = translations(_singular(written))
+                    for word in (written, *(w for w in foreign if _singular(w) not in own)):
+                        if len(word) >= 4 and word not in _STOP and word not in _GENERIC:
+                            words.setdefault(_singular(word), set()).add(service)
         self._words = {w: tuple(sorted(s, key=lambda x: x.name)) for w, s in words.items()}
         self._word_keys = list(self._words)
         # The generic words of the names ("sesión" of "Sesión individual" and "Sesión
@@ -312,8 +323,11 @@ class ServiceMatcher:
             said = {
                 _singular(word)
                 for phrase in (service.name, *(n for _, n in service.names), *service.synonyms)
-                for word in _norm(phrase, keep_enye=True).split()
-                if len(word) >= 3 and word not in _STOP
+                for named in _norm(phrase, keep_enye=True).split()
+                for word in (named, *translations(_singular(named)))
+                if len(word) >= 3
+                and word not in _STOP
+                and (word == named or _singular(word) not in own)
             }
             self._said_as[str(service.id)] = frozenset(said)
         self._all_said: frozenset[str] = frozenset().union(*self._said_as.values())
