@@ -19,10 +19,11 @@ ENGLISH, TRIAL = _service("GCSE English lesson"), _service("Trial lesson")
 TUTORS = ServiceMatcher([GCSE_MATHS, A_LEVEL, ENGLISH, TRIAL])
 
 
-def test_words_go_both_ways() -> None:
+def test_a_name_word_has_the_other_language_words_for_it() -> None:
     assert "prueba" in translations("trial")
-    assert "trial" in translations("prueba")
+    assert "corte" in translations("haircut")
     assert translations("hola") == ()
+    assert "haircut" in translations("corte")
 
 
 def test_a_spanish_request_finds_the_english_named_service() -> None:

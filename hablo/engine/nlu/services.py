@@ -81,6 +81,11 @@ _SAID_ALONE = _GENERIC - {
 _OF = frozenset(["de", "del", "of", "para", "for"])
 
 
+def _foreign(word: str) -> tuple[str, ...]:
+    """The other language's words for a word of a name, as written or in the singular."""
+    return tuple(dict.fromkeys((*translations(word), *translations(_singular(word)))))
+
+
 def _singular(word: str) -> str:
     """ "limpiezas" -> "limpieza", "consultas" -> "consulta", "shaves" -> "shave"."""
     if word.endswith("es") and len(word) > 5 and word[-3] not in "aeiou":
@@ -278,23 +283,32 @@ class ServiceMatcher:
         )
         # Words of the services' names (all languages) -> the services that have them:
         # "limpieza" finds "Limpieza dental", or asks between it and "Limpieza facial".
-        # The other language's words for them too ("clase de prueba": Trial lesson), but
-        # not a word some name already has ("corte" of "Corte para niños" is that one's).
+        words: dict[str, set[ServiceInfo]] = {}
+        for service in services:
+            for phrase in (service.name, *(n for _, n in service.names)):
+                for word in _norm(phrase, keep_enye=True).split():
+                    if len(word) >= 4 and word not in _STOP and word not in _GENERIC:
+                        words.setdefault(_singular(word), set()).add(service)
+        self._words = {w: tuple(sorted(s, key=lambda x: x.name)) for w, s in words.items()}
+        # The other language's words for the names' words ("clase de prueba": the Trial
+        # lesson), said as such (no prefix or suffix scans), and never a word some name
+        # or synonym already has ("corte" of "Corte para niños" is that one's).
         own = {
             _singular(word)
             for service in services
             for phrase in (service.name, *(n for _, n in service.names), *service.synonyms)
             for word in _norm(phrase, keep_enye=True).split()
         }
-        words: dict[str, set[ServiceInfo]] = {}
+        foreign: dict[str, set[ServiceInfo]] = {}
         for service in services:
             for phrase in (service.name, *(n for _, n in service.names)):
                 for written in _norm(phrase, keep_enye=True).split():
-                    foreign = translations(_singular(written))
-                    for word in (written, *(w for w in foreign if _singular(w) not in own)):
-                        if len(word) >= 4 and word not in _STOP and word not in _GENERIC:
-                            words.setdefault(_singular(word), set()).add(service)
-        self._words = {w: tuple(sorted(s, key=lambda x: x.name)) for w, s in words.items()}
+                    for word in map(_singular, _foreign(written)):
+                        if word not in own and word not in _STOP:
+                            foreign.setdefault(word, set()).add(service)
+        self._foreign_words = {
+            w: tuple(sorted(s, key=lambda x: x.name)) for w, s in foreign.items()
+        }
         self._word_keys = list(self._words)
         # The generic words of the names ("sesión" of "Sesión individual" and "Sesión
         # online"): they tell no service apart, but a message that says only one of them
@@ -323,12 +337,10 @@ class ServiceMatcher:
             said = {
                 _singular(word)
                 for phrase in (service.name, *(n for _, n in service.names), *service.synonyms)
-                for named in _norm(phrase, keep_enye=True).split()
-                for word in (named, *translations(_singular(named)))
-                if len(word) >= 3
-                and word not in _STOP
-                and (word == named or _singular(word) not in own)
+                for word in _norm(phrase, keep_enye=True).split()
+                if len(word) >= 3 and word not in _STOP
             }
+            said |= {w for w, named in self._foreign_words.items() if service in named}
             self._said_as[str(service.id)] = frozenset(said)
         self._all_said: frozenset[str] = frozenset().union(*self._said_as.values())
         # Nouns of the synonyms that only one service has ("muela" of "sacar una muela"),
@@ -517,7 +529,12 @@ class ServiceMatcher:
             if len(token) == 4 and token.endswith("s"):  # "pads" tells two brakes apart
                 short.append(token[:-1])
             word = _singular(token)
-            hit = self._words.get(word) or self._by_prefix(word) or self._by_suffix(word)
+            hit = (
+                self._words.get(word)
+                or self._foreign_words.get(word)
+                or self._by_prefix(word)
+                or self._by_suffix(word)
+            )
             if hit is None and len(word) >= 5:
                 match = process.extractOne(
                     word, self._word_keys, scorer=fuzz.ratio, score_cutoff=WORD_SCORE
