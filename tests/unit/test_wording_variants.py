@@ -182,6 +182,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "choice_yes": [{}],
     "choice_no": [{}],
     "choice_separate": [{}],
+    "booking_first_noted": [{}],
     "choice_change_mine": [{}],
     "booking_move_or_new": [
         {"booking": "Masaje, jueves 11 de marzo, 10:00", "service": "Consulta"}

@@ -85,7 +85,7 @@ _NAME_WORDS: dict[str, tuple[str, ...]] = {
     "preparation": ("preparacion",),
     "haircut": ("corte",),
     "root": ("raiz", "raices"),
-    "vaccination": ("vacuna", "vacunacion"),
+    "vaccination": ("vacuna", "vacunacion", "vacunar"),
     "cleaning": ("limpieza",),
     "sick": ("enfermo", "enferma"),
     "massage": ("masaje",),

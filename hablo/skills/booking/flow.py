@@ -320,6 +320,10 @@ class BookingFlow(RepeatAndSwap):
         if step == "service" and isinstance(service, ServiceInfo):
             self._absorb_entities()
             return self._advance()
+        if step == "service" and reading.wants_earliest(text) and not self.state.get("first"):
+            self.state["first"] = True  # "whatever's earliest": once it is said for what
+            self.prefix.append(self.ctx.render("booking_first_noted", self.lang))
+            return self._advance()
         if step == "day":
             if when is not None:
                 self._absorb_entities()
@@ -756,7 +760,8 @@ class BookingFlow(RepeatAndSwap):
                 )
             self.state["service_id"] = str(service.id)
         if "day" not in self.state:
-            soonest = self._soonest(service) if reading.wants_earliest(self.turn.text) else None
+            earliest = reading.wants_earliest(self.turn.text) or self.state.get("first")
+            soonest = self._soonest(service) if earliest else None
             if soonest is not None:  # "what's the soonest you can see me?"
                 return self._propose(soonest)
             self.state["step"] = "day"
@@ -793,7 +798,8 @@ class BookingFlow(RepeatAndSwap):
                 return self._propose(fitting[-1])
             self.state["window"] = [0, max(last_start + 1, 0)]
         latest = asks_latest(self.turn.text)
-        if wanted_time is None and (latest or reading.wants_first(self.turn.text)):
+        first = reading.wants_first(self.turn.text) or self.state.get("first")
+        if wanted_time is None and (latest or first):
             # "el lunes a primera hora", "la primera que tengas mañana a la tarde"
             free = repo_of(ctx).free_slots(day, service, ctx.opening_hours(day), self.now)
             span = self._period(self.turn.text, day) or self._window() or (0, 24 * 60)

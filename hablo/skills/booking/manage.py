@@ -222,7 +222,7 @@ class ManageBookings(FlowBase):
             return self._say("booking_kept", flow=False, state={})
         if self.state.get("day"):  # "no" … "a las 18": still that day, at another time
             self.state["last_day"] = self.state["day"]
-        for key in ("time", "asked_time", "proposal", "day", "options"):
+        for key in ("time", "asked_time", "proposal", "day", "options", "first"):
             self.state.pop(key, None)
         self.state["step"] = "day"
         return self._say("booking_denied")
