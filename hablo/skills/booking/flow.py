@@ -320,7 +320,7 @@ class BookingFlow(RepeatAndSwap):
         if step == "service" and isinstance(service, ServiceInfo):
             self._absorb_entities()
             return self._advance()
-        if step == "service" and reading.wants_earliest(text) and not self.state.get("first"):
+        if step == "service" and reading.wants_first(text) and not self.state.get("first"):
             self.state["first"] = True  # "whatever's earliest": once it is said for what
             self.prefix.append(self.ctx.render("booking_first_noted", self.lang))
             return self._advance()

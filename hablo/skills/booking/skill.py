@@ -92,7 +92,7 @@ class BookingSkill(Skill):
                 service is not None
                 or bool(ents.get("service_options"))
                 or option_for_whom(ctx, kept, text) is not None  # "for men"
-                or reading.wants_earliest(text)  # "whatever's earliest": for what, then
+                or reading.wants_first(text)  # "whatever's earliest": for what, then
             )
         if step == "day":
             return when is not None or reading.day_of_month(turn.text) is not None
