@@ -62,6 +62,16 @@ def with_context(
     ):
         intent, confidence = topic, max(confidence, TRUST_CLASSIFIER)
     if (
+        topic == "cancel"
+        and intent in (None, "book")
+        and "when" in entities
+        and "service" not in entities
+        and is_follow_up(text)
+    ):
+        # "anulá la pedicura del lunes" … "¿y el martes a la misma hora?": that booking
+        # again on the day said (the booking skill books it like the one cancelled).
+        intent, confidence = "reschedule", TRUST_CLASSIFIER
+    if (
         topic in ("pricing", "hours")
         and intent is None
         and not state.flow
@@ -130,7 +140,7 @@ def with_context(
 def remember(state: DialogueState, understanding: Understanding, skill: str | None) -> None:
     """Keep what this turn was about for the next one's follow-ups."""
     context = dict(state.context)
-    if skill is not None and understanding.intent in (*FOLLOW_UP_INTENTS, NOT_OFFERED):
+    if skill is not None and understanding.intent in (*FOLLOW_UP_INTENTS, NOT_OFFERED, "cancel"):
         context["intent"] = understanding.intent
     elif skill is not None and understanding.intent not in _KEEPS_TOPIC:
         context.pop("intent", None)

@@ -50,3 +50,15 @@ def test_a_thanks_between_keeps_the_priced_service(between: str) -> None:
     _turn(state, "pricing", service=CUT)
     _turn(state, between)
     assert _book(state).entities["service"] == CUT
+
+
+def test_another_day_right_after_a_cancel_moves_the_booking_cancelled() -> None:
+    state = DialogueState()
+    _turn(state, "cancel", service=CUT)
+    tuesday = WhenMention(NOW.replace(day=16, hour=0), True, False, "el martes")
+    asked = Understanding(None, 0.3, "es", {"when": tuesday})
+    read = with_context(asked, "¿y el martes a la misma hora?", state, [CUT], NOW)
+    assert read.intent == "reschedule"
+    # a new service named is a booking of its own, not the cancelled one again
+    named = Understanding("book", 0.9, "es", {"when": tuesday, "service": CUT})
+    assert with_context(named, "y el martes un corte", state, [CUT], NOW).intent == "book"
