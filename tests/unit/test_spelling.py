@@ -93,6 +93,9 @@ def test_yes_with_thanks_and_complaints() -> None:
         ("a las dos de la tarde", 1),
         ("en 2 semanas", 1),
         ("corte para mí", 1),
+        ("I've got two small dogs that need a bath", 2),
+        ("dos perros grandes para bañar", 2),
+        ("two hours later", 1),
     ],
 )
 def test_party_size(text: str, people: int) -> None:

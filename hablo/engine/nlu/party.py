@@ -43,8 +43,8 @@ _NOT_COUNTED = (
 # one after the other (not "2 horas", "dos de la tarde").
 _PARTY_RE = re.compile(
     r"\b(?P<n>2|3|4|dos|tres|cuatro|two|three|four)\s+"
-    rf"(?!{_NOT_COUNTED}\b)(?P<what>[a-z]+s)\b"
-)
+    rf"(?!{_NOT_COUNTED}\b)(?:(?:small|little|big|large|tiny|old|young)\s+)?(?P<what>[a-z]+s)\b"
+)  # "two small dogs": a size or an age before the thing counted
 
 
 # "2 cortes cuánto es?", "5 sesiones", "10 lessons", "dos muelas": how many of a service.

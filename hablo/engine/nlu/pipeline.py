@@ -89,6 +89,7 @@ _SURE_ONLY = frozenset({"pay", "human", "cancel", "reschedule", "thanks"})
 _AVAILABILITY = re.compile(
     r"\b(?:turnos?|citas?|lugar|hueco|espacio|disponib\w*|appointments?|slots?|availab\w*"
     r"|tiene algo|tenes algo|tienes algo|tienen algo|hay algo|anything|something open"
+    r"|what (?:have|ve) you got|what do you have|que (?:tenes|tienes|tienen|tiene) (?:para|el|la)"
     r"|openings?|puedo ir|puedo pasar|pasar por|atender\w*|atienden|atiende|atiendan"
     r"|recibir\w*|revisar\w*|ver(?:me|lo|la|nos|los|las)|llevar\w*|traer\w*"
     r"|can i come|come in|come by|pop in|stop by|drop (?:\w+ )?off"
