@@ -16,7 +16,7 @@ from hablo.engine.nlu.acts import is_follow_up, refers_to_same
 from hablo.engine.nlu.datetimes import WhenMention
 from hablo.engine.nlu.pipeline import Understanding
 from hablo.engine.nlu.text import normalize
-from hablo.engine.nlu.unknown import NOT_OFFERED
+from hablo.engine.nlu.unknown import NOT_OFFERED, UNKNOWN_FACT
 from hablo.plugins.sdk import ServiceInfo
 
 # Intents whose question a follow-up can repeat with a new value.
@@ -32,9 +32,10 @@ _BOTH = re.compile(
     r"|the two|all three|the three|todo eso|all of them)\b"
 )
 _HOW_LONG = re.compile(r"\b(?:cuanto (?:dura|tarda|demora|lleva)|how long)\b")
-# A yes, an "ok", a "gracias" or a laugh between changes no subject: "¿cuánto sale la
-# manicura?" … "genial, gracias" … "dame un turno el viernes" is still for the manicure.
-_KEEPS_TOPIC = frozenset({None, "affirm", "deny", "ack", "thanks", "laugh"})
+# A yes, an "ok", a "gracias", a laugh or a question the bot cannot answer between
+# changes no subject: "¿cuánto sale la manicura?" … "genial, gracias" (or "does that
+# include a wash?") … "dame un turno el viernes" is still for the manicure.
+_KEEPS_TOPIC = frozenset({None, "affirm", "deny", "ack", "thanks", "laugh", UNKNOWN_FACT})
 # Below this, a follow-up's own classification loses to the remembered topic.
 TRUST_CLASSIFIER = 0.6
 

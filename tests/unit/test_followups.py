@@ -44,7 +44,7 @@ def test_a_booked_service_is_not_carried_into_the_next_booking() -> None:
     assert "service" not in _book(state).entities
 
 
-@pytest.mark.parametrize("between", ["thanks", "ack", "laugh"])
+@pytest.mark.parametrize("between", ["thanks", "ack", "laugh", "unknown_fact"])
 def test_a_thanks_between_keeps_the_priced_service(between: str) -> None:
     state = DialogueState()
     _turn(state, "pricing", service=CUT)
