@@ -93,6 +93,7 @@ _AVAILABILITY = re.compile(
     r"|openings?|puedo ir|puedo pasar|pasar por|atender\w*|atienden|atiende|atiendan"
     r"|recibir\w*|revisar\w*|ver(?:me|lo|la|nos|los|las)|llevar\w*|traer\w*"
     r"|can i come|come in|come by|pop in|stop by|drop (?:\w+ )?off"
+    r"|(?:se |te |le )?(?:lo|la) dejo|dejarlo|dejarla|(?:lo|la) paso a dejar"
     r"|(?:see|check|fit|squeeze|get|take|bring) (?:me|him|her|it|us|them|my \w+)(?: in)?"
     r"|get in|take a look)\b"
 )
@@ -752,8 +753,15 @@ def _by_rule(
         return "hours", 1.0  # "¿trabajan en días festivos?" (no service "días festivos")
     if intent is None and opening:
         return "hours", 1.0  # "el miércoles 24, ¿trabajan?"
-    if intent is None and "when" in entities and (corrects_day(text) or prefers(text)):
-        return "book", _UNSURE  # "me equivoqué, era para el viernes": the booking skill decides
+    unsure_hours = intent == "hours" and confidence < _UNSURE and not asks_opening(text)
+    if (
+        (intent is None or unsure_hours)
+        and "when" in entities
+        and (corrects_day(text) or prefers(text))
+    ):
+        # "me equivoqué, era para el viernes", "mejor el viernes a la misma hora" (its
+        # "hora" is no opening hours): the booking skill decides
+        return "book", _UNSURE
     if intent in (None, "pricing", "hours") and "service" in entities and asks_which_days(text):
         return "book", 1.0  # "what days do you have for a manicure?": the days it can be booked
     if intent is None and asks_which_days(text) and not asks_opening(text):
