@@ -37,3 +37,8 @@ def test_a_word_a_name_already_has_stays_that_names_own() -> None:
     shop = ServiceMatcher([haircut, kids])
     # "corte" is the kids cut's own Spanish word: not the glossary's "haircut" as well
     assert shop.by_name_words("un corte") == (kids,)
+
+
+def test_a_name_word_ending_a_sentence_is_still_a_name_word() -> None:
+    said = "my daughter is doing her GCSEs, she struggles with maths. Do you have anything?"
+    assert TUTORS.by_name_words(said) == (GCSE_MATHS,)

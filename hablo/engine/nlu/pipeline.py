@@ -819,6 +819,11 @@ def _by_rule(
         return "reschedule", 1.0  # "¿me lo adelantás media hora?", "push it back an hour"
     if intent is None and "when" not in entities and asks_shift(text):
         return "reschedule", _UNSURE  # "¿se puede más tarde?" (a flow that asked reads it first)
+    when = entities.get("when")
+    if intent == AFFIRM and when is not None and when.has_date and when.has_time:
+        # "actually let's do it, monday 5pm" (no booking question pending, or its flow
+        # would have read it): a booking, of the service just priced if one was
+        return "book", _UNSURE
     if intent in (AFFIRM, DENY) and ("service" in entities or "service_options" in entities):
         # "y si le hacen también la afinación?": its "si" is an "if", and the message asks
         # about a service: that service and its price (a yes or no that says more is

@@ -20,9 +20,15 @@ _APOSTROPHES = re.compile(r"['\u2019\u2018`\u00b4]")
 _SPLIT_S = re.compile(r"(?<=[a-z]) s\b")
 
 
+# A full stop that ends a sentence, not one of a time or a price ("maths. Do you…").
+_STOP_DOT = re.compile(r"\.(?!\d)|(?<!\d)\.")
+
+
 def _norm(text: str, keep_enye: bool = False) -> str:
-    """`normalize` for names and what is matched against them: apostrophes dropped."""
-    return _SPLIT_S.sub("s", normalize(_APOSTROPHES.sub("", text), keep_enye))
+    """`normalize` for names and what is matched against them: apostrophes dropped, and
+    the full stops that end sentences ("she struggles with maths. Do you…")."""
+    said = _SPLIT_S.sub("s", normalize(_APOSTROPHES.sub("", text), keep_enye))
+    return " ".join(_STOP_DOT.sub(" ", said).split()) if "." in said else said
 
 
 # "corte y barba", "a fade and a beard trim", "manicura, brushing": one part per service.
