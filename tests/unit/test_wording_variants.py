@@ -183,6 +183,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "choice_no": [{}],
     "choice_separate": [{}],
     "booking_first_noted": [{}],
+    "booking_hold_on": [{}],
     "choice_change_mine": [{}],
     "booking_move_or_new": [
         {"booking": "Masaje, jueves 11 de marzo, 10:00", "service": "Consulta"}

@@ -34,6 +34,7 @@ from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
 from hablo.skills.booking.again import RepeatAndSwap
 from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS
+from hablo.skills.booking.pauses import holds_on
 from hablo.skills.booking.periods import closed_in, fitted_period, usual_period
 from hablo.skills.booking.slots import (
     ask_time_text,
@@ -65,11 +66,15 @@ class BookingFlow(RepeatAndSwap):
         self._note_price()
         if intent == "my_bookings" and asks_reminder(self.turn.text):
             return self._reminder_info(step)
+        if step and holds_on(self.turn.text):
+            return self._say("booking_hold_on")  # "esperá que me fijo": the question waits
         if step:
             answered = self._answer_pending(step)
             if answered is not None:
                 return answered
         if intent == "my_bookings":
+            if step and self.state.get("mode") == "book" and not self._upcoming():
+                return self._resumed()  # "¿sigue en pie?" mid-booking: the one being made
             return self._list()
         if intent == "cancel":
             mine = means_own_booking(self.turn.text)
@@ -104,6 +109,13 @@ class BookingFlow(RepeatAndSwap):
         if self.turn.in_flow and not absorbed and intent not in ("book", "reschedule"):
             return replace(self._advance(), misunderstood=True)
         return self._advance()
+
+    def _resumed(self) -> SkillResult:
+        """The pending question again, as "Sigamos con tu turno: …"."""
+        asked = self._advance()
+        last = asked.replies[-1]
+        again = self.ctx.render("booking_resume", self.lang, question=last.text)
+        return replace(asked, replies=(*asked.replies[:-1], replace(last, text=again)))
 
     def _added_after_booking(self) -> SkillResult | None:
         """ "agregame también barba después del corte", "can I add a beard trim right after

@@ -30,6 +30,7 @@ from hablo.skills.booking import reading
 from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS
 from hablo.skills.booking.flow import BookingFlow
 from hablo.skills.booking.moving import new_or_change
+from hablo.skills.booking.pauses import holds_on
 from hablo.skills.booking.slots import ask_time_text, option_for_whom, service_by_id
 from hablo.skills.examples import load_examples
 
@@ -56,6 +57,8 @@ class BookingSkill(Skill):
         text = turn.text
         if turn.intent == "hours" and asks_opening(text):
             return False  # "¿a qué hora cierran el sábado?" mid-booking: a question of its own
+        if step and holds_on(text):
+            return True  # "esperá que me fijo": the question waits
         if step in ("service", "day", "pick_option", *CONFIRM_STEPS) and reading.window(text, when):
             return True  # "tiene que ser por la tarde": the times offered from now on
         if step in CONFIRM_STEPS:
