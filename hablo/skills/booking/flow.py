@@ -337,6 +337,14 @@ class BookingFlow(RepeatAndSwap):
             self.prefix.append(self.ctx.render("booking_first_noted", self.lang))
             return self._advance()
         if step == "day":
+            listed = self.state.get("days_listed")
+            if when is not None and not when.has_date and listed and "day" not in self.state:
+                # "a las 17" to "¿qué día? Tengo lugar: martes, miércoles…": the hour is
+                # kept, the day is still to be said (not today's by default)
+                local = when.start.astimezone(self.zone)
+                self._set_time(f"{local:%H}", f"{local:%M}")
+                self.state["which_days"] = True
+                return self._advance()
             if when is not None:
                 self._absorb_entities()
                 kept = self.state.get("booking_time")
@@ -632,10 +640,18 @@ class BookingFlow(RepeatAndSwap):
                 found = True
         if when is not None:
             local = when.start.astimezone(self.zone)
-            week = (  # "… esta semana? trabajo hasta las 5": the week's days, after 5
-                when.has_date and asks_which_days(self.turn.text) and reading.names_week(when.text)
+            # "¿qué días tenés libre esta semana? trabajo hasta las 5", "a balayage sometime
+            # next week": that week's days (after 5), not its first day
+            week = (
+                when.has_date
+                and reading.names_week(when.text)
+                and (
+                    asks_which_days(self.turn.text)
+                    or not (when.has_time or "weekday" in self.turn.entities)  # "el martes"
+                )
             )
-            if week:  # "¿qué días tenés libre esta semana?": that week's days, not its first
+            if week:
+                self.state["which_days"] = True
                 self.state["week_from"] = local.date().isoformat()
                 self.state.pop("day", None)
             elif when.has_date:
@@ -777,12 +793,13 @@ class BookingFlow(RepeatAndSwap):
             if soonest is not None:  # "what's the soonest you can see me?"
                 return self._propose(soonest)
             self.state["step"] = "day"
-            week = self.state.pop("week_from", None)
+            week = self.state.get("week_from")  # kept: "a las 2" next re-lists that week
             asked = self.state.pop("which_days", False)
             days: list[str] = []
             if asked or asks_which_days(self.turn.text):
                 since = date.fromisoformat(week) if week else None
                 days = self._days_with_room(service, since)
+                self.state["days_listed"] = bool(days)  # a bare hour next is no day
             return self._say(
                 "booking_ask_day",
                 service=service.label(self.lang),
