@@ -472,7 +472,12 @@ class NluPipeline:
             if len(options) > 1 and _FOR_A_CHILD.search(normalize(text)):
                 # "consulta para mi hijo": the children's one, when one of them is
                 kids = tuple(s for s in options if CHILDREN_SERVICE.search(normalize(s.name)))
-                if len(kids) == 1:
+                adult = self._matcher.for_adults(kids[0]) if len(kids) == 1 else None
+                if adult is not None and _ME_TOO.search(plain(text)):
+                    # "consulta para mí y para mi hijo": the adults' one, then the child's
+                    entities["service"], entities["services"] = adult, (adult, kids[0])
+                    options = ()
+                elif len(kids) == 1:
                     entities["service"] = kids[0]
                     options = ()
             sized = of_size(options, text)
