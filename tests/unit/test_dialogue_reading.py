@@ -430,3 +430,16 @@ def test_which_days_free_is_not_which_days_open(text: str, free_days: bool) -> N
 )  # fmt: skip
 def test_a_bare_number_is_said_alone(text: str, number: int | None) -> None:
     assert reading.bare_number(text) == number
+
+
+@pytest.mark.parametrize(
+    ("text", "keeps"),
+    [
+        ("el martes a la misma hora", True),
+        ("tuesday at the same time", True),
+        ("friday same time", True),
+        ("friday at 3", False),
+    ],
+)
+def test_the_time_already_held(text: str, keeps: bool) -> None:
+    assert reading.keeps_time(text) is keeps

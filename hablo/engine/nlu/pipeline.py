@@ -751,8 +751,10 @@ def _by_rule(
         and ("service" in entities or "when" in entities)
     ):
         return "book", 1.0  # "corte el lunes a las 11, ¿puede ser?" asks for one
-    if intent is None and "when" in entities and _MOVE_IT.search(said):
-        return "reschedule", 1.0  # "che, me surgió algo, ¿me lo pasás al martes?"
+    if intent in (None, "pricing") and "when" in entities and _MOVE_IT.search(said):
+        # "che, me surgió algo, ¿me lo pasás al martes?", "el de manicura pasalo al sábado
+        # y el corte dejalo" (its two services named are no price question)
+        return "reschedule", 1.0
     opening = asks_opening(text) and ("when" in entities or "weekday" in entities)
     if intent not in ("book", "cancel", "reschedule") and asks_holidays(text):
         return "hours", 1.0  # "¿trabajan en días festivos?" (no service "días festivos")

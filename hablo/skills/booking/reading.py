@@ -172,7 +172,7 @@ def same_time(text: str) -> bool:
 
 
 _KEEPS_TIME_RE = re.compile(
-    r"\b(?:(?:a |en )?(?:la )?misma hora|mismo horario|(?:at )?the same time)\b"
+    r"\b(?:(?:a |en )?(?:la )?misma hora|mismo horario|(?:at )?(?:the )?same time)\b"
 )
 
 
