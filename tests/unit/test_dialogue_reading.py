@@ -443,3 +443,9 @@ def test_a_bare_number_is_said_alone(text: str, number: int | None) -> None:
 )
 def test_the_time_already_held(text: str, keeps: bool) -> None:
     assert reading.keeps_time(text) is keeps
+
+
+def test_a_finer_part_of_the_day() -> None:
+    assert reading.period_hours("late afternoon if possible") == (16, 24)
+    assert reading.period_hours("early morning please") == (0, 10)
+    assert reading.period_hours("in the afternoon") == (12, 24)

@@ -55,6 +55,7 @@ _EARLIEST_RE = re.compile(
 _PERIOD_RE = re.compile(
     r"\b(?:(?:a|por|en|de|durante)\s+la\s+(?P<es>manana|tarde|tardecita|noche)"
     r"|(?<!turno )(?<!cita )(?<!reserva )(?<!hora )de\s+(?P<es2>tarde|manana)"
+    r"|(?:in\s+the\s+)?(?P<part>late afternoon|early afternoon|late morning|early morning)"
     r"|in\s+the\s+(?P<en>morning|afternoon|evening)"
     r"|(?P<early>temprano|early|bien temprano|first thing)"
     r"|(?P<lunch>after lunch|despues (?:de|del) (?:almuerzo|almorzar|comer|mediodia))"
@@ -65,6 +66,8 @@ _PERIOD_HOURS = {
     # lunch later still, but 13:00 is "la tarde" everywhere).
     "manana": (0, 12), "morning": (0, 12), "tarde": (13, 24), "tardecita": (15, 24),
     "afternoon": (12, 24), "noche": (18, 24), "evening": (17, 24),
+    "late afternoon": (16, 24), "early afternoon": (12, 15), "late morning": (10, 12),
+    "early morning": (0, 10),
     "temprano": (0, 11), "early": (0, 11), "bien temprano": (0, 10), "first thing": (0, 10),
     "after lunch": (13, 24), "despues de almuerzo": (13, 24), "despues del almuerzo": (13, 24),
     "despues de almorzar": (13, 24), "despues de comer": (13, 24),
