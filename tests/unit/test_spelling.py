@@ -96,6 +96,9 @@ def test_yes_with_thanks_and_complaints() -> None:
         ("I've got two small dogs that need a bath", 2),
         ("dos perros grandes para bañar", 2),
         ("two hours later", 1),
+        ("a las 4 tenes algo? el viernes digo, para brushing", 1),
+        ("at 2 works for my boys", 1),
+        ("hola! 3 preguntas: cuanto sale el corte", 1),
     ],
 )
 def test_party_size(text: str, people: int) -> None:
