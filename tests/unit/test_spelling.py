@@ -99,6 +99,7 @@ def test_yes_with_thanks_and_complaints() -> None:
         ("a las 4 tenes algo? el viernes digo, para brushing", 1),
         ("at 2 works for my boys", 1),
         ("hola! 3 preguntas: cuanto sale el corte", 1),
+        ("corte el viernes, tipo 4 pasadas", 1),
     ],
 )
 def test_party_size(text: str, people: int) -> None:

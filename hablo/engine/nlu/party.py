@@ -41,12 +41,12 @@ _NOT_COUNTED = (
     # "a las 4 tenés algo?", "3 preguntas: …": a verb or the questions, not people served
     r"|tenes|tienes|tienen|tenemos|podes|puedes|pueden|estas|abris|abren|atendes|atienden"
     r"|queres|quieres|necesitas|hay|vas|venis|vienes|preguntas|preguntitas|dudas|cosas"
-    r"|questions|things|is|was)"
+    r"|questions|things|is|was|pasadas|pasaditas|otras)"
 )
 # "2 cortes", "dos turnos", "para tres personas", "two haircuts": a count of people served
 # one after the other (not "2 horas", "dos de la tarde").
 _PARTY_RE = re.compile(
-    r"(?<!las )(?<!la )(?<!at )(?<!by )(?<!around )"  # "a las 4 …", "at 2 …": a time
+    r"(?<!las )(?<!la )(?<!at )(?<!by )(?<!around )(?<!tipo )"  # "a las 4 …": a time
     r"\b(?P<n>2|3|4|dos|tres|cuatro|two|three|four)\s+"
     rf"(?!{_NOT_COUNTED}\b)(?:(?:small|little|big|large|tiny|old|young)\s+)?(?P<what>[a-z]+s)\b"
 )  # "two small dogs": a size or an age before the thing counted
