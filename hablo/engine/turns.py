@@ -137,9 +137,14 @@ def run_turn(
     state = DialogueState.load(conversation.state)
     said, text = text, runtime.nlu.respell(text)
     # "2" after a numbered list of choices means the second choice.
-    text = picked_choice(text, state.choices) or text
+    choice = picked_choice(text, state.choices)
+    text = choice or text
     understanding = runtime.nlu.understand(
-        text, now, runtime.profile.opening_hours, conversation.language, said=said
+        text if choice is None else runtime.nlu.respell(choice),
+        now,
+        runtime.profile.opening_hours,
+        conversation.language,
+        said=said,
     )
     if conversation.status == ConversationStatus.WAITING_HUMAN and not handoff_expired(
         state, ctx, now
@@ -410,11 +415,15 @@ def _questions(
     if whole.intent == "reschedule" and whole.confidence >= 1.0:
         return None  # "I have to cancel thursday. could I do saturday instead?": one move
     hours, language = runtime.profile.opening_hours, conversation.language
+    read: dict[str, Understanding] = {}  # both splitters often cut the same pieces
     for splitter, strict in ((_PARTS, False), (_AND, True)):
         pieces = [p.strip() for p in splitter.split(text) if p.strip()]
         if not 2 <= len(pieces) <= 5:
             continue
-        understood = [(p, runtime.nlu.understand(p, now, hours, language)) for p in pieces]
+        for p in pieces:
+            if p not in read:
+                read[p] = runtime.nlu.understand(p, now, hours, language)
+        understood = [(p, read[p]) for p in pieces]
         asks = [
             (p, u)
             for p, u in understood

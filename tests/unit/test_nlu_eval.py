@@ -129,6 +129,22 @@ def test_dev_set_meets_the_targets(
     _assert_targets(_report(pipeline, profile, now, DEV))
 
 
+def test_a_turn_respells_once_and_reads_as_a_raw_message_is_read(
+    pipeline: NluPipeline, profile: TenantProfile, now: datetime
+) -> None:
+    # The turn respells the message and hands both spellings to understand(), which reads
+    # the respelled text as given; a caller with the raw text alone gets the same reading.
+    said = "kiero korte, no, barba el juebes"
+    spelled = pipeline.respell(said)
+    assert spelled == "quiero barba el jueves"
+    turn = pipeline.understand(spelled, now, profile.opening_hours, said=said)
+    raw = pipeline.understand(said, now, profile.opening_hours)
+    assert turn.intent == raw.intent == "book"
+    assert turn.entities["service"].name == raw.entities["service"].name == "Arreglo de barba"
+    assert turn.entities["when"].start == raw.entities["when"].start
+    assert [s.name for s in turn.entities["taken_back"]] == ["Corte de pelo"]
+
+
 def test_a_service_taken_back_is_reported(
     pipeline: NluPipeline, profile: TenantProfile, now: datetime
 ) -> None:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
-from hablo.engine.nlu.text import plain
+from hablo.engine.nlu.text import Phrase, plain
 
 AFFIRM = "affirm"
 DENY = "deny"
@@ -94,7 +94,7 @@ _FOLLOW_UP_RE = re.compile(
     r"(?:y|e|and|what about|how about|o|or|entonces|tambien)\b"
 )
 # "eso", "el mismo", "ese", "that one", "the same": the service named last.
-_SAME_RE = re.compile(
+refers_to_same = Phrase(
     r"\b(?:eso|ese|esa|el mismo|lo mismo|la misma|ese servicio|ese mismo|that|that one"
     r"|the same|same one|same thing)\b"
 )
@@ -253,15 +253,13 @@ def asks_reminder(text: str) -> bool:
     return bool(_REMINDER_RE.search(norm) or (_REMIND_RE.search(norm) and _BEFORE_RE.search(norm)))
 
 
-_ALSO_RE = re.compile(r"\b(?:tambien|too|also|as well|ademas|plus)\b")
+# "y barba también", "a beard trim too": one more thing, not instead.
+adds_to_request = Phrase(r"\b(?:tambien|too|also|as well|ademas|plus)\b")
 
 
-def adds_to_request(text: str) -> bool:
-    """ "y barba también", "a beard trim too": one more thing, not instead."""
-    return bool(_ALSO_RE.search(plain(text)))
-
-
-_LATEST_RE = re.compile(
+# "la más tarde que tengas", "the latest you have": the last free time (not a
+# goodbye: "más tarde" is not "hasta luego").
+asks_latest = Phrase(
     r"\b(?:(?:la|el|lo) mas tarde (?:que|posible|que haya)"
     r"|el ultimo (?:turno|horario) (?:que|libre|del|de la|de)"
     r"|(?:el|la) ultim[oa] (?:que (?:tengas|tenes|tienes|tengan|haya|hay)|del dia|disponible)"
@@ -272,28 +270,15 @@ _LATEST_RE = re.compile(
 )
 
 
-def asks_latest(text: str) -> bool:
-    """ "la más tarde que tengas", "the latest you have": the last free time (not a
-    goodbye: "más tarde" is not "hasta luego")."""
-    return bool(_LATEST_RE.search(plain(text)))
-
-
-def says_yes(text: str) -> bool:
-    """The whole message is a yes, maybe with thanks ("perfecto, gracias", "ok gracias")."""
-    return bool(_YES_RE.match(plain(text)))
-
-
-def starts_no(text: str) -> bool:
-    """ "no, mejor a las 5": a no that goes on with a correction."""
-    return bool(re.match(rf"^(?:{_NO})\b", plain(text)))
+# The whole message is a yes, maybe with thanks ("perfecto, gracias", "ok gracias").
+says_yes = Phrase(_YES_RE)
+# "no, mejor a las 5": a no that goes on with a correction.
+starts_no = Phrase(rf"^(?:{_NO})\b")
 
 
 # A yes that opens a message ("sí, gracias", "yes please") — "ok"/"listo" alone do not count.
 _STRONG_YES = "si|sii|sip|yes|yeah|yep|yup|confirmo|confirmado|confirm|dale|de una|claro|sure"
-
-
-def starts_yes(text: str) -> bool:
-    return bool(re.match(rf"^(?:{_STRONG_YES})\b", plain(text)))
+starts_yes = Phrase(rf"^(?:{_STRONG_YES})\b")
 
 
 # Words a follow-up may have besides its new value ("¿y para el sábado qué tal?").
@@ -373,10 +358,6 @@ def is_follow_up(text: str, value_words: set[str] | None = None) -> bool:
     return all(w in _THIN or w in value_words for w in norm.split())
 
 
-def refers_to_same(text: str) -> bool:
-    return bool(_SAME_RE.search(plain(text)))
-
-
 # "cancel mine", "cancelá mi turno", "la mía": the customer's booking, not one being made.
 _OWN_BOOKING_RE = re.compile(
     r"\b(?:mine|my (?:appointment|booking|slot|reservation)|the one i (?:have|made|booked)"
@@ -386,8 +367,7 @@ _OWN_BOOKING_RE = re.compile(
 _CANCEL_RE = re.compile(r"\b(?:cancel\w*|anul\w*|dar de baja|da de baja|dame de baja)\b")
 
 
-def means_own_booking(text: str) -> bool:
-    return bool(_OWN_BOOKING_RE.search(plain(text)))
+means_own_booking = Phrase(_OWN_BOOKING_RE)
 
 
 # "cancelalo directamente", "borralo porfa", "borrá ese", "anula la punción, por favor",
@@ -417,9 +397,8 @@ def asks_cancel(text: str) -> bool:
     return bool(_CANCEL_IT_RE.search(norm) or _GIVE_UP_RE.search(norm))
 
 
-def says_cancel(text: str) -> bool:
-    """The word "cancel" in any form ("I have to cancel thursday", "cancelar el del viernes")."""
-    return bool(_CANCEL_RE.search(plain(text)))
+# The word "cancel" in any form ("I have to cancel thursday", "cancelar el del viernes").
+says_cancel = Phrase(_CANCEL_RE)
 
 
 def cancels_own_booking(text: str) -> bool:
@@ -430,7 +409,7 @@ def cancels_own_booking(text: str) -> bool:
 
 # "me equivoqué, era para el viernes", "quise decir el jueves", "mañana no puedo, ¿el
 # viernes?", "sorry, I meant Friday": the day just given was wrong, another one is meant.
-_CORRECTION_RE = re.compile(
+corrects_day = Phrase(
     r"\b(?:me equivoque|me confundi|quise decir|queria decir|perdon era|en realidad (?:era|es"
     r"|queria|lo queria|la queria)|no era (?:para )?(?:el|la|hoy|manana)|(?:era|es) para el"
     r"|i meant|i mean|my bad|my mistake|wrong day|(?:manana|hoy|\w+s?) no (?:puedo|me queda"
@@ -441,13 +420,10 @@ _CORRECTION_RE = re.compile(
 )
 
 
-def corrects_day(text: str) -> bool:
-    return bool(_CORRECTION_RE.search(plain(text)))
-
-
 # "ay me equivoqué, era barba", "perdona, quería pedicura", "sorry, I meant the beard
-# trim": the service just said or booked was a mistake, another one is meant.
-_MEANT_RE = re.compile(
+# trim": the service just said or booked was a mistake, another one is meant; the
+# booking skill swaps the booking just made (skills/booking/again.py).
+corrects_service = Phrase(
     r"\b(?:me equivoque|me confundi|me he equivocado|me he confundido|me he liado|me lie"
     r"|quise decir|queria decir|i meant|my bad|my mistake|wrong (?:service|one|thing)"
     r"|^eran? (?!para (?:sacar|pedir|reservar|agendar|consultar|preguntar|saber|ver)\b)"
@@ -459,14 +435,8 @@ _MEANT_RE = re.compile(
 )
 
 
-def corrects_service(text: str) -> bool:
-    """A service said in place of one just said or booked ("perdón, era pedicura"); the
-    booking skill swaps the booking just made (skills/booking/again.py)."""
-    return bool(_MEANT_RE.search(plain(text)))
-
-
 # "¿qué días tienen?", "¿cuándo tenés lugar?", "what days do you have?": the days, not one.
-_WHICH_DAYS_RE = re.compile(
+asks_which_days = Phrase(
     r"\b(?:que dias|cuando (?:tenes|tienes|tiene|tienen|hay) (?:lugar|turnos?|citas?|disponib\w*"
     r"|libre|hueco|algo)"
     r"|cuando (?:tenes|tienes|tiene|tienen|hay)$|which days|what days|dias (?:libres|disponibles)"
@@ -475,41 +445,33 @@ _WHICH_DAYS_RE = re.compile(
 )
 
 
-def asks_which_days(text: str) -> bool:
-    return bool(_WHICH_DAYS_RE.search(plain(text)))
+# The stems of the Spanish verbs that move a booking ("pasar", "mover", "cambiar", "correr").
+MOVE_STEMS = r"pas|mov|cambi|corr"
+# Those verbs in any form, and the English ones: a booking moved ("pasámelo", "cambiar",
+# "move"); "pasado mañana" is a day, not "pasar".
+MOVE_VERBS = rf"(?!pasad[oa]s?\b)(?:{MOVE_STEMS})\w*|move|change|push"
 
-
-# "mejor", "en vez de", "¿puede ser?", "instead", "could it be": another time preferred
-# ("pasado mañana" is a day, not "pasar").
-_PREFERS_RE = re.compile(
-    r"\b(?:mejor|en vez|en lugar|prefer\w*|puede ser|podria ser|se puede|cambi\w*"
-    r"|pas(?!ad[oa]s?\b)\w*|mov\w*|corr\w*|instead|rather|better|could it be|can it be"
-    r"|can we (?:do|make it)"
-    r"|change|move|push|make it|dejalo para|dejamelo para|ponelo para|ponemelo para)\b"
+# "mejor", "en vez de", "¿puede ser?", "instead", "could it be": another time preferred.
+prefers = Phrase(
+    r"\b(?:mejor|en vez|en lugar|prefer\w*|puede ser|podria ser|se puede"
+    rf"|{MOVE_VERBS}|instead|rather|better|could it be|can it be|can we (?:do|make it)"
+    r"|make it|dejalo para|dejamelo para|ponelo para|ponemelo para)\b"
 )
 
 
 # "move the nail trim to friday", "pasame la manicura al sábado", "cambiá el corte para el
-# lunes": a verb that moves, then the booking it moves (an article or "mi" opens it).
-_MOVES_THE_RE = re.compile(
+# lunes": a verb that moves, then the booking it moves (an article or "mi" opens it):
+# a booking held, named, to be moved.
+moves_the = Phrase(
     r"\b(?:move|moving|push|put|shift|bump|reschedule|change|switch"
-    r"|(?:pas|mov|cambi|corr|reprogram)(?:a|e|ar|er|ame|eme|ale|ala|alo|amela|amelo|arme"
+    rf"|(?:{MOVE_STEMS}|reprogram)(?:a|e|ar|er|ame|eme|ale|ala|alo|amela|amelo|arme"
     r"|arla|arlo|ermela|ermelo|emos|amos|an|en|as|es|is|eis|ais))"
     r" (?:the|my|our|el|la|los|las|mi|mis|nuestro|nuestra)\b"
 )
 
 
-def moves_the(text: str) -> bool:
-    """ "can you move the nail trim to friday?": a booking held, named, to be moved."""
-    return bool(_MOVES_THE_RE.search(plain(text)))
-
-
-def prefers(text: str) -> bool:
-    return bool(_PREFERS_RE.search(plain(text)))
-
-
 # "¿atienden feriados?", "do you open on bank holidays?": holidays in general.
-_HOLIDAYS_RE = re.compile(
+asks_holidays = Phrase(
     r"\b(?:feriados?|festivos?|dias festivos|holidays|bank holidays?|public holidays?)\b"
 )
 # "¿trabajan el 24?", "¿atienden el sábado?", "are you open": about opening, with a day.
@@ -517,15 +479,7 @@ OPENING_WORDS = (
     r"abren|abris|abre|abrimos|atienden|atendes|atiende|trabajan|trabajas|trabaja|abiertos?"
     r"|abiertas?|cierran|cerrado|cerrados|open|opened|closed"
 )
-_OPENING_RE = re.compile(rf"\b(?:{OPENING_WORDS})\b")
-
-
-def asks_holidays(text: str) -> bool:
-    return bool(_HOLIDAYS_RE.search(plain(text)))
-
-
-def asks_opening(text: str) -> bool:
-    return bool(_OPENING_RE.search(plain(text)))
+asks_opening = Phrase(rf"\b(?:{OPENING_WORDS})\b")
 
 
 # "listo, gracias y perdón jaja", "thanks, we'll book another time", "bueno no importa,
@@ -555,9 +509,11 @@ _LEAVES_RE = re.compile(
     r"|i ll (?:let you know|think about it|get back to you|come back|book another time)"
     r"|maybe (?:another|some other) (?:time|day))\b"
 )
+# "¿tenés…?", "¿hay…?", "any…?": words that ask for something (another day, time, slot).
+ASKING_WORDS = r"tenes|tienes|tienen|hay|any"
 # "¿tenés en otro momento?", "can we do another time": asks for another time, stays.
 _STAYS_RE = re.compile(
-    r"\b(?:tenes|tienes|tienen|tiene|hay|any|do you have|have you got|can we|could we"
+    rf"\b(?:{ASKING_WORDS}|tiene|do you have|have you got|can we|could we"
     r"|podemos|podriamos|se puede|puede ser)\b"
 )
 
@@ -581,15 +537,11 @@ def closes_topic(text: str) -> str | None:
     return ACK if _LETS_GO_RE.search(norm) or _LEAVES_RE.search(norm) else None
 
 
-_ONLY_SAME_TIME_RE = re.compile(
+# "mismo horario", "same time": a detail of the request beside it, no question.
+only_same_time = Phrase(
     r"^(?:y |and )?(?:a |en |at )?(?:la |el |the )?(?:mismo horario|misma hora|same time|mismo dia"
     r"(?: y (?:hora|horario))?|same day(?: and time)?)(?: porfa| please)?$"
 )
-
-
-def only_same_time(text: str) -> bool:
-    """ "mismo horario", "same time": a detail of the request beside it, no question."""
-    return bool(_ONLY_SAME_TIME_RE.match(plain(text)))
 
 
 # "lo más pronto", "¿puedo pasar ahora?", "asap": the soonest time there is.
@@ -601,34 +553,22 @@ SOONEST_WORDS = (
     r"|(?:lugar|turno|hueco|cita|espacio|slot|space|room|opening) (?:ahora|ahorita|now|ya mismo)"
     r"|soonest|earliest|first available|asap|as soon as possible"
 )
-_SOONEST_RE = re.compile(rf"\b(?:{SOONEST_WORDS})\b")
+wants_soonest = Phrase(rf"\b(?:{SOONEST_WORDS})\b")
 # "¿a qué hora termino?", "what time will I be done?": when the booking ends.
-_ENDS_RE = re.compile(
+asks_end = Phrase(
     r"\b(?:a que hora (?:termino|terminaria|salgo|saldria|estoy lista|estoy listo)"
     r"|what time (?:will i|would i|do i) (?:be done|finish|be finished|be out)"
     r"|when (?:will|would) i (?:be done|finish))\b"
 )
 # "agregame barba después del corte", "can I add a beard trim right after my haircut?"
-_ADDS_ON_RE = re.compile(
+adds_on = Phrase(
     r"\b(?:agregame|agregale|agregar|sumame|sumar|add|right after (?:my|the)|straight after"
     r"|despues del? (?:corte|turno|mio)|after my|a continuacion)\b"
 )
 
 
-def wants_soonest(text: str) -> bool:
-    return bool(_SOONEST_RE.search(plain(text)))
-
-
-def asks_end(text: str) -> bool:
-    return bool(_ENDS_RE.search(plain(text)))
-
-
-def adds_on(text: str) -> bool:
-    return bool(_ADDS_ON_RE.search(plain(text)))
-
-
 # "otro igual", "uno igual para el viernes", "same again next week", "book another one".
-_SAME_AGAIN_RE = re.compile(
+same_again = Phrase(
     r"\b(?:otr[oa] (?:turno |cita )?(?:igual|asi|mas igual|de lo mismo)|un[oa] igual"
     r"|(?:repetir|repeti|repetimos)(?:lo|la)|repet\w* (?:el|la) (?:turno|cita|reserva)"
     r"|lo mismo (?:para el|para la|el|la|otra)|el mismo (?:turno|servicio) (?:para|el|la|otra)"
@@ -636,23 +576,13 @@ _SAME_AGAIN_RE = re.compile(
     r"|one more like (?:it|that|this)|(?:book|do) (?:it|that|the same) again)\b"
 )
 # "me arrepentí, volvé a reservarlo", "undo that", "I changed my mind, book it again".
-_UNDO_CANCEL_RE = re.compile(
+undoes_cancel = Phrase(
     r"\b(?:me arrepenti|me arrepiento|volv\w* a (?:reserv|agend|anot|sac|pon)\w*"
     r"|(?:reservalo|reservamelo|agendalo|anotalo|ponelo) (?:de nuevo|otra vez|nuevamente)"
     r"|(?:lo|la) (?:quiero|necesito) (?:de nuevo|otra vez)|no lo canceles|no la canceles"
     r"|changed my mind|undo (?:it|that|the cancel\w*)|book it (?:again|back)|rebook"
     r"|(?:put|get) it back|un ?cancel)\b"
 )
-
-
-def same_again(text: str) -> bool:
-    """ "otro igual para el viernes siguiente", "same again next week"."""
-    return bool(_SAME_AGAIN_RE.search(plain(text)))
-
-
-def undoes_cancel(text: str) -> bool:
-    """ "me arrepentí, volvé a reservarlo", "I changed my mind, book it again"."""
-    return bool(_UNDO_CANCEL_RE.search(plain(text)))
 
 
 # "cambiá la manicura por un brushing", "change the manicure to a blow-dry".
@@ -698,15 +628,11 @@ def swap_pair(
     return None, None
 
 
-# "¿cuánto es en total?", "¿cuánto le debo?", "what's the total?", "how much do I owe you?"
-_ASKS_TOTAL_RE = re.compile(
+# "¿cuánto es en total?", "¿cuánto le debo?", "what's the total?", "how much do I owe you?":
+# the price of everything asked or booked together, summed.
+asks_total = Phrase(
     r"\b(?:en total|el total|the total|in total|altogether|all together|all in"
     r"|cuanto (?:te|le|les) debo|(?:how much|what) do i owe|what do we owe"
     r"|cuanto (?:es|sale|seria|saldria|cuesta|sería) (?:todo|los dos|las dos|ambos)"
     r"|how much (?:is|for|are) (?:it all|everything|both|the two))\b"
 )
-
-
-def asks_total(text: str) -> bool:
-    """The price of everything asked or booked together, summed."""
-    return bool(_ASKS_TOTAL_RE.search(plain(text)))

@@ -14,6 +14,8 @@ from typing import Any
 from hablo.engine.nlu.acts import (
     AFFIRM,
     DENY,
+    MOVE_STEMS,
+    MOVE_VERBS,
     adds_on,
     asks_cancel,
     asks_end,
@@ -334,9 +336,12 @@ class NluPipeline:
         conversation_language: str | None = None,
         said: str | None = None,
     ) -> Understanding:
-        """`said`: the message as written, when `text` is already respelled; the services
-        it takes back ("era barba no corte") are then the entity "taken_back"."""
-        text = self.respell(text)
+        """`text` is respelled here, unless `said` (the message as written) is given: then
+        `text` is its `respell`, done once by the caller (a turn reads that text
+        throughout), and the services `said` takes back ("era barba no corte") are the
+        entity "taken_back"."""
+        if said is None:
+            text = self.respell(text)
         language = detect_language(text, conversation_language or self._default_language)
         entities = self._entities(text, now, opening_hours)
         dropped = self._dropped(text)
@@ -558,9 +563,9 @@ def _on_named_holiday(
 _MAY_I = re.compile(r"\b(?:puede ser|podra ser|se podra|se puede|is that ok|would that work)\b")
 # "me lo pasás", "pasalo", "cambiame el turno", "move it", "push it": the booking held.
 _MOVE_IT = re.compile(
-    r"\b(?:(?:me )?(?:lo|la) (?:pas|cambi|mov|corr)\w*"
-    r"|(?:pas|cambi|mov|corr)\w*(?:lo|la|melo|mela)"
-    r"|(?:pas|cambi|mov|corr)\w* (?:mi|el) (?:turno|cita)"
+    rf"\b(?:(?:me )?(?:lo|la) (?:{MOVE_STEMS})\w*"
+    rf"|(?:{MOVE_STEMS})\w*(?:lo|la|melo|mela)"
+    rf"|(?:{MOVE_STEMS})\w* (?:mi|el) (?:turno|cita)"
     r"|(?:move|push|change) (?:it|my appointment))\b"
 )
 _INSTEAD = re.compile(
@@ -607,11 +612,14 @@ _FOR_A_PERSON = re.compile(
     r"|no me gusto como (?:me )?quedo|me arruinaron|me cobraron (?:de mas|mal|dos veces)"
     r"|cobraron de mas|unhappy with|not happy with|came out (?:orange|green|wrong|badly)"
     r"|overcharged|charged me (?:twice|too much)|want to (?:make a )?complain\w*"
-    r"|(?:llego|voy a llegar|llegamos|estoy llegando) (?:\d+|unos|un par de|diez|cinco|quince"
-    r"|veinte|media) ?(?:min\w*|minutitos)? (?:tarde|mas tarde)"
-    r"|(?:llego|voy) (?:un poco |re )?tarde"
-    r"|running (?:\d+ ?(?:min\w*)? |a (?:bit|little) |a few minutes )?late"
-    r"|(?:i ll|i will|gonna) be (?:\d+ ?(?:min\w*)? |a (?:bit|little) |a few minutes )?late"
+    r"|(?:llego|voy a llegar|llegamos|estoy llegando|vamos a llegar) (?:como |unos |tipo )?"
+    r"(?:\d+|unos|un par de|diez|cinco|quince|veinte|media) ?(?:min\w*|minutitos)?"
+    r" (?:tarde|mas tarde)"
+    r"|(?:llego|voy|vamos) (?:un poco |re |medio )?(?:tarde|demorad[oa]s?|atrasad[oa]s?)"
+    r"|(?:running|(?:i ll|i will|gonna|we ll|going to) be|i m|we re) "
+    r"(?:(?:about|around|like|maybe|roughly|some) )?"
+    r"(?:\d+ ?(?:min\w*)? |a (?:bit|little) |(?:a )?(?:few|couple)(?: of)? min\w* )?late\b"
+    r"(?! (?:for|to) (?:work|school|class))"
     r"|con quien (?:puedo |podria )?(?:hablar|comunicarme)|who (?:can|should) i (?:talk|speak)"
     r"|hablar con (?:el|la) (?:due\w+|encargad\w+|gerente)"
     r"|speak (?:to|with) the (?:owner|manager))\b"
@@ -666,10 +674,8 @@ _IF_I_CANCEL = re.compile(
 # Below this, "help" ("what can you do?") may be a question about a service ("do you do fades?").
 _SURE_HELP = 0.8
 _ANY_TIME = re.compile(r"\b(?:cualquier (?:horario|hora|momento)|any time|whenever)\b")
-# A booking moved ("pasalo", "cambiar", "move"); "pasado mañana" is a day, not "pasar".
-_MOVE = re.compile(
-    r"\b(?:pas(?!ad[oa]s?\b)\w*|cambi\w*|mov\w*|corr\w*|adelant\w*|atras\w*|move|change|push)\b"
-)
+# A booking moved ("pasalo", "cambiar", "move"), or its time ("adelantalo", "atrasalo").
+_MOVE = re.compile(rf"\b(?:{MOVE_VERBS}|adelant\w*|atras\w*)\b")
 
 
 def _by_rule(

@@ -40,5 +40,22 @@ def plain(text: str) -> str:
     return " ".join(_SIGNS.sub(" ", normalize(text)).split())
 
 
+class Phrase:
+    """A rule that reads a whole message for a phrase: `phrase(text)` is whether the
+    pattern occurs in the `plain` text. One object in place of a one-line predicate per
+    pattern; `pattern` stays at hand for rules that combine it with others."""
+
+    __slots__ = ("pattern",)
+
+    def __init__(self, pattern: str | re.Pattern[str]) -> None:
+        self.pattern = re.compile(pattern)
+
+    def __call__(self, text: str) -> bool:
+        return self.pattern.search(plain(text)) is not None
+
+    def __repr__(self) -> str:
+        return f"Phrase({self.pattern.pattern!r})"
+
+
 def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", normalize(text))

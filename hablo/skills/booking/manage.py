@@ -222,6 +222,9 @@ class ManageBookings(FlowBase):
             return self._say("booking_kept", flow=False, state={})
         if self.state.get("day"):  # "no" … "a las 18": still that day, at another time
             self.state["last_day"] = self.state["day"]
+        if self.state.get("proposal"):  # "no" … "el viernes a la misma hora": its time
+            declined = datetime.fromisoformat(self.state["proposal"]).astimezone(self.zone)
+            self.state["booking_time"] = f"{declined:%H:%M}"
         for key in ("time", "asked_time", "proposal", "day", "options", "first"):
             self.state.pop(key, None)
         self.state["step"] = "day"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hablo.engine.nlu.acts import SOONEST_WORDS, asks_cancel, starts_yes
-from hablo.engine.nlu.text import normalize, plain
+from hablo.engine.nlu.acts import ASKING_WORDS, SOONEST_WORDS, asks_cancel, starts_yes
+from hablo.engine.nlu.text import Phrase, normalize, plain
 
 _ORDINALS = {
     "primera": 1, "primero": 1, "primer": 1, "first": 1, "1ra": 1, "1ro": 1, "1st": 1,
@@ -46,9 +46,12 @@ _FIRST = (
     r"|ahora mismo|ya mismo|right now|(?:tenes|tienes|hay) (?:turno|lugar|cita) ya"
     rf"|{SOONEST_WORDS}"
 )
-_FIRST_RE = re.compile(rf"\b(?:{_FIRST})\b")
-# ... and the words that leave the choice to the bot ("cualquiera", "any").
-_EARLIEST_RE = re.compile(
+# "a primera hora", "la primera que tengas a la tarde": the first free time, not
+# "any time before noon" (a range to choose from).
+wants_first = Phrase(rf"\b(?:{_FIRST})\b")
+# ... and the words that leave the choice to the bot ("lo antes posible", "cualquiera",
+# "any"): the earliest of what is on the table.
+wants_earliest = Phrase(
     rf"\b(?:{_FIRST}|cualquiera|any|whichever"
     rf"|el que (?:sea|haya))\b"
 )
@@ -163,25 +166,17 @@ def to_hour(text: str) -> tuple[int, int] | None:
     return int(found["h"]), int(found["m"] or 0)
 
 
-_SAME_TIME_RE = re.compile(
+# "same time", "a la misma hora" to a proposal that keeps the time: a yes.
+same_time = Phrase(
     r"^(?:(?:si|yes|ok|dale|yeah|yep)\s+)?(?:a\s+)?(?:la\s+)?(?:misma hora|same time)"
     r"(?:\s+(?:esta bien|please|porfa|is fine|works))?$"
 )
 
 
-def same_time(text: str) -> bool:
-    """ "same time", "a la misma hora" to a proposal that keeps the time: a yes."""
-    return bool(_SAME_TIME_RE.match(plain(text)))
-
-
-_KEEPS_TIME_RE = re.compile(
+# "el martes a la misma hora", "Tuesday at the same time": the time already held.
+keeps_time = Phrase(
     r"\b(?:(?:a |en )?(?:la )?misma hora|mismo horario|(?:at )?(?:the )?same time)\b"
 )
-
-
-def keeps_time(text: str) -> bool:
-    """ "el martes a la misma hora", "Tuesday at the same time": the time already held."""
-    return bool(_KEEPS_TIME_RE.search(plain(text)))
 
 
 _NEW_HOUR_RE = re.compile(
@@ -199,25 +194,17 @@ def new_hour(text: str) -> tuple[int, int] | None:
     return int(found["h"]), int(found["m"] or 0)
 
 
-_WEEK_LATER_RE = re.compile(
+# "push it to the following week", "pasalo a la semana siguiente": same day, +7.
+week_later = Phrase(
     r"\b(?:(?:to |for |a |para )?(?:the )?(?:following|next) week"
     r"|la semana (?:siguiente|que viene|proxima)|a la otra semana"
     r"|una semana (?:despues|mas tarde)|a week later)\b"
 )
 
 
-def week_later(text: str) -> bool:
-    """ "push it to the following week", "pasalo a la semana siguiente": same day, +7."""
-    return bool(_WEEK_LATER_RE.search(plain(text)))
-
-
-# "esta semana", "la semana que viene", "this week", "next week": a whole week was said.
-_A_WEEK_RE = re.compile(r"\b(?:semana|week)\b")
-
-
-def names_week(mention: str) -> bool:
-    """Whether a date mention is a week rather than a day ("esta semana" reads as today)."""
-    return bool(_A_WEEK_RE.search(plain(mention)))
+# "esta semana", "la semana que viene", "this week", "next week": a date mention that is a
+# whole week rather than a day ("esta semana" reads as today).
+names_week = Phrase(r"\b(?:semana|week)\b")
 
 
 def lone_number(text: str) -> int | None:
@@ -234,21 +221,17 @@ def bare_number(text: str) -> int | None:
     return int(core) if re.fullmatch(r"\d{1,2}", core) else None
 
 
-_TURNS_DOWN_RE = re.compile(
+# "a las 10 no puedo", "10 doesn't work for me": the time on the table refused.
+turns_down = Phrase(
     r"\b(?:no (?:puedo|me sirve|me queda|me viene|llego|voy a poder)|can t|cannot|cant"
     r"|doesn t work|does not work|won t work)\b"
 )
 
 
-def turns_down(text: str) -> bool:
-    """ "a las 10 no puedo", "10 doesn't work for me": the time on the table refused."""
-    return bool(_TURNS_DOWN_RE.search(plain(text)))
-
-
 _OTHER_DAY_RE = re.compile(r"\b(?:otro dia|otra fecha|another day|a different day|other day)\b")
 
 
-_ASKING_RE = re.compile(r"^(?:y|and|what about|how about)\b|\b(?:tenes|tienes|tienen|hay|any)\b")
+_ASKING_RE = re.compile(rf"^(?:y|and|what about|how about)\b|\b(?:{ASKING_WORDS})\b")
 
 
 def asks_other_day(text: str) -> bool:
@@ -260,17 +243,13 @@ def asks_other_day(text: str) -> bool:
     )
 
 
-_OTHER_TIMES_RE = re.compile(
+# "¿no tenés otro horario?", "any other times?": more of the day's free times.
+asks_other_times = Phrase(
     r"\b(?:otros? horarios?|otras? horas?|otro turno|otras opciones|otra opcion"
     r"|other (?:times?|slots?|options?)|another (?:slot|time slot)|different times?"
     r"|(?:any|anything) else|(?:do|have|get|try) (?:another|a different) time"
     r"|en otro (?:momento|horario))\b"
 )
-
-
-def asks_other_times(text: str) -> bool:
-    """ "¿no tenés otro horario?", "any other times?": more of the day's free times."""
-    return bool(_OTHER_TIMES_RE.search(plain(text)))
 
 
 def confirms_cancel(step: str, text: str) -> bool:
@@ -279,26 +258,11 @@ def confirms_cancel(step: str, text: str) -> bool:
     return cancelling and (asks_cancel(text) or starts_yes(text))
 
 
-_ALL_OF_THEM_RE = re.compile(
+# "cancelame todo", "los dos", "cancel both": every booking held.
+means_all = Phrase(
     r"\b(?:todo|todos|todas|los dos|las dos|ambos|ambas|los tres|las tres|all|both|all of them"
     r"|everything)\b"
 )
-
-
-def means_all(text: str) -> bool:
-    """ "cancelame todo", "los dos", "cancel both": every booking held."""
-    return bool(_ALL_OF_THEM_RE.search(plain(text)))
-
-
-def wants_earliest(text: str) -> bool:
-    """ "lo antes posible", "cualquiera": the earliest of what is on the table."""
-    return bool(_EARLIEST_RE.search(plain(text)))
-
-
-def wants_first(text: str) -> bool:
-    """ "a primera hora", "la primera que tengas a la tarde": the first free time, not
-    "any time before noon" (a range to choose from)."""
-    return bool(_FIRST_RE.search(plain(text)))
 
 
 def period_hours(text: str) -> tuple[int, int] | None:
@@ -312,7 +276,7 @@ def period_hours(text: str) -> tuple[int, int] | None:
 
 # "tengo que estar lista para las 12", "I need to be done by 12": the service must END
 # by the time said, not start at it.
-_ENDS_BY_RE = re.compile(
+ends_by = Phrase(
     r"\b(?:(?:estar|estes?|quedar|quede|quedes|este|estoy) (?:list[oa]s?|pronto)"
     r"|list[oa]s? (?:para|antes de)|(?:termin|acab)\w* (?:para|antes de|a) las?"
     r"|(?:me tengo que|tengo que|debo|necesito) (?:salir|irme|ir me)|me tengo que ir"
@@ -333,20 +297,11 @@ _ENDS_BY_RE = re.compile(
 )
 
 
-_FOR_ALL_RE = re.compile(
+# "a las 10 los dos", "10am for both": the time holds for every booking asked.
+for_all = Phrase(
     r"\b(?:los dos|las dos|ambos|ambas|los 2|las 2|todos|todas|both|for all|all of them"
     r"|cada uno|cada dia|each|same time (?:both|each|for))\b"
 )
-
-
-def for_all(text: str) -> bool:
-    """ "a las 10 los dos", "10am for both": the time holds for every booking asked."""
-    return bool(_FOR_ALL_RE.search(plain(text)))
-
-
-def ends_by(text: str) -> bool:
-    """Whether the time said is when the service must be over ("done by 12")."""
-    return bool(_ENDS_BY_RE.search(plain(text)))
 
 
 _BOUND = r"\s+(?:\d|noon|midday|mediodia|la una|las (?:dos|tres|cuatro|cinco|seis|siete))"
@@ -391,12 +346,7 @@ def window(text: str, when: Any) -> tuple[int, int] | None:
     return None if hours is None else (hours[0] * 60, hours[1] * 60)
 
 
-def asks_price(text: str) -> bool:
-    """ "¿cuánto sale?", "¿cuánto tarda?", "how long does it take?"."""
-    return bool(
-        re.search(
-            r"\b(?:cuanto|precio|sale|cuesta|vale|how much|price|cost|tarda|dura|demora"
-            r"|how long)\b",
-            plain(text),
-        )
-    )
+# "¿cuánto sale?", "¿cuánto tarda?", "how long does it take?".
+asks_price = Phrase(
+    r"\b(?:cuanto|precio|sale|cuesta|vale|how much|price|cost|tarda|dura|demora|how long)\b"
+)
