@@ -35,6 +35,7 @@ from hablo.engine.nlu.acts import (
     ACK,
     COMPLAINT,
     GOODBYE,
+    GREETING,
     leaves_for_now,
     only_same_time,
     read_act,
@@ -146,6 +147,9 @@ def run_turn(
         conversation.language,
         said=said,
     )
+    if understanding.intent == AFFIRM and conversation.message_count == 0:
+        # "👋", "👍", "ok" opening a chat answer no question of ours: they say hello.
+        understanding = replace(understanding, intent=GREETING)
     if conversation.status == ConversationStatus.WAITING_HUMAN and not handoff_expired(
         state, ctx, now
     ):

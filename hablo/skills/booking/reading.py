@@ -42,7 +42,9 @@ _FIRST = (
     r"|(?:lo|la|el) primer[oa]? que (?:haya|tengas|tenes|tienes|tenga)"
     r"|next (?:available|opening|free)|the first (?:one |slot |time )?you have"
     r"|first thing|earliest|first available|soonest|cualquier (?:horario|hora|momento)"
-    r"|any time works|whenever you have|la mas temprana|el mas temprano"
+    r"|any ?time (?:works|is (?:fine|ok|okay|good)|s (?:fine|ok|good))|whenever you have"
+    r"|(?:a )?cualquier (?:hora|horario) (?:me sirve|me va|esta bien|va bien)"
+    r"|la mas temprana|el mas temprano"
     r"|ahora mismo|ya mismo|right now|(?:tenes|tienes|hay) (?:turno|lugar|cita) ya"
     rf"|{SOONEST_WORDS}"
 )
