@@ -16,7 +16,7 @@ from hablo.engine.nlu.acts import is_follow_up, refers_to_same
 from hablo.engine.nlu.datetimes import WhenMention
 from hablo.engine.nlu.pipeline import Understanding
 from hablo.engine.nlu.text import normalize
-from hablo.engine.nlu.unknown import NOT_OFFERED
+from hablo.engine.nlu.unknown import NOT_OFFERED, UNKNOWN_FACT
 from hablo.plugins.sdk import ServiceInfo
 
 # Intents whose question a follow-up can repeat with a new value.
@@ -32,9 +32,10 @@ _BOTH = re.compile(
     r"|the two|all three|the three|todo eso|all of them)\b"
 )
 _HOW_LONG = re.compile(r"\b(?:cuanto (?:dura|tarda|demora|lleva)|how long)\b")
-# A yes, an "ok", a "gracias" or a laugh between changes no subject: "¿cuánto sale la
-# manicura?" … "genial, gracias" … "dame un turno el viernes" is still for the manicure.
-_KEEPS_TOPIC = frozenset({None, "affirm", "deny", "ack", "thanks", "laugh"})
+# A yes, an "ok", a "gracias", a laugh or a question the bot cannot answer between
+# changes no subject: "¿cuánto sale la manicura?" … "genial, gracias" (or "does that
+# include a wash?") … "dame un turno el viernes" is still for the manicure.
+_KEEPS_TOPIC = frozenset({None, "affirm", "deny", "ack", "thanks", "laugh", UNKNOWN_FACT})
 # Below this, a follow-up's own classification loses to the remembered topic.
 TRUST_CLASSIFIER = 0.6
 
@@ -61,6 +62,16 @@ def with_context(
         and (intent is None or intent == topic or confidence < TRUST_CLASSIFIER)
     ):
         intent, confidence = topic, max(confidence, TRUST_CLASSIFIER)
+    if (
+        topic == "cancel"
+        and intent in (None, "book")
+        and "when" in entities
+        and "service" not in entities
+        and is_follow_up(text)
+    ):
+        # "anulá la pedicura del lunes" … "¿y el martes a la misma hora?": that booking
+        # again on the day said (the booking skill books it like the one cancelled).
+        intent, confidence = "reschedule", TRUST_CLASSIFIER
     if (
         topic in ("pricing", "hours")
         and (intent is None or (intent == "book" and confidence <= TRUST_CLASSIFIER))
@@ -130,7 +141,7 @@ def with_context(
 def remember(state: DialogueState, understanding: Understanding, skill: str | None) -> None:
     """Keep what this turn was about for the next one's follow-ups."""
     context = dict(state.context)
-    if skill is not None and understanding.intent in (*FOLLOW_UP_INTENTS, NOT_OFFERED):
+    if skill is not None and understanding.intent in (*FOLLOW_UP_INTENTS, NOT_OFFERED, "cancel"):
         context["intent"] = understanding.intent
     elif skill is not None and understanding.intent not in _KEEPS_TOPIC:
         context.pop("intent", None)

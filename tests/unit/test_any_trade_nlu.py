@@ -137,6 +137,8 @@ def test_a_count_is_no_time(text: str) -> None:
         ("MX", "¿abren el día de la Constitución?", date(2028, 2, 7)),  # 2027's has passed
         ("ES", "¿abrís en Nochebuena?", date(2027, 12, 24)),
         (None, "¿abren en navidad?", date(2027, 12, 25)),
+        ("MX", "¿abren el día del trabajo?", date(2027, 5, 1)),  # said in full
+        ("US", "are you open on labor day?", date(2027, 9, 6)),
     ],
 )
 def test_days_named_by_customers_are_dates(country: str | None, text: str, day: date) -> None:
@@ -149,6 +151,8 @@ def test_days_named_by_customers_are_dates(country: str | None, text: str, day: 
     [
         ("MX", "¿están en Constitución 1500?"),  # a street, not the holiday
         ("AR", "salgo del trabajo a las 6"),
+        ("MX", "necesito un certificado médico para el trabajo"),
+        ("US", "i need a haircut for work on friday"),
         ("US", "do you take walk-ins?"),
     ],
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from hablo.skills.booking.periods import afternoon_start, closed_in, fitted_period
+from hablo.skills.booking.periods import afternoon_start, closed_in, fitted_period, usual_period
 from hablo.skills.booking.skill import BookingSkill
 from hablo.testing.context import skill_context
 
@@ -32,3 +32,12 @@ def test_a_business_open_all_day_keeps_the_afternoon_from_one() -> None:
     ctx = skill_context(BookingSkill, weekly_hours={d: [(time(9), time(19))] for d in range(6)})
     assert afternoon_start(ctx) is None
     assert fitted_period(ctx, "el viernes a la tarde", FRIDAY) == (13 * 60, 24 * 60)
+
+
+def test_the_afternoon_said_before_any_day_is_the_usual_second_shift() -> None:
+    split = skill_context(BookingSkill, weekly_hours=PRACTICE)
+    assert usual_period(split, "tiene que ser por la tarde") == (16 * 60, 24 * 60)
+    assert usual_period(split, "it has to be in the morning") == (0, 12 * 60)
+    assert usual_period(split, "el que tengas") is None
+    whole = skill_context(BookingSkill, weekly_hours={d: [(time(9), time(19))] for d in range(6)})
+    assert usual_period(whole, "pero a la tarde") == (13 * 60, 24 * 60)

@@ -208,6 +208,12 @@ def test_a_range_of_the_day_is_not_a_time() -> None:
     assert window("a la tarde") == (13 * 60, 24 * 60)
     assert window("a las 3 de la tarde") is None  # three o'clock
     assert window("mañana a las 5") is None
+    # busy until then: free after it, though "hasta" alone is "before"
+    assert window("¿qué días tiene libre esta semana? trabajo hasta las 5") == (17 * 60, 24 * 60)
+    assert window("salgo del laburo a las 6") == (18 * 60, 24 * 60)
+    assert window("what days this week? I work until 5") == (17 * 60, 24 * 60)
+    assert window("I get off work at 4pm") == (16 * 60, 24 * 60)
+    assert window("el jueves hasta las 5") == (0, 17 * 60)
 
 
 def test_a_bare_time_with_minutes_answers_what_time() -> None:
@@ -415,3 +421,31 @@ def test_a_week_asked_about_is_not_its_first_day(text: str, week: bool) -> None:
 )
 def test_which_days_free_is_not_which_days_open(text: str, free_days: bool) -> None:
     assert asks_which_days(text) and asks_opening(text) is not free_days
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("2", 2), ("2 please", 2), ("ok 3", 3), ("dale, 5", 5), ("a las 2", None), ("2pm", None),
+     ("14 hs", None), ("la 2", None), ("2 y media", None)],
+)  # fmt: skip
+def test_a_bare_number_is_said_alone(text: str, number: int | None) -> None:
+    assert reading.bare_number(text) == number
+
+
+@pytest.mark.parametrize(
+    ("text", "keeps"),
+    [
+        ("el martes a la misma hora", True),
+        ("tuesday at the same time", True),
+        ("friday same time", True),
+        ("friday at 3", False),
+    ],
+)
+def test_the_time_already_held(text: str, keeps: bool) -> None:
+    assert reading.keeps_time(text) is keeps
+
+
+def test_a_finer_part_of_the_day() -> None:
+    assert reading.period_hours("late afternoon if possible") == (16, 24)
+    assert reading.period_hours("early morning please") == (0, 10)
+    assert reading.period_hours("in the afternoon") == (12, 24)

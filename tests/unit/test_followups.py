@@ -44,9 +44,21 @@ def test_a_booked_service_is_not_carried_into_the_next_booking() -> None:
     assert "service" not in _book(state).entities
 
 
-@pytest.mark.parametrize("between", ["thanks", "ack", "laugh"])
+@pytest.mark.parametrize("between", ["thanks", "ack", "laugh", "unknown_fact"])
 def test_a_thanks_between_keeps_the_priced_service(between: str) -> None:
     state = DialogueState()
     _turn(state, "pricing", service=CUT)
     _turn(state, between)
     assert _book(state).entities["service"] == CUT
+
+
+def test_another_day_right_after_a_cancel_moves_the_booking_cancelled() -> None:
+    state = DialogueState()
+    _turn(state, "cancel", service=CUT)
+    tuesday = WhenMention(NOW.replace(day=16, hour=0), True, False, "el martes")
+    asked = Understanding(None, 0.3, "es", {"when": tuesday})
+    read = with_context(asked, "¿y el martes a la misma hora?", state, [CUT], NOW)
+    assert read.intent == "reschedule"
+    # a new service named is a booking of its own, not the cancelled one again
+    named = Understanding("book", 0.9, "es", {"when": tuesday, "service": CUT})
+    assert with_context(named, "y el martes un corte", state, [CUT], NOW).intent == "book"

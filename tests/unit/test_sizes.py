@@ -51,3 +51,21 @@ def test_no_variant_without_one_size_said(named: ServiceInfo, text: str) -> None
 def test_options_narrow_to_the_size_said() -> None:
     assert of_size([BATH_SMALL, BATH_BIG], "baño perro grande") == (BATH_BIG,)
     assert of_size([BATH_SMALL, BATH_BIG], "un baño") == (BATH_SMALL, BATH_BIG)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("How much to groom my labrador?", LARGE),
+        ("full groom for my golden retriever", LARGE),
+        ("a groom for our chihuahua", SMALL),
+        ("baño para mi yorkshire", SMALL),
+    ],
+)
+def test_a_breed_says_the_size(text: str, expected: ServiceInfo) -> None:
+    assert of_size([SMALL, LARGE], text) == (expected,)
+
+
+def test_a_breed_word_in_a_service_name_is_no_size() -> None:
+    golden = _service("Golden package")
+    assert sized_variant(golden, [golden, SMALL, LARGE], "the golden package for my lab") is None

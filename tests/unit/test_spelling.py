@@ -93,6 +93,13 @@ def test_yes_with_thanks_and_complaints() -> None:
         ("a las dos de la tarde", 1),
         ("en 2 semanas", 1),
         ("corte para mí", 1),
+        ("I've got two small dogs that need a bath", 2),
+        ("dos perros grandes para bañar", 2),
+        ("two hours later", 1),
+        ("a las 4 tenes algo? el viernes digo, para brushing", 1),
+        ("at 2 works for my boys", 1),
+        ("hola! 3 preguntas: cuanto sale el corte", 1),
+        ("corte el viernes, tipo 4 pasadas", 1),
     ],
 )
 def test_party_size(text: str, people: int) -> None:

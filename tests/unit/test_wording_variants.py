@@ -181,6 +181,23 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "day_relative": [{"days": 0}, {"days": 1}, {"days": 5}],
     "choice_yes": [{}],
     "choice_no": [{}],
+    "choice_separate": [{}],
+    "booking_first_noted": [{}],
+    "booking_hold_on": [{}],
+    "choice_change_mine": [{}],
+    "booking_move_or_new": [
+        {"booking": "Masaje, jueves 11 de marzo, 10:00", "service": "Consulta"}
+    ],
+    "booking_period_noted": [
+        {"start": "13:00", "end": ""},
+        {"start": "", "end": "12:00"},
+        {"start": "10:00", "end": "12:00"},
+    ],
+    "booking_no_room_then": [
+        {"service": "Masaje", "minutes": 180, "start": "17:00", "end": ""},
+        {"service": "Masaje", "minutes": 180, "start": "", "end": "12:00"},
+        {"service": "Masaje", "minutes": 180, "start": "10:00", "end": "12:00"},
+    ],
     "date_time": [{"day": "jueves 11 de marzo", "clock": "10:00"}],
 }
 

@@ -131,7 +131,8 @@ class HolidayNames:
             wanted = [
                 name
                 for name, need in index.distinctive.items()
-                if need <= set(said) and (len(need) > 1 or _after_a_lead(said, need))
+                if need <= set(said)
+                and (len(need) > 1 or (_after_a_lead(said, need) and not need & _EVERYDAY))
             ]
         days = sorted({(d, name) for name in wanted for d in index.by_name[name]})
         if not days:
@@ -140,6 +141,9 @@ class HolidayNames:
         return upcoming[0] if upcoming else days[-1]
 
 
+# Everyday words that are a holiday's only uncommon word: said alone they are the thing
+# ("un certificado para el trabajo"), the holiday is said in full ("el día del trabajo").
+_EVERYDAY = frozenset({"trabajo", "trabajador", "work", "labor", "labour"})
 # "en el trabajo", "at the office": a place after an article, not a holiday's one word.
 _PLACE_BEFORE = frozenset({"en", "a", "al", "de", "del", "desde", "at", "in", "from", "to", "into"})
 

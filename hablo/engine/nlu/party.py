@@ -37,14 +37,19 @@ _COUNT = {"2": 2, "3": 3, "4": 4, "dos": 2, "tres": 3, "cuatro": 4, "two": 2, "t
 _NOT_COUNTED = (
     r"(?:horas?|hs|minutos?|dias?|semanas?|meses|veces|de|del|y|pm|am|hours?|days?|weeks?"
     r"|minutes?|times|o|or|a|en|in|anos|anitos|years?|yrs?|months?|kg|kgs|kilos?|lbs?"
-    r"|pounds|plus|cilindros|cylinders)"
+    r"|pounds|plus|cilindros|cylinders"
+    # "a las 4 tenés algo?", "3 preguntas: …": a verb or the questions, not people served
+    r"|tenes|tienes|tienen|tenemos|podes|puedes|pueden|estas|abris|abren|atendes|atienden"
+    r"|queres|quieres|necesitas|hay|vas|venis|vienes|preguntas|preguntitas|dudas|cosas"
+    r"|questions|things|is|was|pasadas|pasaditas|otras)"
 )
 # "2 cortes", "dos turnos", "para tres personas", "two haircuts": a count of people served
 # one after the other (not "2 horas", "dos de la tarde").
 _PARTY_RE = re.compile(
+    r"(?<!las )(?<!la )(?<!at )(?<!by )(?<!around )(?<!tipo )"  # "a las 4 …": a time
     r"\b(?P<n>2|3|4|dos|tres|cuatro|two|three|four)\s+"
-    rf"(?!{_NOT_COUNTED}\b)(?P<what>[a-z]+s)\b"
-)
+    rf"(?!{_NOT_COUNTED}\b)(?:(?:small|little|big|large|tiny|old|young)\s+)?(?P<what>[a-z]+s)\b"
+)  # "two small dogs": a size or an age before the thing counted
 
 
 # "2 cortes cuánto es?", "5 sesiones", "10 lessons", "dos muelas": how many of a service.

@@ -93,9 +93,11 @@ _AVAILABILITY = re.compile(
     r"\b(?:turnos?|citas?|lugar|hueco|espacio|disponib\w*|appointments?|slots?|availab\w*"
     r"|tiene algo|tenes algo|tienes algo|tienen algo|teneis algo|tendran algo|tendreis algo"
     r"|tendrias algo|hay algo|anything|something open"
+    r"|what (?:have|ve) you got|what do you have|que (?:tenes|tienes|tienen|tiene) (?:para|el|la)"
     r"|openings?|puedo ir|puedo pasar|pasar por|atender\w*|atienden|atiende|atiendan"
     r"|recibir\w*|revisar\w*|ver(?:me|lo|la|nos|los|las)|llevar\w*|traer\w*"
     r"|can i come|come in|come by|pop in|stop by|drop (?:\w+ )?off"
+    r"|(?:se |te |le )?(?:lo|la) dejo|dejarlo|dejarla|(?:lo|la) paso a dejar"
     r"|(?:see|check|fit|squeeze|get|take|bring) (?:me|him|her|it|us|them|my \w+)(?: in)?"
     r"|get in|take a look)\b"
 )
@@ -477,7 +479,12 @@ class NluPipeline:
             if len(options) > 1 and _FOR_A_CHILD.search(normalize(text)):
                 # "consulta para mi hijo": the children's one, when one of them is
                 kids = tuple(s for s in options if CHILDREN_SERVICE.search(normalize(s.name)))
-                if len(kids) == 1:
+                adult = self._matcher.for_adults(kids[0]) if len(kids) == 1 else None
+                if adult is not None and _ME_TOO.search(plain(text)):
+                    # "consulta para mí y para mi hijo": the adults' one, then the child's
+                    entities["service"], entities["services"] = adult, (adult, kids[0])
+                    options = ()
+                elif len(kids) == 1:
                     entities["service"] = kids[0]
                     options = ()
             sized = of_size(options, text)
@@ -659,7 +666,7 @@ _ME_TOO = re.compile(
 )
 _WANT = re.compile(
     r"\b(?:necesito|necesitaria|ocupo|ocupaba|quiero|quisiera|queria|me gustaria|busco"
-    r"|me hace falta|needs?|want|would like|i d like|looking for)\b"
+    r"|me hace falta|need|want|would like|i d like|looking for)\b"
 )
 # What may surround a service named alone ("GCSE English please", "hola, una limpieza
 # porfa", "a kids cut for my son"): the message asks for it.
@@ -697,6 +704,8 @@ def _by_rule(
         return "reschedule", 1.0  # "no, esperá, mejor pasámelo al sábado"
     if act == HELP and _names_service(entities):
         # "my son needs help with GCSE maths": that service, not what the bot can do
+        if intent in (None, HELP) and not _PRICE_ASK.search(plain(text)):
+            return "book", _UNSURE
         act, intent = None, (None if intent == HELP else intent)
     if act is not None:  # "sí, gracias", "👍", "jaja"
         return act, 1.0
@@ -762,15 +771,24 @@ def _by_rule(
         and ("service" in entities or "when" in entities)
     ):
         return "book", 1.0  # "corte el lunes a las 11, ¿puede ser?" asks for one
-    if intent is None and "when" in entities and _MOVE_IT.search(said):
-        return "reschedule", 1.0  # "che, me surgió algo, ¿me lo pasás al martes?"
+    if intent in (None, "pricing") and "when" in entities and _MOVE_IT.search(said):
+        # "che, me surgió algo, ¿me lo pasás al martes?", "el de manicura pasalo al sábado
+        # y el corte dejalo" (its two services named are no price question)
+        return "reschedule", 1.0
     opening = asks_opening(text) and ("when" in entities or "weekday" in entities)
     if intent not in ("book", "cancel", "reschedule") and asks_holidays(text):
         return "hours", 1.0  # "¿trabajan en días festivos?" (no service "días festivos")
     if intent is None and opening:
         return "hours", 1.0  # "el miércoles 24, ¿trabajan?"
-    if intent is None and "when" in entities and (corrects_day(text) or prefers(text)):
-        return "book", _UNSURE  # "me equivoqué, era para el viernes": the booking skill decides
+    unsure_hours = intent == "hours" and confidence < _UNSURE and not asks_opening(text)
+    if (
+        (intent is None or unsure_hours)
+        and "when" in entities
+        and (corrects_day(text) or prefers(text))
+    ):
+        # "me equivoqué, era para el viernes", "mejor el viernes a la misma hora" (its
+        # "hora" is no opening hours): the booking skill decides
+        return "book", _UNSURE
     if intent in (None, "pricing", "hours") and "service" in entities and asks_which_days(text):
         return "book", 1.0  # "what days do you have for a manicure?": the days it can be booked
     if intent is None and asks_which_days(text) and not asks_opening(text):
@@ -795,7 +813,7 @@ def _by_rule(
     ):
         return "book", 1.0  # "cambiá la manicura por un brushing": the booking skill swaps
     if (
-        intent in (*_DISGUISES, "help", UNKNOWN_FACT)
+        intent in (*_DISGUISES, "help", UNKNOWN_FACT, DENY)  # "ay no, era barba no corte"
         and "service" in entities
         and "when" not in entities
         # "¿el corte es sin brushing?" asks what a service includes; it takes nothing back
@@ -838,6 +856,11 @@ def _by_rule(
         return "reschedule", 1.0  # "¿me lo adelantás media hora?", "push it back an hour"
     if intent is None and "when" not in entities and asks_shift(text):
         return "reschedule", _UNSURE  # "¿se puede más tarde?" (a flow that asked reads it first)
+    when = entities.get("when")
+    if intent == AFFIRM and when is not None and when.has_date and when.has_time:
+        # "actually let's do it, monday 5pm" (no booking question pending, or its flow
+        # would have read it): a booking, of the service just priced if one was
+        return "book", _UNSURE
     if intent in (AFFIRM, DENY) and ("service" in entities or "service_options" in entities):
         # "y si le hacen también la afinación?": its "si" is an "if", and the message asks
         # about a service: that service and its price (a yes or no that says more is

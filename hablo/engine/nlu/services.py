@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from hablo.engine.nlu.genders import of_gender
+from hablo.engine.nlu.glossary import translations
 from hablo.engine.nlu.spelling import sound_key
 from hablo.engine.nlu.text import normalize
 from hablo.plugins.sdk import ServiceInfo
@@ -18,9 +20,15 @@ _APOSTROPHES = re.compile(r"['\u2019\u2018`\u00b4]")
 _SPLIT_S = re.compile(r"(?<=[a-z]) s\b")
 
 
+# A full stop that ends a sentence, not one of a time or a price ("maths. Do you…").
+_STOP_DOT = re.compile(r"\.(?!\d)|(?<!\d)\.")
+
+
 def _norm(text: str, keep_enye: bool = False) -> str:
-    """`normalize` for names and what is matched against them: apostrophes dropped."""
-    return _SPLIT_S.sub("s", normalize(_APOSTROPHES.sub("", text), keep_enye))
+    """`normalize` for names and what is matched against them: apostrophes dropped, and
+    the full stops that end sentences ("she struggles with maths. Do you…")."""
+    said = _SPLIT_S.sub("s", normalize(_APOSTROPHES.sub("", text), keep_enye))
+    return " ".join(_STOP_DOT.sub(" ", said).split()) if "." in said else said
 
 
 # "corte y barba", "a fade and a beard trim", "manicura, brushing": one part per service.
@@ -77,6 +85,11 @@ _SAID_ALONE = _GENERIC - {
 }
 # Words after which a generic word qualifies another ("extensiones de pelo").
 _OF = frozenset(["de", "del", "of", "para", "for"])
+
+
+def _foreign(word: str) -> tuple[str, ...]:
+    """The other language's words for a word of a name, as written or in the singular."""
+    return tuple(dict.fromkeys((*translations(word), *translations(_singular(word)))))
 
 
 def _singular(word: str) -> str:
@@ -284,6 +297,25 @@ class ServiceMatcher:
                     if len(word) >= 4 and word not in _STOP and word not in _GENERIC:
                         words.setdefault(_singular(word), set()).add(service)
         self._words = {w: tuple(sorted(s, key=lambda x: x.name)) for w, s in words.items()}
+        # The other language's words for the names' words ("clase de prueba": the Trial
+        # lesson), said as such (no prefix or suffix scans), and never a word some name
+        # or synonym already has ("corte" of "Corte para niños" is that one's).
+        own = {
+            _singular(word)
+            for service in services
+            for phrase in (service.name, *(n for _, n in service.names), *service.synonyms)
+            for word in _norm(phrase, keep_enye=True).split()
+        }
+        foreign: dict[str, set[ServiceInfo]] = {}
+        for service in services:
+            for phrase in (service.name, *(n for _, n in service.names)):
+                for written in _norm(phrase, keep_enye=True).split():
+                    for word in map(_singular, _foreign(written)):
+                        if word not in own and word not in _STOP:
+                            foreign.setdefault(word, set()).add(service)
+        self._foreign_words = {
+            w: tuple(sorted(s, key=lambda x: x.name)) for w, s in foreign.items()
+        }
         self._word_keys = list(self._words)
         # The generic words of the names ("sesión" of "Sesión individual" and "Sesión
         # online"): they tell no service apart, but a message that says only one of them
@@ -315,6 +347,7 @@ class ServiceMatcher:
                 for word in _norm(phrase, keep_enye=True).split()
                 if len(word) >= 3 and word not in _STOP
             }
+            said |= {w for w, named in self._foreign_words.items() if service in named}
             self._said_as[str(service.id)] = frozenset(said)
         self._all_said: frozenset[str] = frozenset().union(*self._said_as.values())
         # Nouns of the synonyms that only one service has ("muela" of "sacar una muela"),
@@ -509,7 +542,12 @@ class ServiceMatcher:
             if len(token) == 4 and token.endswith("s"):  # "pads" tells two brakes apart
                 short.append(token[:-1])
             word = _singular(token)
-            hit = self._words.get(word) or self._by_prefix(word) or self._by_suffix(word)
+            hit = (
+                self._words.get(word)
+                or self._foreign_words.get(word)
+                or self._by_prefix(word)
+                or self._by_suffix(word)
+            )
             if hit is None and len(word) >= 5:
                 match = process.extractOne(
                     word, self._word_keys, scorer=fuzz.ratio, score_cutoff=WORD_SCORE
@@ -524,6 +562,8 @@ class ServiceMatcher:
             for token in (*short, *generic):
                 narrowed = {s for s in found if token in self._name_words.get(str(s.id), ())}
                 found = narrowed or found
+        if len(found) > 1:  # "a haircut for men", "corte de caballero": the men's one
+            found = set(of_gender(tuple(found), text))
         if not found:
             found = self._by_generic_word(text)
         return tuple(sorted(found, key=lambda s: s.name))

@@ -23,7 +23,23 @@ _SIZE_WORDS: dict[str, tuple[str, ...]] = {
         "grandota", "enorme", "gigante",
     ),
 }  # fmt: skip
+# Breeds whose size everyone knows ("my labrador", "un chihuahua"): one word each, the
+# ones a groomer's customers name most.
+_BREEDS: dict[str, tuple[str, ...]] = {
+    "small": (
+        "chihuahua", "chihuahuas", "yorkie", "yorkies", "yorkshire", "pomeranian",
+        "maltese", "maltes", "pug", "pugs", "shihtzu", "dachshund", "salchicha",
+        "bichon", "papillon", "westie", "caniche", "pinscher",
+    ),
+    "large": (
+        "labrador", "labradors", "lab", "retriever", "golden", "shepherd", "alsatian",
+        "husky", "huskies", "rottweiler", "doberman", "mastiff", "malamute", "bernese",
+        "newfoundland", "akita", "dogo", "greyhound", "galgo", "weimaraner",
+    ),
+}  # fmt: skip
 _SIZE_OF = {word: size for size, words in _SIZE_WORDS.items() for word in words}
+# ... said of the animal by the customer, never read in a service's name.
+_SAID_SIZE = {**_SIZE_OF, **{word: size for size, words in _BREEDS.items() for word in words}}
 _WORDS = re.compile(r"[a-z0-9]+")
 
 
@@ -35,9 +51,10 @@ def _words(text: str) -> list[str]:
 _NOT_A_SIZE = re.compile(r"\b(?:big|huge|giant) thank")
 
 
-def _sizes(text: str) -> set[str]:
+def _sizes(text: str, words: dict[str, str] = _SAID_SIZE) -> set[str]:
+    """The sizes a message says (its breeds too); `_SIZE_OF` reads a service's name."""
     said = _NOT_A_SIZE.sub(" ", normalize(text))
-    return {_SIZE_OF[w] for w in _words(said) if w in _SIZE_OF}
+    return {words[w] for w in _words(said) if w in words}
 
 
 def _base(service: ServiceInfo) -> tuple[str, ...]:
@@ -46,7 +63,7 @@ def _base(service: ServiceInfo) -> tuple[str, ...]:
 
 
 def _size_of(service: ServiceInfo) -> str | None:
-    found = _sizes(service.name)
+    found = _sizes(service.name, _SIZE_OF)
     return next(iter(found)) if len(found) == 1 else None
 
 

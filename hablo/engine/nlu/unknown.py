@@ -13,6 +13,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
+from hablo.engine.nlu.glossary import GLOSSARY as _GLOSSARY
 from hablo.engine.nlu.services import CHILDREN_SERVICE, ServiceMatcher
 from hablo.engine.nlu.text import normalize, plain
 from hablo.plugins.sdk import ServiceInfo
@@ -96,67 +97,7 @@ _TERMS = re.compile(
     r"|cash|cards?|installments?|warranty|guarantee|insurance|refunds?|parking|home\s+visits?"
     r"|house\s+calls?|gift|vouchers?|financing|payment\s+plans?)\b"
 )
-# The trade's words in the other language (services are often named in one only): "corte
-# de mujer" is the Women's haircut, "uñas" the manicure or the pedicure, "a check-up" the
-# Revisión. Each key is one word or phrase; each alternative is tried on its own.
-_GLOSSARY: dict[str, tuple[str, ...]] = {
-    "uñas de los pies": ("pedicure", "pedicura"),
-    "uñas de las manos": ("manicure", "manicura"),
-    "uñas": ("nails", "manicure", "manicura", "pedicure", "pedicura"),
-    "nails": ("uñas", "manicura", "pedicura"),
-    "corte": ("haircut", "cut"),
-    "cortes": ("haircut", "cut"),
-    "haircut": ("corte",),
-    "cut": ("corte",),
-    "trim": ("haircut", "corte"),
-    "mujer": ("women",),
-    "dama": ("women",),
-    "señora": ("women",),
-    "hombre": ("men",),
-    "caballero": ("men",),
-    "women": ("mujer", "dama"),
-    "men": ("hombre", "caballero"),
-    "niño": ("kids",),
-    "niños": ("kids", "pediatrica", "infantil"),
-    "big": ("large",),
-    "grande": ("large",),
-    "grandes": ("large",),
-    "large": ("grande",),
-    "kids": ("niños",),
-    "secado": ("blowout", "blow dry"),
-    "peinado": ("blowout", "blow dry"),
-    "blowout": ("brushing", "secado"),
-    "tinte": ("colour", "color", "balayage"),
-    "color": ("colour", "coloracion", "balayage", "root touch up"),
-    "colour": ("color", "coloracion", "balayage", "root touch up"),
-    "coloracion": ("colour", "color", "balayage"),
-    "raices": ("root",),
-    "raiz": ("root",),
-    "pestañas": ("lash",),
-    "lashes": ("pestañas",),
-    "cejas": ("eyebrow", "brow"),
-    "brows": ("cejas",),
-    "eyebrows": ("cejas",),
-    "depilacion": ("waxing", "hair removal"),
-    "waxing": ("depilacion",),
-    "masaje": ("massage",),
-    "masajes": ("massage",),
-    "massage": ("masaje",),
-    "facial": ("limpieza facial",),
-    "frenos": ("brake",),
-    "brakes": ("frenos",),
-    "aceite": ("oil",),
-    "oil": ("aceite",),
-    "revision": ("check up", "checkup", "inspection"),
-    "chequeo": ("check up", "checkup", "inspection"),
-    "control": ("check up", "checkup"),
-    "check up": ("revision", "consulta"),
-    "checkup": ("revision", "consulta"),
-    "consultation": ("consulta",),
-    "consulta": ("consultation",),
-    "vacunas": ("vaccinations", "shots"),
-    "shots": ("vacunas",),
-}
+# The trade's words in the other language: nlu/glossary.py.
 _GLOSSARY_RE = re.compile(
     r"\b(?:" + "|".join(sorted(map(re.escape, _GLOSSARY), key=len, reverse=True)) + r")\b"
 )

@@ -101,8 +101,11 @@ class RepeatAndSwap(ManageBookings):
         if new is None:
             return None
         held = self._upcoming()
+        gone = {s.id for s in self.turn.entities.get("taken_back", ())}
         if old is not None:
             held = [b for b in held if b.service_id == old.id]
+        elif gone:  # "era barba no corte" after "corte y manicura": the haircut of the two
+            held = [b for b in self._just_made() if b.service_id in gone]
         else:
             just = self._just_booked()
             held = [just] if just is not None else []
@@ -123,11 +126,10 @@ class RepeatAndSwap(ManageBookings):
         return self._offer(start, new, "booking_unavailable", reason=reason)
 
     def _takes_back_just_booked(self) -> bool:
-        """ "barba, no corte" right after booking a haircut: the service just booked is
-        the one the message takes back (nlu/corrections.py)."""
-        just = self._just_booked()
-        gone = self.turn.entities.get("taken_back") or ()
-        return just is not None and any(s.id == just.service_id for s in gone)
+        """ "barba, no corte" right after booking a haircut (alone or with another): a
+        service just booked is the one the message takes back (nlu/corrections.py)."""
+        gone = {s.id for s in self.turn.entities.get("taken_back", ())}
+        return any(b.service_id in gone for b in self._just_made())
 
     def _start_said(self, booking: BookingInfo) -> datetime:
         """The booking's start, or the day and time said with the swap ("perdón, era

@@ -54,9 +54,13 @@ class FlowBase(ABC):
 
     def _ask_yes_no(self, template: str, **values: Any) -> SkillResult:
         """A yes/no question: buttons on WhatsApp, "1. Sí / 2. No" elsewhere."""
+        return self._ask_choice(template, ("choice_yes", "choice_no"), **values)
+
+    def _ask_choice(self, template: str, choices: tuple[str, ...], **values: Any) -> SkillResult:
+        """A question with buttons (the templates `choices`), numbered where none show."""
         text = self.ctx.render(template, self.lang, **values)
-        choices = tuple(self.ctx.render(c, self.lang) for c in ("choice_yes", "choice_no"))
-        return self._result(text, choices=choices)
+        said = tuple(self.ctx.render(c, self.lang) for c in choices)
+        return self._result(text, choices=said)
 
     def _upcoming(self) -> list[BookingInfo]:
         return repo_of(self.ctx).upcoming_for_contact(self.turn.contact_id, self.now)

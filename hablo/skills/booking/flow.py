@@ -35,11 +35,13 @@ from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
 from hablo.skills.booking.again import RepeatAndSwap
 from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS
-from hablo.skills.booking.periods import closed_in, fitted_period
+from hablo.skills.booking.pauses import holds_on
+from hablo.skills.booking.periods import closed_in, fitted_period, usual_period
 from hablo.skills.booking.slots import (
     ask_time_text,
     minute_of_day,
     month_day,
+    option_for_whom,
     repo_of,
     service_by_id,
     shown_times,
@@ -65,11 +67,15 @@ class BookingFlow(RepeatAndSwap):
         self._note_price()
         if intent == "my_bookings" and asks_reminder(self.turn.text):
             return self._reminder_info(step)
+        if step and holds_on(self.turn.text):
+            return self._say("booking_hold_on")  # "esperá que me fijo": the question waits
         if step:
             answered = self._answer_pending(step)
             if answered is not None:
                 return answered
         if intent == "my_bookings":
+            if step and self.state.get("mode") == "book" and not self._upcoming():
+                return self._resumed()  # "¿sigue en pie?" mid-booking: the one being made
             return self._list()
         if intent == "cancel":
             mine = means_own_booking(self.turn.text)
@@ -104,6 +110,13 @@ class BookingFlow(RepeatAndSwap):
         if self.turn.in_flow and not absorbed and intent not in ("book", "reschedule"):
             return replace(self._advance(), misunderstood=True)
         return self._advance()
+
+    def _resumed(self) -> SkillResult:
+        """The pending question again, as "Sigamos con tu turno: …"."""
+        asked = self._advance()
+        last = asked.replies[-1]
+        again = self.ctx.render("booking_resume", self.lang, question=last.text)
+        return replace(asked, replies=(*asked.replies[:-1], replace(last, text=again)))
 
     def _added_after_booking(self) -> SkillResult | None:
         """ "agregame también barba después del corte", "can I add a beard trim right after
@@ -258,6 +271,9 @@ class BookingFlow(RepeatAndSwap):
         text, ents = self.turn.text, self.turn.entities
         act = self.turn.intent if self.turn.intent in (AFFIRM, DENY) else None
         when, service = ents.get("when"), ents.get("service")
+        narrowed = self._narrowed(step)
+        if narrowed is not None:
+            return narrowed
         if step in CONFIRM_STEPS:
             dropped = self._drops_from_proposal()
             if dropped is not None:
@@ -308,8 +324,14 @@ class BookingFlow(RepeatAndSwap):
             return self._denied() if act == DENY else None
         if step == "pick_booking":
             return self._picked_booking()
+        if step == "move_or_new":
+            return self._moved_or_new()
         if step == "pick_option":
             return self._picked_option(act)
+        if step == "service" and not isinstance(service, ServiceInfo):
+            service = self._option_for_whom()
+            if service is not None:  # "for men" to "¿Cuál? Men's haircut, Women's haircut"
+                self.turn = replace(self.turn, entities={**ents, "service": service})
         if step == "service" and isinstance(service, ServiceInfo):
             self._absorb_entities()
             return self._advance()
@@ -318,14 +340,28 @@ class BookingFlow(RepeatAndSwap):
         if index is not None and service is None:  # "la segunda" of the services listed
             self.state["service_id"] = listed[index - 1]
             return self._advance()
+        if step == "service" and reading.wants_first(text) and not self.state.get("first"):
+            self.state["first"] = True  # "whatever's earliest": once it is said for what
+            self.prefix.append(self.ctx.render("booking_first_noted", self.lang))
+            return self._advance()
         if step == "day":
-            listed = self.state.pop("days_from", None)
+            week_listed = self.state.pop("days_from", None)
+            listed = self.state.get("days_listed")
+            if when is not None and not when.has_date and listed and "day" not in self.state:
+                # "a las 17" to "¿qué día? Tengo lugar: martes, miércoles…": the hour is
+                # kept, the day is still to be said (not today's by default)
+                local = when.start.astimezone(self.zone)
+                self._set_time(f"{local:%H}", f"{local:%M}")
+                self.state["which_days"] = True
+                if week_listed:
+                    self.state["days_from"] = week_listed  # still that week's days
+                return self._advance()
             if when is not None:
                 self._absorb_entities()
-                if listed and "weekday" in ents and "day" in self.state:
+                if week_listed and "weekday" in ents and "day" in self.state:
                     # "wednesday" to next week's days listed: that week's, not today
                     said = date.fromisoformat(self.state["day"])
-                    while said < date.fromisoformat(listed):
+                    while said < date.fromisoformat(week_listed):
                         said += timedelta(weeks=1)
                     self._set_day(said)
                 kept = self.state.get("booking_time")
@@ -340,17 +376,74 @@ class BookingFlow(RepeatAndSwap):
                     return self._advance()
             if reading.wants_earliest(text):
                 return self._advance()  # "what's your first availability?": the soonest
-            period = reading.window(text, None)
-            moving = self.state.get("mode") == "reschedule"
-            moved_day = self.state.get("booking_day") if moving else None
-            if period is not None and moved_day and (when is None or not when.has_date):
-                # "por la tarde" to "¿para qué día y hora la cambio?": that day's afternoon
-                self._set_day(date.fromisoformat(moved_day))
-                self.state["window"] = list(period)
-                return self._advance()
             return None
         if step == "time":
             return self._answered_time(when)
+        return None
+
+    def _option_for_whom(self) -> ServiceInfo | None:
+        """The one of the services the bot asked between that the answer says who it is
+        for ("for men", "el de caballero"); None when it says nobody, or fits several."""
+        return option_for_whom(self.ctx, self.state.get("service_options", []), self.turn.text)
+
+    def _narrowed(self, step: str) -> SkillResult | None:
+        """ "tiene que ser por la tarde", "it has to be in the afternoon", "pero a la
+        tarde" said alone while booking: the part of the day every time offered from now
+        on falls in. Asked what is still missing; with the day known (or proposed, or the
+        first of the times offered), that day's times then, or the first day after it
+        that has some. None: the message says more (a day, a time, a service) or no part
+        of the day, or the times are being asked (read there)."""
+        ents = self.turn.entities
+        period = usual_period(self.ctx, self.turn.text)
+        if period is None or step in ("time", "pick_booking", "move_or_new", *YES_NO_STEPS):
+            return None
+        if ents.get("when") is not None or isinstance(ents.get("service"), ServiceInfo):
+            return None
+        proposal, options = self.state.get("proposal"), self.state.get("options")
+        on = proposal or (options[0] if options else None)
+        moving = self.state.get("mode") == "reschedule"
+        moved_day = self.state.get("booking_day") if moving else None
+        if step == "day" and on is None and moved_day:
+            # "por la tarde" to "¿para qué día y hora la cambio?": that day's afternoon
+            self._set_day(date.fromisoformat(moved_day))
+            self.state["window"] = list(period)
+            return self._advance()
+        if step in CONFIRM_STEPS and proposal:
+            moment = datetime.fromisoformat(proposal).astimezone(self.zone)
+            if period[0] <= minute_of_day(moment, self.zone) < period[1]:
+                return self._propose(moment)  # "sí, a la tarde" to 16:00: asked again
+        for key in ("time", "asked_time", "proposal", "options"):
+            self.state.pop(key, None)
+        self.state["window"] = list(period)
+        service = service_by_id(self.ctx, self.state.get("service_id"))
+        if on is not None and service is not None:
+            since = datetime.fromisoformat(on).astimezone(self.zone).date()
+            day = self._first_day_within(service, since, period)
+            if day is not None:
+                self.state["day"] = day.isoformat()
+        if "day" not in self.state or service is None:  # no times show it was heard
+            self.state["which_days"] = "day" not in self.state  # the days with room then
+            self.prefix.append(self._period_noted(period))
+        return self._advance()
+
+    def _period_noted(self, period: tuple[int, int]) -> str:
+        """ "Perfecto, desde las 13:00.": the part of the day taken, said back."""
+        start, end = (
+            say_clock(self.ctx, time(m // 60, m % 60), self.lang) if 0 < m < 24 * 60 else ""
+            for m in period
+        )
+        return self.ctx.render("booking_period_noted", self.lang, start=start, end=end)
+
+    def _first_day_within(
+        self, service: ServiceInfo, since: date, period: tuple[int, int]
+    ) -> date | None:
+        """The first day from `since` (within two weeks) with a free time in `period`."""
+        repo = repo_of(self.ctx)
+        for ahead in range(14):
+            day = since + timedelta(days=ahead)
+            free = repo.free_slots(day, service, self.ctx.opening_hours(day), self.now)
+            if any(period[0] <= minute_of_day(s, self.zone) < period[1] for s in free):
+                return day
         return None
 
     def _answered_time(self, when: Any) -> SkillResult | None:
@@ -372,6 +465,9 @@ class BookingFlow(RepeatAndSwap):
             self.state.pop("day", None)  # "no me sirve ninguno, ¿otro día?", "¿y otro día?"
             self.state["step"] = "day"
             return self._say("booking_ask_day", service=service.label(self.lang))
+        listed = self._listed_or_hour(text, shown, day)
+        if listed is not None:
+            return listed
         hour = reading.bare_hour(text)  # before "sí": a bare "10" may read as a yes
         if hour is not None:
             self._set_time(self._pick_hour(day, hour[0]), f"{hour[1]:02d}")
@@ -392,9 +488,34 @@ class BookingFlow(RepeatAndSwap):
             return self._propose(slots[0])
         period = self._period(text, day)
         if period is not None:
+            self.state["window"] = list(period)  # "¿y el lunes?" next: the afternoon still
             fitting = [s for s in slots if period[0] <= minute_of_day(s, self.zone) < period[1]]
             return self._times_or_full(day, service, fitting, slots, period[0])
         return None
+
+    def _listed_or_hour(self, text: str, shown: list[datetime], day: date) -> SkillResult | None:
+        """ "2" to "¿A qué hora? 09:00, 11:00, 12:45, 14:45…", a list without numbers: the
+        second time, or two o'clock? The one time listed at that hour when there is exactly
+        one; else the readings that can be booked (the second listed, two o'clock), asked
+        as a numbered choice when there are two. None: no bare number a place fits."""
+        number = reading.bare_number(text)
+        if number is None or not 1 <= number <= len(shown):
+            return None
+        at_hour = [s for s in shown if s.astimezone(self.zone).hour % 12 == number % 12]
+        if len(at_hour) == 1:
+            return self._propose(at_hour[0])
+        service = service_by_id(self.ctx, self.state.get("service_id"))
+        assert service is not None  # the times were listed for it
+        free = repo_of(self.ctx).free_slots(day, service, self.ctx.opening_hours(day), self.now)
+        clock = datetime.combine(day, time(int(self._pick_hour(day, number))), self.zone)
+        readings = {shown[number - 1], *at_hour, *([clock] if clock in free else [])}
+        if len(readings) == 1:
+            return self._propose(shown[number - 1])
+        options = sorted(readings)
+        self.state["options"] = [o.isoformat() for o in options]
+        self.state["step"] = "pick_option"
+        texts = [self.ctx.format_datetime(o, self.lang) for o in options]
+        return self._say("booking_which_option", options=texts)
 
     def _times_or_full(
         self,
@@ -413,8 +534,10 @@ class BookingFlow(RepeatAndSwap):
                 day=say_day(self.ctx, day, self.lang),
                 slots=spread(self.ctx, fitting, self.lang),
             )
-        start = from_minute if from_minute is not None else (
-            minute_of_day(slots[-1], self.zone) if slots else 9 * 60
+        start = (
+            from_minute
+            if from_minute is not None
+            else (minute_of_day(slots[-1], self.zone) if slots else 9 * 60)
         )
         return self._offer(
             datetime.combine(day, time(max(start // 60, 9)), self.zone),
@@ -538,6 +661,10 @@ class BookingFlow(RepeatAndSwap):
         ):
             for item in self.state["later"]:  # "a las 10 los dos": every day at 10
                 item[2] = item[2] or f"{when.start.astimezone(self.zone):%H:%M}"
+        if when is None and self.state.get("mode", "book") == "book":
+            period = usual_period(self.ctx, self.turn.text)
+            if period is not None:  # "manicura, tiene que ser por la tarde"
+                self.state["window"] = list(period)
         if when is None or not when.has_date:
             number = reading.day_mention(self.turn.text)
             day = month_day(self.now.date(), number) if number else None
@@ -546,14 +673,18 @@ class BookingFlow(RepeatAndSwap):
                 found = True
         if when is not None:
             local = when.start.astimezone(self.zone)
+            # "¿qué días tenés libre esta semana? trabajo hasta las 5", "a balayage sometime
+            # next week": that week's days (after 5), not its first day
             week = (
                 when.has_date
-                and not when.has_time
                 and reading.names_week(when.text)
-                and (asks_which_days(self.turn.text) or "weekday" not in self.turn.entities)
+                and (
+                    asks_which_days(self.turn.text)
+                    or not (when.has_time or "weekday" in self.turn.entities)  # "el martes"
+                )
             )
-            if week:  # "¿qué días tenés libre esta semana?", "next week?": that week's days,
-                # not its first (a Monday the business may not even open)
+            if week:
+                self.state["which_days"] = True
                 self.state["week_from"] = local.date().isoformat()
                 self.state.pop("day", None)
             elif when.has_date:
@@ -694,20 +825,20 @@ class BookingFlow(RepeatAndSwap):
             self.state["service_id"] = str(service.id)
         asked_soonest = self.state.pop("soonest", False) or reading.wants_earliest(self.turn.text)
         if "day" not in self.state:
-            soonest = self._soonest(service) if asked_soonest else None
+            earliest = asked_soonest or self.state.get("first")
+            soonest = self._soonest(service) if earliest else None
             if soonest is not None:  # "what's the soonest you can see me?"
                 return self._propose(soonest)
             self.state["step"] = "day"
-            week = self.state.pop("week_from", None)
+            week = self.state.get("week_from")  # kept: "a las 2" next re-lists that week
             asked = self.state.pop("which_days", False)
             days: list[str] = []
-            if asked or week or asks_which_days(self.turn.text):
+            if asked or asks_which_days(self.turn.text):
                 since = date.fromisoformat(week) if week else None
                 if week:
                     self.state["days_from"] = week  # the weekday answered is of that week
-                days = (self._open_days(service, since=since) if since else []) or (
-                    self._open_days(service)
-                )
+                days = self._days_with_room(service, since)
+                self.state["days_listed"] = bool(days)  # a bare hour next is no day
             return self._say(
                 "booking_ask_day",
                 service=service.label(self.lang),
@@ -736,7 +867,8 @@ class BookingFlow(RepeatAndSwap):
                 return self._propose(fitting[-1])
             self.state["window"] = [0, max(last_start + 1, 0)]
         latest = asks_latest(self.turn.text)
-        if wanted_time is None and (latest or reading.wants_first(self.turn.text)):
+        first = reading.wants_first(self.turn.text) or self.state.get("first")
+        if wanted_time is None and (latest or first):
             # "el lunes a primera hora", "la primera que tengas mañana a la tarde"
             free = repo_of(ctx).free_slots(day, service, ctx.opening_hours(day), self.now)
             span = self._period(self.turn.text, day) or self._window() or (0, 24 * 60)
@@ -862,6 +994,32 @@ class BookingFlow(RepeatAndSwap):
             return None
         return say_day(self.ctx, sunday, self.lang)
 
+    def _days_with_room(self, service: ServiceInfo, since: date | None) -> list[str]:
+        """The days listed for "¿qué días tenés (esta semana)?": that week's, else the
+        next ones. When none has room in the part of the day the customer can come
+        ("trabajo hasta las 5" for a three-hour job, the shop closing at 18:30), that is
+        said and the days with room at other times are listed instead."""
+        days = (self._open_days(service, since=since) if since else []) or self._open_days(service)
+        span = self._window()
+        if days or span is None:
+            return days
+        self.state.pop("window")
+        start, end = (
+            say_clock(self.ctx, time(m // 60, m % 60), self.lang) if 0 < m < 24 * 60 else ""
+            for m in span
+        )
+        self.prefix.append(
+            self.ctx.render(
+                "booking_no_room_then",
+                self.lang,
+                service=service.label(self.lang),
+                minutes=service.duration_minutes,
+                start=start,
+                end=end,
+            )
+        )
+        return (self._open_days(service, since=since) if since else []) or self._open_days(service)
+
     def _open_days(
         self, service: ServiceInfo, count: int = 4, since: date | None = None
     ) -> list[str]:
@@ -880,6 +1038,9 @@ class BookingFlow(RepeatAndSwap):
             day = start + timedelta(days=ahead)
             hours = self.ctx.opening_hours(day)
             free = repo.free_slots(day, service, hours, self.now) if hours else []
+            span = self._window()  # "tiene que ser por la tarde": days with room then
+            if span is not None:
+                free = [s for s in free if span[0] <= minute_of_day(s, self.zone) < span[1]]
             if free:
                 first = say_clock(self.ctx, free[0].astimezone(self.zone).time(), self.lang)
                 found.append(f"{say_day(self.ctx, day, self.lang)} ({first})")

@@ -9,13 +9,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hablo.domain.booking.repository import BookingInfo
-from hablo.engine.nlu.acts import asks_end, asks_shift, shift_minutes
+from hablo.engine.nlu.acts import asks_end, asks_shift, shift_minutes, swap_pair
 from hablo.engine.nlu.datetimes import WhenMention, extract_when
 from hablo.engine.nlu.text import normalize
 from hablo.plugins import FollowUp, SkillResult
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
 from hablo.skills.booking.base import FlowBase
+from hablo.skills.booking.moving import CHANGE, new_or_change, points_at_booking
 from hablo.skills.booking.slots import (
     is_remote,
     repo_of,
@@ -172,6 +173,7 @@ class ManageBookings(FlowBase):
         taken meanwhile is offered again; the rest stay booked."""
         repo = repo_of(self.ctx)
         booked = [self._item(service, first.starts_at)]
+        made_ids = [str(first.id)]
         bundle = list(self.state.get("bundle", []))
         remote = all(
             is_remote(s)
@@ -195,7 +197,12 @@ class ManageBookings(FlowBase):
                 nxt = self._offer(start, following, "booking_taken")
                 return replace(nxt, replies=done.replies + nxt.replies)
             booked.append(self._item(following, made.starts_at))
-        return self._say("booking_done_many", flow=False, state={}, bookings=booked, remote=remote)
+            made_ids.append(str(made.id))
+        # Kept: "ay no, era barba no corte" next swaps the one it takes back.
+        kept = {"booked_together": made_ids, "booked_at": self.now.isoformat()}
+        return self._say(
+            "booking_done_many", flow=False, state=kept, bookings=booked, remote=remote
+        )
 
     def _item(self, service: ServiceInfo, start: datetime) -> str:
         """One line of a bundle: "Corte de pelo, viernes 12 de marzo a las 10:00"."""
@@ -218,7 +225,7 @@ class ManageBookings(FlowBase):
         if self.state.get("proposal"):  # "no" … "el viernes a la misma hora": its time
             declined = datetime.fromisoformat(self.state["proposal"]).astimezone(self.zone)
             self.state["booking_time"] = f"{declined:%H:%M}"
-        for key in ("time", "asked_time", "proposal", "day", "options"):
+        for key in ("time", "asked_time", "proposal", "day", "options", "first"):
             self.state.pop(key, None)
         self.state["step"] = "day"
         return self._say("booking_denied")
@@ -246,6 +253,10 @@ class ManageBookings(FlowBase):
     def _choose_booking(self, mode: str) -> SkillResult:
         bookings = self._upcoming()
         self.state = {"mode": mode}
+        if mode == "reschedule":
+            other = self._another_service(bookings)
+            if other is not None:
+                return other
         if not bookings:
             return self._offer_to_book("booking_none")
         if len(bookings) > 1:
@@ -257,6 +268,49 @@ class ManageBookings(FlowBase):
         self.state["step"] = "pick_booking"
         self.state["bookings"] = [str(b.id) for b in bookings]
         return self._say("booking_pick", bookings=[self._describe(b) for b in bookings])
+
+    def _another_service(self, bookings: list[BookingInfo]) -> SkillResult | None:
+        """A move that names a service no booking held is: "quiero pasar el viernes a las
+        10 para el brushing" holding a haircut is a brushing of its own (the haircut
+        stays); when the message points at the booking held ("cambiame el turno al
+        viernes para brushing") it may also mean that one, changed: asked. None: the
+        service named is held (or none is named), the move goes on."""
+        named = self.turn.entities.get("service")
+        if not isinstance(named, ServiceInfo) or any(b.service_id == named.id for b in bookings):
+            return None
+        self.state = {"mode": "book"}
+        self._absorb_entities()
+        held = self._just_booked() or (bookings[0] if len(bookings) == 1 else None)
+        if held is None or not points_at_booking(self.turn.text):
+            return self._advance()
+        if swap_pair(self.turn.text, self.ctx.find_service)[1] == named:
+            self.state["replaces"] = str(held.id)  # "change my appointment to a blow-dry"
+            return self._advance()
+        self.state.update(step="move_or_new", booking_id=str(held.id))
+        return self._ask_move_or_new(held, named)
+
+    def _ask_move_or_new(self, held: BookingInfo, named: ServiceInfo) -> SkillResult:
+        return self._ask_choice(
+            "booking_move_or_new",
+            ("choice_separate", "choice_change_mine"),
+            booking=self._describe(held),
+            service=named.label(self.lang),
+        )
+
+    def _moved_or_new(self) -> SkillResult:
+        """The answer to `_another_service`'s question: a booking of its own, or the one
+        held changed to the service named (at the day and time said); asked again when
+        it says neither."""
+        answer = new_or_change(self.turn.text)
+        held = next((b for b in self._upcoming() if str(b.id) == self.state["booking_id"]), None)
+        named = service_by_id(self.ctx, self.state.get("service_id"))
+        if answer is None and held is not None and named is not None:
+            return replace(self._ask_move_or_new(held, named), misunderstood=True)
+        self.state.pop("booking_id")
+        if answer == CHANGE and held is not None:
+            self.state["replaces"] = str(held.id)  # one UPDATE when confirmed (again.py)
+        self.state.pop("step", None)
+        return self._advance()
 
     def _cancelled_state(self, booking_id: uuid.UUID) -> dict[str, str]:
         """Kept after a cancel: "me arrepentí, volvé a reservarlo" next books it again."""
@@ -273,6 +327,16 @@ class ManageBookings(FlowBase):
         if not booked or not at or self.now - datetime.fromisoformat(at) > JUST_BOOKED:
             return None
         return next((b for b in self._upcoming() if str(b.id) == booked), None)
+
+    def _just_made(self) -> list[BookingInfo]:
+        """The bookings this conversation made (or moved) in the last hours, the ones
+        booked together with one "sí" included; still ahead."""
+        kept = self.turn.state
+        ids = {kept.get("booked"), *kept.get("booked_together", ())} - {None}
+        at = kept.get("booked_at")
+        if not ids or not at or self.now - datetime.fromisoformat(at) > JUST_BOOKED:
+            return []
+        return [b for b in self._upcoming() if str(b.id) in ids]
 
     def _matching(self, bookings: list[BookingInfo]) -> list[BookingInfo]:
         """The bookings a message singles out by day ("el del martes") or service."""

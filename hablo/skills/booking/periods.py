@@ -47,6 +47,16 @@ def fitted_period(ctx: SkillContext, text: str, day: date) -> tuple[int, int] | 
     return period
 
 
+def usual_period(ctx: SkillContext, text: str) -> tuple[int, int] | None:
+    """The part of the day said, before any day is: "por la tarde" at a practice that
+    splits its days at lunch (9-14, 16-20) is its afternoon shift, from 16:00."""
+    period = reading.window(text, None)
+    usual = afternoon_start(ctx)
+    if period is None or period[0] < _NOON or usual is None:
+        return period
+    return (max(period[0], usual), period[1])
+
+
 def closed_in(ctx: SkillContext, day: date, period: tuple[int, int]) -> bool:
     """Is the business closed all through that part of an open day?"""
     shifts = ctx.opening_hours(day)

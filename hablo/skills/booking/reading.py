@@ -61,6 +61,7 @@ wants_earliest = Phrase(
 _PERIOD_RE = re.compile(
     r"\b(?:(?:a|por|en|de|durante)\s+la\s+(?P<es>manana|tarde|tardecita|noche)"
     r"|(?<!turno )(?<!cita )(?<!reserva )(?<!hora )de\s+(?P<es2>tarde|manana)"
+    r"|(?:in\s+the\s+)?(?P<part>late afternoon|early afternoon|late morning|early morning)"
     r"|in\s+the\s+(?P<en>morning|afternoon|evening)"
     r"|(?P<early>temprano|early|bien temprano|first thing)"
     r"|(?P<lunch>after lunch|despues (?:de|del) (?:almuerzo|almorzar|comer|mediodia))"
@@ -75,6 +76,8 @@ _PERIOD_HOURS = {
     # lunch later still, but 13:00 is "la tarde" everywhere).
     "manana": (0, 12), "morning": (0, 12), "tarde": (13, 24), "tardecita": (15, 24),
     "afternoon": (12, 24), "noche": (18, 24), "evening": (17, 24),
+    "late afternoon": (16, 24), "early afternoon": (12, 15), "late morning": (10, 12),
+    "early morning": (0, 10),
     "temprano": (0, 11), "early": (0, 11), "bien temprano": (0, 10), "first thing": (0, 10),
     "after lunch": (13, 24), "despues de almuerzo": (13, 24), "despues del almuerzo": (13, 24),
     "despues de almorzar": (13, 24), "despues de comer": (13, 24),
@@ -219,6 +222,13 @@ def lone_number(text: str) -> int | None:
     return int(numbers[0]) if len(numbers) == 1 and len(words) <= 4 else None
 
 
+def bare_number(text: str) -> int | None:
+    """A number said alone ("2", "2 porfa", "ok 3"): an hour or a place in a list,
+    whichever the list makes it; "a las 2", "2pm", "14 hs" are hours."""
+    core = _core(text)
+    return int(core) if re.fullmatch(r"\d{1,2}", core) else None
+
+
 # "a las 10 no puedo", "10 doesn't work for me": the time on the table refused.
 turns_down = Phrase(
     r"\b(?:no (?:puedo|me sirve|me queda|me viene|llego|voy a poder)|can t|cannot|cant"
@@ -314,12 +324,28 @@ _AFTER_RE = re.compile(
 )
 
 
+# "trabajo hasta las 5", "salgo del laburo a las 5", "I work until 5", "I get off at 5":
+# busy until then, so free AFTER it (not "before 5" for its "hasta").
+_BUSY_UNTIL_RE = re.compile(
+    r"\b(?:(?:trabajo|laburo|curro|estudio|estoy (?:en (?:el|la|mi) )?(?:trabajo|laburo|curro"
+    r"|oficina|facu|facultad|escuela|colegio|clase|clases)|i work|i m at work|im at work"
+    r"|i am at work|i m working|im working|i am working|i m in the office|i have work"
+    r"|i m in class)\s+(?:hasta|until|till|til|to)(?: las?)?"
+    r"|(?:salgo|salimos)(?: de(?:l)? (?:trabajo|laburo|curro|oficina|facu|escuela|colegio))?"
+    r" (?:a las?|tipo|como a las?)|(?:i )?(?:get|am|m) (?:off|out)(?: of work| work)? (?:at|around)"
+    r"|(?:i )?(?:finish|leave) work (?:at|around))" + _BOUND
+)
+
+
 def window(text: str, when: Any) -> tuple[int, int] | None:
     """The minutes of the day a customer accepts: "a la tarde" (13:00-24:00), "antes de
-    las 12" / "any time before noon" (until 12:00), "después de las 5" (from 17:00)."""
+    las 12" / "any time before noon" (until 12:00), "después de las 5" and "trabajo
+    hasta las 5" (from 17:00)."""
     if when is not None and getattr(when, "has_time", False):
         said = plain(text)
         minute = when.start.hour * 60 + when.start.minute
+        if _BUSY_UNTIL_RE.search(said):
+            return (minute, 24 * 60)
         if _BEFORE_RE.search(said):
             return (0, minute)
         if _AFTER_RE.search(said):

@@ -29,7 +29,9 @@ from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.skills.booking import reading
 from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS
 from hablo.skills.booking.flow import BookingFlow
-from hablo.skills.booking.slots import ask_time_text, service_by_id
+from hablo.skills.booking.moving import new_or_change
+from hablo.skills.booking.pauses import holds_on
+from hablo.skills.booking.slots import ask_time_text, option_for_whom, service_by_id
 from hablo.skills.examples import load_examples
 
 
@@ -55,6 +57,10 @@ class BookingSkill(Skill):
         text = turn.text
         if turn.intent == "hours" and asks_opening(text):
             return False  # "¿a qué hora cierran el sábado?" mid-booking: a question of its own
+        if step and holds_on(text):
+            return True  # "esperá que me fijo": the question waits
+        if step in ("service", "day", "pick_option", *CONFIRM_STEPS) and reading.window(text, when):
+            return True  # "tiene que ser por la tarde": the times offered from now on
         if step in CONFIRM_STEPS:
             return (
                 act is not None
@@ -81,12 +87,17 @@ class BookingSkill(Skill):
             )
         if step == "pick_booking":
             return bool(when or service or reading.option_index(turn.text, 9))
+        if step == "move_or_new":
+            return new_or_change(text) is not None
         if step == "service":
             listed = len(turn.state.get("services_listed", ()))
+            kept = turn.state.get("service_options", [])
             return (
                 service is not None
                 or bool(ents.get("service_options"))
-                or reading.option_index(turn.text, listed) is not None
+                or option_for_whom(ctx, kept, text) is not None  # "for men"
+                or reading.wants_first(text)  # "whatever's earliest": for what, then
+                or reading.option_index(turn.text, listed) is not None  # "the 2nd one"
             )
         if step == "day":
             return (

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from hablo.domain.booking.repository import BookingRepository
+from hablo.engine.nlu.genders import of_gender
 from hablo.engine.nlu.text import normalize
 from hablo.plugins import SkillContext
 from hablo.plugins.sdk import ServiceInfo
@@ -101,3 +102,11 @@ def is_remote(service: ServiceInfo) -> bool:
     names no address to come to."""
     words = " ".join((service.name, *service.synonyms, *(n for _, n in service.names)))
     return bool(_REMOTE_RE.search(normalize(words)))
+
+
+def option_for_whom(ctx: SkillContext, option_ids: list[str], text: str) -> ServiceInfo | None:
+    """Of the services the bot asked between, the one `text` says who it is for ("for
+    men" to "Men's haircut, Women's haircut"); None when it fits none or several."""
+    kept = [s for s in (service_by_id(ctx, i) for i in option_ids) if s is not None]
+    fitting = of_gender(kept, text)
+    return fitting[0] if len(kept) > 1 and len(fitting) == 1 else None
