@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 
 from hablo.engine.nlu.text import normalize
+from hablo.engine.nlu.traits import narrowed
 from hablo.plugins.sdk import ServiceInfo
 
 # Words for each, as customers say them and catalogues write them (accents and
@@ -41,9 +42,4 @@ def _gender_of(service: ServiceInfo) -> str | None:
 def of_gender(options: Sequence[ServiceInfo], text: str) -> tuple[ServiceInfo, ...]:
     """The options for whom `text` says ("a haircut for men": the men's haircut), all of
     them when it says nobody or none of them is named for them."""
-    said = _genders(text)
-    if len(said) != 1:
-        return tuple(options)
-    gender = next(iter(said))
-    fitting = tuple(s for s in options if _gender_of(s) == gender)
-    return fitting or tuple(options)
+    return narrowed(options, _genders(text), _gender_of)

@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 
 from hablo.engine.nlu.text import normalize
+from hablo.engine.nlu.traits import narrowed
 from hablo.plugins.sdk import ServiceInfo
 
 # Words for each size, as customers say them and catalogues write them (accents dropped).
@@ -85,9 +86,4 @@ def sized_variant(
 def of_size(options: Sequence[ServiceInfo], text: str) -> tuple[ServiceInfo, ...]:
     """The options in the size `text` says ("groom for a big dog": the large groom), all
     of them when it says none or none of them has it."""
-    said = _sizes(text)
-    if len(said) != 1:
-        return tuple(options)
-    size = next(iter(said))
-    fitting = tuple(s for s in options if _size_of(s) == size)
-    return fitting or tuple(options)
+    return narrowed(options, _sizes(text), _size_of)
