@@ -75,8 +75,8 @@ class Settings(BaseSettings):
     actor_max_live: int = Field(default=2000, ge=1, le=20000)
     # Threads that run the conversation actors' messages (an actor is not a thread of its
     # own). A turn holds one while it waits: for its database slot, a model, a plugin.
-    # Unset: turn_concurrency (see actor_thread_count; raise it where turns often wait
-    # outside the database, on a model or a remote plugin).
+    # Unset: 2 x turn_concurrency, so turns that wait outside the database never starve
+    # the ones that could use a free slot (see actor_thread_count).
     actor_threads: int | None = Field(default=None, ge=1, le=500)
     # A turn that fails for infrastructure reasons (database down, lock timeout) is
     # retried after this delay, doubled per failure up to turn_retry_max_delay_s.
@@ -306,11 +306,11 @@ class Settings(BaseSettings):
 
     @property
     def actor_thread_count(self) -> int:
-        """Threads of the actor pool: actor_threads when set, else turn_concurrency. More
-        threads than database slots only contend for the GIL while saturated (8 against
-        16 and 12: 5-10 % less CPU a message, docs/scaling.md); raise it when many tenants
-        wait on a model or a remote skill, which hold a thread outside their slot."""
-        return self.actor_threads or self.turn_concurrency
+        """Threads of the actor pool: actor_threads when set, else 2 x turn_concurrency.
+        As many as the slots cost 5-10 % less CPU a message when saturated, but the SIGTERM
+        drain test then answered some customers twice (docs/scaling.md): not the default
+        until that is understood."""
+        return self.actor_threads or 2 * self.turn_concurrency
 
     # LLM mode: process-wide defaults; each tenant's own config is tenants.settings["llm"].
     llm_default_model: str = "gpt-4o-mini"
