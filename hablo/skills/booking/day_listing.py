@@ -4,14 +4,14 @@ closed with Saturday ("¿tenéis algo el finde?")."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from hablo.domain.booking.availability import nearest_free
 from hablo.engine.nlu.datetimes import extract_weekdays
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking.base import FlowBase
 from hablo.skills.booking.slots import minute_of_day, repo_of
-from hablo.skills.wording import say_clock, say_day
+from hablo.skills.wording import say_clock, say_day, say_span
 
 
 class DayListing(FlowBase):
@@ -49,10 +49,7 @@ class DayListing(FlowBase):
         if days or span is None:
             return days
         self.state.pop("window")
-        start, end = (
-            say_clock(self.ctx, time(m // 60, m % 60), self.lang) if 0 < m < 24 * 60 else ""
-            for m in span
-        )
+        start, end = say_span(self.ctx, span, self.lang)
         self.prefix.append(
             self.ctx.render(
                 "booking_no_room_then",

@@ -4,14 +4,14 @@ fitted to the business's shifts, and said back or said closed."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from hablo.plugins import SkillResult
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS, FlowBase
 from hablo.skills.booking.periods import closed_in, fitted_period, usual_period
 from hablo.skills.booking.slots import minute_of_day, service_by_id
-from hablo.skills.wording import say_clock, say_day_hours
+from hablo.skills.wording import say_day_hours, say_span
 
 
 class PartsOfDay(FlowBase):
@@ -62,10 +62,7 @@ class PartsOfDay(FlowBase):
 
     def _period_noted(self, period: tuple[int, int]) -> str:
         """ "Perfecto, desde las 13:00.": the part of the day taken, said back."""
-        start, end = (
-            say_clock(self.ctx, time(m // 60, m % 60), self.lang) if 0 < m < 24 * 60 else ""
-            for m in period
-        )
+        start, end = say_span(self.ctx, period, self.lang)
         return self.ctx.render("booking_period_noted", self.lang, start=start, end=end)
 
     def _period(self, text: str, day: date) -> tuple[int, int] | None:
