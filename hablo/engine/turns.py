@@ -420,13 +420,14 @@ def _questions(
         return None  # "I have to cancel thursday. could I do saturday instead?": one move
     hours, language = runtime.profile.opening_hours, conversation.language
     read: dict[str, Understanding] = {}  # both splitters often cut the same pieces
+    named = any(k in whole.entities for k in _NAMES)
     for splitter, strict in ((_PARTS, False), (_AND, True)):
         pieces = [p.strip() for p in splitter.split(text) if p.strip()]
         if not 2 <= len(pieces) <= 5:
             continue
         for p in pieces:
             if p not in read:
-                read[p] = runtime.nlu.understand(p, now, hours, language)
+                read[p] = runtime.nlu.understand(p, now, hours, language, service_beside=named)
         understood = [(p, read[p]) for p in pieces]
         asks = [
             (p, u)

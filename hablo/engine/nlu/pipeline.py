@@ -337,11 +337,13 @@ class NluPipeline:
         opening_hours: OpeningHours,
         conversation_language: str | None = None,
         said: str | None = None,
+        service_beside: bool = False,
     ) -> Understanding:
         """`text` is respelled here, unless `said` (the message as written) is given: then
         `text` is its `respell`, done once by the caller (a turn reads that text
         throughout), and the services `said` takes back ("era barba no corte") are the
-        entity "taken_back"."""
+        entity "taken_back". `service_beside`: `text` is one question of a message whose
+        other words name a service ("¿cuánto sale el corte? lo necesito urgente")."""
         if said is None:
             text = self.respell(text)
         language = detect_language(text, conversation_language or self._default_language)
@@ -357,7 +359,13 @@ class NluPipeline:
         if intent is not None and intent not in self._ref.intents:
             intent = None  # a stand-in model's intent that this tenant's skills do not have
         intent, confidence = _by_rule(
-            text, intent, prediction.confidence, entities, self._matcher, prediction.chitchat
+            text,
+            intent,
+            prediction.confidence,
+            entities,
+            self._matcher,
+            prediction.chitchat,
+            service_beside,
         )
         if intent in (AFFIRM, DENY) and confidence == 1.0 and read_act(text) is not None:
             # A whole message that is a yes or no names no service ("bárbaro" is no barba).
@@ -694,9 +702,11 @@ def _by_rule(
     entities: dict[str, Any],
     matcher: ServiceMatcher,
     chitchat: bool = False,
+    service_beside: bool = False,
 ) -> tuple[str | None, float]:
     """Where rules read a message better than the classifier (it may add "thing");
-    `chitchat`: the classifier read small talk ("¿viste el partido?")."""
+    `chitchat`: the classifier read small talk ("¿viste el partido?"); `service_beside`:
+    the rest of the message names a service."""
     act = read_act(text)
     said = normalize(text)
     denies = act == DENY or (act is None and intent == DENY)
@@ -715,6 +725,8 @@ def _by_rule(
         return "human", 1.0  # "my dog ate chocolate": a person, now, not the menu
     said = normalize(text)
     seen_soon = "when" in entities or _AVAILABILITY.search(said)
+    if _URGENT.search(said) and seen_soon and service_beside and not _names_service(entities):
+        return "book", 1.0  # "¿cuánto sale el corte? … lo necesito urgente antes del sábado"
     if _URGENT.search(said) and seen_soon and not _names_service(entities):
         # "es urgente, ¿me atienden hoy?": no service to list times of; a person, now
         # ("urgente, ¿tenés turno para corte?" names one: its soonest times are offered).
