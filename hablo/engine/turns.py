@@ -499,7 +499,8 @@ _NAMES = ("service", "services", "service_options")
 
 def _share_service(asks: list[tuple[str, Understanding]]) -> list[tuple[str, Understanding]]:
     """ "¿cuánto sale la coloración? … y si tienen lugar el jueves": the request is for
-    the one service the message's other questions named."""
+    the one service the message's other questions named; so is a price asked of nothing
+    ("can I get a blow dry today? also how much is it?")."""
     named = {
         u.entities["service"]
         for _, u in asks
@@ -510,7 +511,7 @@ def _share_service(asks: list[tuple[str, Understanding]]) -> list[tuple[str, Und
     service = next(iter(named))
     return [
         (p, replace(u, entities={**u.entities, "service": service}))
-        if u.intent in _FLOW_INTENTS and not any(k in u.entities for k in _NAMES)
+        if u.intent in (*_FLOW_INTENTS, "pricing") and not any(k in u.entities for k in _NAMES)
         else (p, u)
         for p, u in asks
     ]

@@ -65,7 +65,12 @@ from hablo.engine.nlu.model_store import (
     read_builtin_model,
 )
 from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
-from hablo.engine.nlu.party import for_companion, without_their_people
+from hablo.engine.nlu.party import (
+    for_companion,
+    names_their_people,
+    party_size,
+    without_their_people,
+)
 from hablo.engine.nlu.reach import PHONE, asks_phone
 from hablo.engine.nlu.services import CHILDREN_SERVICE, ServiceMatcher
 from hablo.engine.nlu.sizes import of_size, sized_variant
@@ -447,6 +452,8 @@ class NluPipeline:
             # de pareja" besides (a person of theirs named; another service still named).
             alone = self._matcher.find_all(without_their_people(text), near=near)
             services = alone if 0 < len(alone) < len(services) else services
+        if len(services) > 1 and not names_their_people(text):
+            services = self._matcher.joined(services)  # "corte y barba": "Corte + barba"
         unsettled = self._matcher.unsettled(text) if services else ()
         if unsettled and not set(unsettled) & set(services):
             # "a cut and a blowout": which cut is asked first, the blowout comes after.
@@ -681,7 +688,8 @@ _WANT = re.compile(
 _ONLY_ASKS = re.compile(
     r"(?:(?:hi|hello|hey|hiya|hola|buenas|buen dia|buenos dias|buenas tardes|please|pls|plz"
     r"|porfa|porfavor|por favor|thanks|thank you|gracias|a|an|the|one|un|una|el|la|for|para"
-    r"|my|mi|son|daughter|kid|dog|cat|hijo|hija|nene|nena|perro|perrita|perrito|gato)\s*)*"
+    r"|my|mi|son|daughter|kid|dog|cat|hijo|hija|nene|nena|perro|perrita|perrito|gato"
+    r"|2|3|4|two|three|four|dos|tres|cuatro)\s*)*"  # "two haircuts please": one each
 )
 # A question about cancelling, not a cancellation: "si cancelo, ¿me cobran algo?".
 _IF_I_CANCEL = re.compile(
@@ -840,6 +848,14 @@ def _by_rule(
         return "book", 1.0  # "q onda, brushing sáb 10hs?"
     if intent is None and "service" in entities and _WANT.search(said):
         return "book", 1.0  # "necesito un cambio de aceite", "ocupo una limpieza"
+    if (
+        intent in (None, "pricing")
+        and confidence < _UNSURE
+        and "service" in entities
+        and party_size(text) > 1
+        and not _PRICE_ASK.search(said_plain)
+    ):
+        return "book", 1.0  # "dos cortes por favor": one for each, not their price
     if (
         intent in (None, "greeting")
         and "service" in entities

@@ -241,6 +241,12 @@ class BookingFlow(RepeatAndSwap):
         if str(service.id) == self.state.get("service_id") or not adds_to_request(self.turn.text):
             return False
         then = list(self.state.get("then", []))
+        held = service_by_id(self.ctx, self.state.get("service_id"))
+        both = self.ctx.combined_service([held, service]) if held and not then else None
+        if both is not None:  # "y también la barba" where "Corte + barba" exists: that one
+            self.state["service_id"] = str(both.id)
+            self.state.pop("proposal", None)
+            return True
         if str(service.id) not in then:
             self.state["then"] = [*then, str(service.id)]
         self.state.pop("proposal", None)
