@@ -104,7 +104,10 @@ _AVAILABILITY = re.compile(
     r"|can i come|come in|come by|pop in|stop by|drop (?:\w+ )?off"
     r"|(?:se |te |le )?(?:lo|la) dejo|dejarlo|dejarla|(?:lo|la) paso a dejar"
     r"|(?:see|check|fit|squeeze|get|take|bring) (?:me|him|her|it|us|them|my \w+)(?: in)?"
-    r"|get in|take a look)\b"
+    r"|get in|take a look"
+    # "I'd like to come next week", "quisiera pasar el jueves": a visit wanted then
+    r"|(?:like|love|want|need|wanna|hoping) to (?:come|pop|drop|swing)"
+    r"|(?:quiero|quisiera|queria|me gustaria|necesito) (?:ir|pasar|venir|caer)\b)\b"
 )
 log = logging.getLogger(__name__)
 
