@@ -375,6 +375,19 @@ _CANCEL_RE = re.compile(r"\b(?:cancel\w*|anul\w*|dar de baja|da de baja|dame de 
 
 means_own_booking = Phrase(_OWN_BOOKING_RE)
 
+# "¿tengo turno el viernes a las 10?", "do I have an appointment friday?", "am I booked
+# in for Saturday?": asked of the bookings held, not for a new one (the "?" asks it).
+_HELD_RE = re.compile(
+    r"\b(?:(?:tengo|tenia|tenemos|teniamos) (?:(?:un|una|el|la|algun|alguna|mi) )?(?:turno|cita"
+    r"|reserva)|(?:do|did) (?:i|we) (?:have|book) (?:(?:an|a|my|the) )?(?:appointment|booking"
+    r"|slot|reservation)|(?:am i|are we|is my \w+) (?:booked|still booked|down)"
+    r"|have i (?:got|booked) (?:(?:an|a|my) )?(?:appointment|booking|slot))\b"
+)
+
+
+def asks_if_booked(text: str) -> bool:
+    return "?" in text and _HELD_RE.search(plain(text)) is not None
+
 
 # "cancelalo directamente", "borralo porfa", "borrá ese", "anula la punción, por favor",
 # "scratch the thursday one", "call it off": a cancellation said the way people say it.
@@ -463,6 +476,9 @@ asks_which_days = Phrase(
     r" (?:un )?(?:hueco|espacio|lugarcito|lugar|turno|cita|disponible)"
     r"|when (?:can|could) (?:i|we) (?:come|pop|drop|stop|swing|get|book)"
     r"|when (?:can|could) you (?:see|fit|squeeze|take|book) (?:me|us)"
+    # "no sé qué día, ¿qué me recomendás?", "not sure which day": the days with room help
+    r"|no se (?:que|cual) dia|no se cuando|que dia me (?:recomendas|recomiendas|recomienda"
+    r"|conviene)|not sure (?:what|which) day|(?:what|which) day (?:is|would be) (?:best|better)"
     r"|what day (?:can|could) (?:i|we|you)|when (?:are you|is there|do you have) (?:available"
     r"|room|space|anything free|an opening|openings)|when s (?:good|best) for you)\b"
 )

@@ -21,6 +21,7 @@ from hablo.engine.nlu.acts import (
     asks_cancel,
     asks_end,
     asks_holidays,
+    asks_if_booked,
     asks_latest,
     asks_opening,
     asks_reminder,
@@ -765,12 +766,16 @@ def _by_rule(
         return "greeting", 1.0  # "¿habla español?": the greeting, in the language asked in
     if _WHO_ARE_YOU.search(said_plain) and intent in (*_DISGUISES, "human", "help"):
         return "greeting", 1.0  # "¿con quién hablo?", "are you a bot?": who answers
-    advice = asks_advice(text, _names_service(entities))
+    # "queria turno para corte, no sé qué día, ¿qué me recomendás?": the days, not advice
+    advice = asks_advice(text, _names_service(entities)) and not asks_which_days(text)
     if advice and intent in (*_DISGUISES, "help") and "when" not in entities:
         return RECOMMEND, 1.0  # "¿qué me recomendás?": what the business does, and a person
     if _IF_I_CANCEL.search(normalize(text)):
         entities["thing"] = ""  # "si cancelo, ¿me cobran algo?": a policy not known here
         return UNKNOWN_FACT, 1.0
+    held = asks_if_booked(text) and not (asks_cancel(text) or _MOVE.search(said))
+    if held and intent in (None, "book", "pricing", "hours", AFFIRM):
+        return "my_bookings", 1.0  # "¿tengo turno el viernes a las 10 para corte?"
     if intent in (None, "goodbye") and asks_latest(text):
         return "book", 1.0  # "la más tarde que tengas" (a flow that asked reads it first)
     if intent == "goodbye" and "when" not in entities and asks_shift(text):
