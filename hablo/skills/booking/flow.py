@@ -353,9 +353,11 @@ class BookingFlow(RepeatAndSwap):
         if step == "day":
             week_listed = self.state.pop("days_from", None)
             listed = self.state.get("days_listed")
-            if when is not None and not when.has_date and listed and "day" not in self.state:
-                # "a las 17" to "¿qué día? Tengo lugar: martes, miércoles…": the hour is
-                # kept, the day is still to be said (not today's by default)
+            unsaid = "day" not in self.state and not self.state.get("last_day")
+            if when is not None and not when.has_date and unsaid:
+                # "a las 17" to "¿qué día? (Tengo lugar: martes, miércoles…)": the hour is
+                # kept, the day is still to be said (not today's by default); after "¿qué
+                # otro día u horario?" it is the day refused's (see _absorb_entities)
                 local = when.start.astimezone(self.zone)
                 self._set_time(f"{local:%H}", f"{local:%M}")
                 self.state["which_days"] = True
