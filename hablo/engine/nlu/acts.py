@@ -622,6 +622,10 @@ SOONEST_WORDS = (
     # "¿me pueden atender ahorita?", "una consulta para ahorita", "ahorita se puede?"
     r"|(?:atender\w*|atienden|atiende|ver(?:me|lo|la)|see (?:me|us|him|her)) (?:ahora|ahorita|now)"
     r"|para (?:ahorita|ahora mismo|ya mismo)|^ahorita (?:se puede|puede ser|hay|tienen|tiene)"
+    # "buenas, ahorita tienen espacio para un corte?", "right now do you have a slot?"
+    r"|(?:ahorita|ahora mismo|right now) (?:tienen|tenes|tienes|tiene|teneis|hay|do you have"
+    r"|have you got|you got) (?:(?:un|una|algo de|a|any) )?(?:lugar\w*|turno|hueco|cita|espacio"
+    r"|room|space|slot|opening)"
     r"|^(?:pues |si |hoy )?(?:ahorita|ahora mismo)(?: mismo)?(?: si)?"
     r"(?: se puede| puede ser| porfa| por favor| de ser posible)?$"
 )

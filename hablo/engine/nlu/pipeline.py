@@ -450,7 +450,9 @@ class NluPipeline:
             when = _on_named_holiday(text, when, now, self._holidays)
         if when is not None:
             entities["when"] = when
-        near = when.text if when else None
+        # Only the services named near the day, unless several people are booked: "corte
+        # mañana a las 10 y para mi hija a las 11, brushing" asks for both.
+        near = when.text if when and party_size(text) < 2 else None
         services = self._matcher.find_all(text, near=near)
         if len(services) > 1:
             # "no, mejor sesión individual, mi pareja no puede": one service, not "Terapia
