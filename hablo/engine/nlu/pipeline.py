@@ -759,10 +759,11 @@ def _by_rule(
         return "pricing", 1.0  # "¿cuáles son sus honorarios?", "fees?"
     if _SPEAKS.search(said_plain) and intent in (*_DISGUISES, "human", "help"):
         return "greeting", 1.0  # "¿habla español?": the greeting, in the language asked in
-    asks_more = _names_service(entities) or "when" in entities  # "perdón la hora, mañana…"
-    if _WHO_ARE_YOU.search(said_plain) and intent in (*_DISGUISES, "human", "help"):
-        if not (asks_more and intent in ("book", "pricing", None)):
-            return "greeting", 1.0  # "¿con quién hablo?", "are you a bot?": who answers
+    # "perdón la hora, mañana tienen algo para color?" asks for more than who answers
+    named_more = _names_service(entities) or "when" in entities
+    who = _WHO_ARE_YOU.search(said_plain) and intent in (*_DISGUISES, "human", "help")
+    if who and not (named_more and intent in ("book", "pricing", None)):
+        return "greeting", 1.0  # "¿con quién hablo?", "are you a bot?": who answers
     # "queria turno para corte, no sé qué día, ¿qué me recomendás?": the days, not advice
     advice = asks_advice(text, _names_service(entities)) and not asks_which_days(text)
     if advice and intent in (*_DISGUISES, "help") and "when" not in entities:

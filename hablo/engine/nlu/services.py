@@ -247,9 +247,7 @@ CHILDREN_SERVICE = re.compile(r"\b(?:pediatri\w*|ninos?|ninas?|infantil|kids?|ch
 
 # A synonym that starts with a pronoun-joined infinitive ("cortarme el pelo") is said
 # with any pronoun or none ("cortarse el pelo", "para cortar el pelo", "cortar y teñir").
-_JOINED_INFINITIVE = re.compile(
-    r"^(?P<verb>[a-zñ]{3,}(?:ar|er|ir))(?:me|te|se|le|la|lo|nos|les)$"
-)
+_JOINED_INFINITIVE = re.compile(r"^(?P<verb>[a-zñ]{3,}(?:ar|er|ir))(?:me|te|se|le|la|lo|nos|les)$")
 # Verbs too common to name a service alone ("hacerme las manos" is no "hacer").
 _COMMON_VERBS = frozenset({"hacer", "poner", "sacar", "tener", "pedir", "dejar", "arreglar"})
 
