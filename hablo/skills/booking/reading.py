@@ -56,12 +56,12 @@ wants_first = Phrase(rf"\b(?:{_FIRST})\b")
 wants_earliest = Phrase(
     rf"\b(?:{_FIRST}|cualquiera|any|whichever|whatever|whenever|no preference|doesn t matter"
     rf"|don t mind|me da igual|me da lo mismo|da igual|lo que sea"
-    rf"|(?:el|la) que (?:sea|haya|tengas|tenes|tienes|quieras|vos quieras|te quede comodo)"
+    rf"|(?:el|la|lo) que (?:sea|haya|tengas|tenes|tienes|quieras|vos quieras|te quede comodo)"
     rf"|(?:elegi|elige|decidi|decide) (?:vos|tu)|you (?:choose|pick|decide)|your (?:call|choice))\b"
 )
 _PERIOD_RE = re.compile(
     r"\b(?:(?:a|por|en|de|durante)\s+la\s+(?P<es>manana|tarde|tardecita|noche)"
-    r"|(?<!turno )(?<!cita )(?<!reserva )(?<!hora )de\s+(?P<es2>tarde|manana)"
+    r"|(?<!turno )(?<!cita )(?<!reserva )(?<!hora )(?<!dia )de\s+(?P<es2>tarde|manana)"
     r"|(?:in\s+the\s+)?(?P<part>late afternoon|early afternoon|late morning|early morning)"
     r"|in\s+the\s+(?P<en>morning|afternoon|evening)"
     r"|(?P<early>temprano|early|bien temprano|first thing)"
