@@ -66,6 +66,16 @@ def with_context(
     ):
         intent, confidence = topic, max(confidence, TRUST_CLASSIFIER)
     if (
+        topic == "pricing"
+        and intent is None
+        and not state.flow
+        and isinstance(entities.get("when"), WhenMention)
+        and "service" not in entities
+        and _only_the_day(text, entities["when"])
+    ):
+        # "¿cuánto sale la coloración?" … "el miércoles": that service, booked that day
+        intent, confidence = "book", TRUST_CLASSIFIER
+    if (
         topic == "cancel"
         and intent in (None, "book")
         and "when" in entities
@@ -199,6 +209,23 @@ def remember_parts(state: DialogueState, parts: Sequence[Understanding]) -> None
     ids = list(dict.fromkeys(str(x.id) for x in named if isinstance(x, ServiceInfo)))
     if len(ids) > 1:
         state.context = {**state.context, "services": ids}
+
+
+# What may stand around a day said alone: "ok, el miércoles entonces", "friday then".
+_AROUND_A_DAY = re.compile(
+    r"(?:(?:ok|okay|oki|dale|vale|bueno|listo|genial|perfecto|great|cool|y|and|el|la|los|para"
+    r"|on|for|this|next|then|entonces|pues|mejor|maybe|quizas|tal vez|porfa|please|pls"
+    r"|a las|at|el dia)\s*)*"
+)
+
+
+def _only_the_day(text: str, when: WhenMention) -> bool:
+    """ "el miércoles", "ok friday then": a day (and time) and nothing else, no question."""
+    said = normalize(text)
+    if "?" in text or not when.text:
+        return False
+    rest = said.replace(normalize(when.text), " ")
+    return _AROUND_A_DAY.fullmatch(" ".join(rest.split())) is not None
 
 
 def _value_words(entities: dict[str, Any]) -> set[str]:
