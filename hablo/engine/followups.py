@@ -64,7 +64,11 @@ def with_context(
         and is_follow_up(text, _value_words(entities))
         and (intent is None or intent == topic or confidence < TRUST_CLASSIFIER)
     ):
-        intent, confidence = topic, max(confidence, TRUST_CLASSIFIER)
+        # A price is the same any day: "¿cuánto sale el corte?" … "¿y el sábado?" asks
+        # for room that day (the service is carried below), not for the price again.
+        only_a_day = topic == "pricing" and "service" not in entities
+        intent = "book" if only_a_day else topic
+        confidence = max(confidence, TRUST_CLASSIFIER)
     if (
         topic == "pricing"
         and intent is None
