@@ -67,12 +67,14 @@ from hablo.engine.nlu.model_store import (
 from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
 from hablo.engine.nlu.party import for_companion, without_their_people
 from hablo.engine.nlu.reach import PHONE, asks_phone
+from hablo.engine.nlu.remote import asks_remote, remote_services, remote_thing
 from hablo.engine.nlu.services import CHILDREN_SERVICE, ServiceMatcher
 from hablo.engine.nlu.sizes import of_size, sized_variant
 from hablo.engine.nlu.spelling import Speller
 from hablo.engine.nlu.text import normalize, plain
 from hablo.engine.nlu.trainer import train_in_child
 from hablo.engine.nlu.unknown import (
+    NOT_OFFERED,
     UNKNOWN_FACT,
     UnknownAsk,
     asked_about,
@@ -871,6 +873,12 @@ def _by_rule(
         if isinstance(meant, ServiceInfo):  # "do you do fades?" reads like "what can you do?"
             entities["service"] = meant
             return "pricing", 1.0
+    if (
+        intent in (*_DISGUISES, "help", UNKNOWN_FACT, NOT_OFFERED)
+        and "when" not in entities
+        and asks_remote(text)
+    ):
+        return _remote_answer(text, entities, matcher)
     if intent not in _DISGUISES and (confidence >= _UNSURE or intent not in _SURE_ONLY):
         # A sure built-in intent, or a plugin's (a tenant's FAQ answers "¿tienen
         # estacionamiento?"), wins over "I don't know".
@@ -898,3 +906,21 @@ def _by_rule(
         entities["thing"] = ""  # "¿qué marca de tintura usan?": not known here; a person is
         return UNKNOWN_FACT, 1.0
     return intent, confidence
+
+
+def _remote_answer(
+    text: str, entities: dict[str, Any], matcher: ServiceMatcher
+) -> tuple[str, float]:
+    """ "y online se puede?": the services the business has online and their prices, or,
+    when it names none, that it is not known here (and a person offered)."""
+    remote = remote_services(matcher.services())
+    for key in ("service", "services", "service_options", "services_then"):
+        entities.pop(key, None)
+    if not remote:
+        entities["thing"] = remote_thing(text)
+        return UNKNOWN_FACT, 1.0
+    if len(remote) == 1:
+        entities["service"] = remote[0]
+    else:
+        entities["service_options"] = remote
+    return "pricing", 1.0
