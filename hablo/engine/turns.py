@@ -36,6 +36,7 @@ from hablo.engine.nlu.acts import (
     COMPLAINT,
     GOODBYE,
     GREETING,
+    adds_to_request,
     leaves_for_now,
     only_same_time,
     read_act,
@@ -504,15 +505,46 @@ def _share_service(asks: list[tuple[str, Understanding]]) -> list[tuple[str, Und
         for _, u in asks
         if "service" in u.entities and not any(k in u.entities for k in _NAMES[1:])
     }
-    if len(named) != 1:
+    if named:
+        asks = _also_booked(asks, named)
+    if len(named) == 2:
         return asks
-    service = next(iter(named))
+    options = {u.entities["service_options"] for _, u in asks if "service_options" in u.entities}
+    if not named and len(options) == 1:
+        # "how much for brakes … and can you do it tomorrow?": which of those two
+        key, value = "service_options", next(iter(options))
+    elif len(named) == 1:
+        key, value = "service", next(iter(named))
+    else:
+        return asks
     return [
-        (p, replace(u, entities={**u.entities, "service": service}))
+        (p, replace(u, entities={**u.entities, key: value}))
         if u.intent in _FLOW_INTENTS and not any(k in u.entities for k in _NAMES)
         else (p, u)
         for p, u in asks
     ]
+
+
+def _also_booked(
+    asks: list[tuple[str, Understanding]], named: set[Any]
+) -> list[tuple[str, Understanding]]:
+    """ "¿cuánto me cobran por el cambio de aceite? y si también le pueden checar los
+    frenos, ¿tienen espacio el sábado?": the booking is for both, the one asked about
+    first, then the one it adds ("también", "also"); when what it adds may be one of
+    several ("brakes": the inspection or the pads), which one is asked, the other after."""
+    shared = []
+    for piece, understood in asks:
+        ents = understood.entities
+        own, options = ents.get("service"), ents.get("service_options") or ()
+        before = [s for s in named if s != own and s not in options]
+        adds = understood.intent == "book" and adds_to_request(piece) and len(before) == 1
+        if adds and own in named and not any(k in ents for k in _NAMES[1:]):
+            both = {**ents, "service": before[0], "services": (before[0], own)}
+            understood = replace(understood, entities=both)
+        elif adds and options and own is None and "services_then" not in ents:
+            understood = replace(understood, entities={**ents, "services_then": (before[0],)})
+        shared.append((piece, understood))
+    return shared
 
 
 def _example_service(ctx: EngineSkillContext, lang: str) -> str | None:

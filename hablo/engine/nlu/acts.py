@@ -559,6 +559,9 @@ only_same_time = Phrase(
 # "lo más pronto", "¿puedo pasar ahora?", "asap": the soonest time there is.
 SOONEST_WORDS = (
     r"lo mas pronto|lo antes posible|cuanto antes|primer (?:turno|hueco|lugar) libre"
+    # "¿cuál es el primer horario que tienen?", "la primera cita disponible"
+    r"|(?:primer|primera|proximo|proxima) (?:turno|cita|hueco|lugar|horario|espacio)"
+    r" (?:libre|disponible|que (?:haya|hay|tengas|tenes|tienes|tenga|tengan|tienen|tiene))"
     r"|(?:turno|hora|horario|cita|hueco) mas (?:temprano|pronto)"
     r"|(?:pasar|ir|caer|venir|come|come in|drop in|pop in|walk in)"
     r" (?:ahora|ahorita|now|hoy mismo|ya)"
@@ -653,4 +656,15 @@ asks_total = Phrase(
     r"|cuanto (?:te|le|les) debo|(?:how much|what) do i owe|what do we owe"
     r"|cuanto (?:es|sale|seria|saldria|cuesta|sería) (?:todo|los dos|las dos|ambos)"
     r"|how much (?:is|for|are) (?:it all|everything|both|the two))\b"
+)
+
+
+# "no pude ir a mi cita de ayer", "I missed my appointment yesterday": the day said is the
+# visit missed, not the day wanted for the next one.
+missed_visit = Phrase(
+    r"\b(?:no (?:pude|pudimos|podia) (?:ir|venir|llegar|asistir)|no (?:fui|vine|llegue|asisti)"
+    r"|falte|faltamos|no me presente|se me paso (?:el turno|la cita|la hora)"
+    r"|me olvide (?:de ir|del turno|de la cita|de mi turno|de mi cita)"
+    r"|missed (?:my|our|his|her|the)|couldn t (?:make it|come|go)|didn t (?:make it|show|come)"
+    r"|no show|no showed|forgot (?:my|about my|to come|to show))\b"
 )

@@ -32,6 +32,7 @@ from hablo.engine.nlu.acts import (
     corrects_day,
     corrects_service,
     means_own_booking,
+    missed_visit,
     moves_the,
     prefers,
     read_act,
@@ -101,7 +102,12 @@ _AVAILABILITY = re.compile(
     r"|can i come|come in|come by|pop in|stop by|drop (?:\w+ )?off"
     r"|(?:se |te |le )?(?:lo|la) dejo|dejarlo|dejarla|(?:lo|la) paso a dejar"
     r"|(?:see|check|fit|squeeze|get|take|bring) (?:me|him|her|it|us|them|my \w+)(?: in)?"
-    r"|get in|take a look)\b"
+    r"|get in|take a look"
+    # "can you do it tomorrow?", "¿me lo pueden hacer mañana?": the job asked about, then
+    r"|(?:can|could|would) (?:you|u|ya|y all) (?:guys )?(?:do|fix|look at)"
+    r" (?:it|that|this|them|one)"
+    r"|(?:me |nos |se )?(?:lo|la|los|las) (?:pueden|puede|podes|puedes|podrian|podria|podrias)"
+    r" hacer|hacermelo|hacermela|me lo hacen|me la hacen)\b"
 )
 log = logging.getLogger(__name__)
 
@@ -348,6 +354,11 @@ class NluPipeline:
             text = self.respell(text)
         language = detect_language(text, conversation_language or self._default_language)
         entities = self._entities(text, now, opening_hours)
+        when = entities.get("when")
+        if when is not None and when.start.date() < now.date() and missed_visit(text):
+            # "no pude ir a mi cita de ayer, ¿me dan otra?": ayer is no day to book
+            for key in ("when", "weekday", "service_days"):
+                entities.pop(key, None)
         dropped = self._dropped(text)
         if dropped:
             _without(entities, dropped)
@@ -594,7 +605,8 @@ _URGENT = re.compile(
 # Someone (or a pet) unwell, asking to be seen soon: the visit for the sick, today.
 _SYMPTOM = re.compile(
     r"\b(?:sick|ill|unwell|vomit\w*|throwing up|threw up|limp\w*|not eating|won t eat"
-    r"|diarrh\w*|fever|hurt\w*|injur\w*|pain|cough\w*|swollen|lethargic|vomita\w*|cojea\w*"
+    r"|diarrh\w*|fever|hurt\w*|injur\w*|pain|painful|cough\w*|swollen|lethargic|vomita\w*|cojea\w*"
+    r"|aches?|aching|toothache|headache|backache|earache|sore|bleeding|sangra\w*|molestia\w*"
     r"|no come|no quiere comer|diarrea|fiebre|dolor|duele|lastim\w*|hinchad\w*|tos"
     r"|enferm\w*|me siento mal|se siente mal)\b"
 )
@@ -722,7 +734,8 @@ def _by_rule(
         # ("urgente, ¿tenés turno para corte?" names one: its soonest times are offered).
         return "human", 1.0
     said_plain = plain(text)
-    if _SYMPTOM.search(said_plain) and _SOON.search(said_plain) and not _names_service(entities):
+    soon = _SOON.search(said_plain) or wants_soonest(text)
+    if _SYMPTOM.search(said_plain) and soon and not _names_service(entities):
         sick = matcher.for_the_sick()
         if sick is not None:  # "my dog has been throwing up, can you see him today?"
             entities["service"] = sick  # the visit for the sick: today's times follow
@@ -805,6 +818,15 @@ def _by_rule(
         return "book", 1.0  # "¿cuándo es lo más pronto para un tinte?", "¿puedo pasar ahora?"
     if intent in (None, "hours", "pricing") and asks_end(text):
         return "my_bookings", 1.0  # "¿a qué hora termino?": the booking's end
+    if (
+        intent == "pricing"
+        and "when" in entities
+        and _names_service(entities)
+        and _AVAILABILITY.search(said)
+    ):
+        # "¿cuánto me sale el cambio de balatas, me lo pueden hacer mañana?": a booking,
+        # its price said first (the booking skill notes it)
+        return "book", 1.0
     if intent in (None, "pricing") and "service" in entities and adds_on(text):
         return "book", 1.0  # "agregame también barba después del corte"
     if (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from hablo.engine.nlu.text import normalize, plain
+from hablo.engine.nlu.text import plain
 from hablo.plugins.sdk import ServiceInfo
 
 # Ways of meeting at a distance, as people write them and catalogues name them (plain text).
@@ -19,9 +19,12 @@ _REMOTE_WORDS = (
     r"|by video|over video|zoom|google meet|por meet|skype|por teams|on teams|via teams"
     r"|microsoft teams|facetime|remote|remotely|remota|remotas|remotamente|a distancia"
     r"|por internet|over the internet|telemedicina|teleconsultas?|telehealth|telemedicine"
-    r"|teleterapia"
+    r"|teleterapia|videoconsultas?|remoto|remotos"
 )
 _REMOTE = re.compile(rf"\b(?:{_REMOTE_WORDS})\b")
+# A service given by phone is had at a distance too (no address to come to), though a
+# question "by phone" is about calling the business.
+_GIVEN_AT_A_DISTANCE = re.compile(rf"\b(?:{_REMOTE_WORDS}|by phone|por telefono|telefonic\w*)\b")
 # What the customer calls the thing had at a distance, kept beside the word when said
 # ("online sessions", "clases virtuales") so the reply names it as they did.
 _THING = re.compile(
@@ -60,13 +63,13 @@ def remote_thing(text: str) -> str:
     return found.group(0) if found else ""
 
 
+def is_remote(service: ServiceInfo) -> bool:
+    """A service the business gives at a distance ("Sesión online", "Videoconsulta"): its
+    confirmation names no address to come to."""
+    phrases = (service.name, *(n for _, n in service.names), *service.synonyms)
+    return any(_GIVEN_AT_A_DISTANCE.search(plain(phrase)) for phrase in phrases)
+
+
 def remote_services(services: Sequence[ServiceInfo]) -> tuple[ServiceInfo, ...]:
     """The services the business names as had at a distance (in any of its languages)."""
-    return tuple(
-        s
-        for s in services
-        if any(
-            _REMOTE.search(plain(normalize(phrase)))
-            for phrase in (s.name, *(n for _, n in s.names), *s.synonyms)
-        )
-    )
+    return tuple(s for s in services if is_remote(s))

@@ -745,3 +745,23 @@ def _nearest_group(
         else:
             groups.append([mention])
     return min(groups, key=lambda g: min(abs(position - anchor) for position, _ in g))
+
+
+def named_among(options: Sequence[ServiceInfo], text: str) -> ServiceInfo | None:
+    """Of the services just listed, the one a word of the answer names that no other
+    listed one has, short words and plurals too ("the pads" to "Brake pad replacement,
+    Brake inspection?"); None when the answer's words fit none of them or several."""
+    said: set[str] = set()
+    for word in _norm(text).split():
+        if word not in _STOP and len(word) >= 3:
+            said |= {word, _singular(word), word[:-1] if word.endswith("s") else word}
+
+    def words(service: ServiceInfo) -> set[str]:
+        phrases = (service.name, *(n for _, n in service.names), *service.synonyms)
+        return {_singular(w) for phrase in phrases for w in _norm(phrase).split()}
+
+    own = {s: words(s) for s in options}
+    fitting = [
+        s for s in options if said & (own[s] - set().union(*(own[o] for o in options if o != s)))
+    ]
+    return fitting[0] if len(fitting) == 1 else None

@@ -39,7 +39,7 @@ _SERVICE_RE = re.compile(
 # the verb is part of what is asked. Only a service found answers these; anything else
 # is left to the classifier ("do you speak Spanish?" is no service not offered).
 _JOB_RE = re.compile(
-    _LEAD + r"(?:ustedes\s+|ahi\s+)?(?:tambien\s+)?"
+    _LEAD + r"(?:ustedes\s+|ahi\s+)?(?:tambien\s+)?(?:me\s+|nos\s+)?"
     r"(?:(?P<verb>revisan|cambian|ponen|colocan|arreglan|reparan|cortan|tinen|depilan|vacunan"
     r"|ensenan|dan|dais|sacan|sacais|quitan|atiende|atienden|atendes|atendeis)\s+(?P<object>.+)"
     r"|do\s+(?:you\s+all|you|y\s?all|ya)\s+(?:guys\s+)?(?:also\s+)?(?P<job>(?!(?:do|offer|provide)\b|have|accept|take|allow|sell|know|open|close"
@@ -47,7 +47,7 @@ _JOB_RE = re.compile(
 )
 # Verbs that ask about a fact ("¿tienen X?", "¿aceptan X?", "do you have X?").
 _FACT_RE = re.compile(
-    _LEAD + r"(?:ustedes\s+|ahi\s+)?"
+    _LEAD + r"(?:ustedes\s+|ahi\s+)?(?:me\s+|nos\s+)?"
     r"(?:tienen|tenes|tienes|tiene|teneis|hay|aceptan|aceptas|acepta|aceptais|toman"
     r"|cobran\s+con|se\s+puede|venden|vendes|vende|vendeis|do\s+(?:you\s+all|you|y\s?all|ya)\s+sell|are\s+you\s+hiring"
     r"|atienden\s+(?:por|con)|atiende\s+(?:por|con)|atendes\s+(?:por|con)|cubren|reciben"
@@ -72,7 +72,9 @@ _WALK_IN = re.compile(
 _PRICE_OF_RE = re.compile(
     r"(?:cuanto\s+(?:sale|salen|cuesta|cuestan|vale|valen|cobran(?:\s+por)?|esta|estan)"
     r"|precio\s+(?:de|del)|how\s+much\s+(?:is|are|for|does|do\s+(?:you\s+all|you|y\s?all|ya)\s+charge\s+for)"
-    r"|price\s+(?:of|for)|what\s+does)\s+(?P<thing>.+)$"
+    r"|price\s+(?:of|for))\s+(?P<thing>.+)$"
+    # "what does a perm cost?" ("what does he need?" asks no price)
+    r"|what\s+(?:does|do|would|will)\s+(?P<costing>.+?)\s+(?:cost|run|set me back)\b"
 )
 # Words that ask for the list, or point back, not at a thing.
 _GENERIC = re.compile(
@@ -151,7 +153,7 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> Asked | None:
         return UnknownAsk(UNKNOWN_FACT, walk_in.group(0))
     price_of = _PRICE_OF_RE.search(norm)
     if price_of is not None:
-        thing = _thing(price_of["thing"], sentence)
+        thing = _thing(price_of["thing"] or price_of["costing"], sentence)
         unknown = thing and not _GENERIC.match(thing) and not _KNOWN.search(plain(thing))
         # "teñirme" names Coloración; "limpieza" names two cleanings: known either way.
         named = bool(matcher.find(thing) or matcher.find(sentence) or matcher.by_name_words(thing))

@@ -43,6 +43,7 @@ from hablo.skills.booking.slots import (
     minute_of_day,
     month_day,
     option_for_whom,
+    option_named,
     repo_of,
     service_by_id,
     shown_times,
@@ -351,8 +352,11 @@ class BookingFlow(RepeatAndSwap):
         if step == "pick_option":
             return self._picked_option(act)
         if step == "service" and not isinstance(service, ServiceInfo):
-            service = self._option_for_whom()
-            if service is not None:  # "for men" to "¿Cuál? Men's haircut, Women's haircut"
+            # "for men" to "¿Cuál? Men's haircut, Women's haircut"; "the pads" to "Brake
+            # pad replacement, Brake inspection"
+            listed = self.state.get("services_listed", [])
+            service = self._option_for_whom() or option_named(self.ctx, listed, text)
+            if service is not None:
                 self.turn = replace(self.turn, entities={**ents, "service": service})
         if step == "service" and isinstance(service, ServiceInfo):
             self._absorb_entities()

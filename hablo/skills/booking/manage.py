@@ -11,17 +11,14 @@ from datetime import datetime, timedelta
 from hablo.domain.booking.repository import BookingInfo
 from hablo.engine.nlu.acts import asks_end, asks_shift, shift_minutes, swap_pair
 from hablo.engine.nlu.datetimes import WhenMention, extract_when
+from hablo.engine.nlu.remote import is_remote
 from hablo.engine.nlu.text import normalize
 from hablo.plugins import FollowUp, SkillResult
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
 from hablo.skills.booking.base import FlowBase
 from hablo.skills.booking.moving import CHANGE, new_or_change, points_at_booking
-from hablo.skills.booking.slots import (
-    is_remote,
-    repo_of,
-    service_by_id,
-)
+from hablo.skills.booking.slots import repo_of, service_by_id
 from hablo.skills.wording import say_clock
 
 # The next of several services asked together starts this close to the end of the one
