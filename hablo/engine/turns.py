@@ -495,6 +495,7 @@ def _share_day(asks: list[tuple[str, Understanding]]) -> list[tuple[str, Underst
 
 
 _NAMES = ("service", "services", "service_options")
+_BARE_PRICE_WORDS = 6
 
 
 def _share_service(asks: list[tuple[str, Understanding]]) -> list[tuple[str, Understanding]]:
@@ -510,19 +511,33 @@ def _share_service(asks: list[tuple[str, Understanding]]) -> list[tuple[str, Und
     if len(named) == 2:
         return asks
     options = {u.entities["service_options"] for _, u in asks if "service_options" in u.entities}
-    if not named and len(options) == 1:
+    several = {u.entities["services"] for _, u in asks if "services" in u.entities}
+    shared: dict[str, Any]
+    if len(named) == 1:
+        shared = {"service": next(iter(named))}
+    elif not named and len(options) == 1 and not several:
         # "how much for brakes … and can you do it tomorrow?": which of those two
-        key, value = "service_options", next(iter(options))
-    elif len(named) == 1:
-        key, value = "service", next(iter(named))
+        shared = {"service_options": next(iter(options))}
+    elif not named and len(several) == 1 and not options:
+        # "¿cuánto cuesta el láser de piernas y axilas juntas? ¿y hay hueco el viernes?"
+        both = next(iter(several))
+        shared = {"service": both[0], "services": both}
     else:
         return asks
     return [
-        (p, replace(u, entities={**u.entities, key: value}))
-        if u.intent in _FLOW_INTENTS and not any(k in u.entities for k in _NAMES)
+        (p, replace(u, entities={**u.entities, **shared}))
+        if _shares(p, u) and not any(k in u.entities for k in _NAMES)
         else (p, u)
         for p, u in asks
     ]
+
+
+def _shares(piece: str, understood: Understanding) -> bool:
+    """A request, or a bare price question ("necesito un certificado médico, ¿cuánto
+    cuesta y cuándo puedo ir?"), is about the service another question of the message
+    named."""
+    bare_price = understood.intent == "pricing" and len(piece.split()) <= _BARE_PRICE_WORDS
+    return understood.intent in _FLOW_INTENTS or bare_price
 
 
 def _also_booked(

@@ -668,3 +668,12 @@ missed_visit = Phrase(
     r"|missed (?:my|our|his|her|the)|couldn t (?:make it|come|go)|didn t (?:make it|show|come)"
     r"|no show|no showed|forgot (?:my|about my|to come|to show))\b"
 )
+
+
+# "es la primera vez que voy", "I've never been before", "I'm a new patient".
+first_time = Phrase(
+    r"\b(?:(?:es|seria|sera|va a ser) (?:la|mi) primera vez|primera vez que"
+    r"|nunca (?:fui|vine|he ido|he venido|me atendi|me he atendido)|first time|never been"
+    r"|new (?:patient|client|customer|student)|pacientes? nuev[oa]s?|soy nuev[oa]"
+    r"|haven t been (?:before|there|here)|i m new|we re new)\b"
+)

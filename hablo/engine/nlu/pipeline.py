@@ -31,6 +31,7 @@ from hablo.engine.nlu.acts import (
     closes_topic,
     corrects_day,
     corrects_service,
+    first_time,
     means_own_booking,
     missed_visit,
     moves_the,
@@ -107,7 +108,10 @@ _AVAILABILITY = re.compile(
     r"|(?:can|could|would) (?:you|u|ya|y all) (?:guys )?(?:do|fix|look at)"
     r" (?:it|that|this|them|one)"
     r"|(?:me |nos |se )?(?:lo|la|los|las) (?:pueden|puede|podes|puedes|podrian|podria|podrias)"
-    r" hacer|hacermelo|hacermela|me lo hacen|me la hacen)\b"
+    r" hacer|hacermelo|hacermela|me lo hacen|me la hacen"
+    # "¿me podéis ver mañana?", "¿la puede atender el viernes?"
+    r"|(?:me|nos|lo|la|le) (?:puede|pueden|podeis|podes|puedes|podrian|podria|podrias)"
+    r" (?:ver|atender|recibir))\b"
 )
 log = logging.getLogger(__name__)
 
@@ -500,7 +504,13 @@ class NluPipeline:
                 elif len(kids) == 1:
                     entities["service"] = kids[0]
                     options = ()
+            elif len(options) > 1 and _FOR_AN_ADULT.search(normalize(text)):
+                # "una consulta para mi mamá que tiene 80 años": not the children's one
+                grown = tuple(s for s in options if not CHILDREN_SERVICE.search(normalize(s.name)))
+                options = grown or options
             sized = of_size(options, text)
+            if len(options) == 1:
+                entities["service"] = options[0]
             if len(options) > 1 and len(sized) == 1:
                 entities["service"] = sized[0]  # "a groom for a big dog": the large one
             elif len(sized) > 1:  # "limpieza": dental or facial? the skill asks
@@ -616,6 +626,10 @@ _SOON = re.compile(
 )
 
 
+# What a first-timer's question without a service may be read as.
+_FIRST_VISIT_ASKS = frozenset({*_DISGUISES, "help", UNKNOWN_FACT, NOT_OFFERED, RECOMMEND})
+
+
 def _names_service(entities: dict[str, Any]) -> bool:
     return any(k in entities for k in ("service", "services", "service_options"))
 
@@ -672,6 +686,14 @@ _FOR_A_CHILD = re.compile(
     r"|crio|cria|pibe|piba)"
     r"|(?:my|for my|a) (?:[1-9]|1[0-2]) ?(?:year|yr)s? old)\b"
 )
+# A grown-up the service is for ("para mi mamá", "for my husband"): no children's service.
+_FOR_AN_ADULT = re.compile(
+    r"\b(?:mi|my|para mi|for my|a mi|de mi)"
+    r" (?:mama|mami|madre|papa|papi|padre|esposo|esposa|marido|mujer|senora|abuel[oa]|suegr[oa]"
+    r"|novi[oa]|pareja|jefe|jefa|mom|mum|mother|dad|father|husband|wife|grandma|grandpa"
+    r"|grandmother|grandfather|partner|boyfriend|girlfriend|fiance|fiancee)\b"
+    r"|\b(?:[2-9]\d|1[89]) (?:anos|years old|yrs old)\b"
+)
 # "a cut for me and one for my son", "corte para mí y para mi hijo": the adult too.
 _ME_TOO = re.compile(
     r"\b(?:for me and|for me too|for myself and|me and my|my \w+ and i|and one for me"
@@ -680,7 +702,10 @@ _ME_TOO = re.compile(
 )
 _WANT = re.compile(
     r"\b(?:necesito|necesitaria|ocupo|ocupaba|quiero|quisiera|queria|me gustaria|busco"
-    r"|me hace falta|need|want|would like|i d like|looking for)\b"
+    r"|me hace falta|need|want|would like|i d like|looking for"
+    # "can we do a trial lesson first?", "¿podemos hacer una clase de prueba?"
+    r"|(?:can|could|may) (?:i|we) (?:do|get|have|book|try|start with)"
+    r"|(?:podemos|puedo|podria|podriamos) (?:hacer|sacar|reservar|agendar|pedir|probar))\b"
 )
 # What may surround a service named alone ("GCSE English please", "hola, una limpieza
 # porfa", "a kids cut for my son"): the message asks for it.
@@ -737,9 +762,19 @@ def _by_rule(
     soon = _SOON.search(said_plain) or wants_soonest(text)
     if _SYMPTOM.search(said_plain) and soon and not _names_service(entities):
         sick = matcher.for_the_sick()
+        if sick is not None and _FOR_A_CHILD.search(normalize(text)):
+            # "mi niño tiene fiebre, ¿lo puede ver hoy?": the children's visit, if any
+            sick = matcher.for_a_child(sick, text) or sick
         if sick is not None:  # "my dog has been throwing up, can you see him today?"
             entities["service"] = sick  # the visit for the sick: today's times follow
             return "book", 1.0
+    first = matcher.for_a_first_visit() if first_time(text) else None
+    named_other = _names_service(entities) and entities.get("service") != first
+    if first is not None and not named_other and intent in _FIRST_VISIT_ASKS:
+        # "es la primera vez que voy, ¿qué tengo que pedir?": the visit for someone new
+        entities["service"] = first
+        asks_booking = "when" in entities or intent == "book" or _WANT.search(said)
+        return ("book", 1.0) if asks_booking else ("pricing", 1.0)
     if _FOR_A_PERSON.search(said_plain):
         return "human", 1.0  # a complaint, a late arrival, a supplier: the team, not a menu
     if asks_phone(text) and intent in (*_DISGUISES, "help", "human", UNKNOWN_FACT):

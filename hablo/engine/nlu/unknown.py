@@ -30,7 +30,7 @@ _LEAD = (
 _SERVICE_RE = re.compile(
     _LEAD + r"(?:ustedes\s+|ahi\s+)?(?:tambien\s+)?"
     r"(?:hacen|haces|hace|haceis|realizan|realizas|realizais|ofrecen|ofreces|ofreceis"
-    r"|trabajan\s+con|trabajan"
+    r"|trabajan"
     r"|me\s+(?:pueden|podes|puedes|puede)\s+hacer|se\s+puede\s+hacer|puedo\s+hacerme"
     r"|do\s+(?:you\s+all|you|y\s?all|ya)\s+(?:guys\s+)?(?:do|offer|provide)|can\s+you\s+do|can\s+i\s+get|do\s+(?:you\s+all|you|y\s?all|ya)\s+guys\s+do)"
     r"\s+(?:tambien\s+|also\s+)?(?P<thing>.+)$"
@@ -49,7 +49,7 @@ _JOB_RE = re.compile(
 _FACT_RE = re.compile(
     _LEAD + r"(?:ustedes\s+|ahi\s+)?(?:me\s+|nos\s+)?"
     r"(?:tienen|tenes|tienes|tiene|teneis|hay|aceptan|aceptas|acepta|aceptais|toman"
-    r"|cobran\s+con|se\s+puede|venden|vendes|vende|vendeis|do\s+(?:you\s+all|you|y\s?all|ya)\s+sell|are\s+you\s+hiring"
+    r"|cobran\s+con|trabaj(?:an|as|ais|a)\s+con|se\s+puede|venden|vendes|vende|vendeis|do\s+(?:you\s+all|you|y\s?all|ya)\s+sell|are\s+you\s+hiring"
     r"|atienden\s+(?:por|con)|atiende\s+(?:por|con)|atendes\s+(?:por|con)|cubren|reciben"
     r"|estan\s+buscando|buscan"
     r"|puedo|se\s+permite|dejan|is\s+there|are\s+there|do\s+(?:you\s+all|you|y\s?all|ya)\s+(?:have|accept|take|allow)"
@@ -78,7 +78,9 @@ _PRICE_OF_RE = re.compile(
 )
 # Words that ask for the list, or point back, not at a thing.
 _GENERIC = re.compile(
-    r"^(?:(?:el|la|los|las|un|una|a|an|the)\s+)?(?:todo|todos|cada|cada uno|servicios?|lista"
+    # "cuánto cuesta y cuándo puedo ir": a second question, not a thing
+    r"^(?:y|e|o|and|or|pero|but)\b"
+    r"|^(?:(?:el|la|los|las|un|una|a|an|the)\s+)?(?:todo|todos|cada|cada uno|servicios?|lista"
     r"|precios?|eso|esto|ese|esa|esos|esas|it|that|this|each|everything|all|them|they|those"
     r"|these|one|cost|it cost"
     r"|a turno|el turno|la cita|an appointment|the service)\b"
@@ -190,6 +192,9 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> Asked | None:
         thing = _thing(match["thing"], sentence)
         if not thing or len(thing.split()) > _MAX_THING_WORDS or _KNOWN.search(plain(thing)):
             return None
+        if kind == UNKNOWN_FACT and _TERMS.search(thing):
+            # "¿aceptan seguro de gastos médicos?": the terms, not the Certificado médico
+            return UnknownAsk(UNKNOWN_FACT, thing)
         said = _said_otherwise(thing, matcher) if _PHRASE_RE.search(thing) else ()
         if len(said) == 1:  # "uñas de los pies" is the pedicure, though "uñas" is a name
             return said[0]
