@@ -64,6 +64,9 @@ DEFAULT_LANES = 8
 # Replies one sender thread sends in a row for its lane before reporting: their rows are
 # marked sent in one statement, as when one thread sent everything.
 RUN_MAX = 64
+# How long a stop past its timeout waits for the sends in flight (a provider call's own
+# timeout is 10 s by default), so that each reply that went out is marked sent.
+SETTLE_S = 15.0
 
 
 class OutboxDispatcher:
@@ -91,6 +94,7 @@ class OutboxDispatcher:
         self._in_flight = 0
         self._pool: SenderPool | None = None
         self._thread: threading.Thread | None = None
+        self._closing = threading.Event()  # the stop's time is up: no new send starts
         self._sent_batch: list[tuple[OutboundEnvelope, str | None]] = []
         self._markers_batch: list[TurnMarker] = []
 
@@ -101,16 +105,33 @@ class OutboxDispatcher:
         self._listeners.append(listener)
 
     def start(self) -> None:
+        self._closing.clear()
         self._pool = SenderPool(self._max_lanes, "hablo-outbox-send")
         self._thread = threading.Thread(target=self._run, name="hablo-outbox", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Send what is queued (one attempt each; replies in back-off stay pending for
-        the next start), then end; waits up to `timeout` seconds."""
+    def stop(self, timeout: float = 10.0, settle_s: float = SETTLE_S) -> None:
+        """Send what is queued at this call, one attempt each, then end.
+
+        Replies in back-off, and replies of turns that commit after this call, stay
+        pending for the next start. Past `timeout` no further send starts and the loop
+        waits (up to `settle_s` more) only for the sends in flight, so that every reply
+        that went out is marked sent before the process may exit: a reply sent but left
+        pending would be sent again by the next start."""
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                self._closing.set()
+                self._queue.put(())  # wakes the loop to see it
+                self._thread.join(settle_s)
+                if self._thread.is_alive():
+                    log.warning(
+                        "outbox stop: %d sends still in flight after %.0f s; their replies "
+                        "may be sent again after a restart",
+                        self._in_flight,
+                        timeout + settle_s,
+                    )
             self._thread = None
         if self._pool is not None:
             self._pool.close()
@@ -149,7 +170,7 @@ class OutboxDispatcher:
 
     def _run(self) -> None:
         draining = False
-        while not (draining and self._in_flight == 0 and not self._lanes):
+        while not (draining and self._in_flight == 0 and self._drained()):
             # Draining: no new retries (they stay pending with their back-off).
             timeout = None if draining else self._seconds_to_next_retry()
             try:
@@ -166,11 +187,19 @@ class OutboxDispatcher:
                     draining = True
                     continue
                 for queued in entry:
-                    self._route(queued)
+                    # Once stopping, only the reports of sends in flight count: replies
+                    # committed later stay pending in the database for the next start.
+                    if not draining or isinstance(queued, Sent):
+                        self._route(queued)
             if not draining:
                 self._release_due_retries()
-            self._pump()
+            if not self._closing.is_set():
+                self._pump()
             self._flush()
+
+    def _drained(self) -> bool:
+        """Nothing left to send, or the stop's time is up (what is left stays pending)."""
+        return not self._lanes or self._closing.is_set()
 
     def _seconds_to_next_retry(self) -> float | None:
         if not self._retries:
@@ -286,7 +315,7 @@ class OutboxDispatcher:
         return run
 
     def _start_run(self, name: LaneKey, run: list[Sendable | TurnMarker]) -> None:
-        senders = self._senders
+        senders, closing = self._senders, self._closing
         assert self._pool is not None
 
         def send() -> None:
@@ -295,6 +324,9 @@ class OutboxDispatcher:
                 if isinstance(item, TurnMarker):
                     done.append((item, None))
                     continue
+                if position and closing.is_set():  # the stop's time is up: left pending
+                    self._queue.put((Sent(name, tuple(done), tuple(run[position:])),))
+                    return
                 envelope = _envelope_of(item)
                 outcome = _send(senders.get(envelope.channel), envelope)
                 done.append((item, outcome))

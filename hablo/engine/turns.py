@@ -42,6 +42,7 @@ from hablo.engine.nlu.acts import (
     read_act,
     says_yes,
     starts_yes,
+    waves_hello,
 )
 from hablo.engine.nlu.pipeline import Understanding
 from hablo.engine.nlu.text import normalize
@@ -148,8 +149,7 @@ def run_turn(
         conversation.language,
         said=said,
     )
-    if understanding.intent == AFFIRM and conversation.message_count == 0:
-        # "👋", "👍", "ok" opening a chat answer no question of ours: they say hello.
+    if waves_hello(understanding.intent, conversation.message_count):
         understanding = replace(understanding, intent=GREETING)
     if conversation.status == ConversationStatus.WAITING_HUMAN and not handoff_expired(
         state, ctx, now

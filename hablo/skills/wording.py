@@ -26,6 +26,15 @@ def say_clock(ctx: SkillContext, moment: time, lang: str) -> str:
     return clock_text(moment, speech_locale(ctx.tenant.locale, lang))
 
 
+def say_span(ctx: SkillContext, span: tuple[int, int], lang: str) -> tuple[str, str]:
+    """A part of the day in minutes said as its bounds ("13:00", ""): a bound at the
+    day's start or end (0, 24:00) is left unsaid ("desde las 13:00")."""
+    start, end = (
+        say_clock(ctx, time(m // 60, m % 60), lang) if 0 < m < 24 * 60 else "" for m in span
+    )
+    return start, end
+
+
 def say_intervals(
     ctx: SkillContext, day: date, lang: str, weekly: bool = False
 ) -> list[tuple[str, str]]:

@@ -233,6 +233,38 @@ def test_stop_sends_what_every_lane_holds_and_leaves_retries_pending(
     assert set(a1.inbox_ids + a2.inbox_ids + b1.inbox_ids) <= set(turns.order)
 
 
+def test_a_stop_past_its_timeout_marks_the_send_in_flight_and_starts_no_other(
+    runtime: Runtime, tenants: list[uuid.UUID]
+) -> None:
+    """A reply that went out must be marked sent before the process may exit (the next
+    start would send it again); once the stop's time is up nothing else starts, and a
+    turn that commits after the stop leaves its reply pending for the next start."""
+    slow, other = tenants[0], tenants[1]
+    sender, dispatcher, _ = _blocked_on(runtime, slow)
+    a1 = Reply(runtime, slow, "+5491100000031")
+    a2 = Reply(runtime, slow, "+5491100000032")
+    for reply in (a1, a2):
+        reply.enqueue(dispatcher)
+    wait_until(lambda: sender.seen(("start", a1.id)), WAIT_S, what="a1's send to start")
+    stopper = threading.Thread(target=dispatcher.stop, kwargs={"timeout": 0.2})
+    stopper.start()
+    late = Reply(runtime, other, "+5491100000033")
+    late.enqueue(dispatcher)  # committed after the stop began
+    # Well past the timeout, the stop still waits for the send in flight.
+    stopper.join(2.0)
+    assert stopper.is_alive()
+    sender.gates[slow].set()
+    stopper.join(WAIT_S)
+    assert not stopper.is_alive()
+    assert sender.seen(("sent", a1.id))
+    assert not sender.seen(("start", a2.id)) and not sender.seen(("start", late.id))
+    assert _statuses(runtime, a1, a2, late) == [
+        OutboxStatus.SENT,
+        OutboxStatus.PENDING,
+        OutboxStatus.PENDING,
+    ]
+
+
 def _release_one(gated: GatedSender, replies: list[Reply], started: int) -> None:
     """Once `started` sends have begun, let one of those still blocked finish."""
 

@@ -2,43 +2,30 @@
 
 from __future__ import annotations
 
-import pytest
-
 from hablo.engine.nlu.advice import asks_advice
 from hablo.skills.smalltalk import SmalltalkSkill
 from hablo.testing.context import make_turn, skill_context
+from tests.reader_cases import reader_cases
 
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "no se que hacerme en el pelo, que me recomendas?",
-        "Buenas tardes, ¿qué me recomienda?",
-        "¿qué tratamiento me recomendáis?",
-        "¿me podés recomendar algo?",
-        "what would you suggest for thin hair?",
-        "not sure what to get",
-    ],
-)
-def test_asks_for_advice(text: str) -> None:
-    assert asks_advice(text)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "me recomendaron este lugar",
-        "quiero el que me recomendaron",
-        "lo que te recomiendo es abrir antes",
-        "a friend recommended you",
-        "lo que me conviene es el jueves",
-        "me recomendas una serie?",  # small talk: not something the business does
-        "¿qué serie me recomendás?",
-        "can you recommend a good restaurant nearby?",
-    ],
-)
-def test_does_not_ask_for_advice(text: str) -> None:
-    assert not asks_advice(text)
+ASKS_ADVICE = [
+    "no se que hacerme en el pelo, que me recomendas?",
+    "Buenas tardes, ¿qué me recomienda?",
+    "¿qué tratamiento me recomendáis?",
+    "¿me podés recomendar algo?",
+    "what would you suggest for thin hair?",
+    "not sure what to get",
+]
+NOT_ASKING = [
+    "me recomendaron este lugar",
+    "quiero el que me recomendaron",
+    "lo que te recomiendo es abrir antes",
+    "a friend recommended you",
+    "lo que me conviene es el jueves",
+    "me recomendas una serie?",  # small talk: not something the business does
+    "¿qué serie me recomendás?",
+    "can you recommend a good restaurant nearby?",
+]
+test_asks_for_advice = reader_cases(asks_advice, ASKS_ADVICE, NOT_ASKING)
 
 
 def test_services_named_are_what_is_weighed_up() -> None:

@@ -5,32 +5,21 @@ from __future__ import annotations
 import pytest
 
 from hablo.skills.booking.moving import CHANGE, NEW, new_or_change, points_at_booking
+from tests.reader_cases import reader_cases
 
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "cambiame el turno al viernes para brushing",
-        "pasalo al sabado para la manicura",
-        "can you move my appointment to friday for a beard trim",
-        "could you move it to saturday at 10 for a manicure?",
-        "quiero cambiar mi cita para una pedicura",
-    ],
-)
-def test_points_at_the_booking_held(text: str) -> None:
-    assert points_at_booking(text)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "quiero pasar el viernes a las 10 para el brushing",
-        "me puedo pasar el sabado a las 10 para la manicura?",
-        "can I come in friday at 10 for a blowout?",
-    ],
-)
-def test_coming_in_is_not_the_booking_held(text: str) -> None:
-    assert not points_at_booking(text)
+AT_THE_BOOKING = [
+    "cambiame el turno al viernes para brushing",
+    "pasalo al sabado para la manicura",
+    "can you move my appointment to friday for a beard trim",
+    "could you move it to saturday at 10 for a manicure?",
+    "quiero cambiar mi cita para una pedicura",
+]
+COMING_IN = [
+    "quiero pasar el viernes a las 10 para el brushing",
+    "me puedo pasar el sabado a las 10 para la manicura?",
+    "can I come in friday at 10 for a blowout?",
+]
+test_points_at_the_booking_held = reader_cases(points_at_booking, AT_THE_BOOKING, COMING_IN)
 
 
 @pytest.mark.parametrize(

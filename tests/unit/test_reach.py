@@ -4,47 +4,34 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
-
 from hablo.engine.nlu.reach import asks_phone
 from hablo.skills.info import InfoSkill
 from hablo.testing.context import DEMO_TENANT, make_turn, skill_context
+from tests.reader_cases import reader_cases
 
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "whats your phone number, can i just call?",
-        "have you got a number I can ring?",
-        "is there a number to call?",
-        "can I call you guys tomorrow?",
-        "¿tienen teléfono?",
-        "¿me pasás el cel del local?",
-        "¿a qué número los llamo?",
-        "buenas tardes, ¿me puede dar el teléfono del consultorio?",
-        "oye, ¿me dais un número para llamaros?",
-        "¿teléfono?",
-    ],
-)
-def test_asks_for_the_phone(text: str) -> None:
-    assert asks_phone(text)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "mi teléfono es 11 5555 6666",
-        "my phone number is 305 555 1234",
-        "my phone battery is dying",
-        "¿me pasás el número de cuenta para transferir?",
-        "¿cuál es el número de reserva?",
-        "me llamo Juan",
-        "te llamo cuando salga del trabajo",
-        "how much is a phone case?",
-    ],
-)
-def test_does_not_ask_for_the_phone(text: str) -> None:
-    assert not asks_phone(text)
+ASKS_PHONE = [
+    "whats your phone number, can i just call?",
+    "have you got a number I can ring?",
+    "is there a number to call?",
+    "can I call you guys tomorrow?",
+    "¿tienen teléfono?",
+    "¿me pasás el cel del local?",
+    "¿a qué número los llamo?",
+    "buenas tardes, ¿me puede dar el teléfono del consultorio?",
+    "oye, ¿me dais un número para llamaros?",
+    "¿teléfono?",
+]
+NOT_ASKING = [
+    "mi teléfono es 11 5555 6666",
+    "my phone number is 305 555 1234",
+    "my phone battery is dying",
+    "¿me pasás el número de cuenta para transferir?",
+    "¿cuál es el número de reserva?",
+    "me llamo Juan",
+    "te llamo cuando salga del trabajo",
+    "how much is a phone case?",
+]
+test_asks_for_the_phone = reader_cases(asks_phone, ASKS_PHONE, NOT_ASKING)
 
 
 def test_the_phone_is_given_when_the_business_has_one() -> None:

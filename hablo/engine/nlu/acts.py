@@ -139,6 +139,12 @@ def read_act(text: str) -> str | None:
     return None
 
 
+def waves_hello(act: str | None, messages_before: int) -> bool:
+    """ "👋", "👍", "ok" opening a chat: a yes that answers no question of ours is a
+    hello (`act` as read_act or the classifier read it)."""
+    return act == AFFIRM and messages_before == 0
+
+
 def _asks_something(norm: str) -> bool:
     return bool(re.search(r"\b(?:turno|cita|precio|cuanto|horario|hora|book|price)\b", norm))
 

@@ -59,6 +59,7 @@ from hablo.engine.nlu.datetimes import (
 )
 from hablo.engine.nlu.holidays import HolidayNames
 from hablo.engine.nlu.language import detect_language
+from hablo.engine.nlu.lateness import arrives_late
 from hablo.engine.nlu.model_store import (
     ModelStore,
     dump_model,
@@ -634,22 +635,14 @@ def _names_service(entities: dict[str, Any]) -> bool:
     return any(k in entities for k in ("service", "services", "service_options"))
 
 
-# Messages only the team can handle: a complaint about a visit, an overcharge, arriving
-# late to a booking, someone asking who to talk to (a supplier, a job seeker).
+# Messages only the team can handle: a complaint about a visit, an overcharge, someone
+# asking who to talk to (a supplier, a job seeker); arriving late is nlu/lateness.py.
 _FOR_A_PERSON = re.compile(
     r"\b(?:(?:quiero|quisiera|queria) (?:hacer|dejar|poner) (?:un |una )?(?:reclamo|queja)"
     r"|me cortaron (?:re |muy |super )?mal|me (?:dejaron|quedo) (?:re |muy )?mal|quede disconforme"
     r"|no me gusto como (?:me )?quedo|me arruinaron|me cobraron (?:de mas|mal|dos veces)"
     r"|cobraron de mas|unhappy with|not happy with|came out (?:orange|green|wrong|badly)"
     r"|overcharged|charged me (?:twice|too much)|want to (?:make a )?complain\w*"
-    r"|(?:llego|voy a llegar|llegamos|estoy llegando|vamos a llegar) (?:como |unos |tipo )?"
-    r"(?:\d+|unos|un par de|diez|cinco|quince|veinte|media) ?(?:min\w*|minutitos)?"
-    r" (?:tarde|mas tarde)"
-    r"|(?:llego|voy|vamos) (?:un poco |re |medio )?(?:tarde|demorad[oa]s?|atrasad[oa]s?)"
-    r"|(?:running|(?:i ll|i will|gonna|we ll|going to) be|i m|we re) "
-    r"(?:(?:about|around|like|maybe|roughly|some) )?"
-    r"(?:\d+ ?(?:min\w*)? |a (?:bit|little) |(?:a )?(?:few|couple)(?: of)? min\w* )?late\b"
-    r"(?! (?:for|to) (?:work|school|class))"
     r"|con quien (?:puedo |podria )?(?:hablar|comunicarme)|who (?:can|should) i (?:talk|speak)"
     r"|hablar con (?:el|la) (?:due\w+|encargad\w+|gerente)"
     r"|speak (?:to|with) the (?:owner|manager))\b"
@@ -775,7 +768,7 @@ def _by_rule(
         entities["service"] = first
         asks_booking = "when" in entities or intent == "book" or _WANT.search(said)
         return ("book", 1.0) if asks_booking else ("pricing", 1.0)
-    if _FOR_A_PERSON.search(said_plain):
+    if _FOR_A_PERSON.search(said_plain) or arrives_late(text):
         return "human", 1.0  # a complaint, a late arrival, a supplier: the team, not a menu
     if asks_phone(text) and intent in (*_DISGUISES, "help", "human", UNKNOWN_FACT):
         return PHONE, 1.0  # "¿tienen teléfono?", "can I just call?": the number, or this chat

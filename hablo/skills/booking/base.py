@@ -1,6 +1,7 @@
 """The booking conversation's shared parts: its state, how it speaks, the customer's
-bookings. `BookingFlow` (flow.py) fills slots; `ManageBookings` (manage.py) confirms,
-lists, cancels and moves."""
+bookings. `BookingFlow` (flow.py) fills slots, with the part of the day
+(parts_of_day.py), the days listed (day_listing.py) and the answers to listed times
+(time_answers.py); `ManageBookings` (manage.py) confirms, lists, cancels and moves."""
 
 from __future__ import annotations
 
@@ -99,9 +100,35 @@ class FlowBase(ABC):
         """Take a clock time into the state."""
 
     @abstractmethod
+    def _set_day(self, day: date) -> None:
+        """Take a day into the state, keeping the time asked for."""
+
+    @abstractmethod
     def _pick_hour(self, day: date, hour: int) -> str:
         """A bare hour read by opening hours (5 → 17:00 at a salon)."""
+
+    # -- provided by manage.py ----------------------------------------------------------
+
+    @abstractmethod
+    def _denied(self) -> SkillResult:
+        """A "no" to the pending question."""
+
+    # -- provided by the part of the day (parts_of_day.py) and the day listing (day_listing.py)
 
     @abstractmethod
     def _shifted(self, start: datetime, shift: str) -> SkillResult:
         """Offer the same day's times after ("later") or before ("earlier") `start`."""
+
+    @abstractmethod
+    def _window(self) -> tuple[int, int] | None:
+        """The range of the day the customer accepts, said earlier ("after 5")."""
+
+    @abstractmethod
+    def _period(self, text: str, day: date) -> tuple[int, int] | None:
+        """The part of the day a message names, fitted to the business's shifts."""
+
+    @abstractmethod
+    def _first_day_within(
+        self, service: ServiceInfo, since: date, period: tuple[int, int]
+    ) -> date | None:
+        """The first day from `since` (within two weeks) with a free time in `period`."""

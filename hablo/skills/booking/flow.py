@@ -27,7 +27,6 @@ from hablo.engine.nlu.acts import (
     starts_no,
     starts_yes,
 )
-from hablo.engine.nlu.datetimes import extract_weekdays
 from hablo.engine.nlu.party import for_companion, party_size
 from hablo.engine.nlu.text import plain
 from hablo.plugins import SkillResult
@@ -35,8 +34,10 @@ from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
 from hablo.skills.booking.again import RepeatAndSwap
 from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS
+from hablo.skills.booking.day_listing import DayListing
+from hablo.skills.booking.parts_of_day import PartsOfDay
 from hablo.skills.booking.pauses import holds_on
-from hablo.skills.booking.periods import closed_in, fitted_period, usual_period
+from hablo.skills.booking.periods import usual_period
 from hablo.skills.booking.sizing import resized
 from hablo.skills.booking.slots import (
     ask_time_text,
@@ -47,21 +48,17 @@ from hablo.skills.booking.slots import (
     repo_of,
     service_by_id,
     shown_times,
-    spread,
-    spread_slots,
 )
-from hablo.skills.wording import say_clock, say_day, say_day_hours, why_not_text
+from hablo.skills.booking.time_answers import TimeAnswers
+from hablo.skills.wording import say_day, why_not_text
 
 # A time the bot listed stays bookable this long although the minimum notice has since
 # run out under it ("13:00" offered at 12:00:00, picked at 12:00:20 with one hour's notice).
 OFFER_GRACE = timedelta(minutes=15)
 
 
-class BookingFlow(RepeatAndSwap):
+class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
     """One turn of the booking conversation (see skill.py for how it reads answers)."""
-
-    # This turn said the day is closed at the part of the day asked (its hours instead).
-    closed_period = False
 
     def run(self) -> SkillResult:
         intent = self.turn.intent
@@ -412,234 +409,6 @@ class BookingFlow(RepeatAndSwap):
         for ("for men", "el de caballero"); None when it says nobody, or fits several."""
         return option_for_whom(self.ctx, self.state.get("service_options", []), self.turn.text)
 
-    def _narrowed(self, step: str) -> SkillResult | None:
-        """ "tiene que ser por la tarde", "it has to be in the afternoon", "pero a la
-        tarde" said alone while booking: the part of the day every time offered from now
-        on falls in. Asked what is still missing; with the day known (or proposed, or the
-        first of the times offered), that day's times then, or the first day after it
-        that has some. None: the message says more (a day, a time, a service) or no part
-        of the day, or the times are being asked (read there)."""
-        ents = self.turn.entities
-        period = usual_period(self.ctx, self.turn.text)
-        if period is None or step in ("time", "pick_booking", "move_or_new", *YES_NO_STEPS):
-            return None
-        if ents.get("when") is not None or isinstance(ents.get("service"), ServiceInfo):
-            return None
-        proposal, options = self.state.get("proposal"), self.state.get("options")
-        on = proposal or (options[0] if options else None)
-        moving = self.state.get("mode") == "reschedule"
-        moved_day = self.state.get("booking_day") if moving else None
-        if step == "day" and on is None and moved_day:
-            # "por la tarde" to "¿para qué día y hora la cambio?": that day's afternoon
-            self._set_day(date.fromisoformat(moved_day))
-            self.state["window"] = list(period)
-            return self._advance()
-        if step in CONFIRM_STEPS and proposal:
-            moment = datetime.fromisoformat(proposal).astimezone(self.zone)
-            if period[0] <= minute_of_day(moment, self.zone) < period[1]:
-                return self._propose(moment)  # "sí, a la tarde" to 16:00: asked again
-        for key in ("time", "asked_time", "proposal", "options"):
-            self.state.pop(key, None)
-        self.state["window"] = list(period)
-        service = service_by_id(self.ctx, self.state.get("service_id"))
-        if on is not None and service is not None:
-            since = datetime.fromisoformat(on).astimezone(self.zone).date()
-            day = self._first_day_within(service, since, period)
-            if day is not None:
-                self.state["day"] = day.isoformat()
-        if "day" not in self.state or service is None:  # no times show it was heard
-            self.state["which_days"] = "day" not in self.state  # the days with room then
-            self.prefix.append(self._period_noted(period))
-        return self._advance()
-
-    def _period_noted(self, period: tuple[int, int]) -> str:
-        """ "Perfecto, desde las 13:00.": the part of the day taken, said back."""
-        start, end = (
-            say_clock(self.ctx, time(m // 60, m % 60), self.lang) if 0 < m < 24 * 60 else ""
-            for m in period
-        )
-        return self.ctx.render("booking_period_noted", self.lang, start=start, end=end)
-
-    def _first_day_within(
-        self, service: ServiceInfo, since: date, period: tuple[int, int]
-    ) -> date | None:
-        """The first day from `since` (within two weeks) with a free time in `period`."""
-        repo = repo_of(self.ctx)
-        for ahead in range(14):
-            day = since + timedelta(days=ahead)
-            free = repo.free_slots(day, service, self.ctx.opening_hours(day), self.now)
-            if any(period[0] <= minute_of_day(s, self.zone) < period[1] for s in free):
-                return day
-        return None
-
-    def _answered_time(self, when: Any) -> SkillResult | None:
-        text = self.turn.text
-        shown = [datetime.fromisoformat(s) for s in self.state.get("shown", [])]
-        index = reading.ordinal_index(text, len(shown))
-        if index is not None and (when is None or not when.has_time):
-            # "la tercera", "the 2nd one" of the times just listed (the NLU alone reads
-            # "the 2nd" as a date)
-            return self._propose(shown[index - 1])
-        if when is not None:
-            self._absorb_entities()
-            return self._advance()
-        service = service_by_id(self.ctx, self.state.get("service_id"))
-        if service is None or "day" not in self.state:
-            return None
-        day = date.fromisoformat(self.state["day"])
-        if reading.asks_other_day(text):
-            self.state.pop("day", None)  # "no me sirve ninguno, ¿otro día?", "¿y otro día?"
-            self.state["step"] = "day"
-            return self._say("booking_ask_day", service=service.label(self.lang))
-        listed = self._listed_or_hour(text, shown, day)
-        if listed is not None:
-            return listed
-        hour = reading.bare_hour(text)  # before "sí": a bare "10" may read as a yes
-        if hour is not None:
-            self._set_time(self._pick_hour(day, hour[0]), f"{hour[1]:02d}")
-            return self._advance()
-        if self.turn.intent == AFFIRM and shown:  # "sí" to a list of times: which one?
-            texts = [self.ctx.format_datetime(s, self.lang) for s in shown]
-            return self._say("booking_which_option", options=texts)
-        slots = repo_of(self.ctx).free_slots(day, service, self.ctx.opening_hours(day), self.now)
-        beyond = self._beyond_shown(text, shown, slots)
-        if beyond is not None:  # "¿algo más tarde?", "¿no tenés otro horario?"
-            return self._times_or_full(day, service, beyond, slots)
-        span = self._period(text, day) or self._window()
-        if span is not None:  # "el primero que tengas" after "a la tarde": the afternoon's
-            slots = [s for s in slots if span[0] <= minute_of_day(s, self.zone) < span[1]]
-        if asks_latest(text) and slots:
-            return self._propose(slots[-1])
-        if reading.wants_earliest(text) and slots:
-            return self._propose(slots[0])
-        period = self._period(text, day)
-        if period is not None:
-            self.state["window"] = list(period)  # "¿y el lunes?" next: the afternoon still
-            fitting = [s for s in slots if period[0] <= minute_of_day(s, self.zone) < period[1]]
-            return self._times_or_full(day, service, fitting, slots, period[0])
-        return None
-
-    def _listed_or_hour(self, text: str, shown: list[datetime], day: date) -> SkillResult | None:
-        """ "2" to "¿A qué hora? 09:00, 11:00, 12:45, 14:45…", a list without numbers: the
-        second time, or two o'clock? The one time listed at that hour when there is exactly
-        one; else the readings that can be booked (the second listed, two o'clock), asked
-        as a numbered choice when there are two. None: no bare number a place fits."""
-        number = reading.bare_number(text)
-        if number is None or not 1 <= number <= len(shown):
-            return None
-        at_hour = [s for s in shown if s.astimezone(self.zone).hour % 12 == number % 12]
-        if len(at_hour) == 1:
-            return self._propose(at_hour[0])
-        service = service_by_id(self.ctx, self.state.get("service_id"))
-        assert service is not None  # the times were listed for it
-        free = repo_of(self.ctx).free_slots(day, service, self.ctx.opening_hours(day), self.now)
-        clock = datetime.combine(day, time(int(self._pick_hour(day, number))), self.zone)
-        readings = {shown[number - 1], *at_hour, *([clock] if clock in free else [])}
-        if len(readings) == 1:
-            return self._propose(shown[number - 1])
-        options = sorted(readings)
-        self.state["options"] = [o.isoformat() for o in options]
-        self.state["step"] = "pick_option"
-        texts = [self.ctx.format_datetime(o, self.lang) for o in options]
-        return self._say("booking_which_option", options=texts)
-
-    def _times_or_full(
-        self,
-        day: date,
-        service: ServiceInfo,
-        fitting: list[datetime],
-        slots: list[datetime],
-        from_minute: int | None = None,
-    ) -> SkillResult:
-        """The times that fit what the customer asked, or, when none do, the nearest free
-        ones (that day's or another's) with a word that the part asked for is full."""
-        if fitting:
-            self.state["shown"] = [s.isoformat() for s in spread_slots(fitting)]
-            return self._say(
-                "booking_ask_time",
-                day=say_day(self.ctx, day, self.lang),
-                slots=spread(self.ctx, fitting, self.lang),
-            )
-        start = (
-            from_minute
-            if from_minute is not None
-            else (minute_of_day(slots[-1], self.zone) if slots else 9 * 60)
-        )
-        return self._offer(
-            datetime.combine(day, time(max(start // 60, 9)), self.zone),
-            service,
-            "booking_period_full",
-        )
-
-    def _beyond_shown(
-        self, text: str, shown: list[datetime], slots: list[datetime]
-    ) -> list[datetime] | None:
-        """Free times past the ones just listed, when the customer asks for them: later
-        ("¿algo más tarde?", "anything later?"), earlier, or others ("¿no tenés otro
-        horario?"). The list is spread over the day, so when nothing is past its last (or
-        first) time, "later" means the later half of the day, densely. None when the
-        message asks for none of these."""
-        if not shown:
-            return None
-        shift = asks_shift(text)
-        if shift == "later":
-            after = [s for s in slots if s > shown[-1]]
-            return after or [s for s in slots if s > shown[len(shown) // 2] and s not in shown]
-        if shift == "earlier":
-            before = [s for s in slots if s < shown[0]]
-            return before or [s for s in slots if s < shown[len(shown) // 2] and s not in shown]
-        if reading.asks_other_times(text):
-            return [s for s in slots if s not in shown]
-        return None
-
-    def _picked_option(self, act: str | None) -> SkillResult | None:
-        options = [datetime.fromisoformat(o) for o in self.state.get("options", [])]
-        when = self.turn.entities.get("when")
-        if when is not None and when.has_time:
-            local = when.start.astimezone(self.zone)
-            for option in options:
-                same_day = not when.has_date or option.astimezone(self.zone).date() == local.date()
-                if same_day and option.astimezone(self.zone).time() == local.time():
-                    return self._propose(option)
-            if not when.has_date and options:
-                # "a las 3" after a list: that hour on the day asked for (the options may
-                # span days), else the day the options are about.
-                first = options[0].astimezone(self.zone).date().isoformat()
-                self.state["day"] = self.state.get("day") or first
-                self._set_time(f"{local:%H}", f"{local:%M}")
-                return self._advance()
-            self._absorb_entities()
-            return self._advance()
-        index = reading.option_index(self.turn.text, len(options))
-        if index is not None:
-            return self._propose(options[index - 1])
-        number = reading.lone_number(self.turn.text)
-        if number is not None and options and when is None:
-            if 1 <= number <= len(options):  # "dale, 2"
-                return self._propose(options[number - 1])
-            day = options[0].astimezone(self.zone).date()  # "ok 4 then": four o'clock
-            self.state["day"] = day.isoformat()
-            self._set_time(self._pick_hour(day, number), "00")
-            return self._advance()
-        if asks_latest(self.turn.text) and options and when is None:
-            return self._propose(options[-1])
-        if reading.wants_earliest(self.turn.text) and options and when is None:
-            return self._propose(options[0])
-        if when is not None and when.has_date and reading.window(self.turn.text, None) is None:
-            on = when.start.astimezone(self.zone).date()
-            same_day = [o for o in options if o.astimezone(self.zone).date() == on]
-            if len(same_day) == 1:  # "monday works" to "1) Saturday 10:00 2) Monday 10:00"
-                return self._propose(same_day[0])
-        if when is not None or isinstance(self.turn.entities.get("service"), ServiceInfo):
-            self._absorb_entities()
-            return self._advance()
-        if act == AFFIRM and options:
-            texts = [self.ctx.format_datetime(o, self.lang) for o in options]
-            return self._say("booking_which_option", options=texts)
-        if act == DENY:
-            return self._denied()
-        return None
-
     def _changes_proposal(self) -> bool:
         """ "no, mejor a las 5", "mejor brushing": a new value for a confirmed slot."""
         when, service = self.turn.entities.get("when"), self.turn.entities.get("service")
@@ -768,32 +537,6 @@ class BookingFlow(RepeatAndSwap):
             else:
                 later.append([str(service.id), day, clock])
         self.state["later"] = later
-
-    def _period(self, text: str, day: date) -> tuple[int, int] | None:
-        """The part of the day a message names, fitted to the business's shifts (None once
-        the day was said to be closed then: its hours were given instead)."""
-        if self.closed_period:
-            return None
-        return fitted_period(self.ctx, text, day)
-
-    def _note_closed_period(self) -> None:
-        """ "¿el viernes en la tarde da consulta?" where Friday closes at 14:00: said at
-        once, with the day's hours, before what is asked next; the day stays."""
-        if "day" not in self.state or "time" in self.state:
-            return
-        day = date.fromisoformat(self.state["day"])
-        period = self._period(self.turn.text, day) or self._window()  # or "after 5"
-        if period is None or not closed_in(self.ctx, day, period):
-            return
-        self.closed_period = True
-        self.state.pop("window", None)
-        day_hours = say_day_hours(self.ctx, day, self.lang)
-        self.prefix.append(self.ctx.render("booking_closed_period", self.lang, day_hours=day_hours))
-
-    def _window(self) -> tuple[int, int] | None:
-        """The range of the day the customer accepts, said earlier ("after 5")."""
-        found = self.state.get("window")
-        return (int(found[0]), int(found[1])) if found else None
 
     def _set_day(self, day: date) -> None:
         """A new day keeps the time the customer asked for ("¿y el lunes?")."""
@@ -957,15 +700,6 @@ class BookingFlow(RepeatAndSwap):
         self.state = {"mode": "book", "service_id": str(service.id)}
         return self._right_after(service, last.ends_at)
 
-    def _shifted(self, start: datetime, shift: str) -> SkillResult:
-        """The times of the same day after (or before) `start`: "¿se puede más tarde?"."""
-        minute = start.hour * 60 + start.minute
-        self.state["day"] = start.date().isoformat()
-        self.state["window"] = [minute + 1, 24 * 60] if shift == "later" else [0, minute]
-        for key in ("time", "asked_time", "proposal"):
-            self.state.pop(key, None)
-        return self._advance()
-
     def _said_when(self) -> str | None:
         """The day (and time) the customer already gave, said back while the service is
         asked for: "¿Qué servicio querés el jueves 11 a las 17:00?" shows it was heard."""
@@ -1009,84 +743,6 @@ class BookingFlow(RepeatAndSwap):
             services=services,
             ask_service=not self.state.get("service_id"),
         )
-
-    def _closed_sunday(self, saturday: date) -> str | None:
-        """ "¿tenéis algo el finde?" where both days are closed: Sunday is said closed too,
-        not only Saturday."""
-        sunday = saturday + timedelta(days=1)
-        if saturday.weekday() != 5 or self.ctx.holiday(saturday) or self.ctx.opening_hours(sunday):
-            return None
-        if 6 not in extract_weekdays(self.turn.text):
-            return None
-        return say_day(self.ctx, sunday, self.lang)
-
-    def _days_with_room(self, service: ServiceInfo, since: date | None) -> list[str]:
-        """The days listed for "¿qué días tenés (esta semana)?": that week's, else the
-        next ones. When none has room in the part of the day the customer can come
-        ("trabajo hasta las 5" for a three-hour job, the shop closing at 18:30), that is
-        said and the days with room at other times are listed instead."""
-        days = (self._open_days(service, since=since) if since else []) or self._open_days(service)
-        span = self._window()
-        if days or span is None:
-            return days
-        self.state.pop("window")
-        start, end = (
-            say_clock(self.ctx, time(m // 60, m % 60), self.lang) if 0 < m < 24 * 60 else ""
-            for m in span
-        )
-        self.prefix.append(
-            self.ctx.render(
-                "booking_no_room_then",
-                self.lang,
-                service=service.label(self.lang),
-                minutes=service.duration_minutes,
-                start=start,
-                end=end,
-            )
-        )
-        return (self._open_days(service, since=since) if since else []) or self._open_days(service)
-
-    def _open_days(
-        self, service: ServiceInfo, count: int = 4, since: date | None = None
-    ) -> list[str]:
-        """ "¿qué días tienen?", "¿cuándo tenés libre?": the next days with a free time
-        for the service, each with its first free time ("jueves 11 de marzo (09:00)");
-        with `since`, the days of that week only ("¿qué días tenés esta semana?")."""
-        repo = repo_of(self.ctx)
-        today = self.now.astimezone(self.zone).date()
-        start = max(since or today, today)
-        last = today + timedelta(days=min(repo.policy.max_days_ahead, 31))
-        if since is not None:  # the week ends on its Sunday
-            last = min(last, since + timedelta(days=6 - since.weekday()))
-            count = 7
-        found: list[str] = []
-        for ahead in range((last - start).days + 1):
-            day = start + timedelta(days=ahead)
-            hours = self.ctx.opening_hours(day)
-            free = repo.free_slots(day, service, hours, self.now) if hours else []
-            span = self._window()  # "tiene que ser por la tarde": days with room then
-            if span is not None:
-                free = [s for s in free if span[0] <= minute_of_day(s, self.zone) < span[1]]
-            if free:
-                first = say_clock(self.ctx, free[0].astimezone(self.zone).time(), self.lang)
-                found.append(f"{say_day(self.ctx, day, self.lang)} ({first})")
-                if len(found) == count:
-                    break
-        return found
-
-    def _soonest(self, service: ServiceInfo) -> datetime | None:
-        repo = repo_of(self.ctx)
-        first = nearest_free(
-            self.now,
-            service.duration_minutes,
-            repo.policy,
-            self.ctx.opening_hours,
-            repo.busy_between,
-            self.now,
-            self.zone,
-            limit=1,
-        )
-        return first[0] if first else None
 
     def _offer(
         self, wanted: datetime, offered: ServiceInfo, template: str, **values: Any
