@@ -18,6 +18,7 @@ from hablo.engine.nlu.acts import (
     MOVE_STEMS,
     MOVE_VERBS,
     adds_on,
+    after_missed_visit,
     asks_cancel,
     asks_end,
     asks_holidays,
@@ -33,7 +34,6 @@ from hablo.engine.nlu.acts import (
     corrects_service,
     first_time,
     means_own_booking,
-    missed_visit,
     moves_the,
     prefers,
     read_act,
@@ -359,11 +359,14 @@ class NluPipeline:
             text = self.respell(text)
         language = detect_language(text, conversation_language or self._default_language)
         entities = self._entities(text, now, opening_hours)
-        when = entities.get("when")
-        if when is not None and when.start.date() < now.date() and missed_visit(text):
-            # "no pude ir a mi cita de ayer, ¿me dan otra?": ayer is no day to book
+        rest = after_missed_visit(text) if "when" in entities else None
+        if rest is not None:
+            # "no pude ir a mi cita de ayer, ¿me dan otra?": ayer is no day to book; "no
+            # pude ir al turno del lunes, ¿me das otro para el viernes?": the viernes is
             for key in ("when", "weekday", "service_days"):
                 entities.pop(key, None)
+            wanted = self._entities(rest, now, opening_hours) if rest else {}
+            entities.update({k: v for k, v in wanted.items() if k in ("when", "weekday")})
         dropped = self._dropped(text)
         if dropped:
             _without(entities, dropped)
@@ -687,6 +690,12 @@ _FOR_AN_ADULT = re.compile(
     r"|grandmother|grandfather|partner|boyfriend|girlfriend|fiance|fiancee)\b"
     r"|\b(?:[2-9]\d|1[89]) (?:anos|years old|yrs old)\b"
 )
+# "how old does a puppy need to be for his first groom?": a question, not a want.
+_HOW = re.compile(
+    r"^(?:(?:hi|hello|hey|hola|buenas)\s+)*(?:how|why|what age|at what age|como|por que|porque"
+    r"|a que edad|a partir de que|cada cuanto|how often)\b"
+)
+_HOW_MUCH = re.compile(r"^(?:(?:hi|hello|hey|hola|buenas)\s+)*(?:how much|how long)\b")
 # "a cut for me and one for my son", "corte para mí y para mi hijo": the adult too.
 _ME_TOO = re.compile(
     r"\b(?:for me and|for me too|for myself and|me and my|my \w+ and i|and one for me"
@@ -878,7 +887,7 @@ def _by_rule(
         return "book", 1.0  # "me arrepentí, volvé a reservarlo": the booking skill books it
     if intent == "greeting" and "service" in entities and "when" in entities:
         return "book", 1.0  # "q onda, brushing sáb 10hs?"
-    if intent is None and "service" in entities and _WANT.search(said):
+    if intent is None and "service" in entities and _WANT.search(said) and not _HOW.match(said):
         return "book", 1.0  # "necesito un cambio de aceite", "ocupo una limpieza"
     if (
         intent in (None, "greeting")
@@ -951,7 +960,8 @@ def _by_rule(
     named = "service" in entities or "service_options" in entities
     if intent is None and "when" in entities and (named or _AVAILABILITY.search(normalize(text))):
         return "book", max(confidence, _UNSURE)  # "corte el domingo a las 11"
-    asks = intent is None and not chitchat and not named and "when" not in entities
+    how = _HOW.match(said) is not None and not _HOW_MUCH.match(said)
+    asks = intent is None and not chitchat and (not named or how) and "when" not in entities
     if asks and open_question(text):
         entities["thing"] = ""  # "¿qué marca de tintura usan?": not known here; a person is
         return UNKNOWN_FACT, 1.0

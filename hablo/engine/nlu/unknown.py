@@ -53,7 +53,8 @@ _FACT_RE = re.compile(
     r"|atienden\s+(?:por|con)|atiende\s+(?:por|con)|atendes\s+(?:por|con)|cubren|reciben"
     r"|estan\s+buscando|buscan"
     r"|puedo|se\s+permite|dejan|is\s+there|are\s+there|do\s+(?:you\s+all|you|y\s?all|ya)\s+(?:have|accept|take|allow)"
-    r"|can\s+i|are\s+you|is\s+it)"
+    r"|can\s+i|are\s+you|is\s+it"
+    r"|(?:do|will|would)\s+(?:you\s+all|you|y\s?all|ya)\s+charge|cobran|cobras|cobrais)"
     r"\s+(?P<thing>.+)$"
 )
 # Things other skills answer: leave those questions to the classifier.
@@ -99,7 +100,8 @@ _TERMS = re.compile(
     r"|delivery|estacionamiento|wifi|seguros?|obras?\s+sociales?|prepagas?|reintegros?"
     r"|reembolsos?|devoluci\w*|bonos?|vales?|regalo|invoices?|receipts?|discounts?|deals?"
     r"|cash|cards?|installments?|warranty|guarantee|insurance|refunds?|parking|home\s+visits?"
-    r"|house\s+calls?|gift|vouchers?|financing|payment\s+plans?)\b"
+    r"|house\s+calls?|gift|vouchers?|financing|payment\s+plans?|extra|aparte|recargo"
+    r"|surcharge)\b"
 )
 # The trade's words in the other language: nlu/glossary.py.
 _GLOSSARY_RE = re.compile(
@@ -137,6 +139,10 @@ def asked_about(text: str, matcher: ServiceMatcher) -> Asked | None:
     for sentence, end in re.findall(r"([^?¿!¡.;\n]+)([?¿!¡.;\n]*)", text):
         norm = plain(sentence)
         found = _ask_in(norm, sentence, matcher) if norm else None
+        last = sentence.rsplit(",", 1)[-1]
+        if found is None and last != sentence and "?" in end and plain(last):
+            # "my dog is really matted, do you charge extra?": the question after the comma
+            found = _ask_in(plain(last), last, matcher)
         if (
             marks
             and "?" not in end
@@ -199,6 +205,10 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> Asked | None:
         if len(said) == 1:  # "uñas de los pies" is the pedicure, though "uñas" is a name
             return said[0]
         service = matcher.find(thing) or matcher.find(sentence)
+        if service is not None and _unsaid(thing, (service,), matcher) and _JOB_WORDS.search(thing):
+            # "¿hacen retiro de esculpidas?": a job done to what the service makes, not
+            # the service; not known here (a person can say), not its price
+            return UnknownAsk(UNKNOWN_FACT, thing)
         if service is not None:
             return _for_whom(service, thing, matcher)
         options = matcher.by_name_words(thing)
@@ -223,6 +233,13 @@ def _thing(said: str, sentence: str) -> str:
     return _ARTICLES.sub("", " ".join(enye.get(w, w) for w in said.split())).strip()
 
 
+# Jobs done to what a service made or to its object, said beside the service's name
+# ("retiro de esculpidas", "arreglo de una uña", "removal of gel nails", "touch-up of").
+_JOB_WORDS = re.compile(
+    r"\b(?:retiro|retirar|remocion|remover|quitar|sacar|arreglo|arreglar|reparacion|reparar"
+    r"|repaso|retoque|mantenimiento|service|removal|remove|repair|fix|fixing|soak off"
+    r"|infill|infills|fill|fills|relleno|rellenos)\b"
+)
 # Words that may be left over when a service is named ("do you cut kids hair?").
 _FILLER = frozenset(
     [
