@@ -16,13 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hablo.engine.nlu.acts import AFFIRM, DENY
 from hablo.engine.nlu.text import normalize
 from hablo.plugins.sdk import Skill
 
-AFFIRM = "affirm"
-DENY = "deny"
 HUMAN = "human"
-DIALOGUE_ACTS = (AFFIRM, DENY)
+DIALOGUE_ACTS = (AFFIRM, DENY)  # the acts read by rule (nlu.acts) that flows answer
 MISUNDERSTANDINGS_BEFORE_HUMAN = 2
 # Inside a flow, free-text answers (a name, an age) often look a little like some intent:
 # only a confident prediction of another intent interrupts the flow.

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from hablo.engine.dialogue import AFFIRM, DENY
+from hablo.engine.nlu.acts import AFFIRM, DENY
 from hablo.engine.nlu.datetimes import WhenMention
 from hablo.engine.nlu.pipeline import Understanding
 from hablo.plugins.sdk import ServiceInfo, Skill, SkillContext

@@ -16,6 +16,11 @@ LATE = [
     "perdón, llego un poco tarde",
     "vamos medio atrasados",
     "voy demorada, ya llego",
+    "llegamos media hora más tarde",
+    "llegaré 10 minutos tarde, perdona",
+    "voy con 10 minutos de retraso",
+    "vamos con unos minutos de demora",
+    "running half an hour late",
 ]
 NOT_LATE = [
     "I'm late for work, can we do this later?",
@@ -25,5 +30,7 @@ NOT_LATE = [
     "a la tarde puedo",
     "later this week works",
     "¿tenés algo más tarde?",
+    "media hora más tarde me viene mejor",
+    "can I come half an hour later?",
 ]
 test_says_they_will_be_late = reader_cases(arrives_late, LATE, NOT_LATE)

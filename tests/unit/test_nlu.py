@@ -261,13 +261,15 @@ def test_detects_spanish(text: str) -> None:
         "thank you so much",
         "hi there",
         "ok thanks",
+        "hi",
+        "Hi!",
     ],
 )
 def test_detects_english(text: str) -> None:
     assert detect_language(text, default="es") == "en"
 
 
-@pytest.mark.parametrize("text", ["ok", "👍", "Brushing", "jaja", "", "123", "no"])
+@pytest.mark.parametrize("text", ["ok", "👍", "Brushing", "jaja", "", "123", "no", "k", "y"])
 @pytest.mark.parametrize("default", ["es", "en"])
 def test_ambiguous_text_gives_the_default(text: str, default: str) -> None:
     assert detect_language(text, default=default) == default

@@ -237,6 +237,8 @@ _MARKERS: dict[str, frozenset[str]] = {
 # Words both languages use; they carry no signal.
 _SHARED = frozenset({"no", "ok", "a", "me", "hay", "link"})
 _ES_CHARS = set("ñ¿¡áéíóú")
+# Two letters that still say which language the customer writes in.
+_SHORT_AND_CLEAR = {"hi": "en", "ty": "en"}
 
 
 def detect_language(text: str, default: str) -> str:
@@ -244,7 +246,8 @@ def detect_language(text: str, default: str) -> str:
     lowered = text.casefold()
     tokens = normalize(text).split()
     if len(tokens) == 1 and len(tokens[0]) <= 2 and default in SUPPORTED:
-        return default  # "y", "k", "ok": too short to switch the conversation's language
+        # "y", "k", "ok": too short to switch the conversation's language; "hi" is not.
+        return _SHORT_AND_CLEAR.get(tokens[0], default)
     score = {lang: 0.0 for lang in SUPPORTED}
     for token in tokens:
         if token in _SHARED:
