@@ -444,7 +444,7 @@ def _questions(
         ):
             continue  # "turno para corte y barba" is one request, not two
         if len({u.intent for _, u in asks}) >= 2:
-            shared = _share_service(_share_day(asks))
+            shared = _share_service(_share_day(asks), [u for _, u in understood])
             return sorted(shared, key=lambda pu: pu[1].intent in _FLOW_INTENTS)
         if not strict and whole.intent == "greeting" and len(asks) == 1:
             return asks
@@ -498,12 +498,15 @@ _NAMES = ("service", "services", "service_options")
 _BARE_PRICE_WORDS = 6
 
 
-def _share_service(asks: list[tuple[str, Understanding]]) -> list[tuple[str, Understanding]]:
+def _share_service(
+    asks: list[tuple[str, Understanding]], told: list[Understanding]
+) -> list[tuple[str, Understanding]]:
     """ "¿cuánto sale la coloración? … y si tienen lugar el jueves": the request is for
-    the one service the message's other questions named."""
+    the one service the message's other parts named, told or asked ("My son is sitting
+    the 11+ in September. How much would that be and do you have space on Saturday?")."""
     named = {
         u.entities["service"]
-        for _, u in asks
+        for u in told
         if "service" in u.entities and not any(k in u.entities for k in _NAMES[1:])
     }
     if named:

@@ -448,7 +448,9 @@ class NluPipeline:
 
     def _entities(self, text: str, now: datetime, opening_hours: OpeningHours) -> dict[str, Any]:
         entities: dict[str, Any] = {}
-        when = extract_when(text, now, opening_hours=opening_hours, month_first=self._month_first)
+        when = extract_when(
+            _without_onset(text), now, opening_hours=opening_hours, month_first=self._month_first
+        )
         if self._holidays is not None:
             when = _on_named_holiday(text, when, now, self._holidays)
         if when is not None:
@@ -523,6 +525,31 @@ class NluPipeline:
         if weekday is not None:
             entities["weekday"] = weekday
         return entities
+
+
+_DAYS_SAID = (
+    r"(?:the |el |la |last |this |este |esta )?(?:weekend|fin de semana|finde|monday|tuesday"
+    r"|wednesday|thursday|friday|saturday|sunday|lunes|martes|miercoles|miércoles|jueves"
+    r"|viernes|sabado|sábado|domingo|morning|manana|mañana)"
+)
+# When an illness began, not the day asked for: "limping since the weekend", "vomiting
+# for two days", "no come desde ayer"; "desde el lunes" only beside a symptom (alone it may
+# be "from Monday on").
+_ONSET = re.compile(
+    rf"\b(?:since (?:yesterday|last night|{_DAYS_SAID})"
+    r"|for (?:the )?(?:past |last )?(?:\w+ )?(?:days?|weeks?)"
+    r"|desde (?:ayer|anoche|antier|anteayer|hace \w+(?: \w+)?)"
+    r"|desde (?:el |la )?(?:fin de semana|finde|lunes|martes|miercoles|miércoles|jueves|viernes"
+    r"|sabado|sábado|domingo)(?: pasado)?)\b",
+    re.IGNORECASE,
+)
+
+
+def _without_onset(text: str) -> str:
+    """The message without when an illness began (blanked, so positions stay)."""
+    if not _SYMPTOM.search(plain(text)) and "since" not in text.lower():
+        return text
+    return _ONSET.sub(lambda m: " " * len(m.group(0)), text)
 
 
 def _without(entities: dict[str, Any], dropped: tuple[ServiceInfo, ...]) -> None:
@@ -761,7 +788,11 @@ def _by_rule(
         # ("urgente, ¿tenés turno para corte?" names one: its soonest times are offered).
         return "human", 1.0
     said_plain = plain(text)
-    soon = _SOON.search(said_plain) or wants_soonest(text)
+    soon = (
+        _SOON.search(said_plain)
+        or wants_soonest(text)
+        or ("when" in entities and _AVAILABILITY.search(said))
+    )
     if _SYMPTOM.search(said_plain) and soon and not _names_service(entities):
         sick = matcher.for_the_sick()
         if sick is not None and _FOR_A_CHILD.search(normalize(text)):
