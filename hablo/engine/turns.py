@@ -195,10 +195,13 @@ def _decide(
         turn.state.handoff_at = None
         turn.replies.append(ctx.render("handoff_back", lang))
 
-    # "bueno, otro día vengo": as good as a goodbye to the question pending.
-    leaving = understanding.intent == GOODBYE or (
-        leaves_for_now(text) and "when" not in understanding.entities
+    # A goodbye the classifier scored ("lo que tengas" looks like "que tengas buen día")
+    # leaves a flow only if the flow does not read it as the answer it waits for.
+    said_goodbye = understanding.intent == GOODBYE and (
+        read_act(text) == GOODBYE or not _claimed(runtime, turn, text, conversation, ctx)
     )
+    # "bueno, otro día vengo": as good as a goodbye to the question pending.
+    leaving = said_goodbye or (leaves_for_now(text) and "when" not in understanding.entities)
     if turn.state.flow and (is_exit(text) or leaving):
         if leaving and GOODBYE in runtime.by_intent:
             turn.state.flow = None  # "perfecto, ¡hasta luego!" mid-booking: let them go
