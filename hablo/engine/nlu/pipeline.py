@@ -722,6 +722,12 @@ _HOW = re.compile(
     r"^(?:(?:hi|hello|hey|hola|buenas)\s+)*(?:how|why|what age|at what age|como|por que|porque"
     r"|a que edad|a partir de que|cada cuanto|how often)\b"
 )
+# "¿cómo es el tema de los turnos?", "how do appointments work?": about booking, which the
+# booking answers by asking what it needs (not "I don't have that information").
+_HOW_BOOKING = re.compile(
+    r"\b(?:como|how)\b.*\b(?:turnos?|citas?|reservas?|appointments?|bookings?|sessions?"
+    r"|sesiones)\b(?:\s+(?:funcionan|work|works))?\s*$"
+)
 _HOW_MUCH = re.compile(r"^(?:(?:hi|hello|hey|hola|buenas)\s+)*(?:how much|how long)\b")
 # "a cut for me and one for my son", "corte para mí y para mi hijo": the adult too.
 _ME_TOO = re.compile(
@@ -993,6 +999,8 @@ def _by_rule(
         return "book", max(confidence, _UNSURE)  # "corte el domingo a las 11"
     how = _HOW.match(said) is not None and not _HOW_MUCH.match(said)
     asks = intent is None and not chitchat and (not named or how) and "when" not in entities
+    if asks and _HOW_BOOKING.search(said):
+        return "book", _UNSURE  # "¿cómo es el tema de los turnos?": what it needs, asked
     if asks and open_question(text):
         entities["thing"] = ""  # "¿qué marca de tintura usan?": not known here; a person is
         return UNKNOWN_FACT, 1.0
