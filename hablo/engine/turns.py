@@ -424,13 +424,14 @@ def _questions(
         return None  # "I have to cancel thursday. could I do saturday instead?": one move
     hours, language = runtime.profile.opening_hours, conversation.language
     read: dict[str, Understanding] = {}  # both splitters often cut the same pieces
+    named = any(k in whole.entities for k in _NAMES)
     for splitter, strict in ((_PARTS, False), (_AND, True)):
         pieces = [p.strip() for p in splitter.split(text) if p.strip()]
         if not 2 <= len(pieces) <= 5:
             continue
         for p in pieces:
             if p not in read:
-                read[p] = runtime.nlu.understand(p, now, hours, language)
+                read[p] = runtime.nlu.understand(p, now, hours, language, service_beside=named)
         understood = [(p, read[p]) for p in pieces]
         asks = [
             (p, u)
@@ -498,7 +499,6 @@ def _share_day(asks: list[tuple[str, Understanding]]) -> list[tuple[str, Underst
 
 
 _NAMES = ("service", "services", "service_options")
-_BARE_PRICE_WORDS = 6
 
 
 def _share_service(
@@ -506,7 +506,8 @@ def _share_service(
 ) -> list[tuple[str, Understanding]]:
     """ "¿cuánto sale la coloración? … y si tienen lugar el jueves": the request is for
     the one service the message's other parts named, told or asked ("My son is sitting
-    the 11+ in September. How much would that be and do you have space on Saturday?")."""
+    the 11+ in September. How much would that be and do you have space on Saturday?");
+    so is a price asked of nothing ("can I get a blow dry today? also how much is it?")."""
     named = {
         u.entities["service"]
         for u in told
@@ -532,18 +533,10 @@ def _share_service(
         return asks
     return [
         (p, replace(u, entities={**u.entities, **shared}))
-        if _shares(p, u) and not any(k in u.entities for k in _NAMES)
+        if u.intent in (*_FLOW_INTENTS, "pricing") and not any(k in u.entities for k in _NAMES)
         else (p, u)
         for p, u in asks
     ]
-
-
-def _shares(piece: str, understood: Understanding) -> bool:
-    """A request, or a bare price question ("necesito un certificado médico, ¿cuánto
-    cuesta y cuándo puedo ir?"), is about the service another question of the message
-    named."""
-    bare_price = understood.intent == "pricing" and len(piece.split()) <= _BARE_PRICE_WORDS
-    return understood.intent in _FLOW_INTENTS or bare_price
 
 
 def _also_booked(

@@ -235,6 +235,24 @@ week_later = Phrase(
 # whole week rather than a day ("esta semana" reads as today).
 names_week = Phrase(r"\b(?:semana|week)\b")
 
+# "urgente antes del sábado", "can I get in before friday?": the days up to that one, not
+# that one ("by friday", "a más tardar el viernes" include it).
+_BEFORE_DAY = re.compile(
+    r"\b(?:(?P<before>antes del?|before)|(?:by|no later than|a mas tardar(?: el)?|como mucho"
+    r"(?: el)?|maximo(?: el)?))\s+(?:(?:this|next|the|este|esta|el|la)\s+)?"
+    r"(?:lunes|martes|miercoles|jueves|viernes|sabado|domingo|monday|tuesday|wednesday"
+    r"|thursday|friday|saturday|sunday|finde|fin de semana|weekend|\d{1,2}(?:st|nd|rd|th)?\b)"
+)
+
+
+def days_up_to(text: str) -> int | None:
+    """How many days before the day a message names the booking must be: 1 for "antes
+    del sábado", 0 for "by saturday"; None when it names no such limit."""
+    found = _BEFORE_DAY.search(plain(text))
+    if found is None:
+        return None
+    return 1 if found["before"] else 0
+
 
 def lone_number(text: str) -> int | None:
     """The one small number of a short answer ("ok 4 then", "dale, 3"), or None."""
