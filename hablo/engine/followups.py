@@ -126,6 +126,11 @@ def with_context(
         # "¿cuánto sale la coloración? ¿y el brushing?" … "quiero los dos el viernes"
         entities["service"], entities["services"] = several[0], tuple(several)
     remembered = _service(services, context.get("service"))
+    options = entities.get("service_options") or ()
+    if options and remembered not in options:
+        # "¿cuánto sale el cambio de aceite? … ¿y me revisan los frenos el sábado?": the
+        # brakes (which of them is asked), not the oil change again.
+        remembered = None
     if "service" not in entities and remembered is not None:
         # "¿cuánto sale el corte? ¿y abren el sábado?" … "pasame un turno el sábado a las
         # 11 entonces": the service last asked about, also past a question on the hours
