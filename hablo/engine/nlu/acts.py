@@ -428,7 +428,9 @@ corrects_day = Phrase(
     r"|me viene)|can t do (?:tomorrow|today|\w+day)|cant do (?:tomorrow|today|\w+day)"
     r"|doesn t work|does not work|doesnt work|won t work|no longer works|can t make it"
     r"|cant make it|something came up|me surgio algo|surgio algo|se me complico"
-    r"|(?:manana|hoy|\w+s?) no (?:llego|voy a llegar|voy a poder)|cambio de planes)\b"
+    r"|(?:manana|hoy|\w+s?) no (?:llego|voy a llegar|voy a poder)|cambio de planes"
+    r"|changed my mind|change of plans?|on second thought|cambie de (?:idea|opinion|planes)"
+    r"|pensandolo (?:bien|mejor))\b"
 )
 
 

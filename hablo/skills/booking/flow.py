@@ -87,6 +87,7 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
                 or self._added_after_booking()
                 or self._swapped()
                 or self._again()
+                or self._rebooked_after_cancel()
             )
             if added is not None:
                 return added

@@ -219,6 +219,9 @@ class ManageBookings(FlowBase):
                 )
             return self._say("booking_none", flow=False, state={})
         if self.state["step"] == "confirm_cancel":
+            other = self._other_booking()
+            if other is not None:  # "no, the other one": of two, the one not asked about
+                return self._with_booking(other)
             return self._say("booking_kept", flow=False, state={})
         if self.state.get("day"):  # "no" … "a las 18": still that day, at another time
             self.state["last_day"] = self.state["day"]
@@ -229,6 +232,13 @@ class ManageBookings(FlowBase):
             self.state.pop(key, None)
         self.state["step"] = "day"
         return self._say("booking_denied")
+
+    def _other_booking(self) -> BookingInfo | None:
+        """ "no no, el otro" to "¿Cancelo tu turno de Corte…?" holding two bookings."""
+        if not reading.means_other(self.turn.text):
+            return None
+        others = [b for b in self._upcoming() if str(b.id) != self.state.get("booking_id")]
+        return others[0] if len(others) == 1 else None
 
     def _list(self) -> SkillResult:
         bookings = self._upcoming()
@@ -260,7 +270,8 @@ class ManageBookings(FlowBase):
         if not bookings:
             return self._offer_to_book("booking_none")
         if len(bookings) > 1:
-            bookings = self._matching(bookings) or bookings
+            place = reading.booking_ordinal(self.turn.text, len(bookings))
+            bookings = [bookings[place - 1]] if place else self._matching(bookings) or bookings
         if len(bookings) == 1:
             return self._with_booking(bookings[0])
         if mode == "cancel" and reading.means_all(self.turn.text):

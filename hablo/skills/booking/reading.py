@@ -273,6 +273,31 @@ means_all = Phrase(
 )
 
 
+# "cancel the second one", "el primero", "la última": a booking singled out by its place
+# in the customer's list (days and hours are not: "the first you have" is wants_first).
+_BOOKING_ORDINAL_RE = re.compile(
+    r"\b(?:el|la|the|my|mi)\s+(?P<w>primer[oa]?|segund[oa]|tercer[oa]?|ultim[oa]|first"
+    r"|second|third|last)\b(?!\s+(?:hora|hour|thing|libre|disponible|available|que|you|dia"
+    r"|day|semana|week))"
+)
+# "no, the other one", "no no, el otro": of two bookings, the one not just named.
+means_other = Phrase(
+    r"\b(?:el otro|la otra|the other|other one|not that one|ese no|esa no)\b"
+    r"(?!\s+(?:dia|day|semana|week|mes|month))"
+)
+
+
+def booking_ordinal(text: str, count: int) -> int | None:
+    """1-based place of the booking a message names by order ("the second one") among
+    `count` listed, or None."""
+    found = _BOOKING_ORDINAL_RE.search(plain(text))
+    if found is None:
+        return None
+    word = found["w"]
+    index = count if word in _LAST_WORDS else _ORDINALS.get(word)
+    return index if index is not None and 1 <= index <= count else None
+
+
 def period_hours(text: str) -> tuple[int, int] | None:
     """The hours a period names ("a la tarde" -> 13..24), or None ("good morning!" and a
     "morning!" opening the message greet: no period)."""
