@@ -319,6 +319,10 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         if step in YES_NO_STEPS:
             if act == AFFIRM or reading.confirms_cancel(step, text):
                 return self._confirmed()
+            if reading.confirms_coming(step, text):  # "ahí estaré" to the reminder
+                return self._confirmed()
+            if step == "confirm_reminder" and self.turn.intent == "cancel" and not ents:
+                return self._denied()  # "no, no voy a poder ir": the "no", in words
             return self._denied() if act == DENY else None
         if step == "pick_booking":
             return self._picked_booking()

@@ -10,7 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hablo.engine.nlu.acts import ASKING_WORDS, SOONEST_WORDS, asks_cancel, starts_yes
+from hablo.engine.nlu.acts import (
+    ASKING_WORDS,
+    SOONEST_WORDS,
+    asks_cancel,
+    starts_no,
+    starts_yes,
+)
 from hablo.engine.nlu.text import Phrase, normalize, plain
 
 _ORDINALS = {
@@ -264,6 +270,21 @@ def confirms_cancel(step: str, text: str) -> bool:
     """ "cancelalo nomás", "yes cancel it", "sí, anulala" to "¿Cancelo tu turno…?"."""
     cancelling = step in ("confirm_cancel", "confirm_cancel_all")
     return cancelling and (asks_cancel(text) or starts_yes(text))
+
+
+# "ahí estaré", "nos vemos mañana", "I'll be there": coming, said to a reminder.
+_COMING = Phrase(
+    r"(?<!\bno )(?<!\bnot )\b(?:ahi|alli|aca|alla) (?:estare|estaremos|voy a estar|vamos a estar"
+    r"|nos vemos|estoy|estamos)|(?<!\bno )\b(?:asistire|voy a ir|voy sin falta|sin falta"
+    r"|cuenten conmigo|cuente conmigo|cuenta conmigo|nos vemos|(?:alli|ahi) voy)"
+    r"|\b(?:i ll be there|ill be there|i will be there|we ll be there|see you (?:tomorrow|then"
+    r"|there|soon|manana)|count me in|i ll come|i will come|i m coming|still coming)\b"
+)
+
+
+def confirms_coming(step: str, text: str) -> bool:
+    """ "ahí estaré", "see you tomorrow" to the reminder's "¿Confirmás que venís?"."""
+    return step == "confirm_reminder" and _COMING(text) and not starts_no(text)
 
 
 # "cancelame todo", "los dos", "cancel both": every booking held.
