@@ -181,9 +181,12 @@ _PUSH_BY_RE = re.compile(
 )
 
 
-# "¿me lo adelantás media hora?", "atrasalo una hora": the verb says the direction.
+# "¿me lo adelantás media hora?", "atrasalo una hora", "¿puedo retrasar la cita una
+# hora?": the verb says the direction (the booking may be named between them).
 _MOVED_BY_VERB_RE = re.compile(
-    r"\b(?P<dir>adelant|atras|retras)\w* (?P<n>una|un|media|1|2|dos|30|15|45)\s*"
+    r"\b(?P<dir>adelant|atras|retras)\w*"
+    r"(?: (?:la|el|mi|tu|su) (?:cita|turno|reserva|hora|horario))? (?P<n>una|un|media|1|2|dos"
+    r"|30|15|45)\s*"
     r"(?P<unit>horas?|hs|hrs?|minutos?|mins?)?\b"
 )
 
@@ -470,6 +473,15 @@ prefers = Phrase(
     r"\b(?:mejor|en vez|en lugar|prefer\w*|puede ser|podria ser|se puede"
     rf"|{MOVE_VERBS}|instead|rather|better|could it be|can it be|can we (?:do|make it)"
     r"|make it|dejalo para|dejamelo para|ponelo para|ponemelo para)\b"
+)
+
+
+# "déjalo a las 11 como estaba", "back to 11 as it was": the booking's time before a
+# change, asked back.
+reverts = Phrase(
+    r"\b(?:como estaba|como (?:era|estaba) antes|como antes|as it was|as before"
+    r"|(?:dejalo|dejala|dejamelo|dejamela|volvelo|vuelvelo|volvamos) (?:a|en) las"
+    r"|(?:put|change|move) it back|back to)\b"
 )
 
 

@@ -35,6 +35,7 @@ from hablo.engine.nlu.acts import (
     moves_the,
     prefers,
     read_act,
+    reverts,
     same_again,
     says_cancel,
     shift_minutes,
@@ -755,6 +756,8 @@ def _by_rule(
         # "al final no puedo el viernes, ¿me lo pasás al sábado?", "I have to cancel
         # thursday, could I do saturday instead?": the booking moves, it is not dropped.
         return "reschedule", 1.0
+    if intent in (AFFIRM, DENY, None, "ack") and "when" in entities and reverts(text):
+        return "reschedule", 1.0  # "uy no, déjalo a las 11 como estaba"
     if intent in (AFFIRM, DENY, None, "goodbye", "ack", "reschedule") and cancel_words:
         return "cancel", 1.0  # "borralo porfa", "can't make it thursday anymore"
     if (

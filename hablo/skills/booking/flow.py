@@ -23,6 +23,7 @@ from hablo.engine.nlu.acts import (
     means_own_booking,
     moves_the,
     prefers,
+    reverts,
     shift_minutes,
     starts_no,
     starts_yes,
@@ -152,8 +153,10 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             return False
         if adds_to_request(text) or for_companion(text):
             return False
+        if reverts(text) and reading.to_hour(text) is not None:
+            return True  # "can you put it back to 11 as it was?"
         said = "when" in self.turn.entities or shift_minutes(text) is not None
-        return said and (prefers(text) or corrects_day(text))
+        return said and (prefers(text) or corrects_day(text) or reverts(text))
 
     def _corrects_booking(self) -> bool:
         """ "perdón, era para el viernes" / "mañana no puedo, ¿el viernes?" right after
