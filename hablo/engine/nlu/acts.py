@@ -422,6 +422,14 @@ def cancels_own_booking(text: str) -> bool:
     return bool(_CANCEL_RE.search(norm) and _OWN_BOOKING_RE.search(norm))
 
 
+# "no puedo el viernes", "can't do thursday": the day said is the one NOT wanted.
+_CANT_ON_DAY = (
+    r"\bno (?:puedo|podre|voy a poder|llego)(?: ir)? (?:el|este|esta|ese|manana|hoy)\b"
+    r"|\bcan ?t (?:do|make it|come)(?: on)? (?:tomorrow|today|\w+day)\b"
+)
+cant_on_day = Phrase(_CANT_ON_DAY)
+
+
 # "me equivoqué, era para el viernes", "quise decir el jueves", "mañana no puedo, ¿el
 # viernes?", "sorry, I meant Friday": the day just given was wrong, another one is meant.
 corrects_day = Phrase(
@@ -434,6 +442,7 @@ corrects_day = Phrase(
     r"|(?:manana|hoy|\w+s?) no (?:llego|voy a llegar|voy a poder)|cambio de planes"
     r"|changed my mind|change of plans?|on second thought|cambie de (?:idea|opinion|planes)"
     r"|pensandolo (?:bien|mejor))\b"
+    rf"|{_CANT_ON_DAY}"
 )
 
 
@@ -473,6 +482,17 @@ prefers = Phrase(
     r"\b(?:mejor|en vez|en lugar|prefer\w*|puede ser|podria ser|se puede"
     rf"|{MOVE_VERBS}|instead|rather|better|could it be|can it be|can we (?:do|make it)"
     r"|make it|dejalo para|dejamelo para|ponelo para|ponemelo para)\b"
+)
+
+
+# "otro día", "another day": a day other than the one on the table.
+OTHER_DAY = r"\b(?:otro dia|otra fecha|another day|a different day|other day)\b"
+# "mmm mejor otro día", "I'd rather another day" right after booking: that booking moves,
+# its new day still to say.
+prefers_other_day = Phrase(
+    rf"\b(?:mejor|prefiero|preferiria|rather|better|prefer)\b.{{0,20}}{OTHER_DAY}"
+    r"|\b(?:pasalo|pasamelo|cambialo|cambiamelo|move it|moverlo|cambiarlo|pasarlo)\b"
+    rf".{{0,12}}{OTHER_DAY}"
 )
 
 

@@ -34,6 +34,7 @@ from hablo.engine.nlu.acts import (
     means_own_booking,
     moves_the,
     prefers,
+    prefers_other_day,
     read_act,
     reverts,
     same_again,
@@ -756,6 +757,10 @@ def _by_rule(
         # "al final no puedo el viernes, ¿me lo pasás al sábado?", "I have to cancel
         # thursday, could I do saturday instead?": the booking moves, it is not dropped.
         return "reschedule", 1.0
+    if intent in (*_DISGUISES, AFFIRM, DENY, "ack") and "when" not in entities and (
+        prefers_other_day(text)
+    ):
+        return "reschedule", 1.0  # "mmm mejor otro día" after booking: which day, then
     if intent in (AFFIRM, DENY, None, "ack") and "when" in entities and reverts(text):
         return "reschedule", 1.0  # "uy no, déjalo a las 11 como estaba"
     if intent in (AFFIRM, DENY, None, "goodbye", "ack", "reschedule") and cancel_words:
@@ -818,7 +823,7 @@ def _by_rule(
     ):
         return "book", 1.0  # "ay me equivoqué, era barba": the booking skill swaps the service
     again = undoes_cancel(text) or same_again(text)
-    if intent in (*_DISGUISES, "help", UNKNOWN_FACT, "reschedule") and again:
+    if intent in (*_DISGUISES, "help", UNKNOWN_FACT, "reschedule", DENY, "ack") and again:
         return "book", 1.0  # "me arrepentí, volvé a reservarlo": the booking skill books it
     if intent == "greeting" and "service" in entities and "when" in entities:
         return "book", 1.0  # "q onda, brushing sáb 10hs?"

@@ -9,7 +9,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from hablo.domain.booking.repository import BookingInfo
-from hablo.engine.nlu.acts import asks_end, asks_shift, shift_minutes, swap_pair
+from hablo.engine.nlu.acts import (
+    asks_end,
+    asks_shift,
+    cant_on_day,
+    shift_minutes,
+    swap_pair,
+)
 from hablo.engine.nlu.datetimes import WhenMention, extract_when
 from hablo.engine.nlu.text import normalize
 from hablo.plugins import FollowUp, SkillResult
@@ -233,6 +239,17 @@ class ManageBookings(FlowBase):
         self.state["step"] = "day"
         return self._say("booking_denied")
 
+    def _cant_on_other_day(self, when: WhenMention | None, own: datetime) -> bool:
+        """ "no puedo ir el jueves" said of a Friday booking: the day said is not wanted,
+        and it is not the booking's either."""
+        return (
+            when is not None
+            and when.has_date
+            and not when.has_time
+            and cant_on_day(self.turn.text)
+            and when.start.astimezone(self.zone).date() != own.date()
+        )
+
     def _other_booking(self) -> BookingInfo | None:
         """ "no no, el otro" to "¿Cancelo tu turno de Corte…?" holding two bookings."""
         if not reading.means_other(self.turn.text):
@@ -424,7 +441,10 @@ class ManageBookings(FlowBase):
         self.state["service_id"] = str(booking.service_id)
         own = booking.local_start(self.zone)
         self.state["booking_day"] = own.date().isoformat()
-        when = self._moved_to(self.turn.entities.get("when"), own)
+        said_when = self.turn.entities.get("when")
+        when = self._moved_to(said_when, own)
+        if when is said_when and self._cant_on_other_day(when, own):
+            when = None  # "no puedo ir el jueves" holding Friday: where to, asked
         said = normalize(self.turn.text)
         same_weekday = when is not None and when.has_date and when.start.weekday() == own.weekday()
         if (reading.week_later(self.turn.text) and (when is None or _SAME_DAY.search(said))) or (

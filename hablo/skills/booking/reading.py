@@ -12,6 +12,7 @@ from typing import Any
 
 from hablo.engine.nlu.acts import (
     ASKING_WORDS,
+    OTHER_DAY,
     SOONEST_WORDS,
     asks_cancel,
     starts_no,
@@ -242,7 +243,7 @@ turns_down = Phrase(
 )
 
 
-_OTHER_DAY_RE = re.compile(r"\b(?:otro dia|otra fecha|another day|a different day|other day)\b")
+_OTHER_DAY_RE = re.compile(OTHER_DAY)
 
 
 _ASKING_RE = re.compile(rf"^(?:y|and|what about|how about)\b|\b(?:{ASKING_WORDS})\b")
