@@ -123,6 +123,9 @@ class EngineSkillContext(SkillContext):
     def find_service(self, text: str) -> ServiceInfo | None:
         return self._services.matcher.find(text)
 
+    def combined_service(self, services: Sequence[ServiceInfo]) -> ServiceInfo | None:
+        return self._services.matcher.combined(services)
+
     def opening_hours(self, day: date) -> Sequence[tuple[time, time]]:
         return self._profile.opening_hours(day)
 

@@ -14,6 +14,7 @@ from typing import Any
 from hablo.engine.dialogue import DialogueState
 from hablo.engine.nlu.acts import is_follow_up, refers_to_same
 from hablo.engine.nlu.datetimes import WhenMention
+from hablo.engine.nlu.genders import counterpart, says_for_whom
 from hablo.engine.nlu.pipeline import Understanding
 from hablo.engine.nlu.text import normalize
 from hablo.engine.nlu.unknown import NOT_OFFERED, UNKNOWN_FACT
@@ -38,6 +39,8 @@ _HOW_LONG = re.compile(r"\b(?:cuanto (?:dura|tarda|demora|lleva)|how long)\b")
 _KEEPS_TOPIC = frozenset({None, "affirm", "deny", "ack", "thanks", "laugh", UNKNOWN_FACT})
 # Below this, a follow-up's own classification loses to the remembered topic.
 TRUST_CLASSIFIER = 0.6
+# Prices asked one after the other that "los tres" / "all three" can still mean.
+_MOST_PRICED = 3
 
 
 def with_context(
@@ -62,6 +65,16 @@ def with_context(
         and (intent is None or intent == topic or confidence < TRUST_CLASSIFIER)
     ):
         intent, confidence = topic, max(confidence, TRUST_CLASSIFIER)
+    if (
+        topic == "pricing"
+        and intent is None
+        and not state.flow
+        and isinstance(entities.get("when"), WhenMention)
+        and "service" not in entities
+        and _only_the_day(text, entities["when"])
+    ):
+        # "¿cuánto sale la coloración?" … "el miércoles": that service, booked that day
+        intent, confidence = "book", TRUST_CLASSIFIER
     if (
         topic == "cancel"
         and intent in (None, "book")
@@ -89,6 +102,21 @@ def with_context(
             # "¿hacen depilación?" … "¿y alisado?": the same question about something else.
             intent, confidence = NOT_OFFERED, 1.0
             entities["thing"] = thing
+    last = _service(services, context.get("service"))
+    if (
+        topic in ("pricing", "book")
+        and not state.flow
+        and "service" not in entities
+        and last is not None
+        and says_for_whom(text)
+        and is_follow_up(text)
+    ):
+        # "¿cuánto sale el corte de hombre?" … "¿y para mujer?": the women's cut (the
+        # same one where the business cuts for anyone).
+        other = counterpart(services, last, text)
+        if other is not None:
+            intent, confidence = topic, max(confidence, TRUST_CLASSIFIER)
+            entities["service"] = other
     several = [x for x in (_service(services, i) for i in context.get("services", ())) if x]
     if len(several) > 1 and "service" not in entities and _BOTH.search(normalize(text)):
         # "¿cuánto sale la coloración? ¿y el brushing?" … "quiero los dos el viernes"
@@ -147,12 +175,15 @@ def remember(state: DialogueState, understanding: Understanding, skill: str | No
         context.pop("intent", None)
     service = understanding.entities.get("service")
     if isinstance(service, ServiceInfo):
+        before = _priced_before(state.context, understanding.intent)
         context["service"] = str(service.id)
         # Under which question it was named: a price asked for carries into a booking.
         context["service_asked"] = understanding.intent
-        named = understanding.entities.get("services") or ()
-        if len(named) > 1:
-            context["services"] = [str(x.id) for x in named]
+        named = [str(x.id) for x in understanding.entities.get("services") or (service,)]
+        # "el corte" … "¿y la barba?" … "quiero las dos cosas": both prices asked count.
+        ids = list(dict.fromkeys([*before, *named]))[-_MOST_PRICED:]
+        if len(ids) > 1:
+            context["services"] = ids
         else:
             context.pop("services", None)
     when = understanding.entities.get("when")
@@ -164,6 +195,13 @@ def remember(state: DialogueState, understanding: Understanding, skill: str | No
     state.context = context
 
 
+def _priced_before(context: dict[str, Any], intent: str | None) -> list[str]:
+    """The services whose prices were asked just before, when this is one more price."""
+    if intent != "pricing" or context.get("intent") != "pricing":
+        return []
+    return list(context.get("services") or ([context["service"]] if "service" in context else []))
+
+
 def remember_parts(state: DialogueState, parts: Sequence[Understanding]) -> None:
     """A message asked about several services, one question each ("¿cuánto sale la
     coloración? ¿y el brushing?"): "los dos" next means all of them."""
@@ -171,6 +209,23 @@ def remember_parts(state: DialogueState, parts: Sequence[Understanding]) -> None
     ids = list(dict.fromkeys(str(x.id) for x in named if isinstance(x, ServiceInfo)))
     if len(ids) > 1:
         state.context = {**state.context, "services": ids}
+
+
+# What may stand around a day said alone: "ok, el miércoles entonces", "friday then".
+_AROUND_A_DAY = re.compile(
+    r"(?:(?:ok|okay|oki|dale|vale|bueno|listo|genial|perfecto|great|cool|y|and|el|la|los|para"
+    r"|on|for|this|next|then|entonces|pues|mejor|maybe|quizas|tal vez|porfa|please|pls"
+    r"|a las|at|el dia)\s*)*"
+)
+
+
+def _only_the_day(text: str, when: WhenMention) -> bool:
+    """ "el miércoles", "ok friday then": a day (and time) and nothing else, no question."""
+    said = normalize(text)
+    if "?" in text or not when.text:
+        return False
+    rest = said.replace(normalize(when.text), " ")
+    return _AROUND_A_DAY.fullmatch(" ".join(rest.split())) is not None
 
 
 def _value_words(entities: dict[str, Any]) -> set[str]:

@@ -199,10 +199,13 @@ def _decide(
     if awaited and yes_no and understanding.intent == GOODBYE and starts_yes(text):
         # "sí, nos vemos mañana" to "¿Confirmás que venís?" is the answer, with a goodbye.
         turn.understanding = understanding = replace(understanding, intent=AFFIRM)
-    # "bueno, otro día vengo": as good as a goodbye to the question pending.
-    leaving = understanding.intent == GOODBYE or (
-        leaves_for_now(text) and "when" not in understanding.entities
+    # A goodbye the classifier scored ("lo que tengas" looks like "que tengas buen día")
+    # leaves a flow only if the flow does not read it as the answer it waits for.
+    said_goodbye = understanding.intent == GOODBYE and (
+        read_act(text) == GOODBYE or not _claimed(runtime, turn, text, conversation, ctx)
     )
+    # "bueno, otro día vengo": as good as a goodbye to the question pending.
+    leaving = said_goodbye or (leaves_for_now(text) and "when" not in understanding.entities)
     if turn.state.flow and (is_exit(text) or leaving):
         if leaving and GOODBYE in runtime.by_intent:
             turn.state.flow = None  # "perfecto, ¡hasta luego!" mid-booking: let them go
@@ -423,13 +426,14 @@ def _questions(
         return None  # "I have to cancel thursday. could I do saturday instead?": one move
     hours, language = runtime.profile.opening_hours, conversation.language
     read: dict[str, Understanding] = {}  # both splitters often cut the same pieces
+    named = any(k in whole.entities for k in _NAMES)
     for splitter, strict in ((_PARTS, False), (_AND, True)):
         pieces = [p.strip() for p in splitter.split(text) if p.strip()]
         if not 2 <= len(pieces) <= 5:
             continue
         for p in pieces:
             if p not in read:
-                read[p] = runtime.nlu.understand(p, now, hours, language)
+                read[p] = runtime.nlu.understand(p, now, hours, language, service_beside=named)
         understood = [(p, read[p]) for p in pieces]
         asks = [
             (p, u)
@@ -501,7 +505,8 @@ _NAMES = ("service", "services", "service_options")
 
 def _share_service(asks: list[tuple[str, Understanding]]) -> list[tuple[str, Understanding]]:
     """ "¿cuánto sale la coloración? … y si tienen lugar el jueves": the request is for
-    the one service the message's other questions named."""
+    the one service the message's other questions named; so is a price asked of nothing
+    ("can I get a blow dry today? also how much is it?")."""
     named = {
         u.entities["service"]
         for _, u in asks
@@ -512,7 +517,7 @@ def _share_service(asks: list[tuple[str, Understanding]]) -> list[tuple[str, Und
     service = next(iter(named))
     return [
         (p, replace(u, entities={**u.entities, "service": service}))
-        if u.intent in _FLOW_INTENTS and not any(k in u.entities for k in _NAMES)
+        if u.intent in (*_FLOW_INTENTS, "pricing") and not any(k in u.entities for k in _NAMES)
         else (p, u)
         for p, u in asks
     ]

@@ -172,6 +172,11 @@ class SkillContext(ABC):
     def find_service(self, text: str) -> ServiceInfo | None:
         """The service a text mentions (fuzzy, synonyms included), or None."""
 
+    def combined_service(self, services: Sequence[ServiceInfo]) -> ServiceInfo | None:
+        """The one service whose name joins exactly these ("Corte + barba" for a haircut
+        and a beard trim), or None (also in contexts that do not know)."""
+        return None
+
     @abstractmethod
     def opening_hours(self, day: date) -> Sequence[tuple[time, time]]:
         """Opening intervals on a local date; empty when closed (including holidays)."""

@@ -103,6 +103,25 @@ def test_after_a_list_of_times_a_bare_number_is_an_hour_and_a_word_an_option() -
 
 
 @pytest.mark.parametrize(
+    ("text", "number", "asked"),
+    [
+        ("is 5 ok?", 5, True),
+        ("¿5 puede ser?", 5, True),
+        ("what about 3?", 3, True),
+        ("5 te sirve?", 5, True),
+        ("5", 5, False),
+        ("dale, 2 porfa", 2, False),
+        ("is 2 people ok?", None, False),
+        ("puede ser el viernes?", None, False),
+    ],
+)
+def test_a_number_put_as_a_question(text: str, number: int | None, asked: bool) -> None:
+    """ "is 5 ok?": the number is read as said alone, and known to be proposed."""
+    assert reading.bare_number(text) == number
+    assert reading.put_as_question(text) is asked
+
+
+@pytest.mark.parametrize(
     ("text", "kind", "thing"),
     [
         ("¿hacen alisado?", NOT_OFFERED, "alisado"),

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from hablo.engine.nlu.genders import of_gender
+from hablo.engine.nlu.genders import counterpart, of_gender
 from hablo.engine.nlu.services import ServiceMatcher
 from hablo.plugins.sdk import ServiceInfo
 
@@ -54,3 +54,25 @@ def test_the_matcher_finds_the_haircut_for_men() -> None:
     assert matcher.find("haircut for men") == MEN
     assert matcher.by_name_words("a haircut for a man") == (MEN,)
     assert matcher.by_name_words("a haircut") == (MEN, WOMEN)
+
+
+@pytest.mark.parametrize(
+    ("last", "text", "expected"),
+    [
+        (MEN, "and for women?", WOMEN),
+        (WOMEN, "and for my husband?", MEN),
+        (CABALLERO, "¿y para dama?", DAMA),
+        (DAMA, "y para hombre?", CABALLERO),
+        (BLOWOUT, "and for men?", BLOWOUT),  # for anyone: the same service
+        (CABALLERO, "and for women?", DAMA),
+        (MEN, "and tomorrow?", None),  # says for nobody
+    ],
+)
+def test_the_counterpart_for_whom_a_follow_up_says(
+    last: ServiceInfo, text: str, expected: ServiceInfo | None
+) -> None:
+    assert counterpart([MEN, WOMEN, CABALLERO, DAMA, BLOWOUT], last, text) == expected
+
+
+def test_no_counterpart_where_the_business_cuts_only_for_one() -> None:
+    assert counterpart([MEN, BLOWOUT], MEN, "and for women?") is None

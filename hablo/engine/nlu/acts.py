@@ -384,6 +384,19 @@ _CANCEL_RE = re.compile(r"\b(?:cancel\w*|anul\w*|dar de baja|da de baja|dame de 
 
 means_own_booking = Phrase(_OWN_BOOKING_RE)
 
+# "¿tengo turno el viernes a las 10?", "do I have an appointment friday?", "am I booked
+# in for Saturday?": asked of the bookings held, not for a new one (the "?" asks it).
+_HELD_RE = re.compile(
+    r"\b(?:(?:tengo|tenia|tenemos|teniamos) (?:(?:un|una|el|la|algun|alguna|mi) )?(?:turno|cita"
+    r"|reserva)|(?:do|did) (?:i|we) (?:have|book) (?:(?:an|a|my|the) )?(?:appointment|booking"
+    r"|slot|reservation)|(?:am i|are we|is my \w+) (?:booked|still booked|down)"
+    r"|have i (?:got|booked) (?:(?:an|a|my) )?(?:appointment|booking|slot))\b"
+)
+
+
+def asks_if_booked(text: str) -> bool:
+    return "?" in text and _HELD_RE.search(plain(text)) is not None
+
 
 # "cancelalo directamente", "borralo porfa", "borrá ese", "anula la punción, por favor",
 # "scratch the thursday one", "call it off": a cancellation said the way people say it.
@@ -467,7 +480,27 @@ asks_which_days = Phrase(
     r"|libre|hueco|algo)"
     r"|cuando (?:tenes|tienes|tiene|tienen|hay)$|which days|what days|dias (?:libres|disponibles)"
     r"|available days|when (?:do you have|are you free|have you got)"
-    r"|(?:tenes|tienes|tiene|tienen) disponibilidad$|que disponibilidad)\b"
+    r"|(?:tenes|tienes|tiene|tienen) disponibilidad$|que disponibilidad"
+    # "¿cuándo puedo ir?", "¿qué día me podés atender?", "when can I come in?": asked of
+    # the business's calendar, so the days with room answer it.
+    r"|(?:cuando|que dia|para cuando) (?:(?:me|nos) )?(?:puedo|podria|podemos|podriamos)"
+    r" (?:ir|pasar|venir|caer|darme una vuelta|agendar|reservar|sacar turno|pedir cita)"
+    r"|(?:cuando|que dia|para cuando) (?:me|nos) (?:podes|podrias|puedes|podrias|puede|podria"
+    r"|pueden|podrian|podeis|podriais) (?:atender|dar (?:turno|cita|hora)|hacer (?:un )?lugar"
+    r"|meter|coger|recibir|agendar)"
+    r"|(?:cuando|que dia|para cuando) (?:me|nos) (?:das|dan|darias|darian|dais|da|daria)"
+    r" (?:turno|cita|hora|lugar)"
+    r"|(?:cuando|que dia) (?:me|nos) (?:atendes|atiendes|atiende|atienden|atendeis|recibis"
+    r"|recibes|recibe|reciben)"
+    r"|(?:cuando|que dia) (?:tendrias|tendrian|tendrias|teneis|tenes|tienes|tienen|tiene|hay)"
+    r" (?:un )?(?:hueco|espacio|lugarcito|lugar|turno|cita|disponible)"
+    r"|when (?:can|could) (?:i|we) (?:come|pop|drop|stop|swing|get|book)"
+    r"|when (?:can|could) you (?:see|fit|squeeze|take|book) (?:me|us)"
+    # "no sé qué día, ¿qué me recomendás?", "not sure which day": the days with room help
+    r"|no se (?:que|cual) dia|no se cuando|que dia me (?:recomendas|recomiendas|recomienda"
+    r"|conviene)|not sure (?:what|which) day|(?:what|which) day (?:is|would be) (?:best|better)"
+    r"|what day (?:can|could) (?:i|we|you)|when (?:are you|is there|do you have) (?:available"
+    r"|room|space|anything free|an opening|openings)|when s (?:good|best) for you)\b"
 )
 
 
@@ -559,7 +592,22 @@ _LEAVES_RE = re.compile(
     r"(?: later| back| tomorrow)|(?:talk|speak|chat) (?:to you |with you )?later|ttyl"
     r"|(?:te|le|los|las|les) (?:llamo|marco|hablo) (?:despues|luego|mas tarde)"
     r"|(?:llamo|marco) (?:despues|luego|mas tarde)"
-    r"|maybe (?:another|some other) (?:time|day))\b"
+    r"|maybe (?:another|some other) (?:time|day)"
+    # "déjame pensarlo", "lo tengo que pensar", "lo hablo con mi marido y te confirmo",
+    # "I'll have a think", "let me check with my wife and get back to you"
+    r"|(?:dejame|deja|dejeme|dejenme|dejadme|permitime|permiteme|dame|deme) (?:que )?"
+    r"(?:lo )?(?:pensarlo|pensar|piense|lo piense|consultarlo|consultar|ver(?:lo)? bien)"
+    r"|lo (?:tengo|tendria|tendre) que (?:pensar|consultar|hablar|ver)"
+    r"|tengo que (?:pensarlo|consultarlo|hablarlo|verlo)|(?:voy a|quiero) pensarlo"
+    r"|\by (?:te|le|les|os) (?:aviso|digo|confirmo|escribo|cuento|marco)"
+    r"(?: (?:algo|despues|luego|mas tarde|en un rato|al rato))?$"
+    r"|(?:luego|despues|mas tarde|ahorita|ahi|al rato|en un rato) (?:te|le|les|os)"
+    r" (?:digo|aviso|confirmo|escribo|marco)|ya (?:te|le|os) (?:digo algo|aviso|confirmo)"
+    r"|(?:have|had) a (?:think|thought)|think (?:it|this) over|(?:need|want|have) to think"
+    r"(?: about it| it over|$)|sleep on it"
+    r"|(?:let me|i ll|i will|i need to|i have to|i ve got to|gotta) (?:check|ask|see|talk"
+    r"|speak|look)\b.{0,40}\b(?:get back to you|let you know|come back to you|be in touch)"
+    r"|(?:i ll|i will|we ll) be in touch)\b"
 )
 # "¿tenés…?", "¿hay…?", "any…?": words that ask for something (another day, time, slot).
 ASKING_WORDS = r"tenes|tienes|tienen|hay|any"
@@ -608,6 +656,10 @@ SOONEST_WORDS = (
     # "¿me pueden atender ahorita?", "una consulta para ahorita", "ahorita se puede?"
     r"|(?:atender\w*|atienden|atiende|ver(?:me|lo|la)|see (?:me|us|him|her)) (?:ahora|ahorita|now)"
     r"|para (?:ahorita|ahora mismo|ya mismo)|^ahorita (?:se puede|puede ser|hay|tienen|tiene)"
+    # "buenas, ahorita tienen espacio para un corte?", "right now do you have a slot?"
+    r"|(?:ahorita|ahora mismo|right now) (?:tienen|tenes|tienes|tiene|teneis|hay|do you have"
+    r"|have you got|you got) (?:(?:un|una|algo de|a|any) )?(?:lugar\w*|turno|hueco|cita|espacio"
+    r"|room|space|slot|opening)"
     r"|^(?:pues |si |hoy )?(?:ahorita|ahora mismo)(?: mismo)?(?: si)?"
     r"(?: se puede| puede ser| porfa| por favor| de ser posible)?$"
 )

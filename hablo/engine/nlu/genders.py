@@ -43,3 +43,31 @@ def of_gender(options: Sequence[ServiceInfo], text: str) -> tuple[ServiceInfo, .
     """The options for whom `text` says ("a haircut for men": the men's haircut), all of
     them when it says nobody or none of them is named for them."""
     return narrowed(options, _genders(text), _gender_of)
+
+
+def says_for_whom(text: str) -> bool:
+    """ "¿y para mujer?", "and for men?": the message names whom it is for."""
+    return len(_genders(text)) == 1
+
+
+def counterpart(
+    services: Sequence[ServiceInfo], service: ServiceInfo, text: str
+) -> ServiceInfo | None:
+    """The service like `service` for whom `text` says: "¿y para mujer?" after the men's
+    haircut is the women's haircut; `service` itself when it is for anyone; None when
+    the business has no such service for them."""
+    said = _genders(text)
+    if len(said) != 1:
+        return None
+    if _gender_of(service) is None:
+        return service
+    family = _ungendered(service.name)
+    return next(
+        (s for s in services if _gender_of(s) in said and _ungendered(s.name) == family), None
+    )
+
+
+def _ungendered(name: str) -> frozenset[str]:
+    """A service's name without whom it is for ("Men's haircut" -> {"haircut"})."""
+    words = _WORDS.findall(normalize(re.sub(r"['\u2019`\u00b4]s\b", "s", name)))
+    return frozenset(w for w in words if w not in _GENDER_OF and w not in ("de", "para", "for"))

@@ -29,6 +29,9 @@ _GROUP_RE = re.compile(
     r"(?P<n>2|3|4|dos|tres|cuatro|two|three|four)(?:\s+(?:personas|people|of us))?\b"
     r"(?!\s*(?:hs|horas?|am|pm|de la|y media))"
     r"|\b(?P<m>2|3|4|two|three|four)\s+of\s+us\b"
+    # "queremos ir las dos", "vamos los tres", "the two of us": the people who come
+    r"|\b(?:ir|venir|vamos|venimos|iriamos|vendriamos|queremos|somos|the)\s+(?:las|los)?\s*"
+    r"(?P<k>dos|tres|cuatro|two|three|four)\b(?=\s+(?:a|of us|juntos|juntas|queremos)\b|$)"
 )
 _COUNT = {"2": 2, "3": 3, "4": 4, "dos": 2, "tres": 3, "cuatro": 4, "two": 2, "three": 3,
           "four": 4}  # fmt: skip
@@ -82,12 +85,17 @@ def party_size(text: str) -> int:
         or not group.group(0).startswith("para")
         or group.group(0).endswith(("personas", "people"))
     ):
-        return _COUNT[group["n"] or group["m"]]
+        return _COUNT[group["n"] or group["m"] or group["k"]]
     return 2 if _COMPANION_RE.search(said) else 1
 
 
 # "mi pareja", "my partner": a person, even where a service is named after them.
 _THEIR_PERSON = re.compile(rf"\b(?:mi|my|tu|your|su|his|her|our|nuestr[oa]) {_KIN}\b", re.I)
+
+
+def names_their_people(text: str) -> bool:
+    """ "a haircut for me and a beard trim for my brother": someone of theirs is named."""
+    return _THEIR_PERSON.search(plain(text)) is not None
 
 
 def without_their_people(text: str) -> str:

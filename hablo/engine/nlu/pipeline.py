@@ -21,6 +21,7 @@ from hablo.engine.nlu.acts import (
     asks_cancel,
     asks_end,
     asks_holidays,
+    asks_if_booked,
     asks_latest,
     asks_opening,
     asks_reminder,
@@ -68,7 +69,12 @@ from hablo.engine.nlu.model_store import (
     read_builtin_model,
 )
 from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
-from hablo.engine.nlu.party import for_companion, without_their_people
+from hablo.engine.nlu.party import (
+    for_companion,
+    names_their_people,
+    party_size,
+    without_their_people,
+)
 from hablo.engine.nlu.reach import PHONE, asks_phone
 from hablo.engine.nlu.services import CHILDREN_SERVICE, ServiceMatcher
 from hablo.engine.nlu.sizes import of_size, sized_variant
@@ -102,7 +108,10 @@ _AVAILABILITY = re.compile(
     r"|can i come|come in|come by|pop in|stop by|drop (?:\w+ )?off"
     r"|(?:se |te |le )?(?:lo|la) dejo|dejarlo|dejarla|(?:lo|la) paso a dejar"
     r"|(?:see|check|fit|squeeze|get|take|bring) (?:me|him|her|it|us|them|my \w+)(?: in)?"
-    r"|get in|take a look)\b"
+    r"|get in|take a look"
+    # "I'd like to come next week", "quisiera pasar el jueves": a visit wanted then
+    r"|(?:like|love|want|need|wanna|hoping) to (?:come|pop|drop|swing)"
+    r"|(?:quiero|quisiera|queria|me gustaria|necesito) (?:ir|pasar|venir|caer)\b)\b"
 )
 log = logging.getLogger(__name__)
 
@@ -340,11 +349,13 @@ class NluPipeline:
         opening_hours: OpeningHours,
         conversation_language: str | None = None,
         said: str | None = None,
+        service_beside: bool = False,
     ) -> Understanding:
         """`text` is respelled here, unless `said` (the message as written) is given: then
         `text` is its `respell`, done once by the caller (a turn reads that text
         throughout), and the services `said` takes back ("era barba no corte") are the
-        entity "taken_back"."""
+        entity "taken_back". `service_beside`: `text` is one question of a message whose
+        other words name a service ("¿cuánto sale el corte? lo necesito urgente")."""
         if said is None:
             text = self.respell(text)
         language = detect_language(text, conversation_language or self._default_language)
@@ -360,7 +371,13 @@ class NluPipeline:
         if intent is not None and intent not in self._ref.intents:
             intent = None  # a stand-in model's intent that this tenant's skills do not have
         intent, confidence = _by_rule(
-            text, intent, prediction.confidence, entities, self._matcher, prediction.chitchat
+            text,
+            intent,
+            prediction.confidence,
+            entities,
+            self._matcher,
+            prediction.chitchat,
+            service_beside,
         )
         if intent in (AFFIRM, DENY) and confidence == 1.0 and read_act(text) is not None:
             # A whole message that is a yes or no names no service ("bárbaro" is no barba).
@@ -435,13 +452,17 @@ class NluPipeline:
             when = _on_named_holiday(text, when, now, self._holidays)
         if when is not None:
             entities["when"] = when
-        near = when.text if when else None
+        # Only the services named near the day, unless several people are booked: "corte
+        # mañana a las 10 y para mi hija a las 11, brushing" asks for both.
+        near = when.text if when and party_size(text) < 2 else None
         services = self._matcher.find_all(text, near=near)
         if len(services) > 1:
             # "no, mejor sesión individual, mi pareja no puede": one service, not "Terapia
             # de pareja" besides (a person of theirs named; another service still named).
             alone = self._matcher.find_all(without_their_people(text), near=near)
             services = alone if 0 < len(alone) < len(services) else services
+        if len(services) > 1 and not names_their_people(text):
+            services = self._matcher.joined(services)  # "corte y barba": "Corte + barba"
         unsettled = self._matcher.unsettled(text) if services else ()
         if unsettled and not set(unsettled) & set(services):
             # "a cut and a blowout": which cut is asked first, the blowout comes after.
@@ -668,7 +689,8 @@ _WANT = re.compile(
 _ONLY_ASKS = re.compile(
     r"(?:(?:hi|hello|hey|hiya|hola|buenas|buen dia|buenos dias|buenas tardes|please|pls|plz"
     r"|porfa|porfavor|por favor|thanks|thank you|gracias|a|an|the|one|un|una|el|la|for|para"
-    r"|my|mi|son|daughter|kid|dog|cat|hijo|hija|nene|nena|perro|perrita|perrito|gato)\s*)*"
+    r"|my|mi|son|daughter|kid|dog|cat|hijo|hija|nene|nena|perro|perrita|perrito|gato"
+    r"|2|3|4|two|three|four|dos|tres|cuatro)\s*)*"  # "two haircuts please": one each
 )
 # A question about cancelling, not a cancellation: "si cancelo, ¿me cobran algo?".
 _IF_I_CANCEL = re.compile(
@@ -689,9 +711,11 @@ def _by_rule(
     entities: dict[str, Any],
     matcher: ServiceMatcher,
     chitchat: bool = False,
+    service_beside: bool = False,
 ) -> tuple[str | None, float]:
     """Where rules read a message better than the classifier (it may add "thing");
-    `chitchat`: the classifier read small talk ("¿viste el partido?")."""
+    `chitchat`: the classifier read small talk ("¿viste el partido?"); `service_beside`:
+    the rest of the message names a service."""
     act = read_act(text)
     said = normalize(text)
     denies = act == DENY or (act is None and intent == DENY)
@@ -710,6 +734,8 @@ def _by_rule(
         return "human", 1.0  # "my dog ate chocolate": a person, now, not the menu
     said = normalize(text)
     seen_soon = "when" in entities or _AVAILABILITY.search(said)
+    if _URGENT.search(said) and seen_soon and service_beside and not _names_service(entities):
+        return "book", 1.0  # "¿cuánto sale el corte? … lo necesito urgente antes del sábado"
     if _URGENT.search(said) and seen_soon and not _names_service(entities):
         # "es urgente, ¿me atienden hoy?": no service to list times of; a person, now
         # ("urgente, ¿tenés turno para corte?" names one: its soonest times are offered).
@@ -735,14 +761,21 @@ def _by_rule(
         return "pricing", 1.0  # "¿cuáles son sus honorarios?", "fees?"
     if _SPEAKS.search(said_plain) and intent in (*_DISGUISES, "human", "help"):
         return "greeting", 1.0  # "¿habla español?": the greeting, in the language asked in
-    if _WHO_ARE_YOU.search(said_plain) and intent in (*_DISGUISES, "human", "help"):
+    # "perdón la hora, mañana tienen algo para color?" asks for more than who answers
+    named_more = _names_service(entities) or "when" in entities
+    who = _WHO_ARE_YOU.search(said_plain) and intent in (*_DISGUISES, "human", "help")
+    if who and not (named_more and intent in ("book", "pricing", None)):
         return "greeting", 1.0  # "¿con quién hablo?", "are you a bot?": who answers
-    advice = asks_advice(text, _names_service(entities))
+    # "queria turno para corte, no sé qué día, ¿qué me recomendás?": the days, not advice
+    advice = asks_advice(text, _names_service(entities)) and not asks_which_days(text)
     if advice and intent in (*_DISGUISES, "help") and "when" not in entities:
         return RECOMMEND, 1.0  # "¿qué me recomendás?": what the business does, and a person
     if _IF_I_CANCEL.search(normalize(text)):
         entities["thing"] = ""  # "si cancelo, ¿me cobran algo?": a policy not known here
         return UNKNOWN_FACT, 1.0
+    held = asks_if_booked(text) and not (asks_cancel(text) or _MOVE.search(said))
+    if held and intent in (None, "book", "pricing", "hours", AFFIRM):
+        return "my_bookings", 1.0  # "¿tengo turno el viernes a las 10 para corte?"
     if intent in (None, "goodbye") and asks_latest(text):
         return "book", 1.0  # "la más tarde que tengas" (a flow that asked reads it first)
     if intent == "goodbye" and "when" not in entities and asks_shift(text):
@@ -829,6 +862,14 @@ def _by_rule(
         return "book", 1.0  # "q onda, brushing sáb 10hs?"
     if intent is None and "service" in entities and _WANT.search(said):
         return "book", 1.0  # "necesito un cambio de aceite", "ocupo una limpieza"
+    if (
+        intent in (None, "pricing")
+        and confidence < _UNSURE
+        and "service" in entities
+        and party_size(text) > 1
+        and not _PRICE_ASK.search(said_plain)
+    ):
+        return "book", 1.0  # "dos cortes por favor": one for each, not their price
     if (
         intent in (None, "greeting")
         and "service" in entities

@@ -247,7 +247,7 @@ CHILDREN_SERVICE = re.compile(r"\b(?:pediatri\w*|ninos?|ninas?|infantil|kids?|ch
 
 # A synonym that starts with a pronoun-joined infinitive ("cortarme el pelo") is said
 # with any pronoun or none ("cortarse el pelo", "para cortar el pelo", "cortar y teñir").
-_JOINED_INFINITIVE = re.compile(r"^(?P<verb>[a-zñ]{3,}(?:ar|er|ir))(?:me|te|se|le|la|lo)$")
+_JOINED_INFINITIVE = re.compile(r"^(?P<verb>[a-zñ]{3,}(?:ar|er|ir))(?:me|te|se|le|la|lo|nos|les)$")
 # Verbs too common to name a service alone ("hacerme las manos" is no "hacer").
 _COMMON_VERBS = frozenset({"hacer", "poner", "sacar", "tener", "pedir", "dejar", "arreglar"})
 
@@ -258,7 +258,8 @@ def _verb_forms(phrase: str) -> list[str]:
     if found is None:
         return []
     verb, rest = found["verb"], words[1:]
-    forms = [" ".join([f"{verb}{p}", *rest]) for p in ("", "me", "te", "se", "le")]
+    pronouns = ("", "me", "te", "se", "le", "nos", "les")  # "cortarnos el pelo"
+    forms = [" ".join([f"{verb}{p}", *rest]) for p in pronouns]
     forms = [f for f in forms if f != phrase]
     return forms + ([verb] if rest and verb not in _COMMON_VERBS else [])
 
@@ -376,10 +377,40 @@ class ServiceMatcher:
         # word -> what _by_suffix / _by_prefix found for it (see _remembered).
         self._suffixes: dict[str, tuple[ServiceInfo, ...] | None] = {}
         self._prefixes: dict[str, tuple[ServiceInfo, ...] | None] = {}
+        # The services a name joins ("Haircut and beard": the Haircut and the Beard trim),
+        # so asking for both is asking for it.
+        self._parts_of: dict[str, frozenset[ServiceInfo]] = {}
+        for service in services:
+            for phrase in (service.name, *(n for _, n in service.names)):
+                pieces = [p for p in _PARTS.split(_norm(phrase, keep_enye=True)) if p.strip()]
+                found = [self.find(piece) for piece in pieces] if len(pieces) >= 2 else []
+                parts = frozenset(s for s in found if s is not None and s != service)
+                if len(parts) == len(pieces):
+                    self._parts_of[str(service.id)] = parts
+                    break
 
     def services(self) -> tuple[ServiceInfo, ...]:
         """The services this matcher knows, as given."""
         return self._services
+
+    def combined(self, services: Sequence[ServiceInfo]) -> ServiceInfo | None:
+        """The one service whose name joins exactly these ("Corte + barba" for a haircut
+        and a beard trim), None when the business has none."""
+        wanted = frozenset(services)
+        found = [s for s in self._services if self._parts_of.get(str(s.id)) == wanted]
+        return found[0] if len(found) == 1 else None
+
+    def joined(self, found: Sequence[ServiceInfo]) -> list[ServiceInfo]:
+        """The services asked for one person: "corte y arreglo de barba" where "Corte +
+        barba" exists is that one, once."""
+        merged: list[ServiceInfo] = []
+        for service in found:
+            both = self.combined([merged[-1], service]) if merged else None
+            if both is not None:
+                merged[-1] = both
+            else:
+                merged.append(service)
+        return merged
 
     def words(self) -> frozenset[str]:
         """Every word of the services' names and synonyms (normalised, ñ kept)."""
@@ -702,7 +733,8 @@ class ServiceMatcher:
             at = f" {norm} ".find(f" {alias.phrase} ")
             if at >= 0:
                 found.append((at, alias.service))
-                norm = norm[:at] + " " * len(alias.phrase) + norm[at + len(alias.phrase) :]
+                size = len(alias.phrase) + self._runs_on(alias, norm[at + len(alias.phrase) :])
+                norm = norm[:at] + " " * size + norm[at + size :]
         offset = 0
         for part in _PARTS.split(norm):
             service = self.find(part) if part.strip() else None
@@ -721,6 +753,19 @@ class ServiceMatcher:
         if anchor >= 0 and len(found) > 1:
             found = _nearest_group(found, anchor)
         return [s for _, s in found]
+
+    def _runs_on(self, alias: _Alias, rest: str) -> int:
+        """How many characters of `rest` finish the last part of a joined name as one of
+        its services is called: "haircut and beard| trim" is the Haircut and beard, no
+        Beard trim besides."""
+        last = alias.phrase.split()[-1]
+        longest = 0
+        for part in self._parts_of.get(str(alias.service.id), ()):
+            for phrase in (part.name, *(n for _, n in part.names), *part.synonyms):
+                said = _norm(phrase, keep_enye=True)
+                if said.startswith(f"{last} ") and f"{last}{rest} ".startswith(f"{said} "):
+                    longest = max(longest, len(said) - len(last))
+        return longest
 
     @staticmethod
     def _windows(tokens: list[str]) -> list[str]:

@@ -34,6 +34,7 @@ _SHORTHAND: dict[str, str] = {
     "ur": "your", "tmrw": "tomorrow", "tmr": "tomorrow",
     "lune": "lunes", "marte": "martes", "miercole": "miércoles", "jueve": "jueves",
     "vierne": "viernes", "sabdo": "sábado", "sab": "sábado", "cote": "corte",
+    "bierne": "viernes", "juebe": "jueves", "sabad": "sábado", "miercol": "miércoles",
     "honorarios": "honorarios", "arancel": "arancel",
     "tmrow": "tomorrow", "tomorow": "tomorrow", "2moro": "tomorrow", "2morrow": "tomorrow",
     "wensday": "wednesday", "wendsday": "wednesday",

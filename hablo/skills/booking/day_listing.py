@@ -39,12 +39,18 @@ class DayListing(FlowBase):
             return None
         return say_day(self.ctx, sunday, self.lang)
 
-    def _days_with_room(self, service: ServiceInfo, since: date | None) -> list[str]:
+    def _days_with_room(
+        self, service: ServiceInfo, since: date | None, until: date | None = None
+    ) -> list[str]:
         """The days listed for "¿qué días tenés (esta semana)?": that week's, else the
-        next ones. When none has room in the part of the day the customer can come
+        next ones; with `until` ("antes del sábado"), the days up to it, else the next
+        ones. When none has room in the part of the day the customer can come
         ("trabajo hasta las 5" for a three-hour job, the shop closing at 18:30), that is
         said and the days with room at other times are listed instead."""
-        days = (self._open_days(service, since=since) if since else []) or self._open_days(service)
+        bounded = since or until
+        days = (
+            self._open_days(service, since=since, until=until) if bounded else []
+        ) or self._open_days(service)
         span = self._window()
         if days or span is None:
             return days
@@ -60,14 +66,23 @@ class DayListing(FlowBase):
                 end=end,
             )
         )
-        return (self._open_days(service, since=since) if since else []) or self._open_days(service)
+        return (
+            self._open_days(service, since=since, until=until) if bounded else []
+        ) or self._open_days(service)
 
     def _open_days(
-        self, service: ServiceInfo, count: int = 4, since: date | None = None
+        self,
+        service: ServiceInfo,
+        count: int = 4,
+        since: date | None = None,
+        until: date | None = None,
+        first_time: bool = True,
     ) -> list[str]:
         """ "¿qué días tienen?", "¿cuándo tenés libre?": the next days with a free time
         for the service, each with its first free time ("jueves 11 de marzo (09:00)");
-        with `since`, the days of that week only ("¿qué días tenés esta semana?")."""
+        with `since`, the days of that week only ("¿qué días tenés esta semana?"); with
+        `until`, the days up to that one ("antes del sábado"); without `first_time`, the
+        days alone."""
         repo = repo_of(self.ctx)
         today = self.now.astimezone(self.zone).date()
         start = max(since or today, today)
@@ -75,6 +90,8 @@ class DayListing(FlowBase):
         if since is not None:  # the week ends on its Sunday
             last = min(last, since + timedelta(days=6 - since.weekday()))
             count = 7
+        if until is not None:
+            last, count = min(last, until), 7
         found: list[str] = []
         for ahead in range((last - start).days + 1):
             day = start + timedelta(days=ahead)
@@ -85,10 +102,20 @@ class DayListing(FlowBase):
                 free = [s for s in free if span[0] <= minute_of_day(s, self.zone) < span[1]]
             if free:
                 first = say_clock(self.ctx, free[0].astimezone(self.zone).time(), self.lang)
-                found.append(f"{say_day(self.ctx, day, self.lang)} ({first})")
+                said = say_day(self.ctx, day, self.lang)
+                found.append(f"{said} ({first})" if first_time else said)
                 if len(found) == count:
                     break
         return found
+
+    def _days_for_any(self) -> list[str]:
+        """ "¿cuándo puedo ir?" before the service is said: the days with room for the
+        shortest service (no first time: it depends on the service)."""
+        services = self.ctx.services()
+        if not services:
+            return []
+        shortest = min(services, key=lambda s: s.duration_minutes)
+        return self._open_days(shortest, first_time=False)
 
     def _soonest(self, service: ServiceInfo) -> datetime | None:
         repo = repo_of(self.ctx)

@@ -242,6 +242,12 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         if str(service.id) == self.state.get("service_id") or not adds_to_request(self.turn.text):
             return False
         then = list(self.state.get("then", []))
+        held = service_by_id(self.ctx, self.state.get("service_id"))
+        both = self.ctx.combined_service([held, service]) if held and not then else None
+        if both is not None:  # "y también la barba" where "Corte + barba" exists: that one
+            self.state["service_id"] = str(both.id)
+            self.state.pop("proposal", None)
+            return True
         if str(service.id) not in then:
             self.state["then"] = [*then, str(service.id)]
         self.state.pop("proposal", None)
@@ -352,9 +358,11 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         if step == "day":
             week_listed = self.state.pop("days_from", None)
             listed = self.state.get("days_listed")
-            if when is not None and not when.has_date and listed and "day" not in self.state:
-                # "a las 17" to "¿qué día? Tengo lugar: martes, miércoles…": the hour is
-                # kept, the day is still to be said (not today's by default)
+            unsaid = "day" not in self.state and not self.state.get("last_day")
+            if when is not None and not when.has_date and unsaid:
+                # "a las 17" to "¿qué día? (Tengo lugar: martes, miércoles…)": the hour is
+                # kept, the day is still to be said (not today's by default); after "¿qué
+                # otro día u horario?" it is the day refused's (see _absorb_entities)
                 local = when.start.astimezone(self.zone)
                 self._set_time(f"{local:%H}", f"{local:%M}")
                 self.state["which_days"] = True
@@ -460,9 +468,15 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
                     or not (when.has_time or "weekday" in self.turn.entities)  # "el martes"
                 )
             )
+            up_to = reading.days_up_to(self.turn.text) if when.has_date else None
             if week:
                 self.state["which_days"] = True
                 self.state["week_from"] = local.date().isoformat()
+                self.state.pop("day", None)
+            elif up_to is not None and not when.has_time:
+                # "urgente antes del sábado": the days with room until then, not Saturday
+                self.state["which_days"] = True
+                self.state["days_until"] = (local.date() - timedelta(days=up_to)).isoformat()
                 self.state.pop("day", None)
             elif when.has_date:
                 self._set_day(local.date())
@@ -558,8 +572,11 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
                 service = service_by_id(ctx, self.state.get("booking_service_id"))
             if service is None:
                 self.state["step"] = "service"
+                free_days: list[str] = []
                 if asks_which_days(self.turn.text):  # "¿qué días tenés?": once it is said for what
                     self.state["which_days"] = True
+                    if "day" not in self.state and not self.state.get("week_from"):
+                        free_days = self._days_for_any()  # "¿cuándo puedo ir?": the days, for what?
                 if reading.wants_earliest(self.turn.text):  # "¿tienen cita ahorita?": for what
                     self.state["soonest"] = True
                 narrowed = self.turn.entities.get("service_options")
@@ -572,6 +589,7 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
                     "booking_ask_service",
                     services=[s.label(self.lang) for s in options],
                     when=self._said_when(),
+                    free_days=free_days,
                 )
             self.state["service_id"] = str(service.id)
         asked_soonest = self.state.pop("soonest", False) or reading.wants_earliest(self.turn.text)
@@ -588,7 +606,8 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
                 since = date.fromisoformat(week) if week else None
                 if week:
                     self.state["days_from"] = week  # the weekday answered is of that week
-                days = self._days_with_room(service, since)
+                until = self.state.pop("days_until", None)
+                days = self._days_with_room(service, since, until and date.fromisoformat(until))
                 self.state["days_listed"] = bool(days)  # a bare hour next is no day
             return self._say(
                 "booking_ask_day",

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from hablo.plugins import SkillResult
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS, FlowBase
-from hablo.skills.booking.periods import closed_in, fitted_period, usual_period
+from hablo.skills.booking.periods import closed_in, fitted_period, usual_period, window_of
 from hablo.skills.booking.slots import minute_of_day, service_by_id
 from hablo.skills.wording import say_day_hours, say_span
 
@@ -88,8 +88,7 @@ class PartsOfDay(FlowBase):
 
     def _window(self) -> tuple[int, int] | None:
         """The range of the day the customer accepts, said earlier ("after 5")."""
-        found = self.state.get("window")
-        return (int(found[0]), int(found[1])) if found else None
+        return window_of(self.state)
 
     def _shifted(self, start: datetime, shift: str) -> SkillResult:
         """The times of the same day after (or before) `start`: "¿se puede más tarde?"."""

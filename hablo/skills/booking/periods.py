@@ -3,13 +3,21 @@ hours make it: where it splits its day at lunch, "la tarde" is its afternoon shi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, time
+from typing import Any
 
 from hablo.plugins import SkillContext
 from hablo.skills.booking import reading
 
 _NOON = 12 * 60
+
+
+def window_of(state: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The part of the day the customer accepts, kept in the booking state (minutes of
+    the day): every time offered, and asked again after an interruption, falls in it."""
+    found = state.get("window")
+    return (int(found[0]), int(found[1])) if found else None
 
 
 def _minutes(moment: time) -> int:

@@ -63,11 +63,12 @@ wants_first = Phrase(rf"\b(?:{_FIRST})\b")
 wants_earliest = Phrase(
     rf"\b(?:{_FIRST}|cualquiera|any|whichever|whatever|whenever|no preference|doesn t matter"
     rf"|don t mind|me da igual|me da lo mismo|da igual|lo que sea"
-    rf"|el que (?:sea|haya))\b"
+    rf"|(?:el|la|lo) que (?:sea|haya|tengas|tenes|tienes|quieras|vos quieras|te quede comodo)"
+    rf"|(?:elegi|elige|decidi|decide) (?:vos|tu)|you (?:choose|pick|decide)|your (?:call|choice))\b"
 )
 _PERIOD_RE = re.compile(
     r"\b(?:(?:a|por|en|de|durante)\s+la\s+(?P<es>manana|tarde|tardecita|noche)"
-    r"|(?<!turno )(?<!cita )(?<!reserva )(?<!hora )de\s+(?P<es2>tarde|manana)"
+    r"|(?<!turno )(?<!cita )(?<!reserva )(?<!hora )(?<!dia )de\s+(?P<es2>tarde|manana)"
     r"|(?:in\s+the\s+)?(?P<part>late afternoon|early afternoon|late morning|early morning)"
     r"|in\s+the\s+(?P<en>morning|afternoon|evening)"
     r"|(?P<early>temprano|early|bien temprano|first thing)"
@@ -102,9 +103,29 @@ _PLEASE_TAIL = re.compile(
 )
 
 
+# "is 5 ok?", "how about 6:30?", "¿5 puede ser?", "las 4 te va?": an answer put as a question.
+_ASKED_LEAD = re.compile(
+    r"^(?:is|would|could|can you do|can we do|how about|what about|puede ser|podria ser"
+    r"|seria)\s+(?=\d)"
+)
+_ASKED_TAIL = re.compile(
+    r"\s+(?:ok|okay|works?|work for you|fine|good|possible|alright|any good|puede ser"
+    r"|podria ser|se puede|esta bien|te sirve|sirve|te va|les va|va bien|anda|te queda bien)$"
+)
+
+
+def put_as_question(text: str) -> bool:
+    """ "is 5 ok?", "¿5 puede ser?": a time the customer proposes, not a place in a list."""
+    said = _PLEASE_TAIL.sub("", _ACK_LEAD.sub("", plain(text)))
+    core = _core(text)
+    return core != said and _HOUR_RE.match(core) is not None
+
+
 def _core(text: str) -> str:
-    """The answer without "vale, …" before it or "…, please" after it."""
-    return _PLEASE_TAIL.sub("", _ACK_LEAD.sub("", plain(text)))
+    """The answer without "vale, …" before it or "…, please" after it, or the question
+    put around it ("is 5 ok?")."""
+    core = _PLEASE_TAIL.sub("", _ACK_LEAD.sub("", plain(text)))
+    return _ASKED_TAIL.sub("", _ASKED_LEAD.sub("", core))
 
 
 def option_index(text: str, count: int) -> int | None:
@@ -220,6 +241,24 @@ week_later = Phrase(
 # "esta semana", "la semana que viene", "this week", "next week": a date mention that is a
 # whole week rather than a day ("esta semana" reads as today).
 names_week = Phrase(r"\b(?:semana|week)\b")
+
+# "urgente antes del sábado", "can I get in before friday?": the days up to that one, not
+# that one ("by friday", "a más tardar el viernes" include it).
+_BEFORE_DAY = re.compile(
+    r"\b(?:(?P<before>antes del?|before)|(?:by|no later than|a mas tardar(?: el)?|como mucho"
+    r"(?: el)?|maximo(?: el)?))\s+(?:(?:this|next|the|este|esta|el|la)\s+)?"
+    r"(?:lunes|martes|miercoles|jueves|viernes|sabado|domingo|monday|tuesday|wednesday"
+    r"|thursday|friday|saturday|sunday|finde|fin de semana|weekend|\d{1,2}(?:st|nd|rd|th)?\b)"
+)
+
+
+def days_up_to(text: str) -> int | None:
+    """How many days before the day a message names the booking must be: 1 for "antes
+    del sábado", 0 for "by saturday"; None when it names no such limit."""
+    found = _BEFORE_DAY.search(plain(text))
+    if found is None:
+        return None
+    return 1 if found["before"] else 0
 
 
 def lone_number(text: str) -> int | None:

@@ -31,6 +31,7 @@ from hablo.skills.booking.base import CONFIRM_STEPS, YES_NO_STEPS
 from hablo.skills.booking.flow import BookingFlow
 from hablo.skills.booking.moving import new_or_change
 from hablo.skills.booking.pauses import holds_on
+from hablo.skills.booking.periods import window_of
 from hablo.skills.booking.slots import ask_time_text, option_for_whom, service_by_id
 from hablo.skills.examples import load_examples
 
@@ -146,7 +147,8 @@ def _question_for(state: dict[str, Any], ctx: SkillContext, lang: str) -> str:
             price=ctx.format_money(service.price_minor, lang),
         )
     if step == "time" and service and state.get("day"):
-        return ask_time_text(ctx, service, date.fromisoformat(state["day"]), lang) or ""
+        day = date.fromisoformat(state["day"])  # the part of the day asked still holds
+        return ask_time_text(ctx, service, day, lang, window_of(state)) or ""
     if step == "pick_option" and state.get("options"):
         options = [ctx.format_datetime(datetime.fromisoformat(o), lang) for o in state["options"]]
         return ctx.render("booking_options", lang, options=options)

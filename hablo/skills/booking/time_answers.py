@@ -80,6 +80,8 @@ class TimeAnswers(FlowBase):
         assert service is not None  # the times were listed for it
         free = repo_of(self.ctx).free_slots(day, service, self.ctx.opening_hours(day), self.now)
         clock = datetime.combine(day, time(int(self._pick_hour(day, number))), self.zone)
+        if clock in free and reading.put_as_question(text):
+            return self._propose(clock)  # "¿5 puede ser?": five o'clock, not the fifth
         readings = {shown[number - 1], *at_hour, *([clock] if clock in free else [])}
         if len(readings) == 1:
             return self._propose(shown[number - 1])
