@@ -359,6 +359,8 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             week_listed = self.state.pop("days_from", None)
             listed = self.state.get("days_listed")
             unsaid = "day" not in self.state and not self.state.get("last_day")
+            if self.state.get("mode") == "reschedule" and not listed:
+                unsaid = False  # "3pm" to "¿para qué día y hora lo paso?": the booking's day
             if when is not None and not when.has_date and unsaid:
                 # "a las 17" to "¿qué día? (Tengo lugar: martes, miércoles…)": the hour is
                 # kept, the day is still to be said (not today's by default); after "¿qué
