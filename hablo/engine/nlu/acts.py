@@ -390,7 +390,11 @@ _HELD_RE = re.compile(
     r"\b(?:(?:tengo|tenia|tenemos|teniamos) (?:(?:un|una|el|la|algun|alguna|mi) )?(?:turno|cita"
     r"|reserva)|(?:do|did) (?:i|we) (?:have|book) (?:(?:an|a|my|the) )?(?:appointment|booking"
     r"|slot|reservation)|(?:am i|are we|is my \w+) (?:booked|still booked|down)"
-    r"|have i (?:got|booked) (?:(?:an|a|my) )?(?:appointment|booking|slot))\b"
+    r"|have i (?:got|booked) (?:(?:an|a|my) )?(?:appointment|booking|slot)"
+    # "¿a qué hora era la sesión?", "what time was my lesson?": the time of one held
+    r"|(?:a )?que (?:hora|dia) (?:(?:era|tenia|tengo|quedo|quedamos) (?:el |la |mi )?|es mi )"
+    r"(?:turno|cita|reserva|sesion|clase|consulta)|what time (?:was|is) my (?:appointment|booking"
+    r"|session|lesson|class))\b"
 )
 
 
