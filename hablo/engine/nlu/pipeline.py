@@ -695,7 +695,12 @@ _ONLY_ASKS = re.compile(
 # A question about cancelling, not a cancellation: "si cancelo, ¿me cobran algo?".
 _IF_I_CANCEL = re.compile(
     r"\b(?:si (?:lo |la )?cancelo|si (?:lo |la )?tengo que cancelar|if i (?:have to )?cancel"
-    r"|cancellation (?:fee|policy)|politica de cancelacion|cargo por cancelar)\b"
+    r"|cancellation (?:fee|policy)|politica de cancelacion|cargo por cancelar"
+    # "¿puedo cancelar después si hace falta?", "can I cancel later if I need to?", "y si
+    # después no puedo ir, ¿qué pasa?": how cancelling works, not a cancellation now
+    r"|(?:puedo|se puede) cancelar (?:despues|mas adelante|mas tarde|si )"
+    r"|can i cancel (?:later|if|it later)|if i need to cancel|if i can t (?:come|make it)"
+    r"|y si (?:despues |luego |al final )?no (?:puedo|llego) (?:ir )?(?:que pasa|que hago))\b"
 )
 # Below this, "help" ("what can you do?") may be a question about a service ("do you do fades?").
 _SURE_HELP = 0.8

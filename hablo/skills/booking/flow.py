@@ -278,6 +278,8 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         text, ents = self.turn.text, self.turn.entities
         act = self.turn.intent if self.turn.intent in (AFFIRM, DENY) else None
         when, service = ents.get("when"), ents.get("service")
+        if self.state.get("mode") == "reschedule" and reading.keeps_as_is(text):
+            return self._say("booking_kept", flow=False, state={})  # "no nada, dejalo así"
         narrowed = self._narrowed(step)
         if narrowed is not None:
             return narrowed

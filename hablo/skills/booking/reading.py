@@ -327,6 +327,15 @@ def confirms_coming(step: str, text: str) -> bool:
     return step == "confirm_reminder" and _COMING(text) and not starts_no(text)
 
 
+# "no, mejor déjela como está", "leave it as it is": a move declined, the booking stays.
+keeps_as_is = Phrase(
+    r"\b(?:(?:dejal[oa]|dejel[oa]|dejamel[oa]|dejemosl[oa]) (?:como (?:esta|estaba)|asi)"
+    r"|(?:que )?(?:quede|se quede) (?:como esta|asi)|no (?:lo|la) (?:cambies|cambie|muevas|mueva)"
+    r"|leave it(?: as it is| as is| then)?$|keep it(?: as it is| as is)?$|leave it as (?:it )?is"
+    r"|keep it as (?:it )?is|never ?mind)\b"
+)
+
+
 # "cancelame todo", "los dos", "cancel both": every booking held.
 means_all = Phrase(
     r"\b(?:todo|todos|todas|los dos|las dos|ambos|ambas|los tres|las tres|all|both|all of them"
