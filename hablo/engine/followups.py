@@ -64,7 +64,11 @@ def with_context(
         and is_follow_up(text, _value_words(entities))
         and (intent is None or intent == topic or confidence < TRUST_CLASSIFIER)
     ):
-        intent, confidence = topic, max(confidence, TRUST_CLASSIFIER)
+        # A price is the same any day: "¿cuánto sale el corte?" … "¿y el sábado?" asks
+        # for room that day (the service is carried below), not for the price again.
+        only_a_day = topic == "pricing" and "service" not in entities
+        intent = "book" if only_a_day else topic
+        confidence = max(confidence, TRUST_CLASSIFIER)
     if (
         topic == "pricing"
         and intent is None
@@ -122,6 +126,11 @@ def with_context(
         # "¿cuánto sale la coloración? ¿y el brushing?" … "quiero los dos el viernes"
         entities["service"], entities["services"] = several[0], tuple(several)
     remembered = _service(services, context.get("service"))
+    options = entities.get("service_options") or ()
+    if options and remembered not in options:
+        # "¿cuánto sale el cambio de aceite? … ¿y me revisan los frenos el sábado?": the
+        # brakes (which of them is asked), not the oil change again.
+        remembered = None
     if "service" not in entities and remembered is not None:
         # "¿cuánto sale el corte? ¿y abren el sábado?" … "pasame un turno el sábado a las
         # 11 entonces": the service last asked about, also past a question on the hours

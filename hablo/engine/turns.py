@@ -36,6 +36,7 @@ from hablo.engine.nlu.acts import (
     COMPLAINT,
     GOODBYE,
     GREETING,
+    adds_to_request,
     leaves_for_now,
     only_same_time,
     read_act,
@@ -450,7 +451,7 @@ def _questions(
         ):
             continue  # "turno para corte y barba" is one request, not two
         if len({u.intent for _, u in asks}) >= 2:
-            shared = _share_service(_share_day(asks))
+            shared = _share_service(_share_day(asks), [u for _, u in understood])
             return sorted(shared, key=lambda pu: pu[1].intent in _FLOW_INTENTS)
         if not strict and whole.intent == "greeting" and len(asks) == 1:
             return asks
@@ -503,24 +504,64 @@ def _share_day(asks: list[tuple[str, Understanding]]) -> list[tuple[str, Underst
 _NAMES = ("service", "services", "service_options")
 
 
-def _share_service(asks: list[tuple[str, Understanding]]) -> list[tuple[str, Understanding]]:
+def _share_service(
+    asks: list[tuple[str, Understanding]], told: list[Understanding]
+) -> list[tuple[str, Understanding]]:
     """ "¿cuánto sale la coloración? … y si tienen lugar el jueves": the request is for
-    the one service the message's other questions named; so is a price asked of nothing
-    ("can I get a blow dry today? also how much is it?")."""
+    the one service the message's other parts named, told or asked ("My son is sitting
+    the 11+ in September. How much would that be and do you have space on Saturday?");
+    so is a price asked of nothing ("can I get a blow dry today? also how much is it?")."""
     named = {
         u.entities["service"]
-        for _, u in asks
+        for u in told
         if "service" in u.entities and not any(k in u.entities for k in _NAMES[1:])
     }
-    if len(named) != 1:
+    if named:
+        asks = _also_booked(asks, named)
+    if len(named) == 2:
         return asks
-    service = next(iter(named))
+    options = {u.entities["service_options"] for _, u in asks if "service_options" in u.entities}
+    several = {u.entities["services"] for _, u in asks if "services" in u.entities}
+    shared: dict[str, Any]
+    if len(named) == 1:
+        shared = {"service": next(iter(named))}
+    elif not named and len(options) == 1 and not several:
+        # "how much for brakes … and can you do it tomorrow?": which of those two
+        shared = {"service_options": next(iter(options))}
+    elif not named and len(several) == 1 and not options:
+        # "¿cuánto cuesta el láser de piernas y axilas juntas? ¿y hay hueco el viernes?"
+        both = next(iter(several))
+        shared = {"service": both[0], "services": both}
+    else:
+        return asks
     return [
-        (p, replace(u, entities={**u.entities, "service": service}))
+        (p, replace(u, entities={**u.entities, **shared}))
         if u.intent in (*_FLOW_INTENTS, "pricing") and not any(k in u.entities for k in _NAMES)
         else (p, u)
         for p, u in asks
     ]
+
+
+def _also_booked(
+    asks: list[tuple[str, Understanding]], named: set[Any]
+) -> list[tuple[str, Understanding]]:
+    """ "¿cuánto me cobran por el cambio de aceite? y si también le pueden checar los
+    frenos, ¿tienen espacio el sábado?": the booking is for both, the one asked about
+    first, then the one it adds ("también", "also"); when what it adds may be one of
+    several ("brakes": the inspection or the pads), which one is asked, the other after."""
+    shared = []
+    for piece, understood in asks:
+        ents = understood.entities
+        own, options = ents.get("service"), ents.get("service_options") or ()
+        before = [s for s in named if s != own and s not in options]
+        adds = understood.intent == "book" and adds_to_request(piece) and len(before) == 1
+        if adds and own in named and not any(k in ents for k in _NAMES[1:]):
+            both = {**ents, "service": before[0], "services": (before[0], own)}
+            understood = replace(understood, entities=both)
+        elif adds and options and own is None and "services_then" not in ents:
+            understood = replace(understood, entities={**ents, "services_then": (before[0],)})
+        shared.append((piece, understood))
+    return shared
 
 
 def _example_service(ctx: EngineSkillContext, lang: str) -> str | None:

@@ -121,8 +121,10 @@ class BookingRepository:
         service: ServiceInfo,
         opening_intervals: OpeningIntervals,
         now: datetime,
+        planned: Sequence[BusyRange] = (),
     ) -> list[datetime]:
-        """Free starts (UTC-aware, ascending) for `service` on local date `day`."""
+        """Free starts (UTC-aware, ascending) for `service` on local date `day`; `planned`:
+        bookings about to be made with it (the services before it in one request)."""
         if day > availability.last_bookable_day(now, self.policy, self.zone):
             return []
         window = availability.day_window(day, self.policy, opening_intervals, self.zone)
@@ -133,7 +135,7 @@ class BookingRepository:
             service.duration_minutes,
             self.policy,
             opening_intervals,
-            self.busy_between(*window),
+            [*self.busy_between(*window), *planned],
             now,
             self.zone,
         )

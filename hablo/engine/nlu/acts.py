@@ -651,6 +651,9 @@ only_same_time = Phrase(
 # "lo más pronto", "¿puedo pasar ahora?", "asap": the soonest time there is.
 SOONEST_WORDS = (
     r"lo mas pronto|lo antes posible|cuanto antes|primer (?:turno|hueco|lugar) libre"
+    # "¿cuál es el primer horario que tienen?", "la primera cita disponible"
+    r"|(?:primer|primera|proximo|proxima) (?:turno|cita|hueco|lugar|horario|espacio)"
+    r" (?:libre|disponible|que (?:haya|hay|tengas|tenes|tienes|tenga|tengan|tienen|tiene))"
     r"|(?:turno|hora|horario|cita|hueco) mas (?:temprano|pronto)"
     r"|(?:pasar|ir|caer|venir|come|come in|drop in|pop in|walk in)"
     r" (?:ahora|ahorita|now|hoy mismo|ya)"
@@ -672,7 +675,14 @@ wants_soonest = Phrase(rf"\b(?:{SOONEST_WORDS})\b")
 asks_end = Phrase(
     r"\b(?:a que hora (?:termino|terminaria|salgo|saldria|estoy lista|estoy listo)"
     r"|what time (?:will i|would i|do i) (?:be done|finish|be finished|be out)"
-    r"|when (?:will|would) i (?:be done|finish))\b"
+    r"|when (?:will|would) i (?:be done|finish)"
+    # "what time can I collect him?", "¿a qué hora paso a buscar el carro?": when it is over
+    r"|(?:what time|when) (?:can|could|should|do|shall) (?:i|we) (?:collect|pick up|pick (?:him|her"
+    r"|it|them) up|come back for|come for|get (?:him|her|it|them) back)"
+    r"|(?:what time|when) (?:will|would) (?:he|she|it|they) be (?:ready|done)"
+    r"|a que hora (?:lo |la |los |las )?(?:paso a buscar|paso a recoger|busco|retiro|recojo"
+    r"|puedo (?:pasar a )?(?:buscar|recoger|retirar)(?:lo|la|los|las)?)"
+    r"|(?:a que hora|cuando) (?:esta|estaria|estara) (?:listo|lista))\b"
 )
 # "agregame barba después del corte", "can I add a beard trim right after my haircut?"
 adds_on = Phrase(
@@ -749,4 +759,39 @@ asks_total = Phrase(
     r"|cuanto (?:te|le|les) debo|(?:how much|what) do i owe|what do we owe"
     r"|cuanto (?:es|sale|seria|saldria|cuesta|sería) (?:todo|los dos|las dos|ambos)"
     r"|how much (?:is|for|are) (?:it all|everything|both|the two))\b"
+)
+
+
+# "no pude ir a mi cita de ayer", "I missed my appointment yesterday": the day said is the
+# visit missed, not the day wanted for the next one.
+missed_visit = Phrase(
+    r"\b(?:no (?:pude|pudimos|podia) (?:ir|venir|llegar|asistir)|no (?:fui|vine|llegue|asisti)"
+    r"|falte|faltamos|no me presente|se me paso (?:el turno|la cita|la hora)"
+    r"|me olvide (?:de ir|del turno|de la cita|de mi turno|de mi cita)"
+    r"|missed (?:my|our|his|her|the)|couldn t (?:make it|come|go)|didn t (?:make it|show|come)"
+    r"|no show|no showed|forgot (?:my|about my|to come|to show))\b"
+)
+
+
+# Where the clause about the missed visit ends: "…del lunes, me das otro para el viernes?"
+_CLAUSES = re.compile(r"[,.;?!¿¡]+|\s(?:y|pero|asi que|así que|entonces|and|but|so)\s", re.I)
+
+
+def after_missed_visit(text: str) -> str | None:
+    """What follows the clause that tells of a missed visit ("no pude ir al turno del
+    lunes, ¿me das otro para el viernes?" -> "me das otro para el viernes"): the day
+    wanted is said there, if at all; None when the message tells of no missed visit."""
+    clauses = _CLAUSES.split(text)
+    for i, clause in enumerate(clauses):
+        if missed_visit(clause):
+            return " ".join(clauses[i + 1 :]).strip()
+    return None
+
+
+# "es la primera vez que voy", "I've never been before", "I'm a new patient".
+first_time = Phrase(
+    r"\b(?:(?:es|seria|sera|va a ser) (?:la|mi) primera vez|primera vez que"
+    r"|nunca (?:fui|vine|he ido|he venido|me atendi|me he atendido)|first time|never been"
+    r"|new (?:patient|client|customer|student)|pacientes? nuev[oa]s?|soy nuev[oa]"
+    r"|haven t been (?:before|there|here)|i m new|we re new)\b"
 )

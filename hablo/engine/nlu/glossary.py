@@ -41,6 +41,10 @@ GLOSSARY: dict[str, tuple[str, ...]] = {
     "color": ("colour", "coloracion", "balayage", "root touch up"),
     "colour": ("color", "coloracion", "balayage", "root touch up"),
     "coloracion": ("colour", "color", "balayage"),
+    # Highlights are a colouring: the highlights service where there is one, else colour.
+    "mechas": ("highlights", "balayage", "coloracion", "color"),
+    "reflejos": ("highlights", "mechas", "balayage", "coloracion", "color"),
+    "highlights": ("mechas", "balayage", "colour", "color"),
     "raices": ("root",),
     "raiz": ("root",),
     "pestañas": ("lash",),

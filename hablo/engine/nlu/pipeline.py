@@ -18,6 +18,7 @@ from hablo.engine.nlu.acts import (
     MOVE_STEMS,
     MOVE_VERBS,
     adds_on,
+    after_missed_visit,
     asks_cancel,
     asks_end,
     asks_holidays,
@@ -32,6 +33,7 @@ from hablo.engine.nlu.acts import (
     closes_topic,
     corrects_day,
     corrects_service,
+    first_time,
     means_own_booking,
     moves_the,
     prefers,
@@ -76,12 +78,14 @@ from hablo.engine.nlu.party import (
     without_their_people,
 )
 from hablo.engine.nlu.reach import PHONE, asks_phone
+from hablo.engine.nlu.remote import asks_remote, remote_services, remote_thing
 from hablo.engine.nlu.services import CHILDREN_SERVICE, ServiceMatcher
 from hablo.engine.nlu.sizes import of_size, sized_variant
 from hablo.engine.nlu.spelling import Speller
 from hablo.engine.nlu.text import normalize, plain
 from hablo.engine.nlu.trainer import train_in_child
 from hablo.engine.nlu.unknown import (
+    NOT_OFFERED,
     UNKNOWN_FACT,
     UnknownAsk,
     asked_about,
@@ -109,6 +113,14 @@ _AVAILABILITY = re.compile(
     r"|(?:se |te |le )?(?:lo|la) dejo|dejarlo|dejarla|(?:lo|la) paso a dejar"
     r"|(?:see|check|fit|squeeze|get|take|bring) (?:me|him|her|it|us|them|my \w+)(?: in)?"
     r"|get in|take a look"
+    # "can you do it tomorrow?", "¿me lo pueden hacer mañana?": the job asked about, then
+    r"|(?:can|could|would) (?:you|u|ya|y all) (?:guys )?(?:do|fix|look at)"
+    r" (?:it|that|this|them|one)"
+    r"|(?:me |nos |se )?(?:lo|la|los|las) (?:pueden|puede|podes|puedes|podrian|podria|podrias)"
+    r" hacer|hacermelo|hacermela|me lo hacen|me la hacen"
+    # "¿me podéis ver mañana?", "¿la puede atender el viernes?"
+    r"|(?:me|nos|lo|la|le) (?:puede|pueden|podeis|podes|puedes|podrian|podria|podrias)"
+    r" (?:ver|atender|recibir)"
     # "I'd like to come next week", "quisiera pasar el jueves": a visit wanted then
     r"|(?:like|love|want|need|wanna|hoping) to (?:come|pop|drop|swing)"
     r"|(?:quiero|quisiera|queria|me gustaria|necesito) (?:ir|pasar|venir|caer)\b)\b"
@@ -360,6 +372,14 @@ class NluPipeline:
             text = self.respell(text)
         language = detect_language(text, conversation_language or self._default_language)
         entities = self._entities(text, now, opening_hours)
+        rest = after_missed_visit(text) if "when" in entities else None
+        if rest is not None:
+            # "no pude ir a mi cita de ayer, ¿me dan otra?": ayer is no day to book; "no
+            # pude ir al turno del lunes, ¿me das otro para el viernes?": the viernes is
+            for key in ("when", "weekday", "service_days"):
+                entities.pop(key, None)
+            wanted = self._entities(rest, now, opening_hours) if rest else {}
+            entities.update({k: v for k, v in wanted.items() if k in ("when", "weekday")})
         dropped = self._dropped(text)
         if dropped:
             _without(entities, dropped)
@@ -447,7 +467,9 @@ class NluPipeline:
 
     def _entities(self, text: str, now: datetime, opening_hours: OpeningHours) -> dict[str, Any]:
         entities: dict[str, Any] = {}
-        when = extract_when(text, now, opening_hours=opening_hours, month_first=self._month_first)
+        when = extract_when(
+            _without_onset(text), now, opening_hours=opening_hours, month_first=self._month_first
+        )
         if self._holidays is not None:
             when = _on_named_holiday(text, when, now, self._holidays)
         if when is not None:
@@ -511,7 +533,13 @@ class NluPipeline:
                 elif len(kids) == 1:
                     entities["service"] = kids[0]
                     options = ()
+            elif len(options) > 1 and _FOR_AN_ADULT.search(normalize(text)):
+                # "una consulta para mi mamá que tiene 80 años": not the children's one
+                grown = tuple(s for s in options if not CHILDREN_SERVICE.search(normalize(s.name)))
+                options = grown or options
             sized = of_size(options, text)
+            if len(options) == 1:
+                entities["service"] = options[0]
             if len(options) > 1 and len(sized) == 1:
                 entities["service"] = sized[0]  # "a groom for a big dog": the large one
             elif len(sized) > 1:  # "limpieza": dental or facial? the skill asks
@@ -520,6 +548,31 @@ class NluPipeline:
         if weekday is not None:
             entities["weekday"] = weekday
         return entities
+
+
+_DAYS_SAID = (
+    r"(?:the |el |la |last |this |este |esta )?(?:weekend|fin de semana|finde|monday|tuesday"
+    r"|wednesday|thursday|friday|saturday|sunday|lunes|martes|miercoles|miércoles|jueves"
+    r"|viernes|sabado|sábado|domingo|morning|manana|mañana)"
+)
+# When an illness began, not the day asked for: "limping since the weekend", "vomiting
+# for two days", "no come desde ayer"; "desde el lunes" only beside a symptom (alone it may
+# be "from Monday on").
+_ONSET = re.compile(
+    rf"\b(?:since (?:yesterday|last night|{_DAYS_SAID})"
+    r"|for (?:the )?(?:past |last )?(?:\w+ )?(?:days?|weeks?)"
+    r"|desde (?:ayer|anoche|antier|anteayer|hace \w+(?: \w+)?)"
+    r"|desde (?:el |la )?(?:fin de semana|finde|lunes|martes|miercoles|miércoles|jueves|viernes"
+    r"|sabado|sábado|domingo)(?: pasado)?)\b",
+    re.IGNORECASE,
+)
+
+
+def _without_onset(text: str) -> str:
+    """The message without when an illness began (blanked, so positions stay)."""
+    if not _SYMPTOM.search(plain(text)) and "since" not in text.lower():
+        return text
+    return _ONSET.sub(lambda m: " " * len(m.group(0)), text)
 
 
 def _without(entities: dict[str, Any], dropped: tuple[ServiceInfo, ...]) -> None:
@@ -616,7 +669,8 @@ _URGENT = re.compile(
 # Someone (or a pet) unwell, asking to be seen soon: the visit for the sick, today.
 _SYMPTOM = re.compile(
     r"\b(?:sick|ill|unwell|vomit\w*|throwing up|threw up|limp\w*|not eating|won t eat"
-    r"|diarrh\w*|fever|hurt\w*|injur\w*|pain|cough\w*|swollen|lethargic|vomita\w*|cojea\w*"
+    r"|diarrh\w*|fever|hurt\w*|injur\w*|pain|painful|cough\w*|swollen|lethargic|vomita\w*|cojea\w*"
+    r"|aches?|aching|toothache|headache|backache|earache|sore|bleeding|sangra\w*|molestia\w*"
     r"|no come|no quiere comer|diarrea|fiebre|dolor|duele|lastim\w*|hinchad\w*|tos"
     r"|enferm\w*|me siento mal|se siente mal)\b"
 )
@@ -624,6 +678,10 @@ _SOON = re.compile(
     r"\b(?:hoy|today|ahora|now|asap|right away|lo antes posible|cuanto antes|this morning"
     r"|this afternoon|esta tarde|esta manana|hoy mismo)\b"
 )
+
+
+# What a first-timer's question without a service may be read as.
+_FIRST_VISIT_ASKS = frozenset({*_DISGUISES, "help", UNKNOWN_FACT, NOT_OFFERED, RECOMMEND})
 
 
 def _names_service(entities: dict[str, Any]) -> bool:
@@ -674,6 +732,26 @@ _FOR_A_CHILD = re.compile(
     r"|crio|cria|pibe|piba)"
     r"|(?:my|for my|a) (?:[1-9]|1[0-2]) ?(?:year|yr)s? old)\b"
 )
+# A grown-up the service is for ("para mi mamá", "for my husband"): no children's service.
+_FOR_AN_ADULT = re.compile(
+    r"\b(?:mi|my|para mi|for my|a mi|de mi)"
+    r" (?:mama|mami|madre|papa|papi|padre|esposo|esposa|marido|mujer|senora|abuel[oa]|suegr[oa]"
+    r"|novi[oa]|pareja|jefe|jefa|mom|mum|mother|dad|father|husband|wife|grandma|grandpa"
+    r"|grandmother|grandfather|partner|boyfriend|girlfriend|fiance|fiancee)\b"
+    r"|\b(?:[2-9]\d|1[89]) (?:anos|years old|yrs old)\b"
+)
+# "how old does a puppy need to be for his first groom?": a question, not a want.
+_HOW = re.compile(
+    r"^(?:(?:hi|hello|hey|hola|buenas)\s+)*(?:how|why|what age|at what age|como|por que|porque"
+    r"|a que edad|a partir de que|cada cuanto|how often)\b"
+)
+# "¿cómo es el tema de los turnos?", "how do appointments work?": about booking, which the
+# booking answers by asking what it needs (not "I don't have that information").
+_HOW_BOOKING = re.compile(
+    r"\b(?:como|how)\b.*\b(?:turnos?|citas?|reservas?|appointments?|bookings?|sessions?"
+    r"|sesiones)\b(?:\s+(?:funcionan|work|works))?\s*$"
+)
+_HOW_MUCH = re.compile(r"^(?:(?:hi|hello|hey|hola|buenas)\s+)*(?:how much|how long)\b")
 # "a cut for me and one for my son", "corte para mí y para mi hijo": the adult too.
 _ME_TOO = re.compile(
     r"\b(?:for me and|for me too|for myself and|me and my|my \w+ and i|and one for me"
@@ -682,7 +760,10 @@ _ME_TOO = re.compile(
 )
 _WANT = re.compile(
     r"\b(?:necesito|necesitaria|ocupo|ocupaba|quiero|quisiera|queria|me gustaria|busco"
-    r"|me hace falta|need|want|would like|i d like|looking for)\b"
+    r"|me hace falta|need|want|would like|i d like|looking for"
+    # "can we do a trial lesson first?", "¿podemos hacer una clase de prueba?"
+    r"|(?:can|could|may) (?:i|we) (?:do|get|have|book|try|start with)"
+    r"|(?:podemos|puedo|podria|podriamos) (?:hacer|sacar|reservar|agendar|pedir|probar))\b"
 )
 # What may surround a service named alone ("GCSE English please", "hola, una limpieza
 # porfa", "a kids cut for my son"): the message asks for it.
@@ -746,11 +827,26 @@ def _by_rule(
         # ("urgente, ¿tenés turno para corte?" names one: its soonest times are offered).
         return "human", 1.0
     said_plain = plain(text)
-    if _SYMPTOM.search(said_plain) and _SOON.search(said_plain) and not _names_service(entities):
+    soon = (
+        _SOON.search(said_plain)
+        or wants_soonest(text)
+        or ("when" in entities and _AVAILABILITY.search(said))
+    )
+    if _SYMPTOM.search(said_plain) and soon and not _names_service(entities):
         sick = matcher.for_the_sick()
+        if sick is not None and _FOR_A_CHILD.search(normalize(text)):
+            # "mi niño tiene fiebre, ¿lo puede ver hoy?": the children's visit, if any
+            sick = matcher.for_a_child(sick, text) or sick
         if sick is not None:  # "my dog has been throwing up, can you see him today?"
             entities["service"] = sick  # the visit for the sick: today's times follow
             return "book", 1.0
+    first = matcher.for_a_first_visit() if first_time(text) else None
+    named_other = _names_service(entities) and entities.get("service") != first
+    if first is not None and not named_other and intent in _FIRST_VISIT_ASKS:
+        # "es la primera vez que voy, ¿qué tengo que pedir?": the visit for someone new
+        entities["service"] = first
+        asks_booking = "when" in entities or intent == "book" or _WANT.search(said)
+        return ("book", 1.0) if asks_booking else ("pricing", 1.0)
     if _FOR_A_PERSON.search(said_plain) or arrives_late(text):
         return "human", 1.0  # a complaint, a late arrival, a supplier: the team, not a menu
     if asks_phone(text) and intent in (*_DISGUISES, "help", "human", UNKNOWN_FACT):
@@ -842,6 +938,15 @@ def _by_rule(
         return "book", 1.0  # "¿cuándo es lo más pronto para un tinte?", "¿puedo pasar ahora?"
     if intent in (None, "hours", "pricing") and asks_end(text):
         return "my_bookings", 1.0  # "¿a qué hora termino?": the booking's end
+    if (
+        intent == "pricing"
+        and "when" in entities
+        and _names_service(entities)
+        and _AVAILABILITY.search(said)
+    ):
+        # "¿cuánto me sale el cambio de balatas, me lo pueden hacer mañana?": a booking,
+        # its price said first (the booking skill notes it)
+        return "book", 1.0
     if intent in (None, "pricing") and "service" in entities and adds_on(text):
         return "book", 1.0  # "agregame también barba después del corte"
     if (
@@ -865,7 +970,7 @@ def _by_rule(
         return "book", 1.0  # "me arrepentí, volvé a reservarlo": the booking skill books it
     if intent == "greeting" and "service" in entities and "when" in entities:
         return "book", 1.0  # "q onda, brushing sáb 10hs?"
-    if intent is None and "service" in entities and _WANT.search(said):
+    if intent is None and "service" in entities and _WANT.search(said) and not _HOW.match(said):
         return "book", 1.0  # "necesito un cambio de aceite", "ocupo una limpieza"
     if (
         intent in (None, "pricing")
@@ -918,6 +1023,12 @@ def _by_rule(
         if isinstance(meant, ServiceInfo):  # "do you do fades?" reads like "what can you do?"
             entities["service"] = meant
             return "pricing", 1.0
+    if (
+        intent in (*_DISGUISES, "help", UNKNOWN_FACT, NOT_OFFERED)
+        and "when" not in entities
+        and asks_remote(text)
+    ):
+        return _remote_answer(text, entities, matcher)
     if intent not in _DISGUISES and (confidence >= _UNSURE or intent not in _SURE_ONLY):
         # A sure built-in intent, or a plugin's (a tenant's FAQ answers "¿tienen
         # estacionamiento?"), wins over "I don't know".
@@ -940,8 +1051,29 @@ def _by_rule(
     named = "service" in entities or "service_options" in entities
     if intent is None and "when" in entities and (named or _AVAILABILITY.search(normalize(text))):
         return "book", max(confidence, _UNSURE)  # "corte el domingo a las 11"
-    asks = intent is None and not chitchat and not named and "when" not in entities
+    how = _HOW.match(said) is not None and not _HOW_MUCH.match(said)
+    asks = intent is None and not chitchat and (not named or how) and "when" not in entities
+    if asks and _HOW_BOOKING.search(said):
+        return "book", _UNSURE  # "¿cómo es el tema de los turnos?": what it needs, asked
     if asks and open_question(text):
         entities["thing"] = ""  # "¿qué marca de tintura usan?": not known here; a person is
         return UNKNOWN_FACT, 1.0
     return intent, confidence
+
+
+def _remote_answer(
+    text: str, entities: dict[str, Any], matcher: ServiceMatcher
+) -> tuple[str, float]:
+    """ "y online se puede?": the services the business has online and their prices, or,
+    when it names none, that it is not known here (and a person offered)."""
+    remote = remote_services(matcher.services())
+    for key in ("service", "services", "service_options", "services_then"):
+        entities.pop(key, None)
+    if not remote:
+        entities["thing"] = remote_thing(text)
+        return UNKNOWN_FACT, 1.0
+    if len(remote) == 1:
+        entities["service"] = remote[0]
+    else:
+        entities["service_options"] = remote
+    return "pricing", 1.0

@@ -34,6 +34,8 @@ def _norm(text: str, keep_enye: bool = False) -> str:
 # "corte y barba", "a fade and a beard trim", "manicura, brushing": one part per service.
 _LIST_COMMA = re.compile(r",(?!\d)")
 _PARTS = re.compile(r"\s*(?:,|\by\b|\be\b|\band\b|\bmas\b|\bplus\b|\bcon\b|\bwith\b|\+)\s*")
+# Stands for a name that joins words ("eleven plus") while a message is cut in parts.
+_JOINED_MARK = "\u00a7"
 # Below this a match is more likely noise than a service mention.
 MIN_SCORE = 82.0
 # One word against one word of a name: stricter ("limpiesa" yes, "limpio" no).
@@ -242,6 +244,10 @@ _FOR_SEVERAL = re.compile(
 )
 _FOR_ONE = re.compile(r"\b(?:individual|individuales|individuel|one to one|one on one|1 ?a ?1)\b")
 _FOR_THE_SICK = re.compile(r"\b(?:sick|enferm\w*|urgenc\w*|emergenc\w*|general)\b")
+_FOR_A_FIRST_VISIT = re.compile(
+    r"\b(?:primera|primer|inicial|initial|first|trial|prueba|new patient|nuevo paciente"
+    r"|introductory|intro)\b"
+)
 CHILDREN_SERVICE = re.compile(r"\b(?:pediatri\w*|ninos?|ninas?|infantil|kids?|child\w*|junior)\b")
 
 
@@ -522,6 +528,19 @@ class ServiceMatcher:
         found = [s for s in self._services if _FOR_THE_SICK.search(_norm(s.name))]
         return found[0] if len(found) == 1 else None
 
+    def for_a_first_visit(self) -> ServiceInfo | None:
+        """The one service for someone new ("Primera valoración", "Entrevista inicial",
+        "Trial lesson"); None when there is none or several."""
+        found = [
+            s
+            for s in self._services
+            if any(
+                _FOR_A_FIRST_VISIT.search(_norm(p))
+                for p in (s.name, *(n for _, n in s.names), *s.synonyms)
+            )
+        ]
+        return found[0] if len(found) == 1 else None
+
     def for_one_person(self, service: ServiceInfo, text: str) -> ServiceInfo | None:
         """The individual service when `service` is for a couple or a group and the
         message does not say so ("terapia" at a practice with "Terapia de pareja" and
@@ -678,11 +697,20 @@ class ServiceMatcher:
         left says what the customer wants done with them. "quiero cambio de aceite el
         jueves" asks for a booking, though "cambio" alone sounds like moving one."""
         said = frozenset().union(*(self._said_as.get(str(s.id), frozenset()) for s in services))
+        # ... and their short words ("up" of "Root touch-up", "ii" of "Nivel II")
+        short = {
+            word
+            for s in services
+            for phrase in (s.name, *(n for _, n in s.names), *s.synonyms)
+            for word in _norm(phrase, keep_enye=True).split()
+            if len(word) < 3 and word not in _STOP
+        }
         kept = [
             token
             for token in _norm(text, keep_enye=True).split()
             if not (
-                (word := _singular(token)) in said
+                token in short
+                or (word := _singular(token)) in said
                 or (len(word) >= 4 and any(w.startswith(word) for w in said))
             )
         ]
@@ -712,8 +740,14 @@ class ServiceMatcher:
     def unsettled(self, text: str) -> tuple[ServiceInfo, ...]:
         """The services one part of a request could mean when it names several ("a cut"
         in "a cut and a blowout": women's or men's haircut?); () when every part names
-        one service or none."""
-        for part in _PARTS.split(_norm(text, keep_enye=True)):
+        one service or none. A name that joins words itself ("eleven plus", "Haircut and
+        beard") is no two parts: "an eleven plus lesson" is one."""
+        norm = f" {_norm(text, keep_enye=True)} "
+        for alias in self._joined:
+            norm = norm.replace(f" {alias.phrase} ", f" {_JOINED_MARK} ")
+        for part in _PARTS.split(norm.strip()):
+            if _JOINED_MARK in part:
+                continue  # the part names that service
             if part.strip() and self.find(part) is None:
                 options = self.by_name_words(part)
                 if len(options) > 1:
@@ -790,3 +824,23 @@ def _nearest_group(
         else:
             groups.append([mention])
     return min(groups, key=lambda g: min(abs(position - anchor) for position, _ in g))
+
+
+def named_among(options: Sequence[ServiceInfo], text: str) -> ServiceInfo | None:
+    """Of the services just listed, the one a word of the answer names that no other
+    listed one has, short words and plurals too ("the pads" to "Brake pad replacement,
+    Brake inspection?"); None when the answer's words fit none of them or several."""
+    said: set[str] = set()
+    for word in _norm(text).split():
+        if word not in _STOP and len(word) >= 3:
+            said |= {word, _singular(word), word[:-1] if word.endswith("s") else word}
+
+    def words(service: ServiceInfo) -> set[str]:
+        phrases = (service.name, *(n for _, n in service.names), *service.synonyms)
+        return {_singular(w) for phrase in phrases for w in _norm(phrase).split()}
+
+    own = {s: words(s) for s in options}
+    fitting = [
+        s for s in options if said & (own[s] - set().union(*(own[o] for o in options if o != s)))
+    ]
+    return fitting[0] if len(fitting) == 1 else None

@@ -74,13 +74,55 @@ def sized_variant(
     """The variant of `service` in the one size `text` says ("a full groom for my big
     dog" -> Full groom (large dog)); None when it says none, or the catalogue has no
     such variant."""
-    said = _sizes(text)
+    return _variant(service, services, _sizes(text))
+
+
+def _variant(
+    service: ServiceInfo, services: Sequence[ServiceInfo], said: set[str]
+) -> ServiceInfo | None:
+    """The one variant of `service` in the one size said."""
     if len(said) != 1 or _size_of(service) is None:
         return None
     size = next(iter(said))
     base = _base(service)
     found = [s for s in services if _base(s) == base and _size_of(s) == size]
     return found[0] if len(found) == 1 else None
+
+
+# Who the size is said of: "a big dog", "my dog is big", "she's small", "es grande".
+_ANIMAL = frozenset({
+    "dog", "dogs", "doggy", "doggo", "pup", "puppy", "pooch", "boy", "girl", "one", "breed",
+    "cat", "kitty", "perro", "perra", "perrito", "perrita", "perros", "cachorro", "cachorra",
+    "gato", "gata", "gatito", "raza",
+})  # fmt: skip
+_OF_WHOM = _ANIMAL | {"he", "she", "es", "they", "son"}
+
+
+def _animal_sizes(text: str) -> set[str]:
+    """The sizes a message says of the animal: its breed, or a size word beside the
+    animal or its pronoun; "a little later" or "un poco más grande el hueco" say none."""
+    words = _words(_NOT_A_SIZE.sub(" ", normalize(text)))
+    sizes = set()
+    for i, word in enumerate(words):
+        size = _SAID_SIZE.get(word)
+        if size is None:
+            continue
+        breed = word not in _SIZE_OF
+        after = words[i + 1 : i + 2]
+        # "it's big" ends the message; "it's a little later" does not.
+        it_is = i == len(words) - 1 and "it" in words[max(0, i - 4) : i]
+        if breed or set(after) & _ANIMAL or set(words[max(0, i - 4) : i]) & _OF_WHOM or it_is:
+            sizes.add(size)
+    return sizes
+
+
+def resized_to(
+    service: ServiceInfo, services: Sequence[ServiceInfo], text: str
+) -> ServiceInfo | None:
+    """The variant of `service` (chosen before) in the one size `text` says of the
+    animal ("ah, it's a golden retriever" -> the large dog's groom); `service` itself when
+    that is its size; None when the message says no size of the animal, or no variant."""
+    return _variant(service, services, _animal_sizes(text))
 
 
 def of_size(options: Sequence[ServiceInfo], text: str) -> tuple[ServiceInfo, ...]:

@@ -30,7 +30,7 @@ _LEAD = (
 _SERVICE_RE = re.compile(
     _LEAD + r"(?:ustedes\s+|ahi\s+)?(?:tambien\s+)?"
     r"(?:hacen|haces|hace|haceis|realizan|realizas|realizais|ofrecen|ofreces|ofreceis"
-    r"|trabajan\s+con|trabajan"
+    r"|trabajan"
     r"|me\s+(?:pueden|podes|puedes|puede)\s+hacer|se\s+puede\s+hacer|puedo\s+hacerme"
     r"|do\s+(?:you\s+all|you|y\s?all|ya)\s+(?:guys\s+)?(?:do|offer|provide)|can\s+you\s+do|can\s+i\s+get|do\s+(?:you\s+all|you|y\s?all|ya)\s+guys\s+do)"
     r"\s+(?:tambien\s+|also\s+)?(?P<thing>.+)$"
@@ -39,7 +39,7 @@ _SERVICE_RE = re.compile(
 # the verb is part of what is asked. Only a service found answers these; anything else
 # is left to the classifier ("do you speak Spanish?" is no service not offered).
 _JOB_RE = re.compile(
-    _LEAD + r"(?:ustedes\s+|ahi\s+)?(?:tambien\s+)?"
+    _LEAD + r"(?:ustedes\s+|ahi\s+)?(?:tambien\s+)?(?:me\s+|nos\s+)?"
     r"(?:(?P<verb>revisan|cambian|ponen|colocan|arreglan|reparan|cortan|tinen|depilan|vacunan"
     r"|ensenan|dan|dais|sacan|sacais|quitan|atiende|atienden|atendes|atendeis)\s+(?P<object>.+)"
     r"|do\s+(?:you\s+all|you|y\s?all|ya)\s+(?:guys\s+)?(?:also\s+)?(?P<job>(?!(?:do|offer|provide)\b|have|accept|take|allow|sell|know|open|close"
@@ -47,13 +47,14 @@ _JOB_RE = re.compile(
 )
 # Verbs that ask about a fact ("¿tienen X?", "¿aceptan X?", "do you have X?").
 _FACT_RE = re.compile(
-    _LEAD + r"(?:ustedes\s+|ahi\s+)?"
+    _LEAD + r"(?:ustedes\s+|ahi\s+)?(?:me\s+|nos\s+)?"
     r"(?:tienen|tenes|tienes|tiene|teneis|hay|aceptan|aceptas|acepta|aceptais|toman"
-    r"|cobran\s+con|se\s+puede|venden|vendes|vende|vendeis|do\s+(?:you\s+all|you|y\s?all|ya)\s+sell|are\s+you\s+hiring"
+    r"|cobran\s+con|trabaj(?:an|as|ais|a)\s+con|se\s+puede|venden|vendes|vende|vendeis|do\s+(?:you\s+all|you|y\s?all|ya)\s+sell|are\s+you\s+hiring"
     r"|atienden\s+(?:por|con)|atiende\s+(?:por|con)|atendes\s+(?:por|con)|cubren|reciben"
     r"|estan\s+buscando|buscan"
     r"|puedo|se\s+permite|dejan|is\s+there|are\s+there|do\s+(?:you\s+all|you|y\s?all|ya)\s+(?:have|accept|take|allow)"
-    r"|can\s+i|are\s+you|is\s+it)"
+    r"|can\s+i|are\s+you|is\s+it"
+    r"|(?:do|will|would)\s+(?:you\s+all|you|y\s?all|ya)\s+charge|cobran|cobras|cobrais)"
     r"\s+(?P<thing>.+)$"
 )
 # Things other skills answer: leave those questions to the classifier.
@@ -72,11 +73,15 @@ _WALK_IN = re.compile(
 _PRICE_OF_RE = re.compile(
     r"(?:cuanto\s+(?:sale|salen|cuesta|cuestan|vale|valen|cobran(?:\s+por)?|esta|estan)"
     r"|precio\s+(?:de|del)|how\s+much\s+(?:is|are|for|does|do\s+(?:you\s+all|you|y\s?all|ya)\s+charge\s+for)"
-    r"|price\s+(?:of|for)|what\s+does)\s+(?P<thing>.+)$"
+    r"|price\s+(?:of|for))\s+(?P<thing>.+)$"
+    # "what does a perm cost?" ("what does he need?" asks no price)
+    r"|what\s+(?:does|do|would|will)\s+(?P<costing>.+?)\s+(?:cost|run|set me back)\b"
 )
 # Words that ask for the list, or point back, not at a thing.
 _GENERIC = re.compile(
-    r"^(?:(?:el|la|los|las|un|una|a|an|the)\s+)?(?:todo|todos|cada|cada uno|servicios?|lista"
+    # "cuánto cuesta y cuándo puedo ir": a second question, not a thing
+    r"^(?:y|e|o|and|or|pero|but)\b"
+    r"|^(?:(?:el|la|los|las|un|una|a|an|the)\s+)?(?:todo|todos|cada|cada uno|servicios?|lista"
     r"|precios?|eso|esto|ese|esa|esos|esas|it|that|this|each|everything|all|them|they|those"
     r"|these|one|cost|it cost"
     r"|a turno|el turno|la cita|an appointment|the service)\b"
@@ -95,7 +100,8 @@ _TERMS = re.compile(
     r"|delivery|estacionamiento|wifi|seguros?|obras?\s+sociales?|prepagas?|reintegros?"
     r"|reembolsos?|devoluci\w*|bonos?|vales?|regalo|invoices?|receipts?|discounts?|deals?"
     r"|cash|cards?|installments?|warranty|guarantee|insurance|refunds?|parking|home\s+visits?"
-    r"|house\s+calls?|gift|vouchers?|financing|payment\s+plans?)\b"
+    r"|house\s+calls?|gift|vouchers?|financing|payment\s+plans?|extra|aparte|recargo"
+    r"|surcharge)\b"
 )
 # The trade's words in the other language: nlu/glossary.py.
 _GLOSSARY_RE = re.compile(
@@ -133,6 +139,10 @@ def asked_about(text: str, matcher: ServiceMatcher) -> Asked | None:
     for sentence, end in re.findall(r"([^?¿!¡.;\n]+)([?¿!¡.;\n]*)", text):
         norm = plain(sentence)
         found = _ask_in(norm, sentence, matcher) if norm else None
+        last = sentence.rsplit(",", 1)[-1]
+        if found is None and last != sentence and "?" in end and plain(last):
+            # "my dog is really matted, do you charge extra?": the question after the comma
+            found = _ask_in(plain(last), last, matcher)
         if (
             marks
             and "?" not in end
@@ -151,7 +161,7 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> Asked | None:
         return UnknownAsk(UNKNOWN_FACT, walk_in.group(0))
     price_of = _PRICE_OF_RE.search(norm)
     if price_of is not None:
-        thing = _thing(price_of["thing"], sentence)
+        thing = _thing(price_of["thing"] or price_of["costing"], sentence)
         unknown = thing and not _GENERIC.match(thing) and not _KNOWN.search(plain(thing))
         # "teñirme" names Coloración; "limpieza" names two cleanings: known either way.
         named = bool(matcher.find(thing) or matcher.find(sentence) or matcher.by_name_words(thing))
@@ -188,10 +198,17 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> Asked | None:
         thing = _thing(match["thing"], sentence)
         if not thing or len(thing.split()) > _MAX_THING_WORDS or _KNOWN.search(plain(thing)):
             return None
+        if kind == UNKNOWN_FACT and _TERMS.search(thing):
+            # "¿aceptan seguro de gastos médicos?": the terms, not the Certificado médico
+            return UnknownAsk(UNKNOWN_FACT, thing)
         said = _said_otherwise(thing, matcher) if _PHRASE_RE.search(thing) else ()
         if len(said) == 1:  # "uñas de los pies" is the pedicure, though "uñas" is a name
             return said[0]
         service = matcher.find(thing) or matcher.find(sentence)
+        if service is not None and _unsaid(thing, (service,), matcher) and _JOB_WORDS.search(thing):
+            # "¿hacen retiro de esculpidas?": a job done to what the service makes, not
+            # the service; not known here (a person can say), not its price
+            return UnknownAsk(UNKNOWN_FACT, thing)
         if service is not None:
             return _for_whom(service, thing, matcher)
         options = matcher.by_name_words(thing)
@@ -216,6 +233,13 @@ def _thing(said: str, sentence: str) -> str:
     return _ARTICLES.sub("", " ".join(enye.get(w, w) for w in said.split())).strip()
 
 
+# Jobs done to what a service made or to its object, said beside the service's name
+# ("retiro de esculpidas", "arreglo de una uña", "removal of gel nails", "touch-up of").
+_JOB_WORDS = re.compile(
+    r"\b(?:retiro|retirar|remocion|remover|quitar|sacar|arreglo|arreglar|reparacion|reparar"
+    r"|repaso|retoque|mantenimiento|service|removal|remove|repair|fix|fixing|soak off"
+    r"|infill|infills|fill|fills|relleno|rellenos)\b"
+)
 # Words that may be left over when a service is named ("do you cut kids hair?").
 _FILLER = frozenset(
     [

@@ -39,11 +39,13 @@ from hablo.skills.booking.day_listing import DayListing
 from hablo.skills.booking.parts_of_day import PartsOfDay
 from hablo.skills.booking.pauses import holds_on
 from hablo.skills.booking.periods import usual_period
+from hablo.skills.booking.sizing import resized
 from hablo.skills.booking.slots import (
     ask_time_text,
     minute_of_day,
     month_day,
     option_for_whom,
+    option_named,
     repo_of,
     service_by_id,
     shown_times,
@@ -68,7 +70,7 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         if step and holds_on(self.turn.text):
             return self._say("booking_hold_on")  # "esperá que me fijo": the question waits
         if step:
-            answered = self._answer_pending(step)
+            answered = self._resized(step) or self._answer_pending(step)
             if answered is not None:
                 return answered
         if intent == "my_bookings":
@@ -108,6 +110,27 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         absorbed = self._absorb_entities()
         if self.turn.in_flow and not absorbed and intent not in ("book", "reschedule"):
             return replace(self._advance(), misunderstood=True)
+        return self._advance()
+
+    def _resized(self, step: str) -> SkillResult | None:
+        """ "ah, it's a golden retriever" once a small dog's groom is chosen: the large
+        dog's (its price said), at the time asked or proposed if it still fits, the
+        question asked again; "he's a chihuahua" to the small dog's is heard, no change."""
+        variant = resized(self.ctx, self.state, self.turn.text, self.turn.entities)
+        if variant is None:
+            return None
+        price = self.ctx.format_money(variant.price_minor, self.lang)
+        self.prefix.append(self.ctx.render("price_one", self.lang, service=variant, price=price))
+        if str(variant.id) == self.state.get("service_id"):
+            return self._answer_pending(step) or self._advance()
+        self.state["service_id"] = str(variant.id)
+        proposal = self.state.pop("proposal", None)
+        if proposal:
+            at = datetime.fromisoformat(proposal).astimezone(self.zone)
+            self._set_day(at.date())
+            self._set_time(f"{at:%H}", f"{at:%M}")
+        if "when" in self.turn.entities:
+            self._absorb_entities()  # "he's a lab, thursday at 10 then"
         return self._advance()
 
     def _resumed(self) -> SkillResult:
@@ -342,8 +365,11 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         if step == "pick_option":
             return self._picked_option(act)
         if step == "service" and not isinstance(service, ServiceInfo):
-            service = self._option_for_whom()
-            if service is not None:  # "for men" to "¿Cuál? Men's haircut, Women's haircut"
+            # "for men" to "¿Cuál? Men's haircut, Women's haircut"; "the pads" to "Brake
+            # pad replacement, Brake inspection"
+            listed = self.state.get("services_listed", [])
+            service = self._option_for_whom() or option_named(self.ctx, listed, text)
+            if service is not None:
                 self.turn = replace(self.turn, entities={**ents, "service": service})
         if step == "service" and isinstance(service, ServiceInfo):
             self._absorb_entities()

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from hablo.domain.booking.availability import BusyRange
 from hablo.domain.booking.repository import BookingInfo
 from hablo.engine.nlu.acts import (
     asks_end,
@@ -17,17 +19,14 @@ from hablo.engine.nlu.acts import (
     swap_pair,
 )
 from hablo.engine.nlu.datetimes import WhenMention, extract_when
+from hablo.engine.nlu.remote import is_remote
 from hablo.engine.nlu.text import normalize
 from hablo.plugins import FollowUp, SkillResult
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
 from hablo.skills.booking.base import FlowBase
 from hablo.skills.booking.moving import CHANGE, new_or_change, points_at_booking
-from hablo.skills.booking.slots import (
-    is_remote,
-    repo_of,
-    service_by_id,
-)
+from hablo.skills.booking.slots import repo_of, service_by_id
 from hablo.skills.wording import say_clock
 
 # The next of several services asked together starts this close to the end of the one
@@ -152,26 +151,34 @@ class ManageBookings(FlowBase):
             return self._propose(soon)
         return self._offer(after, service, "booking_next_options", service=service.label(self.lang))
 
-    def _first_after(self, service: ServiceInfo, after: datetime) -> datetime | None:
+    def _first_after(
+        self, service: ServiceInfo, after: datetime, planned: Sequence[BusyRange] = ()
+    ) -> datetime | None:
         """The first free start once the one before is over: "right after" may be the
         next step of the grid or the end of a buffer (ends 10:40, next start 10:45)."""
         day = after.astimezone(self.zone).date()
-        free = repo_of(self.ctx).free_slots(day, service, self.ctx.opening_hours(day), self.now)
-        return next((s for s in free if after <= s < after + _RIGHT_AFTER), None)
+        repo = repo_of(self.ctx)
+        free = repo.free_slots(day, service, self.ctx.opening_hours(day), self.now, planned)
+        within = _RIGHT_AFTER + timedelta(minutes=repo.policy.buffer_minutes)
+        return next((s for s in free if after <= s < after + within), None)
 
     def _chain(self, first: ServiceInfo, start: datetime) -> list[tuple[ServiceInfo, datetime]]:
         """The services queued after `first` ("corte y barba", "para mí y mi hijo"), each
         right after the one before; empty when one of them cannot follow at once (they
-        are then proposed one by one)."""
+        are then proposed one by one). None is booked yet: each one's free times count
+        the ones before it as taken (with one chair and 10 minutes between visits, 10:00
+        to 10:30 is followed at 10:40 at the earliest, not 10:30)."""
         chain: list[tuple[ServiceInfo, datetime]] = []
         after = start + timedelta(minutes=first.duration_minutes)
+        planned = [BusyRange(start, after)]
         for service_id in self.state.get("then", []):
             following = service_by_id(self.ctx, service_id)
-            soon = self._first_after(following, after) if following is not None else None
+            soon = self._first_after(following, after, planned) if following else None
             if following is None or soon is None:
                 return []
             chain.append((following, soon))
             after = soon + timedelta(minutes=following.duration_minutes)
+            planned.append(BusyRange(soon, after))
         return chain
 
     def _book_bundle(self, first: BookingInfo, service: ServiceInfo) -> SkillResult:

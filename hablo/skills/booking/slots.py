@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from hablo.domain.booking.repository import BookingRepository
 from hablo.engine.nlu.genders import of_gender
-from hablo.engine.nlu.text import normalize
+from hablo.engine.nlu.services import named_among
 from hablo.plugins import SkillContext
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.wording import say_clock, say_day
@@ -91,22 +90,16 @@ def month_day(today: date, day: int) -> date | None:
     return None
 
 
-_REMOTE_RE = re.compile(
-    r"\b(?:online|on-line|virtual|zoom|meet|videollamada|video ?call|videoconsulta|remot[oae]"
-    r"|a distancia|telemedicina|teleconsulta|telehealth|by phone|por telefono)\b"
-)
-
-
-def is_remote(service: ServiceInfo) -> bool:
-    """A service given at a distance ("Sesión online", "Videoconsulta"): its confirmation
-    names no address to come to."""
-    words = " ".join((service.name, *service.synonyms, *(n for _, n in service.names)))
-    return bool(_REMOTE_RE.search(normalize(words)))
-
-
 def option_for_whom(ctx: SkillContext, option_ids: list[str], text: str) -> ServiceInfo | None:
     """Of the services the bot asked between, the one `text` says who it is for ("for
     men" to "Men's haircut, Women's haircut"); None when it fits none or several."""
     kept = [s for s in (service_by_id(ctx, i) for i in option_ids) if s is not None]
     fitting = of_gender(kept, text)
     return fitting[0] if len(kept) > 1 and len(fitting) == 1 else None
+
+
+def option_named(ctx: SkillContext, option_ids: list[str], text: str) -> ServiceInfo | None:
+    """Of the services the bot listed, the one a word of the answer names alone ("the
+    pads" to "Brake pad replacement, Brake inspection")."""
+    kept = [s for s in (service_by_id(ctx, i) for i in option_ids) if s is not None]
+    return named_among(kept, text) if len(kept) > 1 else None
