@@ -195,6 +195,11 @@ def _decide(
         turn.state.handoff_at = None
         turn.replies.append(ctx.render("handoff_back", lang))
 
+    awaited = turn.state.flow or turn.state.offer or turn.state.offered_human
+    yes_no = bool(turn.state.choices) and read_act(turn.state.choices[0]) == AFFIRM
+    if awaited and yes_no and understanding.intent == GOODBYE and starts_yes(text):
+        # "sí, nos vemos mañana" to "¿Confirmás que venís?" is the answer, with a goodbye.
+        turn.understanding = understanding = replace(understanding, intent=AFFIRM)
     # A goodbye the classifier scored ("lo que tengas" looks like "que tengas buen día")
     # leaves a flow only if the flow does not read it as the answer it waits for.
     said_goodbye = understanding.intent == GOODBYE and (
@@ -215,8 +220,6 @@ def _decide(
     if understanding.intent == COMPLAINT:
         _complained(runtime, turn, text, conversation, ctx, now)
         return
-    awaited = turn.state.flow or turn.state.offer or turn.state.offered_human
-    yes_no = bool(turn.state.choices) and read_act(turn.state.choices[0]) == AFFIRM
     if (
         awaited
         and understanding.intent == "thanks"

@@ -181,9 +181,12 @@ _PUSH_BY_RE = re.compile(
 )
 
 
-# "¿me lo adelantás media hora?", "atrasalo una hora": the verb says the direction.
+# "¿me lo adelantás media hora?", "atrasalo una hora", "¿puedo retrasar la cita una
+# hora?": the verb says the direction (the booking may be named between them).
 _MOVED_BY_VERB_RE = re.compile(
-    r"\b(?P<dir>adelant|atras|retras)\w* (?P<n>una|un|media|1|2|dos|30|15|45)\s*"
+    r"\b(?P<dir>adelant|atras|retras)\w*"
+    r"(?: (?:la|el|mi|tu|su) (?:cita|turno|reserva|hora|horario))? (?P<n>una|un|media|1|2|dos"
+    r"|30|15|45)\s*"
     r"(?P<unit>horas?|hs|hrs?|minutos?|mins?)?\b"
 )
 
@@ -387,7 +390,11 @@ _HELD_RE = re.compile(
     r"\b(?:(?:tengo|tenia|tenemos|teniamos) (?:(?:un|una|el|la|algun|alguna|mi) )?(?:turno|cita"
     r"|reserva)|(?:do|did) (?:i|we) (?:have|book) (?:(?:an|a|my|the) )?(?:appointment|booking"
     r"|slot|reservation)|(?:am i|are we|is my \w+) (?:booked|still booked|down)"
-    r"|have i (?:got|booked) (?:(?:an|a|my) )?(?:appointment|booking|slot))\b"
+    r"|have i (?:got|booked) (?:(?:an|a|my) )?(?:appointment|booking|slot)"
+    # "¿a qué hora era la sesión?", "what time was my lesson?": the time of one held
+    r"|(?:a )?que (?:hora|dia) (?:(?:era|tenia|tengo|quedo|quedamos) (?:el |la |mi )?|es mi )"
+    r"(?:turno|cita|reserva|sesion|clase|consulta)|what time (?:was|is) my (?:appointment|booking"
+    r"|session|lesson|class))\b"
 )
 
 
@@ -432,6 +439,14 @@ def cancels_own_booking(text: str) -> bool:
     return bool(_CANCEL_RE.search(norm) and _OWN_BOOKING_RE.search(norm))
 
 
+# "no puedo el viernes", "can't do thursday": the day said is the one NOT wanted.
+_CANT_ON_DAY = (
+    r"\bno (?:puedo|podre|voy a poder|llego)(?: ir)? (?:el|este|esta|ese|manana|hoy)\b"
+    r"|\bcan ?t (?:do|make it|come)(?: on)? (?:tomorrow|today|\w+day)\b"
+)
+cant_on_day = Phrase(_CANT_ON_DAY)
+
+
 # "me equivoqué, era para el viernes", "quise decir el jueves", "mañana no puedo, ¿el
 # viernes?", "sorry, I meant Friday": the day just given was wrong, another one is meant.
 corrects_day = Phrase(
@@ -441,7 +456,10 @@ corrects_day = Phrase(
     r"|me viene)|can t do (?:tomorrow|today|\w+day)|cant do (?:tomorrow|today|\w+day)"
     r"|doesn t work|does not work|doesnt work|won t work|no longer works|can t make it"
     r"|cant make it|something came up|me surgio algo|surgio algo|se me complico"
-    r"|(?:manana|hoy|\w+s?) no (?:llego|voy a llegar|voy a poder)|cambio de planes)\b"
+    r"|(?:manana|hoy|\w+s?) no (?:llego|voy a llegar|voy a poder)|cambio de planes"
+    r"|changed my mind|change of plans?|on second thought|cambie de (?:idea|opinion|planes)"
+    r"|pensandolo (?:bien|mejor))\b"
+    rf"|{_CANT_ON_DAY}"
 )
 
 
@@ -501,6 +519,26 @@ prefers = Phrase(
     r"\b(?:mejor|en vez|en lugar|prefer\w*|puede ser|podria ser|se puede"
     rf"|{MOVE_VERBS}|instead|rather|better|could it be|can it be|can we (?:do|make it)"
     r"|make it|dejalo para|dejamelo para|ponelo para|ponemelo para)\b"
+)
+
+
+# "otro día", "another day": a day other than the one on the table.
+OTHER_DAY = r"\b(?:otro dia|otra fecha|another day|a different day|other day)\b"
+# "mmm mejor otro día", "I'd rather another day" right after booking: that booking moves,
+# its new day still to say.
+prefers_other_day = Phrase(
+    rf"\b(?:mejor|prefiero|preferiria|rather|better|prefer)\b.{{0,20}}{OTHER_DAY}"
+    r"|\b(?:pasalo|pasamelo|cambialo|cambiamelo|move it|moverlo|cambiarlo|pasarlo)\b"
+    rf".{{0,12}}{OTHER_DAY}"
+)
+
+
+# "déjalo a las 11 como estaba", "back to 11 as it was": the booking's time before a
+# change, asked back.
+reverts = Phrase(
+    r"\b(?:como estaba|como (?:era|estaba) antes|como antes|as it was|as before"
+    r"|(?:dejalo|dejala|dejamelo|dejamela|volvelo|vuelvelo|volvamos) (?:a|en) las"
+    r"|(?:put|change|move) it back|back to)\b"
 )
 
 

@@ -37,7 +37,9 @@ from hablo.engine.nlu.acts import (
     means_own_booking,
     moves_the,
     prefers,
+    prefers_other_day,
     read_act,
+    reverts,
     same_again,
     says_cancel,
     shift_minutes,
@@ -774,7 +776,12 @@ _ONLY_ASKS = re.compile(
 # A question about cancelling, not a cancellation: "si cancelo, ¿me cobran algo?".
 _IF_I_CANCEL = re.compile(
     r"\b(?:si (?:lo |la )?cancelo|si (?:lo |la )?tengo que cancelar|if i (?:have to )?cancel"
-    r"|cancellation (?:fee|policy)|politica de cancelacion|cargo por cancelar)\b"
+    r"|cancellation (?:fee|policy)|politica de cancelacion|cargo por cancelar"
+    # "¿puedo cancelar después si hace falta?", "can I cancel later if I need to?", "y si
+    # después no puedo ir, ¿qué pasa?": how cancelling works, not a cancellation now
+    r"|(?:puedo|se puede) cancelar (?:despues|mas adelante|mas tarde|si )"
+    r"|can i cancel (?:later|if|it later)|if i need to cancel|if i can t (?:come|make it)"
+    r"|y si (?:despues |luego |al final )?no (?:puedo|llego) (?:ir )?(?:que pasa|que hago))\b"
 )
 # Below this, "help" ("what can you do?") may be a question about a service ("do you do fades?").
 _SURE_HELP = 0.8
@@ -884,6 +891,12 @@ def _by_rule(
         # "al final no puedo el viernes, ¿me lo pasás al sábado?", "I have to cancel
         # thursday, could I do saturday instead?": the booking moves, it is not dropped.
         return "reschedule", 1.0
+    if intent in (*_DISGUISES, AFFIRM, DENY, "ack") and "when" not in entities and (
+        prefers_other_day(text)
+    ):
+        return "reschedule", 1.0  # "mmm mejor otro día" after booking: which day, then
+    if intent in (AFFIRM, DENY, None, "ack") and "when" in entities and reverts(text):
+        return "reschedule", 1.0  # "uy no, déjalo a las 11 como estaba"
     if intent in (AFFIRM, DENY, None, "goodbye", "ack", "reschedule") and cancel_words:
         return "cancel", 1.0  # "borralo porfa", "can't make it thursday anymore"
     if (
@@ -953,7 +966,7 @@ def _by_rule(
     ):
         return "book", 1.0  # "ay me equivoqué, era barba": the booking skill swaps the service
     again = undoes_cancel(text) or same_again(text)
-    if intent in (*_DISGUISES, "help", UNKNOWN_FACT, "reschedule") and again:
+    if intent in (*_DISGUISES, "help", UNKNOWN_FACT, "reschedule", DENY, "ack") and again:
         return "book", 1.0  # "me arrepentí, volvé a reservarlo": the booking skill books it
     if intent == "greeting" and "service" in entities and "when" in entities:
         return "book", 1.0  # "q onda, brushing sáb 10hs?"

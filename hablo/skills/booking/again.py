@@ -78,6 +78,13 @@ class RepeatAndSwap(ManageBookings):
         clock = local.time() if when.has_time else own.time()
         return self._book_like(undone, datetime.combine(day, clock, self.zone))
 
+    def _rebooked_after_cancel(self) -> SkillResult | None:
+        """ "¿y para el martes a las 10 tendríais hueco?" right after cancelling the only
+        booking, no service said: that service again, on the day and time said."""
+        if isinstance(self.turn.entities.get("service"), ServiceInfo):
+            return None  # "¿y una manicura el martes?": that service, asked as usual
+        return self._moved_after_cancel()
+
     def _book_like(self, model: BookingInfo, start: datetime) -> SkillResult:
         self.state = {
             "mode": "book",

@@ -23,6 +23,7 @@ from hablo.engine.nlu.acts import (
     means_own_booking,
     moves_the,
     prefers,
+    reverts,
     shift_minutes,
     starts_no,
     starts_yes,
@@ -89,6 +90,7 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
                 or self._added_after_booking()
                 or self._swapped()
                 or self._again()
+                or self._rebooked_after_cancel()
             )
             if added is not None:
                 return added
@@ -174,8 +176,10 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             return False
         if adds_to_request(text) or for_companion(text):
             return False
+        if reverts(text) and reading.to_hour(text) is not None:
+            return True  # "can you put it back to 11 as it was?"
         said = "when" in self.turn.entities or shift_minutes(text) is not None
-        return said and (prefers(text) or corrects_day(text))
+        return said and (prefers(text) or corrects_day(text) or reverts(text))
 
     def _corrects_booking(self) -> bool:
         """ "perdón, era para el viernes" / "mañana no puedo, ¿el viernes?" right after
@@ -297,6 +301,8 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         text, ents = self.turn.text, self.turn.entities
         act = self.turn.intent if self.turn.intent in (AFFIRM, DENY) else None
         when, service = ents.get("when"), ents.get("service")
+        if self.state.get("mode") == "reschedule" and reading.keeps_as_is(text):
+            return self._say("booking_kept", flow=False, state={})  # "no nada, dejalo así"
         narrowed = self._narrowed(step)
         if narrowed is not None:
             return narrowed
@@ -347,6 +353,10 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         if step in YES_NO_STEPS:
             if act == AFFIRM or reading.confirms_cancel(step, text):
                 return self._confirmed()
+            if reading.confirms_coming(step, text):  # "ahí estaré" to the reminder
+                return self._confirmed()
+            if step == "confirm_reminder" and self.turn.intent == "cancel" and not ents:
+                return self._denied()  # "no, no voy a poder ir": the "no", in words
             return self._denied() if act == DENY else None
         if step == "pick_booking":
             return self._picked_booking()
@@ -377,6 +387,8 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             week_listed = self.state.pop("days_from", None)
             listed = self.state.get("days_listed")
             unsaid = "day" not in self.state and not self.state.get("last_day")
+            if self.state.get("mode") == "reschedule" and not listed:
+                unsaid = False  # "3pm" to "¿para qué día y hora lo paso?": the booking's day
             if when is not None and not when.has_date and unsaid:
                 # "a las 17" to "¿qué día? (Tengo lugar: martes, miércoles…)": the hour is
                 # kept, the day is still to be said (not today's by default); after "¿qué

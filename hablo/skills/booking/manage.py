@@ -11,7 +11,13 @@ from datetime import datetime, timedelta
 
 from hablo.domain.booking.availability import BusyRange
 from hablo.domain.booking.repository import BookingInfo
-from hablo.engine.nlu.acts import asks_end, asks_shift, shift_minutes, swap_pair
+from hablo.engine.nlu.acts import (
+    asks_end,
+    asks_shift,
+    cant_on_day,
+    shift_minutes,
+    swap_pair,
+)
 from hablo.engine.nlu.datetimes import WhenMention, extract_when
 from hablo.engine.nlu.remote import is_remote
 from hablo.engine.nlu.text import normalize
@@ -226,6 +232,9 @@ class ManageBookings(FlowBase):
                 )
             return self._say("booking_none", flow=False, state={})
         if self.state["step"] == "confirm_cancel":
+            other = self._other_booking()
+            if other is not None:  # "no, the other one": of two, the one not asked about
+                return self._with_booking(other)
             return self._say("booking_kept", flow=False, state={})
         if self.state.get("day"):  # "no" … "a las 18": still that day, at another time
             self.state["last_day"] = self.state["day"]
@@ -236,6 +245,24 @@ class ManageBookings(FlowBase):
             self.state.pop(key, None)
         self.state["step"] = "day"
         return self._say("booking_denied")
+
+    def _cant_on_other_day(self, when: WhenMention | None, own: datetime) -> bool:
+        """ "no puedo ir el jueves" said of a Friday booking: the day said is not wanted,
+        and it is not the booking's either."""
+        return (
+            when is not None
+            and when.has_date
+            and not when.has_time
+            and cant_on_day(self.turn.text)
+            and when.start.astimezone(self.zone).date() != own.date()
+        )
+
+    def _other_booking(self) -> BookingInfo | None:
+        """ "no no, el otro" to "¿Cancelo tu turno de Corte…?" holding two bookings."""
+        if not reading.means_other(self.turn.text):
+            return None
+        others = [b for b in self._upcoming() if str(b.id) != self.state.get("booking_id")]
+        return others[0] if len(others) == 1 else None
 
     def _list(self) -> SkillResult:
         bookings = self._upcoming()
@@ -267,7 +294,8 @@ class ManageBookings(FlowBase):
         if not bookings:
             return self._offer_to_book("booking_none")
         if len(bookings) > 1:
-            bookings = self._matching(bookings) or bookings
+            place = reading.booking_ordinal(self.turn.text, len(bookings))
+            bookings = [bookings[place - 1]] if place else self._matching(bookings) or bookings
         if len(bookings) == 1:
             return self._with_booking(bookings[0])
         if mode == "cancel" and reading.means_all(self.turn.text):
@@ -420,7 +448,10 @@ class ManageBookings(FlowBase):
         self.state["service_id"] = str(booking.service_id)
         own = booking.local_start(self.zone)
         self.state["booking_day"] = own.date().isoformat()
-        when = self._moved_to(self.turn.entities.get("when"), own)
+        said_when = self.turn.entities.get("when")
+        when = self._moved_to(said_when, own)
+        if when is said_when and self._cant_on_other_day(when, own):
+            when = None  # "no puedo ir el jueves" holding Friday: where to, asked
         said = normalize(self.turn.text)
         same_weekday = when is not None and when.has_date and when.start.weekday() == own.weekday()
         if (reading.week_later(self.turn.text) and (when is None or _SAME_DAY.search(said))) or (

@@ -10,7 +10,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hablo.engine.nlu.acts import ASKING_WORDS, SOONEST_WORDS, asks_cancel, starts_yes
+from hablo.engine.nlu.acts import (
+    ASKING_WORDS,
+    OTHER_DAY,
+    SOONEST_WORDS,
+    asks_cancel,
+    starts_no,
+    starts_yes,
+)
 from hablo.engine.nlu.text import Phrase, normalize, plain
 
 _ORDINALS = {
@@ -275,7 +282,7 @@ turns_down = Phrase(
 )
 
 
-_OTHER_DAY_RE = re.compile(r"\b(?:otro dia|otra fecha|another day|a different day|other day)\b")
+_OTHER_DAY_RE = re.compile(OTHER_DAY)
 
 
 _ASKING_RE = re.compile(rf"^(?:y|and|what about|how about)\b|\b(?:{ASKING_WORDS})\b")
@@ -305,11 +312,60 @@ def confirms_cancel(step: str, text: str) -> bool:
     return cancelling and (asks_cancel(text) or starts_yes(text))
 
 
+# "ahí estaré", "nos vemos mañana", "I'll be there": coming, said to a reminder.
+_COMING = Phrase(
+    r"(?<!\bno )(?<!\bnot )\b(?:ahi|alli|aca|alla) (?:estare|estaremos|voy a estar|vamos a estar"
+    r"|nos vemos|estoy|estamos)|(?<!\bno )\b(?:asistire|voy a ir|voy sin falta|sin falta"
+    r"|cuenten conmigo|cuente conmigo|cuenta conmigo|nos vemos|(?:alli|ahi) voy)"
+    r"|\b(?:i ll be there|ill be there|i will be there|we ll be there|see you (?:tomorrow|then"
+    r"|there|soon|manana)|count me in|i ll come|i will come|i m coming|still coming)\b"
+)
+
+
+def confirms_coming(step: str, text: str) -> bool:
+    """ "ahí estaré", "see you tomorrow" to the reminder's "¿Confirmás que venís?"."""
+    return step == "confirm_reminder" and _COMING(text) and not starts_no(text)
+
+
+# "no, mejor déjela como está", "leave it as it is": a move declined, the booking stays.
+keeps_as_is = Phrase(
+    r"\b(?:(?:dejal[oa]|dejel[oa]|dejamel[oa]|dejemosl[oa]) (?:como (?:esta|estaba)|asi)"
+    r"|(?:que )?(?:quede|se quede) (?:como esta|asi)|no (?:lo|la) (?:cambies|cambie|muevas|mueva)"
+    r"|leave it(?: as it is| as is| then)?$|keep it(?: as it is| as is)?$|leave it as (?:it )?is"
+    r"|keep it as (?:it )?is|never ?mind)\b"
+)
+
+
 # "cancelame todo", "los dos", "cancel both": every booking held.
 means_all = Phrase(
     r"\b(?:todo|todos|todas|los dos|las dos|ambos|ambas|los tres|las tres|all|both|all of them"
     r"|everything)\b"
 )
+
+
+# "cancel the second one", "el primero", "la última": a booking singled out by its place
+# in the customer's list (days and hours are not: "the first you have" is wants_first).
+_BOOKING_ORDINAL_RE = re.compile(
+    r"\b(?:el|la|the|my|mi)\s+(?P<w>primer[oa]?|segund[oa]|tercer[oa]?|ultim[oa]|first"
+    r"|second|third|last)\b(?!\s+(?:hora|hour|thing|libre|disponible|available|que|you|dia"
+    r"|day|semana|week))"
+)
+# "no, the other one", "no no, el otro": of two bookings, the one not just named.
+means_other = Phrase(
+    r"\b(?:el otro|la otra|the other|other one|not that one|ese no|esa no)\b"
+    r"(?!\s+(?:dia|day|semana|week|mes|month))"
+)
+
+
+def booking_ordinal(text: str, count: int) -> int | None:
+    """1-based place of the booking a message names by order ("the second one") among
+    `count` listed, or None."""
+    found = _BOOKING_ORDINAL_RE.search(plain(text))
+    if found is None:
+        return None
+    word = found["w"]
+    index = count if word in _LAST_WORDS else _ORDINALS.get(word)
+    return index if index is not None and 1 <= index <= count else None
 
 
 def period_hours(text: str) -> tuple[int, int] | None:

@@ -119,6 +119,8 @@ def _remind(
         text = ctx.render("booking_reminder", language, service=service_name, when=when)
         state = DialogueState.load(conversation.state)
         state.flow = "booking"
+        # A yes/no question like the bot's own: "sí, nos vemos" answers it (engine/turns.py).
+        state.choices = [ctx.render(c, language) for c in ("choice_yes", "choice_no")]
         state.skills["booking"] = {
             "mode": "reminder",
             "step": "confirm_reminder",

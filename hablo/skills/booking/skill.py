@@ -74,7 +74,11 @@ class BookingSkill(Skill):
                 or party_size(text) > 1
             )
         if step in YES_NO_STEPS:
-            return act is not None or reading.confirms_cancel(step, text)
+            return (
+                act is not None
+                or reading.confirms_cancel(step, text)
+                or reading.confirms_coming(step, text)
+            )
         if step == "pick_option":
             count = len(turn.state.get("options", ()))
             return bool(
