@@ -32,6 +32,11 @@ _BOTH = re.compile(
     r"\b(?:los dos|las dos|ambos|ambas|los 2|las 2|las dos cosas|los tres|las tres|both"
     r"|the two|all three|the three|todo eso|all of them)\b"
 )
+# "quiero ir los dos el mismo día", "we'd come together": both services asked about, one
+# visit (the day may come in a later message).
+_TOGETHER = re.compile(
+    r"\b(?:mismo dia|misma vez|juntos|juntas|junto|todo junto|same day|together|same visit)\b"
+)
 _HOW_LONG = re.compile(r"\b(?:cuanto (?:dura|tarda|demora|lleva)|how long)\b")
 # A yes, an "ok", a "gracias", a laugh or a question the bot cannot answer between
 # changes no subject: "¿cuánto sale la manicura?" … "genial, gracias" (or "does that
@@ -122,7 +127,13 @@ def with_context(
             intent, confidence = topic, max(confidence, TRUST_CLASSIFIER)
             entities["service"] = other
     several = [x for x in (_service(services, i) for i in context.get("services", ())) if x]
-    if len(several) > 1 and "service" not in entities and _BOTH.search(normalize(text)):
+    # "¿cuánto sale el corte? ¿y la barba? quiero ir los dos el mismo día" … "el viernes"
+    wanted_both = context.get("both") and intent == "book" and not state.flow
+    if (
+        len(several) > 1
+        and "service" not in entities
+        and (_BOTH.search(normalize(text)) or wanted_both)
+    ):
         # "¿cuánto sale la coloración? ¿y el brushing?" … "quiero los dos el viernes"
         entities["service"], entities["services"] = several[0], tuple(several)
     remembered = _service(services, context.get("service"))
@@ -148,7 +159,9 @@ def with_context(
         )
         # In a booking flow only a bare price question is about its service ("quiero
         # turno para manicura el martes" … "¿cuánto sale?"): the flow reads the rest.
-        if (refers_to_same(text) and not state.flow) or priced_then_book or bare_price:
+        # "¿cuánto sale el corte?" … "¿es lo mismo para hombre y mujer?": that one's
+        for_whom = intent == "pricing" and bool(entities.get("for_whom")) and topic is not None
+        if (refers_to_same(text) and not state.flow) or priced_then_book or bare_price or for_whom:
             entities["service"] = remembered
     day = context.get("day")
     said = entities.get("when")
@@ -175,7 +188,16 @@ def with_context(
     return replace(understanding, intent=intent, confidence=confidence, entities=entities)
 
 
-def remember(state: DialogueState, understanding: Understanding, skill: str | None) -> None:
+def says_both(text: str) -> bool:
+    """ "los dos", "both", "quiero ir los dos el mismo día": all the services just asked
+    about, together."""
+    said = normalize(text)
+    return bool(_BOTH.search(said) or _TOGETHER.search(said))
+
+
+def remember(
+    state: DialogueState, understanding: Understanding, skill: str | None, text: str = ""
+) -> None:
     """Keep what this turn was about for the next one's follow-ups."""
     context = dict(state.context)
     if skill is not None and understanding.intent in (*FOLLOW_UP_INTENTS, NOT_OFFERED, "cancel"):
@@ -195,6 +217,9 @@ def remember(state: DialogueState, understanding: Understanding, skill: str | No
             context["services"] = ids
         else:
             context.pop("services", None)
+        context.pop("both", None)
+        if len(ids) > 1 and understanding.intent == "pricing" and says_both(text):
+            context["both"] = True  # "¿corte y barba? quiero ir los dos el mismo día"
     when = understanding.entities.get("when")
     if isinstance(when, WhenMention) and when.has_date:
         context["day"] = when.start.date().isoformat()
@@ -211,13 +236,17 @@ def _priced_before(context: dict[str, Any], intent: str | None) -> list[str]:
     return list(context.get("services") or ([context["service"]] if "service" in context else []))
 
 
-def remember_parts(state: DialogueState, parts: Sequence[Understanding]) -> None:
+def remember_parts(state: DialogueState, parts: Sequence[Understanding], text: str = "") -> None:
     """A message asked about several services, one question each ("¿cuánto sale la
-    coloración? ¿y el brushing?"): "los dos" next means all of them."""
+    coloración? ¿y el brushing?"): "los dos" next means all of them; when the message
+    says it wants them together ("quiero ir los dos el mismo día"), a day said next
+    books all of them."""
     named = [u.entities.get("service") for u in parts]
     ids = list(dict.fromkeys(str(x.id) for x in named if isinstance(x, ServiceInfo)))
     if len(ids) > 1:
         state.context = {**state.context, "services": ids}
+        if says_both(text):
+            state.context["both"] = True
 
 
 # What may stand around a day said alone: "ok, el miércoles entonces", "friday then".

@@ -29,7 +29,7 @@ from hablo.engine.dialogue import (
     picked_choice,
     route,
 )
-from hablo.engine.followups import remember, remember_parts, with_context
+from hablo.engine.followups import remember, remember_parts, says_both, with_context
 from hablo.engine.metrics import SKILL_ERRORS
 from hablo.engine.nlu.acts import (
     ACK,
@@ -37,6 +37,7 @@ from hablo.engine.nlu.acts import (
     GOODBYE,
     GREETING,
     adds_to_request,
+    is_follow_up,
     leaves_for_now,
     only_same_time,
     read_act,
@@ -166,11 +167,11 @@ def run_turn(
     for part, part_understanding in parts or [(text, understanding)]:
         turn.understanding = with_context(part_understanding, part, state, services, now)
         _decide(runtime, turn, part, conversation, ctx, now)
-        remember(turn.state, turn.understanding, turn.skill)
+        remember(turn.state, turn.understanding, turn.skill, part)
         if turn.status == ConversationStatus.WAITING_HUMAN:
             break  # handed to a person: the bot says nothing more
     if parts:
-        remember_parts(turn.state, [u for _, u in parts])
+        remember_parts(turn.state, [u for _, u in parts], text)
     if parts and turn.state.flow:
         turn.state.offer = None  # the last question asked is the flow's, not an offer
     if parts:
@@ -412,6 +413,33 @@ _NOT_A_QUESTION = frozenset({None, "greeting", "thanks", ACK, AFFIRM, DENY, "lau
 _FLOW_INTENTS = frozenset({"book", "cancel", "reschedule"})
 
 
+def _priced_in_turn(understood: list[tuple[str, Understanding]]) -> list[tuple[str, Understanding]]:
+    """ "¿cuánto sale el corte? ¿y la barba?": the "¿y la barba?" after a price asks its
+    price too (alone it reads as nothing)."""
+    read: list[tuple[str, Understanding]] = []
+    for piece, u in understood:
+        before = read[-1][1].intent if read else None
+        asked = u.intent is None and "service" in u.entities and is_follow_up(piece)
+        if before == "pricing" and asked:
+            u = replace(u, intent="pricing", confidence=1.0)
+        read.append((piece, u))
+    return read
+
+
+def _hours_apart(asks: list[tuple[str, Understanding]]) -> bool:
+    """ "¿qué días atienden? ¿y a qué hora cierran los sábados?": two questions on the
+    hours, about different days (the week, then Saturday), each answered."""
+    if len(asks) < 2 or any(u.intent != "hours" for _, u in asks):
+        return False
+    days = [_day_asked(u) for _, u in asks]
+    return len(set(days)) == len(days)
+
+
+def _day_asked(understanding: Understanding) -> object:
+    when = understanding.entities.get("when")
+    return when.start.date() if when is not None else understanding.entities.get("weekday")
+
+
 def _questions(
     runtime: TenantRuntime,
     text: str,
@@ -435,7 +463,7 @@ def _questions(
         for p in pieces:
             if p not in read:
                 read[p] = runtime.nlu.understand(p, now, hours, language, service_beside=named)
-        understood = [(p, read[p]) for p in pieces]
+        understood = _priced_in_turn([(p, read[p]) for p in pieces])
         asks = [
             (p, u)
             for p, u in understood
@@ -450,7 +478,7 @@ def _questions(
             or any(u.intent in _FLOW_INTENTS or u.confidence < _SURE for _, u in asks)
         ):
             continue  # "turno para corte y barba" is one request, not two
-        if len({u.intent for _, u in asks}) >= 2:
+        if len({u.intent for _, u in asks}) >= 2 or _hours_apart(asks):
             shared = _share_service(_share_day(asks), [u for _, u in understood])
             return sorted(shared, key=lambda pu: pu[1].intent in _FLOW_INTENTS)
         if not strict and whole.intent == "greeting" and len(asks) == 1:
@@ -519,7 +547,10 @@ def _share_service(
     if named:
         asks = _also_booked(asks, named)
     if len(named) == 2:
-        return asks
+        # "how much is a haircut? and the beard? I'd like both on the same day"
+        return _both_booked(
+            asks, [u.entities["service"] for u in told if u.entities.get("service") in named]
+        )
     options = {u.entities["service_options"] for _, u in asks if "service_options" in u.entities}
     several = {u.entities["services"] for _, u in asks if "services" in u.entities}
     shared: dict[str, Any]
@@ -537,6 +568,20 @@ def _share_service(
     return [
         (p, replace(u, entities={**u.entities, **shared}))
         if u.intent in (*_FLOW_INTENTS, "pricing") and not any(k in u.entities for k in _NAMES)
+        else (p, u)
+        for p, u in asks
+    ]
+
+
+def _both_booked(
+    asks: list[tuple[str, Understanding]], named: list[Any]
+) -> list[tuple[str, Understanding]]:
+    """A request that names no service but says "both" ("quiero los dos", "I'd like both
+    on the same day"): the two services the message asked about, in the order said."""
+    two = tuple(dict.fromkeys(named))
+    return [
+        (p, replace(u, entities={**u.entities, "service": two[0], "services": two}))
+        if u.intent in _FLOW_INTENTS and not any(k in u.entities for k in _NAMES) and says_both(p)
         else (p, u)
         for p, u in asks
     ]

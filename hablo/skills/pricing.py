@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hablo.engine.nlu.acts import asks_total
+from hablo.engine.nlu.genders import gendered_family
 from hablo.engine.nlu.party import quantity
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.plugins.sdk import ServiceInfo
@@ -25,6 +26,8 @@ class PricingSkill(Skill):
             booked = _booked_here(turn, ctx)
             if len(booked) > 1:  # "¿cuánto es en total?" after booking two: the sum
                 return SkillResult.say(_price_lines(ctx, lang, booked, summed=booked))
+        if turn.entities.get("for_whom"):
+            return SkillResult.say(_for_whom(turn, ctx, lang))
         several = turn.entities.get("services") or _options_and_rest(turn)
         if several:  # "corte y barba": each of them
             named = [s for s in turn.entities.get("services") or () if isinstance(s, ServiceInfo)]
@@ -79,3 +82,19 @@ def _booked_here(turn: Turn, ctx: SkillContext) -> list[ServiceInfo]:
         for b in held
         if b.conversation_id == turn.conversation_id and str(b.service_id) in by_id
     ]
+
+
+def _for_whom(turn: Turn, ctx: SkillContext, lang: str) -> str:
+    """ "¿es lo mismo para hombre y mujer?": the prices of the services cut for men and
+    for women where the business has them, else that it is one for everybody."""
+    named = turn.entities.get("service")
+    service = named if isinstance(named, ServiceInfo) else None
+    family = gendered_family(ctx.services(), service)
+    if len(family) > 1:
+        return _price_lines(ctx, lang, family)
+    if service is not None:
+        price = ctx.format_money(service.price_minor, lang)
+        return ctx.render("price_same_for_all", lang, service=service, price=price)
+    items = [(s, ctx.format_money(s.price_minor, lang)) for s in ctx.services()]
+    same = ctx.render("price_same_for_all", lang, service=None, price="")
+    return same + "\n" + ctx.render("price_list", lang, items=items)

@@ -90,6 +90,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "plan_limit": [{}],
     "price_list": [{"items": [(SERVICE, "$ 9.000")]}, {"items": []}],
     "price_one": [{"service": SERVICE, "price": "$ 9.000"}],
+    "price_same_for_all": [
+        {"service": SERVICE, "price": "$ 9.000"},
+        {"service": None, "price": ""},
+    ],
     "price_total": [{"count": 2, "total": "$ 18.000"}],
     "rephrase": [{}],
     "recommend": [{"items": [(SERVICE, "$ 9.000")]}, {"items": []}],
@@ -98,7 +102,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "unknown_fact": [{"thing": "estacionamiento"}, {"thing": ""}],
     "booking_ask_service": [SERVICES, {**SERVICES, "when": "jueves 11 de marzo a las 10:00"}],
     "booking_reminder_info": [{"hours": 24}, {"hours": 2}, {"hours": 0}],
-    "booking_confirm_many": [{"bookings": ["Masaje, jueves 11", "Consulta"], "price": "$ 9"}],
+    "booking_confirm_many": [
+        {"bookings": ["Masaje, jueves 11", "Consulta"], "price": "$ 9"},
+        {"bookings": ["Masaje, jueves 11", "Consulta"], "price": "$ 9", "apart": True},
+    ],
     "booking_done_many": [
         {"bookings": ["Masaje, jueves 11", "Consulta, jueves 11"], "remote": False},
         {"bookings": ["Sesión online, jueves 11", "Sesión online, jueves 11"], "remote": True},
@@ -113,6 +120,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "booking_period_full": [OPTIONS_TEXT],
     "booking_closed_period": [{"day_hours": "El viernes 12 de marzo abrimos de 09:00 a 14:00."}],
     "booking_which_option": [OPTIONS],
+    "booking_which_one": [{"times": ["10:00", "11:00"]}, {"times": ["10:00", "11:00", "12:00"]}],
     "booking_price_note": [{"service": "Masaje", "price": "$ 9.000"}],
     "booking_confirm": [{"service": "Masaje", "when": "jueves 11, 10:00", "price": "$ 9.000"}],
     "booking_done": [

@@ -398,8 +398,25 @@ _HELD_RE = re.compile(
 )
 
 
+# "¿era a las 11 o a las 11:30?", "is it at 11 or 11:30?", "was it 10 or 10.30?": which of
+# two times the booking held is at.
+_A_TIME = r"(?:(?:a las|a la|at) )?\d{1,2}(?: \d\d)?(?: ?(?:hs|h|am|pm))?"
+_EITHER_TIME_RE = re.compile(
+    r"\b(?:era|es|fue|quedo|quedamos|quedaste|is it|was it|it s|it was|is mine|was mine"
+    r"|is my \w+|was my \w+|mi (?:turno|cita|reserva) (?:es|era)|el turno (?:es|era))"
+    rf" {_A_TIME} (?:o|or) {_A_TIME}\b"
+    rf"|^{_A_TIME} (?:o|or) {_A_TIME} (?:era|es|was it|is it)\b"
+)
+
+
 def asks_if_booked(text: str) -> bool:
     return "?" in text and _HELD_RE.search(plain(text)) is not None
+
+
+def asks_which_time_held(text: str) -> bool:
+    """ "¿era a las 11 o a las 11:30?", "is it at 11 or 11:30?": which of two times the
+    customer's booking is at (its time is the answer), not a new time asked for."""
+    return _EITHER_TIME_RE.search(plain(text)) is not None
 
 
 # "cancelalo directamente", "borralo porfa", "borrá ese", "anula la punción, por favor",

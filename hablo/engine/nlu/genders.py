@@ -71,3 +71,33 @@ def _ungendered(name: str) -> frozenset[str]:
     """A service's name without whom it is for ("Men's haircut" -> {"haircut"})."""
     words = _WORDS.findall(normalize(re.sub(r"['\u2019`\u00b4]s\b", "s", name)))
     return frozenset(w for w in words if w not in _GENDER_OF and w not in ("de", "para", "for"))
+
+
+# "¿es lo mismo para hombre y mujer?", "same price for men and women?", "¿cobran distinto
+# a las mujeres?": whether a service (or the prices) depends on whom it is for.
+_COMPARES = re.compile(
+    r"\b(?:lo mismo|la misma|el mismo|mismo precio|igual|iguales|diferen\w*|distint\w*"
+    r"|cambia|varia|same|different|difference|differ|cheaper|more expensive|mas barato"
+    r"|mas caro|mas que|menos que|more than|less than|charge\w*|cobran|cuesta|sale|cuanto"
+    r"|price|prices|precio|precios|cost|costs|pay)\b"
+)
+
+
+def asks_if_gender_matters(text: str) -> bool:
+    """ "es lo mismo para hombre y mujer el corte?", "is it the same price for men and
+    women?": men and women both named, and the message compares or asks a price."""
+    said = normalize(re.sub(r"['\u2019`\u00b4]s\b", "s", text))
+    return _genders(text) == {"men", "women"} and _COMPARES.search(said) is not None
+
+
+def gendered_family(
+    services: Sequence[ServiceInfo], service: ServiceInfo | None
+) -> tuple[ServiceInfo, ...]:
+    """The services cut for men or for women: those like `service` ("Men's haircut",
+    "Women's haircut" for either, or for a "haircut" named), all of them without one;
+    empty when the business names none for whom (one service for everybody)."""
+    gendered = [s for s in services if _gender_of(s) is not None]
+    if service is None:
+        return tuple(gendered)
+    family = _ungendered(service.name)
+    return tuple(s for s in gendered if _ungendered(s.name) & family or s.id == service.id)

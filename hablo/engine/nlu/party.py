@@ -5,6 +5,8 @@ books each person's service one after the other."""
 from __future__ import annotations
 
 import re
+import unicodedata
+from itertools import pairwise
 
 from hablo.engine.nlu.text import plain
 
@@ -21,7 +23,9 @@ _COMPANION_RE = re.compile(
     rf"|(?:para|for) (?:mi|my) {_KIN} (?:tambien|too|as well)"
     rf"|(?:otro|otra|another) (?:para|for) (?:mi|my) {_KIN}"
     rf"|(?:mi|my) {_KIN} (?:y|and) (?:mi|my) {_KIN}"
-    rf"|(?:mi|my) {_KIN} (?:y|and) (?:yo|me|i)\b)\b"
+    rf"|(?:mi|my) {_KIN} (?:y|and) (?:yo|me|i)\b"
+    # "para mi hija a las 5 y para mí a las 4": each named with their own time between
+    rf"|(?:para|for) (?:mi|my) {_KIN}\b.{{0,40}}?\b(?:y|and) (?:para|for) (?:mi|me|myself)\b)\b"
 )
 # "somos 3", "para tres personas", "we're 3", "there are 3 of us", "3 of us": a group.
 _GROUP_RE = re.compile(
@@ -119,3 +123,27 @@ def for_companion(text: str) -> bool:
     for someone the customer brings, to go with the customer's own."""
     said = plain(text)
     return bool(_THEIR_RE.search(said) and _ALSO_RE.search(said))
+
+
+# Where a person of the request is named: "para mí", "para mi hija", "for me", "my son",
+# "yo": each one's part of the message starts there.
+_PERSON_RE = re.compile(
+    rf"\b(?:(?:para|for) (?:mi|me|myself|my|a mi)(?: {_KIN})?|(?:mi|my) {_KIN}|yo|myself)\b"
+)
+
+
+def person_parts(text: str) -> list[str]:
+    """The message cut where each person is named: "quiero turno para mí a las 3 y para
+    mi hija a las 4 el jueves" -> ["quiero turno", "para mí a las 3 y", "para mi hija a
+    las 4 el jueves"]; "corte a las 10 y para mi hija a las 11" -> ["corte a las 10 y",
+    "para mi hija a las 11"] (the words before the first person named are the speaker's).
+    The whole text when no one is named past its start; cut as written."""
+    # Folded letter by letter (no accents, no punctuation): its positions are the text's.
+    said = "".join(
+        unicodedata.normalize("NFKD", c)[0].lower() if c.isalnum() else " " for c in text
+    )
+    starts = [m.start() for m in _PERSON_RE.finditer(said)]
+    if not starts or (len(starts) < 2 and starts[0] == 0):
+        return [text]
+    cuts = sorted({0, *starts, len(text)})
+    return [text[a:b].strip() for a, b in pairwise(cuts) if text[a:b].strip()]

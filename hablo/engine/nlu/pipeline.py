@@ -29,6 +29,7 @@ from hablo.engine.nlu.acts import (
     asks_shift,
     asks_total,
     asks_which_days,
+    asks_which_time_held,
     cancels_own_booking,
     closes_topic,
     corrects_day,
@@ -60,6 +61,7 @@ from hablo.engine.nlu.datetimes import (
     extract_weekday,
     extract_when,
 )
+from hablo.engine.nlu.genders import asks_if_gender_matters
 from hablo.engine.nlu.holidays import HolidayNames
 from hablo.engine.nlu.language import detect_language
 from hablo.engine.nlu.lateness import arrives_late
@@ -75,6 +77,7 @@ from hablo.engine.nlu.party import (
     for_companion,
     names_their_people,
     party_size,
+    person_parts,
     without_their_people,
 )
 from hablo.engine.nlu.reach import PHONE, asks_phone
@@ -547,7 +550,29 @@ class NluPipeline:
         weekday = extract_weekday(text)
         if weekday is not None:
             entities["weekday"] = weekday
+        own_times = self._party_times(text, now, opening_hours) if when is not None else ()
+        if own_times:
+            entities["party_times"] = own_times
         return entities
+
+    def _party_times(
+        self, text: str, now: datetime, opening_hours: OpeningHours
+    ) -> tuple[time, ...]:
+        """ "para mí a las 3 y para mi hija a las 4": each person's own time (local, in
+        the order said), when every person booked has one and they differ; else none."""
+        people = party_size(text)
+        if people < 2:
+            return ()
+        clocks = []
+        for part in person_parts(text):
+            said = extract_when(
+                part, now, opening_hours=opening_hours, month_first=self._month_first
+            )
+            if said is not None and said.has_time:
+                clocks.append(said.start.astimezone(now.tzinfo).time().replace(tzinfo=None))
+        if len(clocks) != people or len(set(clocks)) != people:
+            return ()
+        return tuple(clocks)
 
 
 _DAYS_SAID = (
@@ -856,6 +881,11 @@ def _by_rule(
         return closing, 1.0  # "listo, gracias y perdón jaja", "no importa, llevo efectivo"
     if asks_total(text) and intent in (*_DISGUISES, "help"):
         return "pricing", 1.0  # "what's the total?": what was asked or booked, summed
+    gender_asked = asks_if_gender_matters(text) and "when" not in entities
+    if gender_asked and intent in (*_DISGUISES, "help", UNKNOWN_FACT, NOT_OFFERED):
+        # "¿es lo mismo para hombre y mujer el corte?": the prices say it (pricing skill)
+        entities["for_whom"] = True
+        return "pricing", 1.0
     if _CHEAPEST.search(said_plain) and intent in _DISGUISES:
         return "pricing", 1.0  # "¿qué es lo más barato?": the price list says it
     if _PRICE_WORDS.search(said_plain) and intent in (*_DISGUISES, "help"):
@@ -874,7 +904,9 @@ def _by_rule(
     if _IF_I_CANCEL.search(normalize(text)):
         entities["thing"] = ""  # "si cancelo, ¿me cobran algo?": a policy not known here
         return UNKNOWN_FACT, 1.0
-    held = asks_if_booked(text) and not (asks_cancel(text) or _MOVE.search(said))
+    held = (asks_if_booked(text) or asks_which_time_held(text)) and not (
+        asks_cancel(text) or _MOVE.search(said)
+    )
     if held and intent in (None, "book", "pricing", "hours", AFFIRM):
         return "my_bookings", 1.0  # "¿tengo turno el viernes a las 10 para corte?"
     if intent in (None, "goodbye") and asks_latest(text):
@@ -891,8 +923,10 @@ def _by_rule(
         # "al final no puedo el viernes, ¿me lo pasás al sábado?", "I have to cancel
         # thursday, could I do saturday instead?": the booking moves, it is not dropped.
         return "reschedule", 1.0
-    if intent in (*_DISGUISES, AFFIRM, DENY, "ack") and "when" not in entities and (
-        prefers_other_day(text)
+    if (
+        intent in (*_DISGUISES, AFFIRM, DENY, "ack")
+        and "when" not in entities
+        and (prefers_other_day(text))
     ):
         return "reschedule", 1.0  # "mmm mejor otro día" after booking: which day, then
     if intent in (AFFIRM, DENY, None, "ack") and "when" in entities and reverts(text):

@@ -28,7 +28,7 @@ from hablo.engine.nlu.acts import (
     starts_no,
     starts_yes,
 )
-from hablo.engine.nlu.party import for_companion, party_size
+from hablo.engine.nlu.party import for_companion, names_their_people, party_size
 from hablo.engine.nlu.text import plain
 from hablo.plugins import SkillResult
 from hablo.plugins.sdk import ServiceInfo
@@ -224,6 +224,7 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         if not kept or len(kept) == len(asked):
             return None
         self.state["service_id"], self.state["then"] = kept[0], kept[1:]
+        self.state.pop("then_at", None)  # the times said were each person's
         return self._propose(datetime.fromisoformat(proposal).astimezone(self.zone))
 
     def _moved_by(self, text: str) -> SkillResult | None:
@@ -452,6 +453,11 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             found = True
             # "corte y barba": the others are booked right after, one question each.
             others = [s for s in self.turn.entities.get("services", ()) if s.id != service.id]
+            both = self.ctx.combined_service([service, *others]) if others else None
+            if both is not None and not names_their_people(self.turn.text):
+                # "corte" and "barba" priced apart, then "los dos": "Corte + barba" if any
+                service, others = both, []
+                self.state["service_id"] = str(both.id)
             if others and self.state.get("mode", "book") == "book" and not self.state.get("later"):
                 self.state["then"] = [str(s.id) for s in others]
             own_days = self.turn.entities.get("service_days")
@@ -462,6 +468,24 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             if party > 1 and not others and self.state.get("mode", "book") == "book":
                 # "corte para mí y mi hijo": the same service again, right after.
                 self.state["then"] = [str(service.id)] * (party - 1)
+            own_times = self.turn.entities.get("party_times")
+            if own_times and self.state.get("mode", "book") == "book" and self.state.get("then"):
+                # "para mí a las 3 y para mi hija a las 4": each at their own time, the
+                # earliest first (one service for all, or each person's in the order said)
+                order = sorted(range(len(own_times)), key=lambda i: own_times[i])
+                asked = [self.state["service_id"], *self.state["then"]]
+                if len(asked) == len(own_times) and len(set(asked)) == 1:
+                    asked = [asked[0]] * len(own_times)
+                    clocks = sorted(own_times)
+                elif len(asked) == len(own_times):
+                    asked = [asked[i] for i in order]
+                    clocks = [own_times[i] for i in order]
+                else:
+                    clocks = []
+                if clocks:
+                    self.state["service_id"], self.state["then"] = asked[0], asked[1:]
+                    self.state["then_at"] = [f"{c:%H:%M}" for c in clocks[1:]]
+                    self.state["own_first"] = f"{clocks[0]:%H:%M}"
         elif self.turn.entities.get("services_then") and self.state.get("mode", "book") == "book":
             # "a cut and a blowout": the bot asks which cut; the blowout follows it.
             self.state["then"] = [str(s.id) for s in self.turn.entities["services_then"]]
@@ -537,6 +561,9 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
                     self.state["day"] = local.date().isoformat()
             elif when.has_time:
                 self._set_time(f"{local:%H}", f"{local:%M}")
+                first = self.state.pop("own_first", None)
+                if first:  # "para mi hija a las 4 y para mí a las 3": 15:00 first
+                    self._set_time(*first.split(":"))
                 self.state.pop("window", None)
                 self.state.pop("ends_by", None)
                 if not when.has_date and "day" not in self.state:
@@ -837,6 +864,7 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             total = service.price_minor + sum(f.price_minor for f, _ in chain)
             return self._ask_yes_no(
                 "booking_confirm_many",
+                apart=bool(self.state.get("then_at")),
                 bookings=items,
                 price=self.ctx.format_money(total, self.lang),
             )

@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from hablo.domain.booking.availability import BusyRange
 from hablo.domain.booking.repository import BookingInfo
@@ -136,11 +136,18 @@ class ManageBookings(FlowBase):
             nxt = self._advance()
             return replace(nxt, replies=done.replies + nxt.replies)
         queue = list(self.state.get("then", []))
+        own = list(self.state.get("then_at", []))
         following = service_by_id(self.ctx, queue.pop(0)) if queue else None
         if following is None:
             return done
         self.state = {"mode": "book", "service_id": str(following.id), "then": queue}
-        nxt = self._right_after(following, after)
+        if own:  # "y para mi hija a las 4": her own time (or the nearest, said why)
+            self.state["then_at"] = own[1:]
+            self.state["day"] = after.astimezone(self.zone).date().isoformat()
+            self._set_time(*own[0].split(":"))
+            nxt = self._advance()
+        else:
+            nxt = self._right_after(following, after)
         return replace(nxt, replies=done.replies + nxt.replies)
 
     def _right_after(self, service: ServiceInfo, after: datetime) -> SkillResult:
@@ -171,8 +178,14 @@ class ManageBookings(FlowBase):
         chain: list[tuple[ServiceInfo, datetime]] = []
         after = start + timedelta(minutes=first.duration_minutes)
         planned = [BusyRange(start, after)]
-        for service_id in self.state.get("then", []):
+        own = self.state.get("then_at", [])  # "y para mi hija a las 4": her own time
+        for i, service_id in enumerate(self.state.get("then", [])):
             following = service_by_id(self.ctx, service_id)
+            if i < len(own) and following is not None:
+                at = datetime.combine(
+                    start.astimezone(self.zone).date(), time.fromisoformat(own[i]), self.zone
+                )
+                after = at  # the ones planned before still count as taken
             soon = self._first_after(following, after, planned) if following else None
             if following is None or soon is None:
                 return []

@@ -12,7 +12,7 @@ from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
 from hablo.skills.booking.base import FlowBase
 from hablo.skills.booking.slots import minute_of_day, repo_of, service_by_id, spread, spread_slots
-from hablo.skills.wording import say_day
+from hablo.skills.wording import say_clock, say_day
 
 
 class TimeAnswers(FlowBase):
@@ -80,8 +80,11 @@ class TimeAnswers(FlowBase):
         assert service is not None  # the times were listed for it
         free = repo_of(self.ctx).free_slots(day, service, self.ctx.opening_hours(day), self.now)
         clock = datetime.combine(day, time(int(self._pick_hour(day, number))), self.zone)
-        if clock in free and reading.put_as_question(text):
-            return self._propose(clock)  # "¿5 puede ser?": five o'clock, not the fifth
+        if reading.put_as_question(text):
+            if clock in free:
+                return self._propose(clock)  # "¿5 puede ser?": five o'clock, not the fifth
+            if not at_hour:
+                return None  # five o'clock asked, taken: said so, the nearest offered
         readings = {shown[number - 1], *at_hour, *([clock] if clock in free else [])}
         if len(readings) == 1:
             return self._propose(shown[number - 1])
@@ -90,6 +93,14 @@ class TimeAnswers(FlowBase):
         self.state["step"] = "pick_option"
         texts = [self.ctx.format_datetime(o, self.lang) for o in options]
         return self._say("booking_which_option", options=texts)
+
+    def _option_times(self, options: list[datetime]) -> list[str]:
+        """The options as said in a short question: their clock times when all are on
+        one day, else day and time."""
+        local = [o.astimezone(self.zone) for o in options]
+        if len({o.date() for o in local}) == 1:
+            return [say_clock(self.ctx, o.time(), self.lang) for o in local]
+        return [self.ctx.format_datetime(o, self.lang) for o in options]
 
     def _times_or_full(
         self,
@@ -181,9 +192,11 @@ class TimeAnswers(FlowBase):
         if when is not None or isinstance(self.turn.entities.get("service"), ServiceInfo):
             self._absorb_entities()
             return self._advance()
+        if act == AFFIRM and len(options) == 1:
+            return self._propose(options[0])  # "sí" to the one time offered: that one
         if act == AFFIRM and options:
-            texts = [self.ctx.format_datetime(o, self.lang) for o in options]
-            return self._say("booking_which_option", options=texts)
+            # "sí" to "1) 16:30 2) 17:00": which one, briefly (the list is still above)
+            return self._say("booking_which_one", times=self._option_times(options))
         if act == DENY:
             return self._denied()
         return None
