@@ -11,6 +11,7 @@ from hablo.engine.nlu.acts import asks_which_time_held
 from hablo.engine.nlu.genders import asks_if_gender_matters, gendered_family
 from hablo.engine.nlu.party import party_size, person_parts
 from hablo.plugins.sdk import ServiceInfo
+from hablo.skills.booking.reading import checks_time
 from tests.reader_cases import reader_cases
 
 test_asks_which_time_held = reader_cases(
@@ -111,3 +112,15 @@ def test_gendered_family_is_the_services_cut_for_men_or_women() -> None:
     assert gendered_family(catalogue, blowout) == ()
     haircut = _service("Corte de pelo")  # one haircut for everybody
     assert gendered_family([haircut, blowout], haircut) == ()
+
+
+test_checks_time = reader_cases(
+    checks_time,
+    says=[
+        "wait is that 2pm?",
+        "¿o sea a las 17?",
+        "¿es a las 5 de la tarde?",
+        "is it 10 in the morning?",
+    ],
+    does_not=["a las 17", "yes, 2pm is fine", "si, a las 5?", "2pm works", "¿5 puede ser?"],
+)

@@ -120,6 +120,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "booking_period_full": [OPTIONS_TEXT],
     "booking_closed_period": [{"day_hours": "El viernes 12 de marzo abrimos de 09:00 a 14:00."}],
     "booking_which_option": [OPTIONS],
+    "booking_that_time": [{"when": "jueves 11 de marzo a las 14:00"}],
     "booking_which_one": [{"times": ["10:00", "11:00"]}, {"times": ["10:00", "11:00", "12:00"]}],
     "booking_price_note": [{"service": "Masaje", "price": "$ 9.000"}],
     "booking_confirm": [{"service": "Masaje", "when": "jueves 11, 10:00", "price": "$ 9.000"}],

@@ -251,7 +251,9 @@ def asks_shift(text: str) -> str | None:
     than the time on the table (a proposal, or the customer's booking)."""
     norm = plain(text)
     found = _SHIFT_RE.search(norm)
-    if found is None or not (_CAN_RE.search(norm) or text.rstrip().endswith("?")):
+    # "no, más tarde" to the times listed: a request too (a plan has more words)
+    refused = norm.startswith(("no ", "nah ", "nope ")) and len(norm.split()) <= 4
+    if found is None or not (_CAN_RE.search(norm) or text.rstrip().endswith("?") or refused):
         return None
     return "later" if found["later"] else "earlier"
 

@@ -326,6 +326,12 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
                 when = self._moved_to(when, proposed)
             if self._adds_service(service):
                 return self._advance()
+            if self._repeats_proposal(when) and reading.checks_time(text) and when is not None:
+                # "wait is that 2pm?": yes, that time; the question again, nothing booked
+                proposed = datetime.fromisoformat(self.state["proposal"])
+                spoken = self.ctx.format_datetime(proposed, self.lang)
+                self.prefix.append(self.ctx.render("booking_that_time", self.lang, when=spoken))
+                return self._propose(proposed.astimezone(self.zone))
             if self._repeats_proposal(when) and not reading.turns_down(text):
                 return self._confirmed()
             shift = asks_shift(text)

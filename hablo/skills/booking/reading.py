@@ -456,3 +456,18 @@ asks_price = Phrase(
     r"\b(?:cuanto|precio|(?:que|q) (?:sale|vale)|cuesta|how much|price|cost|tarda|dura|demora"
     r"|how long)\b"
 )
+
+
+# "wait is that 2pm?", "¿o sea a las 2 de la tarde?", "¿es a las 10 de la mañana?": the
+# time proposed, checked (a question), not accepted.
+_CHECKS_RE = re.compile(
+    r"\b(?:wait|hold on|is that|is it|that s|that is|so it s|so that s|espera|espere|o sea"
+    r"|es a las|seria a las|entonces es|entonces seria|es de la|de la tarde|de la manana"
+    r"|de la noche|in the (?:morning|afternoon|evening)|pm|am)\b"
+)
+
+
+def checks_time(text: str) -> bool:
+    """ "wait is that 2pm?" to "Shall I book … at 2:00 PM?": the time asked back, to be
+    answered (and the question asked again), not a yes."""
+    return "?" in text and not starts_yes(text) and _CHECKS_RE.search(plain(text)) is not None
