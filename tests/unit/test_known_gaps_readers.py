@@ -11,7 +11,7 @@ from hablo.engine.nlu.acts import asks_which_time_held
 from hablo.engine.nlu.genders import asks_if_gender_matters, gendered_family
 from hablo.engine.nlu.party import party_size, person_parts
 from hablo.plugins.sdk import ServiceInfo
-from hablo.skills.booking.reading import checks_time
+from hablo.skills.booking.reading import checks_time, period_hours
 from tests.reader_cases import reader_cases
 
 test_asks_which_time_held = reader_cases(
@@ -124,3 +124,21 @@ test_checks_time = reader_cases(
     ],
     does_not=["a las 17", "yes, 2pm is fine", "si, a las 5?", "2pm works", "¿5 puede ser?"],
 )
+
+
+test_forgot_when_is_the_booking_held = reader_cases(
+    asks_which_time_held,
+    says=[
+        "hola, saque turno para el jueves pero no se a que hora era",
+        "i forgot what time my appointment is",
+        "no me acuerdo que dia tengo el turno",
+    ],
+    does_not=["queria turno para corte, pero no se que dia, que me recomendas?"],
+)
+
+
+def test_a_part_of_the_day_turned_down_is_no_period() -> None:
+    assert period_hours("no puedo a la mañana, despues de las 4") is None
+    assert period_hours("not in the morning") is None
+    assert period_hours("a la tarde") == (13, 24)
+    assert period_hours("no, mejor a la tarde") == (13, 24)

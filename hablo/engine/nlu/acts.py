@@ -415,10 +415,21 @@ def asks_if_booked(text: str) -> bool:
     return "?" in text and _HELD_RE.search(plain(text)) is not None
 
 
+# "saqué turno para el jueves pero no sé a qué hora era", "I forgot what time my
+# appointment is": the booking held, its time forgotten.
+_FORGOT_WHEN_RE = re.compile(
+    r"\b(?:no se|no me acuerdo|me olvide|olvide|no recuerdo|forgot|don t remember"
+    r"|can t remember|cant remember|dont remember)\b.{0,20}"
+    r"\b(?:a )?(?:que|what) (?:hora|dia|time|day)"
+    r" (?:era|es|fue|tengo|tenia|quedo|quedamos|is|was|it is|it was|my|mi|el turno|la cita)\b"
+)
+
+
 def asks_which_time_held(text: str) -> bool:
-    """ "¿era a las 11 o a las 11:30?", "is it at 11 or 11:30?": which of two times the
-    customer's booking is at (its time is the answer), not a new time asked for."""
-    return _EITHER_TIME_RE.search(plain(text)) is not None
+    """ "¿era a las 11 o a las 11:30?", "is it at 11 or 11:30?", "no sé a qué hora era":
+    which time the customer's booking is at (its time is the answer), not a new one."""
+    said = plain(text)
+    return _EITHER_TIME_RE.search(said) is not None or _FORGOT_WHEN_RE.search(said) is not None
 
 
 # "cancelalo directamente", "borralo porfa", "borrá ese", "anula la punción, por favor",
@@ -706,7 +717,8 @@ asks_end = Phrase(
 # "agregame barba después del corte", "can I add a beard trim right after my haircut?"
 adds_on = Phrase(
     r"\b(?:agregame|agregale|agregar|sumame|sumar|add|right after (?:my|the)|straight after"
-    r"|despues del? (?:corte|turno|mio)|after my|a continuacion)\b"
+    r"|despues del? (?:corte|turno|mio)|after my|a continuacion|justo despues|right after"
+    r"|inmediatamente despues|straight after that|right after that)\b"
 )
 
 

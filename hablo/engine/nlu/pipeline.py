@@ -730,6 +730,8 @@ _ONLY_A_NUMBER = re.compile(r"\d{1,2}(?: \d\d)?(?: ?(?:hs|h|am|pm))?")
 _PRICE_WORDS = re.compile(
     r"\b(?:honorarios|arancel|aranceles|tarifa|tarifas|fees?|rates|hourly rate|cuanto cobr\w+)\b"
 )
+# "¿el corte del sábado sale lo mismo?": a price, in other words
+_PRICE_SAID = re.compile(r"\b(?:sale|salen|vale|valen|cobr\w*|paga\w*|pay|charge\w*)\b|\$")
 _PRICE_ASK = re.compile(r"\b(?:cuanto|precio|precios|price|prices|how much|cost|costs|cuesta)\b")
 _CHEAPEST = re.compile(
     r"\b(?:lo mas (?:barato|economico)|el mas (?:barato|economico)|la mas (?:barata|economica)"
@@ -1004,6 +1006,15 @@ def _by_rule(
         return "book", 1.0  # "me arrepentí, volvé a reservarlo": the booking skill books it
     if intent == "greeting" and "service" in entities and "when" in entities:
         return "book", 1.0  # "q onda, brushing sáb 10hs?"
+    if (
+        intent == "pricing"
+        and confidence < _UNSURE
+        and "service" in entities
+        and "when" in entities
+        and not _PRICE_ASK.search(said_plain)
+        and not _PRICE_SAID.search(said_plain)
+    ):
+        return "book", 1.0  # "corte sabado": a service and a day, no price asked
     if intent is None and "service" in entities and _WANT.search(said) and not _HOW.match(said):
         return "book", 1.0  # "necesito un cambio de aceite", "ocupo una limpieza"
     if (

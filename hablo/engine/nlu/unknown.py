@@ -87,6 +87,8 @@ _GENERIC = re.compile(
     r"|a turno|el turno|la cita|an appointment|the service)\b"
 )
 _ARTICLES = re.compile(r"^(?:el|la|los|las|un|una|unos|unas|algun|alguna|the|a|an|any|some)\s+")
+# "¿y hacen pies también?": the thing is "pies", not "pies también".
+_ALSO_TAIL = re.compile(r"\s+(?:tambien|too|also|as well|aparte|ademas)$")
 _MAX_THING_WORDS = 6
 _INFINITIVE = re.compile(r"^\w{2,}(?:ar|er|ir)(?:lo|la|los|las|me|le)?\b")
 
@@ -230,7 +232,8 @@ def _thing(said: str, sentence: str) -> str:
         for word in normalize(sentence, keep_enye=True).split()
         if "ñ" in word
     }
-    return _ARTICLES.sub("", " ".join(enye.get(w, w) for w in said.split())).strip()
+    thing = _ARTICLES.sub("", " ".join(enye.get(w, w) for w in said.split())).strip()
+    return _ALSO_TAIL.sub("", thing).strip() or thing
 
 
 # Jobs done to what a service made or to its object, said beside the service's name

@@ -194,8 +194,13 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         return bool(held)
 
     def _at_hour(self, hour: tuple[int, int]) -> SkillResult:
-        """The proposal's day at another hour, read by opening hours (10 → 10:00)."""
-        on = datetime.fromisoformat(self.state["proposal"]).astimezone(self.zone).date()
+        """The proposal's day at another hour, read by opening hours (10 → 10:00); the
+        proposal's own hour ("12" to "¿… a las 12:00?") is a yes."""
+        proposed = datetime.fromisoformat(self.state["proposal"]).astimezone(self.zone)
+        on = proposed.date()
+        same = int(self._pick_hour(on, hour[0])) == proposed.hour and hour[1] == proposed.minute
+        if same and not reading.checks_time(self.turn.text):
+            return self._confirmed()
         self.state.pop("proposal", None)
         self._set_day(on)
         self._set_time(self._pick_hour(on, hour[0]), f"{hour[1]:02d}")
@@ -317,7 +322,8 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             grown = self._grown_party(text)
             if grown is not None:
                 return grown
-            hour = reading.new_hour(text) if when is None else None
+            # "could it be 10?", or a bare "12" (its own hour: a yes; another: that hour)
+            hour = (reading.new_hour(text) or reading.bare_hour(text)) if when is None else None
             if hour is not None and self.state.get("proposal"):  # "could it be 10?"
                 return self._at_hour(hour)
             if when is not None and self.state.get("proposal"):

@@ -371,11 +371,20 @@ def booking_ordinal(text: str, count: int) -> int | None:
 def period_hours(text: str) -> tuple[int, int] | None:
     """The hours a period names ("a la tarde" -> 13..24), or None ("good morning!" and a
     "morning!" opening the message greet: no period)."""
-    found = _PERIOD_RE.search(plain(_GREETING_PERIOD.sub(" ", text)))
-    if found is None:
-        return None
-    word = next(g for g in found.groups() if g)
-    return _PERIOD_HOURS[word]
+    said = plain(_GREETING_PERIOD.sub(" ", text))
+    for found in _PERIOD_RE.finditer(said):
+        if _TURNED_DOWN.search(said, 0, found.start()):
+            continue  # "no puedo a la mañana, después de las 4": not the morning
+        word = next(g for g in found.groups() if g)
+        return _PERIOD_HOURS[word]
+    return None
+
+
+# Before a part of the day it turns down: "no puedo (a la mañana)", "not (in the morning)".
+_TURNED_DOWN = re.compile(
+    r"\b(?:no(?: puedo| podria| me sirve| me queda)?|not|can ?t(?: do)?|cannot(?: do)?)"
+    r"\s+(?:(?:a|en|por|la|el|in|the|during)\s+)*$"
+)
 
 
 # "tengo que estar lista para las 12", "I need to be done by 12": the service must END

@@ -69,6 +69,7 @@ class BookingSkill(Skill):
                 or bool(when or service)
                 or reading.same_time(text)
                 or reading.new_hour(text) is not None
+                or reading.bare_hour(text) is not None
                 or shift_minutes(text) is not None
                 or asks_shift(text) is not None
                 or party_size(text) > 1
