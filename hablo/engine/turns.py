@@ -426,6 +426,22 @@ def _priced_in_turn(understood: list[tuple[str, Understanding]]) -> list[tuple[s
     return read
 
 
+# A price asked in words ("¿y cuánto sale la manicura también?"), not a service added.
+_PRICE_WORDS = re.compile(r"\b(?:cuanto|precio|sale|salen|cuesta|vale|how much|price|cost)\b")
+
+
+def _also_wanted(piece: str, understood: Understanding, whole: Understanding) -> bool:
+    """ "turno para el jueves para corte y si puede ser también manicura": the part
+    after "y si" adds a service to the booking asked (its "si" is "if"), no price."""
+    return (
+        whole.intent == "book"
+        and understood.intent == "pricing"
+        and "service" in understood.entities
+        and adds_to_request(piece)
+        and not _PRICE_WORDS.search(normalize(piece))
+    )
+
+
 def _hours_apart(asks: list[tuple[str, Understanding]]) -> bool:
     """ "¿qué días atienden? ¿y a qué hora cierran los sábados?": two questions on the
     hours, about different days (the week, then Saturday), each answered."""
@@ -472,6 +488,7 @@ def _questions(
             and not (u.intent == "my_bookings" and not _BOOKING_WORDS.search(normalize(p)))
             and not only_same_time(p)  # "…¿para el sábado siguiente? mismo horario"
             and not _said_not_asked(p, u, text)  # "¿una cita para mi niño? tiene fiebre"
+            and not _also_wanted(p, u, whole)  # "… y si puede ser también manicura"
         ]
         if strict and (
             len(asks) != len(pieces)

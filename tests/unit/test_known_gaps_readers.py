@@ -142,3 +142,18 @@ def test_a_part_of_the_day_turned_down_is_no_period() -> None:
     assert period_hours("not in the morning") is None
     assert period_hours("a la tarde") == (13, 24)
     assert period_hours("no, mejor a la tarde") == (13, 24)
+
+
+def test_person_parts_cut_at_one_and_the_other() -> None:
+    assert person_parts("dos turnos de corte el viernes, uno a las 10 y otro a las 11") == [
+        "dos turnos de corte el viernes,",
+        "uno a las 10 y",
+        "otro a las 11",
+    ]
+    assert person_parts("2 haircuts tomorrow, one at 10 and one at 11")[-2:] == [
+        "one at 10 and",
+        "one at 11",
+    ]
+    # "a las una" is one o'clock, no person
+    assert person_parts("corte a las una y media") == ["corte a las una y media"]
+    assert party_size("i need a haircut thursday, my son too") == 2

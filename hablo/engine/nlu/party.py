@@ -20,7 +20,7 @@ _KIN = (
 _COMPANION_RE = re.compile(
     rf"\b(?:(?:para |for )?(?:mi|me|myself|yo) (?:y|and) (?:para |for )?(?:mi|my) {_KIN}"
     rf"|(?:y|and|tambien|also|plus) (?:tambien |also )?(?:para |for )?(?:mi|my) {_KIN}"
-    rf"|(?:para|for) (?:mi|my) {_KIN} (?:tambien|too|as well)"
+    rf"|(?:para |for )?(?:mi|my) {_KIN} (?:tambien|too|as well)"
     rf"|(?:otro|otra|another) (?:para|for) (?:mi|my) {_KIN}"
     rf"|(?:mi|my) {_KIN} (?:y|and) (?:mi|my) {_KIN}"
     rf"|(?:mi|my) {_KIN} (?:y|and) (?:yo|me|i)\b"
@@ -128,7 +128,10 @@ def for_companion(text: str) -> bool:
 # Where a person of the request is named: "para mí", "para mi hija", "for me", "my son",
 # "yo": each one's part of the message starts there.
 _PERSON_RE = re.compile(
-    rf"\b(?:(?:para|for) (?:mi|me|myself|my|a mi)(?: {_KIN})?|(?:mi|my) {_KIN}|yo|myself)\b"
+    rf"\b(?:(?:para|for) (?:mi|me|myself|my|a mi)(?: {_KIN})?|(?:mi|my) {_KIN}|yo|myself"
+    # "uno a las 10 y otro a las 11", "one at 10 and one at 11", "he at 4 and me at 5"
+    r"|(?<!las )(?<!la )(?:uno|una|otro|otra|one|another|the other)(?= (?:a las|a la|at|@)\b)"
+    r"|(?:ella|el|he|she|me|him|her)(?= (?:a las|a la|at|@)\b))\b"
 )
 
 
