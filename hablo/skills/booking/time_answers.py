@@ -26,6 +26,11 @@ class TimeAnswers(FlowBase):
             # "la tercera", "the 2nd one" of the times just listed (the NLU alone reads
             # "the 2nd" as a date)
             return self._propose(shown[index - 1])
+        if when is not None and self._same_day_again(when):
+            # "el sábado" to Saturday's times: yes, that day (its times again, not as if
+            # the question had gone unanswered)
+            day_said = say_day(self.ctx, date.fromisoformat(self.state["day"]), self.lang)
+            self.prefix.append(self.ctx.render("booking_that_time", self.lang, when=day_said))
         if when is not None:
             self._absorb_entities()
             return self._advance()
@@ -93,6 +98,13 @@ class TimeAnswers(FlowBase):
         self.state["step"] = "pick_option"
         texts = [self.ctx.format_datetime(o, self.lang) for o in options]
         return self._say("booking_which_option", options=texts)
+
+    def _same_day_again(self, when: Any) -> bool:
+        """A day alone, the one whose times were just listed."""
+        if not when.has_date or when.has_time or "day" not in self.state:
+            return False
+        said = when.start.astimezone(self.zone).date()
+        return said.isoformat() == self.state["day"] and self._period(self.turn.text, said) is None
 
     def _option_times(self, options: list[datetime]) -> list[str]:
         """The options as said in a short question: their clock times when all are on
