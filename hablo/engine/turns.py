@@ -36,6 +36,7 @@ from hablo.engine.nlu.acts import (
     COMPLAINT,
     GOODBYE,
     GREETING,
+    adds_on,
     adds_to_request,
     is_follow_up,
     leaves_for_now,
@@ -564,6 +565,7 @@ def _share_service(
     if named:
         asks = _also_booked(asks, named)
     if len(named) == 2:
+        asks = _added_after(asks, named)
         # "how much is a haircut? and the beard? I'd like both on the same day"
         return _both_booked(
             asks, [u.entities["service"] for u in told if u.entities.get("service") in named]
@@ -588,6 +590,23 @@ def _share_service(
         else (p, u)
         for p, u in asks
     ]
+
+
+def _added_after(
+    asks: list[tuple[str, Understanding]], named: set[Any]
+) -> list[tuple[str, Understanding]]:
+    """ "¿cuánto sale la barba? ¿me la agregás después del corte?": what is added is the
+    service the other question named (the beard), after the one this part names (the
+    haircut, booked)."""
+    added = []
+    for piece, u in asks:
+        own = u.entities.get("service")
+        others = [s for s in named if s != own]
+        alone = "services" not in u.entities and "when" not in u.entities
+        if u.intent == "book" and own in named and len(others) == 1 and alone and adds_on(piece):
+            u = replace(u, entities={**u.entities, "service": others[0]})
+        added.append((piece, u))
+    return added
 
 
 def _both_booked(
