@@ -7,11 +7,11 @@ from __future__ import annotations
 import uuid
 
 from hablo.engine.followups import says_both
-from hablo.engine.nlu.acts import asks_which_time_held
+from hablo.engine.nlu.acts import asks_which_days, asks_which_time_held
 from hablo.engine.nlu.genders import asks_if_gender_matters, gendered_family
 from hablo.engine.nlu.party import party_size, person_parts
 from hablo.plugins.sdk import ServiceInfo
-from hablo.skills.booking.reading import checks_time, period_hours
+from hablo.skills.booking.reading import asks_what_there_is, checks_time, period_hours
 from tests.reader_cases import reader_cases
 
 test_asks_which_time_held = reader_cases(
@@ -157,3 +157,16 @@ def test_person_parts_cut_at_one_and_the_other() -> None:
     # "a las una" is one o'clock, no person
     assert person_parts("corte a las una y media") == ["corte a las una y media"]
     assert party_size("i need a haircut thursday, my son too") == 2
+
+
+test_asks_what_there_is = reader_cases(
+    asks_what_there_is,
+    says=["no se, que tenes?", "not sure, what do you have?", "que hacen?", "what services?"],
+    does_not=["corte", "el jueves", "no se que dia", "a las 3"],
+)
+
+test_que_dia_tenes_libre = reader_cases(
+    asks_which_days,
+    says=["que dia tenes libre?", "hola, es para hacerme las manos, que dia hay lugar?"],
+    does_not=["que dia es hoy?"],
+)

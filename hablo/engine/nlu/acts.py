@@ -512,6 +512,8 @@ corrects_service = Phrase(
 asks_which_days = Phrase(
     r"\b(?:que dias|cuando (?:tenes|tienes|tiene|tienen|hay) (?:lugar|turnos?|citas?|disponib\w*"
     r"|libre|hueco|algo)"
+    # "¿qué día tenés libre?", "¿qué día hay lugar?"
+    r"|que dia (?:tenes|tienes|tiene|tienen|hay|teneis) (?:libre|lugar|disponible|turno|hueco)"
     r"|cuando (?:tenes|tienes|tiene|tienen|hay)$|which days|what days|dias (?:libres|disponibles)"
     r"|available days|when (?:do you have|are you free|have you got)"
     r"|(?:tenes|tienes|tiene|tienen) disponibilidad$|que disponibilidad"

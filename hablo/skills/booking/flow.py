@@ -392,6 +392,13 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         if index is not None and service is None:  # "la segunda" of the services listed
             self.state["service_id"] = listed[index - 1]
             return self._advance()
+        if step == "service" and service is None and reading.asks_what_there_is(text):
+            # "no sé, ¿qué tenés?": the services and their prices, then the question
+            items = [
+                (s, self.ctx.format_money(s.price_minor, self.lang)) for s in self.ctx.services()
+            ]
+            self.prefix.append(self.ctx.render("price_list", self.lang, items=items))
+            return self._advance()
         if step == "service" and reading.wants_first(text) and not self.state.get("first"):
             self.state["first"] = True  # "whatever's earliest": once it is said for what
             self.prefix.append(self.ctx.render("booking_first_noted", self.lang))

@@ -480,3 +480,13 @@ def checks_time(text: str) -> bool:
     """ "wait is that 2pm?" to "Shall I book … at 2:00 PM?": the time asked back, to be
     answered (and the question asked again), not a yes."""
     return "?" in text and not starts_yes(text) and _CHECKS_RE.search(plain(text)) is not None
+
+
+# "no sé, ¿qué tenés?", "what do you have?", "not sure, what are the options?" to "¿para
+# qué servicio?": the services, with their prices, before asking again.
+asks_what_there_is = Phrase(
+    r"\b(?:que (?:tenes|tienes|tienen|tiene|hay|hacen|haces|ofrecen|ofreces|servicios)"
+    r"|no se que (?:pedir|hacerme|elegir|quiero)|que me (?:recomendas|recomiendas|ofreces)"
+    r"|what do you (?:have|do|offer)|what (?:have you got|are the options|options)"
+    r"|what services|not sure what|dunno what)\b"
+)

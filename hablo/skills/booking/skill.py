@@ -103,6 +103,7 @@ class BookingSkill(Skill):
                 or bool(ents.get("service_options"))
                 or option_for_whom(ctx, kept, text) is not None  # "for men"
                 or reading.wants_first(text)  # "whatever's earliest": for what, then
+                or reading.asks_what_there_is(text)  # "no sé, ¿qué tenés?"
                 or reading.option_index(turn.text, listed) is not None  # "the 2nd one"
             )
         if step == "day":
