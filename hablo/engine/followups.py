@@ -136,6 +136,9 @@ def with_context(
     ):
         # "¿cuánto sale la coloración? ¿y el brushing?" … "quiero los dos el viernes"
         entities["service"], entities["services"] = several[0], tuple(several)
+        if "when" in entities and intent in (None, "hours", "pricing") and not state.flow:
+            # "los tres el viernes": a booking of them that day, not its opening hours
+            intent, confidence = "book", max(confidence, TRUST_CLASSIFIER)
     remembered = _service(services, context.get("service"))
     options = entities.get("service_options") or ()
     if options and remembered not in options:

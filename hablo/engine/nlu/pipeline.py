@@ -551,9 +551,39 @@ class NluPipeline:
         if weekday is not None:
             entities["weekday"] = weekday
         own_times = self._party_times(text, now, opening_hours) if when is not None else ()
-        if own_times:
-            entities["party_times"] = own_times
+        named = entities.get("services") or ()
+        if not own_times and when is not None and len(named) > 1 and "service_days" not in entities:
+            own_times = self._service_times(text, named, now, opening_hours)
+        if own_times:  # each person's, or each service's, in the order of "services"
+            entities["own_times"] = own_times
         return entities
+
+    def _service_times(
+        self,
+        text: str,
+        services: tuple[ServiceInfo, ...],
+        now: datetime,
+        opening_hours: OpeningHours,
+    ) -> tuple[time, ...]:
+        """ "a haircut at 11 and a beard trim at 12", "el corte a las 10 y la barba a las
+        11": each service's own time (in the order of `services`), when each has one
+        beside it, on one day, and they differ; else none."""
+        timed: dict[Any, time] = {}
+        days = set()
+        for piece in _LIST_SPLIT.split(text):
+            found = self._matcher.find_all(piece) if piece.strip() else []
+            said = extract_when(
+                piece, now, opening_hours=opening_hours, month_first=self._month_first
+            )
+            if len(found) != 1 or said is None or not said.has_time:
+                continue
+            timed[found[0].id] = said.start.astimezone(now.tzinfo).time().replace(tzinfo=None)
+            if said.has_date:
+                days.add(said.start.date())
+        clocks = tuple(timed.get(s.id) for s in services)
+        if None in clocks or len(set(clocks)) != len(clocks) or len(days) > 1:
+            return ()
+        return tuple(c for c in clocks if c is not None)
 
     def _party_times(
         self, text: str, now: datetime, opening_hours: OpeningHours

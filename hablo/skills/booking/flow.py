@@ -487,10 +487,10 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             if party > 1 and not others and self.state.get("mode", "book") == "book":
                 # "corte para mí y mi hijo": the same service again, right after.
                 self.state["then"] = [str(service.id)] * (party - 1)
-            own_times = self.turn.entities.get("party_times")
+            own_times = self.turn.entities.get("own_times")
             if own_times and self.state.get("mode", "book") == "book" and self.state.get("then"):
-                # "para mí a las 3 y para mi hija a las 4": each at their own time, the
-                # earliest first (one service for all, or each person's in the order said)
+                # "para mí a las 3 y para mi hija a las 4", "corte a las 10 y barba a las
+                # 11": each at its own time, the earliest first
                 order = sorted(range(len(own_times)), key=lambda i: own_times[i])
                 asked = [self.state["service_id"], *self.state["then"]]
                 if len(asked) == len(own_times) and len(set(asked)) == 1:
