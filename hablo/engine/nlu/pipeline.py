@@ -974,8 +974,9 @@ def _by_rule(
     again = undoes_cancel(text) or same_again(text)
     if intent in (*_DISGUISES, "help", UNKNOWN_FACT, "reschedule", DENY, "ack") and again:
         return "book", 1.0  # "me arrepentí, volvé a reservarlo": the booking skill books it
-    if intent == "greeting" and "service" in entities and "when" in entities:
-        return "book", 1.0  # "q onda, brushing sáb 10hs?"
+    wants_it = "when" in entities or _WANT.search(said)
+    if intent == "greeting" and "service" in entities and wants_it:
+        return "book", 1.0  # "q onda, brushing sáb 10hs?", "buenas tardes, quiero las uñas"
     if intent is None and "service" in entities and _WANT.search(said) and not _HOW.match(said):
         return "book", 1.0  # "necesito un cambio de aceite", "ocupo una limpieza"
     if (

@@ -346,6 +346,10 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             if self._adds_service(service):
                 return self._advance()
             if self._repeats_proposal(when) and not reading.turns_down(text):
+                if text.rstrip().endswith("?") and act != AFFIRM and not starts_yes(text):
+                    # "today?" to "Shall I book … today at 1 PM?": checking, not a yes yet
+                    proposed = datetime.fromisoformat(self.state["proposal"])
+                    return self._propose(proposed.astimezone(self.zone))
                 return self._confirmed()
             shift = asks_shift(text)
             if shift is not None and self.state.get("proposal") and when is None:
