@@ -24,7 +24,7 @@ UNKNOWN_FACT = "unknown_fact"
 # "do y'all microchip?", "do ya do nails?": you, as people write it (' is read as a space).
 _LEAD = (
     r"^(?:(?:hola|buenas|buen dia|buenas tardes|hi|hiya|hello|hey|good (?:morning|afternoon)"
-    r"|una consulta|consulta|pregunta"
+    r"|una consulta|consulta|pregunta|y|and|otra cosa|another thing|also|tambien"
     # asked the long way round: "quería saber si hacen mechas", "I was wondering if you do"
     r"|(?:queria|quisiera|quiero|me gustaria|queriamos) (?:saber|preguntar|consultar)(?: si)?"
     r"|(?:sabes|sabe|saben) si|i (?:wanted|want|would like|d like) to (?:know|ask)"
