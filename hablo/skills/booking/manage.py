@@ -257,6 +257,12 @@ class ManageBookings(FlowBase):
             and when.start.astimezone(self.zone).date() != own.date()
         )
 
+    def _none_here(self) -> SkillResult:
+        """No booking in this chat for one the customer speaks of: booked by phone, or from
+        another number. A person can look ("sí" hands over)."""
+        said = self._say("booking_none_to_change", flow=False, state={})
+        return replace(said, meta={"offer": "human"})
+
     def _other_booking(self) -> BookingInfo | None:
         """ "no no, el otro" to "¿Cancelo tu turno de Corte…?" holding two bookings."""
         if not reading.means_other(self.turn.text):
@@ -266,6 +272,8 @@ class ManageBookings(FlowBase):
 
     def _list(self) -> SkillResult:
         bookings = self._upcoming()
+        if not bookings and "when" in self.turn.entities:
+            return self._none_here()  # "¿el turno del sábado sigue en pie?": one they hold
         if not bookings:
             return self._offer_to_book("booking_none")
         if asks_end(self.turn.text):  # "¿a qué hora termino?"
@@ -291,9 +299,8 @@ class ManageBookings(FlowBase):
             other = self._another_service(bookings)
             if other is not None:
                 return other
-        if not bookings:  # booked by phone, or from another number: a person can look
-            said = self._say("booking_none_to_change", flow=False, state={})
-            return replace(said, meta={"offer": "human"})
+        if not bookings:
+            return self._none_here()
         if len(bookings) > 1:
             place = reading.booking_ordinal(self.turn.text, len(bookings))
             bookings = [bookings[place - 1]] if place else self._matching(bookings) or bookings
