@@ -111,6 +111,9 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "booking_day_full": [{"day": "jueves 11 de marzo", "service": "Masaje", **OPTIONS_TEXT}],
     "booking_unavailable": [{"reason": "Cerramos a las 20:00.", **OPTIONS_TEXT}],
     "booking_period_full": [OPTIONS_TEXT],
+    "booking_past_closing": [
+        {**OPTIONS_TEXT, "service": "Coloración", "minutes": 90, "close": "19:00"}
+    ],
     "booking_closed_period": [{"day_hours": "El viernes 12 de marzo abrimos de 09:00 a 14:00."}],
     "booking_which_option": [OPTIONS],
     "booking_price_note": [{"service": "Masaje", "price": "$ 9.000"}],

@@ -52,7 +52,7 @@ from hablo.skills.booking.slots import (
     shown_times,
 )
 from hablo.skills.booking.time_answers import TimeAnswers
-from hablo.skills.wording import say_day, why_not_text
+from hablo.skills.wording import say_clock, say_day, why_not_text
 
 # A time the bot listed stays bookable this long although the minimum notice has since
 # run out under it ("13:00" offered at 12:00:00, picked at 12:00:20 with one hour's notice).
@@ -716,6 +716,16 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             text = ask_time_text(ctx, service, day, self.lang, period)
             if text is None and period is not None:
                 start = datetime.combine(day, time(max(period[0] // 60, 9)), self.zone)
+                closing = self._closes_first(day, service, period[0])
+                if closing is not None:  # a 90-minute colour "after 6" at a salon closing at 7
+                    return self._offer(
+                        start,
+                        service,
+                        "booking_past_closing",
+                        service=service.label(self.lang),
+                        minutes=service.duration_minutes,
+                        close=say_clock(ctx, closing, self.lang),
+                    )
                 return self._offer(start, service, "booking_period_full")
             if text is None:
                 wanted = datetime.combine(day, time(10), self.zone)
@@ -808,6 +818,18 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             services=services,
             ask_service=not self.state.get("service_id"),
         )
+
+    def _closes_first(self, day: date, service: ServiceInfo, after: int) -> time | None:
+        """The closing time on `day` when the service cannot end before it if started
+        after minute `after` (not that the time is taken: it does not fit at all)."""
+        hours = self.ctx.opening_hours(day)
+        fits = any(
+            max(a.hour * 60 + a.minute, after) + service.duration_minutes <= b.hour * 60 + b.minute
+            for a, b in hours
+        )
+        if not hours or fits:
+            return None
+        return hours[-1][1]
 
     def _offer(
         self, wanted: datetime, offered: ServiceInfo, template: str, **values: Any
