@@ -149,6 +149,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "booking_resume": [{"question": "¿A qué hora?"}],
     "booking_none": [{}],
     "booking_none_to_change": [{}],
+    "booking_named": [{"holder": "Juan Pérez"}],
     "booking_notice": [
         {"days": 60, "hours": 1, "minutes": 60},
         {"days": 30, "hours": 24, "minutes": 1440},

@@ -60,6 +60,7 @@ from hablo.engine.nlu.datetimes import (
     extract_weekday,
     extract_when,
 )
+from hablo.engine.nlu.holder import holder_name
 from hablo.engine.nlu.holidays import HolidayNames
 from hablo.engine.nlu.language import detect_language
 from hablo.engine.nlu.lateness import arrives_late
@@ -1009,6 +1010,8 @@ def _by_rule(
         return "book", 1.0  # "pedicura el sábado, cualquier horario": any time will do
     if intent in (None, "book", "my_bookings") and asks_reminder(text):
         return "my_bookings", 1.0  # "¿me avisan el día antes?": the booking skill says how
+    if intent in (None, "ack", "thanks", "greeting", "my_bookings") and holder_name(text):
+        return "my_bookings", 1.0  # "a nombre de Juan", "se llama Rosa": the booking's name
     if "when" not in entities and asks_booking_notice(text):
         return "my_bookings", 1.0  # "¿con cuánta anticipación hay que reservar?": the same
     if intent is None and for_companion(text):

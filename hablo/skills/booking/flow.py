@@ -28,6 +28,7 @@ from hablo.engine.nlu.acts import (
     starts_no,
     starts_yes,
 )
+from hablo.engine.nlu.holder import holder_name
 from hablo.engine.nlu.notice import asks_booking_notice
 from hablo.engine.nlu.party import for_companion, party_size
 from hablo.engine.nlu.text import plain
@@ -70,6 +71,9 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             return self._reminder_info(step)
         if intent == "my_bookings" and asks_booking_notice(self.turn.text):
             return self._notice_info(step)
+        holder = holder_name(self.turn.text) if intent == "my_bookings" else None
+        if holder is not None:
+            return self._named(holder, step)
         if step and holds_on(self.turn.text):
             return self._say("booking_hold_on")  # "esperá que me fijo": the question waits
         if step:
