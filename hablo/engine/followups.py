@@ -30,7 +30,10 @@ _WHOLE_LIST = re.compile(
 # "quiero los dos", "both please", "las dos cosas": every service of the last answer.
 _BOTH = re.compile(
     r"\b(?:los dos|las dos|ambos|ambas|los 2|las 2|las dos cosas|los tres|las tres|both"
-    r"|the two|all three|the three|todo eso|all of them)\b"
+    r"|the two|all three|the three|todo eso|all of them"
+    # "reservame todo para el lunes", "book it all": all of them too
+    r"|(?:reserv|anot|agend|sac)\w* todo|quiero todo|todo junto|everything|all of it"
+    r"|book (?:it |them )?all)\b"
 )
 # "quiero ir los dos el mismo día", "we'd come together": both services asked about, one
 # visit (the day may come in a later message).
