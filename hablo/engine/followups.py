@@ -171,7 +171,10 @@ def with_context(
             entities["service"] = remembered
     day = context.get("day")
     said = entities.get("when")
-    asked_hours = intent == "book" and topic == "hours" and not state.flow
+    # "¿el sábado a qué hora abren? ¿y cuánto sale el brushing?" … "reservame a las 9":
+    # the day of the hours asked, past the price asked after it
+    hours_then_price = topic == "pricing" and context.get("day_asked") == "hours"
+    asked_hours = intent == "book" and (topic == "hours" or hours_then_price) and not state.flow
     if asked_hours and day and "weekday" not in entities:
         # The booking is for the day just asked about: "¿abren mañana?" … "need a fade",
         # "what time do you close on Saturdays?" … "a haircut at 12:30 then?".
@@ -229,6 +232,7 @@ def remember(
     when = understanding.entities.get("when")
     if isinstance(when, WhenMention) and when.has_date:
         context["day"] = when.start.date().isoformat()
+        context["day_asked"] = understanding.intent  # under which question it was said
     weekday = understanding.entities.get("weekday")
     if isinstance(weekday, int) and not (isinstance(when, WhenMention) and when.has_date):
         context.pop("day", None)
