@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from hablo.engine.nlu.acts import asks_total
 from hablo.engine.nlu.genders import gendered_family
 from hablo.engine.nlu.party import quantity
+from hablo.engine.nlu.services import CHILDREN_SERVICE
+from hablo.engine.nlu.text import normalize
 from hablo.plugins import IntentSpec, Skill, SkillContext, SkillResult, Turn
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.examples import load_examples
@@ -89,12 +91,25 @@ def _for_whom(turn: Turn, ctx: SkillContext, lang: str) -> str:
     for women where the business has them, else that it is one for everybody."""
     named = turn.entities.get("service")
     service = named if isinstance(named, ServiceInfo) else None
-    family = gendered_family(ctx.services(), service)
+    ages = turn.entities.get("for_whom") == "ages"
+    family = _kids_and_adults(ctx, service) if ages else gendered_family(ctx.services(), service)
     if len(family) > 1:
         return _price_lines(ctx, lang, family)
     if service is not None:
         price = ctx.format_money(service.price_minor, lang)
-        return ctx.render("price_same_for_all", lang, service=service, price=price)
+        return ctx.render("price_same_for_all", lang, service=service, price=price, ages=ages)
     items = [(s, ctx.format_money(s.price_minor, lang)) for s in ctx.services()]
-    same = ctx.render("price_same_for_all", lang, service=None, price="")
+    same = ctx.render("price_same_for_all", lang, service=None, price="", ages=ages)
     return same + "\n" + ctx.render("price_list", lang, items=items)
+
+
+def _kids_and_adults(ctx: SkillContext, service: ServiceInfo | None) -> list[ServiceInfo]:
+    """The children's services and the service asked about (or all the others when the
+    business has children's ones): "Kids cut $22" beside "Haircut $35"; empty when it
+    has none for children."""
+    kids = [s for s in ctx.services() if CHILDREN_SERVICE.search(normalize(s.name))]
+    if not kids:
+        return []
+    if service is not None and service not in kids:  # "kids" named the kids' one itself
+        return [service, *kids]
+    return [s for s in ctx.services() if s not in kids] + kids

@@ -8,7 +8,7 @@ import uuid
 
 from hablo.engine.followups import says_both
 from hablo.engine.nlu.acts import asks_which_days, asks_which_time_held
-from hablo.engine.nlu.genders import asks_if_gender_matters, gendered_family
+from hablo.engine.nlu.genders import asks_if_age_matters, asks_if_gender_matters, gendered_family
 from hablo.engine.nlu.party import party_size, person_parts
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking.reading import asks_what_there_is, checks_time, period_hours
@@ -169,4 +169,11 @@ test_que_dia_tenes_libre = reader_cases(
     asks_which_days,
     says=["que dia tenes libre?", "hola, es para hacerme las manos, que dia hay lugar?"],
     does_not=["que dia es hoy?"],
+)
+
+
+test_asks_if_age_matters = reader_cases(
+    asks_if_age_matters,
+    says=["is it the same price for kids and adults?", "cobran igual el corte a niños y adultos?"],
+    does_not=["corte para mi hijo y para mi", "kids cut please", "adults only?"],
 )

@@ -93,6 +93,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "price_same_for_all": [
         {"service": SERVICE, "price": "$ 9.000"},
         {"service": None, "price": ""},
+        {"service": SERVICE, "price": "$ 9.000", "ages": True},
+        {"service": None, "price": "", "ages": True},
     ],
     "price_total": [{"count": 2, "total": "$ 18.000"}],
     "rephrase": [{}],

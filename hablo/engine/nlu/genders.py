@@ -90,6 +90,17 @@ def asks_if_gender_matters(text: str) -> bool:
     return _genders(text) == {"men", "women"} and _COMPARES.search(said) is not None
 
 
+_KIDS = re.compile(r"\b(?:kids?|children|child|ninos?|ninas?|nenes?|nenas?|chicos|menores)\b")
+_ADULTS = re.compile(r"\b(?:adults?|grown ?ups|adultos?|grandes|mayores)\b")
+
+
+def asks_if_age_matters(text: str) -> bool:
+    """ "is it the same price for kids and adults?", "¿cobran igual a niños y adultos?":
+    children and adults both named, and the message compares or asks a price."""
+    said = normalize(text)
+    return bool(_KIDS.search(said) and _ADULTS.search(said) and _COMPARES.search(said))
+
+
 def gendered_family(
     services: Sequence[ServiceInfo], service: ServiceInfo | None
 ) -> tuple[ServiceInfo, ...]:

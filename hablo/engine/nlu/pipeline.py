@@ -61,7 +61,7 @@ from hablo.engine.nlu.datetimes import (
     extract_weekday,
     extract_when,
 )
-from hablo.engine.nlu.genders import asks_if_gender_matters
+from hablo.engine.nlu.genders import asks_if_age_matters, asks_if_gender_matters
 from hablo.engine.nlu.holder import holder_name
 from hablo.engine.nlu.holidays import HolidayNames
 from hablo.engine.nlu.language import detect_language
@@ -921,9 +921,11 @@ def _by_rule(
     if asks_total(text) and intent in (*_DISGUISES, "help"):
         return "pricing", 1.0  # "what's the total?": what was asked or booked, summed
     gender_asked = asks_if_gender_matters(text) and "when" not in entities
-    if gender_asked and intent in (*_DISGUISES, "help", UNKNOWN_FACT, NOT_OFFERED):
-        # "¿es lo mismo para hombre y mujer el corte?": the prices say it (pricing skill)
-        entities["for_whom"] = True
+    age_asked = asks_if_age_matters(text) and "when" not in entities
+    if (gender_asked or age_asked) and intent in (*_DISGUISES, "help", UNKNOWN_FACT, NOT_OFFERED):
+        # "¿es lo mismo para hombre y mujer el corte?", "same price for kids and adults?":
+        # the prices say it (pricing skill)
+        entities["for_whom"] = "ages" if age_asked and not gender_asked else "genders"
         return "pricing", 1.0
     if _CHEAPEST.search(said_plain) and intent in _DISGUISES:
         return "pricing", 1.0  # "¿qué es lo más barato?": the price list says it
