@@ -91,6 +91,8 @@ _NAME_WORDS: dict[str, tuple[str, ...]] = {
     "root": ("raiz", "raices"),
     "vaccination": ("vacuna", "vacunacion", "vacunar"),
     "cleaning": ("limpieza",),
+    # "teeth cleaning" is the Dental cleaning (said in plain words, either language)
+    "dental": ("dientes", "diente", "teeth", "tooth"),
     "sick": ("enfermo", "enferma"),
     "massage": ("masaje",),
     "manicure": ("manicura",),

@@ -60,6 +60,7 @@ from hablo.engine.nlu.datetimes import (
     extract_weekday,
     extract_when,
 )
+from hablo.engine.nlu.gifts import asks_gift
 from hablo.engine.nlu.holidays import HolidayNames
 from hablo.engine.nlu.language import detect_language
 from hablo.engine.nlu.lateness import arrives_late
@@ -891,8 +892,10 @@ def _by_rule(
         # "al final no puedo el viernes, ¿me lo pasás al sábado?", "I have to cancel
         # thursday, could I do saturday instead?": the booking moves, it is not dropped.
         return "reschedule", 1.0
-    if intent in (*_DISGUISES, AFFIRM, DENY, "ack") and "when" not in entities and (
-        prefers_other_day(text)
+    if (
+        intent in (*_DISGUISES, AFFIRM, DENY, "ack")
+        and "when" not in entities
+        and (prefers_other_day(text))
     ):
         return "reschedule", 1.0  # "mmm mejor otro día" after booking: which day, then
     if intent in (AFFIRM, DENY, None, "ack") and "when" in entities and reverts(text):
@@ -1029,6 +1032,14 @@ def _by_rule(
         and asks_remote(text)
     ):
         return _remote_answer(text, entities, matcher)
+    gift = asks_gift(text)
+    if gift and intent in (*_DISGUISES, "help", "pay", NOT_OFFERED):
+        # "¿hacéis tarjetas regalo? para un masaje": a purchase, not a booking; the
+        # business never said (its own FAQ answers, above, when it did)
+        for key in ("service", "services", "service_options", "when"):
+            entities.pop(key, None)
+        entities["thing"] = gift
+        return UNKNOWN_FACT, 1.0
     if intent not in _DISGUISES and (confidence >= _UNSURE or intent not in _SURE_ONLY):
         # A sure built-in intent, or a plugin's (a tenant's FAQ answers "¿tienen
         # estacionamiento?"), wins over "I don't know".
@@ -1048,6 +1059,14 @@ def _by_rule(
             # individual one where there is a couples' one too
             entities["service"] = matcher.for_one_person(asked, text) or asked
             return "pricing", 1.0
+    named_alone = "service" in entities and "when" not in entities
+    swapped = matcher.swapped_name(text) if named_alone else None
+    if swapped and intent in (*_DISGUISES, "help"):
+        # "I need a tutor for A-level chemistry" where A-level maths is: not that lesson
+        for key in ("service", "services"):
+            entities.pop(key, None)
+        entities["thing"] = swapped
+        return NOT_OFFERED, 1.0
     named = "service" in entities or "service_options" in entities
     if intent is None and "when" in entities and (named or _AVAILABILITY.search(normalize(text))):
         return "book", max(confidence, _UNSURE)  # "corte el domingo a las 11"

@@ -165,6 +165,9 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> Asked | None:
         unknown = thing and not _GENERIC.match(thing) and not _KNOWN.search(plain(thing))
         # "teñirme" names Coloración; "limpieza" names two cleanings: known either way.
         named = bool(matcher.find(thing) or matcher.find(sentence) or matcher.by_name_words(thing))
+        if named and not _JOB_WORDS.search(thing) and matcher.swapped_name(thing):
+            # "how much is A-level biology?" where A-level maths is: not that one's price
+            return UnknownAsk(NOT_OFFERED, thing)
         if unknown and not named and len(thing.split()) <= _MAX_THING_WORDS:
             said = _said_otherwise(thing, matcher)
             if said:  # "cuánto sale un secado" at a shop that calls it Blowout
@@ -177,6 +180,10 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> Asked | None:
     job = _JOB_RE.match(norm)
     if job is not None:
         thing = _thing(job["object"] or job["job"], sentence)
+        swapped = matcher.swapped_name(thing) if thing and not _JOB_WORDS.search(thing) else None
+        if swapped and len(thing.split()) <= _MAX_THING_WORDS:
+            # "do you teach GCSE physics?" (the verb is in the thing), "¿cortan pelo de gato?"
+            return UnknownAsk(NOT_OFFERED, swapped if job["job"] else thing)
         if thing and len(thing.split()) <= _MAX_THING_WORDS:
             # What is done to what must be the service's ("do you groom cats?" is no
             # Full groom (small dog)); the English verb may be the name's ("microchip").
@@ -209,6 +216,9 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> Asked | None:
             # "¿hacen retiro de esculpidas?": a job done to what the service makes, not
             # the service; not known here (a person can say), not its price
             return UnknownAsk(UNKNOWN_FACT, thing)
+        if matcher.swapped_name(thing) and not _TERMS.search(thing):
+            # "do you do A-level chemistry?" where A-level maths is: not that one's price
+            return UnknownAsk(NOT_OFFERED, thing)
         if service is not None:
             return _for_whom(service, thing, matcher)
         options = matcher.by_name_words(thing)
