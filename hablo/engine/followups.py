@@ -71,7 +71,7 @@ def with_context(
         confidence = max(confidence, TRUST_CLASSIFIER)
     if (
         topic == "pricing"
-        and intent is None
+        and intent in (None, "hours")  # "el lunes a primera hora" reads like the hours
         and not state.flow
         and isinstance(entities.get("when"), WhenMention)
         and "service" not in entities
@@ -218,13 +218,19 @@ def remember_parts(state: DialogueState, parts: Sequence[Understanding]) -> None
     ids = list(dict.fromkeys(str(x.id) for x in named if isinstance(x, ServiceInfo)))
     if len(ids) > 1:
         state.context = {**state.context, "services": ids}
+    topics = [u.intent for u in parts if u.intent in (*FOLLOW_UP_INTENTS, NOT_OFFERED)]
+    if topics and "intent" not in state.context:
+        # "¿cuánto cuesta el blanqueamiento? ¿se puede pagar en cuotas?" … "¿y una
+        # limpieza?": the price asked is still the topic, the payment answered beside it
+        state.context = {**state.context, "intent": topics[-1]}
 
 
 # What may stand around a day said alone: "ok, el miércoles entonces", "friday then".
 _AROUND_A_DAY = re.compile(
     r"(?:(?:ok|okay|oki|dale|vale|bueno|listo|genial|perfecto|great|cool|y|and|el|la|los|para"
     r"|on|for|this|next|then|entonces|pues|mejor|maybe|quizas|tal vez|porfa|please|pls"
-    r"|a las|at|el dia)\s*)*"
+    r"|a las|at|el dia|a primera hora|primera hora|first thing|temprano|early|lo antes posible"
+    r"|por la manana|por la tarde|in the morning|in the afternoon|de manana|de tarde)\s*)*"
 )
 
 

@@ -126,6 +126,8 @@ _AVAILABILITY = re.compile(
     r"|(?:like|love|want|need|wanna|hoping) to (?:come|pop|drop|swing)"
     r"|(?:quiero|quisiera|queria|me gustaria|necesito) (?:ir|pasar|venir|caer)\b)\b"
 )
+# "el lunes a primera hora", "a última hora": a time of the day, not "Primera valoración".
+_FIRST_HOUR = re.compile(r"\b(?:a\s+)?(?:primer[ao]?|[uú]ltim[ao])\s+hora\b", re.IGNORECASE)
 log = logging.getLogger(__name__)
 
 
@@ -475,6 +477,7 @@ class NluPipeline:
             when = _on_named_holiday(text, when, now, self._holidays)
         if when is not None:
             entities["when"] = when
+        text = _FIRST_HOUR.sub(" ", text)  # a time of day, read above: no service's name
         # Only the services named near the day, unless several people are booked: "corte
         # mañana a las 10 y para mi hija a las 11, brushing" asks for both.
         near = when.text if when and party_size(text) < 2 else None
@@ -752,6 +755,11 @@ _HOW_BOOKING = re.compile(
     r"\b(?:como|how)\b.*\b(?:turnos?|citas?|reservas?|appointments?|bookings?|sessions?"
     r"|sesiones)\b(?:\s+(?:funcionan|work|works))?\s*$"
 )
+# "y si hay que…", "and what if…": a case supposed, not a request.
+_WHAT_IF = re.compile(
+    r"^(?:y|e|and|pero|but)?\s*(?:si|what if|if)\s+(?:hay que|hiciera falta|necesit|tengo que"
+    r"|tuviera|fuera|it needs|he needs|she needs|i need|we need|it turns out)"
+)
 _HOW_MUCH = re.compile(r"^(?:(?:hi|hello|hey|hola|buenas)\s+)*(?:how much|how long)\b")
 # "a cut for me and one for my son", "corte para mí y para mi hijo": the adult too.
 _ME_TOO = re.compile(
@@ -813,6 +821,10 @@ def _by_rule(
         if intent in (None, HELP) and not _PRICE_ASK.search(plain(text)):
             return "book", _UNSURE
         act, intent = None, (None if intent == HELP else intent)
+    if "service" in entities and "when" not in entities and _WHAT_IF.match(said) and "?" in text:
+        # "y si hay que cambiar las balatas?", "and what if it needs a full groom?": what
+        # it would cost, asked; no booking
+        return "pricing", _UNSURE
     if act is not None:  # "sí, gracias", "👍", "jaja"
         return act, 1.0
     if intent in (AFFIRM, DENY) and _ONLY_A_NUMBER.fullmatch(plain(text)):

@@ -848,7 +848,9 @@ class ServiceMatcher:
             and extract_weekday(word) is None
             # no typo or clipping of a name's word ("alevel", "mahts", "prep")
             and not any(
-                fuzz.ratio(word, w) >= WORD_SCORE - 13 or w.startswith(word)
+                fuzz.ratio(word, w) >= WORD_SCORE - 13
+                or w.startswith(word)
+                or (len(w) >= 4 and word.startswith(w))  # "trimmed", "cleaning"
                 for w in (own, *self._all_said)
             )
         )

@@ -86,6 +86,8 @@ _GENERIC = re.compile(
     r"|these|one|cost|it cost"
     r"|a turno|el turno|la cita|an appointment|the service)\b"
 )
+# A thing that points back at what the message said before it ("do you do that…").
+_POINTS_BACK = re.compile(r"^(?:eso|esto|so|that|this|it|them|those|these)\b")
 _ARTICLES = re.compile(r"^(?:el|la|los|las|un|una|unos|unas|algun|alguna|the|a|an|any|some)\s+")
 _MAX_THING_WORDS = 6
 _INFINITIVE = re.compile(r"^\w{2,}(?:ar|er|ir)(?:lo|la|los|las|me|le)?\b")
@@ -136,13 +138,16 @@ def asked_about(text: str, matcher: ServiceMatcher) -> Asked | None:
     ("¿hacéis uñas?": the manicure and the pedicure; "do you do color?").
     Each sentence is read on its own ("are you hiring? I'm a hairdresser…")."""
     marks = "?" in text
+    previous = ""
     for sentence, end in re.findall(r"([^?¿!¡.;\n]+)([?¿!¡.;\n]*)", text):
         norm = plain(sentence)
-        found = _ask_in(norm, sentence, matcher) if norm else None
+        # "mi perro necesita limpieza dental, ¿hacen eso?": "eso" is the sentence before
+        found = _ask_in(norm, sentence, matcher, before=previous) if norm else None
+        previous = sentence
         last = sentence.rsplit(",", 1)[-1]
         if found is None and last != sentence and "?" in end and plain(last):
             # "my dog is really matted, do you charge extra?": the question after the comma
-            found = _ask_in(plain(last), last, matcher)
+            found = _ask_in(plain(last), last, matcher, before=sentence)
         if (
             marks
             and "?" not in end
@@ -155,7 +160,9 @@ def asked_about(text: str, matcher: ServiceMatcher) -> Asked | None:
     return None
 
 
-def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> Asked | None:
+def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher, before: str = "") -> Asked | None:
+    """What one sentence asks about; `before`, the sentence it ends (after a comma), is
+    what "that" in it points back at."""
     walk_in = _WALK_IN.search(norm)
     if walk_in is not None:
         return UnknownAsk(UNKNOWN_FACT, walk_in.group(0))
@@ -205,6 +212,9 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> Asked | None:
         thing = _thing(match["thing"], sentence)
         if not thing or len(thing.split()) > _MAX_THING_WORDS or _KNOWN.search(plain(thing)):
             return None
+        if kind == NOT_OFFERED and _POINTS_BACK.match(thing):
+            # "my dog needs a dental cleaning, do you do that?": the service said before
+            return matcher.find(before) if before else None
         if kind == UNKNOWN_FACT and _TERMS.search(thing):
             # "¿aceptan seguro de gastos médicos?": the terms, not the Certificado médico
             return UnknownAsk(UNKNOWN_FACT, thing)
