@@ -30,7 +30,12 @@ _WHOLE_LIST = re.compile(
 # "quiero los dos", "both please", "las dos cosas": every service of the last answer.
 _BOTH = re.compile(
     r"\b(?:los dos|las dos|ambos|ambas|los 2|las 2|las dos cosas|los tres|las tres|both"
-    r"|the two|all three|the three|todo eso|all of them)\b"
+    r"|the two|all three|the three|todo eso|all of them"
+    # "pues me las hago el sábado", "book them for friday": them, the services just priced
+    r"|me (?:las|los) (?:hago|hacen|haces|hace|haceis|hacés|reserv\w+|agend\w+|pong\w+)"
+    r"|(?:hacer|reservar|agendar|sacar)(?:me|te|se|nos)?(?:las|los)"
+    r"|(?:las|los) (?:quiero|reservo|agendo|hago)|book them|them both|do them|get them"
+    r"|(?:i ll|ill|i will|we ll) take them)\b"
 )
 _HOW_LONG = re.compile(r"\b(?:cuanto (?:dura|tarda|demora|lleva)|how long)\b")
 # A yes, an "ok", a "gracias", a laugh or a question the bot cannot answer between

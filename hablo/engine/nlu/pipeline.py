@@ -755,6 +755,11 @@ _HOW_BOOKING = re.compile(
     r"\b(?:como|how)\b.*\b(?:turnos?|citas?|reservas?|appointments?|bookings?|sessions?"
     r"|sesiones)\b(?:\s+(?:funcionan|work|works))?\s*$"
 )
+# Someone who needs help with a subject or a problem a service is for.
+_NEEDS_HELP = re.compile(
+    r"\b(?:needs?|needing|wants?|could use|looking for) (?:some )?help with"
+    r"|\bstruggl\w+ with|necesita(?:n|mos)? ayuda con|le cuesta|le va mal en\b"
+)
 # "y si hay que…", "and what if…": a case supposed, not a request.
 _WHAT_IF = re.compile(
     r"^(?:y|e|and|pero|but)?\s*(?:si|what if|if)\s+(?:hay que|hiciera falta|necesit|tengo que"
@@ -825,6 +830,16 @@ def _by_rule(
         # "y si hay que cambiar las balatas?", "and what if it needs a full groom?": what
         # it would cost, asked; no booking
         return "pricing", _UNSURE
+    if (
+        act is None
+        and intent in (None, HELP, "greeting")
+        and _names_service(entities)
+        and _NEEDS_HELP.search(plain(text))
+        and not _PRICE_ASK.search(plain(text))
+    ):
+        # "hi there, my daughter needs help with her GCSE English" (too long to read as
+        # the "help" act): that service, as above
+        return "book", _UNSURE
     if act is not None:  # "sí, gracias", "👍", "jaja"
         return act, 1.0
     if intent in (AFFIRM, DENY) and _ONLY_A_NUMBER.fullmatch(plain(text)):
@@ -985,6 +1000,10 @@ def _by_rule(
         return "book", 1.0  # "me arrepentí, volvé a reservarlo": the booking skill books it
     if intent == "greeting" and "service" in entities and "when" in entities:
         return "book", 1.0  # "q onda, brushing sáb 10hs?"
+    if intent == "greeting" and "service" in entities and len(said.split()) >= 5:
+        # "hola, mi pareja y yo queremos empezar terapia de pareja, ¿cómo es?": more
+        # than a hello; the service asked about, and its price
+        return "pricing", _UNSURE
     if intent is None and "service" in entities and _WANT.search(said) and not _HOW.match(said):
         return "book", 1.0  # "necesito un cambio de aceite", "ocupo una limpieza"
     if (
