@@ -103,6 +103,19 @@ def with_context(
     ):
         # "cuánto sale" … (the list) … "el electro": the same question about that one
         intent, confidence = topic, TRUST_CLASSIFIER
+    if (
+        topic == "pricing"
+        and intent in (None, "book")
+        and not state.flow
+        and "service" in entities
+        and "when" not in entities
+        and "?" in text
+        and len(text.split()) <= 5
+        and is_follow_up(text)
+    ):
+        # "how much is a GCSE maths lesson?" … "and for A levels?", "¿y para A level?":
+        # the same question about that one, not a booking of it
+        intent, confidence = "pricing", TRUST_CLASSIFIER
     if topic == NOT_OFFERED and intent is None and is_follow_up(text):
         if "service" in entities:
             # "¿hacen depilación?" … "¿y la de pareja?": that one we do; its price says so.

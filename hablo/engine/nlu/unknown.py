@@ -86,6 +86,11 @@ _GENERIC = re.compile(
     r"|these|one|cost|it cost"
     r"|a turno|el turno|la cita|an appointment|the service)\b"
 )
+# A price reduction asked about: the business never said (a person can).
+_DISCOUNT = re.compile(
+    r"\b(?:descuentos?|promo\w*|ofertas?|bonos?|paquetes?|packs?|discounts?|deals?|offers?"
+    r"|packages?|bundles?|cheaper)\b"
+)
 # A thing that points back at what the message said before it ("do you do that…").
 _POINTS_BACK = re.compile(r"^(?:eso|esto|so|that|this|it|them|those|these)\b")
 _ARTICLES = re.compile(r"^(?:el|la|los|las|un|una|unos|unas|algun|alguna|the|a|an|any|some)\s+")
@@ -210,6 +215,9 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher, before: str = "")
         if match is None:
             continue
         thing = _thing(match["thing"], sentence)
+        if kind == UNKNOWN_FACT and thing and _DISCOUNT.search(thing):
+            # "is there a discount if we book 10 lessons?": its "book" asks no booking
+            return UnknownAsk(UNKNOWN_FACT, thing)
         if not thing or len(thing.split()) > _MAX_THING_WORDS or _KNOWN.search(plain(thing)):
             return None
         if kind == NOT_OFFERED and _POINTS_BACK.match(thing):
