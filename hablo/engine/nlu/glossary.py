@@ -15,6 +15,10 @@ GLOSSARY: dict[str, tuple[str, ...]] = {
     "uñas de las manos": ("manicure", "manicura"),
     "uñas": ("nails", "manicure", "manicura", "pedicure", "pedicura"),
     "nails": ("uñas", "manicura", "pedicura"),
+    # the verb only ("baño" is also the bathroom)
+    "bañar": ("bath",),
+    "bañarlo": ("bath",),
+    "bañarla": ("bath",),
     "corte": ("haircut", "cut"),
     "cortes": ("haircut", "cut"),
     "haircut": ("corte",),
@@ -98,6 +102,7 @@ _NAME_WORDS: dict[str, tuple[str, ...]] = {
     "manicure": ("manicura",),
     "pedicure": ("pedicura",),
     "beard": ("barba",),
+    "nail": ("uñas", "uña", "unas"),
     "shave": ("afeitado",),
     "whitening": ("blanqueamiento",),
     "extraction": ("extraccion",),

@@ -844,6 +844,15 @@ def _by_rule(
         return act, 1.0
     if intent in (AFFIRM, DENY) and _ONLY_A_NUMBER.fullmatch(plain(text)):
         return None, 0.0  # "10" answers "¿a qué hora?" or picks an option; no yes
+    if (
+        intent in (None, "pricing", "help", "book")
+        and adds_on(text)
+        and _names_service(entities)
+        and not _PRICE_ASK.search(plain(text))
+    ):
+        # "oh wait, can I add a nail clipping too?": one more service, booked (right
+        # after the one just booked, if there is one), not its price
+        return "book", _UNSURE
     if _EMERGENCY.search(normalize(text)):
         return "human", 1.0  # "my dog ate chocolate": a person, now, not the menu
     said = normalize(text)
