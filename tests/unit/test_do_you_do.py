@@ -196,3 +196,26 @@ def test_a_swapped_name_is_another_thing(matcher: ServiceMatcher, text: str) -> 
 )
 def test_a_name_said_whole_or_qualified_is_no_swap(matcher: ServiceMatcher, text: str) -> None:
     assert matcher.swapped_name(text) is None
+
+
+_PSY = _matcher(("Sesión individual", ()), ("Sesión online", ()), ("Entrevista inicial", ()))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hola quería saber si atienden adolescentes",
+        "¿atienden niños?",
+        "hacen sesiones en inglés?",
+        "do you offer sessions in English?",
+        "is there a discount if we book 10 lessons?",
+    ],
+)
+def test_whom_they_see_and_their_terms_are_not_known(text: str) -> None:
+    asked = unknown_ask(text, _PSY)
+    assert isinstance(asked, UnknownAsk) and asked.kind == UNKNOWN_FACT, asked
+
+
+def test_that_points_back_at_the_service_said_before() -> None:
+    asked = asked_about("mi perro necesita limpieza dental, ¿hacen eso?", _DENTIST)
+    assert isinstance(asked, ServiceInfo) and asked.name == "Limpieza dental"

@@ -24,7 +24,9 @@ UNKNOWN_FACT = "unknown_fact"
 # "do y'all microchip?", "do ya do nails?": you, as people write it (' is read as a space).
 _LEAD = (
     r"^(?:(?:hola|buenas|buen dia|buenas tardes|hi|hiya|hello|hey|good (?:morning|afternoon)"
-    r"|una consulta|consulta|pregunta)\s+)*"
+    r"|una consulta|consulta|pregunta"
+    r"|(?:queria|quisiera|queriamos) (?:saber|consultar|preguntar) si"
+    r"|i (?:was wondering|wanted to (?:ask|know)) if)\s+)*"
 )
 # Verbs that ask about a service ("¿hacen X?", "do you do X?").
 _SERVICE_RE = re.compile(
@@ -91,6 +93,8 @@ _DISCOUNT = re.compile(
     r"\b(?:descuentos?|promo\w*|ofertas?|bonos?|paquetes?|packs?|discounts?|deals?|offers?"
     r"|packages?|bundles?|cheaper)\b"
 )
+# How they see people ("atiende por zoom", "con turno"), read below; not whom.
+_HOW_SEEN = re.compile(r"^(?:por|con|en|sin|via|a traves)\b")
 # A thing that points back at what the message said before it ("do you do that…").
 _POINTS_BACK = re.compile(r"^(?:eso|esto|so|that|this|it|them|those|these)\b")
 _ARTICLES = re.compile(r"^(?:el|la|los|las|un|una|unos|unas|algun|alguna|the|a|an|any|some)\s+")
@@ -108,7 +112,7 @@ _TERMS = re.compile(
     r"|reembolsos?|devoluci\w*|bonos?|vales?|regalo|invoices?|receipts?|discounts?|deals?"
     r"|cash|cards?|installments?|warranty|guarantee|insurance|refunds?|parking|home\s+visits?"
     r"|house\s+calls?|gift|vouchers?|financing|payment\s+plans?|extra|aparte|recargo"
-    r"|surcharge)\b"
+    r"|surcharge|in\s+english|en\s+ingles|in\s+spanish|en\s+espanol|idiomas?|languages?)\b"
 )
 # The trade's words in the other language: nlu/glossary.py.
 _GLOSSARY_RE = re.compile(
@@ -210,6 +214,9 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher, before: str = "")
                     return found[0] if len(found) == 1 else found
             if _TERMS.search(thing):  # "¿atendéis a domicilio?"
                 return UnknownAsk(UNKNOWN_FACT, thing)
+            if job["verb"] and job["verb"].startswith("atiend") and not _HOW_SEEN.match(thing):
+                # "¿atienden adolescentes?": whom they see, never said here; a person can
+                return UnknownAsk(UNKNOWN_FACT, thing)
     for pattern, kind in ((_SERVICE_RE, NOT_OFFERED), (_FACT_RE, UNKNOWN_FACT)):
         match = pattern.match(norm)
         if match is None:
@@ -239,6 +246,8 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher, before: str = "")
             return UnknownAsk(NOT_OFFERED, thing)
         if service is not None:
             return _for_whom(service, thing, matcher)
+        if _TERMS.search(thing):  # "¿hacen sesiones en inglés?": the terms, not known
+            return UnknownAsk(UNKNOWN_FACT, thing)
         options = matcher.by_name_words(thing)
         if options:  # one of several services ("¿hacen limpiezas?"): those, when the
             # question says no more than they do ("online lessons" is none of the lessons)
