@@ -35,7 +35,10 @@ _BOTH = re.compile(
     r"|me (?:las|los) (?:hago|hacen|haces|hace|haceis|hacés|reserv\w+|agend\w+|pong\w+)"
     r"|(?:hacer|reservar|agendar|sacar)(?:me|te|se|nos)?(?:las|los)"
     r"|(?:las|los) (?:quiero|reservo|agendo|hago)|book them|them both|do them|get them"
-    r"|(?:i ll|ill|i will|we ll) take them)\b"
+    r"|(?:i ll|ill|i will|we ll) take them"
+    # "reservame todo para el lunes", "book it all": all of them too
+    r"|(?:reserv|anot|agend|sac)\w* todo|quiero todo|todo junto|everything|all of it"
+    r"|book (?:it |them )?all)\b"
 )
 _HOW_LONG = re.compile(r"\b(?:cuanto (?:dura|tarda|demora|lleva)|how long)\b")
 # A yes, an "ok", a "gracias", a laugh or a question the bot cannot answer between

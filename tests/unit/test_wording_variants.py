@@ -111,6 +111,9 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "booking_day_full": [{"day": "jueves 11 de marzo", "service": "Masaje", **OPTIONS_TEXT}],
     "booking_unavailable": [{"reason": "Cerramos a las 20:00.", **OPTIONS_TEXT}],
     "booking_period_full": [OPTIONS_TEXT],
+    "booking_past_closing": [
+        {**OPTIONS_TEXT, "service": "Coloración", "minutes": 90, "close": "19:00"}
+    ],
     "booking_closed_period": [{"day_hours": "El viernes 12 de marzo abrimos de 09:00 a 14:00."}],
     "booking_which_option": [OPTIONS],
     "booking_price_note": [{"service": "Masaje", "price": "$ 9.000"}],
@@ -145,6 +148,14 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "booking_abandoned": [{}],
     "booking_resume": [{"question": "¿A qué hora?"}],
     "booking_none": [{}],
+    "booking_none_to_change": [{}],
+    "booking_named": [{"holder": "Juan Pérez"}],
+    "booking_notice": [
+        {"days": 60, "hours": 1, "minutes": 60},
+        {"days": 30, "hours": 24, "minutes": 1440},
+        {"days": 60, "hours": 0, "minutes": 30},
+        {"days": 90, "hours": 0, "minutes": 0},
+    ],
     "booking_list": [BOOKINGS],
     "booking_pick": [BOOKINGS],
     "booking_cancel_confirm": [{"booking": "Masaje, jueves 11 de marzo, 10:00"}],

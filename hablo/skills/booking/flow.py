@@ -28,6 +28,8 @@ from hablo.engine.nlu.acts import (
     starts_no,
     starts_yes,
 )
+from hablo.engine.nlu.holder import holder_name
+from hablo.engine.nlu.notice import asks_booking_notice
 from hablo.engine.nlu.party import for_companion, party_size
 from hablo.engine.nlu.recurring import asks_recurring
 from hablo.engine.nlu.tentative import foresees_change
@@ -53,7 +55,7 @@ from hablo.skills.booking.slots import (
     shown_times,
 )
 from hablo.skills.booking.time_answers import TimeAnswers
-from hablo.skills.wording import say_day, why_not_text
+from hablo.skills.wording import say_clock, say_day, why_not_text
 
 # A time the bot listed stays bookable this long although the minimum notice has since
 # run out under it ("13:00" offered at 12:00:00, picked at 12:00:20 with one hour's notice).
@@ -69,6 +71,11 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         self._note_price()
         if intent == "my_bookings" and asks_reminder(self.turn.text):
             return self._reminder_info(step)
+        if intent == "my_bookings" and asks_booking_notice(self.turn.text):
+            return self._notice_info(step)
+        holder = holder_name(self.turn.text) if intent == "my_bookings" else None
+        if holder is not None:
+            return self._named(holder, step)
         if step and holds_on(self.turn.text):
             return self._say("booking_hold_on")  # "esperá que me fijo": the question waits
         if step:
@@ -291,7 +298,24 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         """ "¿me avisan el día antes?": whether and when the reminder comes; a booking in
         progress goes on with its question."""
         hours = repo_of(self.ctx).policy.reminder_hours_before
-        note = self.ctx.render("booking_reminder_info", self.lang, hours=hours)
+        return self._aside(self.ctx.render("booking_reminder_info", self.lang, hours=hours), step)
+
+    def _notice_info(self, step: str | None) -> SkillResult:
+        """ "¿con cuánta anticipación tengo que reservar?": the booking window's two ends."""
+        policy = repo_of(self.ctx).policy
+        minutes = policy.min_notice_minutes
+        note = self.ctx.render(
+            "booking_notice",
+            self.lang,
+            days=policy.max_days_ahead,
+            hours=minutes // 60 if minutes % 60 == 0 else 0,
+            minutes=minutes,
+        )
+        return self._aside(note, step)
+
+    def _aside(self, note: str, step: str | None) -> SkillResult:
+        """An answer about how booking works: a booking in progress goes on with its
+        question."""
         if step and self.turn.in_flow:
             self.prefix.append(note)
             return self._advance()
@@ -337,12 +361,16 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             if self._adds_service(service):
                 return self._advance()
             if self._repeats_proposal(when) and not reading.turns_down(text):
+                if text.rstrip().endswith("?") and act != AFFIRM and not starts_yes(text):
+                    # "today?" to "Shall I book … today at 1 PM?": checking, not a yes yet
+                    proposed = datetime.fromisoformat(self.state["proposal"])
+                    return self._propose(proposed.astimezone(self.zone))
                 return self._confirmed()
             shift = asks_shift(text)
             if shift is not None and self.state.get("proposal") and when is None:
                 proposed = datetime.fromisoformat(self.state["proposal"])
                 return self._shifted(proposed.astimezone(self.zone), shift)
-            if self._changes_proposal():
+            if self._changes_proposal() or self._names_other_day(when):
                 self.state.pop("proposal", None)
                 self._absorb_entities()
                 return self._advance()
@@ -439,6 +467,16 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         """The one of the services the bot asked between that the answer says who it is
         for ("for men", "el de caballero"); None when it says nobody, or fits several."""
         return option_for_whom(self.ctx, self.state.get("service_options", []), self.turn.text)
+
+    def _names_other_day(self, when: Any) -> bool:
+        """ "no, el 30" to a proposal on the 31st: a bare day of the month, which the date
+        reader leaves to the context, names another day."""
+        proposal, on = self.state.get("proposal"), reading.day_mention(self.turn.text)
+        if when is not None or not proposal or on is None:
+            return False
+        day = month_day(self.now.date(), on)
+        proposed = datetime.fromisoformat(proposal).astimezone(self.zone).date()
+        return day is not None and day != proposed
 
     def _changes_proposal(self) -> bool:
         """ "no, mejor a las 5", "mejor brushing": a new value for a confirmed slot."""
@@ -693,6 +731,16 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             text = ask_time_text(ctx, service, day, self.lang, period)
             if text is None and period is not None:
                 start = datetime.combine(day, time(max(period[0] // 60, 9)), self.zone)
+                closing = self._closes_first(day, service, period[0])
+                if closing is not None:  # a 90-minute colour "after 6" at a salon closing at 7
+                    return self._offer(
+                        start,
+                        service,
+                        "booking_past_closing",
+                        service=service.label(self.lang),
+                        minutes=service.duration_minutes,
+                        close=say_clock(ctx, closing, self.lang),
+                    )
                 return self._offer(start, service, "booking_period_full")
             if text is None:
                 wanted = datetime.combine(day, time(10), self.zone)
@@ -785,6 +833,18 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             services=services,
             ask_service=not self.state.get("service_id"),
         )
+
+    def _closes_first(self, day: date, service: ServiceInfo, after: int) -> time | None:
+        """The closing time on `day` when the service cannot end before it if started
+        after minute `after` (not that the time is taken: it does not fit at all)."""
+        hours = self.ctx.opening_hours(day)
+        fits = any(
+            max(a.hour * 60 + a.minute, after) + service.duration_minutes <= b.hour * 60 + b.minute
+            for a, b in hours
+        )
+        if not hours or fits:
+            return None
+        return hours[-1][1]
 
     def _offer(
         self, wanted: datetime, offered: ServiceInfo, template: str, **values: Any
