@@ -206,6 +206,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "choice_separate": [{}],
     "booking_first_noted": [{}],
     "booking_hold_on": [{}],
+    "booking_one_at_a_time": [{}],
+    "booking_change_later": [{"booking": "Masaje, jueves 11 de marzo, 10:00"}, {"booking": None}],
     "choice_change_mine": [{}],
     "booking_move_or_new": [
         {"booking": "Masaje, jueves 11 de marzo, 10:00", "service": "Consulta"}

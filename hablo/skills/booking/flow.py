@@ -31,6 +31,8 @@ from hablo.engine.nlu.acts import (
 from hablo.engine.nlu.holder import holder_name
 from hablo.engine.nlu.notice import asks_booking_notice
 from hablo.engine.nlu.party import for_companion, names_their_people, party_size
+from hablo.engine.nlu.recurring import asks_recurring
+from hablo.engine.nlu.tentative import foresees_change
 from hablo.engine.nlu.text import plain
 from hablo.plugins import SkillResult
 from hablo.plugins.sdk import ServiceInfo
@@ -84,6 +86,11 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             if step and self.state.get("mode") == "book" and not self._upcoming():
                 return self._resumed()  # "¿sigue en pie?" mid-booking: the one being made
             return self._list()
+        if intent in ("cancel", "reschedule") and not step and foresees_change(self.turn.text):
+            upcoming = self._upcoming()
+            if upcoming:  # "capaz tenga que cancelar, te aviso": nothing to do yet
+                booking = self._describe(upcoming[0]) if len(upcoming) == 1 else None
+                return self._say("booking_change_later", flow=False, state={}, booking=booking)
         if intent == "cancel":
             mine = means_own_booking(self.turn.text)
             if self.state.get("mode") == "book" and step and not mine:
@@ -114,6 +121,10 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
                 return joined
         if not self.turn.in_flow or (intent == "book" and step in (None, *YES_NO_STEPS)):
             self.state = {"mode": "book"}
+        if asks_recurring(self.turn.text) and not self.state.get("one_visit"):
+            # "todos los lunes a las 5": the first Monday, said to be only that one
+            self.state["one_visit"] = True
+            self.prefix.append(self.ctx.render("booking_one_at_a_time", self.lang))
         absorbed = self._absorb_entities()
         if self.turn.in_flow and not absorbed and intent not in ("book", "reschedule"):
             return replace(self._advance(), misunderstood=True)
