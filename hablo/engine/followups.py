@@ -190,11 +190,7 @@ def remember(state: DialogueState, understanding: Understanding, skill: str | No
         context["service_asked"] = understanding.intent
         named = [str(x.id) for x in understanding.entities.get("services") or (service,)]
         # "el corte" … "¿y la barba?" … "quiero las dos cosas": both prices asked count.
-        ids = list(dict.fromkeys([*before, *named]))[-_MOST_PRICED:]
-        if len(ids) > 1:
-            context["services"] = ids
-        else:
-            context.pop("services", None)
+        _keep_together(context, list(dict.fromkeys([*before, *named]))[-_MOST_PRICED:])
     when = understanding.entities.get("when")
     if isinstance(when, WhenMention) and when.has_date:
         context["day"] = when.start.date().isoformat()
@@ -216,8 +212,19 @@ def remember_parts(state: DialogueState, parts: Sequence[Understanding]) -> None
     coloración? ¿y el brushing?"): "los dos" next means all of them."""
     named = [u.entities.get("service") for u in parts]
     ids = list(dict.fromkeys(str(x.id) for x in named if isinstance(x, ServiceInfo)))
+    if len(ids) > 1:  # one or none: what remember() kept for the parts stays
+        context = dict(state.context)
+        _keep_together(context, ids)
+        state.context = context
+
+
+def _keep_together(context: dict[str, Any], ids: list[str]) -> None:
+    """The one writer of context["services"]: the services the customer has in mind
+    together, which "los dos" / "all three" next mean; one alone is no list."""
     if len(ids) > 1:
-        state.context = {**state.context, "services": ids}
+        context["services"] = ids
+    else:
+        context.pop("services", None)
 
 
 # What may stand around a day said alone: "ok, el miércoles entonces", "friday then".
