@@ -145,6 +145,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "booking_abandoned": [{}],
     "booking_resume": [{"question": "¿A qué hora?"}],
     "booking_none": [{}],
+    "booking_none_to_change": [{}],
     "booking_list": [BOOKINGS],
     "booking_pick": [BOOKINGS],
     "booking_cancel_confirm": [{"booking": "Masaje, jueves 11 de marzo, 10:00"}],

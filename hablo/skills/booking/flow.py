@@ -331,7 +331,7 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             if shift is not None and self.state.get("proposal") and when is None:
                 proposed = datetime.fromisoformat(self.state["proposal"])
                 return self._shifted(proposed.astimezone(self.zone), shift)
-            if self._changes_proposal():
+            if self._changes_proposal() or self._names_other_day(when):
                 self.state.pop("proposal", None)
                 self._absorb_entities()
                 return self._advance()
@@ -428,6 +428,16 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         """The one of the services the bot asked between that the answer says who it is
         for ("for men", "el de caballero"); None when it says nobody, or fits several."""
         return option_for_whom(self.ctx, self.state.get("service_options", []), self.turn.text)
+
+    def _names_other_day(self, when: Any) -> bool:
+        """ "no, el 30" to a proposal on the 31st: a bare day of the month, which the date
+        reader leaves to the context, names another day."""
+        proposal, on = self.state.get("proposal"), reading.day_mention(self.turn.text)
+        if when is not None or not proposal or on is None:
+            return False
+        day = month_day(self.now.date(), on)
+        proposed = datetime.fromisoformat(proposal).astimezone(self.zone).date()
+        return day is not None and day != proposed
 
     def _changes_proposal(self) -> bool:
         """ "no, mejor a las 5", "mejor brushing": a new value for a confirmed slot."""

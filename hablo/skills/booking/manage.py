@@ -291,8 +291,9 @@ class ManageBookings(FlowBase):
             other = self._another_service(bookings)
             if other is not None:
                 return other
-        if not bookings:
-            return self._offer_to_book("booking_none")
+        if not bookings:  # booked by phone, or from another number: a person can look
+            said = self._say("booking_none_to_change", flow=False, state={})
+            return replace(said, meta={"offer": "human"})
         if len(bookings) > 1:
             place = reading.booking_ordinal(self.turn.text, len(bookings))
             bookings = [bookings[place - 1]] if place else self._matching(bookings) or bookings

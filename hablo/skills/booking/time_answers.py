@@ -11,7 +11,14 @@ from hablo.plugins import SkillResult
 from hablo.plugins.sdk import ServiceInfo
 from hablo.skills.booking import reading
 from hablo.skills.booking.base import FlowBase
-from hablo.skills.booking.slots import minute_of_day, repo_of, service_by_id, spread, spread_slots
+from hablo.skills.booking.slots import (
+    minute_of_day,
+    month_day,
+    repo_of,
+    service_by_id,
+    spread,
+    spread_slots,
+)
 from hablo.skills.wording import say_day
 
 
@@ -161,10 +168,17 @@ class TimeAnswers(FlowBase):
         index = reading.option_index(self.turn.text, len(options))
         if index is not None:
             return self._propose(options[index - 1])
+        on = reading.day_mention(self.turn.text) if when is None and options else None
+        day_said = month_day(self.now.date(), on) if on is not None else None
+        if day_said is not None:  # "no, the 26": another day, at the time asked
+            self._set_day(day_said)
+            return self._advance()
         number = reading.lone_number(self.turn.text)
         if number is not None and options and when is None:
             if 1 <= number <= len(options):  # "dale, 2"
                 return self._propose(options[number - 1])
+            if number > 23:
+                return None  # not an option, nor an hour
             day = options[0].astimezone(self.zone).date()  # "ok 4 then": four o'clock
             self.state["day"] = day.isoformat()
             self._set_time(self._pick_hour(day, number), "00")
