@@ -146,6 +146,12 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "booking_resume": [{"question": "¿A qué hora?"}],
     "booking_none": [{}],
     "booking_none_to_change": [{}],
+    "booking_notice": [
+        {"days": 60, "hours": 1, "minutes": 60},
+        {"days": 30, "hours": 24, "minutes": 1440},
+        {"days": 60, "hours": 0, "minutes": 30},
+        {"days": 90, "hours": 0, "minutes": 0},
+    ],
     "booking_list": [BOOKINGS],
     "booking_pick": [BOOKINGS],
     "booking_cancel_confirm": [{"booking": "Masaje, jueves 11 de marzo, 10:00"}],

@@ -70,6 +70,7 @@ from hablo.engine.nlu.model_store import (
     model_key,
     read_builtin_model,
 )
+from hablo.engine.nlu.notice import asks_arrival_time, asks_booking_notice
 from hablo.engine.nlu.out_of_scope import OUT_OF_SCOPE_EXAMPLES
 from hablo.engine.nlu.party import (
     for_companion,
@@ -764,6 +765,8 @@ _WANT = re.compile(
     # "can we do a trial lesson first?", "¿podemos hacer una clase de prueba?"
     r"|(?:can|could|may) (?:i|we) (?:do|get|have|book|try|start with)"
     r"|(?:podemos|puedo|podria|podriamos) (?:hacer|sacar|reservar|agendar|pedir|probar))\b"
+    # "quería saber si hacen color fantasía": a wish to know, not to book
+    r"(?!\s+(?:saber|preguntar|consultar|averiguar|to know|to ask)\b)"
 )
 # What may surround a service named alone ("GCSE English please", "hola, una limpieza
 # porfa", "a kids cut for my son"): the message asks for it.
@@ -847,6 +850,9 @@ def _by_rule(
         entities["service"] = first
         asks_booking = "when" in entities or intent == "book" or _WANT.search(said)
         return ("book", 1.0) if asks_booking else ("pricing", 1.0)
+    if asks_arrival_time(text):  # "¿cuánto antes tengo que llegar?": not in the data; a person
+        entities["thing"] = ""
+        return UNKNOWN_FACT, 1.0
     if _FOR_A_PERSON.search(said_plain) or arrives_late(text):
         return "human", 1.0  # a complaint, a late arrival, a supplier: the team, not a menu
     if asks_phone(text) and intent in (*_DISGUISES, "help", "human", UNKNOWN_FACT):
@@ -968,8 +974,9 @@ def _by_rule(
     again = undoes_cancel(text) or same_again(text)
     if intent in (*_DISGUISES, "help", UNKNOWN_FACT, "reschedule", DENY, "ack") and again:
         return "book", 1.0  # "me arrepentí, volvé a reservarlo": the booking skill books it
-    if intent == "greeting" and "service" in entities and "when" in entities:
-        return "book", 1.0  # "q onda, brushing sáb 10hs?"
+    wants_it = "when" in entities or _WANT.search(said)
+    if intent == "greeting" and "service" in entities and wants_it:
+        return "book", 1.0  # "q onda, brushing sáb 10hs?", "buenas tardes, quiero las uñas"
     if intent is None and "service" in entities and _WANT.search(said) and not _HOW.match(said):
         return "book", 1.0  # "necesito un cambio de aceite", "ocupo una limpieza"
     if (
@@ -1002,6 +1009,8 @@ def _by_rule(
         return "book", 1.0  # "pedicura el sábado, cualquier horario": any time will do
     if intent in (None, "book", "my_bookings") and asks_reminder(text):
         return "my_bookings", 1.0  # "¿me avisan el día antes?": the booking skill says how
+    if "when" not in entities and asks_booking_notice(text):
+        return "my_bookings", 1.0  # "¿con cuánta anticipación hay que reservar?": the same
     if intent is None and for_companion(text):
         return "book", _UNSURE  # "¿y para mi hijo también?": book for them too
     if intent in (None, "hours") and "when" not in entities and shift_minutes(text) is not None:

@@ -25,7 +25,11 @@ UNKNOWN_FACT = "unknown_fact"
 # "do y'all microchip?", "do ya do nails?": you, as people write it (' is read as a space).
 _LEAD = (
     r"^(?:(?:hola|buenas|buen dia|buenas tardes|hi|hiya|hello|hey|good (?:morning|afternoon)"
-    r"|una consulta|consulta|pregunta)\s+)*"
+    r"|una consulta|consulta|pregunta|y|and|otra cosa|another thing|also|tambien"
+    # asked the long way round: "quería saber si hacen mechas", "I was wondering if you do"
+    r"|(?:queria|quisiera|quiero|me gustaria|queriamos) (?:saber|preguntar|consultar)(?: si)?"
+    r"|(?:sabes|sabe|saben) si|i (?:wanted|want|would like|d like) to (?:know|ask)"
+    r"|i was wondering|(?:do|does) anyone know)\s+)*"
 )
 # Verbs that ask about a service ("¿hacen X?", "do you do X?").
 _SERVICE_RE = re.compile(
@@ -33,7 +37,8 @@ _SERVICE_RE = re.compile(
     r"(?:hacen|haces|hace|haceis|realizan|realizas|realizais|ofrecen|ofreces|ofreceis"
     r"|trabajan"
     r"|me\s+(?:pueden|podes|puedes|puede)\s+hacer|se\s+puede\s+hacer|puedo\s+hacerme"
-    r"|do\s+(?:you\s+all|you|y\s?all|ya)\s+(?:guys\s+)?(?:do|offer|provide)|can\s+you\s+do|can\s+i\s+get|do\s+(?:you\s+all|you|y\s?all|ya)\s+guys\s+do)"
+    r"|(?:do|if|whether)\s+(?:you\s+all|you|y\s?all|ya)\s+(?:guys\s+)?(?:do|offer|provide)"
+    r"|can\s+you\s+do|can\s+i\s+get|do\s+(?:you\s+all|you|y\s?all|ya)\s+guys\s+do)"
     r"\s+(?:tambien\s+|also\s+)?(?P<thing>.+)$"
 )
 # The trade's own verbs ("¿revisan frenos?", "do you trim nails?", "do you microchip?"):

@@ -28,6 +28,7 @@ from hablo.engine.nlu.acts import (
     starts_no,
     starts_yes,
 )
+from hablo.engine.nlu.notice import asks_booking_notice
 from hablo.engine.nlu.party import for_companion, party_size
 from hablo.engine.nlu.text import plain
 from hablo.plugins import SkillResult
@@ -67,6 +68,8 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         self._note_price()
         if intent == "my_bookings" and asks_reminder(self.turn.text):
             return self._reminder_info(step)
+        if intent == "my_bookings" and asks_booking_notice(self.turn.text):
+            return self._notice_info(step)
         if step and holds_on(self.turn.text):
             return self._say("booking_hold_on")  # "esperá que me fijo": the question waits
         if step:
@@ -280,7 +283,24 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         """ "¿me avisan el día antes?": whether and when the reminder comes; a booking in
         progress goes on with its question."""
         hours = repo_of(self.ctx).policy.reminder_hours_before
-        note = self.ctx.render("booking_reminder_info", self.lang, hours=hours)
+        return self._aside(self.ctx.render("booking_reminder_info", self.lang, hours=hours), step)
+
+    def _notice_info(self, step: str | None) -> SkillResult:
+        """ "¿con cuánta anticipación tengo que reservar?": the booking window's two ends."""
+        policy = repo_of(self.ctx).policy
+        minutes = policy.min_notice_minutes
+        note = self.ctx.render(
+            "booking_notice",
+            self.lang,
+            days=policy.max_days_ahead,
+            hours=minutes // 60 if minutes % 60 == 0 else 0,
+            minutes=minutes,
+        )
+        return self._aside(note, step)
+
+    def _aside(self, note: str, step: str | None) -> SkillResult:
+        """An answer about how booking works: a booking in progress goes on with its
+        question."""
         if step and self.turn.in_flow:
             self.prefix.append(note)
             return self._advance()
@@ -326,6 +346,10 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             if self._adds_service(service):
                 return self._advance()
             if self._repeats_proposal(when) and not reading.turns_down(text):
+                if text.rstrip().endswith("?") and act != AFFIRM and not starts_yes(text):
+                    # "today?" to "Shall I book … today at 1 PM?": checking, not a yes yet
+                    proposed = datetime.fromisoformat(self.state["proposal"])
+                    return self._propose(proposed.astimezone(self.zone))
                 return self._confirmed()
             shift = asks_shift(text)
             if shift is not None and self.state.get("proposal") and when is None:
