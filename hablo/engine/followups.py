@@ -30,7 +30,15 @@ _WHOLE_LIST = re.compile(
 # "quiero los dos", "both please", "las dos cosas": every service of the last answer.
 _BOTH = re.compile(
     r"\b(?:los dos|las dos|ambos|ambas|los 2|las 2|las dos cosas|los tres|las tres|both"
-    r"|the two|all three|the three|todo eso|all of them)\b"
+    r"|the two|all three|the three|todo eso|all of them"
+    # "pues me las hago el sábado", "book them for friday": them, the services just priced
+    r"|me (?:las|los) (?:hago|hacen|haces|hace|haceis|hacés|reserv\w+|agend\w+|pong\w+)"
+    r"|(?:hacer|reservar|agendar|sacar)(?:me|te|se|nos)?(?:las|los)"
+    r"|(?:las|los) (?:quiero|reservo|agendo|hago)|book them|them both|do them|get them"
+    r"|(?:i ll|ill|i will|we ll) take them"
+    # "reservame todo para el lunes", "book it all": all of them too
+    r"|(?:reserv|anot|agend|sac)\w* todo|quiero todo|todo junto|everything|all of it"
+    r"|book (?:it |them )?all)\b"
 )
 _HOW_LONG = re.compile(r"\b(?:cuanto (?:dura|tarda|demora|lleva)|how long)\b")
 # A yes, an "ok", a "gracias", a laugh or a question the bot cannot answer between
@@ -71,7 +79,7 @@ def with_context(
         confidence = max(confidence, TRUST_CLASSIFIER)
     if (
         topic == "pricing"
-        and intent is None
+        and intent in (None, "hours")  # "el lunes a primera hora" reads like the hours
         and not state.flow
         and isinstance(entities.get("when"), WhenMention)
         and "service" not in entities
@@ -98,6 +106,19 @@ def with_context(
     ):
         # "cuánto sale" … (the list) … "el electro": the same question about that one
         intent, confidence = topic, TRUST_CLASSIFIER
+    if (
+        topic == "pricing"
+        and intent in (None, "book")
+        and not state.flow
+        and "service" in entities
+        and "when" not in entities
+        and "?" in text
+        and len(text.split()) <= 5
+        and is_follow_up(text)
+    ):
+        # "how much is a GCSE maths lesson?" … "and for A levels?", "¿y para A level?":
+        # the same question about that one, not a booking of it
+        intent, confidence = "pricing", TRUST_CLASSIFIER
     if topic == NOT_OFFERED and intent is None and is_follow_up(text):
         if "service" in entities:
             # "¿hacen depilación?" … "¿y la de pareja?": that one we do; its price says so.
@@ -216,6 +237,11 @@ def remember_parts(state: DialogueState, parts: Sequence[Understanding]) -> None
         context = dict(state.context)
         _keep_together(context, ids)
         state.context = context
+    topics = [u.intent for u in parts if u.intent in (*FOLLOW_UP_INTENTS, NOT_OFFERED)]
+    if topics and "intent" not in state.context:
+        # "¿cuánto cuesta el blanqueamiento? ¿se puede pagar en cuotas?" … "¿y una
+        # limpieza?": the price asked is still the topic, the payment answered beside it
+        state.context = {**state.context, "intent": topics[-1]}
 
 
 def _keep_together(context: dict[str, Any], ids: list[str]) -> None:
@@ -231,7 +257,8 @@ def _keep_together(context: dict[str, Any], ids: list[str]) -> None:
 _AROUND_A_DAY = re.compile(
     r"(?:(?:ok|okay|oki|dale|vale|bueno|listo|genial|perfecto|great|cool|y|and|el|la|los|para"
     r"|on|for|this|next|then|entonces|pues|mejor|maybe|quizas|tal vez|porfa|please|pls"
-    r"|a las|at|el dia)\s*)*"
+    r"|a las|at|el dia|a primera hora|primera hora|first thing|temprano|early|lo antes posible"
+    r"|por la manana|por la tarde|in the morning|in the afternoon|de manana|de tarde)\s*)*"
 )
 
 

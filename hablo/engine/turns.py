@@ -44,6 +44,7 @@ from hablo.engine.nlu.acts import (
     starts_yes,
     waves_hello,
 )
+from hablo.engine.nlu.gifts import asks_gift
 from hablo.engine.nlu.pipeline import Understanding
 from hablo.engine.nlu.text import normalize
 from hablo.engine.skill_calls import BudgetedCalls, CallOverrun, call_inline
@@ -432,6 +433,8 @@ def _questions(
     estás? quería consultar si atienden feriados" asks about holidays)."""
     if whole.intent == "reschedule" and whole.confidence >= 1.0:
         return None  # "I have to cancel thursday. could I do saturday instead?": one move
+    if whole.intent == "unknown_fact" and asks_gift(text):
+        return None  # "¿hacéis tarjetas regalo? para un masaje": the gift's, not a booking
     hours, language = runtime.profile.opening_hours, conversation.language
     read: dict[str, Understanding] = {}  # both splitters often cut the same pieces
     named = any(k in whole.entities for k in _NAMES)

@@ -475,6 +475,20 @@ def test_confirm_a_pending_booking(salon: Salon) -> None:
         assert not repo.confirm(pending.id, None)  # a cancelled booking stays cancelled
 
 
+def test_notes_are_added_line_by_line_to_the_owners_active_booking(salon: Salon) -> None:
+    with salon.db.begin() as conn:
+        repo = salon.repo(conn)
+        booked = repo.book(salon.contacts[0], salon.cut, at("10:00"))
+        assert booked is not None
+        assert not repo.add_note(booked.id, salon.contacts[1], "👤 Eve")  # not hers
+        assert repo.add_note(booked.id, salon.contacts[0], "👤 Rosa")
+        assert repo.add_note(booked.id, None, "llega con el nene")
+        notes = conn.execute(select(Booking.notes).where(Booking.id == booked.id)).scalar_one()
+        assert notes == "👤 Rosa\nllega con el nene"
+        assert repo.cancel(booked.id, None)
+        assert not repo.add_note(booked.id, None, "too late")  # a cancelled one is left alone
+
+
 def test_a_refused_booking_leaves_the_rest_of_the_transaction(salon: Salon) -> None:
     with salon.db.begin() as conn:
         repo = salon.repo(conn)

@@ -103,7 +103,6 @@ def test_several_services_it_may_mean_are_all_given(
 @pytest.mark.parametrize(
     ("matcher", "text"),
     [
-        (GROOMER, "Do you groom cats?"),  # the grooming is for dogs
         (VET, "do you speak spanish?"),  # no service: not "we don't offer Spanish"
         (TUTORS, "Do you do online lessons?"),  # "online" is none of the lessons
     ],
@@ -155,3 +154,68 @@ def test_words_of_the_glossary_are_the_matchers_own(text: str, services: set[str
     found = {named.name} if named else {s.name for s in GLOW.by_name_words(text)}
     assert found == services
     assert not isinstance(unknown_ask(text, GLOW), UnknownAsk)
+
+
+# A name said with one of its words swapped for a thing the catalogue lacks
+# (ServiceMatcher.swapped_name): that thing, not the service's price.
+_DENTIST = _matcher(("Limpieza dental", ("limpieza",)), ("Extracción simple", ()))
+_LASER = _matcher(("Depilación láser piernas", ()), ("Depilación láser axilas", ()))
+_GROOMER = _matcher(("Full groom (small dog)", ()), ("Bath and brush", ()))
+
+
+@pytest.mark.parametrize(
+    ("matcher", "text"),
+    [
+        (TUTORS, "do you do A-level chemistry?"),
+        (TUTORS, "GCSE physics"),
+        (_DENTIST, "implantes dentales"),
+        (_LASER, "depilación láser de brazos"),
+        (_GROOMER, "a bath for a cat"),
+        (_GROOMER, "¿cortan pelo de gato?"),
+        (GROOMER, "Do you groom cats?"),  # every service says it is for dogs
+    ],
+)
+def test_a_swapped_name_is_another_thing(matcher: ServiceMatcher, text: str) -> None:
+    assert matcher.swapped_name(text)
+
+
+@pytest.mark.parametrize(
+    ("matcher", "text"),
+    [
+        (TUTORS, "A-level maths"),
+        (TUTORS, "A-level for my son"),
+        (TUTORS, "alevel maths lessons"),
+        (TUTORS, "GCSE maths thursday"),
+        (TUTORS, "the 11+ prep"),
+        (_DENTIST, "limpieza dental profunda"),
+        (_DENTIST, "hacen limpieza dental para niños"),
+        (_LASER, "depilación láser de piernas"),
+        (_GROOMER, "a full groom for a poodle"),
+        (_GROOMER, "bath and brush for my puppy"),
+    ],
+)
+def test_a_name_said_whole_or_qualified_is_no_swap(matcher: ServiceMatcher, text: str) -> None:
+    assert matcher.swapped_name(text) is None
+
+
+_PSY = _matcher(("Sesión individual", ()), ("Sesión online", ()), ("Entrevista inicial", ()))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hola quería saber si atienden adolescentes",
+        "¿atienden niños?",
+        "hacen sesiones en inglés?",
+        "do you offer sessions in English?",
+        "is there a discount if we book 10 lessons?",
+    ],
+)
+def test_whom_they_see_and_their_terms_are_not_known(text: str) -> None:
+    asked = unknown_ask(text, _PSY)
+    assert isinstance(asked, UnknownAsk) and asked.kind == UNKNOWN_FACT, asked
+
+
+def test_that_points_back_at_the_service_said_before() -> None:
+    asked = asked_about("mi perro necesita limpieza dental, ¿hacen eso?", _DENTIST)
+    assert isinstance(asked, ServiceInfo) and asked.name == "Limpieza dental"

@@ -37,6 +37,7 @@ def test_chat_spelling_is_read_as_meant(typed: str, meant: str) -> None:
     [
         "unas preguntas",  # "some", not "uñas"
         "2x1 en corte?",  # the x of a promotion is no "por"
+        "do you do x-rays?",  # nor the x of a word joined by a hyphen
         "soy Valeria",  # a name that sounds like nothing we know
         "tienes turno?",  # an everyday word one letter from "tienen" is left alone
         "cortes",

@@ -111,6 +111,9 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "booking_day_full": [{"day": "jueves 11 de marzo", "service": "Masaje", **OPTIONS_TEXT}],
     "booking_unavailable": [{"reason": "Cerramos a las 20:00.", **OPTIONS_TEXT}],
     "booking_period_full": [OPTIONS_TEXT],
+    "booking_past_closing": [
+        {**OPTIONS_TEXT, "service": "Coloración", "minutes": 90, "close": "19:00"}
+    ],
     "booking_closed_period": [{"day_hours": "El viernes 12 de marzo abrimos de 09:00 a 14:00."}],
     "booking_which_option": [OPTIONS],
     "booking_price_note": [{"service": "Masaje", "price": "$ 9.000"}],
@@ -146,6 +149,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "booking_resume": [{"question": "¿A qué hora?"}],
     "booking_none": [{}],
     "booking_none_to_change": [{}],
+    "booking_named": [{"holder": "Juan Pérez"}],
     "booking_notice": [
         {"days": 60, "hours": 1, "minutes": 60},
         {"days": 30, "hours": 24, "minutes": 1440},
@@ -191,6 +195,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "choice_separate": [{}],
     "booking_first_noted": [{}],
     "booking_hold_on": [{}],
+    "booking_one_at_a_time": [{}],
+    "booking_change_later": [{"booking": "Masaje, jueves 11 de marzo, 10:00"}, {"booking": None}],
     "choice_change_mine": [{}],
     "booking_move_or_new": [
         {"booking": "Masaje, jueves 11 de marzo, 10:00", "service": "Consulta"}

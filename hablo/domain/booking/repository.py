@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Executable, exists, insert, select, update
+from sqlalchemy import Executable, case, exists, insert, select, update
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -228,6 +228,19 @@ class BookingRepository:
             update(Booking)
             .where(*self._owned(booking_id, contact_id), Booking.status.in_(ACTIVE_STATUSES))
             .values(status=BookingStatus.CONFIRMED)
+        )
+        result: CursorResult[Any] = self.conn.execute(statement)
+        return result.rowcount == 1
+
+    def add_note(self, booking_id: uuid.UUID, contact_id: uuid.UUID | None, note: str) -> bool:
+        """Append a line to an active booking's notes (of this contact; None: of any).
+        False: no such active booking."""
+        statement = (
+            update(Booking)
+            .where(*self._owned(booking_id, contact_id), Booking.status.in_(ACTIVE_STATUSES))
+            .values(
+                notes=case((Booking.notes == "", note), else_=Booking.notes + "\n" + note)
+            )
         )
         result: CursorResult[Any] = self.conn.execute(statement)
         return result.rowcount == 1

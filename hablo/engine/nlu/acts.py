@@ -690,7 +690,8 @@ asks_end = Phrase(
 )
 # "agregame barba después del corte", "can I add a beard trim right after my haircut?"
 adds_on = Phrase(
-    r"\b(?:agregame|agregale|agregar|sumame|sumar|add|right after (?:my|the)|straight after"
+    r"\b(?:agregame|agregale|agregar|agregas|agregan|agregais|agregues|sumame|sumar|sumas"
+    r"|add|right after (?:my|the)|straight after"
     r"|despues del? (?:corte|turno|mio)|after my|a continuacion)\b"
 )
 

@@ -60,6 +60,8 @@ from hablo.engine.nlu.datetimes import (
     extract_weekday,
     extract_when,
 )
+from hablo.engine.nlu.gifts import asks_gift
+from hablo.engine.nlu.holder import holder_name
 from hablo.engine.nlu.holidays import HolidayNames
 from hablo.engine.nlu.language import detect_language
 from hablo.engine.nlu.lateness import arrives_late
@@ -126,6 +128,8 @@ _AVAILABILITY = re.compile(
     r"|(?:like|love|want|need|wanna|hoping) to (?:come|pop|drop|swing)"
     r"|(?:quiero|quisiera|queria|me gustaria|necesito) (?:ir|pasar|venir|caer)\b)\b"
 )
+# "el lunes a primera hora", "a última hora": a time of the day, not "Primera valoración".
+_FIRST_HOUR = re.compile(r"\b(?:a\s+)?(?:primer[ao]?|[uú]ltim[ao])\s+hora\b", re.IGNORECASE)
 log = logging.getLogger(__name__)
 
 
@@ -475,6 +479,7 @@ class NluPipeline:
             when = _on_named_holiday(text, when, now, self._holidays)
         if when is not None:
             entities["when"] = when
+        text = _FIRST_HOUR.sub(" ", text)  # a time of day, read above: no service's name
         # Only the services named near the day, unless several people are booked: "corte
         # mañana a las 10 y para mi hija a las 11, brushing" asks for both.
         near = when.text if when and party_size(text) < 2 else None
@@ -752,6 +757,16 @@ _HOW_BOOKING = re.compile(
     r"\b(?:como|how)\b.*\b(?:turnos?|citas?|reservas?|appointments?|bookings?|sessions?"
     r"|sesiones)\b(?:\s+(?:funcionan|work|works))?\s*$"
 )
+# Someone who needs help with a subject or a problem a service is for.
+_NEEDS_HELP = re.compile(
+    r"\b(?:needs?|needing|wants?|could use|looking for) (?:some )?help with"
+    r"|\bstruggl\w+ with|necesita(?:n|mos)? ayuda con|le cuesta|le va mal en\b"
+)
+# "y si hay que…", "and what if…": a case supposed, not a request.
+_WHAT_IF = re.compile(
+    r"^(?:y|e|and|pero|but)?\s*(?:si|what if|if)\s+(?:hay que|hiciera falta|necesit|tengo que"
+    r"|tuviera|fuera|it needs|he needs|she needs|i need|we need|it turns out)"
+)
 _HOW_MUCH = re.compile(r"^(?:(?:hi|hello|hey|hola|buenas)\s+)*(?:how much|how long)\b")
 # "a cut for me and one for my son", "corte para mí y para mi hijo": the adult too.
 _ME_TOO = re.compile(
@@ -815,10 +830,33 @@ def _by_rule(
         if intent in (None, HELP) and not _PRICE_ASK.search(plain(text)):
             return "book", _UNSURE
         act, intent = None, (None if intent == HELP else intent)
+    if "service" in entities and "when" not in entities and _WHAT_IF.match(said) and "?" in text:
+        # "y si hay que cambiar las balatas?", "and what if it needs a full groom?": what
+        # it would cost, asked; no booking
+        return "pricing", _UNSURE
+    if (
+        act is None
+        and intent in (None, HELP, "greeting")
+        and _names_service(entities)
+        and _NEEDS_HELP.search(plain(text))
+        and not _PRICE_ASK.search(plain(text))
+    ):
+        # "hi there, my daughter needs help with her GCSE English" (too long to read as
+        # the "help" act): that service, as above
+        return "book", _UNSURE
     if act is not None:  # "sí, gracias", "👍", "jaja"
         return act, 1.0
     if intent in (AFFIRM, DENY) and _ONLY_A_NUMBER.fullmatch(plain(text)):
         return None, 0.0  # "10" answers "¿a qué hora?" or picks an option; no yes
+    if (
+        intent in (None, "pricing", "help", "book")
+        and adds_on(text)
+        and _names_service(entities)
+        and not _PRICE_ASK.search(plain(text))
+    ):
+        # "oh wait, can I add a nail clipping too?": one more service, booked (right
+        # after the one just booked, if there is one), not its price
+        return "book", _UNSURE
     if _EMERGENCY.search(normalize(text)):
         return "human", 1.0  # "my dog ate chocolate": a person, now, not the menu
     said = normalize(text)
@@ -897,8 +935,10 @@ def _by_rule(
         # "al final no puedo el viernes, ¿me lo pasás al sábado?", "I have to cancel
         # thursday, could I do saturday instead?": the booking moves, it is not dropped.
         return "reschedule", 1.0
-    if intent in (*_DISGUISES, AFFIRM, DENY, "ack") and "when" not in entities and (
-        prefers_other_day(text)
+    if (
+        intent in (*_DISGUISES, AFFIRM, DENY, "ack")
+        and "when" not in entities
+        and (prefers_other_day(text))
     ):
         return "reschedule", 1.0  # "mmm mejor otro día" after booking: which day, then
     if intent in (AFFIRM, DENY, None, "ack") and "when" in entities and reverts(text):
@@ -977,6 +1017,10 @@ def _by_rule(
     wants_it = "when" in entities or _WANT.search(said)
     if intent == "greeting" and "service" in entities and wants_it:
         return "book", 1.0  # "q onda, brushing sáb 10hs?", "buenas tardes, quiero las uñas"
+    if intent == "greeting" and "service" in entities and len(said.split()) >= 5:
+        # "hola, mi pareja y yo queremos empezar terapia de pareja, ¿cómo es?": more
+        # than a hello; the service asked about, and its price
+        return "pricing", _UNSURE
     if intent is None and "service" in entities and _WANT.search(said) and not _HOW.match(said):
         return "book", 1.0  # "necesito un cambio de aceite", "ocupo una limpieza"
     if (
@@ -1009,6 +1053,8 @@ def _by_rule(
         return "book", 1.0  # "pedicura el sábado, cualquier horario": any time will do
     if intent in (None, "book", "my_bookings") and asks_reminder(text):
         return "my_bookings", 1.0  # "¿me avisan el día antes?": the booking skill says how
+    if intent in (None, "ack", "thanks", "greeting", "my_bookings") and holder_name(text):
+        return "my_bookings", 1.0  # "a nombre de Juan", "se llama Rosa": the booking's name
     if "when" not in entities and asks_booking_notice(text):
         return "my_bookings", 1.0  # "¿con cuánta anticipación hay que reservar?": the same
     if intent is None and for_companion(text):
@@ -1038,6 +1084,14 @@ def _by_rule(
         and asks_remote(text)
     ):
         return _remote_answer(text, entities, matcher)
+    gift = asks_gift(text)
+    if gift and intent in (*_DISGUISES, "help", "pay", NOT_OFFERED):
+        # "¿hacéis tarjetas regalo? para un masaje": a purchase, not a booking; the
+        # business never said (its own FAQ answers, above, when it did)
+        for key in ("service", "services", "service_options", "when"):
+            entities.pop(key, None)
+        entities["thing"] = gift
+        return UNKNOWN_FACT, 1.0
     if intent not in _DISGUISES and (confidence >= _UNSURE or intent not in _SURE_ONLY):
         # A sure built-in intent, or a plugin's (a tenant's FAQ answers "¿tienen
         # estacionamiento?"), wins over "I don't know".
@@ -1057,6 +1111,14 @@ def _by_rule(
             # individual one where there is a couples' one too
             entities["service"] = matcher.for_one_person(asked, text) or asked
             return "pricing", 1.0
+    named_alone = "service" in entities and "when" not in entities
+    swapped = matcher.swapped_name(text) if named_alone else None
+    if swapped and intent in (*_DISGUISES, "help"):
+        # "I need a tutor for A-level chemistry" where A-level maths is: not that lesson
+        for key in ("service", "services"):
+            entities.pop(key, None)
+        entities["thing"] = swapped
+        return NOT_OFFERED, 1.0
     named = "service" in entities or "service_options" in entities
     if intent is None and "when" in entities and (named or _AVAILABILITY.search(normalize(text))):
         return "book", max(confidence, _UNSURE)  # "corte el domingo a las 11"

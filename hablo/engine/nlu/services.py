@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
+from hablo.engine.nlu.datetimes import extract_weekday
 from hablo.engine.nlu.genders import of_gender
 from hablo.engine.nlu.glossary import translations
 from hablo.engine.nlu.spelling import sound_key
@@ -237,6 +238,37 @@ _EVERYDAY = frozenset(
 )
 
 
+# Animals, in either language, by kind: a groomer's "dog" services are no cat's.
+_ANIMALS = {
+    **dict.fromkeys(["dog", "dogs", "perro", "perra", "puppy", "cachorro", "perrito"], "dog"),
+    **dict.fromkeys(["cat", "cats", "gato", "gata", "kitten", "gatito", "kitty"], "cat"),
+    **dict.fromkeys(["rabbit", "conejo", "bunny"], "rabbit"),
+    **dict.fromkeys(["bird", "birds", "pajaro", "parrot", "loro"], "bird"),
+    **dict.fromkeys(["horse", "caballo"], "horse"),
+    **dict.fromkeys(["hamster", "ferret", "huron", "guinea"], "small pet"),
+}
+# Words a name's words may be joined by in a message ("depilación láser de brazos"); any
+# other word between them ("full groom for a poodle") says who, not what.
+_SKIPPED = frozenset(["el", "la", "los", "las", "de", "del", "un", "una", "a", "an", "the", "of"])
+# A Spanish verb said before a name ("hacen", "hacerme", "cuestan"), not a thing.
+_VERB_LIKE = re.compile(r"(?:an|en|ais|eis|ar|er|ir)(?:me|se|te|le|lo|la|nos)?$")
+# Words that only qualify a name said beside them: how, when, for whom, where.
+QUALIFIERS = re.compile(
+    r"(?:urgen\w*|emergenc\w*|rapid[oa]|quick|express|profund[oa]|deep|complet[oa]|nuev[oa]"
+    r"|primer[oa]?|first|new|online|presencial|virtual|remot[oa]|domicilio|home|today|hoy"
+    r"|tomorrow|tonight|manana|proxim[oa]|please|porfa|porfavor|asap|ahora|now|again"
+    r"|tambien|also|only|solo|sola|just|help|ayuda|tutor\w*|tuition|lessons?|class\w*"
+    r"|clases?|sesion\w*|session\w*|exam\w*|examen\w*|revision|student|alumn[oa]s?"
+    r"|appointment|turno|cita|booking|reserva|price|precio|cost[oa]?|general|normal"
+    r"|regular|basic[oa]?|simple|standard|hijo|hija|son|daughter|kid|kids|child\w*"
+    r"|nin[oa]s?|nene|nena|adult\w*|adultos?|small|large|grande|pequen[oa]|chic[oa]"
+    r"|short|long|cort[oa]|larg[oa]|this|next|week|semana|pls|thanks|gracias|slots?|both"
+    r"|same|mism[oa]|left|free|libre|spaces?|lugar|huecos?|fortnight|weekend|finde|morning"
+    r"|afternoon|evening|tarde|noche|pronto|soon|later|luego|despues|antes|before|after|combo"
+    r"|pack|package|paquete|promo|deal|special|especial|completo|full|total|entero|whole)"
+)
+
+
 # A service named for children ("Kids cut", "Consulta pediátrica", "Corte infantil").
 # A service for a couple, a family or a group, and one for a single person.
 _FOR_SEVERAL = re.compile(
@@ -380,6 +412,8 @@ class ServiceMatcher:
         self._synonym_words = {
             w: (next(iter(s)), frozenset(others[w])) for w, s in by_synonym.items() if len(s) == 1
         }
+        # The animals the services are for ("Full groom (small dog)"): none, any animal.
+        self._animals = frozenset(_ANIMALS[w] for w in self._all_said if w in _ANIMALS)
         # word -> what _by_suffix / _by_prefix found for it (see _remembered).
         self._suffixes: dict[str, tuple[ServiceInfo, ...] | None] = {}
         self._prefixes: dict[str, tuple[ServiceInfo, ...] | None] = {}
@@ -730,6 +764,96 @@ class ServiceMatcher:
         ):
             return False
         return self.find(phrase) is not None or bool(self.by_name_words(phrase))
+
+    def swapped_name(self, text: str) -> str | None:
+        """The words of `text` that say a service's name with one of its own words swapped
+        for one the catalogue does not know ("A-level chemistry" where there is "A-level
+        maths lesson", "implantes dentales" beside "Limpieza dental", "depilación láser
+        de brazos"): something else, that the business does not list, not that service.
+        None when no name is said so. A word beside a name that qualifies it ("limpieza
+        dental profunda", "haircut today") swaps nothing: the name has no word there."""
+        words = _norm(text, keep_enye=True).split()
+        animals = [i for i, w in enumerate(words) if _singular(w) in _ANIMALS]
+        kinds = {_ANIMALS[_singular(words[i])] for i in animals}
+        if kinds and self._animals and not kinds & self._animals:
+            # "a bath for a cat" at a dog groomer's: from the service's word on
+            named = [i for i in range(animals[0]) if self._is_name_word(words[i])]
+            return " ".join(words[(named or animals)[0] : animals[-1] + 1])
+        kept = [i for i, w in enumerate(words) if w not in _SKIPPED]
+        said = {_singular(w) for w in words}
+        if any(self._said_whole(service, said) for service in self._services):
+            return None  # "a trial maths lesson": the Trial lesson, in maths
+        for service in self._services:
+            for phrase in (service.name, *(n for _, n in service.names)):
+                name = [_singular(w) for w in _norm(phrase, keep_enye=True).split()]
+                span = self._swap_in(
+                    [words[i] for i in kept], [w for w in name if w not in _STOP], service
+                )
+                if span is not None:
+                    first, last = kept[span[0]], kept[span[1]]
+                    while first > 0 and (
+                        words[first - 1] in _SKIPPED or self._is_name_word(words[first - 1])
+                    ):
+                        first -= 1  # "A-level chemistry", "depilación láser de brazos"
+                    return " ".join(words[first : last + 1])
+        return None
+
+    def _said_whole(self, service: ServiceInfo, said: set[str]) -> bool:
+        """Whether every word of one of the service's names that tells it apart is said."""
+        for phrase in (service.name, *(n for _, n in service.names)):
+            name = {_singular(w) for w in _norm(phrase, keep_enye=True).split()}
+            telling = {w for w in name if w not in _STOP and w not in _GENERIC}
+            if telling and {w for w in telling if not QUALIFIERS.fullmatch(w)} <= said:
+                return True
+        return False
+
+    def _swap_in(
+        self, tokens: list[str], name: list[str], service: ServiceInfo
+    ) -> tuple[int, int] | None:
+        said = {_singular(t) for t in tokens}
+        mine_said = self._said_as.get(str(service.id), frozenset())
+        for i, token in enumerate(tokens):
+            word = _singular(token)
+            if word not in name or word in _GENERIC or _PARTS.fullmatch(word):
+                continue  # "haircut and beard": "and" stands beside anything
+            at = name.index(word)
+            for step in (1, -1):
+                mine, theirs = at + step, i + step
+                if not (0 <= mine < len(name) and 0 <= theirs < len(tokens)):
+                    continue
+                own, other = name[mine], tokens[theirs]
+                if own in _GENERIC or own in said or said & set(_foreign(own)):
+                    continue  # "limpieza dental" says "Dental cleaning" whole
+                if _singular(other) in mine_said or not self._stranger(other, own, word):
+                    continue
+                if step == -1 and _VERB_LIKE.search(other):
+                    continue  # "¿hacen esculpidas?", "cuánto cuestan las balatas"
+                return (min(i, theirs), max(i, theirs))
+        return None
+
+    def _stranger(self, token: str, own: str, beside: str) -> bool:
+        """A word of another thing ("chemistry", "implantes", "English" beside
+        "A-level" where only GCSE English is): no service is named with it and the word
+        beside it, it is no typo of the name's own word, and it does not only qualify
+        ("urgente", "online")."""
+        word = _singular(token)
+        return (
+            len(word) >= 4
+            and word.isalpha()
+            and not any({word, beside} <= said for said in self._said_as.values())
+            and word not in _STOP
+            and word not in _GENERIC
+            and word not in _EVERYDAY
+            and not QUALIFIERS.fullmatch(word)
+            and extract_weekday(word) is None
+            # no typo or clipping of a name's word ("alevel", "mahts", "prep")
+            and not any(
+                fuzz.ratio(word, w) >= WORD_SCORE - 13
+                or w.startswith(word)
+                or (len(w) >= 4 and word.startswith(w))  # "trimmed", "cleaning"
+                for w in (own, *self._all_said)
+            )
+        )
 
     def _is_name_word(self, token: str) -> bool:
         word = _singular(token)

@@ -132,7 +132,8 @@ class Speller:
     def _word(self, match: re.Match[str]) -> str:
         token = match.group(0)
         norm = normalize(token, keep_enye=True)
-        if norm in _SHORTHAND:
+        joined = match.string[match.end() : match.end() + 1] == "-"
+        if norm in _SHORTHAND and not joined:  # "x-rays" is no "por-rays"
             return _SHORTHAND[norm]
         if len(norm) < 4 or norm in self._known:
             return token

@@ -28,8 +28,8 @@ _LEAD = (
     r"|una consulta|consulta|pregunta|y|and|otra cosa|another thing|also|tambien"
     # asked the long way round: "quería saber si hacen mechas", "I was wondering if you do"
     r"|(?:queria|quisiera|quiero|me gustaria|queriamos) (?:saber|preguntar|consultar)(?: si)?"
-    r"|(?:sabes|sabe|saben) si|i (?:wanted|want|would like|d like) to (?:know|ask)"
-    r"|i was wondering|(?:do|does) anyone know)\s+)*"
+    r"|(?:sabes|sabe|saben) si|i (?:wanted|want|would like|d like) to (?:know|ask)(?: if)?"
+    r"|i was wondering(?: if)?|(?:do|does) anyone know)\s+)*"
 )
 # Verbs that ask about a service ("¿hacen X?", "do you do X?").
 _SERVICE_RE = re.compile(
@@ -92,6 +92,15 @@ _GENERIC = re.compile(
     r"|these|one|cost|it cost"
     r"|a turno|el turno|la cita|an appointment|the service)\b"
 )
+# A price reduction asked about: the business never said (a person can).
+_DISCOUNT = re.compile(
+    r"\b(?:descuentos?|promo\w*|ofertas?|bonos?|paquetes?|packs?|discounts?|deals?|offers?"
+    r"|packages?|bundles?|cheaper)\b"
+)
+# How they see people ("atiende por zoom", "con turno"), read below; not whom.
+_HOW_SEEN = re.compile(r"^(?:por|con|en|sin|via|a traves)\b")
+# A thing that points back at what the message said before it ("do you do that…").
+_POINTS_BACK = re.compile(r"^(?:eso|esto|so|that|this|it|them|those|these)\b")
 _ARTICLES = re.compile(r"^(?:el|la|los|las|un|una|unos|unas|algun|alguna|the|a|an|any|some)\s+")
 _MAX_THING_WORDS = 6
 _INFINITIVE = re.compile(r"^\w{2,}(?:ar|er|ir)(?:lo|la|los|las|me|le)?\b")
@@ -107,7 +116,7 @@ _TERMS = re.compile(
     r"|reembolsos?|devoluci\w*|bonos?|vales?|regalo|invoices?|receipts?|discounts?|deals?"
     r"|cash|cards?|installments?|warranty|guarantee|insurance|refunds?|parking|home\s+visits?"
     r"|house\s+calls?|gift|vouchers?|financing|payment\s+plans?|extra|aparte|recargo"
-    r"|surcharge)\b"
+    r"|surcharge|in\s+english|en\s+ingles|in\s+spanish|en\s+espanol|idiomas?|languages?)\b"
 )
 # The trade's words in the other language: nlu/glossary.py.
 _GLOSSARY_RE = re.compile(
@@ -142,13 +151,16 @@ def asked_about(text: str, matcher: ServiceMatcher) -> Asked | None:
     ("¿hacéis uñas?": the manicure and the pedicure; "do you do color?").
     Each sentence is read on its own ("are you hiring? I'm a hairdresser…")."""
     marks = "?" in text
+    previous = ""
     for sentence, end in re.findall(r"([^?¿!¡.;\n]+)([?¿!¡.;\n]*)", text):
         norm = plain(sentence)
-        found = _ask_in(norm, sentence, matcher) if norm else None
+        # "mi perro necesita limpieza dental, ¿hacen eso?": "eso" is the sentence before
+        found = _ask_in(norm, sentence, matcher, before=previous) if norm else None
+        previous = sentence
         last = sentence.rsplit(",", 1)[-1]
         if found is None and last != sentence and "?" in end and plain(last):
             # "my dog is really matted, do you charge extra?": the question after the comma
-            found = _ask_in(plain(last), last, matcher)
+            found = _ask_in(plain(last), last, matcher, before=sentence)
         if (
             marks
             and "?" not in end
@@ -161,7 +173,9 @@ def asked_about(text: str, matcher: ServiceMatcher) -> Asked | None:
     return None
 
 
-def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> Asked | None:
+def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher, before: str = "") -> Asked | None:
+    """What one sentence asks about; `before`, the sentence it ends (after a comma), is
+    what "that" in it points back at."""
     walk_in = _WALK_IN.search(norm)
     if walk_in is not None:
         return UnknownAsk(UNKNOWN_FACT, walk_in.group(0))
@@ -171,6 +185,9 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> Asked | None:
         unknown = thing and not _GENERIC.match(thing) and not _KNOWN.search(plain(thing))
         # "teñirme" names Coloración; "limpieza" names two cleanings: known either way.
         named = bool(matcher.find(thing) or matcher.find(sentence) or matcher.by_name_words(thing))
+        if named and not _JOB_WORDS.search(thing) and matcher.swapped_name(thing):
+            # "how much is A-level biology?" where A-level maths is: not that one's price
+            return UnknownAsk(NOT_OFFERED, thing)
         if unknown and not named and len(thing.split()) <= _MAX_THING_WORDS:
             said = _said_otherwise(thing, matcher)
             if said:  # "cuánto sale un secado" at a shop that calls it Blowout
@@ -183,6 +200,10 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> Asked | None:
     job = _JOB_RE.match(norm)
     if job is not None:
         thing = _thing(job["object"] or job["job"], sentence)
+        swapped = matcher.swapped_name(thing) if thing and not _JOB_WORDS.search(thing) else None
+        if swapped and len(thing.split()) <= _MAX_THING_WORDS:
+            # "do you teach GCSE physics?" (the verb is in the thing), "¿cortan pelo de gato?"
+            return UnknownAsk(NOT_OFFERED, swapped if job["job"] else thing)
         if thing and len(thing.split()) <= _MAX_THING_WORDS:
             # What is done to what must be the service's ("do you groom cats?" is no
             # Full groom (small dog)); the English verb may be the name's ("microchip").
@@ -197,13 +218,22 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> Asked | None:
                     return found[0] if len(found) == 1 else found
             if _TERMS.search(thing):  # "¿atendéis a domicilio?"
                 return UnknownAsk(UNKNOWN_FACT, thing)
+            if job["verb"] and job["verb"].startswith("atiend") and not _HOW_SEEN.match(thing):
+                # "¿atienden adolescentes?": whom they see, never said here; a person can
+                return UnknownAsk(UNKNOWN_FACT, thing)
     for pattern, kind in ((_SERVICE_RE, NOT_OFFERED), (_FACT_RE, UNKNOWN_FACT)):
         match = pattern.match(norm)
         if match is None:
             continue
         thing = _thing(match["thing"], sentence)
+        if kind == UNKNOWN_FACT and thing and _DISCOUNT.search(thing):
+            # "is there a discount if we book 10 lessons?": its "book" asks no booking
+            return UnknownAsk(UNKNOWN_FACT, thing)
         if not thing or len(thing.split()) > _MAX_THING_WORDS or _KNOWN.search(plain(thing)):
             return None
+        if kind == NOT_OFFERED and _POINTS_BACK.match(thing):
+            # "my dog needs a dental cleaning, do you do that?": the service said before
+            return matcher.find(before) if before else None
         if kind == UNKNOWN_FACT and _TERMS.search(thing):
             # "¿aceptan seguro de gastos médicos?": the terms, not the Certificado médico
             return UnknownAsk(UNKNOWN_FACT, thing)
@@ -215,8 +245,13 @@ def _ask_in(norm: str, sentence: str, matcher: ServiceMatcher) -> Asked | None:
             # "¿hacen retiro de esculpidas?": a job done to what the service makes, not
             # the service; not known here (a person can say), not its price
             return UnknownAsk(UNKNOWN_FACT, thing)
+        if matcher.swapped_name(thing) and not _TERMS.search(thing):
+            # "do you do A-level chemistry?" where A-level maths is: not that one's price
+            return UnknownAsk(NOT_OFFERED, thing)
         if service is not None:
             return _for_whom(service, thing, matcher)
+        if _TERMS.search(thing):  # "¿hacen sesiones en inglés?": the terms, not known
+            return UnknownAsk(UNKNOWN_FACT, thing)
         options = matcher.by_name_words(thing)
         if options:  # one of several services ("¿hacen limpiezas?"): those, when the
             # question says no more than they do ("online lessons" is none of the lessons)

@@ -28,8 +28,11 @@ from hablo.engine.nlu.acts import (
     starts_no,
     starts_yes,
 )
+from hablo.engine.nlu.holder import holder_name
 from hablo.engine.nlu.notice import asks_booking_notice
 from hablo.engine.nlu.party import for_companion, party_size
+from hablo.engine.nlu.recurring import asks_recurring
+from hablo.engine.nlu.tentative import foresees_change
 from hablo.engine.nlu.text import plain
 from hablo.plugins import SkillResult
 from hablo.plugins.sdk import ServiceInfo
@@ -52,7 +55,7 @@ from hablo.skills.booking.slots import (
     shown_times,
 )
 from hablo.skills.booking.time_answers import TimeAnswers
-from hablo.skills.wording import say_day, why_not_text
+from hablo.skills.wording import say_clock, say_day, why_not_text
 
 # A time the bot listed stays bookable this long although the minimum notice has since
 # run out under it ("13:00" offered at 12:00:00, picked at 12:00:20 with one hour's notice).
@@ -70,6 +73,9 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             return self._reminder_info(step)
         if intent == "my_bookings" and asks_booking_notice(self.turn.text):
             return self._notice_info(step)
+        holder = holder_name(self.turn.text) if intent == "my_bookings" else None
+        if holder is not None:
+            return self._named(holder, step)
         if step and holds_on(self.turn.text):
             return self._say("booking_hold_on")  # "esperá que me fijo": the question waits
         if step:
@@ -80,6 +86,11 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             if step and self.state.get("mode") == "book" and not self._upcoming():
                 return self._resumed()  # "¿sigue en pie?" mid-booking: the one being made
             return self._list()
+        if intent in ("cancel", "reschedule") and not step and foresees_change(self.turn.text):
+            upcoming = self._upcoming()
+            if upcoming:  # "capaz tenga que cancelar, te aviso": nothing to do yet
+                booking = self._describe(upcoming[0]) if len(upcoming) == 1 else None
+                return self._say("booking_change_later", flow=False, state={}, booking=booking)
         if intent == "cancel":
             mine = means_own_booking(self.turn.text)
             if self.state.get("mode") == "book" and step and not mine:
@@ -110,6 +121,10 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
                 return joined
         if not self.turn.in_flow or (intent == "book" and step in (None, *YES_NO_STEPS)):
             self.state = {"mode": "book"}
+        if asks_recurring(self.turn.text) and not self.state.get("one_visit"):
+            # "todos los lunes a las 5": the first Monday, said to be only that one
+            self.state["one_visit"] = True
+            self.prefix.append(self.ctx.render("booking_one_at_a_time", self.lang))
         absorbed = self._absorb_entities()
         if self.turn.in_flow and not absorbed and intent not in ("book", "reschedule"):
             return replace(self._advance(), misunderstood=True)
@@ -716,6 +731,16 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             text = ask_time_text(ctx, service, day, self.lang, period)
             if text is None and period is not None:
                 start = datetime.combine(day, time(max(period[0] // 60, 9)), self.zone)
+                closing = self._closes_first(day, service, period[0])
+                if closing is not None:  # a 90-minute colour "after 6" at a salon closing at 7
+                    return self._offer(
+                        start,
+                        service,
+                        "booking_past_closing",
+                        service=service.label(self.lang),
+                        minutes=service.duration_minutes,
+                        close=say_clock(ctx, closing, self.lang),
+                    )
                 return self._offer(start, service, "booking_period_full")
             if text is None:
                 wanted = datetime.combine(day, time(10), self.zone)
@@ -808,6 +833,18 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
             services=services,
             ask_service=not self.state.get("service_id"),
         )
+
+    def _closes_first(self, day: date, service: ServiceInfo, after: int) -> time | None:
+        """The closing time on `day` when the service cannot end before it if started
+        after minute `after` (not that the time is taken: it does not fit at all)."""
+        hours = self.ctx.opening_hours(day)
+        fits = any(
+            max(a.hour * 60 + a.minute, after) + service.duration_minutes <= b.hour * 60 + b.minute
+            for a, b in hours
+        )
+        if not hours or fits:
+            return None
+        return hours[-1][1]
 
     def _offer(
         self, wanted: datetime, offered: ServiceInfo, template: str, **values: Any

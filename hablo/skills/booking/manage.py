@@ -19,6 +19,7 @@ from hablo.engine.nlu.acts import (
     swap_pair,
 )
 from hablo.engine.nlu.datetimes import WhenMention, extract_when
+from hablo.engine.nlu.holder import holder_name
 from hablo.engine.nlu.remote import is_remote
 from hablo.engine.nlu.text import normalize
 from hablo.plugins import FollowUp, SkillResult
@@ -96,6 +97,9 @@ class ManageBookings(FlowBase):
                 booked = repo.book(
                     self.turn.contact_id, service, start, self.turn.conversation_id, status
                 )
+            if booked is not None:  # "sí, a nombre de Lucía", or said before the yes
+                holder = self.state.get("holder") or holder_name(self.turn.text)
+                self._note_holder(booked.id, holder)
             if booked is not None and self.state.get("bundle") and not online:
                 later = self.state.get("later")
                 bundled = self._book_bundle(booked, service)
@@ -257,6 +261,30 @@ class ManageBookings(FlowBase):
             and when.start.astimezone(self.zone).date() != own.date()
         )
 
+    def _named(self, name: str, step: str | None) -> SkillResult:
+        """ "a nombre de Juan", "se llama Rosa": the booking just made gets the name; one
+        still being made gets it when it is booked."""
+        said = self.ctx.render("booking_named", self.lang, holder=name)
+        booking = None if step and self.turn.in_flow else self._just_booked()
+        if booking is not None:
+            self._note_holder(booking.id, name)
+            return self._result(said, flow=False, state=None)
+        if not (step and self.turn.in_flow):
+            self.state = {"mode": "book"}
+        self.state["holder"] = name
+        self.prefix.append(said)
+        return self._advance()
+
+    def _note_holder(self, booking_id: uuid.UUID, name: str | None) -> None:
+        if name:
+            repo_of(self.ctx).add_note(booking_id, self.turn.contact_id, f"👤 {name}")
+
+    def _none_here(self) -> SkillResult:
+        """No booking in this chat for one the customer speaks of: booked by phone, or from
+        another number. A person can look ("sí" hands over)."""
+        said = self._say("booking_none_to_change", flow=False, state={})
+        return replace(said, meta={"offer": "human"})
+
     def _other_booking(self) -> BookingInfo | None:
         """ "no no, el otro" to "¿Cancelo tu turno de Corte…?" holding two bookings."""
         if not reading.means_other(self.turn.text):
@@ -266,6 +294,8 @@ class ManageBookings(FlowBase):
 
     def _list(self) -> SkillResult:
         bookings = self._upcoming()
+        if not bookings and "when" in self.turn.entities:
+            return self._none_here()  # "¿el turno del sábado sigue en pie?": one they hold
         if not bookings:
             return self._offer_to_book("booking_none")
         if asks_end(self.turn.text):  # "¿a qué hora termino?"
@@ -291,9 +321,8 @@ class ManageBookings(FlowBase):
             other = self._another_service(bookings)
             if other is not None:
                 return other
-        if not bookings:  # booked by phone, or from another number: a person can look
-            said = self._say("booking_none_to_change", flow=False, state={})
-            return replace(said, meta={"offer": "human"})
+        if not bookings:
+            return self._none_here()
         if len(bookings) > 1:
             place = reading.booking_ordinal(self.turn.text, len(bookings))
             bookings = [bookings[place - 1]] if place else self._matching(bookings) or bookings

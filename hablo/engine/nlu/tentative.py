@@ -1,0 +1,45 @@
+"""A cancellation or a change the customer only foresees ("capaz tenga que cancelar el
+turno del jueves, te aviso", "I might have to cancel, I'll let you know"): nothing to
+do yet. The booking stays; asking "¿Lo cancelo?" would push a decision not made."""
+
+from __future__ import annotations
+
+import re
+
+from hablo.engine.nlu.text import plain
+
+_CHANGE = (
+    r"(?:cancel\w*|anul\w*|suspend\w*|cambi\w*|mov\w*|reprogram\w*|reagend\w*"
+    r"|reschedul\w*|postpon\w*)"
+)
+# Maybe, in either language, before the change ("capaz tenga que cancelar").
+_MAYBE = re.compile(
+    r"\b(?:capaz|quizas?|quiza|tal vez|a lo mejor|puede (?:ser )?que|es posible que|posiblemente"
+    r"|probablemente|igual|no se si|might|may (?:have|need|be)|possibly|perhaps|maybe|probably"
+    r"|not sure if|there s a chance|i think i ll)\b"
+    r"(?:\s+\w+){0,4}?\s+" + _CHANGE + r"\b"
+)
+# ... or a word to come ("te aviso", "I'll let you know", "I'll confirm").
+_LATER = re.compile(
+    r"\b(?:te aviso|le aviso|les aviso|os aviso|te confirmo|le confirmo|les confirmo|te digo"
+    r"|aviso (?:cualquier cosa|despues|mas tarde|luego|manana)|cualquier cosa (?:te|le|les) aviso"
+    r"|i ll let (?:you|u) know|i will let (?:you|u) know|will let (?:you|u) know|i ll confirm"
+    r"|i ll keep you posted|i ll get back to you|i ll tell you|let you know)\b"
+)
+# Said now, not foreseen: "cancelalo", "please cancel it".
+_NOW = re.compile(
+    r"\b(?:cancelalo|cancelala|cancelamelo|cancelamela|cancelame|cancela(?:lo)? nomas"
+    r"|please cancel|cancel it|cancel (?:my|the) (?:appointment|booking)(?: please)?$"
+    r"|quiero cancelar|necesito cancelar|tengo que cancelar|i need to cancel|i have to cancel"
+    r"|i want to cancel|i d like to cancel)\b"
+)
+
+
+def foresees_change(text: str) -> bool:
+    """Whether a cancel or a move is only foreseen, to be confirmed later."""
+    norm = plain(text)
+    if re.search(r"\b" + _CHANGE + r"\b", norm) is None:
+        return False
+    if _NOW.search(norm) and not _MAYBE.search(norm):
+        return False
+    return bool(_MAYBE.search(norm) or _LATER.search(norm))
