@@ -240,10 +240,7 @@ def remember(
         named = [str(x.id) for x in understanding.entities.get("services") or (service,)]
         # "el corte" … "¿y la barba?" … "quiero las dos cosas": both prices asked count.
         ids = list(dict.fromkeys([*before, *named]))[-_MOST_PRICED:]
-        if len(ids) > 1:
-            context["services"] = ids
-        else:
-            context.pop("services", None)
+        _keep_together(context, ids)
         context.pop("both", None)
         if len(ids) > 1 and understanding.intent == "pricing" and says_both(text):
             context["both"] = True  # "¿corte y barba? quiero ir los dos el mismo día"
@@ -271,15 +268,26 @@ def remember_parts(state: DialogueState, parts: Sequence[Understanding], text: s
     books all of them."""
     named = [u.entities.get("service") for u in parts]
     ids = list(dict.fromkeys(str(x.id) for x in named if isinstance(x, ServiceInfo)))
-    if len(ids) > 1:
-        state.context = {**state.context, "services": ids}
+    if len(ids) > 1:  # one or none: what remember() kept for the parts stays
+        context = dict(state.context)
+        _keep_together(context, ids)
         if says_both(text):
-            state.context["both"] = True
+            context["both"] = True
+        state.context = context
     topics = [u.intent for u in parts if u.intent in (*FOLLOW_UP_INTENTS, NOT_OFFERED)]
     if topics and "intent" not in state.context:
         # "¿cuánto cuesta el blanqueamiento? ¿se puede pagar en cuotas?" … "¿y una
         # limpieza?": the price asked is still the topic, the payment answered beside it
         state.context = {**state.context, "intent": topics[-1]}
+
+
+def _keep_together(context: dict[str, Any], ids: list[str]) -> None:
+    """The one writer of context["services"]: the services the customer has in mind
+    together, which "los dos" / "all three" next mean; one alone is no list."""
+    if len(ids) > 1:
+        context["services"] = ids
+    else:
+        context.pop("services", None)
 
 
 # What may stand around a day said alone: "ok, el miércoles entonces", "friday then".

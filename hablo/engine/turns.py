@@ -204,10 +204,16 @@ def _decide(
         # "sí, nos vemos mañana" to "¿Confirmás que venís?" is the answer, with a goodbye.
         turn.understanding = understanding = replace(understanding, intent=AFFIRM)
     # A goodbye the classifier scored ("lo que tengas" looks like "que tengas buen día")
-    # leaves a flow only if the flow does not read it as the answer it waits for.
-    said_goodbye = understanding.intent == GOODBYE and (
-        read_act(text) == GOODBYE or not _claimed(runtime, turn, text, conversation, ctx)
-    )
+    # leaves a flow only if the flow does not read it as the answer it waits for. The
+    # flow's claim is asked once: nothing below changes a goodbye turn's understanding or
+    # state before the claim is used again (the rewrites to AFFIRM are of other turns).
+    claimed: bool | None = None
+    said_goodbye = False
+    if understanding.intent == GOODBYE:
+        said_goodbye = read_act(text) == GOODBYE
+        if not said_goodbye:
+            claimed = _claimed(runtime, turn, text, conversation, ctx)
+            said_goodbye = not claimed
     # "bueno, otro día vengo": as good as a goodbye to the question pending.
     leaving = said_goodbye or (leaves_for_now(text) and "when" not in understanding.entities)
     if turn.state.flow and (is_exit(text) or leaving):
@@ -242,7 +248,8 @@ def _decide(
             _run_skill(runtime, handoff, turn, text, conversation, ctx, now)
         return
 
-    claimed = _claimed(runtime, turn, text, conversation, ctx)
+    if claimed is None:
+        claimed = _claimed(runtime, turn, text, conversation, ctx)
     offer, turn.state.offer = turn.state.offer, None
     if offer and not claimed and understanding.intent == AFFIRM and offer in runtime.by_intent:
         # "sí" to "¿Querés sacar uno?": the offered request, as if asked.

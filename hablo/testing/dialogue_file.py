@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -62,12 +70,30 @@ class BookingSpec(_Strict):
         return self.service, self.start.strftime("%Y-%m-%dT%H:%M")
 
 
+def _field_error(field: str, message: str) -> PydanticCustomError:
+    """An error of a whole step or case that belongs to one of its fields: `_parse_case`
+    names that field after the step's place (steps[2].user)."""
+    return PydanticCustomError("dialogue_field", message, {"field": field})
+
+
 class Step(_Strict):
-    user: str = Field(min_length=1)
+    """The customer writes `user`, or (`reminder: true`) the bot sends the reminder of the
+    customer's next booking, as the reminder job does; `bot`/`not_bot` check either."""
+
+    user: str | None = Field(default=None, min_length=1)
+    reminder: bool = False
     bot: str | None = None
     not_bot: str | None = None
     skill: str | None = Field(default=None, min_length=1)
     not_skill: str | None = Field(default=None, min_length=1)
+
+    @field_validator("reminder", mode="before")
+    @classmethod
+    def _only_true(cls, value: Any) -> bool:
+        # Plain scalars stay text (see _StringsLoader): `reminder: true` arrives as "true".
+        if value is True or (isinstance(value, str) and value.casefold() == "true"):
+            return True
+        raise ValueError("only `true`: the bot sends the customer's reminder here")
 
     @field_validator("bot", "not_bot")
     @classmethod
@@ -78,6 +104,19 @@ class Step(_Strict):
             except re.error as exc:
                 raise ValueError(f"invalid regex {value!r}: {exc}") from None
         return value
+
+    @model_validator(mode="after")
+    def _user_or_reminder(self) -> Step:
+        if self.reminder and self.user is not None:
+            raise _field_error(
+                "reminder", "a step is the customer's (user) or a reminder, not both"
+            )
+        if not self.reminder and self.user is None:
+            raise _field_error("user", "Field required (or `reminder: true`)")
+        if self.reminder and (self.skill or self.not_skill):
+            field = "skill" if self.skill else "not_skill"
+            raise _field_error(field, "a reminder step checks only bot / not_bot")
+        return self
 
 
 class Given(_Strict):
@@ -90,6 +129,14 @@ class DialogueCase(_Strict):
     steps: list[Step] = Field(min_length=1)
     # None: no check; []: the customer must end with no active booking.
     bookings: list[BookingSpec] | None = None
+
+    @model_validator(mode="after")
+    def _reminder_after_a_booking(self) -> DialogueCase:
+        if self.steps[0].reminder:
+            raise _field_error(
+                "steps[0].reminder", "a reminder needs a booking made in an earlier step"
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -174,6 +221,9 @@ def _parse_case(path: Path, index: int, raw: Any) -> DialogueCase:
         # An unknown key first: a typo ("stepz") also explains the "missing" field.
         error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         field = _field_path(error["loc"]) or "?"
+        if error["type"] == "dialogue_field":
+            own = error.get("ctx", {})["field"]
+            field = f"{field}.{own}" if error["loc"] else own
         message = error["msg"].removeprefix("Value error, ")
         raise DialogueFileError(f"{path}: {label}, field {field}: {message}") from None
 

@@ -16,10 +16,18 @@ BookingKey = tuple[str, str]  # (service name, local start "YYYY-MM-DDTHH:MM")
 
 @dataclass
 class StepResult:
-    user: str
+    user: str | None  # None: a reminder step (the bot wrote first)
     replies: list[str]
     skill: str
     failures: list[str] = field(default_factory=list)
+    reminder: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"user": self.user}
+        if self.reminder:  # only on reminder steps: the other steps' objects stay as they were
+            out["reminder"] = True
+        out.update(replies=self.replies, skill=self.skill, failures=self.failures)
+        return out
 
 
 @dataclass
@@ -64,10 +72,7 @@ class CaseResult:
             "file": self.path,
             "passed": self.passed,
             "error": self.error,
-            "steps": [
-                {"user": s.user, "replies": s.replies, "skill": s.skill, "failures": s.failures}
-                for s in self.steps
-            ],
+            "steps": [s.as_json() for s in self.steps],
             "bookings": {
                 "expected": _booking_dicts(self.expected_bookings),
                 "actual": _booking_dicts(self.actual_bookings),
@@ -116,7 +121,10 @@ def case_lines(result: CaseResult) -> list[str]:
         return [f"ok    {result.name}"]
     lines = [f"FAIL  {result.name}  ({result.path})"]
     for step in result.steps:
-        lines.append(f"  you> {_indented(step.user, 7)}")
+        if step.user is None:
+            lines.append("  (the bot sends the booking reminder)")
+        else:
+            lines.append(f"  you> {_indented(step.user, 7)}")
         for reply in step.replies or ["(no reply)"]:
             lines.append(f"  bot> {_indented(reply, 7)}")
         lines.append(f"       [skill: {step.skill}]")

@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Select, inspect, select
 
 from hablo.adapters.base import ChannelSender, SendReceipt
 from hablo.adapters.console import TurnWaiter
@@ -29,12 +29,14 @@ from hablo.db import migrate
 from hablo.db.database import Database
 from hablo.db.enums import BookingStatus, SenderKind
 from hablo.db.models import Booking, Conversation, Message, RemoteSkill, Service
+from hablo.domain.booking.repository import ACTIVE_STATUSES
 from hablo.engine.messages import InboundMessage, OutboundEnvelope
 from hablo.engine.runtime import Engine
 from hablo.engine.tenant_profile import TenantProfile, load_profile
 from hablo.plugins.loader import SkillRegistry
 from hablo.plugins.sdk import Skill
 from hablo.security.remote_skill_access import remote_access
+from hablo.skills.booking.reminders import REMINDER_SKILL, send_reminder
 from hablo.testing.dialogue_file import (
     DialogueFileError,
     LoadedCase,
@@ -147,6 +149,7 @@ class DialogueRunner:
         self._profile: TenantProfile | None = None
         self._other_customer = uuid.uuid4()
         self._cases_run = 0
+        self._reminders_sent = 0
         self._answered_once = False
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -259,30 +262,27 @@ class DialogueRunner:
         for number, step in enumerate(case.steps):
             self._clock.set(self._now + timedelta(seconds=STEP_SECONDS * number))
             before = len(self._sender.replies(peer))
-            submitted = self._engine.submit(
-                InboundMessage(
-                    tenant_id=self.profile.info.id,
-                    channel=CHANNEL,
-                    peer=peer,
-                    text=step.user,
-                    provider_message_id=f"dialogue-{uuid.uuid4()}",
-                    received_at=self._clock(),
-                )
-            )
+            if step.reminder:
+                awaited, failures = self._send_reminder(peer)
+            else:
+                assert step.user is not None
+                awaited, failures = self._submit(peer, step.user), []
             timeout_s = (
                 self._timeout_s
                 if self._answered_once
                 else max(self._timeout_s, FIRST_TURN_TIMEOUT_S)
             )
-            delivered = self._waiter.wait(submitted.inbox_id, timeout_s)
+            delivered = awaited is None or self._waiter.wait(awaited, timeout_s)
             self._answered_once = self._answered_once or delivered
             replies = self._sender.replies(peer)[before:]
-            skill = self._skill_of(peer)
+            skill = REMINDER_SKILL if step.reminder else self._skill_of(peer)
+            result = StepResult(step.user, replies, skill, failures, reminder=step.reminder)
+            steps.append(result)
             if not delivered:
                 error = f"step {number + 1}: the turn was not delivered within {timeout_s:g} s"
-                steps.append(StepResult(step.user, replies, skill, ["no answer in time"]))
+                result.failures.append("no answer in time")
                 break
-            steps.append(StepResult(step.user, replies, skill, check_step(step, replies, skill)))
+            result.failures.extend(check_step(step, replies, skill))
         expected = [b.key() for b in case.bookings] if case.bookings is not None else None
         canonical = {s.name.casefold(): s.name for s in self.profile.services}
         if expected is not None:
@@ -295,6 +295,72 @@ class DialogueRunner:
             actual_bookings=self._bookings_of(peer),
             error=error,
         )
+
+    def _submit(self, peer: str, text: str) -> int:
+        """The customer's message; returns its inbox id, which the waiter hears of once
+        the turn's replies were handed to the channel."""
+        assert self._engine is not None
+        submitted = self._engine.submit(
+            InboundMessage(
+                tenant_id=self.profile.info.id,
+                channel=CHANNEL,
+                peer=peer,
+                text=text,
+                provider_message_id=f"dialogue-{uuid.uuid4()}",
+                received_at=self._clock(),
+            )
+        )
+        return submitted.inbox_id
+
+    def _send_reminder(self, peer: str) -> tuple[int | None, list[str]]:
+        """The reminder of the customer's next booking, sent at the step's clock by the
+        reminder job's own code. Returns the id to wait for (None: nothing was sent) and
+        why nothing was sent."""
+        engine = self._engine
+        assert engine is not None
+        booking_id = self._next_booking_of(peer)
+        if booking_id is None:
+            return None, ["reminder: the customer has no upcoming booking"]
+        self._reminders_sent += 1
+        # No inbox row has a negative id: the outbox hands it to the waiter like a turn's.
+        marker = -self._reminders_sent
+        sent = send_reminder(
+            engine.store,
+            lambda key, envelopes, _inbox_ids: engine.dispatcher.enqueue(key, envelopes, (marker,)),
+            engine.tenant_services(self.profile.info.id),
+            booking_id,
+            self._clock(),
+        )
+        if not sent:
+            return None, ["reminder: the next booking's reminder was already sent"]
+        return marker, []
+
+    def _contact_of(self, peer: str) -> Select[uuid.UUID]:
+        """The customer's contact id, as a subquery."""
+        return select(Conversation.contact_id).where(
+            Conversation.tenant_id == self.profile.info.id,
+            Conversation.channel == CHANNEL,
+            Conversation.peer == peer,
+        )
+
+    def _next_booking_of(self, peer: str) -> uuid.UUID | None:
+        """The customer's first active booking after the clock."""
+        assert self._db is not None
+        customer = self._contact_of(peer)
+        query = (
+            select(Booking.id)
+            .where(
+                Booking.tenant_id == self.profile.info.id,
+                Booking.contact_id.in_(customer),
+                Booking.status.in_(ACTIVE_STATUSES),
+                Booking.starts_at > self._clock(),
+            )
+            .order_by(Booking.starts_at)
+            .limit(1)
+        )
+        with self._db.begin() as conn:
+            found: uuid.UUID | None = conn.execute(query).scalar_one_or_none()
+        return found
 
     def _skill_of(self, peer: str) -> str:
         """The skill recorded on the customer's latest message (none: fallback)."""
@@ -318,11 +384,7 @@ class DialogueRunner:
     def _bookings_of(self, peer: str) -> list[tuple[str, str]]:
         """The customer's bookings that are not cancelled: (service, local start)."""
         assert self._db is not None
-        customer = select(Conversation.contact_id).where(
-            Conversation.tenant_id == self.profile.info.id,
-            Conversation.channel == CHANNEL,
-            Conversation.peer == peer,
-        )
+        customer = self._contact_of(peer)
         query = (
             select(Service.name, Booking.starts_at)
             .join(Service, Service.id == Booking.service_id)

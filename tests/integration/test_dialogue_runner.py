@@ -110,6 +110,22 @@ BAD_FILES = [
         "  steps: [{user: hola}]\n",
         "case 1 'overlap', field given.bookings[1]: Corte de pelo at 2027-03-16T16:00 overlaps",
     ),
+    (
+        "- name: both\n  steps:\n    - user: hola\n    - user: si\n      reminder: true\n",
+        "case 1 'both', field steps[1].reminder: a step is the customer's (user) or a reminder",
+    ),
+    (
+        "- name: not true\n  steps:\n    - user: hola\n    - reminder: yes\n",
+        "case 1 'not true', field steps[1].reminder: only `true`",
+    ),
+    (
+        "- name: skill\n  steps:\n    - user: hola\n    - reminder: true\n      skill: booking\n",
+        "case 1 'skill', field steps[1].skill: a reminder step checks only bot / not_bot",
+    ),
+    (
+        "- name: first\n  steps:\n    - reminder: true\n    - user: si\n",
+        "case 1 'first', field steps[0].reminder: a reminder needs a booking made in an earlier",
+    ),
 ]
 
 
@@ -177,6 +193,32 @@ def test_passing_and_failing_cases_in_a_fresh_clone(
     }
     assert not (fresh_clone / "hablo.db").exists()  # the configured database is not created
     assert not (fresh_clone / ".hablo").exists()  # nor a state folder
+
+
+def test_a_reminder_step_without_a_booking_to_remind_fails(
+    fresh_clone: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = """\
+    - name: nothing booked
+      steps:
+        - user: "hola"
+        - reminder: true
+    - name: reminded twice
+      steps:
+        - user: "manicura el miércoles 17 a las 9:45"
+        - user: "sí"
+        - reminder: true
+          bot: 'recordamos'
+        - reminder: true
+    """
+    path = _file(fresh_clone, textwrap.dedent(cases))
+    code, out, _ = _run(capsys, str(path), "--tenant", "demo", "--now", NOW)
+    assert code == 1
+    text = "\n".join(out)
+    assert "  (the bot sends the booking reminder)" in text
+    assert "✗ reminder: the customer has no upcoming booking" in text
+    assert "✗ reminder: the next booking's reminder was already sent" in text
+    assert _summary(out)["failed_steps"] == 2  # the first reminder of the second case is sent
 
 
 def test_wrong_and_missing_bookings_are_counted(

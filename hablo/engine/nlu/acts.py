@@ -647,6 +647,10 @@ _LEAVES_RE = re.compile(
 )
 # "¿tenés…?", "¿hay…?", "any…?": words that ask for something (another day, time, slot).
 ASKING_WORDS = r"tenes|tienes|tienen|hay|any"
+# "¿se puede…?", "¿hay…?", "can I…?", "are you…?": words a question opens with, in
+# either language. Each reader of questions adds its own: the question words of an open
+# question (unknown.py), "también"/"presencial" of one about online sessions (remote.py).
+QUESTION_OPENERS = r"se puede|pueden|tienen|tenes|hay|can|could|are"
 # "¿tenés en otro momento?", "can we do another time": asks for another time, stays.
 _STAYS_RE = re.compile(
     rf"\b(?:{ASKING_WORDS}|tiene|do you have|have you got|can we|could we"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from hablo.engine.nlu.acts import QUESTION_OPENERS
 from hablo.engine.nlu.text import plain
 from hablo.plugins.sdk import ServiceInfo
 
@@ -42,9 +43,9 @@ _OTHER_ONLINE = re.compile(
 )
 # A question, not a statement ("prefiero online" is read by the booking).
 _ASKS = re.compile(
-    r"\b(?:se puede|puede ser|pueden|podria|podrian|es posible|hacen|haces|hace|dan|dais"
-    r"|ofrecen|atienden|atiendes|atendes|atiende|tienen|tenes|tienes|hay|trabajan|son"
-    r"|do you|do ya|do y all|can|could|is it|are|is there|possible|available|also|tambien"
+    rf"\b(?:{QUESTION_OPENERS}|puede ser|podria|podrian|es posible|hacen|haces|hace|dan|dais"
+    r"|ofrecen|atienden|atiendes|atendes|atiende|tienes|trabajan|son"
+    r"|do you|do ya|do y all|is it|is there|possible|available|also|tambien"
     r"|or in person|o presencial|presencial)\b"
 )
 

@@ -13,6 +13,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
+from hablo.engine.nlu.acts import QUESTION_OPENERS
 from hablo.engine.nlu.glossary import GLOSSARY as _GLOSSARY
 from hablo.engine.nlu.services import CHILDREN_SERVICE, ServiceMatcher
 from hablo.engine.nlu.text import normalize, plain
@@ -388,8 +389,8 @@ def _variants(thing: str) -> list[str]:
 _QUESTION_WORD = re.compile(
     r"^(?:(?:hola|buenas|buen dia|hi|hello|hey|disculpa|disculpe|una pregunta|una consulta)\s+)*"
     r"(?:que|como|cuando|donde|cual|cuales|quien|quienes|cuanto|cuanta|cuantos|cuantas|con que"
-    r"|con cuanta|con cuanto|hay|tienen|tenes|puedo|se puede|me pasas|me pasan|me das|pueden"
-    r"|what|how|when|where|which|who|whats|can|could|do|does|is|are|will|should)\b"
+    rf"|con cuanta|con cuanto|{QUESTION_OPENERS}|puedo|me pasas|me pasan|me das"
+    r"|what|how|when|where|which|who|whats|do|does|is|will|should)\b"
 )
 
 

@@ -116,16 +116,25 @@ _ASKED_TAIL = re.compile(
 
 def put_as_question(text: str) -> bool:
     """ "is 5 ok?", "¿5 puede ser?": a time the customer proposes, not a place in a list."""
-    said = _PLEASE_TAIL.sub("", _ACK_LEAD.sub("", plain(text)))
-    core = _core(text)
+    said = _unwrapped(text)
+    core = _unasked(said)
     return core != said and _HOUR_RE.match(core) is not None
 
 
 def _core(text: str) -> str:
     """The answer without "vale, …" before it or "…, please" after it, or the question
     put around it ("is 5 ok?")."""
-    core = _PLEASE_TAIL.sub("", _ACK_LEAD.sub("", plain(text)))
-    return _ASKED_TAIL.sub("", _ASKED_LEAD.sub("", core))
+    return _unasked(_unwrapped(text))
+
+
+def _unwrapped(text: str) -> str:
+    """Plain text without "vale, …" before it or "…, please" after it."""
+    return _PLEASE_TAIL.sub("", _ACK_LEAD.sub("", plain(text)))
+
+
+def _unasked(said: str) -> str:
+    """An unwrapped answer without the question put around it ("is 5 ok?")."""
+    return _ASKED_TAIL.sub("", _ASKED_LEAD.sub("", said))
 
 
 def option_index(text: str, count: int) -> int | None:

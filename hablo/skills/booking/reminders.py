@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 Deliver = Callable[[ConversationKey, list[OutboundEnvelope], tuple[int, ...]], None]
 ServicesFor = Callable[[Any], TenantServices]
 Owns = Callable[[ConversationKey], bool]
+# The skill the reminder is recorded under: the booking skill reads the answer.
+REMINDER_SKILL = "booking"
 
 
 def send_due_reminders(
@@ -54,7 +56,7 @@ def send_due_reminders(
             if not owns(key):
                 continue  # its conversation's owner sends it
             try:
-                if _remind(store, deliver, services_for(tenant_id), booking_id, now):
+                if send_reminder(store, deliver, services_for(tenant_id), booking_id, now):
                     sent += 1
             except Exception:  # e.g. the shard moved meanwhile: the new owner sends it
                 log.exception("reminder for booking %s failed", booking_id)
@@ -88,13 +90,15 @@ def _due(
     return [(row.id, ConversationKey(tenant_id, row.channel, row.peer)) for row in rows]
 
 
-def _remind(
+def send_reminder(
     store: ConversationStore,
     deliver: Deliver,
     services: TenantServices,
     booking_id: Any,
     now: datetime,
 ) -> bool:
+    """Send one booking's reminder (the job's, and the dialogue runner's reminder step);
+    False when it was already sent or another worker is sending it."""
     with store.db.begin() as conn:
         lock = select(Booking).where(Booking.id == booking_id, Booking.reminder_sent_at.is_(None))
         if store.db.supports_row_locks:
@@ -136,7 +140,7 @@ def _remind(
                 language=language,
                 intent=None,
                 confidence=0.0,
-                skill="booking",
+                skill=REMINDER_SKILL,
                 replies=(text,),
                 new_state=state.dump(),
             ),
