@@ -34,7 +34,7 @@ _BOTH = re.compile(
     # "pues me las hago el sábado", "book them for friday": them, the services just priced
     r"|me (?:las|los) (?:hago|hacen|haces|hace|haceis|hacés|reserv\w+|agend\w+|pong\w+)"
     r"|(?:hacer|reservar|agendar|sacar)(?:me|te|se|nos)?(?:las|los)"
-    r"|(?:las|los) (?:quiero|reservo|agendo|hago)|book them|them both|do them|get them"
+    r"|(?:las|los) (?:reservo|agendo|hago)|book them|them both|do them|get them"
     r"|(?:i ll|ill|i will|we ll) take them"
     # "reservame todo para el lunes", "book it all": all of them too
     r"|(?:reserv|anot|agend|sac)\w* todo|quiero todo|todo junto|everything|all of it"

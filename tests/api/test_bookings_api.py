@@ -39,10 +39,18 @@ def _open_weekday(client: Client, after_days: int = 3) -> date:
     return day
 
 
-def _last_open_weekday() -> date:
-    """The latest Monday-to-Friday before today."""
-    day = datetime.now(ZONE).date() - timedelta(days=1)
-    while day.weekday() > 4:
+def _last_open_weekday(client: Client) -> date:
+    """The latest Monday-to-Friday before today that was not a holiday (7 and 8 December
+    2026 were: a bridge day and the Immaculate Conception)."""
+    today = datetime.now(ZONE).date()
+    listed = client.get(
+        "/api/hours/holidays",
+        params={"from": (today - timedelta(days=31)).isoformat(), "per_page": 100},
+    )
+    assert listed.status_code == 200, listed.text
+    holidays = {h["day"] for h in listed.json()["items"]}
+    day = today - timedelta(days=1)
+    while day.weekday() > 4 or day.isoformat() in holidays:
         day -= timedelta(days=1)
     return day
 
@@ -221,7 +229,7 @@ def test_opening_hours_rules_and_bad_input(api: Api) -> None:
         "holiday": post(agent),
         "outside_hours": post(agent, starts_at=_at(day + timedelta(days=1), 8)),
         # An open day's hour that has passed (not "an hour ago", which is closed on Sundays).
-        "too_soon": post(agent, starts_at=_at(_last_open_weekday(), 10)),
+        "too_soon": post(agent, starts_at=_at(_last_open_weekday(agent), 10)),
         "too_far_ahead": post(agent, starts_at=_at(too_far, 10)),
     }
     for reason, response in cases.items():

@@ -18,6 +18,8 @@ test_asks_gift = reader_cases(
         "es para regalo, un lifting de pestañas",
     ],
     does_not=[
+        "tengo un voucher, quiero reservar un corte",  # one held, to use
+        "me regalaron una gift card, quiero usarla para un masaje",
         "quiero un masaje relajante el jueves",
         "do you take cards?",
         "gracias por todo",

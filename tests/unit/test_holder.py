@@ -13,11 +13,11 @@ from hablo.engine.nlu.holder import holder_name
         ("a nombre de Juan", "Juan"),
         ("sí, a nombre de Juan Pérez", "Juan Pérez"),
         ("se llama Rosa", "Rosa"),
-        ("me llamo josé luis", "José Luis"),
         ("el nombre es Carla", "Carla"),
         ("her name is Ana", "Ana"),
         ("under the name Smith", "Smith"),
         ("a nombre de MARÍA", "MARÍA"),
+        ("a nombre de \x00Juan", "Juan"),
     ],
 )
 def test_reads_the_name(text: str, name: str) -> None:
@@ -28,6 +28,12 @@ def test_reads_the_name(text: str, name: str) -> None:
     "text",
     [
         "soy Marta",  # an introduction, not a booking's name
+        "hola, me llamo Juan",
+        "my name is Ana",
+        "it's for tomorrow",
+        "it is for Saturday",
+        "se llama igual",
+        "the name is wrong",
         "soy nuevo",
         "it's for my daughter",
         "a nombre de mi hija",

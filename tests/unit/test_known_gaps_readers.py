@@ -133,7 +133,13 @@ test_forgot_when_is_the_booking_held = reader_cases(
         "i forgot what time my appointment is",
         "no me acuerdo que dia tengo el turno",
     ],
-    does_not=["queria turno para corte, pero no se que dia, que me recomendas?"],
+    does_not=[
+        "queria turno para corte, pero no se que dia, que me recomendas?",
+        "no sé qué día es mejor",
+        "no se que hora es mejor para venir",
+        "me olvidé qué día tengo libre",
+        "I don't remember what day is best",
+    ],
 )
 
 

@@ -25,6 +25,10 @@ NOT_NOTICE = [
     "cuánto tiempo antes tengo que llegar?",
     "how early do you open?",
     "con cuanta anticipacion tengo que avisar si no puedo ir?",
+    "how much notice do you need for cancellations?",
+    "how far in advance do I need to cancel?",
+    "how far ahead can I cancel?",
+    "how long beforehand should I arrive?",
 ]
 ARRIVAL = [
     "cuánto tiempo antes tengo que llegar?",
@@ -34,6 +38,7 @@ ARRIVAL = [
     "how early should I arrive?",
     "how early should we get there for a colour?",
     "should I arrive a bit early?",
+    "how long beforehand should I arrive?",
 ]
 NOT_ARRIVAL = [
     "llego 10 minutos tarde",

@@ -19,6 +19,9 @@ test_asks_recurring = reader_cases(
         "every other wednesday",
     ],
     does_not=[
+        "¿abren todos los días?",
+        "do you open every day?",
+        "a regular appointment please",
         "el lunes a las 5",
         "next Monday at 5",
         "todo bien, el martes",

@@ -27,5 +27,10 @@ test_foresees_change = reader_cases(
         "could you cancel the first one please",
         "may I cancel the one on friday?",
         "tengo que cancelar, te aviso que no voy",
+        # an order wins over a word to come or a doubt
+        "Cancelá mi turno del viernes porfa, después te aviso cuándo puedo",
+        "cancel my appointment please, I'll let you know when I can rebook",
+        "igual cancelalo",
+        "no sé si voy a poder ir, cancelalo por las dudas",
     ],
 )

@@ -421,7 +421,10 @@ _FORGOT_WHEN_RE = re.compile(
     r"\b(?:no se|no me acuerdo|me olvide|olvide|no recuerdo|forgot|don t remember"
     r"|can t remember|cant remember|dont remember)\b.{0,20}"
     r"\b(?:a )?(?:que|what) (?:hora|dia|time|day)"
-    r" (?:era|es|fue|tengo|tenia|quedo|quedamos|is|was|it is|it was|my|mi|el turno|la cita)\b"
+    r" (?:era|fue|tenia|quedo|quedamos|was|it was|my|mi|el turno|la cita"
+    r"|tengo (?:el |la |mi )?(?:turno|cita))\b"
+    # "no sé qué día es mejor", "I don't remember what day is best": a day to choose
+    r"(?!.{0,12}\b(?:mejor|best|better|libre|free|conviene)\b)"
 )
 
 
@@ -722,6 +725,8 @@ asks_end = Phrase(
 )
 # "agregame barba después del corte", "can I add a beard trim right after my haircut?"
 adds_on = Phrase(
+    # (not "don't add the beard", "no quiero agregar…", "do you add conditioner?")
+    r"(?<!\bno )(?<!\bnot )(?<!don t )(?<!do you )(?<!no quiero )(?<!no me )(?<!no le )"
     r"\b(?:agregame|agregale|agregar|agregas|agregan|agregais|agregues|sumame|sumar|sumas"
     r"|add|right after (?:my|the)|straight after"
     r"|despues del? (?:corte|turno|mio)|after my|a continuacion|justo despues|right after"

@@ -16,9 +16,20 @@ _GIFT = re.compile(
 )
 
 
+# "tengo un voucher, quiero reservar un corte", "me regalaron una gift card": one held,
+# to be used for a booking, not one to buy.
+_HELD = re.compile(
+    r"\b(?:tengo|tenemos|me regalaron|nos regalaron|me dieron|usar|canjear|i have|i ve got"
+    r"|i got|we have|use|redeem)\b"
+)
+
+
 def asks_gift(text: str) -> str | None:
     """The gift card as the customer said it ("tarjetas regalo", "gift cards"), or None."""
-    found = [m.group(0) for m in _GIFT.finditer(normalize(text))]
+    norm = normalize(text)
+    if _HELD.search(norm):
+        return None
+    found = [m.group(0) for m in _GIFT.finditer(norm)]
     # "quiero regalarle un masaje, ¿tienen bonos regalo?": the card's name says it best
     named = [f for f in found if not f.startswith("regalar")]
     return (named or found)[0] if found else None

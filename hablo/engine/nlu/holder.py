@@ -10,9 +10,10 @@ from hablo.engine.nlu.text import normalize
 
 _LEADS = re.compile(
     r"\b(?:a nombre de|al nombre de|bajo el nombre de|ponelo a nombre de|anotalo a nombre de"
-    r"|se llama|su nombre es|mi nombre es|el nombre es|me llamo"
-    r"|under the name(?: of)?|in the name(?: of)?|(?:her|his|my|their) name is|the name is"
-    r"|the name s|name s|it s for|it is for)\s+"
+    # (not "me llamo José", "my name is": an introduction, with or without a booking)
+    r"|se llama|su nombre es|el nombre es"
+    r"|under the name(?: of)?|in the name(?: of)?|(?:her|his|their) name is|the name is"
+    r"|the name s)\s+"
     r"(?P<name>[a-zñ][a-zñ'-]*(?:\s+[a-zñ][a-zñ'-]*)?)\s*[.!]*$"
 )
 # Words that follow the leads but are no name: "soy nuevo", "it's for my daughter".
@@ -21,12 +22,18 @@ _NOT_NAMES = frozenset(
         *("nuevo", "nueva", "cliente", "clienta", "yo", "el", "ella", "mi", "la", "de", "del"),
         *("un", "una", "es", "para", "por", "tuyo", "tuya", "suyo", "suya", "alguien"),
         *("my", "me", "a", "an", "the", "new", "him", "her", "them", "someone"),
+        # what else follows "se llama…", "the name is…": "igual", "wrong", a day
+        *("igual", "asi", "bien", "mal", "distinto", "wrong", "right", "different", "fine"),
+        *("hoy", "manana", "today", "tomorrow", "tonight", "kids", "ninos", "adults"),
+        *("lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"),
+        *("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
     }
 )
 
 
 def holder_name(text: str) -> str | None:
     """The name given for the booking, capitalised as names are; None when none is."""
+    text = "".join(ch for ch in text if ch.isprintable())  # a NUL is no letter of a name
     found = _LEADS.search(normalize(text, keep_enye=True))
     if found is None:
         return None

@@ -40,7 +40,8 @@ _ARRIVE = re.compile(
     r" (?:llegar|estar|ir|presentarme)"
     r"|(?:tengo que|hay que|debo|deberia|conviene) (?:llegar|estar|presentarme)"
     r" (?:un (?:rato|poco) |unos minutos |con tiempo |)antes"
-    r"|how (?:early|soon|long before) (?:do|should|must|shall) (?:i|we) (?:arrive|get there|come"
+    r"|how (?:early|soon|long before|long beforehand|much before|much beforehand)"
+    r" (?:do|should|must|shall) (?:i|we) (?:arrive|get there|come"
     r"|be there|turn up|show up)"
     r"|(?:should|do|must) (?:i|we) (?:arrive|get there|come|be there|turn up|show up)"
     r" (?:a (?:bit|few minutes|little) )?early"
@@ -48,9 +49,19 @@ _ARRIVE = re.compile(
 )
 
 
+# "how much notice do you need for cancellations?", "how far in advance do I need to
+# cancel?": the cancel terms, which the booking window does not answer.
+_OTHER_TERMS = re.compile(r"\b(?:cancel\w*|anul\w*|avis\w*|reschedul\w*|reprogram\w*|mov\w*)")
+
+
 def asks_booking_notice(text: str) -> bool:
     """How far ahead a visit must or can be booked."""
-    return _NOTICE.search(plain(text)) is not None
+    norm = plain(text)
+    return (
+        _NOTICE.search(norm) is not None
+        and _OTHER_TERMS.search(norm) is None
+        and _ARRIVE.search(norm) is None
+    )
 
 
 def asks_arrival_time(text: str) -> bool:

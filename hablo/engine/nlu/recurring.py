@@ -18,13 +18,20 @@ _RECURRING = re.compile(
     r"|\b(?:semanalmente|quincenalmente|mensualmente|weekly|fortnightly|biweekly|monthly)\b"
     r"|\b(?:on|los)\s+" + _DAYS + r"\s+(?:de\s+cada\s+semana|every\s+week)\b"
     r"|\b(?:turno|cita|hora|horario|appointment|slot|booking|lesson|clase)\s+(?:fij[oa]|fixed"
-    r"|recurrent\w*|recurring|regular|standing|permanente)\b"
-    r"|\b(?:fij[oa]|fixed|recurring|standing|regular)\s+(?:turno|cita|appointment|slot|booking"
+    r"|recurrent\w*|recurring|standing|permanente)\b"
+    r"|\b(?:fij[oa]|fixed|recurring|standing)\s+(?:turno|cita|appointment|slot|booking"
     r"|lesson|clase)\b"
     r"|\b(?:una|1)\s+vez\s+(?:a\s+la|por)\s+semana\b|\bonce\s+a\s+week\b"
 )
 
 
+# "¿abren todos los días?", "are you open every day?": the opening days, not a visit.
+_OPENING = re.compile(
+    r"\b(?:abr\w*|atiend\w*|trabaj\w*|open\w*|close\w*|cerr\w*|cierr\w*)\b"
+)
+
+
 def asks_recurring(text: str) -> bool:
     """Whether the customer asks for a visit that repeats (every week, each Monday)."""
-    return _RECURRING.search(normalize(text)) is not None
+    norm = normalize(text)
+    return _RECURRING.search(norm) is not None and _OPENING.search(norm) is None

@@ -15,7 +15,7 @@ _CHANGE = (
 # Maybe, in either language, before the change ("capaz tenga que cancelar").
 _MAYBE = re.compile(
     r"\b(?:capaz|quizas?|quiza|tal vez|a lo mejor|puede (?:ser )?que|es posible que|posiblemente"
-    r"|probablemente|igual|no se si|might|may (?:have|need|be)|possibly|perhaps|maybe|probably"
+    r"|probablemente|no se si|might|may (?:have|need|be)|possibly|perhaps|maybe|probably"
     r"|not sure if|there s a chance|i think i ll)\b"
     r"(?:\s+\w+){0,4}?\s+" + _CHANGE + r"\b"
 )
@@ -26,12 +26,18 @@ _LATER = re.compile(
     r"|i ll let (?:you|u) know|i will let (?:you|u) know|will let (?:you|u) know|i ll confirm"
     r"|i ll keep you posted|i ll get back to you|i ll tell you|let you know)\b"
 )
-# Said now, not foreseen: "cancelalo", "please cancel it".
-_NOW = re.compile(
+# An order, whatever else is said ("no sé si voy a poder, cancelalo por las dudas",
+# "cancel my appointment please, I'll let you know when I can rebook").
+_ORDER = re.compile(
     r"\b(?:cancelalo|cancelala|cancelamelo|cancelamela|cancelame|cancela(?:lo)? nomas"
-    r"|please cancel|cancel it|cancel (?:my|the) (?:appointment|booking)(?: please)?$"
-    r"|quiero cancelar|necesito cancelar|tengo que cancelar|i need to cancel|i have to cancel"
-    r"|i want to cancel|i d like to cancel)\b"
+    r"|please cancel|cancel it|cancela (?:mi|el|la|los|las) (?:turno|cita|reserva|hora)"
+    r"|anula (?:mi|el|la) (?:turno|cita|reserva))\b"
+    r"|(?:^|\b(?:please|pls|porfa|por favor|can you|could you) )cancel(?:a)? (?:my|the|mi|el|la)\b"
+)
+# Said now unless hedged: "necesito cancelar" (not "capaz necesito cancelar").
+_NOW = re.compile(
+    r"\b(?:quiero cancelar|necesito cancelar|tengo que cancelar|i need to cancel"
+    r"|i have to cancel|i want to cancel|i d like to cancel)\b"
 )
 
 
@@ -40,6 +46,6 @@ def foresees_change(text: str) -> bool:
     norm = plain(text)
     if re.search(r"\b" + _CHANGE + r"\b", norm) is None:
         return False
-    if _NOW.search(norm) and not _MAYBE.search(norm):
+    if _ORDER.search(norm) or (_NOW.search(norm) and not _MAYBE.search(norm)):
         return False
     return bool(_MAYBE.search(norm) or _LATER.search(norm))

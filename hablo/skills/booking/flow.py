@@ -217,12 +217,17 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
         proposed = datetime.fromisoformat(self.state["proposal"]).astimezone(self.zone)
         on = proposed.date()
         same = int(self._pick_hour(on, hour[0])) == proposed.hour and hour[1] == proposed.minute
-        if same and not reading.checks_time(self.turn.text):
+        if same and not reading.checks_time(self.turn.text) and not self._asked_back():
             return self._confirmed()
         self.state.pop("proposal", None)
         self._set_day(on)
         self._set_time(self._pick_hour(on, hour[0]), f"{hour[1]:02d}")
         return self._advance()
+
+    def _asked_back(self) -> bool:
+        """ "today?", "12?" to a proposal of that very day or hour: checking it, not a yes."""
+        text = self.turn.text
+        return text.rstrip().endswith("?") and self.turn.intent != AFFIRM and not starts_yes(text)
 
     def _grown_party(self, text: str) -> SkillResult | None:
         """ "ah, pero somos 2" to "¿Te reservo Manicura…?": the same service for each,
@@ -374,7 +379,7 @@ class BookingFlow(PartsOfDay, DayListing, TimeAnswers, RepeatAndSwap):
                 self.prefix.append(self.ctx.render("booking_that_time", self.lang, when=spoken))
                 return self._propose(proposed.astimezone(self.zone))
             if self._repeats_proposal(when) and not reading.turns_down(text):
-                if text.rstrip().endswith("?") and act != AFFIRM and not starts_yes(text):
+                if self._asked_back():
                     # "today?" to "Shall I book … today at 1 PM?": checking, not a yes yet
                     proposed = datetime.fromisoformat(self.state["proposal"])
                     return self._propose(proposed.astimezone(self.zone))
