@@ -402,7 +402,9 @@ _HELD_RE = re.compile(
 
 # "¿era a las 11 o a las 11:30?", "is it at 11 or 11:30?", "was it 10 or 10.30?": which of
 # two times the booking held is at.
-_A_TIME = r"(?:(?:a las|a la|at) )?\d{1,2}(?: \d\d)?(?: ?(?:hs|h|am|pm))?"
+# A clock time said as a bare number ("10", "10 30", "5pm", "17hs"), folded text.
+CLOCK_NUMBER = r"\d{1,2}(?: \d\d)?(?: ?(?:hs|h|am|pm))?"
+_A_TIME = rf"(?:(?:a las|a la|at) )?{CLOCK_NUMBER}"
 _EITHER_TIME_RE = re.compile(
     r"\b(?:era|es|fue|quedo|quedamos|quedaste|is it|was it|it s|it was|is mine|was mine"
     r"|is my \w+|was my \w+|mi (?:turno|cita|reserva) (?:es|era)|el turno (?:es|era))"

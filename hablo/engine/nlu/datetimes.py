@@ -691,7 +691,7 @@ _REFUSED_AFTER = re.compile(r"\s*,?\s*no\b(?!\s+(?:tengo|hay|se|me|podes|puedes)
 _REFUSED_BEFORE = re.compile(r"\b(?:not|no)\s+(?:on\s+)?$")
 # "no puedo a la mañana", "not in the morning", "can't do mornings": a part of the day
 # turned down (the clock said beside it is read on its own).
-_PERIOD_REFUSED = re.compile(
+PERIOD_REFUSED = re.compile(
     r"\b(?:no(?: puedo| podria| me sirve| me queda)?|not|can ?t(?: do)?|cannot(?: do)?)"
     r"\s+(?:(?:a|en|por|la|el|in|the|during)\s+)*$"
 )
@@ -842,7 +842,7 @@ def extract_when(
     if period_m is not None:
         s = _blank(s, period_m.start(), period_m.end())
         period = _PERIODS[next(g for g in period_m.groups()[1:] if g)]
-        if clock is not None and _PERIOD_REFUSED.search(s, 0, period_m.start()):
+        if clock is not None and PERIOD_REFUSED.search(s, 0, period_m.start()):
             period = None  # "no puedo a la mañana, después de las 4": not 4 in the morning
         if period_m["this"] or period_m["p5"]:  # "esta noche", "tonight" also name today
             extra_refs.append(_DateRef(period_m.start(), period_m.end(), _fixed(now.date())))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from hablo.engine.nlu.tentative import CHANGE_WORDS
 from hablo.engine.nlu.text import plain
 
 _BOOK = (
@@ -51,7 +52,7 @@ _ARRIVE = re.compile(
 
 # "how much notice do you need for cancellations?", "how far in advance do I need to
 # cancel?": the cancel terms, which the booking window does not answer.
-_OTHER_TERMS = re.compile(r"\b(?:cancel\w*|anul\w*|avis\w*|reschedul\w*|reprogram\w*|mov\w*)")
+_OTHER_TERMS = re.compile(rf"\b(?:{CHANGE_WORDS}|avis\w*)")
 
 
 def asks_booking_notice(text: str) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from hablo.engine.nlu.acts import (
     AFFIRM,
+    CLOCK_NUMBER,
     DENY,
     HELP,
     MOVE_STEMS,
@@ -761,7 +762,7 @@ _FOR_A_PERSON = re.compile(
     r"|hablar con (?:el|la) (?:due\w+|encargad\w+|gerente)"
     r"|speak (?:to|with) the (?:owner|manager))\b"
 )
-_ONLY_A_NUMBER = re.compile(r"\d{1,2}(?: \d\d)?(?: ?(?:hs|h|am|pm))?")
+_ONLY_A_NUMBER = re.compile(CLOCK_NUMBER)
 # Words for prices the classifier does not know ("honorarios" is no "horarios").
 _PRICE_WORDS = re.compile(
     r"\b(?:honorarios|arancel|aranceles|tarifa|tarifas|fees?|rates|hourly rate|cuanto cobr\w+)\b"

@@ -8,7 +8,7 @@ import re
 
 from hablo.engine.nlu.text import plain
 
-_CHANGE = (
+CHANGE_WORDS = (
     r"(?:cancel\w*|anul\w*|suspend\w*|cambi\w*|mov\w*|reprogram\w*|reagend\w*"
     r"|reschedul\w*|postpon\w*)"
 )
@@ -17,7 +17,7 @@ _MAYBE = re.compile(
     r"\b(?:capaz|quizas?|quiza|tal vez|a lo mejor|puede (?:ser )?que|es posible que|posiblemente"
     r"|probablemente|no se si|might|may (?:have|need|be)|possibly|perhaps|maybe|probably"
     r"|not sure if|there s a chance|i think i ll)\b"
-    r"(?:\s+\w+){0,4}?\s+" + _CHANGE + r"\b"
+    r"(?:\s+\w+){0,4}?\s+" + CHANGE_WORDS + r"\b"
 )
 # ... or a word to come ("te aviso", "I'll let you know", "I'll confirm").
 _LATER = re.compile(
@@ -44,7 +44,7 @@ _NOW = re.compile(
 def foresees_change(text: str) -> bool:
     """Whether a cancel or a move is only foreseen, to be confirmed later."""
     norm = plain(text)
-    if re.search(r"\b" + _CHANGE + r"\b", norm) is None:
+    if re.search(r"\b" + CHANGE_WORDS + r"\b", norm) is None:
         return False
     if _ORDER.search(norm) or (_NOW.search(norm) and not _MAYBE.search(norm)):
         return False

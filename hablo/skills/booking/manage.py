@@ -278,11 +278,12 @@ class ManageBookings(FlowBase):
         """ "a nombre de Juan", "se llama Rosa": the booking just made gets the name; one
         still being made gets it when it is booked."""
         said = self.ctx.render("booking_named", self.lang, holder=name)
-        booking = None if step and self.turn.in_flow else self._just_booked()
+        in_flow = bool(step and self.turn.in_flow)
+        booking = None if in_flow else self._just_booked()
         if booking is not None:
             self._note_holder(booking.id, name)
             return self._result(said, flow=False, state=None)
-        if not (step and self.turn.in_flow):
+        if not in_flow:
             self.state = {"mode": "book"}
         self.state["holder"] = name
         self.prefix.append(said)

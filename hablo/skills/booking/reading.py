@@ -18,6 +18,7 @@ from hablo.engine.nlu.acts import (
     starts_no,
     starts_yes,
 )
+from hablo.engine.nlu.datetimes import PERIOD_REFUSED
 from hablo.engine.nlu.text import Phrase, normalize, plain
 
 _ORDINALS = {
@@ -382,18 +383,12 @@ def period_hours(text: str) -> tuple[int, int] | None:
     "morning!" opening the message greet: no period)."""
     said = plain(_GREETING_PERIOD.sub(" ", text))
     for found in _PERIOD_RE.finditer(said):
-        if _TURNED_DOWN.search(said, 0, found.start()):
+        if PERIOD_REFUSED.search(said, 0, found.start()):
             continue  # "no puedo a la mañana, después de las 4": not the morning
         word = next(g for g in found.groups() if g)
         return _PERIOD_HOURS[word]
     return None
 
-
-# Before a part of the day it turns down: "no puedo (a la mañana)", "not (in the morning)".
-_TURNED_DOWN = re.compile(
-    r"\b(?:no(?: puedo| podria| me sirve| me queda)?|not|can ?t(?: do)?|cannot(?: do)?)"
-    r"\s+(?:(?:a|en|por|la|el|in|the|during)\s+)*$"
-)
 
 
 # "tengo que estar lista para las 12", "I need to be done by 12": the service must END
